@@ -1,0 +1,46 @@
+import ArgumentParser
+import Foundation
+
+/// `--gateway` and `--timeout`, shared by every client command.
+struct GatewayOptions: ParsableArguments {
+    static let defaultGateway = "http://127.0.0.1:8080"
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "The gateway to talk to (default: \(defaultGateway)) (env: DFS_GATEWAY).",
+            valueName: "url"
+        )
+    )
+    var gateway: String?
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Time limit for one request, e.g. 30s or 500ms; for put and get, the longest pause in a transfer (env: DFS_TIMEOUT).",
+            valueName: "duration"
+        )
+    )
+    var timeout: DurationOption?
+
+    /// The gateway's base URL without a trailing slash: flag, else `DFS_GATEWAY`, else the default.
+    var gatewayURL: String {
+        let raw = gateway ?? EnvironmentFallback.value(for: "gateway") ?? Self.defaultGateway
+        return raw.hasSuffix("/") ? String(raw.dropLast()) : raw
+    }
+
+    /// `--timeout`, else `DFS_TIMEOUT`, else `fallback` (commands that run long pass a longer one).
+    func requestTimeout(default fallback: Duration = .seconds(30)) throws -> Duration {
+        try EnvironmentFallback.resolve(timeout, "timeout", default: DurationOption(fallback)).duration
+    }
+
+    mutating func validate() throws {
+        let url = gatewayURL
+        guard let components = URLComponents(string: url), let scheme = components.scheme,
+            ["http", "https"].contains(scheme.lowercased()), let host = components.host, !host.isEmpty
+        else {
+            throw ValidationError("--gateway must be an http:// or https:// URL, such as \(Self.defaultGateway); got '\(url)'")
+        }
+        _ = try requestTimeout()
+    }
+}

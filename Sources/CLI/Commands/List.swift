@@ -1,0 +1,48 @@
+import ArgumentParser
+import Foundation
+
+struct List: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ls",
+        abstract: "List stored files, oldest key first, one page at a time."
+    )
+
+    @Option(help: "At most this many files (the gateway caps it at 1000).")
+    var limit: Int?
+
+    @Option(help: "Start after this cursor (printed at the end of a full page).")
+    var after: String?
+
+    @Flag(help: "Print the gateway's JSON answer instead of a table.")
+    var json = false
+
+    @OptionGroup var gateway: GatewayOptions
+
+    func validate() throws {
+        if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
+    }
+
+    func run() async throws {
+        var query: [String] = []
+        if let limit { query.append("limit=\(limit)") }
+        if let after { query.append("after=" + GatewayClient.encode(after)) }
+        let path = "/files" + (query.isEmpty ? "" : "?" + query.joined(separator: "&"))
+        let reply = try await GatewayClient.with(gateway) { client in try await client.call(.GET, path) }
+        if json { return JSONOutput.print(reply) }
+
+        let document = try reply.json()
+        var table = TextTable("FILE_KEY", "NAME", "SIZE", "UPLOADED", "REPLICAS")
+        let files = document["files"]?.arrayValue ?? []
+        for file in files {
+            table.append([
+                file["file_key"]?.text, file["original_filename"]?.text,
+                file["size_bytes"]?.int64Value.map(ByteCountText.binary),
+                TimestampText.short(file["uploaded_at"]?.text), file["replicas"]?.text,
+            ])
+        }
+        print(files.isEmpty ? "no files" : table.rendered)
+        if let next = document["next_after"]?.text {
+            print("more: dfs ls --after \(next)")
+        }
+    }
+}

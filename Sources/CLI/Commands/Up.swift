@@ -1,0 +1,100 @@
+import ArgumentParser
+import DFSClient
+import Foundation
+
+struct Up: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "up",
+        abstract: "Run a gateway and its storage nodes on this machine until Ctrl-C.",
+        discussion: """
+            Starts the nodes (node-1 MAIN, node-2 REPLICA, node-3 BACKUP, …) on --node-port and the ports after \
+            it, waits until each answers /health, then starts the gateway on --port with SQLite metadata in \
+            --data. Ctrl-C or SIGTERM stops them all (SIGKILL for any still running after 5 s). If dfs itself \
+            is killed, its children notice within a second and exit on their own.
+
+            The binaries dfs-gateway and dfs-node are taken from the folder of dfs, or from DFS_BIN_DIR.
+            Each option also reads DFS_<NAME>, e.g. DFS_NODE_PORT.
+            """
+    )
+
+    @Option(help: "How many storage nodes to run (env: DFS_NODES).")
+    var nodes: Int?
+
+    @Option(help: "The gateway's port; default 8080 (env: DFS_PORT).")
+    var port: Int?
+
+    @Option(help: "The first node's port; default 8001, the other nodes take the ports after it (env: DFS_NODE_PORT).")
+    var nodePort: Int?
+
+    @Option(help: "The address everything listens on; default 127.0.0.1 (env: DFS_HOST).")
+    var host: String?
+
+    @Option(help: "Folder for node data (DIR/node-1, …) and the SQLite metadata; default ./dfs-data (env: DFS_DATA).", completion: .directory)
+    var data: String?
+
+    @Option(help: "Metadata URL for the gateway, sqlite:PATH or mysql://USER:PASS@HOST:PORT/DB; default sqlite:DIR/metadata.sqlite (env: DFS_METADATA).")
+    var metadata: String?
+
+    @Option(help: "Write each process's log to DIR/gateway.log, DIR/node-1.log, … instead of this terminal (env: DFS_LOG_DIR).", completion: .directory)
+    var logDir: String?
+
+    @Option(help: "How long each process may take to answer /health; default 30s (env: DFS_STARTUP_TIMEOUT).")
+    var startupTimeout: DurationOption?
+
+    @OptionGroup(title: "Gateway and node settings (passed through)")
+    var tuning: ClusterTuningOptions
+
+    func validate() throws {
+        let settings = try resolve()
+        guard settings.nodeCount >= 1, settings.nodeCount <= 64 else { throw ValidationError("--nodes must be between 1 and 64") }
+        let nodePorts = settings.firstNodePort...(settings.firstNodePort + settings.nodeCount - 1)
+        for port in [settings.gatewayPort, nodePorts.lowerBound, nodePorts.upperBound] where !(1...65535).contains(port) {
+            throw ValidationError("port \(port) is outside 1–65535; check --port and --node-port")
+        }
+        if nodePorts.contains(settings.gatewayPort) {
+            throw ValidationError("the gateway's port \(settings.gatewayPort) collides with the node ports \(nodePorts.lowerBound)–\(nodePorts.upperBound); change --port or --node-port")
+        }
+    }
+
+    func run() async throws {
+        let settings = try resolve()
+        let configuration = LocalClusterConfiguration(
+            host: settings.host,
+            gatewayPort: settings.gatewayPort,
+            nodePorts: LocalClusterConfiguration.consecutiveNodePorts(count: settings.nodeCount, from: settings.firstNodePort),
+            dataDirectory: settings.dataDirectory,
+            metadataURL: settings.metadataURL,
+            gatewayArguments: tuning.gatewayArguments(nodeCount: settings.nodeCount),
+            nodeArguments: tuning.nodeArguments,
+            logDirectory: settings.logDirectory,
+            readinessTimeout: settings.startupTimeout
+        )
+        let exitCode = await ClusterSupervisor(configuration: configuration).run()
+        if exitCode != 0 { throw ExitCode(exitCode) }
+    }
+
+    private struct Settings {
+        var nodeCount: Int
+        var gatewayPort: Int
+        var firstNodePort: Int
+        var host: String
+        var dataDirectory: String
+        var metadataURL: String?
+        var logDirectory: String?
+        var startupTimeout: Duration
+    }
+
+    /// Flags, else `DFS_<NAME>`, else the defaults of SPEC §1/§8.
+    private func resolve() throws -> Settings {
+        Settings(
+            nodeCount: try EnvironmentFallback.resolve(nodes, "nodes", default: 3),
+            gatewayPort: try EnvironmentFallback.resolve(port, "port", default: 8080),
+            firstNodePort: try EnvironmentFallback.resolve(nodePort, "node-port", default: 8001),
+            host: try EnvironmentFallback.resolve(host, "host", default: "127.0.0.1"),
+            dataDirectory: try EnvironmentFallback.resolve(data, "data", default: "./dfs-data"),
+            metadataURL: metadata ?? EnvironmentFallback.value(for: "metadata"),
+            logDirectory: logDir ?? EnvironmentFallback.value(for: "log-dir"),
+            startupTimeout: try EnvironmentFallback.resolve(startupTimeout, "startup-timeout", default: DurationOption(.seconds(30))).duration
+        )
+    }
+}

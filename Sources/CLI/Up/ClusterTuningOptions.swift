@@ -1,0 +1,48 @@
+import ArgumentParser
+
+/// The gateway's tuning flags, forwarded verbatim: the gateway validates them and says what is wrong.
+/// Left out, they are not passed, so the gateway's own defaults and `DFS_*` variables apply.
+struct ClusterTuningOptions: ParsableArguments {
+    @Option(help: "How often the gateway probes nodes and drains the queue, e.g. 30s.")
+    var recoveryInterval: String?
+
+    @Option(help: "Time limit of one health probe, e.g. 2s.")
+    var healthTimeout: String?
+
+    @Option(help: "Attempts before a queue item becomes FAILED.")
+    var maxRetries: String?
+
+    @Option(help: "Copies to keep of each file (default 3, or the node count when fewer).")
+    var replicas: String?
+
+    @Option(help: "Verified copies an upload needs before it is answered 200.")
+    var writeQuorum: String?
+
+    @Option(help: "Largest accepted upload, e.g. 10GiB.")
+    var maxUploadSize: String?
+
+    @Option(help: "Time limit of one gateway-to-node request, e.g. 30s.")
+    var nodeTimeout: String?
+
+    @Option(help: "Log level of the gateway and the nodes: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: String?
+
+    /// What `dfs up` appends to the gateway's command line.
+    func gatewayArguments(nodeCount: Int) -> [String] {
+        var replicas = self.replicas
+        // Three copies cannot exist on fewer nodes; unless told otherwise, ask for one per node.
+        if replicas == nil, nodeCount < 3, EnvironmentFallback.value(for: "replicas") == nil {
+            replicas = String(nodeCount)
+        }
+        let pairs: [(String, String?)] = [
+            ("--recovery-interval", recoveryInterval), ("--health-timeout", healthTimeout), ("--max-retries", maxRetries),
+            ("--replicas", replicas), ("--write-quorum", writeQuorum), ("--max-upload-size", maxUploadSize),
+            ("--node-timeout", nodeTimeout), ("--log-level", logLevel),
+        ]
+        return pairs.flatMap { flag, value in value.map { [flag, $0] } ?? [] }
+    }
+
+    var nodeArguments: [String] {
+        logLevel.map { ["--log-level", $0] } ?? []
+    }
+}

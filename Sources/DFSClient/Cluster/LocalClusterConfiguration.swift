@@ -1,0 +1,129 @@
+import Foundation
+
+/// Everything needed to run a gateway and its nodes on one machine: ports, folders, extra flags.
+public struct LocalClusterConfiguration: Sendable {
+    public var host: String
+    public var gatewayPort: Int
+    /// One port per node; node `n` (id `node-n`) uses `nodePorts[n - 1]`.
+    public var nodePorts: [Int]
+    /// Node `n` keeps its blobs in `<dataDirectory>/node-n`; the default metadata lives here too.
+    public var dataDirectory: String
+    /// `sqlite:PATH` or `mysql://…`; nil means `sqlite:<dataDirectory>/metadata.sqlite`.
+    public var metadataURL: String?
+    /// Appended to the gateway's command line (tuning flags such as `--recovery-interval 1s`).
+    public var gatewayArguments: [String]
+    /// Appended to every node's command line.
+    public var nodeArguments: [String]
+    /// Whether nodes get `--gateway URL` to register and heartbeat (the gateway also has them via `--node`).
+    public var nodesRegisterWithGateway: Bool
+    public var binaryDirectory: String
+    /// nil: children write to this process's stdout/stderr; else each appends to `<logDirectory>/<member>.log`.
+    public var logDirectory: String?
+    /// Variables added to (or replacing) this process's environment for every child.
+    public var extraEnvironment: [String: String]
+    /// How long a member may take to answer `GET /health` after it is started.
+    public var readinessTimeout: Duration
+    /// How long a member may take to exit after SIGTERM before it gets SIGKILL.
+    public var shutdownGracePeriod: Duration
+
+    public init(
+        host: String = "127.0.0.1",
+        gatewayPort: Int = 8080,
+        nodePorts: [Int] = [8001, 8002, 8003],
+        dataDirectory: String,
+        metadataURL: String? = nil,
+        gatewayArguments: [String] = [],
+        nodeArguments: [String] = [],
+        nodesRegisterWithGateway: Bool = true,
+        binaryDirectory: String = ClusterBinaries.directory(),
+        logDirectory: String? = nil,
+        extraEnvironment: [String: String] = [:],
+        readinessTimeout: Duration = .seconds(30),
+        shutdownGracePeriod: Duration = .seconds(5)
+    ) {
+        self.host = host
+        self.gatewayPort = gatewayPort
+        self.nodePorts = nodePorts
+        self.dataDirectory = Self.absolute(dataDirectory)
+        self.metadataURL = metadataURL
+        self.gatewayArguments = gatewayArguments
+        self.nodeArguments = nodeArguments
+        self.nodesRegisterWithGateway = nodesRegisterWithGateway
+        self.binaryDirectory = binaryDirectory
+        self.logDirectory = logDirectory.map(Self.absolute)
+        self.extraEnvironment = extraEnvironment
+        self.readinessTimeout = readinessTimeout
+        self.shutdownGracePeriod = shutdownGracePeriod
+    }
+
+    /// Nodes numbered 1…N on consecutive ports starting at `firstNodePort` (what `dfs up` does).
+    public static func consecutiveNodePorts(count: Int, from firstNodePort: Int) -> [Int] {
+        (0..<count).map { firstNodePort + $0 }
+    }
+
+    public var gatewayURL: String { "http://\(urlHost):\(gatewayPort)" }
+
+    public var effectiveMetadataURL: String {
+        metadataURL ?? "sqlite:" + (dataDirectory as NSString).appendingPathComponent("metadata.sqlite")
+    }
+
+    public var nodes: [LocalClusterNode] {
+        nodePorts.enumerated().map { index, port in
+            let number = index + 1
+            return LocalClusterNode(
+                number: number,
+                port: port,
+                url: "http://\(urlHost):\(port)",
+                dataDirectory: (dataDirectory as NSString).appendingPathComponent(LocalClusterNode.id(number: number))
+            )
+        }
+    }
+
+    public var members: [ClusterMember] { [.gateway] + nodes.map { .node($0.number) } }
+
+    /// The port `member` listens on.
+    public func port(of member: ClusterMember) -> Int {
+        switch member {
+        case .gateway: return gatewayPort
+        case .node(let number): return nodePorts[number - 1]
+        }
+    }
+
+    public func url(of member: ClusterMember) -> String {
+        "http://\(urlHost):\(port(of: member))"
+    }
+
+    public func logFile(of member: ClusterMember) -> String? {
+        logDirectory.map { ($0 as NSString).appendingPathComponent("\(member).log") }
+    }
+
+    /// The full command line (without the executable) that starts `member`.
+    public func arguments(for member: ClusterMember) -> [String] {
+        switch member {
+        case .gateway:
+            var arguments = ["--host", host, "--port", String(gatewayPort), "--metadata", effectiveMetadataURL]
+            for node in nodes { arguments += ["--node", "\(node.id)=\(node.url)"] }
+            return arguments + gatewayArguments
+        case .node(let number):
+            let node = nodes[number - 1]
+            var arguments = [
+                "--id", node.id, "--host", host, "--port", String(node.port),
+                "--data", node.dataDirectory, "--advertise-url", node.url,
+            ]
+            if nodesRegisterWithGateway { arguments += ["--gateway", gatewayURL] }
+            return arguments + nodeArguments
+        }
+    }
+
+    /// A wildcard listen address is reached through loopback.
+    private var urlHost: String {
+        host == "0.0.0.0" ? "127.0.0.1" : host
+    }
+
+    private static func absolute(_ path: String) -> String {
+        let expanded = (path as NSString).expandingTildeInPath
+        if expanded.hasPrefix("/") { return (expanded as NSString).standardizingPath }
+        let base = FileManager.default.currentDirectoryPath
+        return ((base as NSString).appendingPathComponent(expanded) as NSString).standardizingPath
+    }
+}

@@ -1,0 +1,80 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Checks and picks TCP ports on a local IPv4 address by binding a throwaway socket.
+public enum LoopbackPort {
+    /// Whether a server could listen on `host:port` now.
+    ///
+    /// `SO_REUSEADDR` is set as the servers set it, so a port that only has connections in TIME_WAIT (a node
+    /// that just stopped) counts as free, while one with a listener does not.
+    public static func isAvailable(_ port: Int, host: String = "127.0.0.1") -> Bool {
+        guard let socket = boundSocket(port: port, host: host) else { return false }
+        close(socket.descriptor)
+        return true
+    }
+
+    /// `count` distinct ports the system reports free now (bound to port 0 together, read back, closed).
+    ///
+    /// Another process may take one before the caller binds it; tests accept that small race.
+    public static func free(count: Int, host: String = "127.0.0.1") -> [Int] {
+        var sockets: [(descriptor: Int32, port: Int)] = []
+        defer { sockets.forEach { close($0.descriptor) } }
+        for _ in 0..<count {
+            guard let socket = boundSocket(port: 0, host: host) else { break }
+            sockets.append(socket)
+        }
+        return sockets.map(\.port)
+    }
+
+    /// `count` consecutive free ports (for `dfs up --node-port B`, whose nodes take B, B+1, …), or nil.
+    public static func freeRange(count: Int, host: String = "127.0.0.1", attempts: Int = 64) -> ClosedRange<Int>? {
+        for _ in 0..<attempts {
+            guard let first = free(count: 1, host: host).first, first + count - 1 <= 65535 else { continue }
+            let range = first...(first + count - 1)
+            if range.allSatisfy({ isAvailable($0, host: host) }) { return range }
+        }
+        return nil
+    }
+
+    private static func boundSocket(port: Int, host: String) -> (descriptor: Int32, port: Int)? {
+        #if canImport(Darwin)
+        let descriptor = socket(AF_INET, SOCK_STREAM, 0)
+        #else
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        #endif
+        guard descriptor >= 0 else { return nil }
+        var reuse: Int32 = 1
+        setsockopt(descriptor, SOL_SOCKET, SO_REUSEADDR, &reuse, socklen_t(MemoryLayout<Int32>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(truncatingIfNeeded: port)).bigEndian
+        let numericHost = host == "localhost" ? "127.0.0.1" : host
+        guard inet_pton(AF_INET, numericHost, &address.sin_addr) == 1 else {
+            close(descriptor)
+            return nil
+        }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 && listen(descriptor, 1) == 0
+            }
+        }
+        guard bound else {
+            close(descriptor)
+            return nil
+        }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let named = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) == 0 }
+        }
+        guard named else {
+            close(descriptor)
+            return nil
+        }
+        return (descriptor, Int(UInt16(bigEndian: address.sin_port)))
+    }
+}

@@ -1,0 +1,216 @@
+import AsyncHTTPClient
+import DFSCore
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// `NodeClient` over HTTP/1.1 with AsyncHTTPClient; every call has a deadline.
+public struct HTTPNodeClient: NodeClient {
+    /// Deadlines: `control` bounds small calls (health, delete, inventory); transfers are bounded by
+    /// `transferIdle` (no byte for that long fails the call, via the client's read timeout) and a floor
+    /// rate so a slowly trickling transfer still ends.
+    public struct Timeouts: Sendable {
+        public var control: Duration
+        public var transferIdle: Duration
+        public var minimumTransferBytesPerSecond: Int64
+
+        public init(control: Duration = .seconds(5), transferIdle: Duration = .seconds(30), minimumTransferBytesPerSecond: Int64 = 1 << 20) {
+            self.control = control
+            self.transferIdle = transferIdle
+            self.minimumTransferBytesPerSecond = minimumTransferBytesPerSecond
+        }
+
+        func transferDeadline(bytes: Int64?) -> NIODeadline {
+            let floorSeconds = Int64(60) + (bytes ?? (4 << 30)) / max(1, minimumTransferBytesPerSecond)
+            return .now() + .seconds(floorSeconds)
+        }
+    }
+
+    public let httpClient: HTTPClient
+    public let timeouts: Timeouts
+
+    public init(httpClient: HTTPClient, timeouts: Timeouts = Timeouts()) {
+        self.httpClient = httpClient
+        self.timeouts = timeouts
+    }
+
+    /// A client configured for node traffic: short connect timeout, idle read timeout, large pool.
+    public static func makeHTTPClient(connectTimeout: Duration, idleTimeout: Duration) -> HTTPClient {
+        var configuration = HTTPClient.Configuration()
+        configuration.timeout = .init(connect: .init(connectTimeout), read: .init(idleTimeout))
+        configuration.httpVersion = .http1Only
+        configuration.decompression = .disabled
+        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
+        // By default a refused connection is retried until the connect timeout: a down node would stall every
+        // request for that long instead of failing over at once.
+        configuration.connectionPool.retryConnectionEstablishment = false
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }
+
+    public func health(of node: NodeEndpoint, timeout: Duration) async throws -> NodeHealth {
+        let response = try await send(HTTPClientRequest(url: node.baseURL + "/health"), to: node, deadline: .now() + .init(timeout))
+        return try await decodeJSON(NodeHealth.self, from: response, node: node, limit: 64 << 10)
+    }
+
+    public func putBlob(
+        _ key: FileKey,
+        on node: NodeEndpoint,
+        body: AnyByteStream,
+        length: Int64?,
+        replicateTo targets: [NodeEndpoint],
+        expectedDigest: SHA256Digest?
+    ) async throws -> BlobPutResult {
+        var request = HTTPClientRequest(url: node.baseURL + NodeProtocol.blobPath(key))
+        request.method = .PUT
+        request.headers.add(name: "content-type", value: "application/octet-stream")
+        if !targets.isEmpty {
+            request.headers.add(name: NodeProtocol.replicateToHeader, value: NodeProtocol.encodeTargets(targets))
+        }
+        if let expectedDigest {
+            request.headers.add(name: NodeProtocol.expectedDigestHeader, value: expectedDigest.hex)
+        }
+        request.body = .stream(body, length: length.map { .known($0) } ?? .unknown)
+        let response = try await send(request, to: node, deadline: timeouts.transferDeadline(bytes: length))
+        return try await decodeJSON(BlobPutResult.self, from: response, node: node, limit: 1 << 20)
+    }
+
+    public func getBlob(_ key: FileKey, from node: NodeEndpoint, range: ByteRange?) async throws -> BlobReadStream {
+        var request = HTTPClientRequest(url: node.baseURL + NodeProtocol.blobPath(key))
+        if let range { request.headers.add(name: "range", value: range.headerValue) }
+        let response = try await send(request, to: node, deadline: timeouts.transferDeadline(bytes: range?.length))
+        guard response.status == .ok || response.status == .partialContent else {
+            throw try await failure(from: response, node: node)
+        }
+        let digest = response.headers.first(name: NodeProtocol.checksumHeader).flatMap(SHA256Digest.init(hex:))
+        let totalSize: Int64
+        var servedRange: ByteRange? = nil
+        if response.status == .partialContent {
+            // Content-Range: bytes first-last/total
+            guard let contentRange = response.headers.first(name: "content-range"),
+                let parsed = parseContentRange(contentRange)
+            else { throw NodeRequestError.invalidResponse(node.id, reason: "206 without a valid Content-Range") }
+            servedRange = parsed.range
+            totalSize = parsed.total
+        } else {
+            guard let length = response.headers.first(name: "content-length").flatMap({ Int64($0) }) else {
+                throw NodeRequestError.invalidResponse(node.id, reason: "200 without Content-Length")
+            }
+            totalSize = length
+        }
+        let nodeID = node.id
+        let body = response.body.mapErrors { error in NodeRequestError.unreachable(nodeID, reason: "stream broke: \(error)") }
+        return BlobReadStream(totalSize: totalSize, range: servedRange, recordedDigest: digest, body: AnyByteStream(body))
+    }
+
+    public func deleteBlob(_ key: FileKey, on node: NodeEndpoint) async throws -> Bool {
+        var request = HTTPClientRequest(url: node.baseURL + NodeProtocol.blobPath(key))
+        request.method = .DELETE
+        let response = try await send(request, to: node, deadline: .now() + .init(timeouts.control))
+        switch response.status.code {
+        case 200, 204:
+            _ = try? await response.body.collect(upTo: 64 << 10)
+            return true
+        case 404:
+            _ = try? await response.body.collect(upTo: 64 << 10)
+            return false
+        default: throw try await failure(from: response, node: node)
+        }
+    }
+
+    public func inventory(of node: NodeEndpoint, after: String?, limit: Int) async throws -> InventoryPage {
+        var components = URLComponents(string: node.baseURL + "/inventory")!
+        components.queryItems = [URLQueryItem(name: "limit", value: String(limit))] + (after.map { [URLQueryItem(name: "after", value: $0)] } ?? [])
+        let response = try await send(HTTPClientRequest(url: components.string!), to: node, deadline: .now() + .init(timeouts.control))
+        return try await decodeJSON(InventoryPage.self, from: response, node: node, limit: 64 << 20)
+    }
+
+    // MARK: - plumbing
+
+    private func send(_ request: HTTPClientRequest, to node: NodeEndpoint, deadline: NIODeadline) async throws -> HTTPClientResponse {
+        do {
+            return try await httpClient.execute(request, deadline: deadline)
+        } catch let error as NodeRequestError {
+            throw error
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            throw NodeRequestError.unreachable(node.id, reason: Self.describe(error))
+        }
+    }
+
+    private func decodeJSON<T: Decodable>(_ type: T.Type, from response: HTTPClientResponse, node: NodeEndpoint, limit: Int) async throws -> T {
+        guard (200..<300).contains(response.status.code) else { throw try await failure(from: response, node: node) }
+        let buffer: ByteBuffer
+        do {
+            buffer = try await response.body.collect(upTo: limit)
+        } catch {
+            throw NodeRequestError.unreachable(node.id, reason: "reading answer: \(Self.describe(error))")
+        }
+        do {
+            return try JSONDecoder().decode(T.self, from: Data(buffer.readableBytesView))
+        } catch {
+            throw NodeRequestError.invalidResponse(node.id, reason: "undecodable \(T.self): \(error)")
+        }
+    }
+
+    private func failure(from response: HTTPClientResponse, node: NodeEndpoint) async throws -> NodeRequestError {
+        let buffer = (try? await response.body.collect(upTo: 64 << 10)) ?? ByteBuffer()
+        let body = try? JSONDecoder().decode(ErrorBody.self, from: Data(buffer.readableBytesView))
+        let message = body?.message ?? String(buffer: buffer).prefix(200).description
+        switch response.status.code {
+        case 404: return .blobNotFound(node.id)
+        case 422: return .digestMismatch(node.id, message: message)
+        case 507: return .insufficientStorage(node.id, message: message)
+        default: return .rejected(node.id, status: Int(response.status.code), message: message)
+        }
+    }
+
+    static func describe(_ error: any Error) -> String {
+        if let clientError = error as? HTTPClientError {
+            switch clientError {
+            case .connectTimeout: return "connect timeout"
+            case .readTimeout: return "read timeout"
+            case .deadlineExceeded: return "deadline exceeded"
+            case .remoteConnectionClosed: return "connection closed by node"
+            default: return "\(clientError)"
+            }
+        }
+        let text = "\(error)"
+        if text.contains("Connection refused") || text.contains("connectionRefused") || text.contains("ECONNREFUSED") { return "connection refused" }
+        return String(text.prefix(200))
+    }
+}
+
+func parseContentRange(_ header: String) -> (range: ByteRange, total: Int64)? {
+    // "bytes 0-99/1000"
+    guard header.hasPrefix("bytes ") else { return nil }
+    let rest = header.dropFirst(6)
+    let halves = rest.split(separator: "/")
+    guard halves.count == 2, let total = Int64(halves[1]) else { return nil }
+    let bounds = halves[0].split(separator: "-")
+    guard bounds.count == 2, let first = Int64(bounds[0]), let last = Int64(bounds[1]), first >= 0, last >= first else { return nil }
+    return (ByteRange(first: first, last: last), total)
+}
+
+extension AsyncSequence where Self: Sendable, Element == ByteBuffer {
+    /// Replaces whatever error the underlying stream throws with `transform(error)`.
+    func mapErrors(_ transform: @escaping @Sendable (any Error) -> any Error) -> ErrorMappingSequence<Self> {
+        ErrorMappingSequence(base: self, transform: transform)
+    }
+}
+
+struct ErrorMappingSequence<Base: AsyncSequence & Sendable>: AsyncSequence, Sendable where Base.Element == ByteBuffer {
+    typealias Element = ByteBuffer
+    let base: Base
+    let transform: @Sendable (any Error) -> any Error
+
+    struct AsyncIterator: AsyncIteratorProtocol {
+        var base: Base.AsyncIterator
+        let transform: @Sendable (any Error) -> any Error
+        mutating func next() async throws -> ByteBuffer? {
+            do { return try await base.next() } catch is CancellationError { throw CancellationError() } catch { throw transform(error) }
+        }
+    }
+
+    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(base: base.makeAsyncIterator(), transform: transform) }
+}

@@ -1,0 +1,103 @@
+import DFSCore
+import NIOCore
+
+/// What the gateway (and a primary node, for replication) needs from a storage node (SPEC §3).
+public protocol NodeClient: Sendable {
+    /// `GET /health`, bounded by `timeout`.
+    func health(of node: NodeEndpoint, timeout: Duration) async throws -> NodeHealth
+
+    /// Streams `body` into `key` on `node`; with `replicateTo` the node fans it out to those targets.
+    func putBlob(
+        _ key: FileKey,
+        on node: NodeEndpoint,
+        body: AnyByteStream,
+        length: Int64?,
+        replicateTo targets: [NodeEndpoint],
+        expectedDigest: SHA256Digest?
+    ) async throws -> BlobPutResult
+
+    /// Opens a blob for reading; the stream must be consumed or dropped by the caller.
+    func getBlob(_ key: FileKey, from node: NodeEndpoint, range: ByteRange?) async throws -> BlobReadStream
+
+    /// Removes a blob; returns `false` when the node did not hold it.
+    func deleteBlob(_ key: FileKey, on node: NodeEndpoint) async throws -> Bool
+
+    /// One page of the node's inventory, keys ascending after `after`.
+    func inventory(of node: NodeEndpoint, after: String?, limit: Int) async throws -> InventoryPage
+}
+
+/// An opened blob read: total size of the blob, the bytes of the requested range, the node's recorded digest.
+public struct BlobReadStream: Sendable {
+    public var totalSize: Int64
+    public var range: ByteRange?
+    public var recordedDigest: SHA256Digest?
+    public var body: AnyByteStream
+
+    public init(totalSize: Int64, range: ByteRange?, recordedDigest: SHA256Digest?, body: AnyByteStream) {
+        self.totalSize = totalSize
+        self.range = range
+        self.recordedDigest = recordedDigest
+        self.body = body
+    }
+}
+
+/// Why a node call failed, in the terms the gateway acts on.
+public enum NodeRequestError: Error, Sendable, CustomStringConvertible {
+    /// Connection refused, reset or timed out: the node is unreachable.
+    case unreachable(NodeID, reason: String)
+    case blobNotFound(NodeID)
+    case insufficientStorage(NodeID, message: String)
+    case digestMismatch(NodeID, message: String)
+    case rejected(NodeID, status: Int, message: String)
+    case invalidResponse(NodeID, reason: String)
+
+    public var nodeID: NodeID {
+        switch self {
+        case .unreachable(let id, _), .blobNotFound(let id), .insufficientStorage(let id, _),
+            .digestMismatch(let id, _), .rejected(let id, _, _), .invalidResponse(let id, _):
+            return id
+        }
+    }
+
+    /// A short reason for logs, queue `error_message` and 503 bodies.
+    public var description: String {
+        switch self {
+        case .unreachable(let id, let reason): return "\(id): unreachable (\(reason))"
+        case .blobNotFound(let id): return "\(id): blob not found"
+        case .insufficientStorage(let id, let message): return "\(id): disk full (\(message))"
+        case .digestMismatch(let id, let message): return "\(id): digest mismatch (\(message))"
+        case .rejected(let id, let status, let message): return "\(id): HTTP \(status) (\(message))"
+        case .invalidResponse(let id, let reason): return "\(id): invalid response (\(reason))"
+        }
+    }
+}
+
+/// A type-erased, single-pass stream of byte chunks, so fakes and real HTTP bodies share one type.
+public struct AnyByteStream: AsyncSequence, Sendable {
+    public typealias Element = ByteBuffer
+    public typealias Failure = any Error
+
+    private let makeIterator: @Sendable () -> AsyncIterator
+
+    public init<S: AsyncSequence & Sendable>(_ sequence: S) where S.Element == ByteBuffer {
+        self.makeIterator = {
+            var iterator = sequence.makeAsyncIterator()
+            return AsyncIterator { try await iterator.next() }
+        }
+    }
+
+    /// A stream over chunks already in memory (tests and tiny bodies).
+    public init(chunks: [ByteBuffer]) {
+        self.makeIterator = {
+            var remaining = chunks[...]
+            return AsyncIterator { remaining.popFirst() }
+        }
+    }
+
+    public func makeAsyncIterator() -> AsyncIterator { makeIterator() }
+
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        let nextChunk: () async throws -> ByteBuffer?
+        public mutating func next() async throws -> ByteBuffer? { try await nextChunk() }
+    }
+}

@@ -1,0 +1,186 @@
+import DFSCore
+import Foundation
+
+/// A node's health as the gateway last saw it.
+public enum NodeStatus: String, Sendable, Codable {
+    case up = "UP"
+    case down = "DOWN"
+}
+
+/// A row of `nodes`.
+public struct NodeRecord: Sendable, Equatable {
+    public var id: NodeID
+    public var address: String
+    public var status: NodeStatus
+    public var role: NodeRole
+    public var latencyMs: Double?
+    public var lastHeartbeat: Date?
+    public var statusChangedAt: Date?
+
+    public init(id: NodeID, address: String, status: NodeStatus, role: NodeRole, latencyMs: Double? = nil,
+                lastHeartbeat: Date? = nil, statusChangedAt: Date? = nil) {
+        self.id = id
+        self.address = address
+        self.status = status
+        self.role = role
+        self.latencyMs = latencyMs
+        self.lastHeartbeat = lastHeartbeat
+        self.statusChangedAt = statusChangedAt
+    }
+}
+
+/// A row of `files`: what a client uploaded.
+public struct FileRecord: Sendable, Equatable {
+    public var key: FileKey
+    public var originalFilename: String
+    public var sizeBytes: Int64
+    public var checksum: SHA256Digest
+    public var uploadedAt: Date
+
+    public init(key: FileKey, originalFilename: String, sizeBytes: Int64, checksum: SHA256Digest, uploadedAt: Date) {
+        self.key = key
+        self.originalFilename = originalFilename
+        self.sizeBytes = sizeBytes
+        self.checksum = checksum
+        self.uploadedAt = uploadedAt
+    }
+}
+
+/// State of one replica of a file on one node.
+public enum LocationStatus: String, Sendable, Codable {
+    /// Holds a copy whose digest the gateway verified.
+    case active = "ACTIVE"
+    /// Removed because the file was deleted.
+    case deleted = "DELETED"
+    /// Found with a wrong digest; not served, queued for repair.
+    case corrupt = "CORRUPT"
+    /// Expected but absent on the node; queued for repair.
+    case missing = "MISSING"
+}
+
+/// A row of `file_locations`.
+public struct FileLocation: Sendable, Equatable {
+    public var nodeID: NodeID
+    public var status: LocationStatus
+    public var lastVerifiedAt: Date?
+
+    public init(nodeID: NodeID, status: LocationStatus, lastVerifiedAt: Date?) {
+        self.nodeID = nodeID
+        self.status = status
+        self.lastVerifiedAt = lastVerifiedAt
+    }
+}
+
+/// A file with its replicas.
+public struct FileEntry: Sendable, Equatable {
+    public var file: FileRecord
+    public var locations: [FileLocation]
+    /// Position in insertion order: the paging cursor of `GET /files`.
+    public var sequence: Int64
+
+    public init(file: FileRecord, locations: [FileLocation], sequence: Int64) {
+        self.file = file
+        self.locations = locations
+        self.sequence = sequence
+    }
+
+    /// Nodes holding a verified copy, in node-id order.
+    public var verifiedReplicas: [NodeID] {
+        locations.filter { $0.status == .active }.map(\.nodeID).sorted()
+    }
+}
+
+/// What a queue item asks for.
+public enum QueueItemKind: String, Sendable, Codable {
+    case replicate = "REPLICATE"
+    case delete = "DELETE"
+}
+
+/// The prototype's queue states, plus CANCELLED for items of files deleted meanwhile.
+public enum QueueItemStatus: String, Sendable, Codable, CaseIterable {
+    case pending = "PENDING"
+    case inProgress = "IN_PROGRESS"
+    case completed = "COMPLETED"
+    case failed = "FAILED"
+    case cancelled = "CANCELLED"
+}
+
+/// A row of `replication_queue`.
+public struct QueueItem: Sendable, Equatable {
+    public var id: Int64
+    public var fileKey: FileKey
+    public var targetNodeID: NodeID
+    public var sourceNodeID: NodeID?
+    public var kind: QueueItemKind
+    public var status: QueueItemStatus
+    public var retryCount: Int
+    public var lastAttempt: Date?
+    public var createdAt: Date
+    public var completedAt: Date?
+    public var errorMessage: String?
+    public var nextAttemptAt: Date?
+
+    public init(id: Int64, fileKey: FileKey, targetNodeID: NodeID, sourceNodeID: NodeID?, kind: QueueItemKind,
+                status: QueueItemStatus, retryCount: Int, lastAttempt: Date?, createdAt: Date, completedAt: Date?,
+                errorMessage: String?, nextAttemptAt: Date?) {
+        self.id = id
+        self.fileKey = fileKey
+        self.targetNodeID = targetNodeID
+        self.sourceNodeID = sourceNodeID
+        self.kind = kind
+        self.status = status
+        self.retryCount = retryCount
+        self.lastAttempt = lastAttempt
+        self.createdAt = createdAt
+        self.completedAt = completedAt
+        self.errorMessage = errorMessage
+        self.nextAttemptAt = nextAttemptAt
+    }
+}
+
+/// A queue item to create.
+public struct NewQueueItem: Sendable, Equatable {
+    public var fileKey: FileKey
+    public var targetNodeID: NodeID
+    public var sourceNodeID: NodeID?
+    public var kind: QueueItemKind
+    public var reason: String?
+
+    public init(fileKey: FileKey, targetNodeID: NodeID, sourceNodeID: NodeID?, kind: QueueItemKind, reason: String?) {
+        self.fileKey = fileKey
+        self.targetNodeID = targetNodeID
+        self.sourceNodeID = sourceNodeID
+        self.kind = kind
+        self.reason = reason
+    }
+}
+
+/// Filter for listing the queue.
+public struct QueueFilter: Sendable, Equatable {
+    public var status: QueueItemStatus?
+    public var targetNodeID: NodeID?
+    public var limit: Int
+
+    public init(status: QueueItemStatus? = nil, targetNodeID: NodeID? = nil, limit: Int = 1000) {
+        self.status = status
+        self.targetNodeID = targetNodeID
+        self.limit = limit
+    }
+}
+
+/// Errors of the metadata layer.
+public enum MetadataError: Error, Sendable, CustomStringConvertible {
+    case fileAlreadyExists(FileKey)
+    case unavailable(String)
+    case corruptRow(String)
+    case migrationFailed(version: Int, reason: String)
+
+    public var description: String {
+        switch self {
+        case .fileAlreadyExists(let key): return "file \(key) already exists"
+        case .unavailable(let reason): return "metadata store unavailable: \(reason)"
+        case .corruptRow(let reason): return "unreadable metadata row: \(reason)"
+        case .migrationFailed(let version, let reason): return "schema migration \(version) failed: \(reason)"
+        }
+    }
+}

@@ -1,0 +1,45 @@
+import DFSCore
+import Foundation
+
+/// The gateway's durable state, as domain operations (SPEC §6). One protocol, one driver per database.
+///
+/// Every method is atomic: a method that writes several rows does so in one transaction.
+public protocol MetadataStore: Sendable {
+    /// Inserts the node or updates its address and role; status and latency are kept.
+    func registerNode(id: NodeID, address: String, role: NodeRole) async throws
+    /// All nodes, ordered by id.
+    func nodes() async throws -> [NodeRecord]
+    /// Records a probe result; `statusChangedAt` moves only when the status changes.
+    func recordProbe(of node: NodeID, status: NodeStatus, latencyMs: Double?, at time: Date) async throws
+
+    /// Records an acknowledged upload: the file row, its verified locations and the queue items for every
+    /// missing replica, in one transaction. Throws `fileAlreadyExists` if the key is taken.
+    func recordUpload(_ file: FileRecord, verifiedOn nodes: [NodeID], verifiedAt: Date, queue: [NewQueueItem]) async throws
+    /// A live (not deleted) file with all its locations, or nil.
+    func file(_ key: FileKey) async throws -> FileEntry?
+    /// Live files, newest first, `limit` at most, strictly older than the cursor `before` (a sequence number).
+    func listFiles(limit: Int, before: Int64?) async throws -> [FileEntry]
+    /// Tombstones the file: locations on `removedFrom` become DELETED, its live REPLICATE items are cancelled,
+    /// and a DELETE item is queued for each node in `pendingOn`. Returns false if no live file had that key.
+    func markDeleted(_ key: FileKey, removedFrom: [NodeID], pendingOn: [NodeID], at time: Date) async throws -> Bool
+    /// Sets one location's status (creating the row if needed) and its verification time.
+    func recordLocation(_ key: FileKey, on node: NodeID, status: LocationStatus, verifiedAt: Date?) async throws
+
+    /// Queue items matching the filter, oldest first.
+    func queueItems(_ filter: QueueFilter) async throws -> [QueueItem]
+    /// Adds items, skipping any that duplicate a live item for the same (file, target, kind).
+    func enqueue(_ items: [NewQueueItem], at time: Date) async throws
+    /// Atomically moves due PENDING items (and FAILED ones when `includeFailed`) for `node` to IN_PROGRESS under
+    /// a lease held by `owner` until `leaseUntil`; files with the fewest verified copies come first.
+    func claimQueueItems(for node: NodeID, owner: String, includeFailed: Bool, now: Date, leaseUntil: Date, limit: Int) async throws -> [QueueItem]
+    /// Marks an item COMPLETED.
+    func completeQueueItem(_ id: Int64, at time: Date) async throws
+    /// Records a failed attempt: back to PENDING with `retry_count`+1 due at `retryAt`, or FAILED once
+    /// `retry_count` reaches `maxRetries`.
+    func failQueueItem(_ id: Int64, error: String, at time: Date, retryAt: Date, maxRetries: Int) async throws
+    /// Returns IN_PROGRESS items whose lease expired to PENDING (their worker died); returns how many.
+    func releaseExpiredClaims(now: Date) async throws -> Int
+
+    /// Releases connections.
+    func close() async throws
+}

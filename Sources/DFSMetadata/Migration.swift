@@ -1,0 +1,31 @@
+/// One versioned schema change; the SQL lives in `schema/<backend>/NNN_<backend>_<name>.sql`.
+public struct Migration: Sendable, Equatable {
+    public let version: Int
+    public let name: String
+    public let sql: String
+
+    /// The statements of the file, split at semicolons that end a line; `--` comment lines dropped.
+    public var statements: [String] {
+        var statements: [String] = []
+        var current = ""
+        for line in sql.split(separator: "\n", omittingEmptySubsequences: false) {
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            if trimmed.hasPrefix("--") || trimmed.isEmpty { continue }
+            current += line + "\n"
+            if trimmed.hasSuffix(";") {
+                statements.append(String(current.trimmingCharacters(in: .whitespacesAndNewlines).dropLast()))
+                current = ""
+            }
+        }
+        let rest = current.trimmingCharacters(in: .whitespacesAndNewlines)
+        if !rest.isEmpty { statements.append(rest) }
+        return statements
+    }
+
+    /// SQLite's migrations, in order. A new file in schema/sqlite must be listed here (a test checks).
+    public static let sqlite: [Migration] = [
+        Migration(version: 1, name: "001_sqlite_initial.sql", sql: String(decoding: PackageResources._01_sqlite_initial_sql, as: UTF8.self))
+    ]
+}
+
+import Foundation

@@ -1,0 +1,226 @@
+import DFSCore
+import Foundation
+import SQLiteNIO
+
+extension SQLiteMetadataStore {
+    // MARK: - nodes
+
+    public func registerNode(id: NodeID, address: String, role: NodeRole) async throws {
+        try await serialized {
+            try await self.run(
+                """
+                INSERT INTO nodes (id, address, status, role) VALUES (?, ?, 'DOWN', ?)
+                ON CONFLICT(id) DO UPDATE SET address = excluded.address, role = excluded.role
+                """,
+                [.text(id.rawValue), .text(address), .text(role.rawValue)])
+        }
+    }
+
+    public func nodes() async throws -> [NodeRecord] {
+        try await serialized {
+            try await self.run("SELECT * FROM nodes ORDER BY id").map(Self.nodeRecord)
+        }
+    }
+
+    public func recordProbe(of node: NodeID, status: NodeStatus, latencyMs: Double?, at time: Date) async throws {
+        let now = MetadataTime.format(time)
+        try await serialized {
+            try await self.run(
+                """
+                UPDATE nodes SET
+                    status_changed_at = CASE WHEN status <> ?1 OR status_changed_at IS NULL THEN ?3 ELSE status_changed_at END,
+                    status = ?1,
+                    latency_ms = COALESCE(?2, latency_ms),
+                    last_heartbeat = CASE WHEN ?1 = 'UP' THEN ?3 ELSE last_heartbeat END
+                WHERE id = ?4
+                """,
+                [.text(status.rawValue), latencyMs.map { .float($0) } ?? .null, .text(now), .text(node.rawValue)])
+        }
+    }
+
+    // MARK: - files
+
+    public func recordUpload(_ file: FileRecord, verifiedOn nodes: [NodeID], verifiedAt: Date, queue: [NewQueueItem]) async throws {
+        let verified = MetadataTime.format(verifiedAt)
+        try await serialized(transaction: true) {
+            let existing = try await self.run("SELECT 1 FROM files WHERE file_key = ?", [.text(file.key.rawValue)])
+            if !existing.isEmpty { throw MetadataError.fileAlreadyExists(file.key) }
+            try await self.run(
+                "INSERT INTO files (file_key, original_filename, size_bytes, checksum_sha256, uploaded_at) VALUES (?, ?, ?, ?, ?)",
+                [.text(file.key.rawValue), .text(file.originalFilename), .integer(Int(file.sizeBytes)),
+                 .text(file.checksum.hex), .text(MetadataTime.format(file.uploadedAt))])
+            for node in nodes {
+                try await self.run(
+                    "INSERT INTO file_locations (file_key, node_id, status, last_verified_at) VALUES (?, ?, 'ACTIVE', ?)",
+                    [.text(file.key.rawValue), .text(node.rawValue), .text(verified)])
+            }
+            try await self.insertQueueItems(queue, at: verifiedAt)
+        }
+    }
+
+    public func file(_ key: FileKey) async throws -> FileEntry? {
+        try await serialized {
+            guard let row = try await self.run("SELECT * FROM files WHERE file_key = ? AND deleted_at IS NULL", [.text(key.rawValue)]).first else {
+                return nil
+            }
+            let locations = try await self.run(
+                "SELECT node_id, status, last_verified_at FROM file_locations WHERE file_key = ? ORDER BY node_id", [.text(key.rawValue)])
+            return try Self.fileEntry(row, locations: locations.map(Self.fileLocation))
+        }
+    }
+
+    public func listFiles(limit: Int, before: Int64?) async throws -> [FileEntry] {
+        try await serialized {
+            let rows = try await self.run(
+                "SELECT * FROM files WHERE deleted_at IS NULL AND seq < ? ORDER BY seq DESC LIMIT ?",
+                [.integer(Int(before ?? Int64.max)), .integer(limit)])
+            guard !rows.isEmpty else { return [] }
+            let keys = rows.compactMap { $0.column("file_key")?.string }
+            let placeholders = Array(repeating: "?", count: keys.count).joined(separator: ",")
+            let locationRows = try await self.run(
+                "SELECT file_key, node_id, status, last_verified_at FROM file_locations WHERE file_key IN (\(placeholders)) ORDER BY node_id",
+                keys.map { .text($0) })
+            var byKey: [String: [FileLocation]] = [:]
+            for row in locationRows {
+                byKey[row.column("file_key")?.string ?? "", default: []].append(try Self.fileLocation(row))
+            }
+            return try rows.map { row in try Self.fileEntry(row, locations: byKey[row.column("file_key")?.string ?? ""] ?? []) }
+        }
+    }
+
+    public func markDeleted(_ key: FileKey, removedFrom: [NodeID], pendingOn: [NodeID], at time: Date) async throws -> Bool {
+        let now = MetadataTime.format(time)
+        return try await serialized(transaction: true) {
+            let live = try await self.run("SELECT 1 FROM files WHERE file_key = ? AND deleted_at IS NULL", [.text(key.rawValue)])
+            guard !live.isEmpty else { return false }
+            try await self.run("UPDATE files SET deleted_at = ? WHERE file_key = ?", [.text(now), .text(key.rawValue)])
+            try await self.run("UPDATE file_locations SET status = 'DELETED' WHERE file_key = ?", [.text(key.rawValue)])
+            try await self.run(
+                """
+                UPDATE replication_queue SET status = 'CANCELLED', completed_at = ?, error_message = 'file deleted'
+                WHERE file_key = ? AND kind = 'REPLICATE' AND status IN ('PENDING', 'IN_PROGRESS', 'FAILED')
+                """,
+                [.text(now), .text(key.rawValue)])
+            try await self.insertQueueItems(
+                pendingOn.map { NewQueueItem(fileKey: key, targetNodeID: $0, sourceNodeID: nil, kind: .delete, reason: "node unreachable at delete") },
+                at: time)
+            return true
+        }
+    }
+
+    public func recordLocation(_ key: FileKey, on node: NodeID, status: LocationStatus, verifiedAt: Date?) async throws {
+        try await serialized {
+            try await self.run(
+                """
+                INSERT INTO file_locations (file_key, node_id, status, last_verified_at) VALUES (?1, ?2, ?3, ?4)
+                ON CONFLICT(file_key, node_id) DO UPDATE SET status = ?3, last_verified_at = COALESCE(?4, last_verified_at)
+                """,
+                [.text(key.rawValue), .text(node.rawValue), .text(status.rawValue), verifiedAt.map { .text(MetadataTime.format($0)) } ?? .null])
+        }
+    }
+
+    // MARK: - queue
+
+    public func queueItems(_ filter: QueueFilter) async throws -> [QueueItem] {
+        try await serialized {
+            var conditions: [String] = []
+            var binds: [SQLiteData] = []
+            if let status = filter.status {
+                conditions.append("status = ?")
+                binds.append(.text(status.rawValue))
+            }
+            if let node = filter.targetNodeID {
+                conditions.append("target_node_id = ?")
+                binds.append(.text(node.rawValue))
+            }
+            let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+            binds.append(.integer(filter.limit))
+            return try await self.run("SELECT * FROM replication_queue \(whereClause) ORDER BY id LIMIT ?", binds).map(Self.queueItem)
+        }
+    }
+
+    public func enqueue(_ items: [NewQueueItem], at time: Date) async throws {
+        try await serialized(transaction: true) { try await self.insertQueueItems(items, at: time) }
+    }
+
+    func insertQueueItems(_ items: [NewQueueItem], at time: Date) async throws {
+        for item in items {
+            // OR IGNORE + the partial unique index: an identical live item already queued is kept as is.
+            try await self.run(
+                """
+                INSERT OR IGNORE INTO replication_queue (file_key, target_node_id, source_node_id, kind, status, created_at, error_message)
+                VALUES (?, ?, ?, ?, 'PENDING', ?, ?)
+                """,
+                [.text(item.fileKey.rawValue), .text(item.targetNodeID.rawValue), item.sourceNodeID.map { .text($0.rawValue) } ?? .null,
+                 .text(item.kind.rawValue), .text(MetadataTime.format(time)), item.reason.map { .text($0) } ?? .null])
+        }
+    }
+
+    public func claimQueueItems(for node: NodeID, owner: String, includeFailed: Bool, now: Date, leaseUntil: Date, limit: Int) async throws -> [QueueItem] {
+        let nowText = MetadataTime.format(now)
+        return try await serialized(transaction: true) {
+            let statuses = includeFailed ? "('PENDING', 'FAILED')" : "('PENDING')"
+            let dueCondition = includeFailed ? "" : "AND (q.next_attempt_at IS NULL OR q.next_attempt_at <= ?2)"
+            // Fewest verified copies first: those files are closest to being lost.
+            let rows = try await self.run(
+                """
+                SELECT q.id FROM replication_queue q
+                WHERE q.target_node_id = ?1 AND q.status IN \(statuses) \(dueCondition)
+                ORDER BY (SELECT COUNT(*) FROM file_locations l WHERE l.file_key = q.file_key AND l.status = 'ACTIVE'), q.id
+                LIMIT ?3
+                """,
+                [.text(node.rawValue), .text(nowText), .integer(limit)])
+            let ids = rows.compactMap { $0.column("id")?.integer }
+            var claimed: [QueueItem] = []
+            for id in ids {
+                // A FAILED item being retried by hand starts a fresh series of attempts.
+                let updated = try await self.run(
+                    """
+                    UPDATE replication_queue SET status = 'IN_PROGRESS', lease_owner = ?, lease_expires_at = ?, last_attempt = ?,
+                        retry_count = CASE WHEN status = 'FAILED' THEN 0 ELSE retry_count END
+                    WHERE id = ? RETURNING *
+                    """,
+                    [.text(owner), .text(MetadataTime.format(leaseUntil)), .text(nowText), .integer(id)])
+                claimed += try updated.map(Self.queueItem)
+            }
+            return claimed
+        }
+    }
+
+    public func completeQueueItem(_ id: Int64, at time: Date) async throws {
+        try await serialized {
+            try await self.run(
+                """
+                UPDATE replication_queue SET status = 'COMPLETED', completed_at = ?, error_message = NULL, lease_owner = NULL, lease_expires_at = NULL
+                WHERE id = ? AND status = 'IN_PROGRESS'
+                """,
+                [.text(MetadataTime.format(time)), .integer(Int(id))])
+        }
+    }
+
+    public func failQueueItem(_ id: Int64, error: String, at time: Date, retryAt: Date, maxRetries: Int) async throws {
+        try await serialized {
+            try await self.run(
+                """
+                UPDATE replication_queue SET
+                    retry_count = retry_count + 1,
+                    status = CASE WHEN retry_count + 1 >= ?1 THEN 'FAILED' ELSE 'PENDING' END,
+                    error_message = ?2, last_attempt = ?3, next_attempt_at = ?4, lease_owner = NULL, lease_expires_at = NULL
+                WHERE id = ?5 AND status = 'IN_PROGRESS'
+                """,
+                [.integer(maxRetries), .text(String(error.prefix(1000))), .text(MetadataTime.format(time)),
+                 .text(MetadataTime.format(retryAt)), .integer(Int(id))])
+        }
+    }
+
+    public func releaseExpiredClaims(now: Date) async throws -> Int {
+        try await serialized {
+            try await self.run(
+                """
+                UPDATE replication_queue SET status = 'PENDING', lease_owner = NULL, lease_expires_at = NULL
+                WHERE status = 'IN_PROGRESS' AND lease_expires_at <= ? RETURNING id
+                """,
+                [.text(MetadataTime.format(now))]).count
+        }
+    }
+}

@@ -1,0 +1,92 @@
+import DFSCore
+import Foundation
+import Logging
+import SQLiteNIO
+
+/// `MetadataStore` on an embedded SQLite file: one connection, operations serialised, WAL journal,
+/// `synchronous=FULL` so an acknowledged upload survives a crash of the process or the machine.
+public final class SQLiteMetadataStore: MetadataStore {
+    let connection: SQLiteConnection
+    let lock = AsyncSerialLock()
+    let logger: Logger
+
+    private init(connection: SQLiteConnection, logger: Logger) {
+        self.connection = connection
+        self.logger = logger
+    }
+
+    /// Opens (creating if needed) the database at `path` and applies pending migrations.
+    public static func open(path: String, logger: Logger) async throws -> SQLiteMetadataStore {
+        let directory = (path as NSString).deletingLastPathComponent
+        if !directory.isEmpty {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        }
+        let connection: SQLiteConnection
+        do {
+            connection = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
+        } catch {
+            throw MetadataError.unavailable("cannot open SQLite database at \(path): \(error)")
+        }
+        let store = SQLiteMetadataStore(connection: connection, logger: logger)
+        for pragma in ["PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON", "PRAGMA busy_timeout=5000"] {
+            _ = try await connection.query(pragma, [])
+        }
+        try await store.migrate()
+        return store
+    }
+
+    public func close() async throws {
+        try await connection.close()
+    }
+
+    // MARK: - plumbing
+
+    @discardableResult
+    func run(_ sql: String, _ binds: [SQLiteData] = []) async throws -> [SQLiteRow] {
+        try await connection.query(sql, binds)
+    }
+
+    /// Runs `body` as one serialised unit; with `transaction`, inside BEGIN IMMEDIATE … COMMIT.
+    func serialized<T: Sendable>(transaction: Bool = false, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        try await lock.withLock {
+            guard transaction else { return try await body() }
+            try await self.run("BEGIN IMMEDIATE")
+            do {
+                let result = try await body()
+                try await self.run("COMMIT")
+                return result
+            } catch {
+                _ = try? await self.run("ROLLBACK")
+                throw error
+            }
+        }
+    }
+
+    func migrate() async throws {
+        try await serialized {
+            try await self.run("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)")
+            let applied = Set(try await self.run("SELECT version FROM schema_migrations").compactMap { $0.column("version")?.integer })
+            for migration in Migration.sqlite where !applied.contains(migration.version) {
+                try await self.run("BEGIN IMMEDIATE")
+                do {
+                    for statement in migration.statements { try await self.run(statement) }
+                    try await self.run(
+                        "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                        [.integer(migration.version), .text(migration.name), .text(MetadataTime.format(Date()))])
+                    try await self.run("COMMIT")
+                    self.logger.debug("applied schema migration", metadata: ["version": "\(migration.version)"])
+                } catch {
+                    _ = try? await self.run("ROLLBACK")
+                    throw MetadataError.migrationFailed(version: migration.version, reason: "\(error)")
+                }
+            }
+        }
+    }
+
+    /// Applied migration versions, for tests and the status endpoint.
+    public func appliedMigrations() async throws -> [Int] {
+        try await serialized {
+            try await self.run("SELECT version FROM schema_migrations ORDER BY version").compactMap { $0.column("version")?.integer }
+        }
+    }
+}

@@ -1,0 +1,88 @@
+import HTTPTypes
+import Hummingbird
+import HummingbirdCore
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+
+/// An HTTP/1.1 server Service that answers `Expect: 100-continue` before the body is read.
+///
+/// curl sends `Expect: 100-continue` for bodies over 1 MiB and waits 1 s for the interim answer;
+/// Hummingbird 2.28's `Application` never sends it, so every large curl upload would stall. This builds
+/// the server the way `ApplicationProtocol.run()` does, but writes the `100` head first (STACK.md).
+public struct ContinueAwareHTTPServer<Responder: HTTPResponder>: Service
+where Responder.Context: InitializableFromSource<ApplicationRequestContextSource> {
+    let responder: Responder
+    let host: String
+    let port: Int
+    let serverName: String
+    let logger: Logger
+    let onServerRunning: @Sendable (Int) async -> Void
+
+    public init(
+        responder: Responder,
+        host: String,
+        port: Int,
+        serverName: String,
+        logger: Logger,
+        onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) {
+        self.responder = responder
+        self.host = host
+        self.port = port
+        self.serverName = serverName
+        self.logger = logger
+        self.onServerRunning = onServerRunning
+    }
+
+    public func run() async throws {
+        let responder = self.responder
+        let logger = self.logger
+        let server = try HTTPServerBuilder.http1().buildServer(
+            configuration: ServerConfiguration(address: .hostname(host, port: port), serverName: serverName),
+            eventLoopGroup: MultiThreadedEventLoopGroup.singleton,
+            logger: logger
+        ) { (request, responseWriter: consuming ResponseWriter, channel) in
+            if let expect = request.headers[.expect], expect.lowercased() == "100-continue" {
+                try await responseWriter.writeInformationalHead(HTTPResponse(status: .continue))
+            }
+            let requestID = RequestIdentifier.next()
+            var requestLogger = logger
+            requestLogger[metadataKey: "request_id"] = .string(requestID)
+            let context = Responder.Context(source: .init(channel: channel, logger: requestLogger))
+            var response: Response
+            do {
+                response = try await responder.respond(to: request, context: context)
+            } catch {
+                requestLogger.error("unhandled error escaped the router", metadata: ["error": "\(error)"])
+                response = Response(
+                    status: .internalServerError,
+                    headers: [.contentType: "application/json"],
+                    body: .init(byteBuffer: ByteBuffer(string: #"{"error":"internal_error","message":"internal server error"}"#))
+                )
+            }
+            response.headers[.server] = serverName
+            response.headers[values: HTTPField.Name("x-request-id")!] = [requestID]
+            try await responseWriter.write(response: response.head, body: response.body)
+        } onServerRunning: { channel in
+            await onServerRunning(channel.localAddress?.port ?? 0)
+        }
+        try await server.run()
+    }
+}
+
+/// Short, unique-per-process request ids for logs and the `x-request-id` header.
+public enum RequestIdentifier {
+    private static let counter = ManagedAtomicCounter()
+    private static let prefix = String(UInt32.random(in: 0...UInt32.max), radix: 36)
+
+    public static func next() -> String { "\(prefix)-\(counter.increment())" }
+}
+
+import Synchronization
+
+final class ManagedAtomicCounter: Sendable {
+    private let value = Atomic<Int>(0)
+    func increment() -> Int { value.add(1, ordering: .relaxed).newValue }
+}

@@ -1,0 +1,168 @@
+import DFSClient
+import DFSCore
+import DFSMetadata
+import Foundation
+import Logging
+import NIOCore
+
+/// An opened download: what to answer and the verified byte stream.
+struct DownloadPlan: Sendable {
+    var file: FileRecord
+    /// nil: the whole file (200); else the range served (206).
+    var range: ByteRange?
+    var servedBy: NodeID
+    var nodeLatencyMs: Double?
+    var body: AnyByteStream
+
+    var contentLength: Int64 { range?.length ?? file.sizeBytes }
+}
+
+/// The download flow of SPEC §4: the best-scored verified replica serves; a node that fails before the first
+/// byte is skipped for the next; the bytes are checked against the stored SHA-256 as they pass.
+struct DownloadCoordinator: Sendable {
+    let store: any MetadataStore
+    let nodes: any NodeClient
+    let scoreboard: LatencyScoreboard
+
+    func metadata(of key: FileKey) async throws -> FileEntry {
+        guard let entry = try await store.file(key) else { throw FileAccessError.fileNotFound(key) }
+        return entry
+    }
+
+    /// Opens the file, or the part `rangeHeader` asks for, from the best replica that answers.
+    func open(_ entry: FileEntry, rangeHeader: String?, logger: Logger) async throws -> DownloadPlan {
+        let file = entry.file
+        var range: ByteRange? = nil
+        switch ByteRange.parse(rangeHeader, size: file.sizeBytes) {
+        case .whole: break
+        case .partial(let requested): range = requested
+        case .unsatisfiable: throw FileAccessError.rangeNotSatisfiable(size: file.sizeBytes)
+        }
+        let replicas = Set(entry.verifiedReplicas)
+        guard !replicas.isEmpty else {
+            throw NoNodeAvailable(action: "download", attempts: ["no verified replica of \(file.key) is recorded"])
+        }
+        var attempts: [String] = []
+        for candidate in await scoreboard.ranked(among: replicas) {
+            let started = ContinuousClock.now
+            await scoreboard.requestStarted(on: candidate.id)
+            do {
+                let opened = try await nodes.getBlob(file.key, from: candidate.endpoint, range: range)
+                guard opened.totalSize == file.sizeBytes else {
+                    await scoreboard.requestFinished(on: candidate.id, latency: nil, failed: false)
+                    attempts.append("\(candidate.id): holds \(opened.totalSize) bytes, expected \(file.sizeBytes)")
+                    await markDamaged(file.key, on: candidate.id, status: .corrupt, reason: "size differs", logger: logger)
+                    continue
+                }
+                if let recorded = opened.recordedDigest, recorded != file.checksum {
+                    await scoreboard.requestFinished(on: candidate.id, latency: nil, failed: false)
+                    attempts.append("\(candidate.id): recorded digest differs")
+                    await markDamaged(file.key, on: candidate.id, status: .corrupt, reason: "recorded digest differs", logger: logger)
+                    continue
+                }
+                // Fail over also when the node dies between the answer head and the first byte.
+                var iterator = opened.body.makeAsyncIterator()
+                let first = try await iterator.next()
+                let latency = ContinuousClock.now - started
+                await scoreboard.requestFinished(on: candidate.id, latency: latency, failed: false)
+                let verifier = DigestVerifier(
+                    expected: range == nil ? file.checksum : nil, first: first, rest: iterator,
+                    onMismatch: { [self] in await self.markDamaged(file.key, on: candidate.id, status: .corrupt, reason: "served bytes differ from the stored SHA-256", logger: logger) })
+                return DownloadPlan(
+                    file: file, range: range, servedBy: candidate.id, nodeLatencyMs: await scoreboard.score(of: candidate.id)?.ewmaLatencyMs,
+                    body: AnyByteStream(VerifiedByteStream(verifier: verifier)))
+            } catch let error as NodeRequestError {
+                await scoreboard.requestFinished(on: candidate.id, latency: nil, failed: !(error.isBlobNotFound))
+                attempts.append(error.description)
+                if error.isBlobNotFound {
+                    await markDamaged(file.key, on: candidate.id, status: .missing, reason: "blob missing on node", logger: logger)
+                }
+                logger.warning("replica failed before the first byte; trying the next", metadata: ["file_key": "\(file.key)", "node_id": "\(candidate.id)", "error": "\(error)"])
+            }
+        }
+        throw NoNodeAvailable(action: "download", attempts: attempts)
+    }
+
+    /// Takes a replica out of service and queues its repair from a verified copy.
+    func markDamaged(_ key: FileKey, on node: NodeID, status: LocationStatus, reason: String, logger: Logger) async {
+        logger.warning("replica damaged; queued for repair", metadata: ["file_key": "\(key)", "node_id": "\(node)", "reason": "\(reason)"])
+        do {
+            try await store.recordLocation(key, on: node, status: status, verifiedAt: Date())
+            try await store.enqueue([NewQueueItem(fileKey: key, targetNodeID: node, sourceNodeID: nil, kind: .replicate, reason: reason)], at: Date())
+        } catch {
+            logger.error("could not record a damaged replica", metadata: ["file_key": "\(key)", "node_id": "\(node)", "error": "\(error)"])
+        }
+    }
+}
+
+extension NodeRequestError {
+    var isBlobNotFound: Bool {
+        if case .blobNotFound = self { return true }
+        return false
+    }
+}
+
+/// Hashes the bytes as they pass and holds the last chunk back until the digest is known: a corrupt replica
+/// makes the stream throw before the response completes, so no client ever receives a complete wrong body.
+final class DigestVerifier: @unchecked Sendable {
+    // @unchecked: iterated by exactly one task, the response writer.
+    private var hasher = StreamingSHA256()
+    private let expected: SHA256Digest?
+    private var held: ByteBuffer?
+    private var rest: AnyByteStream.AsyncIterator
+    private var finished = false
+    private let onMismatch: @Sendable () async -> Void
+
+    init(expected: SHA256Digest?, first: ByteBuffer?, rest: AnyByteStream.AsyncIterator, onMismatch: @escaping @Sendable () async -> Void) {
+        self.expected = expected
+        self.held = first
+        self.rest = rest
+        self.onMismatch = onMismatch
+        if first == nil { finished = true }
+        if let first { hasher.update(first) }
+    }
+
+    func next() async throws -> ByteBuffer? {
+        guard let current = held else {
+            if finished { try await verifyEnd() }
+            return nil
+        }
+        if let following = try await rest.next() {
+            hasher.update(following)
+            held = following
+            return current
+        }
+        held = nil
+        finished = true
+        try await verifyEnd()
+        return current
+    }
+
+    private var verified = false
+    private func verifyEnd() async throws {
+        guard !verified else { return }
+        verified = true
+        if let expected, hasher.finalize() != expected {
+            await onMismatch()
+            throw DownloadIntegrityError(expected: expected, actual: hasher.finalize())
+        }
+    }
+}
+
+struct DownloadIntegrityError: Error, CustomStringConvertible {
+    let expected: SHA256Digest
+    let actual: SHA256Digest
+    var description: String { "served bytes hash to \(actual.hex), expected \(expected.hex): response aborted" }
+}
+
+struct VerifiedByteStream: AsyncSequence, Sendable {
+    typealias Element = ByteBuffer
+    let verifier: DigestVerifier
+
+    struct AsyncIterator: AsyncIteratorProtocol {
+        let verifier: DigestVerifier
+        mutating func next() async throws -> ByteBuffer? { try await verifier.next() }
+    }
+
+    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(verifier: verifier) }
+}

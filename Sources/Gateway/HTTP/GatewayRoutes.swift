@@ -1,0 +1,188 @@
+import DFSClient
+import DFSCore
+import DFSMetadata
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+/// Registers the gateway's public API (SPEC §2.1, §2.2). Handlers parse, call one domain method, encode.
+struct GatewayRoutes: Sendable {
+    let services: GatewayServices
+
+    func register(on router: Router<GatewayContext>) {
+        router.add(middleware: APIErrorMiddleware())
+        router.get("/health") { _, _ in try await self.health() }
+        router.post("/upload") { request, context in try await self.upload(request, context: context) }
+        // `curl -T FILE URL` sends a PUT: accept it as the raw-body form.
+        router.put("/upload") { request, context in try await self.upload(request, context: context) }
+        router.get("/download/:key") { request, context in try await self.download(request, context: context, headOnly: false) }
+        router.head("/download/:key") { request, context in try await self.download(request, context: context, headOnly: true) }
+        router.get("/files") { request, _ in try await self.listFiles(request) }
+        router.get("/files/:key") { _, context in
+            FileDetailResponse(try await services.downloads.metadata(of: try FileKey(validating: context.parameters.require("key"))))
+        }
+        router.delete("/files/:key") { _, context in
+            DeleteResponse(try await services.deleter.delete(try FileKey(validating: context.parameters.require("key")), logger: context.logger))
+        }
+        router.get("/nodes") { _, _ in try await self.nodes() }
+        router.get("/nodes/check") { _, _ in await self.checkNodes() }
+        router.post("/nodes/:id/recover") { _, context in try await self.recover(context.parameters.require("id"), context: context) }
+        router.get("/replication-queue") { request, _ in try await self.queue(request) }
+        router.post("/internal/nodes/register") { request, context in try await self.registerNode(request, context: context) }
+    }
+
+    // MARK: - handlers
+
+    func health() async throws -> HealthResponse {
+        let all = await services.scoreboard.all()
+        return HealthResponse(nodes_up: all.filter(\.isUp).count, nodes_total: all.count, replicas: services.configuration.replicas)
+    }
+
+    func upload(_ request: Request, context: GatewayContext) async throws -> UploadResponse {
+        let input = try UploadInput(parsing: request, maxUploadSize: services.configuration.maxUploadSize)
+        let reader = UploadBodyReader(body: AnyByteStream(request.body), format: input.format, maxSize: services.configuration.maxUploadSize, filename: input.filename)
+        try await reader.prepare()
+        let descriptor = UploadDescriptor(
+            filename: reader.filename ?? "upload.bin", expectedDigest: input.expectedDigest,
+            length: input.format == .raw ? input.contentLength : nil)
+        return UploadResponse(try await services.uploads.store(reader, as: descriptor, logger: context.logger))
+    }
+
+    func download(_ request: Request, context: GatewayContext, headOnly: Bool) async throws -> Response {
+        let key = try FileKey(validating: context.parameters.require("key"))
+        let entry = try await services.downloads.metadata(of: key)
+        let file = entry.file
+        var headers = HTTPFields()
+        headers[.eTag] = "\"\(file.checksum.hex)\""
+        headers[.acceptRanges] = "bytes"
+        headers[.contentType] = "application/octet-stream"
+        headers[.contentDisposition] = ContentDispositionHeader.attachment(filename: file.originalFilename)
+        headers[HTTPField.Name("x-checksum-sha256")!] = file.checksum.hex
+        if let ifNoneMatch = request.headers[.ifNoneMatch], ETagMatch.matches(ifNoneMatch, digest: file.checksum) {
+            return Response(status: .notModified, headers: headers)
+        }
+        if headOnly {
+            headers[.contentLength] = String(file.sizeBytes)
+            return Response(status: .ok, headers: headers)
+        }
+        let plan = try await services.downloads.open(entry, rangeHeader: request.headers[.range], logger: context.logger)
+        headers[.contentLength] = String(plan.contentLength)
+        headers[HTTPField.Name("x-routed-from")!] = plan.servedBy.rawValue
+        if let latency = plan.nodeLatencyMs { headers[HTTPField.Name("x-node-latency-ms")!] = String(roundedMs(latency)) }
+        var status = HTTPResponse.Status.ok
+        if let range = plan.range {
+            status = .partialContent
+            headers[.contentRange] = range.contentRange(totalSize: file.sizeBytes)
+        }
+        return Response(status: status, headers: headers, body: ResponseBody(asyncSequence: plan.body))
+    }
+
+    func listFiles(_ request: Request) async throws -> FileListResponse {
+        let parameters = request.uri.queryParameters
+        var limit = 100
+        if let raw = parameters.get("limit") {
+            guard let parsed = Int(raw), (1...1000).contains(parsed) else { throw APIError.badRequest("limit must be 1-1000") }
+            limit = parsed
+        }
+        var before: Int64? = nil
+        if let raw = parameters.get("after"), !raw.isEmpty {
+            guard let cursor = Int64(raw), cursor > 0 else { throw APIError.badRequest("after must be a cursor from next_after") }
+            before = cursor
+        }
+        let entries = try await services.store.listFiles(limit: limit + 1, before: before)
+        let page = Array(entries.prefix(limit))
+        let next = entries.count > limit ? page.last.map { String($0.sequence) } : nil
+        return FileListResponse(files: page.map(FileSummaryDTO.init), count: page.count, next_after: next)
+    }
+
+    func nodes() async throws -> [NodeStatusDTO] {
+        let records = try await services.store.nodes()
+        var result: [NodeStatusDTO] = []
+        for record in records {
+            let score = await services.scoreboard.score(of: record.id)
+            result.append(NodeStatusDTO(
+                id: record.id.rawValue, address: record.address, status: (score?.isUp ?? (record.status == .up)) ? "UP" : "DOWN",
+                role: record.role.rawValue, last_heartbeat: record.lastHeartbeat.map(MetadataTime.format),
+                latency_ms: (score?.ewmaLatencyMs ?? record.latencyMs).map(roundedMs), in_flight: score?.inFlight ?? 0))
+        }
+        return result
+    }
+
+    func checkNodes() async -> NodeCheckResponse {
+        let (results, cameBack) = await services.prober.probeAll()
+        for node in cameBack { services.recoveryTrigger(node) }
+        return NodeCheckResponse(
+            checked_at: MetadataTime.format(Date()),
+            nodes: results.map {
+                NodeCheckResponse.Node(
+                    id: $0.node.id.rawValue, address: $0.node.baseURL, status: $0.isUp ? "UP" : "DOWN",
+                    latency_ms: $0.latency.map { roundedMs($0.milliseconds) }, free_bytes: $0.health?.freeBytes,
+                    blob_count: $0.health?.blobCount, error: $0.error)
+            })
+    }
+
+    func recover(_ rawID: String, context: GatewayContext) async throws -> RecoverResponse {
+        let id = try NodeID(validating: rawID)
+        guard await services.scoreboard.score(of: id) != nil else { throw NodeNotFound(id: rawID) }
+        let summary = try await services.repairer.drain(id, includeFailed: true)
+        return RecoverResponse(
+            message: summary.total == 0 ? "nothing to recover on \(id)" : "recovery of \(id) finished",
+            node_id: id.rawValue, total: summary.total, success: summary.success, failed: summary.failed, pending_items: summary.pendingItems)
+    }
+
+    func queue(_ request: Request) async throws -> QueueResponse {
+        let parameters = request.uri.queryParameters
+        var filter = QueueFilter(limit: 1000)
+        if let raw = parameters.get("status"), !raw.isEmpty {
+            guard let status = QueueItemStatus(rawValue: raw.uppercased()) else {
+                throw APIError.badRequest("status must be one of \(QueueItemStatus.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            filter.status = status
+        }
+        if let raw = parameters.get("node_id"), !raw.isEmpty { filter.targetNodeID = try NodeID(validating: String(raw)) }
+        if let raw = parameters.get("limit") {
+            guard let limit = Int(raw), (1...10_000).contains(limit) else { throw APIError.badRequest("limit must be 1-10000") }
+            filter.limit = limit
+        }
+        let items = try await services.store.queueItems(filter)
+        return QueueResponse(items: items.map(QueueItemDTO.init), count: items.count)
+    }
+
+    func registerNode(_ request: Request, context: GatewayContext) async throws -> HTTPResponse.Status {
+        let body = try await request.decode(as: RegisterNodeRequest.self, context: context)
+        let id = try NodeID(validating: body.id)
+        guard body.address.hasPrefix("http://") || body.address.hasPrefix("https://") else {
+            throw APIError.badRequest("address must be an http(s) URL")
+        }
+        let known = await services.scoreboard.score(of: id)
+        let role = body.role.flatMap { NodeRole(rawValue: $0.uppercased()) } ?? known?.role ?? .backup
+        try await services.store.registerNode(id: id, address: body.address, role: role)
+        await services.scoreboard.register(NodeEndpoint(id: id, baseURL: body.address), role: role, isUp: known?.isUp)
+        return .ok
+    }
+}
+
+/// `Content-Disposition: attachment` with an ASCII fallback and the RFC 5987 UTF-8 form.
+enum ContentDispositionHeader {
+    static func attachment(filename: String) -> String {
+        let ascii = String(filename.unicodeScalars.map { scalar -> Character in
+            (scalar.isASCII && scalar.value >= 0x20 && scalar != "\"" && scalar != "\\") ? Character(scalar) : "_"
+        })
+        let allowed = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "!#$&+-.^_`|~"))
+        let encoded = filename.addingPercentEncoding(withAllowedCharacters: allowed) ?? ascii
+        return "attachment; filename=\"\(ascii)\"; filename*=UTF-8''\(encoded)"
+    }
+}
+
+/// `If-None-Match` against the file's ETag (its quoted SHA-256).
+enum ETagMatch {
+    static func matches(_ header: String, digest: SHA256Digest) -> Bool {
+        header.split(separator: ",").contains { candidate in
+            var tag = candidate.trimmingCharacters(in: .whitespaces)
+            if tag == "*" { return true }
+            if tag.hasPrefix("W/") { tag.removeFirst(2) }
+            return tag.trimmingCharacters(in: CharacterSet(charactersIn: "\"")) == digest.hex
+        }
+    }
+}

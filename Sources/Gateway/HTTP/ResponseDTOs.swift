@@ -1,0 +1,200 @@
+import DFSCore
+import DFSMetadata
+import Foundation
+import Hummingbird
+
+// The prototype's JSON field names live here and only here (SPEC §2.1).
+
+struct UploadResponse: ResponseEncodable {
+    struct Replication: Encodable {
+        var successful: [String]
+        var failed: [String]
+    }
+    struct Replica: Encodable {
+        var node_id: String
+        var checksum_sha256: String?
+        var verified: Bool
+    }
+
+    var success = true
+    var message: String
+    var file_id: String
+    var file_key: String
+    var original_filename: String
+    var size_bytes: Int64
+    var checksum_sha256: String
+    var node_id: String
+    var replication: Replication
+    var routed_via = "naming-service"
+    var selected_node: String
+    var node_latency_ms: Double?
+    var replicas: [Replica]
+    var uploaded_at: String
+
+    init(_ outcome: UploadOutcome) {
+        message = outcome.failedOn.isEmpty ? "file stored with every replica verified" : "file stored; missing replicas are queued for repair"
+        file_id = outcome.file.key.rawValue
+        file_key = outcome.file.key.rawValue
+        original_filename = outcome.file.originalFilename
+        size_bytes = outcome.file.sizeBytes
+        checksum_sha256 = outcome.file.checksum.hex
+        node_id = outcome.primary.rawValue
+        replication = Replication(successful: outcome.replicatedTo.map(\.rawValue), failed: outcome.failedOn.map(\.rawValue))
+        selected_node = outcome.primary.rawValue
+        node_latency_ms = outcome.primaryLatencyMs.map(roundedMs)
+        replicas = outcome.replicas.map { Replica(node_id: $0.nodeID.rawValue, checksum_sha256: $0.digest?.hex, verified: $0.isVerified) }
+        uploaded_at = MetadataTime.format(outcome.file.uploadedAt)
+    }
+}
+
+struct FileSummaryDTO: Encodable {
+    var file_key: String
+    var original_filename: String
+    var size_bytes: Int64
+    var checksum_sha256: String
+    var uploaded_at: String
+    var replicas: [String]
+
+    init(_ entry: FileEntry) {
+        file_key = entry.file.key.rawValue
+        original_filename = entry.file.originalFilename
+        size_bytes = entry.file.sizeBytes
+        checksum_sha256 = entry.file.checksum.hex
+        uploaded_at = MetadataTime.format(entry.file.uploadedAt)
+        replicas = entry.verifiedReplicas.map(\.rawValue)
+    }
+}
+
+struct FileListResponse: ResponseEncodable {
+    var files: [FileSummaryDTO]
+    var count: Int
+    /// Cursor for the next page (`?after=`), absent on the last page.
+    var next_after: String?
+}
+
+struct FileDetailResponse: ResponseEncodable {
+    struct Location: Encodable {
+        var node_id: String
+        var status: String
+        var last_verified_at: String?
+    }
+    var file_key: String
+    var original_filename: String
+    var size_bytes: Int64
+    var checksum_sha256: String
+    var uploaded_at: String
+    var replicas: [String]
+    var locations: [Location]
+
+    init(_ entry: FileEntry) {
+        let summary = FileSummaryDTO(entry)
+        file_key = summary.file_key
+        original_filename = summary.original_filename
+        size_bytes = summary.size_bytes
+        checksum_sha256 = summary.checksum_sha256
+        uploaded_at = summary.uploaded_at
+        replicas = summary.replicas
+        locations = entry.locations.map { Location(node_id: $0.nodeID.rawValue, status: $0.status.rawValue, last_verified_at: $0.lastVerifiedAt.map(MetadataTime.format)) }
+    }
+}
+
+struct DeleteResponse: ResponseEncodable {
+    var success = true
+    var file_key: String
+    var deleted_from: [String]
+    var failed: [String]
+    var total_nodes: Int
+    var deleted_nodes: Int
+
+    init(_ outcome: DeleteOutcome) {
+        file_key = outcome.key.rawValue
+        deleted_from = outcome.deletedFrom.map(\.rawValue)
+        failed = outcome.pendingOn.map(\.rawValue)
+        total_nodes = outcome.deletedFrom.count + outcome.pendingOn.count
+        deleted_nodes = outcome.deletedFrom.count
+    }
+}
+
+struct NodeStatusDTO: Encodable {
+    var id: String
+    var address: String
+    var status: String
+    var role: String
+    var last_heartbeat: String?
+    var latency_ms: Double?
+    var in_flight: Int
+}
+
+struct NodeCheckResponse: ResponseEncodable {
+    struct Node: Encodable {
+        var id: String
+        var address: String
+        var status: String
+        var latency_ms: Double?
+        var free_bytes: Int64?
+        var blob_count: Int?
+        var error: String?
+    }
+    var checked_at: String
+    var nodes: [Node]
+}
+
+struct QueueItemDTO: Encodable {
+    var id: Int64
+    var file_key: String
+    var target_node_id: String
+    var source_node_id: String?
+    var kind: String
+    var status: String
+    var retry_count: Int
+    var last_attempt: String?
+    var created_at: String
+    var completed_at: String?
+    var next_attempt_at: String?
+    var error_message: String?
+
+    init(_ item: QueueItem) {
+        id = item.id
+        file_key = item.fileKey.rawValue
+        target_node_id = item.targetNodeID.rawValue
+        source_node_id = item.sourceNodeID?.rawValue
+        kind = item.kind.rawValue
+        status = item.status.rawValue
+        retry_count = item.retryCount
+        last_attempt = item.lastAttempt.map(MetadataTime.format)
+        created_at = MetadataTime.format(item.createdAt)
+        completed_at = item.completedAt.map(MetadataTime.format)
+        next_attempt_at = item.nextAttemptAt.map(MetadataTime.format)
+        error_message = item.errorMessage
+    }
+}
+
+struct QueueResponse: ResponseEncodable {
+    var items: [QueueItemDTO]
+    var count: Int
+}
+
+struct RecoverResponse: ResponseEncodable {
+    var message: String
+    var node_id: String
+    var total: Int
+    var success: Int
+    var failed: Int
+    var pending_items: Int
+}
+
+struct HealthResponse: ResponseEncodable {
+    var status = "UP"
+    var service = "naming-service"
+    var nodes_up: Int
+    var nodes_total: Int
+    var replicas: Int
+}
+
+struct RegisterNodeRequest: Decodable {
+    var id: String
+    var address: String
+    var role: String?
+}
+
+func roundedMs(_ value: Double) -> Double { (value * 100).rounded() / 100 }

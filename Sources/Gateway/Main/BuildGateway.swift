@@ -1,0 +1,102 @@
+import AsyncHTTPClient
+import DFSClient
+import DFSCore
+import DFSMetadata
+import DFSServer
+import Foundation
+import Hummingbird
+import Logging
+import ServiceLifecycle
+
+/// A composed gateway: its services and the group that runs them.
+struct Gateway {
+    var services: GatewayServices
+    var serviceGroup: ServiceGroup
+
+    func run() async throws { try await serviceGroup.run() }
+}
+
+/// The one composition root: opens the store, registers nodes, wires coordinators, routes and services.
+func buildGateway(_ config: GatewayConfiguration, logger: Logger, onListening: @escaping @Sendable (Int) async -> Void = { _ in }) async throws -> Gateway {
+    logger.info("starting dfs-gateway", metadata: [
+        "host": "\(config.host)", "port": "\(config.port)", "metadata": "\(config.metadata)",
+        "nodes": "\(config.nodes.map { "\($0.id)=\($0.baseURL)" }.joined(separator: ","))",
+        "replicas": "\(config.replicas)", "write_quorum": "\(config.writeQuorum)",
+        "recovery_interval": "\(config.recoveryInterval)", "probe_interval": "\(config.probeInterval)",
+        "health_timeout": "\(config.healthTimeout)", "max_retries": "\(config.maxRetries)", "max_upload_size": "\(config.maxUploadSize)",
+    ])
+    let store: any MetadataStore
+    switch config.metadata {
+    case .sqlite(let path):
+        store = try await SQLiteMetadataStore.open(path: path, logger: Logger(label: "dfs.metadata"))
+        // One gateway per SQLite file: any IN_PROGRESS item belongs to a previous run of this process that died.
+        let released = try await store.releaseExpiredClaims(now: .distantFuture)
+        if released > 0 { logger.info("returned interrupted repairs to PENDING", metadata: ["count": "\(released)"]) }
+    case .mysql:
+        throw ConfigurationError("the MySQL backend is not available in this build yet; use --metadata sqlite:PATH")
+    }
+
+    let scoreboard = LatencyScoreboard(halfLife: config.latencyHalfLife)
+    for (index, node) in config.nodes.enumerated() {
+        let role = NodeRole.defaultRole(forIndex: index)
+        try await store.registerNode(id: node.id, address: node.baseURL, role: role)
+    }
+    // Nodes that registered themselves earlier are known from the metadata; start them DOWN until probed.
+    for record in try await store.nodes() {
+        await scoreboard.register(NodeEndpoint(id: record.id, baseURL: record.address), role: record.role, isUp: false)
+    }
+
+    let httpClient = HTTPNodeClient.makeHTTPClient(connectTimeout: config.healthTimeout, idleTimeout: config.nodeTimeout)
+    let nodeClient = HTTPNodeClient(httpClient: httpClient, timeouts: .init(control: config.nodeTimeout, transferIdle: config.nodeTimeout))
+    let prober = HealthProber(store: store, nodes: nodeClient, scoreboard: scoreboard, timeout: config.healthTimeout, logger: Logger(label: "dfs.prober"))
+    let repairer = RepairWorker(
+        store: store, nodes: nodeClient, scoreboard: scoreboard, maxRetries: config.maxRetries, concurrency: config.recoveryConcurrency,
+        workerID: "gateway-\(ProcessInfo.processInfo.processIdentifier)", logger: Logger(label: "dfs.recovery"))
+    // Probe once before serving so the first requests route to nodes known to be UP.
+    _ = await prober.probeAll()
+
+    let (triggerStream, triggerContinuation) = AsyncStream.makeStream(of: NodeID.self, bufferingPolicy: .bufferingNewest(64))
+    let services = GatewayServices(
+        configuration: config, store: store, scoreboard: scoreboard,
+        uploads: UploadCoordinator(store: store, nodes: nodeClient, scoreboard: scoreboard, replicationFactor: config.replicas, writeQuorum: config.writeQuorum),
+        downloads: DownloadCoordinator(store: store, nodes: nodeClient, scoreboard: scoreboard),
+        deleter: FileDeleter(store: store, nodes: nodeClient, scoreboard: scoreboard),
+        prober: prober, repairer: repairer,
+        recoveryTrigger: { triggerContinuation.yield($0) })
+
+    let router = Router(context: GatewayContext.self)
+    GatewayRoutes(services: services).register(on: router)
+    let server = ContinueAwareHTTPServer(
+        responder: router.buildResponder(), host: config.host, port: config.port, serverName: "dfs-gateway",
+        logger: logger, onServerRunning: { port in
+            logger.info("dfs-gateway listening", metadata: ["url": "http://\(config.host):\(port)"])
+            await onListening(port)
+        })
+    let loop = RecoveryLoop(
+        prober: prober, repairer: repairer, store: store, probeInterval: config.probeInterval,
+        recoveryInterval: config.recoveryInterval, triggers: triggerStream, logger: Logger(label: "dfs.recovery"))
+
+    var serviceConfigurations: [ServiceGroupConfiguration.ServiceConfiguration] = [
+        .init(service: ClosingService(name: "metadata") { try await store.close() }),
+        .init(service: ClosingService(name: "http-client") { try await httpClient.shutdown() }),
+        .init(service: loop),
+        .init(service: server),
+    ]
+    if let watchdog = ParentWatchdog.fromEnvironment(logger: logger) {
+        serviceConfigurations.append(.init(service: watchdog, successTerminationBehavior: .gracefullyShutdownGroup))
+    }
+    let group = ServiceGroup(configuration: .init(services: serviceConfigurations, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+    return Gateway(services: services, serviceGroup: group)
+}
+
+/// Holds a resource open while the group runs and closes it on shutdown (services stop in reverse order,
+/// so the store and HTTP client outlive the server and the recovery loop).
+struct ClosingService: Service {
+    let name: String
+    let close: @Sendable () async throws -> Void
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        try await close()
+    }
+}

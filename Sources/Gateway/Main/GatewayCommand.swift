@@ -1,0 +1,75 @@
+import ArgumentParser
+import DFSCore
+import DFSServer
+import Foundation
+import Logging
+
+@main
+struct GatewayCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dfs-gateway",
+        abstract: "The SwiftDFS gateway: the one endpoint clients use.",
+        discussion: """
+            Routes uploads and downloads to storage nodes by measured latency, verifies every replica's \
+            SHA-256, keeps metadata in SQLite or MySQL and repairs missing replicas from a durable queue. \
+            Every option can also be set with the environment variable shown in its help.
+            """)
+
+    @Option(help: OptionEnvironment.help("Address to listen on.", "host")) var host: String?
+    @Option(help: OptionEnvironment.help("Port to listen on (default 8080).", "port")) var port: Int?
+    @Option(help: OptionEnvironment.help("Metadata store: sqlite:PATH or mysql://USER:PASS@HOST:PORT/DB (default sqlite:./dfs-data/metadata.sqlite).", "metadata"))
+    var metadata: String?
+    @Option(name: .customLong("node"), help: OptionEnvironment.help("A storage node as ID=URL, e.g. node-1=http://127.0.0.1:8001; repeatable, the first is MAIN. The variable takes a comma-separated list.", "node"))
+    var nodes: [String] = []
+    @Option(help: OptionEnvironment.help("Copies to keep of every file (default 3).", "replicas")) var replicas: Int?
+    @Option(help: OptionEnvironment.help("Verified copies an upload needs before it is acknowledged (default 1).", "write-quorum")) var writeQuorum: Int?
+    @Option(help: OptionEnvironment.help("How often the recovery loop drains the replication queue (default 30s).", "recovery-interval"))
+    var recoveryInterval: DurationArgument?
+    @Option(help: OptionEnvironment.help("How often nodes are probed for health and latency (default 5s).", "probe-interval"))
+    var probeInterval: DurationArgument?
+    @Option(help: OptionEnvironment.help("Timeout of one health probe and of connecting to a node (default 2s).", "health-timeout"))
+    var healthTimeout: DurationArgument?
+    @Option(help: OptionEnvironment.help("A node transfer fails after this long without a byte (default 30s).", "node-timeout"))
+    var nodeTimeout: DurationArgument?
+    @Option(help: OptionEnvironment.help("Attempts before a queue item becomes FAILED (default 5).", "max-retries")) var maxRetries: Int?
+    @Option(help: OptionEnvironment.help("Largest accepted upload, e.g. 10GiB (default 10GiB).", "max-upload-size"))
+    var maxUploadSize: ByteSizeArgument?
+    @Option(help: OptionEnvironment.help("Log level: trace, debug, info, notice, warning, error, critical (default info).", "log-level"))
+    var logLevel: Logger.Level?
+
+    func configuration() throws -> GatewayConfiguration {
+        var config = GatewayConfiguration()
+        config.host = try OptionEnvironment.resolve(host, "host", default: config.host)
+        config.port = try OptionEnvironment.resolve(port, "port", default: config.port)
+        config.metadata = try MetadataLocation(parsing: try OptionEnvironment.resolve(metadata, "metadata", default: config.metadata.description))
+        let nodeSpecs = nodes.isEmpty ? (OptionEnvironment.value(for: "node")?.split(separator: ",").map(String.init) ?? []) : nodes
+        config.nodes = try nodeSpecs.map { spec in
+            let parsed = try NodeProtocol.decodeTargets(spec)
+            guard parsed.count == 1 else { throw ConfigurationError("--node takes one ID=URL, got '\(spec)'") }
+            return parsed[0]
+        }
+        config.replicas = try OptionEnvironment.resolve(replicas, "replicas", default: config.replicas)
+        config.writeQuorum = try OptionEnvironment.resolve(writeQuorum, "write-quorum", default: config.writeQuorum)
+        config.recoveryInterval = try OptionEnvironment.resolve(recoveryInterval, "recovery-interval", default: DurationArgument(argument: "30s")!).duration
+        config.probeInterval = try OptionEnvironment.resolve(probeInterval, "probe-interval", default: DurationArgument(argument: "5s")!).duration
+        config.healthTimeout = try OptionEnvironment.resolve(healthTimeout, "health-timeout", default: DurationArgument(argument: "2s")!).duration
+        config.nodeTimeout = try OptionEnvironment.resolve(nodeTimeout, "node-timeout", default: DurationArgument(argument: "30s")!).duration
+        config.maxRetries = try OptionEnvironment.resolve(maxRetries, "max-retries", default: config.maxRetries)
+        config.maxUploadSize = try OptionEnvironment.resolve(maxUploadSize, "max-upload-size", default: ByteSizeArgument(argument: "10GiB")!).bytes
+        try config.validate()
+        return config
+    }
+
+    func run() async throws {
+        let config: GatewayConfiguration
+        do {
+            config = try configuration()
+        } catch let error as ConfigurationError {
+            throw ValidationError(error.description)
+        }
+        LogSetup.bootstrap(level: try OptionEnvironment.resolve(logLevel, "log-level", default: .info))
+        let logger = Logger(label: "dfs.gateway")
+        let gateway = try await buildGateway(config, logger: logger)
+        try await gateway.run()
+    }
+}

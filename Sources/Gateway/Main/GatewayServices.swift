@@ -1,0 +1,18 @@
+import DFSClient
+import DFSCore
+import DFSMetadata
+import Foundation
+
+/// The gateway's domain objects, built once in `buildGateway` and shared by the routes and background services.
+struct GatewayServices: Sendable {
+    var configuration: GatewayConfiguration
+    var store: any MetadataStore
+    var scoreboard: LatencyScoreboard
+    var uploads: UploadCoordinator
+    var downloads: DownloadCoordinator
+    var deleter: FileDeleter
+    var prober: HealthProber
+    var repairer: RepairWorker
+    /// Asks the background loop to drain a node that just came back (from a live `/nodes/check`).
+    var recoveryTrigger: @Sendable (NodeID) -> Void
+}

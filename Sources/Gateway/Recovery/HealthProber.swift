@@ -1,0 +1,66 @@
+import DFSClient
+import DFSCore
+import DFSMetadata
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// One node's probe result.
+struct ProbeResult: Sendable {
+    var node: NodeEndpoint
+    var isUp: Bool
+    var latency: Duration?
+    var health: NodeHealth?
+    var error: String?
+}
+
+/// Probes every node's `/health` with `--health-timeout`, feeds the scoreboard, records UP/DOWN in metadata,
+/// and tells the repairer when a node comes back.
+struct HealthProber: Sendable {
+    let store: any MetadataStore
+    let nodes: any NodeClient
+    let scoreboard: LatencyScoreboard
+    let timeout: Duration
+    let logger: Logger
+
+    /// Probes all nodes concurrently; returns the results and the ids that just turned DOWN→UP.
+    func probeAll() async -> (results: [ProbeResult], cameBack: [NodeID]) {
+        let all = await scoreboard.all()
+        var results: [ProbeResult] = []
+        await withTaskGroup(of: ProbeResult.self) { group in
+            for score in all {
+                group.addTask { await probe(score.endpoint) }
+            }
+            for await result in group { results.append(result) }
+        }
+        var cameBack: [NodeID] = []
+        for result in results.sorted(by: { $0.node.id < $1.node.id }) {
+            let wasUp = await scoreboard.probed(result.node.id, isUp: result.isUp, latency: result.latency)
+            if wasUp != result.isUp {
+                if result.isUp {
+                    logger.info("node is UP", metadata: ["node_id": "\(result.node.id)"])
+                    cameBack.append(result.node.id)
+                } else {
+                    logger.warning("node is DOWN", metadata: ["node_id": "\(result.node.id)", "error": "\(result.error ?? "")"])
+                }
+            }
+            let latencyMs = await scoreboard.score(of: result.node.id)?.ewmaLatencyMs
+            do {
+                try await store.recordProbe(of: result.node.id, status: result.isUp ? .up : .down, latencyMs: result.isUp ? latencyMs : nil, at: Date())
+            } catch {
+                logger.error("could not record a probe", metadata: ["node_id": "\(result.node.id)", "error": "\(error)"])
+            }
+        }
+        return (results.sorted { $0.node.id < $1.node.id }, cameBack)
+    }
+
+    func probe(_ node: NodeEndpoint) async -> ProbeResult {
+        let started = ContinuousClock.now
+        do {
+            let health = try await nodes.health(of: node, timeout: timeout)
+            return ProbeResult(node: node, isUp: health.status == "UP", latency: ContinuousClock.now - started, health: health, error: nil)
+        } catch {
+            return ProbeResult(node: node, isUp: false, latency: nil, health: nil, error: "\(error)")
+        }
+    }
+}

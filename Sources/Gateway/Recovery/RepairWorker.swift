@@ -1,0 +1,133 @@
+import DFSClient
+import DFSCore
+import DFSMetadata
+import Foundation
+import Logging
+
+/// The answer of a drain, in the prototype's terms (`POST /nodes/{id}/recover`).
+struct RecoverySummary: Sendable, Equatable {
+    var total: Int
+    var success: Int
+    var failed: Int
+    var pendingItems: Int
+}
+
+/// Drains a node's queue: copies missing replicas from a verified healthy copy (streaming node → gateway → node,
+/// never buffering a whole file), verifies the target's digest, records the location; runs queued deletes.
+struct RepairWorker: Sendable {
+    let store: any MetadataStore
+    let nodes: any NodeClient
+    let scoreboard: LatencyScoreboard
+    let maxRetries: Int
+    let concurrency: Int
+    let workerID: String
+    let logger: Logger
+
+    /// Processes the due items of `node` (FAILED ones too when `includeFailed`), `concurrency` at a time.
+    func drain(_ node: NodeID, includeFailed: Bool) async throws -> RecoverySummary {
+        guard let target = await scoreboard.score(of: node) else { return RecoverySummary(total: 0, success: 0, failed: 0, pendingItems: 0) }
+        var total = 0
+        var success = 0
+        var failed = 0
+        var retryFailed = includeFailed
+        while true {
+            let now = Date()
+            let batch = try await store.claimQueueItems(
+                for: node, owner: workerID, includeFailed: retryFailed, now: now, leaseUntil: now.addingTimeInterval(300), limit: max(1, concurrency) * 4)
+            retryFailed = false  // a FAILED item gets one manual retry per drain, not a loop
+            if batch.isEmpty { break }
+            total += batch.count
+            let results = await withTaskGroup(of: Bool.self) { group in
+                var running = 0
+                var outcomes: [Bool] = []
+                for item in batch {
+                    if running >= max(1, concurrency), let finished = await group.next() {
+                        outcomes.append(finished)
+                        running -= 1
+                    }
+                    group.addTask { await process(item, on: target.endpoint) }
+                    running += 1
+                }
+                for await finished in group { outcomes.append(finished) }
+                return outcomes
+            }
+            success += results.filter { $0 }.count
+            failed += results.filter { !$0 }.count
+            if results.allSatisfy({ !$0 }) { break }  // the node is failing every item: stop hammering it
+        }
+        let pending = try await store.queueItems(QueueFilter(status: .pending, targetNodeID: node, limit: 100_000)).count
+        return RecoverySummary(total: total, success: success, failed: failed, pendingItems: pending)
+    }
+
+    private func process(_ item: QueueItem, on target: NodeEndpoint) async -> Bool {
+        do {
+            switch item.kind {
+            case .replicate: try await replicate(item, to: target)
+            case .delete:
+                _ = try await nodes.deleteBlob(item.fileKey, on: target)
+                logger.info("removed deleted file \(item.fileKey) from \(target.id)", metadata: ["file_key": "\(item.fileKey)", "node_id": "\(target.id)"])
+            }
+            try await store.completeQueueItem(item.id, at: Date())
+            return true
+        } catch {
+            let backoff = min(600.0, 2.0 * pow(2.0, Double(item.retryCount)))
+            let willFail = item.retryCount + 1 >= maxRetries
+            if willFail {
+                logger.error("repair FAILED after \(item.retryCount + 1) attempts", metadata: ["file_key": "\(item.fileKey)", "node_id": "\(target.id)", "error": "\(error)"])
+            } else {
+                logger.warning("repair attempt failed; will retry", metadata: ["file_key": "\(item.fileKey)", "node_id": "\(target.id)", "attempt": "\(item.retryCount + 1)", "error": "\(error)"])
+            }
+            do {
+                try await store.failQueueItem(item.id, error: "\(error)", at: Date(), retryAt: Date().addingTimeInterval(backoff), maxRetries: maxRetries)
+            } catch {
+                logger.error("could not record a failed repair", metadata: ["file_key": "\(item.fileKey)", "error": "\(error)"])
+            }
+            return false
+        }
+    }
+
+    private func replicate(_ item: QueueItem, to target: NodeEndpoint) async throws {
+        guard let entry = try await store.file(item.fileKey) else { return }  // deleted meanwhile: nothing to copy
+        let file = entry.file
+        let sources = entry.verifiedReplicas.filter { $0 != target.id }
+        guard !sources.isEmpty else { throw RepairError.noVerifiedSource(file.key) }
+        // Prefer the recorded source, then the best-scored replica.
+        var ranked = await scoreboard.ranked(among: Set(sources))
+        if let preferred = item.sourceNodeID, let index = ranked.firstIndex(where: { $0.id == preferred && $0.isUp }) {
+            ranked.insert(ranked.remove(at: index), at: 0)
+        }
+        var errors: [String] = []
+        for source in ranked where source.isUp {
+            do {
+                let opened = try await nodes.getBlob(file.key, from: source.endpoint, range: nil)
+                let result = try await nodes.putBlob(
+                    file.key, on: target, body: opened.body, length: file.sizeBytes, replicateTo: [], expectedDigest: file.checksum)
+                guard SHA256Digest(hex: result.checksumSHA256) == file.checksum, result.sizeBytes == file.sizeBytes else {
+                    throw RepairError.digestMismatch(file.key, target.id)
+                }
+                try await store.recordLocation(file.key, on: target.id, status: .active, verifiedAt: Date())
+                logger.info("auto-recovered \(file.key) to \(target.id)", metadata: ["file_key": "\(file.key)", "node_id": "\(target.id)", "source": "\(source.id)", "bytes": "\(file.sizeBytes)"])
+                return
+            } catch {
+                errors.append("\(source.id): \(error)")
+                // A target that is unreachable will fail with every source: stop here.
+                if let nodeError = error as? NodeRequestError, nodeError.nodeID == target.id { break }
+            }
+        }
+        throw RepairError.allSourcesFailed(file.key, errors)
+    }
+}
+
+enum RepairError: Error, CustomStringConvertible {
+    case noVerifiedSource(FileKey)
+    case digestMismatch(FileKey, NodeID)
+    case allSourcesFailed(FileKey, [String])
+
+    var description: String {
+        switch self {
+        case .noVerifiedSource(let key): return "no verified replica of \(key) to copy from"
+        case .digestMismatch(let key, let node): return "copy of \(key) on \(node) has the wrong digest"
+        case .allSourcesFailed(_, let errors): return errors.isEmpty ? "no healthy source replica" : errors.joined(separator: "; ")
+        }
+    }
+}

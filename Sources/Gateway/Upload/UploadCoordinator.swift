@@ -1,0 +1,170 @@
+import DFSClient
+import DFSCore
+import DFSMetadata
+import Foundation
+import Logging
+
+/// What the client described about its upload, checked at the HTTP edge.
+struct UploadDescriptor: Sendable {
+    var filename: String
+    var expectedDigest: SHA256Digest?
+    /// Known for raw bodies with Content-Length; unknown for multipart (the file part's size is not announced).
+    var length: Int64?
+}
+
+/// A finished upload: the durability receipt.
+struct UploadOutcome: Sendable {
+    struct Replica: Sendable {
+        var nodeID: NodeID
+        var digest: SHA256Digest?
+        var isVerified: Bool
+    }
+
+    var file: FileRecord
+    var primary: NodeID
+    var primaryLatencyMs: Double?
+    /// Nodes other than the primary that hold a verified copy.
+    var replicatedTo: [NodeID]
+    /// Nodes that should hold a copy but do not (queued for repair).
+    var failedOn: [NodeID]
+    var replicas: [Replica]
+}
+
+/// The upload flow of SPEC §4: choose a primary by latency, stream the body to it while hashing, let it fan
+/// out to the replica targets, verify every replica's digest, record file + verified locations + repair items in
+/// one transaction, then answer.
+struct UploadCoordinator: Sendable {
+    let store: any MetadataStore
+    let nodes: any NodeClient
+    let scoreboard: LatencyScoreboard
+    let replicationFactor: Int
+    let writeQuorum: Int
+
+    func store(_ reader: UploadBodyReader, as descriptor: UploadDescriptor, logger: Logger) async throws -> UploadOutcome {
+        let key = FileKey.generate()
+        let ranked = await scoreboard.ranked()
+        guard !ranked.isEmpty else { throw NoNodeAvailable(action: "upload", attempts: ["no storage nodes are configured"]) }
+
+        var attempts: [String] = []
+        for (index, primary) in ranked.enumerated() {
+            // The replica set: the primary plus the best-ranked others; down ones are queued, not contacted.
+            let others = ranked.enumerated().filter { $0.offset != index }.map(\.element).prefix(replicationFactor - 1)
+            let targets = others.filter(\.isUp).map(\.endpoint)
+            let unreachableTargets = others.filter { !$0.isUp }.map(\.id)
+            await scoreboard.requestStarted(on: primary.id)
+            do {
+                let result = try await nodes.putBlob(
+                    key, on: primary.endpoint, body: AnyByteStream(UploadByteStream(reader: reader)), length: descriptor.length,
+                    replicateTo: targets, expectedDigest: descriptor.expectedDigest)
+                await scoreboard.requestFinished(on: primary.id, latency: nil, failed: false)
+                try await reader.drainRemainder()
+                return try await finish(
+                    key: key, reader: reader, descriptor: descriptor, primary: primary, result: result,
+                    plannedTargets: targets.map(\.id), skippedTargets: unreachableTargets, logger: logger)
+            } catch let error as NodeRequestError {
+                await scoreboard.requestFinished(on: primary.id, latency: nil, failed: true)
+                attempts.append(error.description)
+                if case .unreachable = error, !reader.hasDeliveredBytes {
+                    logger.warning("primary unreachable before the body started; trying the next node", metadata: ["node_id": "\(primary.id)", "error": "\(error)"])
+                    continue
+                }
+                if case .digestMismatch = error, let expected = descriptor.expectedDigest {
+                    throw UploadError.digestMismatch(expected: expected, actual: reader.digest)
+                }
+                if case .insufficientStorage = error { throw error }
+                throw NoNodeAvailable(action: "upload", attempts: attempts)
+            } catch {
+                await scoreboard.requestFinished(on: primary.id, latency: nil, failed: !(error is UploadError))
+                // The client's body failed (too large, interrupted, malformed): the primary discarded its partial blob.
+                throw error
+            }
+        }
+        throw NoNodeAvailable(action: "upload", attempts: attempts)
+    }
+
+    private func finish(
+        key: FileKey, reader: UploadBodyReader, descriptor: UploadDescriptor, primary: NodeScore, result: BlobPutResult,
+        plannedTargets: [NodeID], skippedTargets: [NodeID], logger: Logger
+    ) async throws -> UploadOutcome {
+        let digest = reader.digest
+        let size = reader.byteCount
+        if let expected = descriptor.expectedDigest, expected != digest {
+            await removeEverywhere(key, nodes: [primary.id] + plannedTargets, logger: logger)
+            throw UploadError.digestMismatch(expected: expected, actual: digest)
+        }
+
+        var replicas: [UploadOutcome.Replica] = []
+        var verified: [NodeID] = []
+        var queue: [NewQueueItem] = []
+        var failures: [String] = []
+        var reasons: [NodeID: String] = [:]
+        let primaryDigest = SHA256Digest(hex: result.checksumSHA256)
+        let primaryVerified = primaryDigest == digest && result.sizeBytes == size
+        replicas.append(.init(nodeID: primary.id, digest: primaryDigest, isVerified: primaryVerified))
+        if primaryVerified {
+            verified.append(primary.id)
+        } else {
+            reasons[primary.id] = "\(primary.id): digest \(result.checksumSHA256) differs from \(digest.hex)"
+            failures.append(reasons[primary.id]!)
+        }
+
+        for target in plannedTargets {
+            let outcome = result.replicas.first { $0.nodeID == target.rawValue }
+            let targetDigest = outcome?.checksumSHA256.flatMap(SHA256Digest.init(hex:))
+            let isVerified = outcome?.stored == true && targetDigest == digest && outcome?.sizeBytes == size
+            replicas.append(.init(nodeID: target, digest: targetDigest, isVerified: isVerified))
+            if isVerified {
+                verified.append(target)
+            } else {
+                let reason = outcome?.error ?? (outcome?.stored == true ? "\(target): digest \(targetDigest?.hex ?? "?") differs from \(digest.hex)" : "\(target): no answer from the primary about this target")
+                failures.append(reason)
+                reasons[target] = reason
+                logger.warning("replica not verified; queued for repair", metadata: ["file_key": "\(key)", "node_id": "\(target)", "error": "\(reason)"])
+            }
+        }
+        for target in skippedTargets {
+            replicas.append(.init(nodeID: target, digest: nil, isVerified: false))
+            failures.append("\(target): node is down")
+            reasons[target] = "\(target): node is down"
+        }
+
+        guard verified.count >= writeQuorum, let source = verified.first else {
+            await removeEverywhere(key, nodes: [primary.id] + plannedTargets, logger: logger)
+            throw UploadError.quorumNotReached(required: writeQuorum, verified: verified, failures: failures)
+        }
+        let missing = replicas.filter { !$0.isVerified }.map(\.nodeID)
+        for node in missing {
+            queue.append(NewQueueItem(fileKey: key, targetNodeID: node, sourceNodeID: source, kind: .replicate, reason: reasons[node]))
+        }
+
+        let now = Date()
+        let file = FileRecord(key: key, originalFilename: descriptor.filename, sizeBytes: size, checksum: digest, uploadedAt: now)
+        do {
+            try await store.recordUpload(file, verifiedOn: verified, verifiedAt: now, queue: queue)
+        } catch {
+            // Not recorded means not acknowledged: remove the copies so no orphan stays behind.
+            await removeEverywhere(key, nodes: [primary.id] + plannedTargets, logger: logger)
+            throw error
+        }
+        let latency = await scoreboard.score(of: primary.id)?.ewmaLatencyMs
+        logger.info("stored file", metadata: [
+            "file_key": "\(key)", "bytes": "\(size)", "node_id": "\(primary.id)",
+            "verified": "\(verified.map(\.rawValue).joined(separator: ","))", "queued": "\(missing.map(\.rawValue).joined(separator: ","))",
+        ])
+        return UploadOutcome(
+            file: file, primary: primary.id, primaryLatencyMs: latency,
+            replicatedTo: verified.filter { $0 != primary.id }.sorted(), failedOn: missing.sorted(), replicas: replicas)
+    }
+
+    /// Best effort: a copy that stays behind is an orphan the audit collects.
+    private func removeEverywhere(_ key: FileKey, nodes ids: [NodeID], logger: Logger) async {
+        for id in ids {
+            guard let endpoint = await scoreboard.score(of: id)?.endpoint else { continue }
+            do {
+                _ = try await nodes.deleteBlob(key, on: endpoint)
+            } catch {
+                logger.warning("could not remove an unacknowledged copy", metadata: ["file_key": "\(key)", "node_id": "\(id)", "error": "\(error)"])
+            }
+        }
+    }
+}

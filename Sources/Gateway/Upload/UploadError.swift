@@ -1,0 +1,25 @@
+import DFSClient
+import DFSCore
+
+/// Why an upload was refused or failed; mapped to HTTP in `HTTP/APIError+Mapping.swift`.
+enum UploadError: Error, Sendable {
+    case missingFileField
+    case malformedMultipart(String)
+    case payloadTooLarge(limit: Int64)
+    case digestMismatch(expected: SHA256Digest, actual: SHA256Digest)
+    case invalidDigestHeader(String)
+    case quorumNotReached(required: Int, verified: [NodeID], failures: [String])
+    case bodyInterrupted(String)
+}
+
+/// No node could take the request; `attempts` are the nodes tried and why (SPEC §2.3: a 503 says so).
+struct NoNodeAvailable: Error, Sendable {
+    var action: String
+    var attempts: [String]
+}
+
+/// Errors of reads and deletes.
+enum FileAccessError: Error, Sendable {
+    case fileNotFound(FileKey)
+    case rangeNotSatisfiable(size: Int64)
+}

@@ -1,0 +1,48 @@
+import DFSCore
+import Glibc
+import NIOCore
+
+/// One blob being received into `tmp/`: the open temp file and the digest of the bytes so far.
+///
+/// `@unchecked Sendable`: `BlobStore.put` hands a draft to one thread-pool job at a time and awaits
+/// each job before starting the next, so its mutable state is never touched concurrently.
+final class BlobDraft: @unchecked Sendable {
+    let path: String
+    private var descriptor: Int32?
+    private var hasher = StreamingSHA256()
+
+    /// Creates the temp file (exclusively, so no two drafts share one).
+    init(in layout: BlobLayout) throws {
+        let path = layout.newTemporaryPath()
+        self.descriptor = try POSIXFile.createExclusive(path)
+        self.path = path
+    }
+
+    var sizeBytes: Int64 { hasher.byteCount }
+    /// The digest of every byte appended so far.
+    var digest: SHA256Digest { hasher.finalize() }
+
+    /// Hashes and writes one chunk, in arrival order.
+    func append(_ chunk: ByteBuffer) throws {
+        guard let descriptor else { preconditionFailure("append after seal or discard") }
+        hasher.update(chunk)
+        try POSIXFile.writeAll(descriptor, chunk, path: path)
+    }
+
+    /// Flushes the data to stable storage and closes the file; it is then ready to be renamed into place.
+    func seal() throws {
+        guard let descriptor else { preconditionFailure("seal twice") }
+        self.descriptor = nil
+        defer { close(descriptor) }
+        try POSIXFile.sync(descriptor, path: path)
+    }
+
+    /// Closes and removes the temp file; safe to call in any state (a renamed draft is simply gone).
+    func discard() {
+        if let descriptor {
+            close(descriptor)
+            self.descriptor = nil
+        }
+        _ = try? POSIXFile.removeIfPresent(path)
+    }
+}

@@ -1,0 +1,43 @@
+import DFSCore
+import Foundation
+
+/// Where a node keeps things under its data directory (SPEC §3).
+///
+/// `blobs/<first two characters of the key>/<key>` holds the bytes and `<key>.sha256` beside it the
+/// digest computed while writing; `tmp/` (same file system, so `rename` is atomic) holds writes in
+/// progress. Two-character shards keep directories small and make key order equal shard order, which
+/// the inventory relies on.
+struct BlobLayout: Sendable {
+    static let digestSuffix = ".sha256"
+
+    /// Absolute path of the data directory.
+    let root: String
+
+    var blobsDirectory: String { root + "/blobs" }
+    var temporaryDirectory: String { root + "/tmp" }
+
+    static func shardName(of key: FileKey) -> String { String(key.rawValue.prefix(2)) }
+
+    func shardDirectory(for key: FileKey) -> String { blobsDirectory + "/" + Self.shardName(of: key) }
+    func blobPath(for key: FileKey) -> String { shardDirectory(for: key) + "/" + key.rawValue }
+    func digestPath(for key: FileKey) -> String { blobPath(for: key) + Self.digestSuffix }
+
+    /// A fresh, never reused name in `tmp/`.
+    func newTemporaryPath() -> String { temporaryDirectory + "/" + UUID().uuidString.lowercased() + ".tmp" }
+
+    /// Refuses keys whose blob file would be another key's digest file (`k.sha256` is the sidecar of `k`).
+    static func checkStorable(_ key: FileKey) throws {
+        if key.rawValue.hasSuffix(digestSuffix) { throw BlobStoreError.reservedKey(key) }
+    }
+
+    /// The key a directory entry of a shard stands for, or nil for digest files and foreign names.
+    static func key(fromEntry name: String) -> FileKey? {
+        guard !name.hasSuffix(digestSuffix), let key = try? FileKey(validating: name) else { return nil }
+        return key
+    }
+
+    /// Whether a directory entry of `blobs/` can be a shard (anything else there is ignored).
+    static func isShardName(_ name: String) -> Bool {
+        (1...2).contains(name.utf8.count) && (try? FileKey(validating: name)) != nil
+    }
+}

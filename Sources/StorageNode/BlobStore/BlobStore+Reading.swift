@@ -1,0 +1,51 @@
+import DFSCore
+import Glibc
+
+extension BlobStore {
+    /// Size, recorded digest and modification time of a blob, without opening it.
+    func metadata(of key: FileKey) async throws -> BlobMetadata {
+        try BlobLayout.checkStorable(key)
+        let layout = self.layout
+        return try await threads.runIfActive {
+            guard let status = try POSIXFile.status(of: layout.blobPath(for: key)), status.isRegularFile else {
+                throw BlobStoreError.blobNotFound(key)
+            }
+            return BlobMetadata(sizeBytes: status.sizeBytes, digest: try Self.recordedDigest(of: key, in: layout), modifiedAt: status.modifiedAt)
+        }
+    }
+
+    /// Opens a blob for streaming reads; the caller reads it in chunks with `OpenBlob.read`.
+    func openForReading(_ key: FileKey) async throws -> OpenBlob {
+        try BlobLayout.checkStorable(key)
+        let layout = self.layout
+        let threads = self.threads
+        let path = layout.blobPath(for: key)
+        return try await threads.runIfActive {
+            let descriptor: Int32
+            do {
+                descriptor = try POSIXFile.openForReading(path)
+            } catch BlobStoreError.systemCall(_, _, let code) where code == ENOENT {
+                throw BlobStoreError.blobNotFound(key)
+            }
+            do {
+                let status = try POSIXFile.status(ofDescriptor: descriptor, path: path)
+                guard status.isRegularFile else { throw BlobStoreError.blobNotFound(key) }
+                let metadata = BlobMetadata(
+                    sizeBytes: status.sizeBytes,
+                    digest: try Self.recordedDigest(of: key, in: layout),
+                    modifiedAt: status.modifiedAt
+                )
+                return OpenBlob(key: key, metadata: metadata, descriptor: descriptor, path: path, threads: threads)
+            } catch {
+                close(descriptor)
+                throw error
+            }
+        }
+    }
+
+    /// The digest sidecar's value; nil if it is missing or unreadable as hex (the blob is still served).
+    static func recordedDigest(of key: FileKey, in layout: BlobLayout) throws -> SHA256Digest? {
+        guard let text = try POSIXFile.readSmallFile(layout.digestPath(for: key), limit: 128) else { return nil }
+        return SHA256Digest(hex: String(text.prefix(64)))
+    }
+}

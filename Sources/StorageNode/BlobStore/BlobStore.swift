@@ -1,0 +1,159 @@
+import DFSCore
+import Glibc
+import Logging
+import NIOCore
+import NIOPosix
+import Synchronization
+
+/// A blob as the store committed it.
+struct StoredBlob: Sendable, Equatable {
+    var key: FileKey
+    var sizeBytes: Int64
+    var digest: SHA256Digest
+}
+
+/// The node's blobs on local disk, written durably per SPEC §3; every blocking call runs on `threads`.
+final class BlobStore: Sendable {
+    let layout: BlobLayout
+    let threads: NIOThreadPool
+    /// Serialises namespace changes (renames and unlinks under `blobs/`) so the blob count it guards stays
+    /// exact under concurrent puts and deletes of one key. Held only for those quick calls, never for fsync.
+    private let namespace: Mutex<Int>
+
+    private init(layout: BlobLayout, threads: NIOThreadPool, blobCount: Int) {
+        self.layout = layout
+        self.threads = threads
+        self.namespace = Mutex(blobCount)
+    }
+
+    /// Opens (creating if needed) the store at `root`, removes writes a crash left in `tmp/`, counts blobs once.
+    static func open(at root: String, threads: NIOThreadPool, logger: Logger) async throws -> BlobStore {
+        let layout = BlobLayout(root: root)
+        let (leftovers, count) = try await threads.runIfActive {
+            try POSIXFile.makeDirectories(layout.blobsDirectory)
+            try POSIXFile.makeDirectories(layout.temporaryDirectory)
+            var leftovers = 0
+            for name in try POSIXFile.listDirectory(layout.temporaryDirectory) {
+                if try POSIXFile.removeIfPresent(layout.temporaryDirectory + "/" + name) { leftovers += 1 }
+            }
+            return (leftovers, try countBlobs(in: layout))
+        }
+        if leftovers > 0 {
+            logger.info("removed unfinished writes left by an earlier run", metadata: ["count": "\(leftovers)"])
+        }
+        return BlobStore(layout: layout, threads: threads, blobCount: count)
+    }
+
+    /// Blobs currently stored, kept up to date by puts and deletes (no disk scan).
+    var blobCount: Int { namespace.withLock { $0 } }
+
+    /// Free bytes on the data directory's file system.
+    func availableBytes() async throws -> Int64 {
+        let root = layout.root
+        return try await threads.runIfActive { try POSIXFile.availableBytes(at: root) }
+    }
+
+    /// Streams `body` into `key`, hashing while writing; durable and visible only once this returns.
+    ///
+    /// Durable per SPEC §3: temp file in `tmp/`, fsync, digest sidecar (fsynced), rename into place,
+    /// fsync the directory. A body that fails midway or a digest other than `expectedDigest` leaves
+    /// nothing visible. An existing blob under `key` is replaced atomically.
+    func put<Body: AsyncSequence>(
+        _ key: FileKey,
+        body: Body,
+        expectedDigest: SHA256Digest? = nil,
+        declaredSize: Int64? = nil
+    ) async throws -> StoredBlob where Body.Element == ByteBuffer {
+        try BlobLayout.checkStorable(key)
+        if let declaredSize { try await ensureRoom(for: declaredSize) }
+        let layout = self.layout
+        let draft = try await threads.runIfActive { try BlobDraft(in: layout) }
+        do {
+            try await receive(body, into: draft)
+            let digest = draft.digest
+            if let expectedDigest, expectedDigest != digest {
+                throw BlobStoreError.digestMismatch(expected: expectedDigest, actual: digest)
+            }
+            try await threads.runIfActive {
+                try draft.seal()
+                try self.commit(draft, as: key, digest: digest)
+            }
+            return StoredBlob(key: key, sizeBytes: draft.sizeBytes, digest: digest)
+        } catch {
+            // A close and an unlink: cheap enough to do inline, and it must happen even if the task was cancelled.
+            draft.discard()
+            throw error
+        }
+    }
+
+    /// Removes a blob and its digest; returns false if there was none.
+    func delete(_ key: FileKey) async throws -> Bool {
+        try BlobLayout.checkStorable(key)
+        let blobPath = layout.blobPath(for: key)
+        let digestPath = layout.digestPath(for: key)
+        let shard = layout.shardDirectory(for: key)
+        return try await threads.runIfActive {
+            let removed = try self.namespace.withLock { count in
+                let removed = try POSIXFile.removeIfPresent(blobPath)
+                // After the blob: a crash in between leaves a lone digest, which nothing reads.
+                try POSIXFile.removeIfPresent(digestPath)
+                if removed { count -= 1 }
+                return removed
+            }
+            if removed { try POSIXFile.syncDirectory(shard) }
+            return removed
+        }
+    }
+
+    // MARK: - writing
+
+    private func ensureRoom(for declaredSize: Int64) async throws {
+        let available = try await availableBytes()
+        if declaredSize > available {
+            throw BlobStoreError.insufficientStorage(detail: "a blob of \(declaredSize) bytes does not fit in \(available) free bytes")
+        }
+    }
+
+    /// Writes chunks as they arrive; body failures become `incompleteBody`, disk failures pass through.
+    private func receive<Body: AsyncSequence>(_ body: Body, into draft: BlobDraft) async throws where Body.Element == ByteBuffer {
+        do {
+            for try await chunk in body {
+                do {
+                    try await threads.runIfActive { try draft.append(chunk) }
+                } catch {
+                    throw StoreSideFailure(underlying: error)
+                }
+            }
+        } catch let failure as StoreSideFailure {
+            throw failure.underlying
+        } catch {
+            throw BlobStoreError.incompleteBody(reason: "\(error)")
+        }
+    }
+
+    /// Moves a sealed draft into place with its digest sidecar; runs on the I/O threads.
+    private func commit(_ draft: BlobDraft, as key: FileKey, digest: SHA256Digest) throws {
+        let blobPath = layout.blobPath(for: key)
+        let digestPath = layout.digestPath(for: key)
+        let shard = layout.shardDirectory(for: key)
+        let digestDraft = layout.newTemporaryPath()
+        try POSIXFile.writeDurably(digest.hex + "\n", to: digestDraft)
+        defer { _ = try? POSIXFile.removeIfPresent(digestDraft) }  // still there only if a step below failed
+        if try POSIXFile.makeDirectory(shard) { try POSIXFile.syncDirectory(layout.blobsDirectory) }
+        try namespace.withLock { count in
+            let replacing = try POSIXFile.status(of: blobPath) != nil
+            // Drop the old digest first: a crash between the renames then leaves a blob without a
+            // digest (served without x-checksum-sha256), never a digest that describes other bytes.
+            try POSIXFile.removeIfPresent(digestPath)
+            try POSIXFile.rename(draft.path, to: blobPath)
+            if !replacing { count += 1 }
+            try POSIXFile.rename(digestDraft, to: digestPath)
+        }
+        try POSIXFile.syncDirectory(shard)
+    }
+}
+
+/// Marks a failure of the store's own write while a body is being received, to tell it from the body's.
+private struct StoreSideFailure: Error {
+    let underlying: any Error
+}

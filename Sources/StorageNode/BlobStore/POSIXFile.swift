@@ -1,0 +1,185 @@
+import Glibc
+import NIOCore
+
+/// The few blocking system calls the blob store needs, throwing `BlobStoreError` with errno.
+///
+/// Plain POSIX rather than Foundation: durability (SPEC §3) depends on exactly which descriptor is
+/// `fsync`ed and when, and these calls make that explicit. Callers run them on the I/O thread pool.
+enum POSIXFile {
+    static func openForReading(_ path: String) throws -> Int32 {
+        let fd = retryingOnInterrupt { open(path, O_RDONLY | O_CLOEXEC) }
+        guard fd >= 0 else { throw BlobStoreError.fromErrno("open", path) }
+        return fd
+    }
+
+    /// Creates a new file; fails if the name exists, so two writers can never share a temp file.
+    static func createExclusive(_ path: String) throws -> Int32 {
+        let fd = retryingOnInterrupt { open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644) }
+        guard fd >= 0 else { throw BlobStoreError.fromErrno("create", path) }
+        return fd
+    }
+
+    /// Writes every readable byte of `buffer`, looping over short writes.
+    static func writeAll(_ fd: Int32, _ buffer: ByteBuffer, path: String) throws {
+        try buffer.withUnsafeReadableBytes { bytes in
+            var offset = 0
+            while offset < bytes.count {
+                let written = write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    throw BlobStoreError.fromErrno("write", path)
+                }
+                offset += written
+            }
+        }
+    }
+
+    static func sync(_ fd: Int32, path: String) throws {
+        guard retryingOnInterrupt({ fsync(fd) }) == 0 else { throw BlobStoreError.fromErrno("fsync", path) }
+    }
+
+    /// Makes a directory's entries (a rename, an unlink, a new child) durable.
+    static func syncDirectory(_ path: String) throws {
+        let fd = retryingOnInterrupt { open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
+        guard fd >= 0 else { throw BlobStoreError.fromErrno("open directory", path) }
+        defer { close(fd) }
+        try sync(fd, path: path)
+    }
+
+    /// Writes a small file and `fsync`s it before returning.
+    static func writeDurably(_ text: String, to path: String) throws {
+        let fd = try createExclusive(path)
+        do {
+            try writeAll(fd, ByteBuffer(string: text), path: path)
+            try sync(fd, path: path)
+        } catch {
+            close(fd)
+            unlink(path)
+            throw error
+        }
+        close(fd)
+    }
+
+    /// Reads up to `length` bytes at `offset` (fewer only at end of file).
+    static func read(_ fd: Int32, offset: Int64, length: Int, path: String) throws -> ByteBuffer {
+        var buffer = ByteBufferAllocator().buffer(capacity: length)
+        while buffer.readableBytes < length {
+            let wanted = length - buffer.readableBytes
+            let position = off_t(offset) + off_t(buffer.readableBytes)
+            let count = try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: wanted) { space in
+                while true {
+                    let n = pread(fd, space.baseAddress!, wanted, position)
+                    if n >= 0 { return n }
+                    if errno != EINTR { throw BlobStoreError.fromErrno("read", path) }
+                }
+            }
+            if count == 0 { break }  // end of file
+        }
+        return buffer
+    }
+
+    /// Reads a small whole file as text, or nil if it does not exist.
+    static func readSmallFile(_ path: String, limit: Int = 4096) throws -> String? {
+        let fd = retryingOnInterrupt { open(path, O_RDONLY | O_CLOEXEC) }
+        if fd < 0 {
+            if errno == ENOENT { return nil }
+            throw BlobStoreError.fromErrno("open", path)
+        }
+        defer { close(fd) }
+        let buffer = try read(fd, offset: 0, length: limit, path: path)
+        return String(buffer: buffer)
+    }
+
+    struct Status {
+        var sizeBytes: Int64
+        var modifiedAt: Double
+        var isRegularFile: Bool
+    }
+
+    static func status(ofDescriptor fd: Int32, path: String) throws -> Status {
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw BlobStoreError.fromErrno("fstat", path) }
+        return Status(info)
+    }
+
+    /// The file's status, or nil if it does not exist.
+    static func status(of path: String) throws -> Status? {
+        var info = stat()
+        guard stat(path, &info) == 0 else {
+            if errno == ENOENT { return nil }
+            throw BlobStoreError.fromErrno("stat", path)
+        }
+        return Status(info)
+    }
+
+    static func rename(_ source: String, to destination: String) throws {
+        guard Glibc.rename(source, destination) == 0 else {
+            throw BlobStoreError.fromErrno("rename to \(destination)", source)
+        }
+    }
+
+    /// Removes a file; returns false if it was already absent.
+    @discardableResult
+    static func removeIfPresent(_ path: String) throws -> Bool {
+        guard unlink(path) == 0 else {
+            if errno == ENOENT { return false }
+            throw BlobStoreError.fromErrno("unlink", path)
+        }
+        return true
+    }
+
+    /// Creates one directory level; returns true if it was created now (its parent then needs an fsync).
+    @discardableResult
+    static func makeDirectory(_ path: String) throws -> Bool {
+        guard mkdir(path, 0o755) == 0 else {
+            if errno == EEXIST { return false }
+            throw BlobStoreError.fromErrno("mkdir", path)
+        }
+        return true
+    }
+
+    /// Creates a directory and any missing parents, like `mkdir -p`.
+    static func makeDirectories(_ path: String) throws {
+        var current = path.hasPrefix("/") ? "" : "."
+        for component in path.split(separator: "/") {
+            current += "/" + component
+            try makeDirectory(current)
+        }
+    }
+
+    /// The names in a directory, without `.` and `..`, in no particular order.
+    static func listDirectory(_ path: String) throws -> [String] {
+        guard let dir = opendir(path) else { throw BlobStoreError.fromErrno("opendir", path) }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
+    }
+
+    /// Bytes an unprivileged writer may still use on the file system holding `path`.
+    static func availableBytes(at path: String) throws -> Int64 {
+        var info = statvfs()
+        guard statvfs(path, &info) == 0 else { throw BlobStoreError.fromErrno("statvfs", path) }
+        return Int64(info.f_bavail) * Int64(info.f_frsize)
+    }
+
+    private static func retryingOnInterrupt(_ call: () -> Int32) -> Int32 {
+        while true {
+            let result = call()
+            if result >= 0 || errno != EINTR { return result }
+        }
+    }
+}
+
+extension POSIXFile.Status {
+    init(_ info: stat) {
+        self.sizeBytes = Int64(info.st_size)
+        self.modifiedAt = Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) / 1e9
+        self.isRegularFile = (info.st_mode & S_IFMT) == S_IFREG
+    }
+}

@@ -1,0 +1,10 @@
+import DFSCore
+import HTTPTypes
+
+/// The node protocol's header names as `HTTPField.Name`s (spelled once, in `NodeProtocol`).
+extension HTTPField.Name {
+    static let dfsReplicateTo = HTTPField.Name(NodeProtocol.replicateToHeader)!
+    static let dfsExpectedDigest = HTTPField.Name(NodeProtocol.expectedDigestHeader)!
+    static let dfsChecksum = HTTPField.Name(NodeProtocol.checksumHeader)!
+    static let dfsNodeID = HTTPField.Name(NodeProtocol.nodeIDHeader)!
+}

@@ -1,0 +1,25 @@
+import DFSCore
+import Hummingbird
+
+/// The node's HTTP API (SPEC §3; routes and wire types in `NodeProtocol`).
+enum NodeRouter {
+    static func make(nodeID: NodeID, store: BlobStore, coordinator: PutCoordinator) -> Router<BasicRequestContext> {
+        let router = Router(context: BasicRequestContext.self)
+        router.add(middleware: NodeIDHeaderMiddleware(nodeID: nodeID))
+        router.add(middleware: ErrorMappingMiddleware())
+        BlobController(store: store, coordinator: coordinator).register(on: router)
+        NodeStatusController(nodeID: nodeID, store: store).register(on: router)
+        return router
+    }
+}
+
+/// Names the answering node on every response (`x-dfs-node-id`), errors included.
+struct NodeIDHeaderMiddleware<Context: RequestContext>: RouterMiddleware {
+    let nodeID: NodeID
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var response = try await next(request, context)
+        response.headers[.dfsNodeID] = nodeID.rawValue
+        return response
+    }
+}

@@ -1,0 +1,34 @@
+import DFSCore
+import Hummingbird
+
+/// `GET /health` and `GET /inventory`.
+struct NodeStatusController: Sendable {
+    static let defaultInventoryLimit = 1000
+    static let maximumInventoryLimit = 10_000
+
+    let nodeID: NodeID
+    let store: BlobStore
+
+    func register(on router: Router<BasicRequestContext>) {
+        router.get("/health", use: health)
+        router.get("/inventory", use: inventory)
+    }
+
+    @Sendable func health(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        let freeBytes = try await store.availableBytes()
+        return .json(NodeHealth(status: "UP", nodeID: nodeID.rawValue, freeBytes: freeBytes, blobCount: store.blobCount))
+    }
+
+    @Sendable func inventory(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        let query = request.uri.queryParameters
+        let after = query.get("after").flatMap { $0.isEmpty ? nil : $0 }
+        var limit = Self.defaultInventoryLimit
+        if let text = query.get("limit") {
+            guard let value = Int(text), value > 0 else {
+                throw APIError.badRequest("invalid_query", "limit must be a positive whole number.")
+            }
+            limit = min(value, Self.maximumInventoryLimit)
+        }
+        return .json(try await store.inventory(after: after, limit: limit))
+    }
+}

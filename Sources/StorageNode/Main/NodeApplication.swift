@@ -1,0 +1,116 @@
+import AsyncHTTPClient
+import DFSClient
+import DFSCore
+import DFSServer
+import Hummingbird
+import Logging
+import NIOPosix
+import ServiceLifecycle
+
+/// The composition root: builds the node's parts from a `NodeConfiguration`; tests build it too.
+struct NodeApplication: Sendable {
+    let configuration: NodeConfiguration
+    let store: BlobStore
+    let httpClient: HTTPClient
+    let ioThreads: NIOThreadPool
+    let responder: RouterResponder<BasicRequestContext>
+    let logger: Logger
+
+    /// Opens the store and wires store, replication and routes. Call `run` (or `services`) afterwards,
+    /// which also releases the HTTP client and the I/O threads at the end.
+    static func build(_ configuration: NodeConfiguration, logger: Logger) async throws -> NodeApplication {
+        let ioThreads = NIOThreadPool(numberOfThreads: configuration.ioThreadCount)
+        ioThreads.start()
+        let store: BlobStore
+        do {
+            store = try await BlobStore.open(at: configuration.dataDirectory, threads: ioThreads, logger: logger)
+        } catch {
+            try? await ioThreads.shutdownGracefully()
+            throw error
+        }
+        let timeout = configuration.replicationTimeout
+        let httpClient = makeHTTPClient(connectTimeout: min(.seconds(5), timeout), idleTimeout: timeout)
+        let nodeClient = HTTPNodeClient(httpClient: httpClient, timeouts: .init(transferIdle: timeout))
+        let coordinator = PutCoordinator(
+            nodeID: configuration.nodeID,
+            store: store,
+            replicator: ReplicaStreamer(client: nodeClient, idleTimeout: timeout)
+        )
+        let router = NodeRouter.make(nodeID: configuration.nodeID, store: store, coordinator: coordinator)
+        logger.info(
+            "blob store open",
+            metadata: ["data": "\(configuration.dataDirectory)", "blob_count": "\(store.blobCount)"]
+        )
+        return NodeApplication(
+            configuration: configuration,
+            store: store,
+            httpClient: httpClient,
+            ioThreads: ioThreads,
+            responder: router.buildResponder(),
+            logger: logger
+        )
+    }
+
+    /// The client for replication and registration: `HTTPNodeClient`'s settings, except that a refused
+    /// connection fails the request at once. AsyncHTTPClient's default retries until the connect timeout,
+    /// and meanwhile a down target's full pipe would hold up the whole upload.
+    static func makeHTTPClient(connectTimeout: Duration, idleTimeout: Duration) -> HTTPClient {
+        var configuration = HTTPClient.Configuration()
+        configuration.timeout = .init(connect: .init(connectTimeout), read: .init(idleTimeout))
+        configuration.httpVersion = .http1Only
+        configuration.decompression = .disabled
+        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
+        configuration.connectionPool.retryConnectionEstablishment = false
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }
+
+    /// The services in start order; a ServiceGroup stops them in reverse: watchdog and server first, then
+    /// the heartbeat, and only then the HTTP client and the I/O threads they were using.
+    func services(
+        supervisor: ParentWatchdog? = nil,
+        onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) -> [ServiceGroupConfiguration.ServiceConfiguration] {
+        let httpClient = self.httpClient
+        let ioThreads = self.ioThreads
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: ShutdownHook { try await ioThreads.shutdownGracefully() }, serviceName: "io-threads"),
+            .init(service: ShutdownHook { try await httpClient.shutdown() }, serviceName: "http-client"),
+        ]
+        if let gatewayURL = configuration.gatewayURL {
+            services.append(.init(service: GatewayRegistration(
+                gatewayURL: gatewayURL,
+                announcement: .init(id: configuration.nodeID.rawValue, address: configuration.advertiseURL, role: configuration.role?.rawValue),
+                interval: configuration.heartbeatInterval,
+                timeout: configuration.registrationTimeout,
+                httpClient: httpClient,
+                logger: Logger(label: "dfs.node.registration")
+            ), serviceName: "gateway-registration"))
+        }
+        services.append(.init(service: ContinueAwareHTTPServer(
+            responder: responder,
+            host: configuration.host,
+            port: configuration.port,
+            serverName: "dfs-node",
+            logger: logger,
+            onServerRunning: onServerRunning
+        ), serviceName: "http-server"))
+        if let supervisor {
+            // Its return means the supervisor died: stop everything gracefully rather than cancel.
+            services.append(.init(service: supervisor, successTerminationBehavior: .gracefullyShutdownGroup, serviceName: "parent-watchdog"))
+        }
+        return services
+    }
+
+    /// Runs until SIGTERM or SIGINT (or the supervisor's death), then stops gracefully.
+    func run(supervisor: ParentWatchdog?) async throws {
+        let logger = self.logger
+        let group = ServiceGroup(configuration: .init(
+            services: services(supervisor: supervisor) { port in
+                logger.info("listening", metadata: ["port": "\(port)", "advertise_url": "\(configuration.advertiseURL)"])
+            },
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger
+        ))
+        try await group.run()
+    }
+}

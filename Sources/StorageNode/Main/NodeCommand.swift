@@ -1,0 +1,121 @@
+import ArgumentParser
+import DFSCore
+import DFSServer
+import Foundation
+import Logging
+
+/// `dfs-node`: parses options (each with a `DFS_<NAME>` fallback) into a `NodeConfiguration` and runs the node.
+@main
+struct NodeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dfs-node",
+        abstract: "Run a SwiftDFS storage node: it keeps blobs on local disk and replicates them on the gateway's instruction.",
+        discussion: """
+            The node serves the internal storage API (PUT, GET, HEAD and DELETE /blobs/<key>, GET /health, \
+            GET /inventory). Clients talk to the gateway, not to nodes. Every option can also be set through \
+            the environment variable shown beside it; a command-line value wins. SIGTERM or SIGINT stops the \
+            node gracefully.
+            """
+    )
+
+    @Option(help: Self.help("Node id, unique in the cluster (default: node-1)", "id", value: "id"))
+    var id: String?
+
+    @Option(help: Self.help("Address to listen on (default: 127.0.0.1)", "host", value: "address"))
+    var host: String?
+
+    @Option(help: Self.help("Port to listen on (default: 8001)", "port", value: "port"))
+    var port: Int?
+
+    @Option(name: .customLong("data"), help: Self.help("Data directory for blobs (default: ./dfs-data/<id>)", "data", value: "dir"))
+    var dataDirectory: String?
+
+    @Option(help: Self.help("Base URL others use to reach this node (default: http://<host>:<port>)", "advertise-url", value: "url"))
+    var advertiseURL: String?
+
+    @Option(help: Self.help("Gateway base URL to register with and heartbeat to (default: none)", "gateway", value: "url"))
+    var gateway: String?
+
+    @Option(help: Self.help("Role reported to the gateway: MAIN, REPLICA or BACKUP (default: none)", "role", value: "role"))
+    var role: String?
+
+    @Option(help: Self.help("Give up on a replication target after this long without progress, e.g. 500ms, 30s, 2m (default: 30s)", "replication-timeout", value: "duration"))
+    var replicationTimeout: DurationArgument?
+
+    @Option(help: Self.help("Interval between registrations with the gateway (default: 10s)", "heartbeat-interval", value: "duration"))
+    var heartbeatInterval: DurationArgument?
+
+    @Option(help: Self.help("Log level (default: info)", "log-level", value: "level"))
+    var logLevel: Logger.Level?
+
+    func validate() throws {
+        _ = try makeConfiguration()
+    }
+
+    func run() async throws {
+        let configuration = try makeConfiguration()
+        LogSetup.bootstrap(level: configuration.logLevel)
+        var logger = Logger(label: "dfs.node")
+        logger[metadataKey: "node_id"] = "\(configuration.nodeID)"
+        logger.info("starting dfs-node", metadata: configuration.logMetadata)
+        let node = try await NodeApplication.build(configuration, logger: logger)
+        try await node.run(supervisor: ParentWatchdog.fromEnvironment(logger: logger))
+        logger.info("dfs-node stopped")
+    }
+
+    /// Command line, else environment, else default; every value checked here so a bad one fails at start.
+    func makeConfiguration() throws -> NodeConfiguration {
+        let rawID = try OptionEnvironment.resolve(id, "id", default: "node-1")
+        let nodeID: NodeID
+        do {
+            nodeID = try NodeID(validating: rawID)
+        } catch {
+            throw ValidationError("--id '\(rawID)': \(error)")
+        }
+        let host = try OptionEnvironment.resolve(host, "host", default: "127.0.0.1")
+        let port = try OptionEnvironment.resolve(port, "port", default: 8001)
+        guard (1...65535).contains(port) else { throw ValidationError("--port must be between 1 and 65535") }
+        let data = try OptionEnvironment.resolve(dataDirectory, "data", default: "./dfs-data/\(nodeID)")
+        let advertise = try OptionEnvironment.resolve(advertiseURL, "advertise-url", default: "http://\(host):\(port)")
+        let gatewayURL = gateway ?? OptionEnvironment.value(for: "gateway")
+        let roleText = role ?? OptionEnvironment.value(for: "role")
+        var nodeRole: NodeRole?
+        if let roleText {
+            guard let parsed = NodeRole(rawValue: roleText.uppercased()) else {
+                throw ValidationError("--role must be MAIN, REPLICA or BACKUP, not '\(roleText)'")
+            }
+            nodeRole = parsed
+        }
+        let replication = try OptionEnvironment.resolve(replicationTimeout, "replication-timeout", default: DurationArgument(argument: "30s")!)
+        guard replication.duration > .zero else { throw ValidationError("--replication-timeout must be positive") }
+        let heartbeat = try OptionEnvironment.resolve(heartbeatInterval, "heartbeat-interval", default: DurationArgument(argument: "10s")!)
+        guard heartbeat.duration > .zero else { throw ValidationError("--heartbeat-interval must be positive") }
+        return NodeConfiguration(
+            nodeID: nodeID,
+            host: host,
+            port: port,
+            dataDirectory: URL(fileURLWithPath: data).standardizedFileURL.path,
+            advertiseURL: try Self.baseURL(advertise, option: "advertise-url"),
+            gatewayURL: try gatewayURL.map { try Self.baseURL($0, option: "gateway") },
+            role: nodeRole,
+            replicationTimeout: replication.duration,
+            heartbeatInterval: heartbeat.duration,
+            logLevel: try OptionEnvironment.resolve(logLevel, "log-level", default: .info)
+        )
+    }
+
+    /// Help text naming the option's environment variable, with a short value placeholder.
+    static func help(_ text: String, _ optionName: String, value: String) -> ArgumentHelp {
+        var help = OptionEnvironment.help(text, optionName)
+        help.valueName = value
+        return help
+    }
+
+    /// An http(s) URL without its trailing slash.
+    static func baseURL(_ text: String, option: String) throws -> String {
+        guard text.hasPrefix("http://") || text.hasPrefix("https://"), URL(string: text)?.host != nil else {
+            throw ValidationError("--\(option) must be an http:// or https:// URL, not '\(text)'")
+        }
+        return text.hasSuffix("/") ? String(text.dropLast()) : text
+    }
+}

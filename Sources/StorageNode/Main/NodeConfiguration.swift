@@ -1,0 +1,41 @@
+import DFSCore
+import Logging
+
+/// Everything a node needs to run, typed and validated; code below `Main/` sees only this.
+struct NodeConfiguration: Sendable {
+    var nodeID: NodeID
+    var host: String
+    /// 0 picks a free port (tests); the command requires a real one.
+    var port: Int
+    /// Absolute path of the data directory.
+    var dataDirectory: String
+    /// The base URL the gateway and other nodes use to reach this node.
+    var advertiseURL: String
+    /// When set, the node registers itself there and keeps doing so as a heartbeat.
+    var gatewayURL: String?
+    var role: NodeRole?
+    /// How long a replication target may make no progress before the primary gives up on it.
+    var replicationTimeout: Duration
+    var heartbeatInterval: Duration
+    /// Deadline of one registration call.
+    var registrationTimeout: Duration = .seconds(2)
+    /// Threads for blocking disk calls; more than the core count because fsync blocks a thread for long.
+    var ioThreadCount: Int = 8
+    var logLevel: Logger.Level
+
+    /// The effective settings, logged once at start.
+    var logMetadata: Logger.Metadata {
+        [
+            "node_id": "\(nodeID)",
+            "listen": "\(host):\(port)",
+            "data": "\(dataDirectory)",
+            "advertise_url": "\(advertiseURL)",
+            "gateway": "\(gatewayURL ?? "none")",
+            "role": "\(role?.rawValue ?? "unset")",
+            "replication_timeout": "\(replicationTimeout)",
+            "heartbeat_interval": "\(heartbeatInterval)",
+            "io_threads": "\(ioThreadCount)",
+            "log_level": "\(logLevel)",
+        ]
+    }
+}

@@ -1,0 +1,200 @@
+import DFSCore
+import DFSMetadata
+import Foundation
+import Testing
+
+/// One suite, every backend: the same assertions hold for each driver (STYLE §8).
+@Suite("MetadataStore conformance")
+struct MetadataStoreConformanceTests {
+    @Test("nodes register, keep their status across re-registration, and record probes", arguments: TestBackend.all)
+    func nodesRegisterAndProbe(_ backend: TestBackend) async throws {
+        try await backend.withFreshStore { store in
+            try await store.registerNode(id: node("node-2"), address: "http://127.0.0.1:8002", role: .replica)
+            try await store.registerNode(id: node("node-1"), address: "http://127.0.0.1:8001", role: .main)
+            var nodes = try await store.nodes()
+            #expect(nodes.map(\.id.rawValue) == ["node-1", "node-2"])
+            #expect(nodes.allSatisfy { $0.status == .down })
+            let probeTime = Date(timeIntervalSince1970: 1_800_000_000.5)
+            try await store.recordProbe(of: node("node-1"), status: .up, latencyMs: 1.5, at: probeTime)
+            try await store.registerNode(id: node("node-1"), address: "http://127.0.0.1:9001", role: .main)
+            nodes = try await store.nodes()
+            #expect(nodes[0].status == .up)
+            #expect(nodes[0].address == "http://127.0.0.1:9001")
+            #expect(nodes[0].latencyMs == 1.5)
+            #expect(nodes[0].lastHeartbeat == probeTime)
+            #expect(nodes[0].statusChangedAt == probeTime)
+        }
+    }
+
+    @Test("an upload is recorded with its verified locations and queue items in one step", arguments: TestBackend.all)
+    func uploadIsRecorded(_ backend: TestBackend) async throws {
+        try await backend.withFreshStore { store in
+            let file = sampleFile("k1", name: "quote's \"name\" 100% ünïcode.txt")
+            try await store.recordUpload(
+                file, verifiedOn: [node("node-1"), node("node-3")], verifiedAt: file.uploadedAt,
+                queue: [NewQueueItem(fileKey: file.key, targetNodeID: node("node-2"), sourceNodeID: node("node-1"), kind: .replicate, reason: "down")])
+            let entry = try #require(try await store.file(file.key))
+            #expect(entry.file == file)
+            #expect(entry.verifiedReplicas.map(\.rawValue) == ["node-1", "node-3"])
+            let queue = try await store.queueItems(QueueFilter())
+            #expect(queue.count == 1)
+            #expect(queue[0].status == .pending)
+            #expect(queue[0].targetNodeID == node("node-2"))
+            #expect(queue[0].sourceNodeID == node("node-1"))
+            #expect(queue[0].errorMessage == "down")
+        }
+    }
+
+    @Test("recording the same key twice is refused and leaves the first intact", arguments: TestBackend.all)
+    func duplicateKeyRefused(_ backend: TestBackend) async throws {
+        try await backend.withFreshStore { store in
+            try await store.recordUpload(sampleFile("dup"), verifiedOn: [node("node-1")], verifiedAt: Date(), queue: [])
+            var other = sampleFile("dup")
+            other.originalFilename = "other"
+            await #expect(throws: MetadataError.self) {
+                try await store.recordUpload(other, verifiedOn: [node("node-2")], verifiedAt: Date(),
+                    queue: [NewQueueItem(fileKey: other.key, targetNodeID: node("node-3"), sourceNodeID: nil, kind: .replicate, reason: nil)])
+            }
+            let entry = try #require(try await store.file(key("dup")))
+            #expect(entry.file.originalFilename == "a.txt")
+            #expect(entry.verifiedReplicas == [node("node-1")])
+            #expect(try await store.queueItems(QueueFilter()).isEmpty)
+        }
+    }
+
+    @Test("files page newest first with a cursor", arguments: TestBackend.all)
+    func filesPage(_ backend: TestBackend) async throws {
+        try await backend.withFreshStore { store in
+            for index in 0..<5 {
+                try await store.recordUpload(sampleFile("f\(index)", at: 1_800_000_000 + Double(index)), verifiedOn: [node("node-1")], verifiedAt: Date(), queue: [])
+            }
+            let first = try await store.listFiles(limit: 2, before: nil)
+            #expect(first.map(\.file.key.rawValue) == ["f4", "f3"])
+            let second = try await store.listFiles(limit: 2, before: first.last!.sequence)
+            #expect(second.map(\.file.key.rawValue) == ["f2", "f1"])
+            let third = try await store.listFiles(limit: 2, before: second.last!.sequence)
+            #expect(third.map(\.file.key.rawValue) == ["f0"])
+        }
+    }
+
+    @Test("a deleted file disappears, cancels its repairs and queues deletes for unreachable nodes", arguments: TestBackend.all)
+    func deleteTombstones(_ backend: TestBackend) async throws {
+        try await backend.withFreshStore { store in
+            let file = sampleFile("gone")
+            try await store.recordUpload(file, verifiedOn: [node("node-1"), node("node-3")], verifiedAt: Date(),
+                queue: [NewQueueItem(fileKey: file.key, targetNodeID: node("node-2"), sourceNodeID: node("node-1"), kind: .replicate, reason: nil)])
+            #expect(try await store.markDeleted(file.key, removedFrom: [node("node-1")], pendingOn: [node("node-3")], at: Date()))
+            #expect(try await store.file(file.key) == nil)
+            #expect(try await store.listFiles(limit: 10, before: nil).isEmpty)
+            #expect(try await store.markDeleted(file.key, removedFrom: [], pendingOn: [], at: Date()) == false)
+            let items = try await store.queueItems(QueueFilter())
+            #expect(items.first { $0.kind == .replicate }?.status == .cancelled)
+            let deletes = items.filter { $0.kind == .delete }
+            #expect(deletes.map(\.targetNodeID) == [node("node-3")])
+            #expect(deletes.first?.status == .pending)
+        }
+    }
+
+    @Test("enqueue skips a duplicate live item", arguments: TestBackend.all)
+    func noDuplicateLiveItems(_ backend: TestBackend) async throws {
+        try await backend.withFreshStore { store in
+            let item = NewQueueItem(fileKey: key("x"), targetNodeID: node("node-2"), sourceNodeID: nil, kind: .replicate, reason: nil)
+            try await store.enqueue([item, item], at: Date())
+            try await store.enqueue([item], at: Date())
+            #expect(try await store.queueItems(QueueFilter()).count == 1)
+        }
+    }
+
+    @Test("claims move items to IN_PROGRESS, failures back off to FAILED, completion sticks", arguments: TestBackend.all)
+    func claimLifecycle(_ backend: TestBackend) async throws {
+        try await backend.withFreshStore { store in
+            let now = Date(timeIntervalSince1970: 1_800_000_000)
+            try await store.enqueue([
+                NewQueueItem(fileKey: key("a"), targetNodeID: node("node-2"), sourceNodeID: nil, kind: .replicate, reason: nil),
+                NewQueueItem(fileKey: key("b"), targetNodeID: node("node-3"), sourceNodeID: nil, kind: .replicate, reason: nil),
+            ], at: now)
+            let claimed = try await store.claimQueueItems(for: node("node-2"), owner: "w1", includeFailed: false, now: now, leaseUntil: now.addingTimeInterval(60), limit: 10)
+            #expect(claimed.map(\.fileKey) == [key("a")])
+            #expect(claimed[0].status == .inProgress)
+            // Claimed items are not handed out twice.
+            #expect(try await store.claimQueueItems(for: node("node-2"), owner: "w2", includeFailed: false, now: now, leaseUntil: now.addingTimeInterval(60), limit: 10).isEmpty)
+
+            try await store.failQueueItem(claimed[0].id, error: "refused", at: now, retryAt: now.addingTimeInterval(30), maxRetries: 2)
+            var item = try await store.queueItems(QueueFilter(targetNodeID: node("node-2")))[0]
+            #expect(item.status == .pending)
+            #expect(item.retryCount == 1)
+            #expect(item.errorMessage == "refused")
+            // Not due before its backoff has passed.
+            #expect(try await store.claimQueueItems(for: node("node-2"), owner: "w1", includeFailed: false, now: now.addingTimeInterval(10), leaseUntil: now.addingTimeInterval(70), limit: 10).isEmpty)
+            let again = try await store.claimQueueItems(for: node("node-2"), owner: "w1", includeFailed: false, now: now.addingTimeInterval(31), leaseUntil: now.addingTimeInterval(90), limit: 10)
+            #expect(again.count == 1)
+            try await store.failQueueItem(again[0].id, error: "refused again", at: now, retryAt: now.addingTimeInterval(60), maxRetries: 2)
+            item = try await store.queueItems(QueueFilter(targetNodeID: node("node-2")))[0]
+            #expect(item.status == .failed)
+            #expect(item.retryCount == 2)
+
+            // A manual recover takes FAILED items too, and completion is final.
+            let manual = try await store.claimQueueItems(for: node("node-2"), owner: "w1", includeFailed: true, now: now, leaseUntil: now.addingTimeInterval(60), limit: 10)
+            #expect(manual.count == 1)
+            try await store.completeQueueItem(manual[0].id, at: now)
+            item = try await store.queueItems(QueueFilter(targetNodeID: node("node-2")))[0]
+            #expect(item.status == .completed)
+            #expect(item.completedAt != nil)
+        }
+    }
+
+    @Test("an expired claim returns to PENDING", arguments: TestBackend.all)
+    func expiredClaimsRelease(_ backend: TestBackend) async throws {
+        try await backend.withFreshStore { store in
+            let now = Date(timeIntervalSince1970: 1_800_000_000)
+            try await store.enqueue([NewQueueItem(fileKey: key("a"), targetNodeID: node("node-2"), sourceNodeID: nil, kind: .replicate, reason: nil)], at: now)
+            _ = try await store.claimQueueItems(for: node("node-2"), owner: "dead", includeFailed: false, now: now, leaseUntil: now.addingTimeInterval(60), limit: 10)
+            #expect(try await store.releaseExpiredClaims(now: now.addingTimeInterval(30)) == 0)
+            #expect(try await store.releaseExpiredClaims(now: now.addingTimeInterval(61)) == 1)
+            #expect(try await store.queueItems(QueueFilter())[0].status == .pending)
+        }
+    }
+
+    @Test("locations record verification and damage", arguments: TestBackend.all)
+    func locations(_ backend: TestBackend) async throws {
+        try await backend.withFreshStore { store in
+            let file = sampleFile("loc")
+            try await store.recordUpload(file, verifiedOn: [node("node-1")], verifiedAt: file.uploadedAt, queue: [])
+            try await store.recordLocation(file.key, on: node("node-1"), status: .corrupt, verifiedAt: nil)
+            try await store.recordLocation(file.key, on: node("node-2"), status: .active, verifiedAt: file.uploadedAt.addingTimeInterval(5))
+            let entry = try #require(try await store.file(file.key))
+            #expect(entry.verifiedReplicas == [node("node-2")])
+            #expect(entry.locations.first { $0.nodeID == node("node-1") }?.status == .corrupt)
+            #expect(entry.locations.first { $0.nodeID == node("node-1") }?.lastVerifiedAt == file.uploadedAt)
+        }
+    }
+}
+
+@Suite("SQLite migrations")
+struct SQLiteMigrationTests {
+    @Test("every file in schema/sqlite is a listed migration, numbered in order")
+    func migrationsMatchSchemaFolder() throws {
+        let schemaFolder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("schema/sqlite")
+        let files = try FileManager.default.contentsOfDirectory(atPath: schemaFolder.path).filter { $0.hasSuffix(".sql") }.sorted()
+        #expect(files == Migration.sqlite.map(\.name))
+        #expect(Migration.sqlite.map(\.version) == Array(1...Migration.sqlite.count))
+        for migration in Migration.sqlite {
+            let onDisk = try String(contentsOf: schemaFolder.appendingPathComponent(migration.name), encoding: .utf8)
+            #expect(onDisk == migration.sql)
+        }
+    }
+
+    @Test("reopening a database applies nothing twice")
+    func reopenIsIdempotent() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("dfs-mig-\(UUID().uuidString).sqlite").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let first = try await SQLiteMetadataStore.open(path: path, logger: .init(label: "t"))
+        try await first.recordUpload(sampleFile("keep"), verifiedOn: [node("node-1")], verifiedAt: Date(), queue: [])
+        try await first.close()
+        let second = try await SQLiteMetadataStore.open(path: path, logger: .init(label: "t"))
+        #expect(try await second.appliedMigrations() == [1])
+        #expect(try await second.file(key("keep")) != nil)
+        try await second.close()
+    }
+}

@@ -1,0 +1,220 @@
+import DFSCore
+import Foundation
+import NIOCore
+import Testing
+
+@testable import StorageNode
+
+@Suite("BlobStore on a temp directory")
+struct BlobStoreTests {
+    @Test("the digest computed while writing equals SHA-256 of the data, and the bytes read back are identical")
+    func digestWhileWriting() async throws {
+        try await withTemporaryDirectory { root in
+            let store = try await openStore(at: root)
+            let data = testBytes(1_000_003)
+            let key = try FileKey(validating: "blob-1")
+            let stored = try await store.put(key, body: chunkedBody(data, chunkSize: 65_536))
+            #expect(stored.digest == sha256(data))
+            #expect(stored.sizeBytes == Int64(data.count))
+            #expect(try await readAll(store, key) == data)
+            let metadata = try await store.metadata(of: key)
+            #expect(metadata.digest == sha256(data))
+            #expect(metadata.sizeBytes == Int64(data.count))
+            #expect(store.blobCount == 1)
+            #expect(filesBelow(root) == ["blobs/bl/blob-1", "blobs/bl/blob-1.sha256"])
+        }
+    }
+
+    @Test("an empty blob is stored with the digest of no bytes")
+    func emptyBlob() async throws {
+        try await withTemporaryDirectory { root in
+            let store = try await openStore(at: root)
+            let key = try FileKey(validating: "e")
+            let stored = try await store.put(key, body: chunkedBody([]))
+            #expect(stored.sizeBytes == 0)
+            #expect(stored.digest == sha256([]))
+            #expect(try await store.metadata(of: key).sizeBytes == 0)
+        }
+    }
+
+    @Test("bad keys are refused before any file is created", arguments: ["../x", "a/b", "", String(repeating: "k", count: 300), "..", "a\\b"])
+    func badKeysRefused(_ raw: String) async throws {
+        try await withTemporaryDirectory { root in
+            _ = try await openStore(at: root)
+            #expect(throws: KeyValidationError.self) { try FileKey(validating: raw) }
+            #expect(filesBelow(root).isEmpty)
+        }
+    }
+
+    @Test("a key that would collide with a digest file is refused without touching the disk")
+    func reservedKeyRefused() async throws {
+        try await withTemporaryDirectory { root in
+            let store = try await openStore(at: root)
+            let key = try FileKey(validating: "abc.sha256")
+            await #expect(throws: BlobStoreError.reservedKey(key)) {
+                try await store.put(key, body: chunkedBody([1, 2, 3]))
+            }
+            await #expect(throws: BlobStoreError.reservedKey(key)) { try await store.openForReading(key) }
+            await #expect(throws: BlobStoreError.reservedKey(key)) { try await store.delete(key) }
+            #expect(filesBelow(root).isEmpty)
+        }
+    }
+
+    @Test("a body that fails midway leaves no visible blob and no temp file")
+    func failedBodyLeavesNothing() async throws {
+        try await withTemporaryDirectory { root in
+            let store = try await openStore(at: root)
+            let key = try FileKey(validating: "partial")
+            let error = await #expect(throws: BlobStoreError.self) {
+                try await store.put(key, body: chunkedBody(testBytes(500_000), chunkSize: 10_000, failAfter: 7))
+            }
+            guard case .incompleteBody = error else {
+                Issue.record("expected incompleteBody, got \(String(describing: error))")
+                return
+            }
+            await #expect(throws: BlobStoreError.blobNotFound(key)) { try await store.metadata(of: key) }
+            #expect(filesBelow(root).isEmpty)
+            #expect(store.blobCount == 0)
+        }
+    }
+
+    @Test("a digest other than the expected one keeps nothing, and an earlier blob under the key survives")
+    func digestMismatchKeepsNothing() async throws {
+        try await withTemporaryDirectory { root in
+            let store = try await openStore(at: root)
+            let key = try FileKey(validating: "checked")
+            let original = testBytes(1000, seed: 1)
+            _ = try await store.put(key, body: chunkedBody(original), expectedDigest: sha256(original))
+            let other = testBytes(2000, seed: 2)
+            await #expect(throws: BlobStoreError.digestMismatch(expected: sha256(original), actual: sha256(other))) {
+                try await store.put(key, body: chunkedBody(other), expectedDigest: sha256(original))
+            }
+            #expect(try await readAll(store, key) == original)
+            #expect(filesBelow(root) == ["blobs/ch/checked", "blobs/ch/checked.sha256"])
+            #expect(store.blobCount == 1)
+        }
+    }
+
+    @Test("over-writing a key replaces bytes and digest and keeps the count")
+    func overwriteReplaces() async throws {
+        try await withTemporaryDirectory { root in
+            let store = try await openStore(at: root)
+            let key = try FileKey(validating: "same")
+            _ = try await store.put(key, body: chunkedBody(testBytes(5000, seed: 3)))
+            let newer = testBytes(7000, seed: 4)
+            _ = try await store.put(key, body: chunkedBody(newer))
+            #expect(try await readAll(store, key) == newer)
+            #expect(try await store.metadata(of: key).digest == sha256(newer))
+            #expect(store.blobCount == 1)
+        }
+    }
+
+    @Test("a declared size larger than the free space is refused as insufficient storage before writing")
+    func declaredSizeTooLarge() async throws {
+        try await withTemporaryDirectory { root in
+            let store = try await openStore(at: root)
+            let error = await #expect(throws: BlobStoreError.self) {
+                try await store.put(try FileKey(validating: "huge"), body: chunkedBody([1]), declaredSize: Int64.max / 2)
+            }
+            guard case .insufficientStorage = error else {
+                Issue.record("expected insufficientStorage, got \(String(describing: error))")
+                return
+            }
+            #expect(filesBelow(root).isEmpty)
+        }
+    }
+
+    @Test("ENOSPC and EDQUOT are reported as insufficient storage, other errnos as system-call failures")
+    func diskFullErrno() {
+        guard case .insufficientStorage = BlobStoreError.fromErrno("write", "/x", code: ENOSPC) else {
+            Issue.record("ENOSPC not mapped")
+            return
+        }
+        guard case .insufficientStorage = BlobStoreError.fromErrno("write", "/x", code: EDQUOT) else {
+            Issue.record("EDQUOT not mapped")
+            return
+        }
+        #expect(BlobStoreError.fromErrno("write", "/x", code: EIO) == .systemCall(operation: "write", path: "/x", code: EIO))
+    }
+
+    @Test("reads at an offset return exactly the requested bytes, short only at the end")
+    func rangeReads() async throws {
+        try await withTemporaryDirectory { root in
+            let store = try await openStore(at: root)
+            let data = testBytes(300_000)
+            let key = try FileKey(validating: "ranged")
+            _ = try await store.put(key, body: chunkedBody(data))
+            let blob = try await store.openForReading(key)
+            #expect(Array(try await blob.read(offset: 1000, length: 10).readableBytesView) == Array(data[1000..<1010]))
+            #expect(Array(try await blob.read(offset: 299_990, length: 100).readableBytesView) == Array(data[299_990...]))
+            #expect(try await blob.read(offset: 300_000, length: 100).readableBytes == 0)
+        }
+    }
+
+    @Test("an open blob keeps reading its own bytes while the key is deleted")
+    func openBlobSurvivesDelete() async throws {
+        try await withTemporaryDirectory { root in
+            let store = try await openStore(at: root)
+            let data = testBytes(10_000)
+            let key = try FileKey(validating: "pinned")
+            _ = try await store.put(key, body: chunkedBody(data))
+            let blob = try await store.openForReading(key)
+            #expect(try await store.delete(key))
+            #expect(Array(try await blob.read(offset: 0, length: 10_000).readableBytesView) == data)
+        }
+    }
+
+    @Test("delete removes blob and digest, then reports absence")
+    func deleteBlob() async throws {
+        try await withTemporaryDirectory { root in
+            let store = try await openStore(at: root)
+            let key = try FileKey(validating: "gone")
+            _ = try await store.put(key, body: chunkedBody(testBytes(100)))
+            #expect(store.blobCount == 1)
+            #expect(try await store.delete(key))
+            #expect(try await store.delete(key) == false)
+            await #expect(throws: BlobStoreError.blobNotFound(key)) { try await store.openForReading(key) }
+            #expect(filesBelow(root).isEmpty)
+            #expect(store.blobCount == 0)
+        }
+    }
+
+    @Test("inventory pages through keys in ascending order")
+    func inventoryPaging() async throws {
+        try await withTemporaryDirectory { root in
+            let store = try await openStore(at: root)
+            var keys = (0..<23).map { String(format: "k%03d", ($0 * 7) % 23) } + ["a", "ab", "a-1", "Z9", "_x"]
+            keys.shuffle()
+            for key in keys {
+                _ = try await store.put(try FileKey(validating: key), body: chunkedBody(testBytes(key.count)))
+            }
+            var seen: [String] = []
+            var after: String?
+            var pages = 0
+            repeat {
+                let page = try await store.inventory(after: after, limit: 10)
+                seen += page.blobs.map(\.key)
+                #expect(page.blobs.allSatisfy { $0.sizeBytes == Int64($0.key.count) })
+                after = page.nextAfter
+                pages += 1
+            } while after != nil && pages < 10
+            #expect(seen == keys.sorted())
+            #expect(pages == 3)
+            #expect(try await store.inventory(after: "k010", limit: 2).blobs.map(\.key) == ["k011", "k012"])
+        }
+    }
+
+    @Test("reopening counts existing blobs and removes writes an earlier run left in tmp/")
+    func reopenCleansUp() async throws {
+        try await withTemporaryDirectory { root in
+            let store = try await openStore(at: root)
+            for name in ["one", "two", "three"] {
+                _ = try await store.put(try FileKey(validating: name), body: chunkedBody(testBytes(10)))
+            }
+            _ = FileManager.default.createFile(atPath: root + "/tmp/crashed.tmp", contents: Data([1, 2, 3]))
+            let reopened = try await openStore(at: root)
+            #expect(reopened.blobCount == 3)
+            #expect(filesBelow(root + "/tmp").isEmpty)
+        }
+    }
+}

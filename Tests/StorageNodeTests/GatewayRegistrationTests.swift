@@ -1,0 +1,52 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import NIOCore
+import Synchronization
+import Testing
+
+@testable import StorageNode
+
+@Suite("Gateway registration")
+struct GatewayRegistrationTests {
+    func registration(gateway: String, client: NodeApplication) -> GatewayRegistration {
+        GatewayRegistration(
+            gatewayURL: gateway,
+            announcement: .init(id: "node-2", address: "http://127.0.0.1:8002", role: "REPLICA"),
+            interval: .seconds(10),
+            timeout: .seconds(2),
+            httpClient: client.httpClient,
+            logger: Logger(label: "test.registration")
+        )
+    }
+
+    @Test("registration posts id, address and role as JSON to /internal/nodes/register")
+    func postsAnnouncement() async throws {
+        let received = Mutex<[GatewayRegistration.Announcement]>([])
+        let router = Router()
+        router.post("/internal/nodes/register") { request, context -> HTTPResponse.Status in
+            let body = try await request.body.collect(upTo: 1 << 16)
+            let announcement = try JSONDecoder().decode(GatewayRegistration.Announcement.self, from: Data(body.readableBytesView))
+            received.withLock { $0.append(announcement) }
+            return .ok
+        }
+        let gateway = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+        try await withRoutedNode { _, node, _ in
+            try await gateway.test(.live) { client in
+                let failure = await registration(gateway: "http://127.0.0.1:\(client.port!)", client: node).registerOnce()
+                #expect(failure == nil)
+            }
+        }
+        #expect(received.withLock { $0 } == [.init(id: "node-2", address: "http://127.0.0.1:8002", role: "REPLICA")])
+    }
+
+    @Test("a gateway that is down yields a failure reason, never an error")
+    func gatewayDown() async throws {
+        let port = try closedPort()
+        try await withRoutedNode { _, node, _ in
+            let failure = await registration(gateway: "http://127.0.0.1:\(port)", client: node).registerOnce()
+            #expect(failure != nil)
+        }
+    }
+}

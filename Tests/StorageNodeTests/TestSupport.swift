@@ -1,0 +1,139 @@
+import Crypto
+import DFSCore
+import Foundation
+import Glibc
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+
+@testable import StorageNode
+
+/// A fresh directory under the system temp dir, removed after `body`.
+func withTemporaryDirectory<T>(_ body: (String) async throws -> T) async throws -> T {
+    var template = Array((NSTemporaryDirectory() + "/dfs-node-test-XXXXXX").utf8CString)
+    guard let created = mkdtemp(&template) else { throw POSIXError(.EIO) }
+    let path = String(cString: created)
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    return try await body(path)
+}
+
+func openStore(at root: String) async throws -> BlobStore {
+    try await BlobStore.open(at: root, threads: .singleton, logger: Logger(label: "test"))
+}
+
+/// Deterministic pseudo-random bytes (xorshift), so failures are reproducible.
+func testBytes(_ count: Int, seed: UInt64 = 0x9E37_79B9_7F4A_7C15) -> [UInt8] {
+    var state = seed
+    return (0..<count).map { _ in
+        state ^= state << 13
+        state ^= state >> 7
+        state ^= state << 17
+        return UInt8(truncatingIfNeeded: state)
+    }
+}
+
+func sha256(_ bytes: [UInt8]) -> DFSCore.SHA256Digest { DFSCore.SHA256Digest(SHA256.hash(data: bytes)) }
+
+/// `bytes` as a body of `chunkSize` chunks; with `failAfter`, throws after that many chunks (a client gone midway).
+func chunkedBody(_ bytes: [UInt8], chunkSize: Int = 64 << 10, failAfter: Int? = nil) -> AsyncThrowingStream<ByteBuffer, any Error> {
+    AsyncThrowingStream { continuation in
+        var sent = 0
+        var offset = 0
+        while offset < bytes.count {
+            if let failAfter, sent == failAfter {
+                continuation.finish(throwing: TestBodyFailure())
+                return
+            }
+            let end = min(offset + chunkSize, bytes.count)
+            continuation.yield(ByteBuffer(bytes: bytes[offset..<end]))
+            offset = end
+            sent += 1
+        }
+        continuation.finish()
+    }
+}
+
+struct TestBodyFailure: Error {}
+
+/// Every file below `root`, relative, sorted (to prove that nothing was left behind).
+func filesBelow(_ root: String) -> [String] {
+    let enumerator = FileManager.default.enumerator(atPath: root)
+    var files: [String] = []
+    while let path = enumerator?.nextObject() as? String {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: root + "/" + path, isDirectory: &isDirectory), !isDirectory.boolValue {
+            files.append(path)
+        }
+    }
+    return files.sorted()
+}
+
+/// Reads a whole blob back through the store's chunked reader.
+func readAll(_ store: BlobStore, _ key: FileKey) async throws -> [UInt8] {
+    let blob = try await store.openForReading(key)
+    var bytes: [UInt8] = []
+    var offset: Int64 = 0
+    while offset < blob.metadata.sizeBytes {
+        let chunk = try await blob.read(offset: offset, length: 100_000)
+        bytes += chunk.readableBytesView
+        offset += Int64(chunk.readableBytes)
+    }
+    return bytes
+}
+
+/// A loopback port with nothing listening on it (bound, then released), for a "node down" target.
+func closedPort() throws -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { throw POSIXError(.EIO) }
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = 0
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
+            bind(fd, pointer, length) == 0 && getsockname(fd, pointer, &length) == 0
+        }
+    }
+    guard bound else { throw POSIXError(.EADDRINUSE) }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
+
+func testConfiguration(id: String, data: String, replicationTimeout: Duration = .seconds(5)) throws -> NodeConfiguration {
+    NodeConfiguration(
+        nodeID: try NodeID(validating: id),
+        host: "127.0.0.1",
+        port: 0,
+        dataDirectory: data,
+        advertiseURL: "http://127.0.0.1:0",
+        gatewayURL: nil,
+        role: nil,
+        replicationTimeout: replicationTimeout,
+        heartbeatInterval: .seconds(10),
+        ioThreadCount: 2,
+        logLevel: .info
+    )
+}
+
+/// A whole node (the real composition and `ContinueAwareHTTPServer`) on a free loopback port, stopped after `body`.
+func withLiveNode<T>(id: String, data: String, _ body: (NodeApplication, NodeEndpoint) async throws -> T) async throws -> T {
+    let app = try await NodeApplication.build(try testConfiguration(id: id, data: data), logger: Logger(label: "test.\(id)"))
+    let (ports, portContinuation) = AsyncStream<Int>.makeStream()
+    let group = ServiceGroup(configuration: .init(services: app.services { port in portContinuation.yield(port) }, logger: app.logger))
+    let running = Task { try await group.run() }
+    var portIterator = ports.makeAsyncIterator()
+    guard let port = await portIterator.next() else { throw POSIXError(.EADDRNOTAVAIL) }
+    let endpoint = NodeEndpoint(id: app.configuration.nodeID, baseURL: "http://127.0.0.1:\(port)")
+    do {
+        let result = try await body(app, endpoint)
+        await group.triggerGracefulShutdown()
+        try await running.value
+        return result
+    } catch {
+        await group.triggerGracefulShutdown()
+        try? await running.value
+        throw error
+    }
+}

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs what SwiftDFS needs on a fresh Debian 12 machine that already has the Swift toolchain.
+# Idempotent: skips everything that is already there. Runs apt only as root (or via sudo).
+set -euo pipefail
+
+packages=(curl ca-certificates procps)
+missing=()
+for package in "${packages[@]}"; do
+    dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+    echo "installing: ${missing[*]}" >&2
+    sudo_cmd=""
+    [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+    $sudo_cmd apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+swift_bin="$(command -v swiftc >/dev/null 2>&1 && dirname "$(command -v swiftc)")/swift"
+if [ ! -x "$swift_bin" ]; then
+    echo "error: the Swift toolchain (swiftc) is not on PATH; install Swift 6.1 or newer first" >&2
+    exit 1
+fi
