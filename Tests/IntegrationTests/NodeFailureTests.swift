@@ -53,6 +53,41 @@ struct NodeFailureTests {
         }
     }
 
+    @Test("an upload whose chosen primary refuses the connection goes to the next node")
+    func uploadPrimaryFailover() async throws {
+        // Probes off: the gateway still believes the stopped nodes are UP, so they are tried and must be skipped.
+        try await withCluster(nodes: 3, gatewayArguments: ["--probe-interval", "1h", "--recovery-interval", "1h"]) { cluster in
+            await cluster.stopNode(1)
+            await cluster.stopNode(3)
+            for index in 0..<4 {
+                let bytes = randomBytes(30_000)
+                let answer = try await cluster.gateway.uploadRaw(bytes, filename: "p\(index)").expectingSuccess().json(UploadAnswer.self)
+                #expect(answer.node_id == "node-2")
+                #expect(answer.replication.failed.sorted() == ["node-1", "node-3"])
+                #expect(try await cluster.gateway.download(answer.file_id).expectingSuccess().body == bytes)
+            }
+        }
+    }
+
+    @Test("a delete while node-3 is down removes the file elsewhere and queues a DELETE for node-3")
+    func deleteWithNodeDown() async throws {
+        try await withCluster(nodes: 3, gatewayArguments: ["--recovery-interval", "1h"]) { cluster in
+            let key = try await cluster.gateway.uploadRaw(randomBytes(5000), filename: "gone.bin").expectingSuccess().json(UploadAnswer.self).file_id
+            await cluster.stopNode(3)
+            try await cluster.waitForNode(3, status: "DOWN")
+            let answer = try await cluster.gateway.delete("/files/\(key)").expectingSuccess().jsonObject()
+            #expect((answer["deleted_from"] as? [String])?.sorted() == ["node-1", "node-2"])
+            #expect(answer["failed"] as? [String] == ["node-3"])
+            #expect(answer["deleted_nodes"] as? Int == 2)
+            #expect(answer["total_nodes"] as? Int == 3)
+            let queue = try await cluster.gateway.getJSON("/replication-queue?node_id=node-3", as: QueueAnswer.self)
+            #expect(queue.items.count == 1)
+            #expect(queue.items.first?.file_key == key && queue.items.first?.status == "PENDING")
+            #expect(try await cluster.gateway.getJSON("/files", as: FilesAnswer.self).count == 0)
+            #expect(try await cluster.gateway.download(key).status == 404)
+        }
+    }
+
     @Test("a replica that stores different bytes is not counted as a location and is queued for repair")
     func corruptReplicaIsQueued() async throws {
         let fakePort = LoopbackPort.free(count: 1)[0]

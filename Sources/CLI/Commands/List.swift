@@ -4,7 +4,7 @@ import Foundation
 struct List: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ls",
-        abstract: "List stored files, oldest key first, one page at a time."
+        abstract: "List stored files, newest first, one page at a time."
     )
 
     @Option(help: "At most this many files (the gateway caps it at 1000).")
