@@ -16,8 +16,36 @@ public final class ChunkPipe: Sendable, AsyncSequence {
         var finished = false
         var failure: (any Error)?
         var consumerGone = false
-        var waitingConsumer: CheckedContinuation<ByteBuffer?, any Error>?
+        var waitingConsumer: CheckedContinuation<Take, Never>?
         var waitingProducer: CheckedContinuation<Bool, Never>?
+
+        /// The next buffered chunk (waking a producer blocked on a full pipe), the end, or nil to wait.
+        mutating func take() -> Take? {
+            if !buffer.isEmpty {
+                let chunk = buffer.removeFirst()
+                if let producer = waitingProducer {
+                    waitingProducer = nil
+                    producer.resume(returning: true)
+                }
+                return .chunk(chunk)
+            }
+            if finished { return failure.map { .fail($0) } ?? .end }
+            return nil
+        }
+
+        /// The consumer is gone: drop what is buffered and release whoever waits.
+        mutating func consumerLeft(failingWaitingConsumer: Bool) {
+            consumerGone = true
+            buffer.removeAll()
+            if failingWaitingConsumer, let consumer = waitingConsumer {
+                waitingConsumer = nil
+                consumer.resume(returning: .fail(CancellationError()))
+            }
+            if let producer = waitingProducer {
+                waitingProducer = nil
+                producer.resume(returning: false)
+            }
+        }
     }
 
     private let capacity: Int
@@ -38,7 +66,7 @@ public final class ChunkPipe: Sendable, AsyncSequence {
                 if s.consumerGone { return .done(false) }
                 if let consumer = s.waitingConsumer {
                     s.waitingConsumer = nil
-                    consumer.resume(returning: chunk)
+                    consumer.resume(returning: .chunk(chunk))
                     return .done(true)
                 }
                 if s.buffer.count < capacity {
@@ -69,83 +97,46 @@ public final class ChunkPipe: Sendable, AsyncSequence {
             s.failure = error
             if let consumer = s.waitingConsumer {
                 s.waitingConsumer = nil
-                if let error { consumer.resume(throwing: error) } else { consumer.resume(returning: nil) }
+                consumer.resume(returning: error.map { .fail($0) } ?? .end)
             }
         }
     }
 
     /// Called by the consumer when it stops reading: frees a waiting producer and drops buffered chunks.
     public func cancel() {
-        state.withLock { s in
-            s.consumerGone = true
-            s.buffer.removeAll()
-            if let producer = s.waitingProducer {
-                s.waitingProducer = nil
-                producer.resume(returning: false)
-            }
-        }
+        state.withLock { $0.consumerLeft(failingWaitingConsumer: false) }
+    }
+
+    private enum Take {
+        case chunk(ByteBuffer)
+        case end
+        case fail(any Error)
     }
 
     func next() async throws -> ByteBuffer? {
-        enum Step { case chunk(ByteBuffer), end, fail(any Error), wait }
-        let step: Step = state.withLock { s in
-            if !s.buffer.isEmpty {
-                let chunk = s.buffer.removeFirst()
-                if let producer = s.waitingProducer {
-                    s.waitingProducer = nil
-                    producer.resume(returning: true)
-                }
-                return .chunk(chunk)
-            }
-            if s.finished { return s.failure.map { .fail($0) } ?? .end }
-            return .wait
-        }
-        switch step {
-        case .chunk(let chunk): return chunk
-        case .end: return nil
-        case .fail(let error): throw error
-        case .wait:
-            return try await withTaskCancellationHandler {
-                try await withCheckedThrowingContinuation { continuation in
-                    let immediate: Step? = state.withLock { s in
-                        if !s.buffer.isEmpty {
-                            let chunk = s.buffer.removeFirst()
-                            if let producer = s.waitingProducer {
-                                s.waitingProducer = nil
-                                producer.resume(returning: true)
-                            }
-                            return .chunk(chunk)
-                        }
-                        if s.finished { return s.failure.map { .fail($0) } ?? .end }
+        let immediate: Take? = state.withLock { $0.take() }
+        let outcome: Take
+        if let immediate {
+            outcome = immediate
+        } else {
+            outcome = await withTaskCancellationHandler {
+                await withCheckedContinuation { (continuation: CheckedContinuation<Take, Never>) in
+                    let ready: Take? = state.withLock { s in
+                        if let taken = s.take() { return taken }
                         if s.consumerGone { return .fail(CancellationError()) }
                         s.waitingConsumer = continuation
                         return nil
                     }
-                    switch immediate {
-                    case .chunk(let chunk): continuation.resume(returning: chunk)
-                    case .end: continuation.resume(returning: nil)
-                    case .fail(let error): continuation.resume(throwing: error)
-                    case .wait, nil: break
-                    }
+                    if let ready { continuation.resume(returning: ready) }
                 }
             } onCancel: {
-                self.cancelWaitingConsumer()
+                state.withLock { $0.consumerLeft(failingWaitingConsumer: true) }
             }
         }
-    }
-
-    private func cancelWaitingConsumer() {
-        state.withLock { s in
-            s.consumerGone = true
-            s.buffer.removeAll()
-            if let consumer = s.waitingConsumer {
-                s.waitingConsumer = nil
-                consumer.resume(throwing: CancellationError())
-            }
-            if let producer = s.waitingProducer {
-                s.waitingProducer = nil
-                producer.resume(returning: false)
-            }
+        switch outcome {
+        case .chunk(let chunk): return chunk
+        case .end: return nil
+        case .fail(let error): throw error
         }
     }
 

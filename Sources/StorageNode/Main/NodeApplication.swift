@@ -29,7 +29,7 @@ struct NodeApplication: Sendable {
             throw error
         }
         let timeout = configuration.replicationTimeout
-        let httpClient = makeHTTPClient(connectTimeout: min(.seconds(5), timeout), idleTimeout: timeout)
+        let httpClient = HTTPNodeClient.makeHTTPClient(connectTimeout: min(.seconds(5), timeout), idleTimeout: timeout)
         let nodeClient = HTTPNodeClient(httpClient: httpClient, timeouts: .init(transferIdle: timeout))
         let coordinator = PutCoordinator(
             nodeID: configuration.nodeID,
@@ -49,19 +49,6 @@ struct NodeApplication: Sendable {
             responder: router.buildResponder(),
             logger: logger
         )
-    }
-
-    /// The client for replication and registration: `HTTPNodeClient`'s settings, except that a refused
-    /// connection fails the request at once. AsyncHTTPClient's default retries until the connect timeout,
-    /// and meanwhile a down target's full pipe would hold up the whole upload.
-    static func makeHTTPClient(connectTimeout: Duration, idleTimeout: Duration) -> HTTPClient {
-        var configuration = HTTPClient.Configuration()
-        configuration.timeout = .init(connect: .init(connectTimeout), read: .init(idleTimeout))
-        configuration.httpVersion = .http1Only
-        configuration.decompression = .disabled
-        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
-        configuration.connectionPool.retryConnectionEstablishment = false
-        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 
     /// The services in start order; a ServiceGroup stops them in reverse: watchdog and server first, then
