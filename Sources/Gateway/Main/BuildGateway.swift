@@ -23,7 +23,8 @@ func buildGateway(_ config: GatewayConfiguration, logger: Logger, onListening: @
         "nodes": "\(config.nodes.map { "\($0.id)=\($0.baseURL)" }.joined(separator: ","))",
         "replicas": "\(config.replicas)", "write_quorum": "\(config.writeQuorum)",
         "recovery_interval": "\(config.recoveryInterval)", "probe_interval": "\(config.probeInterval)",
-        "health_timeout": "\(config.healthTimeout)", "max_retries": "\(config.maxRetries)", "max_upload_size": "\(config.maxUploadSize)",
+        "health_timeout": "\(config.healthTimeout)", "max_retries": "\(config.maxRetries)", "retry_backoff": "\(config.retryBackoff)",
+        "recovery_concurrency": "\(config.recoveryConcurrency)", "recovery_rate": "\(config.recoveryRate.map(String.init) ?? "unlimited")", "max_upload_size": "\(config.maxUploadSize)",
     ])
     let store: any MetadataStore
     switch config.metadata {
@@ -50,7 +51,9 @@ func buildGateway(_ config: GatewayConfiguration, logger: Logger, onListening: @
     let nodeClient = HTTPNodeClient(httpClient: httpClient, timeouts: .init(control: config.nodeTimeout, transferIdle: config.nodeTimeout))
     let prober = HealthProber(store: store, nodes: nodeClient, scoreboard: scoreboard, timeout: config.healthTimeout, logger: Logger(label: "dfs.prober"))
     let repairer = RepairWorker(
-        store: store, nodes: nodeClient, scoreboard: scoreboard, maxRetries: config.maxRetries, concurrency: config.recoveryConcurrency,
+        store: store, nodes: nodeClient, scoreboard: scoreboard, maxRetries: config.maxRetries,
+        backoff: RetryBackoff(base: config.retryBackoff), concurrency: config.recoveryConcurrency,
+        rateLimiter: TransferRateLimiter(bytesPerSecond: config.recoveryRate),
         workerID: "gateway-\(ProcessInfo.processInfo.processIdentifier)", logger: Logger(label: "dfs.recovery"))
     // Probe once before serving so the first requests route to nodes known to be UP.
     _ = await prober.probeAll()

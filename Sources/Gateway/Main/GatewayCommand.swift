@@ -32,6 +32,11 @@ struct GatewayCommand: AsyncParsableCommand {
     @Option(help: OptionEnvironment.help("A node transfer fails after this long without a byte (default 30s).", "node-timeout"))
     var nodeTimeout: DurationArgument?
     @Option(help: OptionEnvironment.help("Attempts before a queue item becomes FAILED (default 5).", "max-retries")) var maxRetries: Int?
+    @Option(help: OptionEnvironment.help("First wait before retrying a failed repair; doubles per failure, capped at 10 min (default 2s).", "retry-backoff"))
+    var retryBackoff: DurationArgument?
+    @Option(help: OptionEnvironment.help("Repairs run at once per node (default 4).", "recovery-concurrency")) var recoveryConcurrency: Int?
+    @Option(help: OptionEnvironment.help("Bandwidth cap shared by all repair streams, bytes per second, e.g. 50MiB; 0 = no cap (default 0).", "recovery-rate"))
+    var recoveryRate: ByteSizeArgument?
     @Option(help: OptionEnvironment.help("Largest accepted upload, e.g. 10GiB (default 10GiB).", "max-upload-size"))
     var maxUploadSize: ByteSizeArgument?
     @Option(help: OptionEnvironment.help("Log level: trace, debug, info, notice, warning, error, critical (default info).", "log-level"))
@@ -55,6 +60,10 @@ struct GatewayCommand: AsyncParsableCommand {
         config.healthTimeout = try OptionEnvironment.resolve(healthTimeout, "health-timeout", default: DurationArgument(argument: "2s")!).duration
         config.nodeTimeout = try OptionEnvironment.resolve(nodeTimeout, "node-timeout", default: DurationArgument(argument: "30s")!).duration
         config.maxRetries = try OptionEnvironment.resolve(maxRetries, "max-retries", default: config.maxRetries)
+        config.retryBackoff = try OptionEnvironment.resolve(retryBackoff, "retry-backoff", default: DurationArgument(argument: "2s")!).duration
+        config.recoveryConcurrency = try OptionEnvironment.resolve(recoveryConcurrency, "recovery-concurrency", default: config.recoveryConcurrency)
+        let rate = try OptionEnvironment.resolve(recoveryRate, "recovery-rate", default: ByteSizeArgument(argument: "0")!).bytes
+        config.recoveryRate = rate > 0 ? rate : nil
         config.maxUploadSize = try OptionEnvironment.resolve(maxUploadSize, "max-upload-size", default: ByteSizeArgument(argument: "10GiB")!).bytes
         try config.validate()
         return config

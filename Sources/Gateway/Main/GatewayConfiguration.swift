@@ -51,12 +51,19 @@ struct GatewayConfiguration: Sendable {
     var maxUploadSize: Int64 = 10 << 30
     var latencyHalfLife: Duration = .seconds(5)
     var recoveryConcurrency: Int = 4
+    /// Bytes per second all repair streams share; nil = unlimited.
+    var recoveryRate: Int64? = nil
+    /// First wait after a failed repair attempt; doubles with each further failure.
+    var retryBackoff: Duration = .seconds(2)
 
     func validate() throws {
         guard (1...65535).contains(port) || port == 0 else { throw ConfigurationError("--port must be 1-65535") }
         guard replicas >= 1 else { throw ConfigurationError("--replicas must be at least 1") }
         guard writeQuorum >= 1, writeQuorum <= replicas else { throw ConfigurationError("--write-quorum must be between 1 and --replicas (\(replicas))") }
         guard maxRetries >= 1 else { throw ConfigurationError("--max-retries must be at least 1") }
+        guard recoveryConcurrency >= 1 else { throw ConfigurationError("--recovery-concurrency must be at least 1") }
+        guard recoveryRate.map({ $0 > 0 }) ?? true else { throw ConfigurationError("--recovery-rate must be positive (omit it for no cap)") }
+        guard retryBackoff > .zero else { throw ConfigurationError("--retry-backoff must be positive") }
         guard maxUploadSize > 0 else { throw ConfigurationError("--max-upload-size must be positive") }
         guard healthTimeout > .zero, nodeTimeout > .zero else { throw ConfigurationError("timeouts must be positive") }
         guard Set(nodes.map(\.id)).count == nodes.count else { throw ConfigurationError("--node ids must be unique") }

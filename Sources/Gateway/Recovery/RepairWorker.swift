@@ -19,7 +19,9 @@ struct RepairWorker: Sendable {
     let nodes: any NodeClient
     let scoreboard: LatencyScoreboard
     let maxRetries: Int
+    let backoff: RetryBackoff
     let concurrency: Int
+    let rateLimiter: TransferRateLimiter
     let workerID: String
     let logger: Logger
 
@@ -70,7 +72,7 @@ struct RepairWorker: Sendable {
             try await store.completeQueueItem(item.id, at: Date())
             return true
         } catch {
-            let backoff = min(600.0, 2.0 * pow(2.0, Double(item.retryCount)))
+            let retryAt = Date().addingTimeInterval(backoff.seconds(afterFailures: item.retryCount))
             let willFail = item.retryCount + 1 >= maxRetries
             if willFail {
                 logger.error("repair FAILED after \(item.retryCount + 1) attempts", metadata: ["file_key": "\(item.fileKey)", "node_id": "\(target.id)", "error": "\(error)"])
@@ -78,7 +80,7 @@ struct RepairWorker: Sendable {
                 logger.warning("repair attempt failed; will retry", metadata: ["file_key": "\(item.fileKey)", "node_id": "\(target.id)", "attempt": "\(item.retryCount + 1)", "error": "\(error)"])
             }
             do {
-                try await store.failQueueItem(item.id, error: "\(error)", at: Date(), retryAt: Date().addingTimeInterval(backoff), maxRetries: maxRetries)
+                try await store.failQueueItem(item.id, error: "\(error)", at: Date(), retryAt: retryAt, maxRetries: maxRetries)
             } catch {
                 logger.error("could not record a failed repair", metadata: ["file_key": "\(item.fileKey)", "error": "\(error)"])
             }
@@ -101,7 +103,7 @@ struct RepairWorker: Sendable {
             do {
                 let opened = try await nodes.getBlob(file.key, from: source.endpoint, range: nil)
                 let result = try await nodes.putBlob(
-                    file.key, on: target, body: opened.body, length: file.sizeBytes, replicateTo: [], expectedDigest: file.checksum)
+                    file.key, on: target, body: rateLimiter.throttle(opened.body), length: file.sizeBytes, replicateTo: [], expectedDigest: file.checksum)
                 guard SHA256Digest(hex: result.checksumSHA256) == file.checksum, result.sizeBytes == file.sizeBytes else {
                     throw RepairError.digestMismatch(file.key, target.id)
                 }
