@@ -54,11 +54,20 @@ let package = Package(
             resources: [.embedInCode("Migrations/sqlite")],
             swiftSettings: swiftSettings
         ),
+        // Command-line plumbing shared by every binary: DFS_* environment fallbacks, durations, sizes, logging.
+        .target(
+            name: "DFSOptions",
+            dependencies: [
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Process plumbing shared by servers: the HTTP server with `100 Continue`, env-backed options.
         .target(
             name: "DFSServer",
             dependencies: [
-                "DFSCore",
+                "DFSCore", "DFSOptions",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -96,7 +105,7 @@ let package = Package(
         .executableTarget(
             name: "CLI",
             dependencies: [
-                "DFSCore", "DFSClient",
+                "DFSCore", "DFSClient", "DFSOptions",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -106,7 +115,7 @@ let package = Package(
         .executableTarget(
             name: "LoadTest",
             dependencies: [
-                "DFSCore", "DFSClient",
+                "DFSCore", "DFSClient", "DFSOptions",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),

@@ -1,3 +1,4 @@
+import DFSOptions
 import ArgumentParser
 import Foundation
 
@@ -21,17 +22,17 @@ struct GatewayOptions: ParsableArguments {
             valueName: "duration"
         )
     )
-    var timeout: DurationOption?
+    var timeout: DurationArgument?
 
     /// The gateway's base URL without a trailing slash: flag, else `DFS_GATEWAY`, else the default.
     var gatewayURL: String {
-        let raw = gateway ?? EnvironmentFallback.value(for: "gateway") ?? Self.defaultGateway
+        let raw = gateway ?? OptionEnvironment.value(for: "gateway") ?? Self.defaultGateway
         return raw.hasSuffix("/") ? String(raw.dropLast()) : raw
     }
 
     /// `--timeout`, else `DFS_TIMEOUT`, else `fallback` (commands that run long pass a longer one).
     func requestTimeout(default fallback: Duration = .seconds(30)) throws -> Duration {
-        try EnvironmentFallback.resolve(timeout, "timeout", default: DurationOption(fallback)).duration
+        try OptionEnvironment.resolve(timeout, "timeout", default: DurationArgument(fallback)).duration
     }
 
     mutating func validate() throws {

@@ -1,3 +1,4 @@
+import DFSOptions
 import ArgumentParser
 import DFSClient
 import Foundation
@@ -39,7 +40,7 @@ struct Up: AsyncParsableCommand {
     var logDir: String?
 
     @Option(help: "How long each process may take to answer /health; default 30s (env: DFS_STARTUP_TIMEOUT).")
-    var startupTimeout: DurationOption?
+    var startupTimeout: DurationArgument?
 
     @OptionGroup(title: "Gateway and node settings (passed through)")
     var tuning: ClusterTuningOptions
@@ -87,14 +88,14 @@ struct Up: AsyncParsableCommand {
     /// Flags, else `DFS_<NAME>`, else the defaults of SPEC §1/§8.
     private func resolve() throws -> Settings {
         Settings(
-            nodeCount: try EnvironmentFallback.resolve(nodes, "nodes", default: 3),
-            gatewayPort: try EnvironmentFallback.resolve(port, "port", default: 8080),
-            firstNodePort: try EnvironmentFallback.resolve(nodePort, "node-port", default: 8001),
-            host: try EnvironmentFallback.resolve(host, "host", default: "127.0.0.1"),
-            dataDirectory: try EnvironmentFallback.resolve(data, "data", default: "./dfs-data"),
-            metadataURL: metadata ?? EnvironmentFallback.value(for: "metadata"),
-            logDirectory: logDir ?? EnvironmentFallback.value(for: "log-dir"),
-            startupTimeout: try EnvironmentFallback.resolve(startupTimeout, "startup-timeout", default: DurationOption(.seconds(30))).duration
+            nodeCount: try OptionEnvironment.resolve(nodes, "nodes", default: 3),
+            gatewayPort: try OptionEnvironment.resolve(port, "port", default: 8080),
+            firstNodePort: try OptionEnvironment.resolve(nodePort, "node-port", default: 8001),
+            host: try OptionEnvironment.resolve(host, "host", default: "127.0.0.1"),
+            dataDirectory: try OptionEnvironment.resolve(data, "data", default: "./dfs-data"),
+            metadataURL: metadata ?? OptionEnvironment.value(for: "metadata"),
+            logDirectory: logDir ?? OptionEnvironment.value(for: "log-dir"),
+            startupTimeout: try OptionEnvironment.resolve(startupTimeout, "startup-timeout", default: DurationArgument(.seconds(30))).duration
         )
     }
 }

@@ -1,3 +1,4 @@
+import DFSOptions
 import ArgumentParser
 
 /// The gateway's tuning flags, forwarded verbatim: the gateway validates them and says what is wrong.
@@ -31,7 +32,7 @@ struct ClusterTuningOptions: ParsableArguments {
     func gatewayArguments(nodeCount: Int) -> [String] {
         var replicas = self.replicas
         // Three copies cannot exist on fewer nodes; unless told otherwise, ask for one per node.
-        if replicas == nil, nodeCount < 3, EnvironmentFallback.value(for: "replicas") == nil {
+        if replicas == nil, nodeCount < 3, OptionEnvironment.value(for: "replicas") == nil {
             replicas = String(nodeCount)
         }
         let pairs: [(String, String?)] = [

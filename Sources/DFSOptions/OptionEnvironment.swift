@@ -52,6 +52,13 @@ public struct DurationArgument: ExpressibleByArgument, Sendable, Equatable, Cust
         self.text = argument
     }
 
+    /// A duration given in code, e.g. a default.
+    public init(_ duration: Duration) {
+        self.duration = duration
+        let milliseconds = duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
+        self.text = milliseconds % 1000 == 0 ? "\(milliseconds / 1000)s" : "\(milliseconds)ms"
+    }
+
     public var description: String { text }
     public var defaultValueDescription: String { text }
 }
