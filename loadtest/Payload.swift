@@ -1,0 +1,51 @@
+import DFSCore
+import NIOCore
+
+/// Upload bodies generated on the fly: one random block, each chunk stamped with the file's seed and its
+/// index, so every file differs and the tool holds one chunk at a time whatever the file size.
+struct Payload: AsyncSequence, Sendable {
+    typealias Element = ByteBuffer
+    static let chunkSize = 256 << 10
+
+    let block: [UInt8]
+    let seed: UInt64
+    let size: Int
+
+    /// The digest the gateway must report, computed by generating the bytes once.
+    func digest() -> SHA256Digest {
+        var hasher = StreamingSHA256()
+        var iterator = makeAsyncIterator()
+        while let chunk = iterator.nextChunk() { hasher.update(chunk) }
+        return hasher.finalize()
+    }
+
+    struct AsyncIterator: AsyncIteratorProtocol {
+        let payload: Payload
+        var produced = 0
+        var index: UInt64 = 0
+
+        mutating func nextChunk() -> ByteBuffer? {
+            guard produced < payload.size else { return nil }
+            let length = Swift.min(Payload.chunkSize, payload.size - produced)
+            var buffer = ByteBuffer(bytes: payload.block[0..<length])
+            if length >= 16 {
+                buffer.setInteger(payload.seed, at: 0)
+                buffer.setInteger(index, at: 8)
+            }
+            produced += length
+            index += 1
+            return buffer
+        }
+
+        mutating func next() async -> ByteBuffer? { nextChunk() }
+    }
+
+    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(payload: self) }
+}
+
+enum RandomBlock {
+    static func make(count: Int) -> [UInt8] {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) }
+    }
+}

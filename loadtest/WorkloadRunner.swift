@@ -1,0 +1,150 @@
+import AsyncHTTPClient
+import DFSCore
+import Foundation
+import NIOCore
+import Synchronization
+
+/// What the tool does per operation.
+enum WorkloadKind: String, CaseIterable, Sendable {
+    case upload, download, mixed
+}
+
+/// When the run ends: after a number of operations or after a time.
+enum RunLength: Sendable {
+    case count(Int)
+    case duration(Duration)
+}
+
+/// A stored file the download workload may fetch, with the digest its bytes must have.
+struct StoredFile: Sendable {
+    let key: String
+    let digest: SHA256Digest
+    let size: Int
+}
+
+/// Runs `concurrency` workers against one gateway, timing and checking every operation.
+struct WorkloadRunner: Sendable {
+    let gatewayURL: String
+    let kind: WorkloadKind
+    let fileSize: Int
+    let concurrency: Int
+    let length: RunLength
+    let client: HTTPClient
+    let recorder: LatencyRecorder
+    let block: [UInt8]
+
+    /// Uploads `count` files for the download workload to read; returns them.
+    func seed(count: Int) async throws -> [StoredFile] {
+        var files: [StoredFile] = []
+        for index in 0..<count {
+            files.append(try await upload(seed: UInt64(1 << 40) + UInt64(index)))
+        }
+        return files
+    }
+
+    func run(files initial: [StoredFile]) async {
+        let shared = SharedRunState(files: initial)
+        let deadline: ContinuousClock.Instant? = {
+            if case .duration(let duration) = length { return .now + duration }
+            return nil
+        }()
+        await withTaskGroup(of: Void.self) { group in
+            for worker in 0..<concurrency {
+                group.addTask {
+                    var generator = SystemRandomNumberGenerator()
+                    while true {
+                        let ticket = shared.nextTicket()
+                        if case .count(let total) = length, ticket >= total { return }
+                        if let deadline, ContinuousClock.now >= deadline { return }
+                        let doUpload: Bool
+                        switch kind {
+                        case .upload: doUpload = true
+                        case .download: doUpload = false
+                        case .mixed: doUpload = Bool.random(using: &generator)
+                        }
+                        let candidates = shared.files
+                        if doUpload || candidates.isEmpty {
+                            let started = ContinuousClock.now
+                            do {
+                                let stored = try await upload(seed: UInt64(worker) << 32 | UInt64(ticket))
+                                recorder.recordSuccess(latency: ContinuousClock.now - started, bytes: Int64(fileSize))
+                                shared.add(stored)
+                            } catch let error as LoadTestMismatch {
+                                recorder.recordMismatch(error.description)
+                            } catch {
+                                recorder.recordError("upload: \(error)")
+                            }
+                        } else {
+                            let file = candidates.randomElement(using: &generator)!
+                            let started = ContinuousClock.now
+                            do {
+                                try await download(file)
+                                recorder.recordSuccess(latency: ContinuousClock.now - started, bytes: Int64(file.size))
+                            } catch let error as LoadTestMismatch {
+                                recorder.recordMismatch(error.description)
+                            } catch {
+                                recorder.recordError("download \(file.key): \(error)")
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    private func upload(seed: UInt64) async throws -> StoredFile {
+        let payload = Payload(block: block, seed: seed, size: fileSize)
+        let expected = payload.digest()
+        var request = HTTPClientRequest(url: gatewayURL + "/upload?filename=load-\(seed).bin")
+        request.method = .POST
+        request.headers.add(name: "content-type", value: "application/octet-stream")
+        request.body = .stream(payload, length: .known(Int64(fileSize)))
+        let response = try await client.execute(request, timeout: .minutes(10))
+        let body = try await response.body.collect(upTo: 1 << 20)
+        guard response.status == .ok else { throw LoadTestHTTPError(status: Int(response.status.code), body: String(buffer: body)) }
+        struct Answer: Decodable {
+            let file_id: String
+            let checksum_sha256: String
+        }
+        let answer = try JSONDecoder().decode(Answer.self, from: Data(body.readableBytesView))
+        guard answer.checksum_sha256 == expected.hex else {
+            throw LoadTestMismatch(description: "upload \(answer.file_id): gateway reports \(answer.checksum_sha256), sent \(expected.hex)")
+        }
+        return StoredFile(key: answer.file_id, digest: expected, size: fileSize)
+    }
+
+    private func download(_ file: StoredFile) async throws {
+        let response = try await client.execute(HTTPClientRequest(url: gatewayURL + "/download/" + file.key), timeout: .minutes(10))
+        guard response.status == .ok else {
+            let body = try await response.body.collect(upTo: 1 << 20)
+            throw LoadTestHTTPError(status: Int(response.status.code), body: String(buffer: body))
+        }
+        var hasher = StreamingSHA256()
+        for try await chunk in response.body { hasher.update(chunk) }
+        guard hasher.byteCount == Int64(file.size), hasher.finalize() == file.digest else {
+            throw LoadTestMismatch(description: "download \(file.key): \(hasher.byteCount) bytes hashing to \(hasher.finalize().hex), expected \(file.digest.hex)")
+        }
+    }
+}
+
+struct LoadTestHTTPError: Error, CustomStringConvertible {
+    let status: Int
+    let body: String
+    var description: String { "HTTP \(status): \(body.prefix(200))" }
+}
+
+struct LoadTestMismatch: Error, CustomStringConvertible {
+    let description: String
+}
+
+/// What the workers share: the operation counter and the files stored so far.
+final class SharedRunState: Sendable {
+    private let issued = Atomic<Int>(0)
+    private let stored: Mutex<[StoredFile]>
+
+    init(files: [StoredFile]) { stored = Mutex(files) }
+
+    func nextTicket() -> Int { issued.add(1, ordering: .relaxed).oldValue }
+    var files: [StoredFile] { stored.withLock { $0 } }
+    func add(_ file: StoredFile) { stored.withLock { $0.append(file) } }
+}
