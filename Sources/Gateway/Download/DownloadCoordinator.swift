@@ -18,7 +18,8 @@ struct DownloadPlan: Sendable {
 }
 
 /// The download flow of SPEC §4: the best-scored verified replica serves; a node that fails before the first
-/// byte is skipped for the next; the bytes are checked against the stored SHA-256 as they pass.
+/// byte is skipped for the next, one that fails mid-stream is replaced by the next at the byte reached
+/// (`ResumableBlobStream`); the bytes are checked against the stored SHA-256 as they pass.
 struct DownloadCoordinator: Sendable {
     let store: any MetadataStore
     let nodes: any NodeClient
@@ -43,7 +44,8 @@ struct DownloadCoordinator: Sendable {
             throw NoNodeAvailable(action: "download", attempts: ["no verified replica of \(file.key) is recorded"])
         }
         var attempts: [String] = []
-        for candidate in await scoreboard.ranked(among: replicas) {
+        let ranked = await scoreboard.ranked(among: replicas)
+        for (position, candidate) in ranked.enumerated() {
             let started = ContinuousClock.now
             await scoreboard.requestStarted(on: candidate.id)
             do {
@@ -65,8 +67,12 @@ struct DownloadCoordinator: Sendable {
                 let first = try await iterator.next()
                 let latency = ContinuousClock.now - started
                 await scoreboard.requestFinished(on: candidate.id, latency: latency, failed: false)
+                let source = ResumableBlobStream(
+                    key: file.key, first: range?.first ?? 0, last: range?.last ?? (file.sizeBytes - 1), opened: iterator,
+                    alreadyDelivered: Int64(first?.readableBytes ?? 0), servedBy: candidate.id,
+                    fallbacks: Array(ranked[(position + 1)...]), nodes: nodes, scoreboard: scoreboard, logger: logger)
                 let verifier = DigestVerifier(
-                    expected: range == nil ? file.checksum : nil, first: first, rest: iterator,
+                    expected: range == nil ? file.checksum : nil, first: first, rest: { try await source.next() },
                     onMismatch: { [self] in await self.markDamaged(file.key, on: candidate.id, status: .corrupt, reason: "served bytes differ from the stored SHA-256", logger: logger) })
                 return DownloadPlan(
                     file: file, range: range, servedBy: candidate.id, nodeLatencyMs: await scoreboard.score(of: candidate.id)?.ewmaLatencyMs,
@@ -109,11 +115,11 @@ final class DigestVerifier: @unchecked Sendable {
     private var hasher = StreamingSHA256()
     private let expected: SHA256Digest?
     private var held: ByteBuffer?
-    private var rest: AnyByteStream.AsyncIterator
+    private let rest: () async throws -> ByteBuffer?
     private var finished = false
     private let onMismatch: @Sendable () async -> Void
 
-    init(expected: SHA256Digest?, first: ByteBuffer?, rest: AnyByteStream.AsyncIterator, onMismatch: @escaping @Sendable () async -> Void) {
+    init(expected: SHA256Digest?, first: ByteBuffer?, rest: @escaping () async throws -> ByteBuffer?, onMismatch: @escaping @Sendable () async -> Void) {
         self.expected = expected
         self.held = first
         self.rest = rest
@@ -127,7 +133,7 @@ final class DigestVerifier: @unchecked Sendable {
             if finished { try await verifyEnd() }
             return nil
         }
-        if let following = try await rest.next() {
+        if let following = try await rest() {
             hasher.update(following)
             held = following
             return current
