@@ -184,3 +184,27 @@ public enum MetadataError: Error, Sendable, CustomStringConvertible {
         }
     }
 }
+
+/// Whether a key names a live file or a deleted one (its tombstone); keys of neither are unknown.
+public enum FileState: String, Sendable, Equatable {
+    case live
+    case deleted
+}
+
+/// How far the store is from the replication factor, for `GET /status/replication`.
+public struct ReplicationSummary: Sendable, Equatable {
+    /// Live files with fewer ACTIVE locations than the factor, and their total size.
+    public var underReplicatedFiles: Int
+    public var underReplicatedBytes: Int64
+    /// When the oldest still-open REPLICATE item (PENDING, IN_PROGRESS or FAILED) was queued.
+    public var oldestMissingSince: Date?
+    /// Queue items per status, every status present (zero when none).
+    public var queueCounts: [QueueItemStatus: Int]
+
+    public init(underReplicatedFiles: Int, underReplicatedBytes: Int64, oldestMissingSince: Date?, queueCounts: [QueueItemStatus: Int]) {
+        self.underReplicatedFiles = underReplicatedFiles
+        self.underReplicatedBytes = underReplicatedBytes
+        self.oldestMissingSince = oldestMissingSince
+        self.queueCounts = queueCounts
+    }
+}

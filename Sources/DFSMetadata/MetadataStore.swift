@@ -40,6 +40,18 @@ public protocol MetadataStore: Sendable {
     /// Returns IN_PROGRESS items whose lease expired to PENDING (their worker died); returns how many.
     func releaseExpiredClaims(now: Date) async throws -> Int
 
+    // MARK: recovery (returning nodes, audits, exposure)
+
+    /// The state of each key that names a file, live or tombstoned; unknown keys are absent from the result.
+    func fileStates(_ keys: [FileKey]) async throws -> [FileKey: FileState]
+    /// Live files whose location on `node` is ACTIVE (the node should hold a verified copy), keys ascending.
+    func filesExpected(on node: NodeID) async throws -> [FileKey]
+    /// For a live file, in one transaction: the location on `node` becomes `status` (MISSING or CORRUPT) and a
+    /// REPLICATE item is queued for it. Returns false (and changes nothing) when the file is not live.
+    func markReplicaLost(_ key: FileKey, on node: NodeID, status: LocationStatus, reason: String, at time: Date) async throws -> Bool
+    /// Files below `replicationFactor` verified copies, the oldest open repair, and queue counts per status.
+    func replicationSummary(replicationFactor: Int) async throws -> ReplicationSummary
+
     /// Releases connections.
     func close() async throws
 }

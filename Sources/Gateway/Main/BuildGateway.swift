@@ -24,7 +24,8 @@ func buildGateway(_ config: GatewayConfiguration, logger: Logger, onListening: @
         "replicas": "\(config.replicas)", "write_quorum": "\(config.writeQuorum)",
         "recovery_interval": "\(config.recoveryInterval)", "probe_interval": "\(config.probeInterval)",
         "health_timeout": "\(config.healthTimeout)", "max_retries": "\(config.maxRetries)", "retry_backoff": "\(config.retryBackoff)",
-        "recovery_concurrency": "\(config.recoveryConcurrency)", "recovery_rate": "\(config.recoveryRate.map(String.init) ?? "unlimited")", "max_upload_size": "\(config.maxUploadSize)",
+        "recovery_concurrency": "\(config.recoveryConcurrency)", "recovery_rate": "\(config.recoveryRate.map(String.init) ?? "unlimited")",
+        "status_change_probes": "\(config.statusChangeProbes)", "orphan_grace": "\(config.orphanGrace)", "max_upload_size": "\(config.maxUploadSize)",
     ])
     let store: any MetadataStore
     switch config.metadata {
@@ -49,7 +50,8 @@ func buildGateway(_ config: GatewayConfiguration, logger: Logger, onListening: @
 
     let httpClient = HTTPNodeClient.makeHTTPClient(connectTimeout: config.healthTimeout, idleTimeout: config.nodeTimeout)
     let nodeClient = HTTPNodeClient(httpClient: httpClient, timeouts: .init(control: config.nodeTimeout, transferIdle: config.nodeTimeout))
-    let prober = HealthProber(store: store, nodes: nodeClient, scoreboard: scoreboard, timeout: config.healthTimeout, logger: Logger(label: "dfs.prober"))
+    let prober = HealthProber(store: store, nodes: nodeClient, scoreboard: scoreboard,
+        availability: NodeAvailability(threshold: config.statusChangeProbes), timeout: config.healthTimeout, logger: Logger(label: "dfs.prober"))
     let repairer = RepairWorker(
         store: store, nodes: nodeClient, scoreboard: scoreboard, maxRetries: config.maxRetries,
         backoff: RetryBackoff(base: config.retryBackoff), concurrency: config.recoveryConcurrency,
@@ -76,7 +78,9 @@ func buildGateway(_ config: GatewayConfiguration, logger: Logger, onListening: @
             await onListening(port)
         })
     let loop = RecoveryLoop(
-        prober: prober, repairer: repairer, store: store, probeInterval: config.probeInterval,
+        prober: prober, repairer: repairer,
+        reconciler: NodeReconciler(store: store, nodes: nodeClient, orphanGrace: config.orphanGrace, pageSize: 1000, logger: Logger(label: "dfs.recovery")),
+        store: store, probeInterval: config.probeInterval,
         recoveryInterval: config.recoveryInterval, triggers: triggerStream, logger: Logger(label: "dfs.recovery"))
 
     var serviceConfigurations: [ServiceGroupConfiguration.ServiceConfiguration] = [

@@ -37,6 +37,10 @@ struct GatewayCommand: AsyncParsableCommand {
     @Option(help: OptionEnvironment.help("Repairs run at once per node (default 4).", "recovery-concurrency")) var recoveryConcurrency: Int?
     @Option(help: OptionEnvironment.help("Bandwidth cap shared by all repair streams, bytes per second, e.g. 50MiB; 0 = no cap (default 0).", "recovery-rate"))
     var recoveryRate: ByteSizeArgument?
+    @Option(help: OptionEnvironment.help("Consecutive probes that must agree before a node is marked UP or DOWN (default 2).", "status-change-probes"))
+    var statusChangeProbes: Int?
+    @Option(help: OptionEnvironment.help("Age after which a blob no file owns is deleted from a node (default 1h).", "orphan-grace"))
+    var orphanGrace: DurationArgument?
     @Option(help: OptionEnvironment.help("Largest accepted upload, e.g. 10GiB (default 10GiB).", "max-upload-size"))
     var maxUploadSize: ByteSizeArgument?
     @Option(help: OptionEnvironment.help("Log level: trace, debug, info, notice, warning, error, critical (default info).", "log-level"))
@@ -64,6 +68,8 @@ struct GatewayCommand: AsyncParsableCommand {
         config.recoveryConcurrency = try OptionEnvironment.resolve(recoveryConcurrency, "recovery-concurrency", default: config.recoveryConcurrency)
         let rate = try OptionEnvironment.resolve(recoveryRate, "recovery-rate", default: ByteSizeArgument(argument: "0")!).bytes
         config.recoveryRate = rate > 0 ? rate : nil
+        config.statusChangeProbes = try OptionEnvironment.resolve(statusChangeProbes, "status-change-probes", default: config.statusChangeProbes)
+        config.orphanGrace = try OptionEnvironment.resolve(orphanGrace, "orphan-grace", default: DurationArgument(argument: "1h")!).duration
         config.maxUploadSize = try OptionEnvironment.resolve(maxUploadSize, "max-upload-size", default: ByteSizeArgument(argument: "10GiB")!).bytes
         try config.validate()
         return config

@@ -55,6 +55,10 @@ struct GatewayConfiguration: Sendable {
     var recoveryRate: Int64? = nil
     /// First wait after a failed repair attempt; doubles with each further failure.
     var retryBackoff: Duration = .seconds(2)
+    /// Consecutive agreeing probes needed to change a node's UP/DOWN status (hysteresis).
+    var statusChangeProbes: Int = 2
+    /// Blobs no file owns are removed only once older than this: an upload may be about to record them.
+    var orphanGrace: Duration = .seconds(3600)
 
     func validate() throws {
         guard (1...65535).contains(port) || port == 0 else { throw ConfigurationError("--port must be 1-65535") }
@@ -63,6 +67,7 @@ struct GatewayConfiguration: Sendable {
         guard maxRetries >= 1 else { throw ConfigurationError("--max-retries must be at least 1") }
         guard recoveryConcurrency >= 1 else { throw ConfigurationError("--recovery-concurrency must be at least 1") }
         guard recoveryRate.map({ $0 > 0 }) ?? true else { throw ConfigurationError("--recovery-rate must be positive (omit it for no cap)") }
+        guard statusChangeProbes >= 1 else { throw ConfigurationError("--status-change-probes must be at least 1") }
         guard retryBackoff > .zero else { throw ConfigurationError("--retry-backoff must be positive") }
         guard maxUploadSize > 0 else { throw ConfigurationError("--max-upload-size must be positive") }
         guard healthTimeout > .zero, nodeTimeout > .zero else { throw ConfigurationError("timeouts must be positive") }

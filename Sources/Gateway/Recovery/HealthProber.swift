@@ -8,7 +8,10 @@ import ServiceLifecycle
 /// One node's probe result.
 struct ProbeResult: Sendable {
     var node: NodeEndpoint
+    /// What this probe saw.
     var isUp: Bool
+    /// Whether the node may serve after this probe: confirmed UP by the hysteresis and reconciled.
+    var isUsable = false
     var latency: Duration?
     var health: NodeHealth?
     var error: String?
@@ -20,6 +23,7 @@ struct HealthProber: Sendable {
     let store: any MetadataStore
     let nodes: any NodeClient
     let scoreboard: LatencyScoreboard
+    let availability: NodeAvailability
     let timeout: Duration
     let logger: Logger
 
@@ -34,24 +38,36 @@ struct HealthProber: Sendable {
             for await result in group { results.append(result) }
         }
         var cameBack: [NodeID] = []
-        for result in results.sorted(by: { $0.node.id < $1.node.id }) {
-            let wasUp = await scoreboard.probed(result.node.id, isUp: result.isUp, latency: result.latency)
-            if wasUp != result.isUp {
-                if result.isUp {
-                    logger.info("node is UP", metadata: ["node_id": "\(result.node.id)"])
-                    cameBack.append(result.node.id)
-                } else {
-                    logger.warning("node is DOWN", metadata: ["node_id": "\(result.node.id)", "error": "\(result.error ?? "")"])
-                }
+        var judged: [ProbeResult] = []
+        for var result in results.sorted(by: { $0.node.id < $1.node.id }) {
+            let (transition, isUsable) = await availability.observe(result.node.id, probeSaysUp: result.isUp)
+            result.isUsable = isUsable
+            judged.append(result)
+            await scoreboard.probed(result.node.id, isUp: isUsable, latency: result.isUp ? result.latency : nil)
+            switch transition {
+            case .cameUp:
+                logger.info("node is UP", metadata: ["node_id": "\(result.node.id)"])
+                cameBack.append(result.node.id)
+            case .wentDown:
+                logger.warning("node is DOWN", metadata: ["node_id": "\(result.node.id)", "error": "\(result.error ?? "")"])
+            case nil: break
             }
             let latencyMs = await scoreboard.score(of: result.node.id)?.ewmaLatencyMs
             do {
-                try await store.recordProbe(of: result.node.id, status: result.isUp ? .up : .down, latencyMs: result.isUp ? latencyMs : nil, at: Date())
+                try await store.recordProbe(of: result.node.id, status: isUsable ? .up : .down, latencyMs: result.isUp ? latencyMs : nil, at: Date())
             } catch {
                 logger.error("could not record a probe", metadata: ["node_id": "\(result.node.id)", "error": "\(error)"])
             }
         }
-        return (results.sorted { $0.node.id < $1.node.id }, cameBack)
+        return (judged, cameBack)
+    }
+
+    /// Lets a reconciled node serve again.
+    func markReconciled(_ node: NodeID) async {
+        if await availability.reconciled(node) {
+            await scoreboard.probed(node, isUp: true, latency: nil)
+            logger.info("node reconciled and serving", metadata: ["node_id": "\(node)"])
+        }
     }
 
     func probe(_ node: NodeEndpoint) async -> ProbeResult {

@@ -4,15 +4,17 @@ import Foundation
 import Logging
 import ServiceLifecycle
 
-/// The background loop of SPEC §4 "Recovery": probes nodes every `probeInterval`, drains a node's queue as
-/// soon as it comes back UP, and drains every UP node's queue every `recoveryInterval`.
+/// The background loop of SPEC §4 "Recovery": probes nodes every `probeInterval`; when a node comes back UP
+/// (confirmed by the hysteresis) reconciles its inventory, lets it serve and drains its queue at once; drains
+/// every serving node's queue every `recoveryInterval`.
 struct RecoveryLoop: Service {
     let prober: HealthProber
     let repairer: RepairWorker
+    let reconciler: NodeReconciler
     let store: any MetadataStore
     let probeInterval: Duration
     let recoveryInterval: Duration
-    /// Nodes to drain at once, from outside the loop (a live `/nodes/check` that saw one come back).
+    /// A node came back, seen from outside the loop (a live `/nodes/check` that saw one come back).
     let triggers: AsyncStream<NodeID>
     let logger: Logger
 
@@ -29,8 +31,8 @@ struct RecoveryLoop: Service {
     }
 
     private func drainTriggered() async {
-        for await node in triggers {
-            await drain(node)
+        for await _ in triggers {
+            for node in await bringBackReturningNodes() { await drain(node) }
         }
     }
 
@@ -43,17 +45,40 @@ struct RecoveryLoop: Service {
             let drainAll = firstTick || sinceDrain >= recoveryInterval
             if drainAll { sinceDrain = .zero }
             firstTick = false
-            let toDrain = drainAll ? results.filter(\.isUp).map(\.node.id) : cameBack
+            let returned = await bringBackReturningNodes()
+            let toDrain = drainAll ? results.filter(\.isUsable).map(\.node.id) : returned
             if !toDrain.isEmpty {
                 _ = try? await store.releaseExpiredClaims(now: Date())
             }
-            for node in toDrain { await drain(node) }
+            for node in Set(toDrain).sorted() { await drain(node) }
             do {
                 try await Task.sleep(for: probeInterval)
             } catch {
                 return
             }
         }
+    }
+
+    /// Reconciles every node that came back UP (or whose last reconciliation failed) before it serves again;
+    /// returns the ones now serving, to drain at once.
+    @discardableResult
+    private func bringBackReturningNodes() async -> [NodeID] {
+        var ready: [NodeID] = []
+        for node in await prober.availability.needingReconciliation() {
+            guard let endpoint = await prober.scoreboard.score(of: node)?.endpoint else { continue }
+            do {
+                let report = try await reconciler.reconcile(endpoint)
+                logger.info("reconciled returning node", metadata: [
+                    "node_id": "\(node)", "blobs": "\(report.listed)", "removed_deleted": "\(report.removedDeleted)",
+                    "removed_orphans": "\(report.removedOrphans)", "queued_missing": "\(report.queuedMissing)",
+                ])
+                await prober.markReconciled(node)
+                ready.append(node)
+            } catch {
+                logger.warning("reconciliation failed; the node stays out of service", metadata: ["node_id": "\(node)", "error": "\(error)"])
+            }
+        }
+        return ready
     }
 
     private func drain(_ node: NodeID) async {

@@ -1,0 +1,82 @@
+import AsyncHTTPClient
+import Foundation
+import Testing
+import TestSupport
+
+/// A node that was DOWN is reconciled against the metadata before it serves again (issue 3, item 4).
+@Suite("Returning nodes and deletes", .serialized)
+struct ReturningNodeTests {
+    @Test("a file deleted while node-3 is down is removed from node-3 when it returns, stays gone and is never listed")
+    func deleteWhileDownNeverResurrects() async throws {
+        try await withCluster(nodes: 3, gatewayArguments: ["--probe-interval", "300ms", "--recovery-interval", "1s"]) { cluster in
+            let bytes = randomBytes(40_000)
+            let key = try await cluster.gateway.uploadRaw(bytes, filename: "doomed.bin").expectingSuccess().json(UploadAnswer.self).file_id
+            let kept = try await cluster.gateway.uploadRaw(randomBytes(1000), filename: "kept.bin").expectingSuccess().json(UploadAnswer.self).file_id
+            await cluster.stopNode(3)
+            try await cluster.waitForNode(3, status: "DOWN")
+            let deleted = try await cluster.gateway.delete("/files/\(key)").expectingSuccess().jsonObject()
+            #expect(deleted["failed"] as? [String] == ["node-3"])
+            // The stopped node still has the bytes on disk.
+            #expect(FileManager.default.fileExists(atPath: cluster.blobPath(node: 3, key: key)))
+
+            try await cluster.startNode(3)
+            try await cluster.waitForNode(3, status: "UP")
+            #expect(try await cluster.nodeClient(3).get("/blobs/\(key)").status == 404)
+            try await eventually("node-3's DELETE item is COMPLETED") {
+                let queue = try await cluster.gateway.getJSON("/replication-queue?node_id=node-3", as: QueueAnswer.self)
+                return queue.items.count == 1 && queue.items[0].status == "COMPLETED"
+            }
+            // After the reconciliation and a further drain that finds nothing to do, it is still gone everywhere.
+            try await eventually("node-3 was reconciled and has nothing left to recover", timeout: .seconds(20)) {
+                guard cluster.logTail(of: .gateway, lines: 2000)?.contains("reconciled returning node") == true else { return false }
+                let recover = try await cluster.gateway.post("/nodes/node-3/recover").expectingSuccess().jsonObject()
+                return recover["total"] as? Int == 0
+            }
+            for number in 1...3 { #expect(try await cluster.nodeClient(number).get("/blobs/\(key)").status == 404) }
+            let files = try await cluster.gateway.getJSON("/files", as: FilesAnswer.self)
+            #expect(files.files.map(\.file_key) == [kept])
+            #expect(try await cluster.gateway.download(key).status == 404)
+            #expect(try await cluster.gateway.get("/files/\(key)").status == 404)
+        }
+    }
+
+    @Test("a returning node loses blobs no file owns and gets back the copies it lost while away")
+    func returningNodeIsReconciled() async throws {
+        try await withCluster(nodes: 3, gatewayArguments: ["--probe-interval", "300ms", "--recovery-interval", "1s", "--orphan-grace", "0s"]) { cluster in
+            let bytes = randomBytes(30_000)
+            let key = try await cluster.gateway.uploadRaw(bytes, filename: "lost.bin").expectingSuccess().json(UploadAnswer.self).file_id
+            // An orphan: bytes on node-3 that no file owns (an upload that died before its metadata was written).
+            let orphan = "orphan-" + UUID().uuidString.lowercased()
+            _ = try await cluster.nodeClient(3).send(.PUT, "/blobs/\(orphan)", body: randomBytes(500)).expectingSuccess()
+
+            await cluster.stopNode(3)
+            try await cluster.waitForNode(3, status: "DOWN")
+            // While it is away, node-3 loses its copy (a replaced disk, an operator's mistake).
+            try FileManager.default.removeItem(atPath: cluster.blobPath(node: 3, key: key))
+            try FileManager.default.removeItem(atPath: cluster.blobPath(node: 3, key: key) + ".sha256")
+            try await cluster.startNode(3)
+
+            try await eventually("the orphan is removed from node-3", timeout: .seconds(20)) {
+                try await cluster.nodeClient(3).get("/blobs/\(orphan)").status == 404
+            }
+            try await eventually("the lost copy is back on node-3", timeout: .seconds(20)) {
+                let blob = try await cluster.nodeClient(3).get("/blobs/\(key)")
+                return blob.status == 200 && sha256Hex(blob.body) == sha256Hex(bytes)
+            }
+            try await eventually("node-3's one repair item, queued by the reconciliation, is COMPLETED") {
+                let queue = try await cluster.gateway.getJSON("/replication-queue?node_id=node-3", as: QueueAnswer.self)
+                return queue.items.map(\.file_key) == [key] && queue.items.first?.status == "COMPLETED"
+            }
+            try await eventually("node-3 is listed as a replica again") {
+                try await cluster.gateway.getJSON("/files", as: FilesAnswer.self).files.first?.replicas == ["node-1", "node-2", "node-3"]
+            }
+        }
+    }
+}
+
+extension TestCluster {
+    /// Where node `node` keeps `key`'s bytes (its `.sha256` sidecar sits beside it), per the node's BlobLayout.
+    func blobPath(node: Int, key: String) -> String {
+        workDirectory + "/data/node-\(node)/blobs/\(key.prefix(2))/\(key)"
+    }
+}
