@@ -35,4 +35,23 @@ struct MidStreamFailoverTests {
             #expect(cluster.logTail(of: .gateway, lines: 200)?.contains("download resumed") == true)
         }
     }
+
+    @Test("a hung node (SIGSTOP) is skipped after the first-byte timeout and the download succeeds from another replica")
+    func hungNodeIsSkipped() async throws {
+        // Probes off: only the first-byte timeout can save these requests from the hung node.
+        try await withCluster(nodes: 3, gatewayArguments: ["--probe-interval", "1h", "--recovery-interval", "1h"]) { cluster in
+            let bytes = randomBytes(500_000)
+            let key = try await cluster.gateway.uploadRaw(bytes, filename: "h.bin").expectingSuccess().json(UploadAnswer.self).file_id
+            let servedBy = try #require(try await cluster.gateway.download(key).expectingSuccess().header("X-Routed-From"))
+            let number = try #require(Int(servedBy.dropFirst("node-".count)))
+            try await cluster.pauseNode(number)
+            defer { Task { try? await cluster.resumeNode(number) } }
+            for _ in 0..<3 {
+                let download = try await cluster.gateway.download(key).expectingSuccess()
+                #expect(download.body == bytes)
+                #expect(download.header("X-Routed-From") != servedBy)
+            }
+            try await cluster.resumeNode(number)
+        }
+    }
 }

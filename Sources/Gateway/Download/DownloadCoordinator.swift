@@ -24,6 +24,9 @@ struct DownloadCoordinator: Sendable {
     let store: any MetadataStore
     let nodes: any NodeClient
     let scoreboard: LatencyScoreboard
+    /// A replica that has not delivered its first byte by then is skipped: a hung node (SIGSTOP: the kernel
+    /// accepts the connection, nobody answers) costs a client this long, not the transfer idle timeout.
+    var firstByteTimeout: Duration = .seconds(2)
 
     func metadata(of key: FileKey) async throws -> FileEntry {
         guard let entry = try await store.file(key) else { throw FileAccessError.fileNotFound(key) }
@@ -46,10 +49,10 @@ struct DownloadCoordinator: Sendable {
         var attempts: [String] = []
         let ranked = await scoreboard.ranked(among: replicas)
         for (position, candidate) in ranked.enumerated() {
-            let started = ContinuousClock.now
             await scoreboard.requestStarted(on: candidate.id)
             do {
-                let opened = try await nodes.getBlob(file.key, from: candidate.endpoint, range: range)
+                let started = try await firstBytes(of: file.key, from: candidate, range: range)
+                let opened = started.stream
                 guard opened.totalSize == file.sizeBytes else {
                     await scoreboard.requestFinished(on: candidate.id, latency: nil, failed: false)
                     attempts.append("\(candidate.id): holds \(opened.totalSize) bytes, expected \(file.sizeBytes)")
@@ -62,11 +65,9 @@ struct DownloadCoordinator: Sendable {
                     await markDamaged(file.key, on: candidate.id, status: .corrupt, reason: "recorded digest differs", logger: logger)
                     continue
                 }
-                // Fail over also when the node dies between the answer head and the first byte.
-                var iterator = opened.body.makeAsyncIterator()
-                let first = try await iterator.next()
-                let latency = ContinuousClock.now - started
-                await scoreboard.requestFinished(on: candidate.id, latency: latency, failed: false)
+                let iterator = started.iterator
+                let first = started.first
+                await scoreboard.requestFinished(on: candidate.id, latency: started.latency, failed: false)
                 let source = ResumableBlobStream(
                     key: file.key, first: range?.first ?? 0, last: range?.last ?? (file.sizeBytes - 1), opened: iterator,
                     alreadyDelivered: Int64(first?.readableBytes ?? 0), servedBy: candidate.id,
@@ -89,6 +90,27 @@ struct DownloadCoordinator: Sendable {
         throw NoNodeAvailable(action: "download", attempts: attempts)
     }
 
+    /// Opens a replica and reads its first chunk within `firstByteTimeout`, so a node that fails or hangs
+    /// between the answer head and the first byte is skipped before anything reaches the client.
+    private func firstBytes(of key: FileKey, from candidate: NodeScore, range: ByteRange?) async throws -> OpenedReplica {
+        let nodes = self.nodes
+        return try await withThrowingTaskGroup(of: OpenedReplica.self) { group in
+            group.addTask {
+                let started = ContinuousClock.now
+                let stream = try await nodes.getBlob(key, from: candidate.endpoint, range: range)
+                var iterator = stream.body.makeAsyncIterator()
+                let first = try await iterator.next()
+                return OpenedReplica(stream: stream, iterator: iterator, first: first, latency: ContinuousClock.now - started)
+            }
+            group.addTask { [firstByteTimeout] in
+                try await Task.sleep(for: firstByteTimeout)
+                throw NodeRequestError.unreachable(candidate.id, reason: "no first byte within \(firstByteTimeout)")
+            }
+            defer { group.cancelAll() }
+            return try await group.next()!
+        }
+    }
+
     /// Takes a replica out of service and queues its repair from a verified copy.
     func markDamaged(_ key: FileKey, on node: NodeID, status: LocationStatus, reason: String, logger: Logger) async {
         logger.warning("replica damaged; queued for repair", metadata: ["file_key": "\(key)", "node_id": "\(node)", "reason": "\(reason)"])
@@ -98,6 +120,22 @@ struct DownloadCoordinator: Sendable {
         } catch {
             logger.error("could not record a damaged replica", metadata: ["file_key": "\(key)", "node_id": "\(node)", "error": "\(error)"])
         }
+    }
+}
+
+/// A replica opened and its first chunk read; handed from the racing child task to the request's task, which
+/// alone uses it afterwards (hence `@unchecked Sendable`).
+final class OpenedReplica: @unchecked Sendable {
+    let stream: BlobReadStream
+    let iterator: AnyByteStream.AsyncIterator
+    let first: ByteBuffer?
+    let latency: Duration
+
+    init(stream: BlobReadStream, iterator: AnyByteStream.AsyncIterator, first: ByteBuffer?, latency: Duration) {
+        self.stream = stream
+        self.iterator = iterator
+        self.first = first
+        self.latency = latency
     }
 }
 
