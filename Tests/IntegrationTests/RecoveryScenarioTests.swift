@@ -36,6 +36,12 @@ struct RecoveryScenarioTests {
             #expect(answer.replication.failed == ["node-2"])
             let pending = try await cluster.gateway.getJSON("/replication-queue?status=PENDING&node_id=node-2", as: QueueAnswer.self)
             #expect(pending.items.map(\.file_key) == [answer.file_id])
+            let degraded = try await cluster.gateway.get("/status/replication").expectingSuccess().jsonObject()
+            #expect(degraded["under_replicated_files"] as? Int == 1)
+            #expect(degraded["under_replicated_bytes"] as? Int == bytes.count)
+            #expect(degraded["oldest_missing_since"] is String)
+            #expect((degraded["queue"] as? [String: Int])?["PENDING"] == 1)
+            #expect(degraded["failed_items"] as? Int == 0)
 
             try await cluster.startNode(2)
             // "Within one recovery interval": the interval is 1 s; the deadline only bounds a slow CI machine.
@@ -48,6 +54,10 @@ struct RecoveryScenarioTests {
             let files = try await cluster.gateway.getJSON("/files", as: FilesAnswer.self)
             #expect(files.files.first?.replicas == ["node-1", "node-2", "node-3"])
             #expect(cluster.logTail(of: .gateway, lines: 400)?.contains("auto-recovered \(answer.file_id) to node-2") == true)
+            let healed = try await cluster.gateway.get("/status/replication").expectingSuccess().jsonObject()
+            #expect(healed["under_replicated_files"] as? Int == 0)
+            #expect(healed["oldest_missing_since"] == nil || healed["oldest_missing_since"] is NSNull)
+            #expect((healed["queue"] as? [String: Int])?["COMPLETED"] == 1)
         }
     }
 
@@ -106,6 +116,9 @@ struct RecoveryScenarioTests {
             item = try #require(try await cluster.gateway.getJSON("/replication-queue?node_id=node-2", as: QueueAnswer.self).items.first)
             #expect(item.status == "FAILED")
             #expect(item.retry_count == 2)
+            let status = try await cluster.gateway.get("/status/replication").expectingSuccess().jsonObject()
+            #expect(status["failed_items"] as? Int == 1)
+            #expect(status["under_replicated_files"] as? Int == 1)
 
             try await cluster.startNode(2)
             recover = try await cluster.gateway.post("/nodes/node-2/recover").expectingSuccess().jsonObject()

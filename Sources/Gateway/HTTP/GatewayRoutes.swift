@@ -29,6 +29,7 @@ struct GatewayRoutes: Sendable {
         router.get("/nodes/check") { _, _ in await self.checkNodes() }
         router.post("/nodes/:id/recover") { _, context in try await self.recover(context.parameters.require("id"), context: context) }
         router.get("/replication-queue") { request, _ in try await self.queue(request) }
+        router.get("/status/replication") { _, _ in try await self.replicationStatus() }
         router.post("/internal/nodes/register") { request, context in try await self.registerNode(request, context: context) }
     }
 
@@ -147,6 +148,13 @@ struct GatewayRoutes: Sendable {
         }
         let items = try await services.store.queueItems(filter)
         return QueueResponse(items: items.map(QueueItemDTO.init), count: items.count)
+    }
+
+    func replicationStatus() async throws -> ReplicationStatusResponse {
+        let factor = services.configuration.replicas
+        let summary = try await services.store.replicationSummary(replicationFactor: factor)
+        let all = await services.scoreboard.all()
+        return ReplicationStatusResponse(summary, replicationFactor: factor, nodesUp: all.filter(\.isUp).count, nodesTotal: all.count, now: Date())
     }
 
     func registerNode(_ request: Request, context: GatewayContext) async throws -> HTTPResponse.Status {
