@@ -107,6 +107,18 @@ struct NodeSelectorTests {
         #expect((leaders["b"] ?? 0) > 120)
     }
 
+    @Test("round-robin rotates through UP nodes; random keeps DOWN ones last")
+    func comparisonPolicies() {
+        var generator = SystemRandomNumberGenerator()
+        let nodes = [score("a", latency: 50), score("b", latency: 1), score("c", latency: 1, up: false)]
+        let roundRobin = NodeSelector(policy: .roundRobin)
+        #expect(roundRobin.rank(nodes, turn: 0, using: &generator).map(\.id.rawValue) == ["a", "b", "c"])
+        #expect(roundRobin.rank(nodes, turn: 1, using: &generator).map(\.id.rawValue) == ["b", "a", "c"])
+        for _ in 0..<20 {
+            #expect(NodeSelector(policy: .random).rank(nodes, turn: 0, using: &generator).last?.id.rawValue == "c")
+        }
+    }
+
     @Test("the latency average forgets old samples within the half-life")
     func decay() {
         let average = LatencyAverage(halfLife: .seconds(1))

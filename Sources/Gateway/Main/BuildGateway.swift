@@ -21,7 +21,7 @@ func buildGateway(_ config: GatewayConfiguration, logger: Logger, onListening: @
     logger.info("starting dfs-gateway", metadata: [
         "host": "\(config.host)", "port": "\(config.port)", "metadata": "\(config.metadata)",
         "nodes": "\(config.nodes.map { "\($0.id)=\($0.baseURL)" }.joined(separator: ","))",
-        "replicas": "\(config.replicas)", "write_quorum": "\(config.writeQuorum)",
+        "replicas": "\(config.replicas)", "routing": "\(config.routing.rawValue)", "write_quorum": "\(config.writeQuorum)",
         "recovery_interval": "\(config.recoveryInterval)", "probe_interval": "\(config.probeInterval)",
         "health_timeout": "\(config.healthTimeout)", "max_retries": "\(config.maxRetries)", "retry_backoff": "\(config.retryBackoff)",
         "recovery_concurrency": "\(config.recoveryConcurrency)", "recovery_rate": "\(config.recoveryRate.map(String.init) ?? "unlimited")",
@@ -38,7 +38,7 @@ func buildGateway(_ config: GatewayConfiguration, logger: Logger, onListening: @
         throw ConfigurationError("the MySQL backend is not available in this build yet; use --metadata sqlite:PATH")
     }
 
-    let scoreboard = LatencyScoreboard(halfLife: config.latencyHalfLife)
+    let scoreboard = LatencyScoreboard(halfLife: config.latencyHalfLife, policy: config.routing)
     for (index, node) in config.nodes.enumerated() {
         let role = NodeRole.defaultRole(forIndex: index)
         try await store.registerNode(id: node.id, address: node.baseURL, role: role)
@@ -64,7 +64,7 @@ func buildGateway(_ config: GatewayConfiguration, logger: Logger, onListening: @
     let services = GatewayServices(
         configuration: config, store: store, scoreboard: scoreboard,
         uploads: UploadCoordinator(store: store, nodes: nodeClient, scoreboard: scoreboard, replicationFactor: config.replicas, writeQuorum: config.writeQuorum),
-        downloads: DownloadCoordinator(store: store, nodes: nodeClient, scoreboard: scoreboard),
+        downloads: DownloadCoordinator(store: store, nodes: nodeClient, scoreboard: scoreboard, firstByteTimeout: config.healthTimeout),
         deleter: FileDeleter(store: store, nodes: nodeClient, scoreboard: scoreboard),
         prober: prober, repairer: repairer,
         recoveryTrigger: { triggerContinuation.yield($0) })

@@ -43,6 +43,10 @@ struct GatewayCommand: AsyncParsableCommand {
     var orphanGrace: DurationArgument?
     @Option(help: OptionEnvironment.help("Largest accepted upload, e.g. 10GiB (default 10GiB).", "max-upload-size"))
     var maxUploadSize: ByteSizeArgument?
+    @Option(help: OptionEnvironment.help("Node choice: latency (default), or round-robin / random for benchmark comparisons.", "routing"))
+    var routing: String?
+    @Option(help: OptionEnvironment.help("Half-life of the latency average; older samples count half after this long (default 5s).", "latency-half-life"))
+    var latencyHalfLife: DurationArgument?
     @Option(help: OptionEnvironment.help("Log level: trace, debug, info, notice, warning, error, critical (default info).", "log-level"))
     var logLevel: Logger.Level?
 
@@ -71,6 +75,12 @@ struct GatewayCommand: AsyncParsableCommand {
         config.statusChangeProbes = try OptionEnvironment.resolve(statusChangeProbes, "status-change-probes", default: config.statusChangeProbes)
         config.orphanGrace = try OptionEnvironment.resolve(orphanGrace, "orphan-grace", default: DurationArgument(argument: "1h")!).duration
         config.maxUploadSize = try OptionEnvironment.resolve(maxUploadSize, "max-upload-size", default: ByteSizeArgument(argument: "10GiB")!).bytes
+        let routingName = try OptionEnvironment.resolve(routing, "routing", default: "latency")
+        guard let policy = RoutingPolicy(rawValue: routingName) else {
+            throw ConfigurationError("--routing must be one of \(RoutingPolicy.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        config.routing = policy
+        config.latencyHalfLife = try OptionEnvironment.resolve(latencyHalfLife, "latency-half-life", default: DurationArgument(config.latencyHalfLife)).duration
         try config.validate()
         return config
     }

@@ -50,6 +50,7 @@ struct GatewayConfiguration: Sendable {
     var maxRetries: Int = 5
     var maxUploadSize: Int64 = 10 << 30
     var latencyHalfLife: Duration = .seconds(5)
+    var routing: RoutingPolicy = .latency
     var recoveryConcurrency: Int = 4
     /// Bytes per second all repair streams share; nil = unlimited.
     var recoveryRate: Int64? = nil

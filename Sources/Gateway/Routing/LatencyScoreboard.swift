@@ -6,11 +6,13 @@ actor LatencyScoreboard {
     private var scores: [NodeID: NodeScore] = [:]
     private var lastSampleAt: [NodeID: ContinuousClock.Instant] = [:]
     private let average: LatencyAverage
-    private let selector = NodeSelector()
+    private let selector: NodeSelector
+    private var turn = 0
     private var generator = SystemRandomNumberGenerator()
     private let clock = ContinuousClock()
 
-    init(halfLife: Duration) {
+    init(halfLife: Duration, policy: RoutingPolicy = .latency) {
+        self.selector = NodeSelector(policy: policy)
         self.average = LatencyAverage(halfLife: halfLife)
     }
 
@@ -32,7 +34,8 @@ actor LatencyScoreboard {
     /// Candidates ranked best first; `among` restricts to those ids (e.g. a file's replicas).
     func ranked(among ids: Set<NodeID>? = nil) -> [NodeScore] {
         let candidates = scores.values.filter { ids?.contains($0.id) ?? true }
-        return selector.rank(Array(candidates), using: &generator)
+        turn &+= 1
+        return selector.rank(Array(candidates), turn: turn, using: &generator)
     }
 
     func requestStarted(on node: NodeID) { scores[node]?.inFlight += 1 }

@@ -7,6 +7,22 @@ import DFSCore
 /// nodes share the work instead of the marginally fastest taking all of it.
 struct NodeSelector: Sendable {
     var nearTieRatio: Double = 1.25
+    var policy: RoutingPolicy = .latency
+
+    /// Orders `candidates` by `policy`; UP nodes always come before DOWN ones. `turn` drives round-robin.
+    func rank(_ candidates: [NodeScore], turn: Int, using generator: inout some RandomNumberGenerator) -> [NodeScore] {
+        switch policy {
+        case .latency:
+            return rank(candidates, using: &generator)
+        case .roundRobin, .random:
+            let up = candidates.filter(\.isUp).sorted { $0.id < $1.id }
+            let down = candidates.filter { !$0.isUp }.sorted { $0.id < $1.id }
+            guard !up.isEmpty else { return down }
+            if policy == .random { return up.shuffled(using: &generator) + down }
+            let start = turn % up.count
+            return Array(up[start...] + up[..<start]) + down
+        }
+    }
 
     func rank(_ candidates: [NodeScore], using generator: inout some RandomNumberGenerator) -> [NodeScore] {
         let usable = candidates.filter(\.isUp).sorted { ($0.cost, $0.id) < ($1.cost, $1.id) }
