@@ -28,7 +28,7 @@ struct LoadTestCommand: AsyncParsableCommand {
     @Option(help: "Nodes of the spawned cluster.") var nodes = 3
     @Option(help: "Node faults for a spawned cluster: ACTION:node-N@TIME,… with kill, stop, start, pause, resume.")
     var fault: String?
-    @Option(parsing: .upToNextOption, help: "Extra flags for the spawned gateway, e.g. --gateway-arg --probe-interval --gateway-arg 1s.")
+    @Option(parsing: .unconditionalSingleValue, help: "Extra flags for the spawned gateway, e.g. --gateway-arg --probe-interval --gateway-arg 1s.")
     var gatewayArg: [String] = []
 
     func validate() throws {

@@ -7,6 +7,12 @@ struct ClusterTuningOptions: ParsableArguments {
     @Option(help: "How often the gateway probes nodes and drains the queue, e.g. 30s.")
     var recoveryInterval: String?
 
+    @Option(help: "How often the gateway probes node health and latency, e.g. 5s.")
+    var probeInterval: String?
+
+    @Option(help: "Node choice: latency (default), round-robin or random.")
+    var routing: String?
+
     @Option(help: "Time limit of one health probe, e.g. 2s.")
     var healthTimeout: String?
 
@@ -28,6 +34,9 @@ struct ClusterTuningOptions: ParsableArguments {
     @Option(help: "Log level of the gateway and the nodes: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String?
 
+    @Option(parsing: .unconditionalSingleValue, help: "Any other gateway flag, passed as is; repeat it for each word, e.g. --gateway-arg --audit-interval --gateway-arg 10m.")
+    var gatewayArg: [String] = []
+
     /// What `dfs up` appends to the gateway's command line.
     func gatewayArguments(nodeCount: Int) -> [String] {
         var replicas = self.replicas
@@ -36,11 +45,12 @@ struct ClusterTuningOptions: ParsableArguments {
             replicas = String(nodeCount)
         }
         let pairs: [(String, String?)] = [
-            ("--recovery-interval", recoveryInterval), ("--health-timeout", healthTimeout), ("--max-retries", maxRetries),
+            ("--recovery-interval", recoveryInterval), ("--probe-interval", probeInterval), ("--routing", routing),
+            ("--health-timeout", healthTimeout), ("--max-retries", maxRetries),
             ("--replicas", replicas), ("--write-quorum", writeQuorum), ("--max-upload-size", maxUploadSize),
             ("--node-timeout", nodeTimeout), ("--log-level", logLevel),
         ]
-        return pairs.flatMap { flag, value in value.map { [flag, $0] } ?? [] }
+        return pairs.flatMap { flag, value in value.map { [flag, $0] } ?? [] } + gatewayArg
     }
 
     var nodeArguments: [String] {
