@@ -28,6 +28,8 @@ struct LoadTestCommand: AsyncParsableCommand {
     @Option(help: "Nodes of the spawned cluster.") var nodes = 3
     @Option(help: "Node faults for a spawned cluster: ACTION:node-N@TIME,… with kill, stop, start, pause, resume.")
     var fault: String?
+    @Option(help: "Add one-way latency in front of spawned nodes through a TCP delay proxy: node-2=50ms[,node-3=10ms].")
+    var delay: String?
     @Option(parsing: .unconditionalSingleValue, help: "Extra flags for the spawned gateway, e.g. --gateway-arg --probe-interval --gateway-arg 1s.")
     var gatewayArg: [String] = []
 
@@ -35,6 +37,7 @@ struct LoadTestCommand: AsyncParsableCommand {
         guard WorkloadKind(rawValue: workload) != nil else { throw ValidationError("--workload must be upload, download or mixed") }
         guard concurrency >= 1 else { throw ValidationError("--concurrency must be at least 1") }
         guard size.bytes >= 1 else { throw ValidationError("--size must be at least 1 byte") }
+        if delay != nil && !spawnCluster { throw ValidationError("--delay needs --spawn-cluster: the proxy sits in front of the tool's own nodes") }
         if fault != nil && !spawnCluster { throw ValidationError("--fault needs --spawn-cluster: faults are applied to the tool's own cluster") }
         if count != nil && duration != nil { throw ValidationError("give --count or --duration, not both") }
     }
@@ -44,13 +47,22 @@ struct LoadTestCommand: AsyncParsableCommand {
         var cluster: LocalCluster? = nil
         var workDirectory: String? = nil
         var gatewayURL = gateway
+        var proxies: [DelayProxy] = []
+        defer { proxies.forEach { $0.stop() } }
         if spawnCluster {
             let folder = NSTemporaryDirectory() + "dfs-loadtest-\(UUID().uuidString.prefix(8))"
             workDirectory = folder
             let ports = LoopbackPort.free(count: nodes + 1)
-            let configuration = LocalClusterConfiguration(
+            var configuration = LocalClusterConfiguration(
                 gatewayPort: ports[0], nodePorts: Array(ports.dropFirst()), dataDirectory: folder + "/data",
                 gatewayArguments: gatewayArg, logDirectory: folder + "/logs")
+            for (node, latency) in try parseDelays(delay) {
+                guard node >= 1 && node <= nodes else { throw ValidationError("--delay names node-\(node), the cluster has \(nodes) nodes") }
+                let proxy = try DelayProxy(upstreamPort: configuration.nodePorts[node - 1], delay: latency)
+                proxies.append(proxy)
+                configuration.nodeURLOverrides[node] = "http://127.0.0.1:\(proxy.port)"
+                progress("node-\(node) is behind a \(latency) delay proxy on port \(proxy.port)")
+            }
             let local = try LocalCluster(configuration)
             try await local.start()
             cluster = local
@@ -94,6 +106,18 @@ struct LoadTestCommand: AsyncParsableCommand {
         guard let report else { return }
         print(json ? report.json : report.table)
         if report.mismatches > 0 { throw ExitCode(2) }
+    }
+}
+
+/// `node-2=50ms,node-3=10ms` → [(2, 50ms), (3, 10ms)].
+func parseDelays(_ text: String?) throws -> [(Int, Duration)] {
+    guard let text else { return [] }
+    return try text.split(separator: ",").map { entry in
+        let parts = entry.split(separator: "=")
+        guard parts.count == 2, parts[0].hasPrefix("node-"), let node = Int(parts[0].dropFirst(5)),
+            let latency = DurationArgument(argument: String(parts[1]))?.duration
+        else { throw ValidationError("--delay entry '\(entry)' is not node-N=DURATION") }
+        return (node, latency)
     }
 }
 

@@ -21,6 +21,9 @@ public struct LocalClusterConfiguration: Sendable {
     public var logDirectory: String?
     /// Variables added to (or replacing) this process's environment for every child.
     public var extraEnvironment: [String: String]
+    /// The URL through which others reach node N instead of its own port (e.g. a delay proxy in front of it);
+    /// it becomes that node's `--advertise-url` and the gateway's `--node` entry.
+    public var nodeURLOverrides: [Int: String] = [:]
     /// How long a member may take to answer `GET /health` after it is started.
     public var readinessTimeout: Duration
     /// How long a member may take to exit after SIGTERM before it gets SIGKILL.
@@ -102,13 +105,13 @@ public struct LocalClusterConfiguration: Sendable {
         switch member {
         case .gateway:
             var arguments = ["--host", host, "--port", String(gatewayPort), "--metadata", effectiveMetadataURL]
-            for node in nodes { arguments += ["--node", "\(node.id)=\(node.url)"] }
+            for node in nodes { arguments += ["--node", "\(node.id)=\(nodeURLOverrides[node.number] ?? node.url)"] }
             return arguments + gatewayArguments
         case .node(let number):
             let node = nodes[number - 1]
             var arguments = [
                 "--id", node.id, "--host", host, "--port", String(node.port),
-                "--data", node.dataDirectory, "--advertise-url", node.url,
+                "--data", node.dataDirectory, "--advertise-url", nodeURLOverrides[number] ?? node.url,
             ]
             if nodesRegisterWithGateway { arguments += ["--gateway", gatewayURL] }
             return arguments + nodeArguments
