@@ -49,6 +49,10 @@ public protocol MetadataStore: Sendable {
     /// For a live file, in one transaction: the location on `node` becomes `status` (MISSING or CORRUPT) and a
     /// REPLICATE item is queued for it. Returns false (and changes nothing) when the file is not live.
     func markReplicaLost(_ key: FileKey, on node: NodeID, status: LocationStatus, reason: String, at time: Date) async throws -> Bool
+    /// Live files with an ACTIVE location on `node`, the least recently verified first (never verified before all).
+    func replicasToAudit(on node: NodeID, limit: Int) async throws -> [FileRecord]
+    /// Records that the node's copy was re-hashed and matched; only an ACTIVE location of a live file moves.
+    func markReplicaVerified(_ key: FileKey, on node: NodeID, at time: Date) async throws
     /// Files below `replicationFactor` verified copies, the oldest open repair, and queue counts per status.
     func replicationSummary(replicationFactor: Int) async throws -> ReplicationSummary
 

@@ -50,6 +50,27 @@ extension SQLiteMetadataStore {
         }
     }
 
+    public func replicasToAudit(on node: NodeID, limit: Int) async throws -> [FileRecord] {
+        try await serialized {
+            try await self.run(
+                """
+                SELECT f.* FROM file_locations l JOIN files f ON f.file_key = l.file_key
+                WHERE l.node_id = ? AND l.status = 'ACTIVE' AND f.deleted_at IS NULL
+                ORDER BY l.last_verified_at IS NOT NULL, l.last_verified_at, l.file_key LIMIT ?
+                """,
+                [.text(node.rawValue), .integer(limit)]
+            ).map { try Self.fileEntry($0, locations: []).file }
+        }
+    }
+
+    public func markReplicaVerified(_ key: FileKey, on node: NodeID, at time: Date) async throws {
+        _ = try await serialized {
+            try await self.run(
+                "UPDATE file_locations SET last_verified_at = ? WHERE file_key = ? AND node_id = ? AND status = 'ACTIVE'",
+                [.text(MetadataTime.format(time)), .text(key.rawValue), .text(node.rawValue)])
+        }
+    }
+
     public func replicationSummary(replicationFactor: Int) async throws -> ReplicationSummary {
         try await serialized {
             let under = try await self.run(

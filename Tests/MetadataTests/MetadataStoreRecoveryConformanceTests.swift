@@ -71,4 +71,26 @@ struct MetadataStoreRecoveryConformanceTests {
             #expect(summary.queueCounts.count == QueueItemStatus.allCases.count)
         }
     }
+
+    @Test("replicas to audit come stalest first, and a verification moves only ACTIVE copies of live files", arguments: TestBackend.all)
+    func auditOrderAndVerification(_ backend: TestBackend) async throws {
+        try await backend.withFreshStore { store in
+            let early = Date(timeIntervalSince1970: 1_800_000_000)
+            let late = Date(timeIntervalSince1970: 1_800_000_500)
+            try await store.recordUpload(sampleFile("fresh"), verifiedOn: [node("node-1")], verifiedAt: late, queue: [])
+            try await store.recordUpload(sampleFile("stale"), verifiedOn: [node("node-1")], verifiedAt: early, queue: [])
+            try await store.recordUpload(sampleFile("never"), verifiedOn: [], verifiedAt: early, queue: [])
+            try await store.recordLocation(key("never"), on: node("node-1"), status: .active, verifiedAt: nil)
+            try await store.recordUpload(sampleFile("bad"), verifiedOn: [node("node-1")], verifiedAt: early, queue: [])
+            _ = try await store.markReplicaLost(key("bad"), on: node("node-1"), status: .corrupt, reason: "rot", at: early)
+            #expect(try await store.replicasToAudit(on: node("node-1"), limit: 10).map(\.key) == [key("never"), key("stale"), key("fresh")])
+            #expect(try await store.replicasToAudit(on: node("node-1"), limit: 1).map(\.key) == [key("never")])
+
+            try await store.markReplicaVerified(key("never"), on: node("node-1"), at: late.addingTimeInterval(1))
+            try await store.markReplicaVerified(key("bad"), on: node("node-1"), at: late)
+            #expect(try await store.replicasToAudit(on: node("node-1"), limit: 10).map(\.key) == [key("stale"), key("fresh"), key("never")])
+            let bad = try #require(try await store.file(key("bad")))
+            #expect(bad.locations.first?.status == .corrupt)
+        }
+    }
 }

@@ -30,6 +30,7 @@ struct GatewayRoutes: Sendable {
         router.post("/nodes/:id/recover") { _, context in try await self.recover(context.parameters.require("id"), context: context) }
         router.get("/replication-queue") { request, _ in try await self.queue(request) }
         router.get("/status/replication") { _, _ in try await self.replicationStatus() }
+        router.post("/audit") { _, _ in AuditResponse(await services.auditor.auditAll()) }
         router.post("/internal/nodes/register") { request, context in try await self.registerNode(request, context: context) }
     }
 

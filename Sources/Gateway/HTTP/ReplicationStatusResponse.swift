@@ -28,3 +28,22 @@ struct ReplicationStatusResponse: ResponseEncodable {
         nodes_total = nodesTotal
     }
 }
+
+/// `POST /audit`: what an audit pass run now found.
+struct AuditResponse: ResponseEncodable {
+    let nodes_audited: Int
+    let replicas_checked: Int
+    let corrupt: Int
+    let missing: Int
+    let removed_orphans: Int
+    let removed_deleted: Int
+
+    init(_ report: AuditReport) {
+        nodes_audited = report.nodesAudited
+        replicas_checked = report.replicasChecked
+        corrupt = report.corrupt
+        missing = report.missing
+        removed_orphans = report.removedOrphans
+        removed_deleted = report.removedDeleted
+    }
+}

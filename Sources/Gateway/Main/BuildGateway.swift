@@ -25,7 +25,8 @@ func buildGateway(_ config: GatewayConfiguration, logger: Logger, onListening: @
         "recovery_interval": "\(config.recoveryInterval)", "probe_interval": "\(config.probeInterval)",
         "health_timeout": "\(config.healthTimeout)", "max_retries": "\(config.maxRetries)", "retry_backoff": "\(config.retryBackoff)",
         "recovery_concurrency": "\(config.recoveryConcurrency)", "recovery_rate": "\(config.recoveryRate.map(String.init) ?? "unlimited")",
-        "status_change_probes": "\(config.statusChangeProbes)", "orphan_grace": "\(config.orphanGrace)", "max_upload_size": "\(config.maxUploadSize)",
+        "status_change_probes": "\(config.statusChangeProbes)", "orphan_grace": "\(config.orphanGrace)",
+        "audit_interval": "\(config.auditInterval)", "audit_rate": "\(config.auditRate)", "audit_batch": "\(config.auditBatch)", "max_upload_size": "\(config.maxUploadSize)",
     ])
     let store: any MetadataStore
     switch config.metadata {
@@ -57,6 +58,10 @@ func buildGateway(_ config: GatewayConfiguration, logger: Logger, onListening: @
         backoff: RetryBackoff(base: config.retryBackoff), concurrency: config.recoveryConcurrency,
         rateLimiter: TransferRateLimiter(bytesPerSecond: config.recoveryRate),
         workerID: "gateway-\(ProcessInfo.processInfo.processIdentifier)", logger: Logger(label: "dfs.recovery"))
+    let reconciler = NodeReconciler(store: store, nodes: nodeClient, orphanGrace: config.orphanGrace, pageSize: 1000, logger: Logger(label: "dfs.recovery"))
+    let auditor = ReplicaAuditor(
+        store: store, nodes: nodeClient, scoreboard: scoreboard, reconciler: reconciler,
+        rateLimiter: TransferRateLimiter(bytesPerSecond: config.auditRate), batchSize: config.auditBatch, logger: Logger(label: "dfs.audit"))
     // Probe once before serving so the first requests route to nodes known to be UP.
     _ = await prober.probeAll()
 
@@ -66,7 +71,7 @@ func buildGateway(_ config: GatewayConfiguration, logger: Logger, onListening: @
         uploads: UploadCoordinator(store: store, nodes: nodeClient, scoreboard: scoreboard, replicationFactor: config.replicas, writeQuorum: config.writeQuorum),
         downloads: DownloadCoordinator(store: store, nodes: nodeClient, scoreboard: scoreboard, firstByteTimeout: config.healthTimeout),
         deleter: FileDeleter(store: store, nodes: nodeClient, scoreboard: scoreboard),
-        prober: prober, repairer: repairer,
+        prober: prober, repairer: repairer, auditor: auditor,
         recoveryTrigger: { triggerContinuation.yield($0) })
 
     let router = Router(context: GatewayContext.self)
@@ -79,7 +84,7 @@ func buildGateway(_ config: GatewayConfiguration, logger: Logger, onListening: @
         })
     let loop = RecoveryLoop(
         prober: prober, repairer: repairer,
-        reconciler: NodeReconciler(store: store, nodes: nodeClient, orphanGrace: config.orphanGrace, pageSize: 1000, logger: Logger(label: "dfs.recovery")),
+        reconciler: reconciler,
         store: store, probeInterval: config.probeInterval,
         recoveryInterval: config.recoveryInterval, triggers: triggerStream, logger: Logger(label: "dfs.recovery"))
 
@@ -87,6 +92,11 @@ func buildGateway(_ config: GatewayConfiguration, logger: Logger, onListening: @
         .init(service: ClosingService(name: "metadata") { try await store.close() }),
         .init(service: ClosingService(name: "http-client") { try await httpClient.shutdown() }),
         .init(service: loop),
+    ]
+    if config.auditInterval > .zero {
+        serviceConfigurations.append(.init(service: AuditLoop(auditor: auditor, interval: config.auditInterval)))
+    }
+    serviceConfigurations += [
         .init(service: server),
     ]
     if let watchdog = ParentWatchdog.fromEnvironment(logger: logger) {

@@ -41,6 +41,12 @@ struct GatewayCommand: AsyncParsableCommand {
     var statusChangeProbes: Int?
     @Option(help: OptionEnvironment.help("Age after which a blob no file owns is deleted from a node (default 1h).", "orphan-grace"))
     var orphanGrace: DurationArgument?
+    @Option(help: OptionEnvironment.help("Time between bit-rot audit passes; 0 = off (default 1h).", "audit-interval"))
+    var auditInterval: DurationArgument?
+    @Option(help: OptionEnvironment.help("Bytes per second an audit pass may re-read, e.g. 20MiB (default 20MiB).", "audit-rate"))
+    var auditRate: ByteSizeArgument?
+    @Option(help: OptionEnvironment.help("Replicas re-hashed per node per audit pass, least recently verified first (default 1000).", "audit-batch"))
+    var auditBatch: Int?
     @Option(help: OptionEnvironment.help("Largest accepted upload, e.g. 10GiB (default 10GiB).", "max-upload-size"))
     var maxUploadSize: ByteSizeArgument?
     @Option(help: OptionEnvironment.help("Node choice: latency (default), or round-robin / random for benchmark comparisons.", "routing"))
@@ -74,6 +80,9 @@ struct GatewayCommand: AsyncParsableCommand {
         config.recoveryRate = rate > 0 ? rate : nil
         config.statusChangeProbes = try OptionEnvironment.resolve(statusChangeProbes, "status-change-probes", default: config.statusChangeProbes)
         config.orphanGrace = try OptionEnvironment.resolve(orphanGrace, "orphan-grace", default: DurationArgument(argument: "1h")!).duration
+        config.auditInterval = try OptionEnvironment.resolve(auditInterval, "audit-interval", default: DurationArgument(argument: "1h")!).duration
+        config.auditRate = try OptionEnvironment.resolve(auditRate, "audit-rate", default: ByteSizeArgument(argument: "20MiB")!).bytes
+        config.auditBatch = try OptionEnvironment.resolve(auditBatch, "audit-batch", default: config.auditBatch)
         config.maxUploadSize = try OptionEnvironment.resolve(maxUploadSize, "max-upload-size", default: ByteSizeArgument(argument: "10GiB")!).bytes
         let routingName = try OptionEnvironment.resolve(routing, "routing", default: "latency")
         guard let policy = RoutingPolicy(rawValue: routingName) else {

@@ -60,6 +60,12 @@ struct GatewayConfiguration: Sendable {
     var statusChangeProbes: Int = 2
     /// Blobs no file owns are removed only once older than this: an upload may be about to record them.
     var orphanGrace: Duration = .seconds(3600)
+    /// Time between audit passes; zero turns the periodic audit off (`POST /audit` still runs one).
+    var auditInterval: Duration = .seconds(3600)
+    /// Bytes per second an audit may re-read, over all nodes.
+    var auditRate: Int64 = 20 << 20
+    /// Replicas re-hashed per node per pass, stalest first.
+    var auditBatch: Int = 1000
 
     func validate() throws {
         guard (1...65535).contains(port) || port == 0 else { throw ConfigurationError("--port must be 1-65535") }
@@ -69,6 +75,7 @@ struct GatewayConfiguration: Sendable {
         guard recoveryConcurrency >= 1 else { throw ConfigurationError("--recovery-concurrency must be at least 1") }
         guard recoveryRate.map({ $0 > 0 }) ?? true else { throw ConfigurationError("--recovery-rate must be positive (omit it for no cap)") }
         guard statusChangeProbes >= 1 else { throw ConfigurationError("--status-change-probes must be at least 1") }
+        guard auditRate > 0, auditBatch >= 1 else { throw ConfigurationError("--audit-rate and --audit-batch must be positive") }
         guard retryBackoff > .zero else { throw ConfigurationError("--retry-backoff must be positive") }
         guard maxUploadSize > 0 else { throw ConfigurationError("--max-upload-size must be positive") }
         guard healthTimeout > .zero, nodeTimeout > .zero else { throw ConfigurationError("timeouts must be positive") }
