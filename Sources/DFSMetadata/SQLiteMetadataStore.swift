@@ -47,6 +47,7 @@ public final class SQLiteMetadataStore: MetadataStore {
     }
 
     /// Runs `body` as one serialised unit; with `transaction`, inside BEGIN IMMEDIATE … COMMIT.
+    @discardableResult
     func serialized<T: Sendable>(transaction: Bool = false, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
         try await lock.withLock {
             guard transaction else { return try await body() }
