@@ -1,0 +1,171 @@
+import DFSClient
+import DFSCore
+import DFSMetadata
+import Foundation
+import Logging
+import NIOCore
+import Testing
+import TestSupport
+
+@testable import Gateway
+
+/// The upload and download flows of SPEC §4 against in-memory nodes: no sockets, every fault on demand.
+@Suite("Upload and download coordinators")
+struct CoordinatorTests {
+    let logger = Logger(label: "test")
+
+    /// A store, a scoreboard with node-1…3 UP (node-1 fastest) and fake nodes.
+    func withGateway(writeQuorum: Int = 1, _ body: (UploadCoordinator, DownloadCoordinator, FakeNodeCluster, any MetadataStore) async throws -> Void) async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("dfs-coord-\(UUID().uuidString).sqlite").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let store = try await SQLiteMetadataStore.open(path: path, logger: logger)
+        let scoreboard = LatencyScoreboard(halfLife: .seconds(5))
+        for (index, latency) in [1, 5, 9].enumerated() {
+            let id = try NodeID(validating: "node-\(index + 1)")
+            await scoreboard.register(NodeEndpoint(id: id, baseURL: "http://fake-\(index + 1)"), role: .defaultRole(forIndex: index), isUp: true)
+            await scoreboard.probed(id, isUp: true, latency: .milliseconds(latency))
+        }
+        let nodes = FakeNodeCluster()
+        let uploads = UploadCoordinator(store: store, nodes: nodes, scoreboard: scoreboard, replicationFactor: 3, writeQuorum: writeQuorum)
+        let downloads = DownloadCoordinator(store: store, nodes: nodes, scoreboard: scoreboard)
+        do {
+            try await body(uploads, downloads, nodes, store)
+        } catch {
+            try? await store.close()
+            throw error
+        }
+        try await store.close()
+    }
+
+    func upload(_ bytes: [UInt8], with uploads: UploadCoordinator) async throws -> UploadOutcome {
+        let reader = UploadBodyReader(body: AnyByteStream(chunks: [ByteBuffer(bytes: bytes)]), format: .raw, maxSize: 1 << 30, filename: "f.bin")
+        return try await uploads.store(reader, as: UploadDescriptor(filename: "f.bin", expectedDigest: nil, length: Int64(bytes.count)), logger: logger)
+    }
+
+    func readAll(_ plan: DownloadPlan) async throws -> [UInt8] {
+        var out: [UInt8] = []
+        for try await chunk in plan.body { out += chunk.readableBytesView }
+        return out
+    }
+
+    let bytes = (0..<10_000).map { UInt8($0 % 251) }
+
+    @Test("the fastest node is primary and every replica is verified")
+    func healthyUpload() async throws {
+        try await withGateway { uploads, _, nodes, store in
+            let outcome = try await upload(bytes, with: uploads)
+            #expect(outcome.primary.rawValue == "node-1" || outcome.primary.rawValue == "node-2")  // near-ties may share
+            #expect(outcome.failedOn.isEmpty)
+            #expect(outcome.replicas.allSatisfy { $0.isVerified })
+            #expect(try await store.file(outcome.file.key)?.verifiedReplicas.count == 3)
+            let key = outcome.file.key.rawValue
+            let expected = bytes
+            for node in ["node-1", "node-2", "node-3"] {
+                let stored = nodes.blob(key, on: node)
+                #expect(stored == expected)
+            }
+        }
+    }
+
+    @Test("a target that refuses is reported failed and queued, the upload still succeeds")
+    func targetDown() async throws {
+        try await withGateway { uploads, _, nodes, store in
+            nodes.set("node-3", .down)
+            let outcome = try await upload(bytes, with: uploads)
+            #expect(outcome.failedOn.map(\.rawValue) == ["node-3"])
+            let queue = try await store.queueItems(QueueFilter(targetNodeID: try NodeID(validating: "node-3")))
+            #expect(queue.count == 1 && queue[0].status == .pending && queue[0].kind == .replicate)
+        }
+    }
+
+    @Test("a primary that refuses before the body starts is replaced by the next node")
+    func primaryRefuses() async throws {
+        try await withGateway { uploads, _, nodes, _ in
+            nodes.set("node-1", .down)
+            nodes.set("node-2", .down)
+            let outcome = try await upload(bytes, with: uploads)
+            #expect(outcome.primary.rawValue == "node-3")
+            #expect(outcome.failedOn.map(\.rawValue).sorted() == ["node-1", "node-2"])
+        }
+    }
+
+    @Test("a replica with different bytes is not a location and is queued")
+    func corruptReplica() async throws {
+        try await withGateway { uploads, _, nodes, store in
+            nodes.set("node-3", .corrupt)
+            let outcome = try await upload(bytes, with: uploads)
+            #expect(outcome.failedOn.map(\.rawValue) == ["node-3"])
+            let entry = try #require(try await store.file(outcome.file.key))
+            #expect(!entry.verifiedReplicas.contains(try NodeID(validating: "node-3")))
+            let queue = try await store.queueItems(QueueFilter(targetNodeID: try NodeID(validating: "node-3")))
+            #expect(queue.first?.errorMessage?.contains("differs") == true)
+        }
+    }
+
+    @Test("below the write quorum nothing is recorded and the copies are removed")
+    func quorumNotReached() async throws {
+        try await withGateway(writeQuorum: 3) { uploads, _, nodes, store in
+            nodes.set("node-3", .down)
+            var refused = false
+            do {
+                _ = try await upload(bytes, with: uploads)
+            } catch is UploadError {
+                refused = true
+            }
+            #expect(refused)
+            #expect(try await store.listFiles(limit: 10, before: nil).isEmpty)
+            for number in 1...3 {
+                let endpoint = NodeEndpoint(id: try NodeID(validating: "node-\(number)"), baseURL: "x")
+                if number == 3 { continue }  // down: it never received anything
+                let left = try await nodes.inventory(of: endpoint, after: nil, limit: 10).blobs
+                #expect(left.isEmpty, "node-\(number) kept an unacknowledged copy")
+            }
+        }
+    }
+
+    @Test("a download skips a replica that lost its blob, and queues its repair")
+    func downloadFailsOverMissingBlob() async throws {
+        try await withGateway { uploads, downloads, nodes, store in
+            let outcome = try await upload(bytes, with: uploads)
+            for node in ["node-1", "node-2"] { nodes.removeBlob(outcome.file.key.rawValue, on: node) }
+            let plan = try await downloads.open(try await downloads.metadata(of: outcome.file.key), rangeHeader: nil, logger: logger)
+            #expect(plan.servedBy.rawValue == "node-3")
+            #expect(try await readAll(plan) == bytes)
+            let queued = try await store.queueItems(QueueFilter(status: .pending)).map(\.targetNodeID.rawValue).sorted()
+            #expect(queued == ["node-1", "node-2"])
+        }
+    }
+
+    @Test("a replica whose bytes rotted makes the response fail before its end and is marked corrupt")
+    func corruptDownloadAborts() async throws {
+        try await withGateway { uploads, downloads, nodes, store in
+            let outcome = try await upload(bytes, with: uploads)
+            // Every replica rots the same way after the upload, so whichever serves is caught.
+            for node in ["node-1", "node-2", "node-3"] {
+                var rotten = bytes
+                rotten[9_999] ^= 0x01
+                nodes.removeBlob(outcome.file.key.rawValue, on: node)
+                let endpoint = NodeEndpoint(id: try NodeID(validating: node), baseURL: "x")
+                _ = try await nodes.putBlob(outcome.file.key, on: endpoint, body: AnyByteStream(chunks: [ByteBuffer(bytes: rotten)]), length: nil, replicateTo: [], expectedDigest: nil)
+            }
+            let plan = try await downloads.open(try await downloads.metadata(of: outcome.file.key), rangeHeader: nil, logger: logger)
+            var received = 0
+            await #expect(throws: DownloadIntegrityError.self) {
+                for try await chunk in plan.body { received += chunk.readableBytes }
+            }
+            #expect(received < bytes.count, "the last chunk must be held back")
+            let entry = try #require(try await store.file(outcome.file.key))
+            #expect(entry.locations.first { $0.nodeID == plan.servedBy }?.status == .corrupt)
+        }
+    }
+
+    @Test("a range is served from the requested bytes only")
+    func rangeDownload() async throws {
+        try await withGateway { uploads, downloads, _, _ in
+            let outcome = try await upload(bytes, with: uploads)
+            let plan = try await downloads.open(try await downloads.metadata(of: outcome.file.key), rangeHeader: "bytes=100-2099", logger: logger)
+            #expect(plan.contentLength == 2000)
+            #expect(try await readAll(plan) == Array(bytes[100...2099]))
+        }
+    }
+}
