@@ -8,6 +8,7 @@ struct AuditTests {
     @Test("a blob corrupted on disk is found by the periodic audit and repaired from a healthy replica")
     func corruptBlobIsRepaired() async throws {
         try await withCluster(nodes: 3, gatewayArguments: ["--audit-interval", "1s", "--recovery-interval", "1s"]) { cluster in
+            try await cluster.waitForAllNodesUp()
             let bytes = randomBytes(100_000)
             let key = try await cluster.gateway.uploadRaw(bytes, filename: "rot.bin").expectingSuccess().json(UploadAnswer.self).file_id
             try flipByte(atPath: cluster.blobPath(node: 2, key: key), offset: 4321)
@@ -30,6 +31,7 @@ struct AuditTests {
     @Test("POST /audit reports and fixes corrupt, missing and orphaned blobs, and records each replica's verification")
     func manualAuditReport() async throws {
         try await withCluster(nodes: 3, gatewayArguments: ["--audit-interval", "0", "--recovery-interval", "1h", "--orphan-grace", "0s"]) { cluster in
+            try await cluster.waitForAllNodesUp()
             let bytes = randomBytes(50_000)
             let key = try await cluster.gateway.uploadRaw(bytes, filename: "a.bin").expectingSuccess().json(UploadAnswer.self).file_id
             let orphan = "orphan-" + UUID().uuidString.lowercased()

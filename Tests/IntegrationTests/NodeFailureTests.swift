@@ -96,6 +96,11 @@ struct NodeFailureTests {
         try await withCluster(
             nodes: 2, gatewayArguments: ["--replicas", "3", "--recovery-interval", "1h", "--node", "node-3=http://127.0.0.1:\(fakePort)"]
         ) { cluster in
+            // If a slow first probe left node-3 DOWN, its return would drain the queue this test inspects.
+            try await eventually("the fake node-3 is UP in GET /nodes") {
+                let nodes = try JSONSerialization.jsonObject(with: Data(try await cluster.gateway.get("/nodes").body)) as? [[String: Any]]
+                return nodes?.contains { $0["id"] as? String == "node-3" && $0["status"] as? String == "UP" } == true
+            }
             let bytes = randomBytes(100_000)
             let answer = try await cluster.gateway.uploadRaw(bytes, filename: "rot.bin").expectingSuccess().json(UploadAnswer.self)
             #expect(answer.node_id != "node-3")

@@ -9,6 +9,7 @@ struct RecoveryScenarioTests {
     @Test("scenario 1: a normal upload on 3 nodes lands verified on all three and queues nothing")
     func scenario1NormalUpload() async throws {
         try await withCluster(nodes: 3) { cluster in
+            try await cluster.waitForAllNodesUp()
             let bytes = randomBytes(64_000)
             let answer = try await cluster.gateway.uploadMultipart(bytes, filename: "test1.jpg").expectingSuccess().json(UploadAnswer.self)
             #expect(answer.success)

@@ -9,6 +9,7 @@ struct ReturningNodeTests {
     @Test("a file deleted while node-3 is down is removed from node-3 when it returns, stays gone and is never listed")
     func deleteWhileDownNeverResurrects() async throws {
         try await withCluster(nodes: 3, gatewayArguments: ["--probe-interval", "300ms", "--recovery-interval", "1s"]) { cluster in
+            try await cluster.waitForAllNodesUp()
             let bytes = randomBytes(40_000)
             let key = try await cluster.gateway.uploadRaw(bytes, filename: "doomed.bin").expectingSuccess().json(UploadAnswer.self).file_id
             let kept = try await cluster.gateway.uploadRaw(randomBytes(1000), filename: "kept.bin").expectingSuccess().json(UploadAnswer.self).file_id
@@ -43,6 +44,7 @@ struct ReturningNodeTests {
     @Test("a returning node loses blobs no file owns and gets back the copies it lost while away")
     func returningNodeIsReconciled() async throws {
         try await withCluster(nodes: 3, gatewayArguments: ["--probe-interval", "300ms", "--recovery-interval", "1s", "--orphan-grace", "0s"]) { cluster in
+            try await cluster.waitForAllNodesUp()
             let bytes = randomBytes(30_000)
             let key = try await cluster.gateway.uploadRaw(bytes, filename: "lost.bin").expectingSuccess().json(UploadAnswer.self).file_id
             // An orphan: bytes on node-3 that no file owns (an upload that died before its metadata was written).
@@ -75,6 +77,12 @@ struct ReturningNodeTests {
 }
 
 extension TestCluster {
+    /// Waits until the gateway sees every node UP, so an upload lands on all of them (a probe that timed out on a
+    /// loaded machine at start would otherwise leave a node out until the hysteresis lets it back).
+    func waitForAllNodesUp() async throws {
+        for number in 1...nodeCount { try await waitForNode(number, status: "UP", timeout: .seconds(30)) }
+    }
+
     /// Where node `node` keeps `key`'s bytes (its `.sha256` sidecar sits beside it), per the node's BlobLayout.
     func blobPath(node: Int, key: String) -> String {
         workDirectory + "/data/node-\(node)/blobs/\(key.prefix(2))/\(key)"

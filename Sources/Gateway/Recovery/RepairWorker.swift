@@ -107,6 +107,13 @@ struct RepairWorker: Sendable {
                 guard SHA256Digest(hex: result.checksumSHA256) == file.checksum, result.sizeBytes == file.sizeBytes else {
                     throw RepairError.digestMismatch(file.key, target.id)
                 }
+                // A delete may have run while the bytes were in flight (it cancels this item and removes the copy it
+                // could see); re-check so the copy that just landed does not outlive its file.
+                guard try await store.file(file.key) != nil else {
+                    _ = try? await nodes.deleteBlob(file.key, on: target)
+                    logger.info("file deleted during its repair; removed the new copy", metadata: ["file_key": "\(file.key)", "node_id": "\(target.id)"])
+                    return
+                }
                 try await store.recordLocation(file.key, on: target.id, status: .active, verifiedAt: Date())
                 logger.info("auto-recovered \(file.key) to \(target.id)", metadata: ["file_key": "\(file.key)", "node_id": "\(target.id)", "source": "\(source.id)", "bytes": "\(file.sizeBytes)"])
                 return
