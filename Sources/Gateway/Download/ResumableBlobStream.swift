@@ -16,6 +16,7 @@ final class ResumableBlobStream {
     private let last: Int64
     private var current: AnyByteStream.AsyncIterator
     private var currentNode: NodeID
+    private let servedBy: NodeID
     private var fallbacks: [NodeScore]
     private let nodes: any NodeClient
     private let scoreboard: LatencyScoreboard
@@ -34,6 +35,7 @@ final class ResumableBlobStream {
         self.delivered = alreadyDelivered
         self.current = opened
         self.currentNode = servedBy
+        self.servedBy = servedBy
         self.fallbacks = fallbacks
         self.nodes = nodes
         self.scoreboard = scoreboard
@@ -48,12 +50,12 @@ final class ResumableBlobStream {
                 if var chunk = try await current.next() {
                     // Never pass on more than the range: a misbehaving node cannot make the body too long.
                     let remaining = expectedLength - delivered
-                    if remaining == 0 { return nil }
+                    if remaining == 0 { return finished() }
                     if Int64(chunk.readableBytes) > remaining { chunk = chunk.getSlice(at: chunk.readerIndex, length: Int(remaining))! }
                     delivered += Int64(chunk.readableBytes)
                     return chunk
                 }
-                if delivered == expectedLength { return nil }
+                if delivered == expectedLength { return finished() }
                 throw NodeRequestError.unreachable(currentNode, reason: "stream ended after \(delivered) of \(expectedLength) bytes")
             } catch is CancellationError {
                 throw CancellationError()
@@ -61,6 +63,16 @@ final class ResumableBlobStream {
                 try await resume(after: error)
             }
         }
+    }
+
+    /// Logs how the download was served (the request id is in the logger's metadata) and ends the stream.
+    private func finished() -> ByteBuffer? {
+        let level: Logger.Level = failovers.isEmpty ? .debug : .info
+        logger.log(level: level, "download served", metadata: [
+            "file_key": "\(key)", "bytes": "\(delivered)", "node_id": "\(servedBy)",
+            "failovers": "\(failovers.map(\.rawValue).joined(separator: ","))",
+        ])
+        return nil
     }
 
     /// Switches to the next replica that answers a range request from the byte reached; rethrows when none does.
