@@ -88,3 +88,34 @@ extension TestCluster {
         workDirectory + "/data/node-\(node)/blobs/\(key.prefix(2))/\(key)"
     }
 }
+
+/// `--rereplicate-after`: a long outage gets its copies re-made on a node that had none.
+@Suite("Long outages", .serialized)
+struct LongOutageTests {
+    @Test("with 4 nodes and 3 replicas, a holder DOWN longer than --rereplicate-after has its copy re-made on the fourth node")
+    func longOutageIsRereplicated() async throws {
+        try await withCluster(
+            nodes: 4, gatewayArguments: ["--replicas", "3", "--probe-interval", "250ms", "--recovery-interval", "500ms", "--rereplicate-after", "1s"]
+        ) { cluster in
+            try await cluster.waitForAllNodesUp()
+            let bytes = randomBytes(25_000)
+            let answer = try await cluster.gateway.uploadRaw(bytes, filename: "far.bin").expectingSuccess().json(UploadAnswer.self)
+            let holders = Set([answer.node_id] + answer.replication.successful)
+            #expect(holders.count == 3)
+            let spare = try #require((1...4).first { !holders.contains("node-\($0)") })
+            let victim = try #require((1...4).first { holders.contains("node-\($0)") && "node-\($0)" != answer.node_id })
+            #expect(try await cluster.nodeClient(spare).get("/blobs/\(answer.file_id)").status == 404)
+
+            await cluster.stopNode(victim)
+            try await eventually("the spare node-\(spare) got a copy", timeout: .seconds(30)) {
+                let blob = try await cluster.nodeClient(spare).get("/blobs/\(answer.file_id)")
+                return blob.status == 200 && sha256Hex(blob.body) == sha256Hex(bytes)
+            }
+            try await eventually("three serving replicas are listed again") {
+                let replicas = try await cluster.gateway.getJSON("/files", as: FilesAnswer.self).files.first?.replicas ?? []
+                return replicas.contains("node-\(spare)")
+            }
+            #expect(cluster.logTail(of: .gateway, lines: 2000)?.contains("queued extra copies for a long outage") == true)
+        }
+    }
+}

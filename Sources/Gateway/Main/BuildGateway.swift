@@ -25,7 +25,7 @@ func buildGateway(_ config: GatewayConfiguration, logger: Logger, onListening: @
         "recovery_interval": "\(config.recoveryInterval)", "probe_interval": "\(config.probeInterval)",
         "health_timeout": "\(config.healthTimeout)", "max_retries": "\(config.maxRetries)", "retry_backoff": "\(config.retryBackoff)",
         "recovery_concurrency": "\(config.recoveryConcurrency)", "recovery_rate": "\(config.recoveryRate.map(String.init) ?? "unlimited")",
-        "status_change_probes": "\(config.statusChangeProbes)", "orphan_grace": "\(config.orphanGrace)",
+        "status_change_probes": "\(config.statusChangeProbes)", "orphan_grace": "\(config.orphanGrace)", "rereplicate_after": "\(config.rereplicateAfter)",
         "audit_interval": "\(config.auditInterval)", "audit_rate": "\(config.auditRate)", "audit_batch": "\(config.auditBatch)", "max_upload_size": "\(config.maxUploadSize)",
     ])
     let store: any MetadataStore
@@ -85,7 +85,7 @@ func buildGateway(_ config: GatewayConfiguration, logger: Logger, onListening: @
     let loop = RecoveryLoop(
         prober: prober, repairer: repairer,
         reconciler: reconciler,
-        store: store, probeInterval: config.probeInterval,
+        store: store, rereplicateAfter: config.rereplicateAfter, replicationFactor: config.replicas, probeInterval: config.probeInterval,
         recoveryInterval: config.recoveryInterval, triggers: triggerStream, logger: Logger(label: "dfs.recovery"))
 
     var serviceConfigurations: [ServiceGroupConfiguration.ServiceConfiguration] = [

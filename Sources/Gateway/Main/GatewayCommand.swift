@@ -47,6 +47,8 @@ struct GatewayCommand: AsyncParsableCommand {
     var auditRate: ByteSizeArgument?
     @Option(help: OptionEnvironment.help("Replicas re-hashed per node per audit pass, least recently verified first (default 1000).", "audit-batch"))
     var auditBatch: Int?
+    @Option(help: OptionEnvironment.help("A node DOWN this long has its copies re-made on other nodes; shorter outages are waited out (default 5m).", "rereplicate-after"))
+    var rereplicateAfter: DurationArgument?
     @Option(help: OptionEnvironment.help("Largest accepted upload, e.g. 10GiB (default 10GiB).", "max-upload-size"))
     var maxUploadSize: ByteSizeArgument?
     @Option(help: OptionEnvironment.help("Node choice: latency (default), or round-robin / random for benchmark comparisons.", "routing"))
@@ -83,6 +85,7 @@ struct GatewayCommand: AsyncParsableCommand {
         config.auditInterval = try OptionEnvironment.resolve(auditInterval, "audit-interval", default: DurationArgument(argument: "1h")!).duration
         config.auditRate = try OptionEnvironment.resolve(auditRate, "audit-rate", default: ByteSizeArgument(argument: "20MiB")!).bytes
         config.auditBatch = try OptionEnvironment.resolve(auditBatch, "audit-batch", default: config.auditBatch)
+        config.rereplicateAfter = try OptionEnvironment.resolve(rereplicateAfter, "rereplicate-after", default: DurationArgument(argument: "5m")!).duration
         config.maxUploadSize = try OptionEnvironment.resolve(maxUploadSize, "max-upload-size", default: ByteSizeArgument(argument: "10GiB")!).bytes
         let routingName = try OptionEnvironment.resolve(routing, "routing", default: "latency")
         guard let policy = RoutingPolicy(rawValue: routingName) else {

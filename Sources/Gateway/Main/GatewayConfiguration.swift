@@ -60,6 +60,8 @@ struct GatewayConfiguration: Sendable {
     var statusChangeProbes: Int = 2
     /// Blobs no file owns are removed only once older than this: an upload may be about to record them.
     var orphanGrace: Duration = .seconds(3600)
+    /// How long a node may stay DOWN before its copies are re-made on other nodes.
+    var rereplicateAfter: Duration = .seconds(300)
     /// Time between audit passes; zero turns the periodic audit off (`POST /audit` still runs one).
     var auditInterval: Duration = .seconds(3600)
     /// Bytes per second an audit may re-read, over all nodes.

@@ -12,6 +12,9 @@ struct RecoveryLoop: Service {
     let repairer: RepairWorker
     let reconciler: NodeReconciler
     let store: any MetadataStore
+    /// A node DOWN for longer than this has its copies re-made elsewhere (when there is an elsewhere).
+    let rereplicateAfter: Duration
+    let replicationFactor: Int
     let probeInterval: Duration
     let recoveryInterval: Duration
     /// A node came back, seen from outside the loop (a live `/nodes/check` that saw one come back).
@@ -50,6 +53,7 @@ struct RecoveryLoop: Service {
             if !toDrain.isEmpty {
                 _ = try? await store.releaseExpiredClaims(now: Date())
             }
+            if drainAll { await rereplicateLongOutages() }
             for node in Set(toDrain).sorted() { await drain(node) }
             do {
                 try await Task.sleep(for: probeInterval)
@@ -79,6 +83,37 @@ struct RecoveryLoop: Service {
             }
         }
         return ready
+    }
+
+    /// Queues extra copies of the files held by nodes DOWN for longer than `rereplicateAfter`.
+    private func rereplicateLongOutages() async {
+        do {
+            let now = Date()
+            let seconds = Double(rereplicateAfter.components.seconds) + Double(rereplicateAfter.components.attoseconds) / 1e18
+            let longDown = try await store.nodes().filter { $0.status == .down && ($0.statusChangedAt.map { now.timeIntervalSince($0) >= seconds } ?? false) }
+            guard !longDown.isEmpty else { return }
+            let serving = await prober.scoreboard.ranked().filter(\.isUp).map(\.id)
+            guard !serving.isEmpty else { return }
+            let planner = RereplicationPlanner(replicationFactor: replicationFactor)
+            var queued: [FileKey: Set<NodeID>] = [:]
+            for item in try await store.queueItems(QueueFilter(status: .pending, limit: 1_000_000)) where item.kind == .replicate {
+                queued[item.fileKey, default: []].insert(item.targetNodeID)
+            }
+            var keys = Set<FileKey>()
+            for node in longDown { keys.formUnion(try await store.filesExpected(on: node.id)) }
+            var items: [NewQueueItem] = []
+            for key in keys.sorted(by: { $0.rawValue < $1.rawValue }) {
+                guard let entry = try await store.file(key) else { continue }
+                for target in planner.extraTargets(locations: entry.locations, queuedTargets: queued[key] ?? [], serving: serving) {
+                    items.append(NewQueueItem(fileKey: key, targetNodeID: target, sourceNodeID: nil, kind: .replicate, reason: "replica holder DOWN longer than \(rereplicateAfter)"))
+                }
+            }
+            guard !items.isEmpty else { return }
+            try await store.enqueue(items, at: now)
+            logger.info("queued extra copies for a long outage", metadata: ["count": "\(items.count)", "down": "\(longDown.map(\.id.rawValue))"])
+        } catch {
+            logger.error("could not plan extra copies", metadata: ["error": "\(error)"])
+        }
     }
 
     private func drain(_ node: NodeID) async {
