@@ -44,14 +44,21 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The MySQL C client (MariaDB Connector/C): `apt-get install libmariadb-dev`.
+        .systemLibrary(
+            name: "CMariaDB",
+            pkgConfig: "libmariadb",
+            providers: [.apt(["libmariadb-dev"])]
+        ),
         .target(
             name: "DFSMetadata",
             dependencies: [
-                "DFSCore",
+                "DFSCore", "CMariaDB",
                 .product(name: "SQLiteNIO", package: "sqlite-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            resources: [.embedInCode("Migrations/sqlite")],
+            resources: [.embedInCode("Migrations/sqlite"), .embedInCode("Migrations/mysql")],
             swiftSettings: swiftSettings
         ),
         // Process plumbing shared by servers: the HTTP server with `100 Continue`, env-backed options.
