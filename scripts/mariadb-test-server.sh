@@ -4,6 +4,7 @@
 #
 #   eval "$(scripts/mariadb-test-server.sh start)"   # exports DFS_TEST_MYSQL_URL (and DFS_TEST_MARIADB_DIR)
 #   scripts/mariadb-test-server.sh stop
+#   scripts/mariadb-test-server.sh pause|resume   # shut the server down / start it again, same port and data
 #
 # The state lives in ${DFS_TEST_MARIADB_DIR:-/tmp/dfs-test-mariadb}; `stop` shuts the server down by its pid file.
 set -euo pipefail
@@ -47,9 +48,26 @@ start() {
     mkdir -p "$dir"
     local port
     port="$(free_port)"
+    echo "$port" >"$dir/port"
     # shellcheck disable=SC2046
     mariadb-install-db --no-defaults $(server_user) --datadir="$dir/data" --auth-root-authentication-method=socket \
         --skip-test-db >"$dir/install.log" 2>&1 || { cat "$dir/install.log" >&2; return 1; }
+    launch "$port" || return 1
+    # `dfs%` lets the tests create one throw-away database per test case (dfs_t_…) besides `dfs`.
+    mariadb --no-defaults --socket="$sock" -uroot -e "
+        CREATE DATABASE IF NOT EXISTS dfs CHARACTER SET utf8mb4;
+        CREATE USER IF NOT EXISTS 'dfs'@'127.0.0.1' IDENTIFIED BY 'dfspw';
+        GRANT ALL ON \`dfs%\`.* TO 'dfs'@'127.0.0.1';"
+    local url="mysql://dfs:dfspw@127.0.0.1:$port/dfs"
+    echo "$url" >"$dir/url"
+    echo "MariaDB test server on 127.0.0.1:$port (data in $dir)" >&2
+    echo "export DFS_TEST_MYSQL_URL='$url'"
+    echo "export DFS_TEST_MARIADB_DIR='$dir'"
+}
+
+# Starts mariadbd on the existing data directory and waits until it answers.
+launch() {
+    local port="$1"
     # shellcheck disable=SC2046
     mariadbd --no-defaults $(server_user) --datadir="$dir/data" --socket="$sock" --port="$port" --bind-address=127.0.0.1 \
         --pid-file="$dir/mysqld.pid" --log-error="$dir/error.log" --skip-name-resolve --innodb-buffer-pool-size=128M \
@@ -64,25 +82,22 @@ start() {
         cat "$dir/error.log" >&2 || true
         return 1
     fi
-    # `dfs%` lets the tests create one throw-away database per test case (dfs_t_…) besides `dfs`.
-    mariadb --no-defaults --socket="$sock" -uroot -e "
-        CREATE DATABASE IF NOT EXISTS dfs CHARACTER SET utf8mb4;
-        CREATE USER IF NOT EXISTS 'dfs'@'127.0.0.1' IDENTIFIED BY 'dfspw';
-        GRANT ALL ON \`dfs%\`.* TO 'dfs'@'127.0.0.1';"
-    local url="mysql://dfs:dfspw@127.0.0.1:$port/dfs"
-    echo "$url" >"$dir/url"
-    echo "MariaDB test server on 127.0.0.1:$port (data in $dir)" >&2
-    echo "export DFS_TEST_MYSQL_URL='$url'"
-    echo "export DFS_TEST_MARIADB_DIR='$dir'"
 }
 
-stop() {
-    [ -f "$dir/mysqld.pid" ] || { echo "no MariaDB test server in $dir" >&2; return 0; }
+# Shuts the server down (by its pid file) and waits until the process is gone.
+shutdown_server() {
+    [ -f "$dir/mysqld.pid" ] || return 0
     local pid
     pid="$(cat "$dir/mysqld.pid")"
     mariadb-admin --no-defaults --socket="$sock" -uroot shutdown >/dev/null 2>&1 || kill "$pid" 2>/dev/null || true
     for _ in $(seq 1 120); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
     if kill -0 "$pid" 2>/dev/null; then kill -9 "$pid" 2>/dev/null || true; fi
+    rm -f "$dir/mysqld.pid"
+}
+
+stop() {
+    [ -d "$dir" ] || { echo "no MariaDB test server in $dir" >&2; return 0; }
+    shutdown_server
     rm -rf "$dir"
     echo "MariaDB test server stopped" >&2
 }
@@ -90,5 +105,7 @@ stop() {
 case "${1:-}" in
     start) start ;;
     stop) stop ;;
-    *) echo "usage: $0 start|stop" >&2; exit 2 ;;
+    pause) shutdown_server ;;
+    resume) launch "$(cat "$dir/port")" ;;
+    *) echo "usage: $0 start|stop|pause|resume" >&2; exit 2 ;;
 esac
