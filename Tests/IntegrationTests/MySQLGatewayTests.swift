@@ -31,6 +31,10 @@ struct MySQLGatewayTests {
                     _ = try await second.delete("/files/" + a.file_id).expectingSuccess()
                     #expect(try await first.download(a.file_id).status == 404)
                 }
+                // Neither the gateway's own log nor the launcher's start line holds the password.
+                let log = try String(contentsOfFile: cluster.workDirectory + "/logs/gateway.log", encoding: .utf8)
+                #expect(log.contains("mysql://dfs:***@"))
+                #expect(!log.contains("dfspw"))
             }
         }
     }

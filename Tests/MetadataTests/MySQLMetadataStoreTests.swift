@@ -98,6 +98,11 @@ struct MySQLMetadataStoreTests {
                     try await store.recordUpload(file, verifiedOn: [node("node-1"), node("node-2"), node("node-3")], verifiedAt: file.uploadedAt, queue: [])
                 }
             }
+            // One statement per call: the cost of a single round trip (thread hop + network + server).
+            try await store.registerNode(id: node("node-1"), address: "http://127.0.0.1:8001", role: .main)
+            let singleStatements = try await clock.measure {
+                for _ in 0..<count { _ = try await store.nodes() }
+            }
             let lookups = try await clock.measure {
                 for index in 0..<count { _ = try await store.file(key("bench-\(index)")) }
             }
@@ -119,7 +124,8 @@ struct MySQLMetadataStoreTests {
                 return String(format: "%.0f ops/s, %.3f ms/op", Double(count) / seconds, seconds * 1000 / Double(count))
             }
             print("[bench] \(backend.rawValue) recordUpload x\(count) sequential: \(rate(sequential))")
-            print("[bench] \(backend.rawValue) file(key) x\(count) sequential: \(rate(lookups))")
+            print("[bench] \(backend.rawValue) nodes() (1 statement) x\(count) sequential: \(rate(singleStatements))")
+            print("[bench] \(backend.rawValue) file(key) (2 statements) x\(count) sequential: \(rate(lookups))")
             print("[bench] \(backend.rawValue) recordUpload x\(count) 8 concurrent: \(rate(parallel))")
         }
     }
