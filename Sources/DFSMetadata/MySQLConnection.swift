@@ -70,8 +70,10 @@ final class MySQLConnection: @unchecked Sendable {
         mysql_options(handle, MYSQL_OPT_WRITE_TIMEOUT, &writeTimeout)
         mysql_options(handle, MYSQL_OPT_RECONNECT, &noReconnect)
         mysql_options(handle, MYSQL_SET_CHARSET_NAME, "utf8mb4")
+        // CLIENT_FOUND_ROWS: an UPDATE reports the rows it matched, not only those whose values changed.
         let connected = mysql_real_connect(
-            handle, options.host, options.user, options.password, database ?? options.database, UInt32(options.port), nil, 0)
+            handle, options.host, options.user, options.password, database ?? options.database, UInt32(options.port), nil,
+            UInt(CLIENT_FOUND_ROWS))
         guard connected != nil else {
             let error = MySQLError(code: mysql_errno(handle), message: String(cString: mysql_error(handle)))
             mysql_close(handle)

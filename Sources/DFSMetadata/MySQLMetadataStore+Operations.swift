@@ -203,6 +203,17 @@ extension MySQLMetadataStore {
         }
     }
 
+    public func renewClaims(_ ids: [Int64], owner: String, leaseUntil: Date) async throws -> Int {
+        guard !ids.isEmpty else { return 0 }
+        let placeholders = Array(repeating: "?", count: ids.count).joined(separator: ",")
+        return try await withConnection { connection in
+            // Connections use CLIENT_FOUND_ROWS, so a lease renewed to the same instant still counts as held.
+            try connection.update(
+                "UPDATE replication_queue SET lease_expires_at = ? WHERE status = 'IN_PROGRESS' AND lease_owner = ? AND id IN (\(placeholders))",
+                [Self.time(leaseUntil), .text(owner)] + ids.map { .int($0) })
+        }
+    }
+
     public func completeQueueItem(_ id: Int64, at time: Date) async throws {
         try await withConnection { connection in
             try connection.update(

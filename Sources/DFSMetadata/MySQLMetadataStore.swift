@@ -37,6 +37,7 @@ public final class MySQLMetadataStore: MetadataStore {
 
     /// Runs `body` on a pooled connection; with `transaction`, between START TRANSACTION and COMMIT
     /// (rolled back if it throws, and run again from the start after a deadlock).
+    @discardableResult
     func withConnection<T: Sendable>(transaction: Bool = false, _ body: @escaping @Sendable (MySQLConnection) throws -> T) async throws -> T {
         try await pool.withConnection { connection in
             guard transaction else { return try body(connection) }

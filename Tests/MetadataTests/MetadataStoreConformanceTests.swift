@@ -155,6 +155,25 @@ struct MetadataStoreConformanceTests {
         }
     }
 
+    @Test("a lease is renewed only by its owner, and a renewed claim does not expire at the old time", arguments: TestBackend.all)
+    func leaseRenewal(_ backend: TestBackend) async throws {
+        try await backend.withFreshStore { store in
+            let now = Date(timeIntervalSince1970: 1_800_000_000)
+            try await store.enqueue([NewQueueItem(fileKey: key("a"), targetNodeID: node("node-2"), sourceNodeID: nil, kind: .replicate, reason: nil)], at: now)
+            let claimed = try await store.claimQueueItems(for: node("node-2"), owner: "w1", includeFailed: false, now: now, leaseUntil: now.addingTimeInterval(60), limit: 10)
+            let ids = claimed.map(\.id)
+            #expect(try await store.renewClaims(ids, owner: "w2", leaseUntil: now.addingTimeInterval(600)) == 0)
+            #expect(try await store.renewClaims(ids, owner: "w1", leaseUntil: now.addingTimeInterval(120)) == 1)
+            #expect(try await store.renewClaims(ids, owner: "w1", leaseUntil: now.addingTimeInterval(120)) == 1)
+            #expect(try await store.renewClaims([], owner: "w1", leaseUntil: now.addingTimeInterval(120)) == 0)
+            #expect(try await store.releaseExpiredClaims(now: now.addingTimeInterval(90)) == 0)
+            #expect(try await store.releaseExpiredClaims(now: now.addingTimeInterval(121)) == 1)
+            // Reclaimed after expiry: the first owner no longer holds it.
+            _ = try await store.claimQueueItems(for: node("node-2"), owner: "w2", includeFailed: false, now: now.addingTimeInterval(122), leaseUntil: now.addingTimeInterval(200), limit: 10)
+            #expect(try await store.renewClaims(ids, owner: "w1", leaseUntil: now.addingTimeInterval(300)) == 0)
+        }
+    }
+
     @Test("locations record verification and damage", arguments: TestBackend.all)
     func locations(_ backend: TestBackend) async throws {
         try await backend.withFreshStore { store in

@@ -58,7 +58,9 @@ func buildGateway(_ config: GatewayConfiguration, logger: Logger, onListening: @
     let prober = HealthProber(store: store, nodes: nodeClient, scoreboard: scoreboard, timeout: config.healthTimeout, logger: Logger(label: "dfs.prober"))
     let repairer = RepairWorker(
         store: store, nodes: nodeClient, scoreboard: scoreboard, maxRetries: config.maxRetries, concurrency: config.recoveryConcurrency,
-        workerID: "gateway-\(ProcessInfo.processInfo.processIdentifier)", logger: Logger(label: "dfs.recovery"))
+        // Unique across gateways sharing one MySQL (pids repeat across hosts): leases are checked by owner.
+        workerID: "gateway-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString.prefix(8).lowercased())",
+        logger: Logger(label: "dfs.recovery"))
     // Probe once before serving so the first requests route to nodes known to be UP.
     _ = await prober.probeAll()
 
