@@ -39,6 +39,44 @@ struct MySQLGatewayTests {
         }
     }
 
+    @Test("a node stopped and restarted behind two gateways: its queue is drained exactly once")
+    func queueDrainedOnceByTwoGateways() async throws {
+        try await PrivateMariaDB.with { database in
+            try await withCluster(nodes: 3, metadataURL: database.url, gatewayArguments: ["--probe-interval", "300ms"]) { cluster in
+                try await withSecondGateway(of: cluster, metadataURL: database.url) { second in
+                    await cluster.stopNode(3)
+                    try await cluster.waitForNode(3, status: "DOWN")
+                    try await eventually("the second gateway sees node-3 DOWN") {
+                        try await second.getJSON("/nodes", as: [NodeRow].self).contains { $0.id == "node-3" && $0.status == "DOWN" }
+                    }
+                    var digests: [String: String] = [:]
+                    for index in 0..<8 {
+                        let bytes = randomBytes(30_000 + index)
+                        let gateway = index.isMultiple(of: 2) ? cluster.gateway : second
+                        let answer = try await gateway.uploadRaw(bytes, filename: "q\(index)").expectingSuccess().json(UploadAnswer.self)
+                        digests[answer.file_id] = sha256Hex(bytes)
+                    }
+                    try await cluster.startNode(3)
+                    try await eventually("node-3's queue is drained", timeout: .seconds(30)) {
+                        let queue = try await second.getJSON("/replication-queue?node_id=node-3", as: QueueAnswer.self)
+                        return queue.items.count == digests.count && queue.items.allSatisfy { $0.status == "COMPLETED" }
+                    }
+                    for (key, digest) in digests {
+                        let blob = try await cluster.nodeClient(3).get("/blobs/\(key)").expectingSuccess()
+                        #expect(sha256Hex(blob.body) == digest)
+                    }
+                    // Each file was copied by exactly one of the two gateways.
+                    let logs = [cluster.workDirectory + "/logs/gateway.log", cluster.workDirectory + "/gateway-2/logs/gateway.log"]
+                        .map { (try? String(contentsOfFile: $0, encoding: .utf8)) ?? "" }
+                    for key in digests.keys {
+                        let copies = logs.map { $0.components(separatedBy: "auto-recovered \(key) to node-3").count - 1 }.reduce(0, +)
+                        #expect(copies == 1, "\(key) was recovered \(copies) times")
+                    }
+                }
+            }
+        }
+    }
+
     @Test("MariaDB stopped: requests get 503 JSON and the gateway keeps running; restarted: it recovers by itself")
     func databaseOutageAndRecovery() async throws {
         try await PrivateMariaDB.with { database in
@@ -89,4 +127,10 @@ private func withSecondGateway(of cluster: TestCluster, metadataURL: String, _ b
         throw error
     }
     await second.shutdown()
+}
+
+/// A row of `GET /nodes`, the fields these tests read.
+private struct NodeRow: Decodable {
+    let id: String
+    let status: String
 }
