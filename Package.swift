@@ -153,7 +153,7 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "TestSupport", "DFSCore", "DFSClient",
+                "TestSupport", "DFSCore", "DFSClient", "DFSMetadata",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],

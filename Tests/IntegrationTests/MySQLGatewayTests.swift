@@ -1,5 +1,8 @@
 import DFSClient
+import DFSCore
+import DFSMetadata
 import Foundation
+import Logging
 import Testing
 import TestSupport
 
@@ -72,6 +75,42 @@ struct MySQLGatewayTests {
                         let copies = logs.map { $0.components(separatedBy: "auto-recovered \(key) to node-3").count - 1 }.reduce(0, +)
                         #expect(copies == 1, "\(key) was recovered \(copies) times")
                     }
+                }
+            }
+        }
+    }
+
+    @Test("items claimed by a gateway that died are finished by another once the lease runs out")
+    func deadGatewaysClaimsAreTakenOver() async throws {
+        try await PrivateMariaDB.with { database in
+            try await withCluster(nodes: 3, metadataURL: database.url) { cluster in
+                await cluster.stopNode(3)
+                try await cluster.waitForNode(3, status: "DOWN")
+                var digests: [String: String] = [:]
+                for index in 0..<3 {
+                    let bytes = randomBytes(40_000 + index)
+                    let answer = try await cluster.gateway.uploadRaw(bytes, filename: "t\(index)").expectingSuccess().json(UploadAnswer.self)
+                    digests[answer.file_id] = sha256Hex(bytes)
+                }
+                // A gateway that claims node-3's items and is then killed: its claims stay IN_PROGRESS in the
+                // database, held by an owner that will never renew or finish them. (node-3 is DOWN, so the
+                // running gateway cannot have claimed them first.)
+                let dead = try await MySQLMetadataStore.open(try MySQLConnectionOptions(url: database.url), logger: Logger(label: "dead-gateway"))
+                let now = Date()
+                let claimed = try await dead.claimQueueItems(
+                    for: try NodeID(validating: "node-3"), owner: "dead-gateway", includeFailed: false, now: now,
+                    leaseUntil: now.addingTimeInterval(3), limit: 100)
+                try await dead.close()
+                #expect(claimed.count == digests.count)
+
+                try await cluster.startNode(3)
+                try await eventually("the dead gateway's items are completed by the live one", timeout: .seconds(30)) {
+                    let queue = try await cluster.gateway.getJSON("/replication-queue?node_id=node-3", as: QueueAnswer.self)
+                    return queue.items.count == digests.count && queue.items.allSatisfy { $0.status == "COMPLETED" }
+                }
+                for (key, digest) in digests {
+                    let blob = try await cluster.nodeClient(3).get("/blobs/\(key)").expectingSuccess()
+                    #expect(sha256Hex(blob.body) == digest)
                 }
             }
         }
