@@ -45,14 +45,21 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The MySQL C client (MariaDB Connector/C): `apt-get install libmariadb-dev`.
+        .systemLibrary(
+            name: "CMariaDB",
+            pkgConfig: "libmariadb",
+            providers: [.apt(["libmariadb-dev"])]
+        ),
         .target(
             name: "DFSMetadata",
             dependencies: [
-                "DFSCore",
+                "DFSCore", "CMariaDB",
                 .product(name: "SQLiteNIO", package: "sqlite-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            resources: [.embedInCode("Migrations/sqlite")],
+            resources: [.embedInCode("Migrations/sqlite"), .embedInCode("Migrations/mysql")],
             swiftSettings: swiftSettings
         ),
         // Command-line plumbing shared by every binary: DFS_* environment fallbacks, durations, sizes, logging.
@@ -157,7 +164,7 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "TestSupport", "DFSCore", "DFSClient",
+                "TestSupport", "DFSCore", "DFSClient", "DFSMetadata",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],

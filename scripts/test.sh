@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
 # Installs what is needed and runs the whole test suite: unit tests, the metadata conformance suite and the
 # integration tests that start real dfs-gateway / dfs-node processes on free loopback ports.
+# The MySQL-backed tests run against a private MariaDB (scripts/mariadb-test-server.sh), stopped on any exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
+# A data directory of this run's own, so two checkouts testing at once do not share a server.
+export DFS_TEST_MARIADB_DIR="${DFS_TEST_MARIADB_DIR:-$(mktemp -d /tmp/dfs-test-mariadb.XXXXXX)}"
+trap 'scripts/mariadb-test-server.sh stop || true' EXIT
+eval "$(scripts/mariadb-test-server.sh start)"
 echo "== build (debug, all targets)" >&2
 scripts/swift.sh build --build-tests
-echo "== tests" >&2
+echo "== tests (MySQL at ${DFS_TEST_MYSQL_URL/:*@/:***@})" >&2
 scripts/swift.sh test --skip-build "$@"

@@ -32,6 +32,9 @@ public protocol MetadataStore: Sendable {
     /// Atomically moves due PENDING items (and FAILED ones when `includeFailed`) for `node` to IN_PROGRESS under
     /// a lease held by `owner` until `leaseUntil`; files with the fewest verified copies come first.
     func claimQueueItems(for node: NodeID, owner: String, includeFailed: Bool, now: Date, leaseUntil: Date, limit: Int) async throws -> [QueueItem]
+    /// Extends to `leaseUntil` the leases `owner` still holds on these IN_PROGRESS items, while their work runs;
+    /// returns how many it still held (an item whose lease ran out may have been reclaimed by another gateway).
+    func renewClaims(_ ids: [Int64], owner: String, leaseUntil: Date) async throws -> Int
     /// Marks an item COMPLETED.
     func completeQueueItem(_ id: Int64, at time: Date) async throws
     /// Records a failed attempt: back to PENDING with `retry_count`+1 due at `retryAt`, or FAILED once

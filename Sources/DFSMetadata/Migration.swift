@@ -26,6 +26,11 @@ public struct Migration: Sendable, Equatable {
     public static let sqlite: [Migration] = [
         Migration(version: 1, name: "001_sqlite_initial.sql", sql: String(decoding: PackageResources._01_sqlite_initial_sql, as: UTF8.self))
     ]
+
+    /// MySQL's migrations, in order, numbered like SQLite's. A new file in schema/mysql must be listed here (a test checks).
+    public static let mysql: [Migration] = [
+        Migration(version: 1, name: "001_mysql_initial.sql", sql: String(decoding: PackageResources._01_mysql_initial_sql, as: UTF8.self))
+    ]
 }
 
 import Foundation

@@ -187,6 +187,16 @@ extension SQLiteMetadataStore {
         }
     }
 
+    public func renewClaims(_ ids: [Int64], owner: String, leaseUntil: Date) async throws -> Int {
+        guard !ids.isEmpty else { return 0 }
+        let placeholders = Array(repeating: "?", count: ids.count).joined(separator: ",")
+        return try await serialized {
+            try await self.run(
+                "UPDATE replication_queue SET lease_expires_at = ? WHERE status = 'IN_PROGRESS' AND lease_owner = ? AND id IN (\(placeholders)) RETURNING id",
+                [.text(MetadataTime.format(leaseUntil)), .text(owner)] + ids.map { .integer(Int($0)) }).count
+        }
+    }
+
     public func completeQueueItem(_ id: Int64, at time: Date) async throws {
         try await serialized {
             try await self.run(

@@ -155,6 +155,25 @@ struct MetadataStoreConformanceTests {
         }
     }
 
+    @Test("a lease is renewed only by its owner, and a renewed claim does not expire at the old time", arguments: TestBackend.all)
+    func leaseRenewal(_ backend: TestBackend) async throws {
+        try await backend.withFreshStore { store in
+            let now = Date(timeIntervalSince1970: 1_800_000_000)
+            try await store.enqueue([NewQueueItem(fileKey: key("a"), targetNodeID: node("node-2"), sourceNodeID: nil, kind: .replicate, reason: nil)], at: now)
+            let claimed = try await store.claimQueueItems(for: node("node-2"), owner: "w1", includeFailed: false, now: now, leaseUntil: now.addingTimeInterval(60), limit: 10)
+            let ids = claimed.map(\.id)
+            #expect(try await store.renewClaims(ids, owner: "w2", leaseUntil: now.addingTimeInterval(600)) == 0)
+            #expect(try await store.renewClaims(ids, owner: "w1", leaseUntil: now.addingTimeInterval(120)) == 1)
+            #expect(try await store.renewClaims(ids, owner: "w1", leaseUntil: now.addingTimeInterval(120)) == 1)
+            #expect(try await store.renewClaims([], owner: "w1", leaseUntil: now.addingTimeInterval(120)) == 0)
+            #expect(try await store.releaseExpiredClaims(now: now.addingTimeInterval(90)) == 0)
+            #expect(try await store.releaseExpiredClaims(now: now.addingTimeInterval(121)) == 1)
+            // Reclaimed after expiry: the first owner no longer holds it.
+            _ = try await store.claimQueueItems(for: node("node-2"), owner: "w2", includeFailed: false, now: now.addingTimeInterval(122), leaseUntil: now.addingTimeInterval(200), limit: 10)
+            #expect(try await store.renewClaims(ids, owner: "w1", leaseUntil: now.addingTimeInterval(300)) == 0)
+        }
+    }
+
     @Test("locations record verification and damage", arguments: TestBackend.all)
     func locations(_ backend: TestBackend) async throws {
         try await backend.withFreshStore { store in
@@ -166,6 +185,62 @@ struct MetadataStoreConformanceTests {
             #expect(entry.verifiedReplicas == [node("node-2")])
             #expect(entry.locations.first { $0.nodeID == node("node-1") }?.status == .corrupt)
             #expect(entry.locations.first { $0.nodeID == node("node-1") }?.lastVerifiedAt == file.uploadedAt)
+        }
+    }
+
+    @Test("filenames with quotes, backslashes, % and multibyte characters round-trip unchanged; keys keep their case",
+          arguments: TestBackend.all)
+    func awkwardTextRoundTrips(_ backend: TestBackend) async throws {
+        try await backend.withFreshStore { store in
+            let names = [
+                #"it's "quoted" \back\slashed\ 100% _under_ ünïcödé 日本語 🚀.txt"#,
+                #"'; DROP TABLE files; -- \' \" %_"#,
+                "trailing space ",
+            ]
+            for (index, name) in names.enumerated() {
+                let file = sampleFile("odd-\(index)", name: name)
+                try await store.recordUpload(file, verifiedOn: [node("node-1")], verifiedAt: file.uploadedAt,
+                    queue: [NewQueueItem(fileKey: file.key, targetNodeID: node("node-2"), sourceNodeID: nil, kind: .replicate, reason: name)])
+                let entry = try #require(try await store.file(file.key))
+                #expect(entry.file.originalFilename == name)
+            }
+            #expect(try await store.queueItems(QueueFilter()).map(\.errorMessage) == names)
+            // Keys that differ only in case or by a trailing character are different files.
+            try await store.recordUpload(sampleFile("Case.Key", name: "upper"), verifiedOn: [node("node-1")], verifiedAt: Date(), queue: [])
+            try await store.recordUpload(sampleFile("case.key", name: "lower"), verifiedOn: [node("node-1")], verifiedAt: Date(), queue: [])
+            #expect(try await store.file(key("Case.Key"))?.file.originalFilename == "upper")
+            #expect(try await store.file(key("case.key"))?.file.originalFilename == "lower")
+            #expect(try await store.file(key("case.ke")) == nil)
+        }
+    }
+
+    @Test("two stores on one database claiming concurrently never hand out the same item", arguments: TestBackend.all)
+    func concurrentClaimsAreExclusive(_ backend: TestBackend) async throws {
+        try await backend.withFreshStores(count: 2) { stores in
+            let now = Date(timeIntervalSince1970: 1_800_000_000)
+            let items = (0..<40).map { NewQueueItem(fileKey: key("c\($0)"), targetNodeID: node("node-2"), sourceNodeID: nil, kind: .replicate, reason: nil) }
+            try await stores[0].enqueue(items, at: now)
+            // Each store claims small batches in a loop until the queue is empty; both run at once.
+            let claimedIDs = try await withThrowingTaskGroup(of: [Int64].self) { group in
+                for (index, store) in stores.enumerated() {
+                    group.addTask {
+                        var mine: [Int64] = []
+                        while true {
+                            let batch = try await store.claimQueueItems(
+                                for: node("node-2"), owner: "gateway-\(index)", includeFailed: false, now: now,
+                                leaseUntil: now.addingTimeInterval(60), limit: 3)
+                            if batch.isEmpty { return mine }
+                            mine += batch.map(\.id)
+                        }
+                    }
+                }
+                var all: [Int64] = []
+                for try await ids in group { all += ids }
+                return all
+            }
+            #expect(claimedIDs.count == items.count)
+            #expect(Set(claimedIDs).count == items.count)
+            #expect(try await stores[1].queueItems(QueueFilter(status: .inProgress)).count == items.count)
         }
     }
 }

@@ -13,8 +13,10 @@ import Foundation
 ///     `--probe-interval 500ms` and `--health-timeout 1s` so failure tests finish quickly, and
 ///     `--replicas N` when N < 3.
 ///   - nodeArguments: extra flags for every node.
+///   - metadataURL: the gateway's `--metadata`; nil means SQLite in the temp folder.
 public func withCluster<Result>(
     nodes: Int = 3,
+    metadataURL: String? = nil,
     gatewayArguments: [String] = [],
     nodeArguments: [String] = [],
     readinessTimeout: Duration = .seconds(60),
@@ -27,6 +29,7 @@ public func withCluster<Result>(
         gatewayPort: ports[0],
         nodePorts: Array(ports.dropFirst()),
         dataDirectory: workDirectory + "/data",
+        metadataURL: metadataURL,
         gatewayArguments: harnessDefaults(nodes: nodes, overriddenBy: gatewayArguments) + gatewayArguments,
         nodeArguments: nodeArguments,
         logDirectory: workDirectory + "/logs",

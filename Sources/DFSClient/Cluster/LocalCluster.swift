@@ -159,6 +159,14 @@ public actor LocalCluster {
         return await process.waitForExit(timeout: .seconds(10))
     }
 
+    /// `mysql://user:secret@host/db` → `mysql://user:***@host/db`; anything else unchanged.
+    static func maskingPassword(_ argument: String) -> String {
+        guard argument.hasPrefix("mysql://"), let at = argument.lastIndex(of: "@"),
+            let colon = argument[argument.index(argument.startIndex, offsetBy: 8)..<at].firstIndex(of: ":")
+        else { return argument }
+        return String(argument[...colon]) + "***" + String(argument[at...])
+    }
+
     private func launch(_ member: ClusterMember) throws -> ChildProcess {
         let executable = (configuration.binaryDirectory as NSString).appendingPathComponent(member.binaryName)
         let arguments = configuration.arguments(for: member)
@@ -168,7 +176,9 @@ public actor LocalCluster {
         let output: ChildOutput
         if let logFile = configuration.logFile(of: member) {
             // A marker per start keeps restarts apart in one appended log.
-            let marker = "--- \(Date()) starting \(member): \(member.binaryName) \(arguments.joined(separator: " "))\n"
+            // The MySQL password in a `--metadata mysql://USER:PASS@…` argument is masked: logs never hold it.
+            let printable = arguments.map(Self.maskingPassword).joined(separator: " ")
+            let marker = "--- \(Date()) starting \(member): \(member.binaryName) \(printable)\n"
             appendToFile(logFile, marker)
             output = .file(logFile)
         } else {

@@ -35,8 +35,15 @@ func buildGateway(_ config: GatewayConfiguration, logger: Logger, onListening: @
         // One gateway per SQLite file: any IN_PROGRESS item belongs to a previous run of this process that died.
         let released = try await store.releaseExpiredClaims(now: .distantFuture)
         if released > 0 { logger.info("returned interrupted repairs to PENDING", metadata: ["count": "\(released)"]) }
-    case .mysql:
-        throw ConfigurationError("the MySQL backend is not available in this build yet; use --metadata sqlite:PATH")
+    case .mysql(let url):
+        var options = try MySQLConnectionOptions(url: url)
+        if let password = config.metadataPassword { options.password = password }
+        options.maximumConnections = config.metadataConnections
+        store = try await MySQLMetadataStore.open(options, logger: Logger(label: "dfs.metadata"))
+        // Other gateways may share this database: their IN_PROGRESS items are live, so only claims whose lease
+        // ran out return to PENDING (here and in the recovery loop), never all of them.
+        let released = try await store.releaseExpiredClaims(now: Date())
+        if released > 0 { logger.info("returned expired repair claims to PENDING", metadata: ["count": "\(released)"]) }
     }
 
     let scoreboard = LatencyScoreboard(halfLife: config.latencyHalfLife, policy: config.routing)
@@ -57,7 +64,9 @@ func buildGateway(_ config: GatewayConfiguration, logger: Logger, onListening: @
         store: store, nodes: nodeClient, scoreboard: scoreboard, maxRetries: config.maxRetries,
         backoff: RetryBackoff(base: config.retryBackoff), concurrency: config.recoveryConcurrency,
         rateLimiter: TransferRateLimiter(bytesPerSecond: config.recoveryRate),
-        workerID: "gateway-\(ProcessInfo.processInfo.processIdentifier)", logger: Logger(label: "dfs.recovery"))
+        // Unique across gateways sharing one MySQL (pids repeat across hosts): leases are checked by owner.
+        workerID: "gateway-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString.prefix(8).lowercased())",
+        logger: Logger(label: "dfs.recovery"))
     let reconciler = NodeReconciler(store: store, nodes: nodeClient, orphanGrace: config.orphanGrace, pageSize: 1000, logger: Logger(label: "dfs.recovery"))
     let auditor = ReplicaAuditor(
         store: store, nodes: nodeClient, scoreboard: scoreboard, reconciler: reconciler,

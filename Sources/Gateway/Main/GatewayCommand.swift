@@ -19,6 +19,10 @@ struct GatewayCommand: AsyncParsableCommand {
     @Option(help: OptionEnvironment.help("Port to listen on (default 8080).", "port")) var port: Int?
     @Option(help: OptionEnvironment.help("Metadata store: sqlite:PATH or mysql://USER:PASS@HOST:PORT/DB (default sqlite:./dfs-data/metadata.sqlite).", "metadata"))
     var metadata: String?
+    @Option(help: OptionEnvironment.help("File whose first line is the MySQL password; overrides the URL's. DFS_MYSQL_PASSWORD sets it directly.", "metadata-password-file"))
+    var metadataPasswordFile: String?
+    @Option(help: OptionEnvironment.help("Connections to MySQL this gateway opens at most (default 8).", "metadata-connections"))
+    var metadataConnections: Int?
     @Option(name: .customLong("node"), help: OptionEnvironment.help("A storage node as ID=URL, e.g. node-1=http://127.0.0.1:8001; repeatable, the first is MAIN. The variable takes a comma-separated list.", "node"))
     var nodes: [String] = []
     @Option(help: OptionEnvironment.help("Copies to keep of every file (default 3).", "replicas")) var replicas: Int?
@@ -63,6 +67,15 @@ struct GatewayCommand: AsyncParsableCommand {
         config.host = try OptionEnvironment.resolve(host, "host", default: config.host)
         config.port = try OptionEnvironment.resolve(port, "port", default: config.port)
         config.metadata = try MetadataLocation(parsing: try OptionEnvironment.resolve(metadata, "metadata", default: config.metadata.description))
+        config.metadataConnections = try OptionEnvironment.resolve(metadataConnections, "metadata-connections", default: config.metadataConnections)
+        if let passwordFile = metadataPasswordFile ?? OptionEnvironment.value(for: "metadata-password-file") {
+            guard let contents = try? String(contentsOfFile: passwordFile, encoding: .utf8) else {
+                throw ConfigurationError("--metadata-password-file \(passwordFile) cannot be read")
+            }
+            config.metadataPassword = contents.split(separator: "\n", omittingEmptySubsequences: false).first.map(String.init) ?? ""
+        } else if let password = OptionEnvironment.value(for: "mysql-password") {
+            config.metadataPassword = password
+        }
         let nodeSpecs = nodes.isEmpty ? (OptionEnvironment.value(for: "node")?.split(separator: ",").map(String.init) ?? []) : nodes
         config.nodes = try nodeSpecs.map { spec in
             let parsed = try NodeProtocol.decodeTargets(spec)

@@ -1,4 +1,5 @@
 import DFSCore
+import DFSMetadata
 import Foundation
 
 /// Where the metadata lives (`--metadata`).
@@ -12,6 +13,11 @@ enum MetadataLocation: Sendable, Equatable, CustomStringConvertible {
             guard !path.isEmpty else { throw ConfigurationError("--metadata sqlite: needs a path, e.g. sqlite:./dfs-data/metadata.sqlite") }
             self = .sqlite(path: path)
         } else if text.hasPrefix("mysql://") {
+            do {
+                _ = try MySQLConnectionOptions(url: text)
+            } catch {
+                throw ConfigurationError("--metadata \(MetadataLocation.mysql(url: text)) is not usable: \(error)")
+            }
             self = .mysql(url: text)
         } else {
             throw ConfigurationError("--metadata must be sqlite:PATH or mysql://USER:PASS@HOST:PORT/DB, got '\(text)'")
@@ -39,6 +45,10 @@ struct GatewayConfiguration: Sendable {
     var host: String = "127.0.0.1"
     var port: Int = 8080
     var metadata: MetadataLocation = .sqlite(path: "./dfs-data/metadata.sqlite")
+    /// Replaces the password of a `mysql://` URL (from `DFS_MYSQL_PASSWORD` or `--metadata-password-file`); never logged.
+    var metadataPassword: String?
+    /// Connections one gateway opens to MySQL at most.
+    var metadataConnections: Int = 8
     /// Nodes named on the command line, in order (the first is MAIN).
     var nodes: [NodeEndpoint] = []
     var replicas: Int = 3
@@ -81,6 +91,7 @@ struct GatewayConfiguration: Sendable {
         guard retryBackoff > .zero else { throw ConfigurationError("--retry-backoff must be positive") }
         guard maxUploadSize > 0 else { throw ConfigurationError("--max-upload-size must be positive") }
         guard healthTimeout > .zero, nodeTimeout > .zero else { throw ConfigurationError("timeouts must be positive") }
+        guard metadataConnections >= 1 else { throw ConfigurationError("--metadata-connections must be at least 1") }
         guard Set(nodes.map(\.id)).count == nodes.count else { throw ConfigurationError("--node ids must be unique") }
     }
 }

@@ -25,6 +25,11 @@ struct RepairWorker: Sendable {
     let workerID: String
     let logger: Logger
 
+    /// How long a claim lasts without renewal: a gateway that dies mid-repair holds its items this long at
+    /// most, then any gateway takes them over (SPEC §6). Live work renews it every third of that.
+    static let lease: TimeInterval = 60
+    static let leaseRenewalInterval: Duration = .seconds(20)
+
     /// Processes the due items of `node` (FAILED ones too when `includeFailed`), `concurrency` at a time.
     func drain(_ node: NodeID, includeFailed: Bool) async throws -> RecoverySummary {
         guard let target = await scoreboard.score(of: node) else { return RecoverySummary(total: 0, success: 0, failed: 0, pendingItems: 0) }
@@ -35,11 +40,11 @@ struct RepairWorker: Sendable {
         while true {
             let now = Date()
             let batch = try await store.claimQueueItems(
-                for: node, owner: workerID, includeFailed: retryFailed, now: now, leaseUntil: now.addingTimeInterval(300), limit: max(1, concurrency) * 4)
+                for: node, owner: workerID, includeFailed: retryFailed, now: now, leaseUntil: now.addingTimeInterval(Self.lease), limit: max(1, concurrency) * 4)
             retryFailed = false  // a FAILED item gets one manual retry per drain, not a loop
             if batch.isEmpty { break }
             total += batch.count
-            let results = await withTaskGroup(of: Bool.self) { group in
+            let results = await whileRenewingLeases(of: batch.map(\.id)) { await withTaskGroup(of: Bool.self) { group in
                 var running = 0
                 var outcomes: [Bool] = []
                 for item in batch {
@@ -52,13 +57,33 @@ struct RepairWorker: Sendable {
                 }
                 for await finished in group { outcomes.append(finished) }
                 return outcomes
-            }
+            } }
             success += results.filter { $0 }.count
             failed += results.filter { !$0 }.count
             if results.allSatisfy({ !$0 }) { break }  // the node is failing every item: stop hammering it
         }
         let pending = try await store.queueItems(QueueFilter(status: .pending, targetNodeID: node, limit: 100_000)).count
         return RecoverySummary(total: total, success: success, failed: failed, pendingItems: pending)
+    }
+
+    /// Runs `body` while a side task renews the batch's leases, so a repair longer than the lease (a large
+    /// file) is not taken over by another gateway while it still runs.
+    private func whileRenewingLeases<T: Sendable>(of ids: [Int64], _ body: () async -> T) async -> T {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { [store, workerID, logger] in
+                while true {
+                    do { try await Task.sleep(for: Self.leaseRenewalInterval) } catch { return }
+                    do {
+                        _ = try await store.renewClaims(ids, owner: workerID, leaseUntil: Date().addingTimeInterval(Self.lease))
+                    } catch {
+                        logger.warning("could not renew repair leases", metadata: ["count": "\(ids.count)", "error": "\(error)"])
+                    }
+                }
+            }
+            let result = await body()
+            group.cancelAll()
+            return result
+        }
     }
 
     private func process(_ item: QueueItem, on target: NodeEndpoint) async -> Bool {

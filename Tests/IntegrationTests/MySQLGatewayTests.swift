@@ -1,0 +1,175 @@
+import DFSClient
+import DFSCore
+import DFSMetadata
+import Foundation
+import Logging
+import Testing
+import TestSupport
+
+/// Gateways on MySQL (issue 4): stateless gateways sharing one database, and a database outage.
+@Suite("Gateways on MySQL", .serialized)
+struct MySQLGatewayTests {
+    @Test("two gateways on one MariaDB: what one uploads, the other lists, serves and deletes")
+    func twoGatewaysShareOneDatabase() async throws {
+        try await PrivateMariaDB.with { database in
+            try await withCluster(nodes: 3, metadataURL: database.url) { cluster in
+                try await withSecondGateway(of: cluster, metadataURL: database.url) { second in
+                    let first = cluster.gateway
+                    let bytesA = randomBytes(200_000)
+                    let bytesB = randomBytes(150_000)
+                    // Awkward names travel through the query string (multipart would need header escaping).
+                    let nameA = #"from 'first' 100% \back.bin"#
+                    let nameB = #"from "second" ü 日本.bin"#
+                    let a = try await first.uploadRaw(bytesA, filename: nameA).expectingSuccess().json(UploadAnswer.self)
+                    let b = try await second.uploadRaw(bytesB, filename: nameB).expectingSuccess().json(UploadAnswer.self)
+
+                    #expect(try await second.download(a.file_id).expectingSuccess().body == bytesA)
+                    #expect(try await first.download(b.file_id).expectingSuccess().body == bytesB)
+                    for gateway in [first, second] {
+                        let files = try await gateway.getJSON("/files", as: FilesAnswer.self)
+                        #expect(Set(files.files.map(\.file_key)) == [a.file_id, b.file_id])
+                        #expect(Set(files.files.map(\.original_filename)) == [nameA, nameB])
+                    }
+
+                    _ = try await second.delete("/files/" + a.file_id).expectingSuccess()
+                    #expect(try await first.download(a.file_id).status == 404)
+                }
+                // Neither the gateway's own log nor the launcher's start line holds the password.
+                let log = try String(contentsOfFile: cluster.workDirectory + "/logs/gateway.log", encoding: .utf8)
+                #expect(log.contains("mysql://dfs:***@"))
+                #expect(!log.contains("dfspw"))
+            }
+        }
+    }
+
+    @Test("a node stopped and restarted behind two gateways: its queue is drained exactly once")
+    func queueDrainedOnceByTwoGateways() async throws {
+        try await PrivateMariaDB.with { database in
+            try await withCluster(nodes: 3, metadataURL: database.url, gatewayArguments: ["--probe-interval", "300ms"]) { cluster in
+                try await withSecondGateway(of: cluster, metadataURL: database.url) { second in
+                    await cluster.stopNode(3)
+                    try await cluster.waitForNode(3, status: "DOWN")
+                    try await eventually("the second gateway sees node-3 DOWN") {
+                        try await second.getJSON("/nodes", as: [NodeRow].self).contains { $0.id == "node-3" && $0.status == "DOWN" }
+                    }
+                    var digests: [String: String] = [:]
+                    for index in 0..<8 {
+                        let bytes = randomBytes(30_000 + index)
+                        let gateway = index.isMultiple(of: 2) ? cluster.gateway : second
+                        let answer = try await gateway.uploadRaw(bytes, filename: "q\(index)").expectingSuccess().json(UploadAnswer.self)
+                        digests[answer.file_id] = sha256Hex(bytes)
+                    }
+                    try await cluster.startNode(3)
+                    try await eventually("node-3's queue is drained", timeout: .seconds(30)) {
+                        let queue = try await second.getJSON("/replication-queue?node_id=node-3", as: QueueAnswer.self)
+                        return queue.items.count == digests.count && queue.items.allSatisfy { $0.status == "COMPLETED" }
+                    }
+                    for (key, digest) in digests {
+                        let blob = try await cluster.nodeClient(3).get("/blobs/\(key)").expectingSuccess()
+                        #expect(sha256Hex(blob.body) == digest)
+                    }
+                    // Each file was copied by exactly one of the two gateways.
+                    let logs = [cluster.workDirectory + "/logs/gateway.log", cluster.workDirectory + "/gateway-2/logs/gateway.log"]
+                        .map { (try? String(contentsOfFile: $0, encoding: .utf8)) ?? "" }
+                    for key in digests.keys {
+                        let copies = logs.map { $0.components(separatedBy: "auto-recovered \(key) to node-3").count - 1 }.reduce(0, +)
+                        #expect(copies == 1, "\(key) was recovered \(copies) times")
+                    }
+                }
+            }
+        }
+    }
+
+    @Test("items claimed by a gateway that died are finished by another once the lease runs out")
+    func deadGatewaysClaimsAreTakenOver() async throws {
+        try await PrivateMariaDB.with { database in
+            try await withCluster(nodes: 3, metadataURL: database.url) { cluster in
+                await cluster.stopNode(3)
+                try await cluster.waitForNode(3, status: "DOWN")
+                var digests: [String: String] = [:]
+                for index in 0..<3 {
+                    let bytes = randomBytes(40_000 + index)
+                    let answer = try await cluster.gateway.uploadRaw(bytes, filename: "t\(index)").expectingSuccess().json(UploadAnswer.self)
+                    digests[answer.file_id] = sha256Hex(bytes)
+                }
+                // A gateway that claims node-3's items and is then killed: its claims stay IN_PROGRESS in the
+                // database, held by an owner that will never renew or finish them. (node-3 is DOWN, so the
+                // running gateway cannot have claimed them first.)
+                let dead = try await MySQLMetadataStore.open(try MySQLConnectionOptions(url: database.url), logger: Logger(label: "dead-gateway"))
+                let now = Date()
+                let claimed = try await dead.claimQueueItems(
+                    for: try NodeID(validating: "node-3"), owner: "dead-gateway", includeFailed: false, now: now,
+                    leaseUntil: now.addingTimeInterval(3), limit: 100)
+                try await dead.close()
+                #expect(claimed.count == digests.count)
+
+                try await cluster.startNode(3)
+                try await eventually("the dead gateway's items are completed by the live one", timeout: .seconds(30)) {
+                    let queue = try await cluster.gateway.getJSON("/replication-queue?node_id=node-3", as: QueueAnswer.self)
+                    return queue.items.count == digests.count && queue.items.allSatisfy { $0.status == "COMPLETED" }
+                }
+                for (key, digest) in digests {
+                    let blob = try await cluster.nodeClient(3).get("/blobs/\(key)").expectingSuccess()
+                    #expect(sha256Hex(blob.body) == digest)
+                }
+            }
+        }
+    }
+
+    @Test("MariaDB stopped: requests get 503 JSON and the gateway keeps running; restarted: it recovers by itself")
+    func databaseOutageAndRecovery() async throws {
+        try await PrivateMariaDB.with { database in
+            try await withCluster(nodes: 3, metadataURL: database.url) { cluster in
+                let gateway = cluster.gateway
+                let before = try await gateway.uploadRaw(randomBytes(50_000), filename: "before.bin").expectingSuccess().json(UploadAnswer.self)
+
+                try await database.pause()
+                let listing = try await gateway.get("/files")
+                #expect(listing.status == 503)
+                #expect(try listing.jsonObject()["error"] as? String == "metadata_unavailable")
+                let download = try await gateway.download(before.file_id)
+                #expect(download.status == 503)
+                let upload = try await gateway.uploadRaw(randomBytes(10_000), filename: "during.bin")
+                #expect(upload.status == 503)
+                #expect(try upload.jsonObject()["error"] as? String == "metadata_unavailable")
+                let gatewayPID = await cluster.local.processID(of: .gateway)
+                #expect(gatewayPID != nil, "the gateway must still be running")
+                #expect(try await gateway.get("/health").status == 200)
+
+                try await database.resume()
+                // No gateway restart: the pool drops its dead connections and opens new ones on the next call.
+                try await eventually("GET /files answers 200 again") { try await gateway.get("/files").status == 200 }
+                let bytes = randomBytes(30_000)
+                let after = try await gateway.uploadRaw(bytes, filename: "after.bin").expectingSuccess().json(UploadAnswer.self)
+                #expect(try await gateway.download(after.file_id).expectingSuccess().body == bytes)
+                #expect(try await gateway.download(before.file_id).status == 200)
+            }
+        }
+    }
+}
+
+/// Starts one more gateway on `metadataURL`, knowing the cluster's nodes, and stops it after `body`.
+private func withSecondGateway(of cluster: TestCluster, metadataURL: String, _ body: (HTTPTestClient) async throws -> Void) async throws {
+    guard let port = LoopbackPort.free(count: 1).first else { throw MariaDBScriptFailed(description: "no free port") }
+    var arguments = ["--recovery-interval", "1s", "--probe-interval", "500ms", "--health-timeout", "1s"]
+    for number in 1...cluster.nodeCount { arguments += ["--node", "\(cluster.nodeID(number))=\(cluster.nodeURL(number))"] }
+    let directory = cluster.workDirectory + "/gateway-2"
+    let second = try LocalCluster(LocalClusterConfiguration(
+        gatewayPort: port, nodePorts: [], dataDirectory: directory, metadataURL: metadataURL,
+        gatewayArguments: arguments, logDirectory: directory + "/logs"))
+    do {
+        try await second.start()
+        try await body(HTTPTestClient(baseURL: second.gatewayURL))
+    } catch {
+        await second.shutdown()
+        FileHandle.standardError.write(Data("second gateway log:\n\(second.logTail(of: .gateway, lines: 60) ?? "(none)")\n".utf8))
+        throw error
+    }
+    await second.shutdown()
+}
+
+/// A row of `GET /nodes`, the fields these tests read.
+private struct NodeRow: Decodable {
+    let id: String
+    let status: String
+}
