@@ -3,7 +3,8 @@
 # Idempotent: skips everything that is already there. Runs apt only as root (or via sudo).
 set -euo pipefail
 
-packages=(curl ca-certificates procps)
+# libmariadb-dev + pkg-config: the gateway links the MySQL C client (CMariaDB finds it through pkg-config).
+packages=(curl ca-certificates procps pkg-config libmariadb-dev)
 missing=()
 for package in "${packages[@]}"; do
     dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
