@@ -41,6 +41,25 @@ struct ReturningNodeTests {
         }
     }
 
+    @Test("a node that returns while the gateway is down is reconciled when the gateway starts")
+    func reconciledAtGatewayStart() async throws {
+        try await withCluster(nodes: 3, gatewayArguments: ["--probe-interval", "300ms", "--recovery-interval", "1h"]) { cluster in
+            try await cluster.waitForAllNodesUp()
+            let key = try await cluster.gateway.uploadRaw(randomBytes(5000), filename: "x.bin").expectingSuccess().json(UploadAnswer.self).file_id
+            await cluster.stopNode(3)
+            try await cluster.waitForNode(3, status: "DOWN")
+            _ = try await cluster.gateway.delete("/files/\(key)").expectingSuccess()
+            await cluster.local.stop(.gateway)
+            try await cluster.startNode(3)
+            try await cluster.local.start(.gateway)
+            try await eventually("the blob of the deleted file is gone from node-3") {
+                try await cluster.nodeClient(3).get("/blobs/\(key)").status == 404
+            }
+            let log = cluster.logTail(of: .gateway, lines: 400) ?? ""
+            #expect(log.contains("reconciled node at start") && log.contains("removed deleted file \(key) from returning node-3"))
+        }
+    }
+
     @Test("a returning node loses blobs no file owns and gets back the copies it lost while away")
     func returningNodeIsReconciled() async throws {
         try await withCluster(nodes: 3, gatewayArguments: ["--probe-interval", "300ms", "--recovery-interval", "1s", "--orphan-grace", "0s"]) { cluster in

@@ -47,6 +47,11 @@ struct RecoveryLoop: Service {
             sinceDrain += probeInterval
             let drainAll = firstTick || sinceDrain >= recoveryInterval
             if drainAll { sinceDrain = .zero }
+            if firstTick {
+                // This gateway cannot know what happened while it was down: a node may have missed deletes.
+                // Reconciling is safe on a serving node (young orphans are spared), so do it once for all.
+                await reconcileAtStart(results.filter(\.isUsable).map(\.node))
+            }
             firstTick = false
             let returned = await bringBackReturningNodes()
             let toDrain = drainAll ? results.filter(\.isUsable).map(\.node.id) : returned
@@ -83,6 +88,20 @@ struct RecoveryLoop: Service {
             }
         }
         return ready
+    }
+
+    private func reconcileAtStart(_ nodes: [NodeEndpoint]) async {
+        for node in nodes {
+            do {
+                let report = try await reconciler.reconcile(node)
+                logger.info("reconciled node at start", metadata: [
+                    "node_id": "\(node.id)", "blobs": "\(report.listed)", "removed_deleted": "\(report.removedDeleted)",
+                    "removed_orphans": "\(report.removedOrphans)", "queued_missing": "\(report.queuedMissing)",
+                ])
+            } catch {
+                logger.warning("reconciliation at start failed", metadata: ["node_id": "\(node.id)", "error": "\(error)"])
+            }
+        }
     }
 
     /// Queues extra copies of the files held by nodes DOWN for longer than `rereplicateAfter`.
