@@ -30,6 +30,7 @@ struct GatewayRoutes: Sendable {
         router.post("/nodes/:id/recover") { _, context in try await self.recover(context.parameters.require("id"), context: context) }
         router.get("/replication-queue") { request, _ in try await self.queue(request) }
         router.get("/status/replication") { _, _ in try await self.replicationStatus() }
+        router.get("/metrics") { _, _ in try await self.metrics() }
         router.post("/audit") { _, _ in AuditResponse(await services.auditor.auditAll()) }
         router.post("/internal/nodes/register") { request, context in try await self.registerNode(request, context: context) }
     }
@@ -156,6 +157,15 @@ struct GatewayRoutes: Sendable {
         let summary = try await services.store.replicationSummary(replicationFactor: factor)
         let all = await services.scoreboard.all()
         return ReplicationStatusResponse(summary, replicationFactor: factor, nodesUp: all.filter(\.isUp).count, nodesTotal: all.count, now: Date())
+    }
+
+    func metrics() async throws -> Response {
+        let summary = try await services.store.replicationSummary(replicationFactor: services.configuration.replicas)
+        let all = await services.scoreboard.all()
+        let text = services.metrics.render(summary: summary, nodesUp: all.filter(\.isUp).count, nodesTotal: all.count, now: Date())
+        return Response(
+            status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+            body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
     }
 
     func registerNode(_ request: Request, context: GatewayContext) async throws -> HTTPResponse.Status {

@@ -80,7 +80,7 @@ func buildGateway(_ config: GatewayConfiguration, logger: Logger, onListening: @
         uploads: UploadCoordinator(store: store, nodes: nodeClient, scoreboard: scoreboard, replicationFactor: config.replicas, writeQuorum: config.writeQuorum),
         downloads: DownloadCoordinator(store: store, nodes: nodeClient, scoreboard: scoreboard, firstByteTimeout: config.healthTimeout),
         deleter: FileDeleter(store: store, nodes: nodeClient, scoreboard: scoreboard),
-        prober: prober, repairer: repairer, auditor: auditor,
+        prober: prober, repairer: repairer, metrics: GatewayMetrics(), auditor: auditor,
         recoveryTrigger: { triggerContinuation.yield($0) })
 
     let router = Router(context: GatewayContext.self)

@@ -13,6 +13,7 @@ struct GatewayServices: Sendable {
     var deleter: FileDeleter
     var prober: HealthProber
     var repairer: RepairWorker
+    var metrics: GatewayMetrics
     var auditor: ReplicaAuditor
     /// Asks the background loop to drain a node that just came back (from a live `/nodes/check`).
     var recoveryTrigger: @Sendable (NodeID) -> Void
