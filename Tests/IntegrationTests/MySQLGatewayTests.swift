@@ -116,6 +116,44 @@ struct MySQLGatewayTests {
         }
     }
 
+    @Test("a gateway killed with SIGKILL mid-repair: the other gateway finishes its claimed items after the lease, each once")
+    func gatewayKilledMidRepairIsTakenOver() async throws {
+        try await PrivateMariaDB.with { database in
+            // Gateway A repairs slowly (rate cap) with a short lease, so the kill lands while it holds claims.
+            let slowRepairs = ["--probe-interval", "300ms", "--recovery-interval", "1s", "--repair-lease", "3s",
+                               "--recovery-rate", "48KiB", "--recovery-concurrency", "2"]
+            try await withCluster(nodes: 3, metadataURL: database.url, gatewayArguments: slowRepairs) { cluster in
+                await cluster.stopNode(3)
+                try await cluster.waitForNode(3, status: "DOWN")
+                var digests: [String: String] = [:]
+                for index in 0..<12 {
+                    let bytes = randomBytes(40_000 + index)
+                    let answer = try await cluster.gateway.uploadRaw(bytes, filename: "k\(index)").expectingSuccess().json(UploadAnswer.self)
+                    digests[answer.file_id] = sha256Hex(bytes)
+                }
+                try await cluster.startNode(3)
+                try await eventually("gateway A is repairing node-3", timeout: .seconds(30), interval: .milliseconds(50)) {
+                    let items = try await cluster.gateway.getJSON("/replication-queue?node_id=node-3", as: QueueAnswer.self).items
+                    return items.contains { $0.status == "COMPLETED" } && items.contains { $0.status == "IN_PROGRESS" }
+                }
+                _ = await cluster.local.stop(.gateway, immediately: true)
+
+                try await withSecondGateway(of: cluster, metadataURL: database.url) { second in
+                    try await eventually("gateway B completes every item, A's claims once their lease ran out", timeout: .seconds(60)) {
+                        let items = try await second.getJSON("/replication-queue?node_id=node-3", as: QueueAnswer.self).items
+                        return items.count == digests.count && items.allSatisfy { $0.status == "COMPLETED" }
+                    }
+                    let items = try await second.getJSON("/replication-queue?node_id=node-3", as: QueueAnswer.self).items
+                    #expect(Set(items.map(\.file_key)) == Set(digests.keys), "one item per file, none duplicated")
+                }
+                for (key, digest) in digests {
+                    let blob = try await cluster.nodeClient(3).get("/blobs/\(key)").expectingSuccess()
+                    #expect(sha256Hex(blob.body) == digest)
+                }
+            }
+        }
+    }
+
     @Test("MariaDB stopped: requests get 503 JSON and the gateway keeps running; restarted: it recovers by itself")
     func databaseOutageAndRecovery() async throws {
         try await PrivateMariaDB.with { database in

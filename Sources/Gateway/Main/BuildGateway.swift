@@ -66,7 +66,7 @@ func buildGateway(_ config: GatewayConfiguration, logger: Logger, onListening: @
         rateLimiter: TransferRateLimiter(bytesPerSecond: config.recoveryRate),
         // Unique across gateways sharing one MySQL (pids repeat across hosts): leases are checked by owner.
         workerID: "gateway-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString.prefix(8).lowercased())",
-        logger: Logger(label: "dfs.recovery"))
+        lease: config.repairLease, logger: Logger(label: "dfs.recovery"))
     let reconciler = NodeReconciler(store: store, nodes: nodeClient, orphanGrace: config.orphanGrace, pageSize: 1000, logger: Logger(label: "dfs.recovery"))
     let auditor = ReplicaAuditor(
         store: store, nodes: nodeClient, scoreboard: scoreboard, reconciler: reconciler,

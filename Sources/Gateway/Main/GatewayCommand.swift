@@ -39,6 +39,8 @@ struct GatewayCommand: AsyncParsableCommand {
     @Option(help: OptionEnvironment.help("First wait before retrying a failed repair; doubles per failure, capped at 10 min (default 2s).", "retry-backoff"))
     var retryBackoff: DurationArgument?
     @Option(help: OptionEnvironment.help("Repairs run at once per node (default 4).", "recovery-concurrency")) var recoveryConcurrency: Int?
+    @Option(help: OptionEnvironment.help("How long a claimed repair stays with a gateway that stopped renewing it, e.g. one that died (default 60s).", "repair-lease"))
+    var repairLease: DurationArgument?
     @Option(help: OptionEnvironment.help("Bandwidth cap shared by all repair streams, bytes per second, e.g. 50MiB; 0 = no cap (default 0).", "recovery-rate"))
     var recoveryRate: ByteSizeArgument?
     @Option(help: OptionEnvironment.help("Consecutive probes that must agree before a node is marked UP or DOWN (default 2).", "status-change-probes"))
@@ -91,6 +93,7 @@ struct GatewayCommand: AsyncParsableCommand {
         config.maxRetries = try OptionEnvironment.resolve(maxRetries, "max-retries", default: config.maxRetries)
         config.retryBackoff = try OptionEnvironment.resolve(retryBackoff, "retry-backoff", default: DurationArgument(argument: "2s")!).duration
         config.recoveryConcurrency = try OptionEnvironment.resolve(recoveryConcurrency, "recovery-concurrency", default: config.recoveryConcurrency)
+        config.repairLease = try OptionEnvironment.resolve(repairLease, "repair-lease", default: DurationArgument(config.repairLease)).duration
         let rate = try OptionEnvironment.resolve(recoveryRate, "recovery-rate", default: ByteSizeArgument(argument: "0")!).bytes
         config.recoveryRate = rate > 0 ? rate : nil
         config.statusChangeProbes = try OptionEnvironment.resolve(statusChangeProbes, "status-change-probes", default: config.statusChangeProbes)

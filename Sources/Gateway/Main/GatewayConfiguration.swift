@@ -62,6 +62,7 @@ struct GatewayConfiguration: Sendable {
     var latencyHalfLife: Duration = .seconds(5)
     var routing: RoutingPolicy = .latency
     var recoveryConcurrency: Int = 4
+    var repairLease: Duration = .seconds(60)
     /// Bytes per second all repair streams share; nil = unlimited.
     var recoveryRate: Int64? = nil
     /// First wait after a failed repair attempt; doubles with each further failure.
@@ -84,6 +85,7 @@ struct GatewayConfiguration: Sendable {
         guard replicas >= 1 else { throw ConfigurationError("--replicas must be at least 1") }
         guard writeQuorum >= 1, writeQuorum <= replicas else { throw ConfigurationError("--write-quorum must be between 1 and --replicas (\(replicas))") }
         guard maxRetries >= 1 else { throw ConfigurationError("--max-retries must be at least 1") }
+        guard repairLease >= .seconds(1) else { throw ConfigurationError("--repair-lease must be at least 1s") }
         guard recoveryConcurrency >= 1 else { throw ConfigurationError("--recovery-concurrency must be at least 1") }
         guard recoveryRate.map({ $0 > 0 }) ?? true else { throw ConfigurationError("--recovery-rate must be positive (omit it for no cap)") }
         guard statusChangeProbes >= 1 else { throw ConfigurationError("--status-change-probes must be at least 1") }

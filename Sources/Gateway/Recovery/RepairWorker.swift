@@ -23,12 +23,13 @@ struct RepairWorker: Sendable {
     let concurrency: Int
     let rateLimiter: TransferRateLimiter
     let workerID: String
+    /// How long a claim lasts without renewal (`--repair-lease`): a gateway that dies mid-repair holds its items
+    /// this long at most, then any gateway takes them over (SPEC §6). Live work renews it every third of that.
+    var lease: Duration = .seconds(60)
     let logger: Logger
 
-    /// How long a claim lasts without renewal: a gateway that dies mid-repair holds its items this long at
-    /// most, then any gateway takes them over (SPEC §6). Live work renews it every third of that.
-    static let lease: TimeInterval = 60
-    static let leaseRenewalInterval: Duration = .seconds(20)
+    private var leaseSeconds: TimeInterval { Double(lease.components.seconds) + Double(lease.components.attoseconds) / 1e18 }
+    private var leaseRenewalInterval: Duration { lease / 3 }
 
     /// Processes the due items of `node` (FAILED ones too when `includeFailed`), `concurrency` at a time.
     func drain(_ node: NodeID, includeFailed: Bool) async throws -> RecoverySummary {
@@ -40,7 +41,7 @@ struct RepairWorker: Sendable {
         while true {
             let now = Date()
             let batch = try await store.claimQueueItems(
-                for: node, owner: workerID, includeFailed: retryFailed, now: now, leaseUntil: now.addingTimeInterval(Self.lease), limit: max(1, concurrency) * 4)
+                for: node, owner: workerID, includeFailed: retryFailed, now: now, leaseUntil: now.addingTimeInterval(leaseSeconds), limit: max(1, concurrency) * 4)
             retryFailed = false  // a FAILED item gets one manual retry per drain, not a loop
             if batch.isEmpty { break }
             total += batch.count
@@ -72,9 +73,9 @@ struct RepairWorker: Sendable {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { [store, workerID, logger] in
                 while true {
-                    do { try await Task.sleep(for: Self.leaseRenewalInterval) } catch { return }
+                    do { try await Task.sleep(for: leaseRenewalInterval) } catch { return }
                     do {
-                        _ = try await store.renewClaims(ids, owner: workerID, leaseUntil: Date().addingTimeInterval(Self.lease))
+                        _ = try await store.renewClaims(ids, owner: workerID, leaseUntil: Date().addingTimeInterval(leaseSeconds))
                     } catch {
                         logger.warning("could not renew repair leases", metadata: ["count": "\(ids.count)", "error": "\(error)"])
                     }
