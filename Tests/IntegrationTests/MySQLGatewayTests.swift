@@ -154,7 +154,7 @@ struct MySQLGatewayTests {
         }
     }
 
-    @Test("MariaDB stopped: requests get 503 JSON and the gateway keeps running; restarted: it recovers by itself")
+    @Test("MariaDB stopped under load: every request gets 503 JSON and the gateway keeps running; restarted: it recovers by itself")
     func databaseOutageAndRecovery() async throws {
         try await PrivateMariaDB.with { database in
             try await withCluster(nodes: 3, metadataURL: database.url) { cluster in
@@ -162,14 +162,32 @@ struct MySQLGatewayTests {
                 let before = try await gateway.uploadRaw(randomBytes(50_000), filename: "before.bin").expectingSuccess().json(UploadAnswer.self)
 
                 try await database.pause()
-                let listing = try await gateway.get("/files")
-                #expect(listing.status == 503)
-                #expect(try listing.jsonObject()["error"] as? String == "metadata_unavailable")
-                let download = try await gateway.download(before.file_id)
-                #expect(download.status == 503)
-                let upload = try await gateway.uploadRaw(randomBytes(10_000), filename: "during.bin")
-                #expect(upload.status == 503)
-                #expect(try upload.jsonObject()["error"] as? String == "metadata_unavailable")
+                // Load while the database is away: every answer must be a 200 (served without metadata, e.g.
+                // health) or a 503 JSON error, never another status, a hang or a crash.
+                let responses = try await withThrowingTaskGroup(of: [TestResponse].self) { group in
+                    for worker in 0..<4 {
+                        group.addTask {
+                            var answers: [TestResponse] = []
+                            for round in 0..<10 {
+                                answers.append(try await gateway.get("/files"))
+                                answers.append(try await gateway.download(before.file_id))
+                                answers.append(try await gateway.uploadRaw(randomBytes(10_000), filename: "during-\(worker)-\(round).bin"))
+                            }
+                            return answers
+                        }
+                    }
+                    return try await group.reduce(into: [TestResponse]()) { $0 += $1 }
+                }
+                var statuses: [Int: Int] = [:]
+                var unexpected: [String] = []
+                for response in responses {
+                    statuses[response.status, default: 0] += 1
+                    if response.status != 503 || (try? response.jsonObject()["error"] as? String) != "metadata_unavailable" {
+                        unexpected.append("\(response)")
+                    }
+                }
+                #expect(unexpected.isEmpty, "answers other than 503 metadata_unavailable: \(unexpected.prefix(3))")
+                #expect(statuses[503] == 120)
                 let gatewayPID = await cluster.local.processID(of: .gateway)
                 #expect(gatewayPID != nil, "the gateway must still be running")
                 #expect(try await gateway.get("/health").status == 200)
