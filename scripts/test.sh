@@ -13,3 +13,9 @@ echo "== build (debug, all targets)" >&2
 scripts/swift.sh build --build-tests
 echo "== tests (MySQL at ${DFS_TEST_MYSQL_URL/:*@/:***@})" >&2
 scripts/swift.sh test --skip-build "$@"
+if [ "$#" -eq 0 ]; then
+    # The gateway's integration suites once more, each cluster on a fresh MariaDB database: both backends
+    # face the same end-to-end tests (the MySQL-only suites already ran above).
+    echo "== integration tests again, on MySQL metadata" >&2
+    DFS_TEST_CLUSTER_BACKEND=mysql scripts/swift.sh test --skip-build --filter IntegrationTests --skip MySQLGatewayTests
+fi

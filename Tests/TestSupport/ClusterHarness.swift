@@ -25,11 +25,13 @@ public func withCluster<Result>(
     let workDirectory = try makeTemporaryDirectory(prefix: "dfs-cluster")
     let ports = LoopbackPort.free(count: nodes + 1)
     guard ports.count == nodes + 1 else { throw NoFreePorts(wanted: nodes + 1) }
+    var clusterMetadata = metadataURL
+    if clusterMetadata == nil { clusterMetadata = try await clusterDatabaseFromEnvironment() }
     let configuration = LocalClusterConfiguration(
         gatewayPort: ports[0],
         nodePorts: Array(ports.dropFirst()),
         dataDirectory: workDirectory + "/data",
-        metadataURL: metadataURL,
+        metadataURL: clusterMetadata,
         gatewayArguments: harnessDefaults(nodes: nodes, overriddenBy: gatewayArguments) + gatewayArguments,
         nodeArguments: nodeArguments,
         logDirectory: workDirectory + "/logs",
@@ -75,4 +77,28 @@ public func makeTemporaryDirectory(prefix: String) throws -> String {
 struct NoFreePorts: Error, CustomStringConvertible {
     let wanted: Int
     var description: String { "could not find \(wanted) free loopback ports" }
+}
+
+/// With `DFS_TEST_CLUSTER_BACKEND=mysql`, every cluster that names no metadata runs on a fresh database of the
+/// test MariaDB (`DFS_TEST_MYSQL_URL`), so the same integration suites cover both backends (scripts/test.sh
+/// runs them a second time that way).
+private func clusterDatabaseFromEnvironment() async throws -> String? {
+    let environment = ProcessInfo.processInfo.environment
+    guard environment["DFS_TEST_CLUSTER_BACKEND"] == "mysql" else { return nil }
+    guard let base = environment["DFS_TEST_MYSQL_URL"], let components = URLComponents(string: base),
+        let host = components.host, let port = components.port, let user = components.user
+    else { throw ClusterDatabaseError(description: "DFS_TEST_CLUSTER_BACKEND=mysql needs DFS_TEST_MYSQL_URL") }
+    let database = "dfs_c\(UUID().uuidString.prefix(8).lowercased())"
+    let created = try await CommandRun.run(
+        "/usr/bin/mariadb",
+        ["--no-defaults", "-h", host, "-P", String(port), "-u", user, "-e", "CREATE DATABASE \(database) CHARACTER SET utf8mb4"],
+        environment: ["MYSQL_PWD": components.password ?? ""])
+    guard created.succeeded else { throw ClusterDatabaseError(description: "could not create \(database): \(created.standardError)") }
+    var url = components
+    url.path = "/" + database
+    return url.string
+}
+
+struct ClusterDatabaseError: Error, CustomStringConvertible {
+    let description: String
 }
