@@ -68,6 +68,8 @@ struct UploadCoordinator: Sendable {
                     logger.warning("primary unreachable before the body started; trying the next node", metadata: ["node_id": "\(primary.id)", "error": "\(error)"])
                     continue
                 }
+                // The body reached the nodes at least in part: make sure no copy of an unacknowledged upload stays.
+                await removeEverywhere(key, nodes: [primary.id] + targets.map(\.id), logger: logger)
                 if case .digestMismatch = error, let expected = descriptor.expectedDigest {
                     throw UploadError.digestMismatch(expected: expected, actual: reader.digest)
                 }
@@ -75,7 +77,10 @@ struct UploadCoordinator: Sendable {
                 throw NoNodeAvailable(action: "upload", attempts: attempts)
             } catch {
                 await scoreboard.requestFinished(on: primary.id, latency: nil, failed: !(error is UploadError))
-                // The client's body failed (too large, interrupted, malformed): the primary discarded its partial blob.
+                // The client's body failed (too large, interrupted, malformed). The nodes discard a partial blob when
+                // the stream breaks, but a body cut exactly at a chunk boundary can look complete to them, and the
+                // trailing multipart bytes are read only after the put: remove whatever copy may exist.
+                await removeEverywhere(key, nodes: [primary.id] + targets.map(\.id), logger: logger)
                 throw error
             }
         }
