@@ -11,7 +11,9 @@ struct CrashRecoveryTests {
     @Test("gateway kill -9 in the middle of a 200-file repair: after restart all 200 end COMPLETED, none duplicated")
     func gatewayKilledMidRepair() async throws {
         // The rate cap stretches the repair over a few seconds so the kill lands in the middle of it.
-        let arguments = ["--probe-interval", "300ms", "--recovery-interval", "1s", "--recovery-rate", "128KiB", "--recovery-concurrency", "4"]
+        // A short lease: on MySQL the restarted gateway takes over only claims whose lease ran out.
+        let arguments = ["--probe-interval", "300ms", "--recovery-interval", "1s", "--recovery-rate", "128KiB", "--recovery-concurrency", "4",
+                         "--repair-lease", "3s"]
         try await withCluster(nodes: 3, gatewayArguments: arguments) { cluster in
             await cluster.stopNode(2)
             try await cluster.waitForNode(2, status: "DOWN")
