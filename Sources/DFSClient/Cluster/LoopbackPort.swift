@@ -1,3 +1,5 @@
+import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -18,17 +20,36 @@ public enum LoopbackPort {
         return true
     }
 
-    /// `count` distinct ports the system reports free now (bound to port 0 together, read back, closed).
+    /// `count` distinct ports free now, chosen at random below the kernel's ephemeral range.
     ///
-    /// Another process may take one before the caller binds it; tests accept that small race.
+    /// Port 0 would hand out ephemeral ports, the very range outgoing connections take their local ports
+    /// from: under parallel tests a client connection grabbed such a port between our pick and the server's
+    /// bind. Ports below the range are only ever taken by listeners. Another listener may still take one
+    /// before the caller binds it; that race is small.
     public static func free(count: Int, host: String = "127.0.0.1") -> [Int] {
         var sockets: [(descriptor: Int32, port: Int)] = []
         defer { sockets.forEach { close($0.descriptor) } }
-        for _ in 0..<count {
-            guard let socket = boundSocket(port: 0, host: host) else { break }
+        let candidates = 10_000..<max(10_001, ephemeralRangeStart())
+        var attempts = 0
+        while sockets.count < count && attempts < 10_000 {
+            attempts += 1
+            let port = Int.random(in: candidates)
+            guard !sockets.contains(where: { $0.port == port }), let socket = boundSocket(port: port, host: host) else { continue }
+            sockets.append(socket)
+        }
+        // Fall back to the kernel's choice only if the low range is exhausted.
+        while sockets.count < count, let socket = boundSocket(port: 0, host: host) {
             sockets.append(socket)
         }
         return sockets.map(\.port)
+    }
+
+    /// The first port of `net.ipv4.ip_local_port_range` (32768 when it cannot be read).
+    static func ephemeralRangeStart() -> Int {
+        guard let text = try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_local_port_range", encoding: .utf8),
+            let first = text.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }).first, let low = Int(first)
+        else { return 32768 }
+        return low
     }
 
     /// `count` consecutive free ports (for `dfs up --node-port B`, whose nodes take B, B+1, …), or nil.
