@@ -115,8 +115,8 @@ struct DownloadCoordinator: Sendable {
     func markDamaged(_ key: FileKey, on node: NodeID, status: LocationStatus, reason: String, logger: Logger) async {
         logger.warning("replica damaged; queued for repair", metadata: ["file_key": "\(key)", "node_id": "\(node)", "reason": "\(reason)"])
         do {
-            try await store.recordLocation(key, on: node, status: status, verifiedAt: Date())
-            try await store.enqueue([NewQueueItem(fileKey: key, targetNodeID: node, sourceNodeID: nil, kind: .replicate, reason: reason)], at: Date())
+            // One transaction: the location leaves service and its repair is queued together (or not at all).
+            _ = try await store.markReplicaLost(key, on: node, status: status, reason: reason, at: Date())
         } catch {
             logger.error("could not record a damaged replica", metadata: ["file_key": "\(key)", "node_id": "\(node)", "error": "\(error)"])
         }
