@@ -10,6 +10,8 @@ const SEARCH_WINDOW = 1000;
 const KEY_STORAGE = "swiftdfs.apiKey";
 const UPLOADS_AT_ONCE = 2;
 const QUEUE_ROWS = 200;
+// A gateway that accepts connections but never answers (stopped, overloaded) must not freeze the page on "live".
+const REQUEST_TIMEOUT_MS = 10000;
 
 const state = {
   nodes: [],
@@ -140,9 +142,13 @@ async function errorFrom(response) {
 async function api(path, options = {}) {
   let response;
   try {
-    response = await fetch(path, { ...options, headers: { ...authHeaders(), ...(options.headers || {}) }, cache: "no-store" });
+    response = await fetch(path, {
+      ...options, headers: { ...authHeaders(), ...(options.headers || {}) }, cache: "no-store",
+      signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+    });
   } catch (error) {
-    throw new ApiError(0, "network", "gateway unreachable (" + error.message + ")");
+    const reason = error.name === "TimeoutError" ? "no answer within " + REQUEST_TIMEOUT_MS / 1000 + " s" : error.message;
+    throw new ApiError(0, "network", "gateway unreachable (" + reason + ")");
   }
   if (!response.ok) throw await errorFrom(response);
   return response.status === 204 ? null : response.json();
