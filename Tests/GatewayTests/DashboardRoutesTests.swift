@@ -29,7 +29,7 @@ struct DashboardRoutesTests {
             #expect(policy.contains("script-src 'self'"))
             #expect(!policy.contains("unsafe-inline"))
             let html = String(buffer: page.body)
-            #expect(html.contains("<script src=\"/dashboard/app.js\""))
+            #expect(html.contains("<script type=\"module\" src=\"/dashboard/app.js\">"))
             // Everything the page loads must be one of the files served below, never a CDN.
             #expect(!html.contains("http://") && !html.contains("https://"))
             #expect(!html.contains("<script>") && !html.contains("style=\""))
@@ -41,7 +41,9 @@ struct DashboardRoutesTests {
         let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
             .appendingPathComponent("../../Sources/Gateway/Dashboard/static").standardized
         let expected: [(String, String)] = [
-            ("app.js", "text/javascript; charset=utf-8"), ("style.css", "text/css; charset=utf-8"), ("favicon.svg", "image/svg+xml"),
+            ("app.js", "text/javascript; charset=utf-8"), ("api.js", "text/javascript; charset=utf-8"),
+            ("dom.js", "text/javascript; charset=utf-8"), ("uploads.js", "text/javascript; charset=utf-8"),
+            ("style.css", "text/css; charset=utf-8"), ("favicon.svg", "image/svg+xml"),
         ]
         try await withDashboard { client in
             for (name, type) in expected {

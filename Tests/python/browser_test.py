@@ -302,26 +302,30 @@ class Page:
         return self.css(selector)
 
 
-def drop_generated_file(driver, name, size):
-    """Drops a file of `size` random bytes onto the upload area, as a drag and drop from the desktop would
-    (a DataTransfer holding a File); returns its SHA-256."""
+def drop_generated_files(driver, sizes):
+    """Drops files of random bytes (name → size) onto the upload area in one go, as a drag and drop from the
+    desktop would (one DataTransfer holding the Files); returns name → SHA-256."""
     return driver.execute_async_script("""
-        const [name, size, done] = arguments;
-        const bytes = new Uint8Array(size);
-        for (let offset = 0; offset < size; offset += 65536) {
-            crypto.getRandomValues(bytes.subarray(offset, Math.min(offset + 65536, size)));
-        }
-        crypto.subtle.digest("SHA-256", bytes).then((digest) => {
-            const hex = Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
-            const transfer = new DataTransfer();
-            transfer.items.add(new File([bytes], name, { type: "application/octet-stream" }));
+        const [sizes, done] = arguments;
+        const transfer = new DataTransfer();
+        const digests = {};
+        (async () => {
+            for (const [name, size] of Object.entries(sizes)) {
+                const bytes = new Uint8Array(size);
+                for (let offset = 0; offset < size; offset += 65536) {
+                    crypto.getRandomValues(bytes.subarray(offset, Math.min(offset + 65536, size)));
+                }
+                const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+                digests[name] = Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+                transfer.items.add(new File([bytes], name, { type: "application/octet-stream" }));
+            }
             const zone = document.getElementById("drop-zone");
             for (const type of ["dragenter", "dragover", "drop"]) {
                 zone.dispatchEvent(new DragEvent(type, { bubbles: true, cancelable: true, dataTransfer: transfer }));
             }
-            done(hex);
-        });
-    """, name, size)
+            done(digests);
+        })();
+    """, sizes)
 
 
 # ---------- the scenario ----------
@@ -356,8 +360,9 @@ def run(bin_dir, update_screenshots):
         driver.execute_cdp_cmd("Network.enable", {})
         driver.execute_cdp_cmd("Network.emulateNetworkConditions", {
             "offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": 8 * 1024 * 1024})
-        dropped_name = "dropped-report.bin"
-        dropped_sha = drop_generated_file(driver, dropped_name, 24 * 1024 * 1024)
+        dropped_name, second_name = "dropped-report.bin", "dropped-notes.txt"
+        digests = drop_generated_files(driver, {dropped_name: 24 * 1024 * 1024, second_name: 64 * 1024})
+        dropped_sha = digests[dropped_name]
         upload_item = f'.upload[data-filename="{dropped_name}"]'
         try:
             wait_for("a half-way progress bar", lambda: 5 <= int(page.one(upload_item + " progress").get_attribute("value")) <= 90
@@ -374,6 +379,11 @@ def run(bin_dir, update_screenshots):
         assert item.get_attribute("data-verified") == "3", f"receipt: {item.text}"
         assert dropped_sha in item.text, "the receipt does not show the file's SHA-256"
         dropped_key = item.get_attribute("data-file-key")
+        # The second file of the same drop has its own bar and receipt.
+        second = page.one(f'.upload[data-filename="{second_name}"]')
+        assert second.get_attribute("data-state") == "done" and second.get_attribute("data-verified") == "3", second.text
+        assert digests[second_name] in second.text
+        wait_for("the second dropped file listed", lambda: page.file_row(second.get_attribute("data-file-key")))
         wait_for("the dropped file listed with 3 verified replicas",
                  lambda: page.file_row(dropped_key) and page.file_row(dropped_key).get_attribute("data-verified") == "3")
         row = page.file_row(dropped_key)

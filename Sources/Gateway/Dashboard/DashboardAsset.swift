@@ -22,7 +22,11 @@ enum DashboardAssets {
     static let page = DashboardAsset(PackageResources.index_html, contentType: "text/html; charset=utf-8")
 
     static let byName: [String: DashboardAsset] = [
+        // ES modules: app.js imports the others.
         "app.js": DashboardAsset(PackageResources.app_js, contentType: "text/javascript; charset=utf-8"),
+        "api.js": DashboardAsset(PackageResources.api_js, contentType: "text/javascript; charset=utf-8"),
+        "dom.js": DashboardAsset(PackageResources.dom_js, contentType: "text/javascript; charset=utf-8"),
+        "uploads.js": DashboardAsset(PackageResources.uploads_js, contentType: "text/javascript; charset=utf-8"),
         "style.css": DashboardAsset(PackageResources.style_css, contentType: "text/css; charset=utf-8"),
         // Served so the browser's automatic favicon request finds something instead of logging a 404.
         "favicon.svg": DashboardAsset(PackageResources.favicon_svg, contentType: "image/svg+xml"),

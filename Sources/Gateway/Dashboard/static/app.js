@@ -1,17 +1,15 @@
 // SwiftDFS dashboard. Plain JavaScript against the gateway's public API; no build step, no dependencies.
 // Live by short polling: every REFRESH_MS one round of four GETs (nodes, replication status, queue, files),
 // never overlapping, paused while the tab is hidden. The page never reloads itself.
-"use strict";
+import { ApiError, api, apiKey, authHeaders, describe, errorFrom, wireKeyDialog } from "./api.js";
+import { $, el, formatAge, formatBytes, formatTime, setConnection, shortKey, showMessage } from "./dom.js";
+import { wireUploads } from "./uploads.js";
 
 const REFRESH_MS = 2000;
 const PAGE_SIZE = 25;
 // Search filters by name in the browser (the API has no name filter): it loads the newest files up to this many.
 const SEARCH_WINDOW = 1000;
-const KEY_STORAGE = "swiftdfs.apiKey";
-const UPLOADS_AT_ONCE = 2;
 const QUEUE_ROWS = 200;
-// A gateway that accepts connections but never answers (stopped, overloaded) must not freeze the page on "live".
-const REQUEST_TIMEOUT_MS = 10000;
 
 const state = {
   nodes: [],
@@ -24,8 +22,6 @@ const state = {
   refreshing: false,
   refreshAgain: false,
   timer: null,
-  keyPromptOpen: false,
-  keyDeclined: false, // the user cancelled the key prompt: do not pop it up again on every refresh
   rendered: {}, // section → what it was last drawn from, so unchanged data leaves the DOM (and any click) alone
 };
 
@@ -35,157 +31,6 @@ function renderIfChanged(section, data, draw) {
   if (state.rendered[section] === signature) return;
   state.rendered[section] = signature;
   draw();
-}
-
-// ---------- small DOM helpers (text only: names and keys are user data, never HTML) ----------
-
-const $ = (id) => document.getElementById(id);
-
-function el(tag, attributes, ...children) {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(attributes || {})) {
-    if (value === undefined || value === null || value === false) continue;
-    if (name === "class") node.className = value;
-    else if (name === "text") node.textContent = value;
-    else if (name.startsWith("on")) node.addEventListener(name.slice(2), value);
-    else if (name === "dataset") Object.assign(node.dataset, value);
-    else node.setAttribute(name, value === true ? "" : value);
-  }
-  for (const child of children.flat()) {
-    if (child === null || child === undefined || child === false) continue;
-    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
-  }
-  return node;
-}
-
-function formatBytes(bytes) {
-  if (bytes === null || bytes === undefined) return "–";
-  const units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
-  let value = Number(bytes);
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) { value /= 1024; unit += 1; }
-  return (unit === 0 ? String(value) : value.toFixed(value < 10 ? 2 : 1)) + " " + units[unit];
-}
-
-function formatTime(text) {
-  if (!text) return "–";
-  const date = new Date(text);
-  return isNaN(date) ? text : date.toLocaleString();
-}
-
-function formatAge(seconds) {
-  if (seconds === null || seconds === undefined) return "none";
-  const s = Math.floor(seconds);
-  if (s < 60) return s + " s";
-  if (s < 3600) return Math.floor(s / 60) + " min " + (s % 60) + " s";
-  if (s < 86400) return Math.floor(s / 3600) + " h " + Math.floor((s % 3600) / 60) + " min";
-  return Math.floor(s / 86400) + " d " + Math.floor((s % 86400) / 3600) + " h";
-}
-
-function shortKey(key) {
-  return key.length > 14 ? key.slice(0, 8) + "…" + key.slice(-4) : key;
-}
-
-// ---------- messages ----------
-
-function showMessage(text, kind = "info", sticky = kind === "error") {
-  const box = el("div", { class: "message " + kind, role: kind === "error" ? "alert" : "status" },
-    el("span", { text }),
-    el("button", { type: "button", "aria-label": "Dismiss", text: "×", onclick: () => box.remove() }));
-  $("messages").append(box);
-  while ($("messages").children.length > 5) $("messages").firstElementChild.remove();
-  if (!sticky) setTimeout(() => box.remove(), 6000);
-  return box;
-}
-
-function setConnection(ok, text) {
-  const pill = $("connection");
-  pill.className = "pill " + (ok ? "pill-ok" : "pill-bad");
-  pill.textContent = text;
-}
-
-// ---------- API access ----------
-
-/** An error answer of the gateway (SPEC §2.3) or a network failure, as one readable sentence. */
-class ApiError extends Error {
-  constructor(status, code, message) {
-    super(message);
-    this.status = status;
-    this.code = code;
-  }
-  describe() {
-    return this.status ? `${this.message} (${this.code}, HTTP ${this.status})` : this.message;
-  }
-}
-
-function apiKey() {
-  try { return localStorage.getItem(KEY_STORAGE) || ""; } catch { return ""; }
-}
-
-function authHeaders() {
-  const key = apiKey();
-  return key ? { Authorization: "Bearer " + key } : {};
-}
-
-async function errorFrom(response) {
-  let code = "http_" + response.status;
-  let message = response.statusText || "request failed";
-  try {
-    const body = await response.json();
-    if (body && body.error) { code = body.error; message = body.message || message; }
-    if (body && Array.isArray(body.attempts) && body.attempts.length) message += " — tried: " + body.attempts.join("; ");
-  } catch { /* not JSON: keep the status line */ }
-  if (response.status === 401 && !state.keyDeclined) askForKey("The gateway refused the request: " + message);
-  return new ApiError(response.status, code, message);
-}
-
-async function api(path, options = {}) {
-  let response;
-  try {
-    response = await fetch(path, {
-      ...options, headers: { ...authHeaders(), ...(options.headers || {}) }, cache: "no-store",
-      signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
-    });
-  } catch (error) {
-    const reason = error.name === "TimeoutError" ? "no answer within " + REQUEST_TIMEOUT_MS / 1000 + " s" : error.message;
-    throw new ApiError(0, "network", "gateway unreachable (" + reason + ")");
-  }
-  if (!response.ok) throw await errorFrom(response);
-  return response.status === 204 ? null : response.json();
-}
-
-// ---------- API key prompt ----------
-
-function askForKey(reason) {
-  if (state.keyPromptOpen) return;
-  state.keyPromptOpen = true;
-  $("key-reason").textContent = (reason ? reason + " " : "") + "The key is kept in this browser only (localStorage).";
-  $("key-input").value = apiKey();
-  $("key-dialog").showModal();
-  $("key-input").focus();
-}
-
-function closeKeyDialog() {
-  state.keyPromptOpen = false;
-  $("key-dialog").close();
-}
-
-function wireKeyDialog() {
-  $("key-button").addEventListener("click", () => askForKey(""));
-  $("key-save").addEventListener("click", () => {
-    try { localStorage.setItem(KEY_STORAGE, $("key-input").value.trim()); } catch { /* storage off: key unused */ }
-    state.keyDeclined = false;
-    closeKeyDialog();
-    refreshSoon();
-  });
-  $("key-clear").addEventListener("click", () => {
-    try { localStorage.removeItem(KEY_STORAGE); } catch { /* nothing stored */ }
-    closeKeyDialog();
-    refreshSoon();
-  });
-  $("key-cancel").addEventListener("click", () => { state.keyDeclined = true; closeKeyDialog(); });
-  $("key-dialog").addEventListener("close", () => { state.keyPromptOpen = false; });
-  $("key-input").addEventListener("keydown", (event) => { if (event.key === "Enter") $("key-save").click(); });
 }
 
 // ---------- refresh loop ----------
@@ -338,9 +183,6 @@ async function recover(nodeID, button) {
   }
 }
 
-function describe(error) {
-  return error instanceof ApiError ? error.describe() : String(error && error.message ? error.message : error);
-}
 
 // ---------- queue ----------
 
@@ -521,124 +363,11 @@ function wireFiles() {
   $("queue-node").addEventListener("change", refreshSoon);
 }
 
-// ---------- uploads ----------
-
-const uploadQueue = [];
-let uploadsRunning = 0;
-
-function wireUploads() {
-  const zone = $("drop-zone");
-  for (const name of ["dragenter", "dragover"]) {
-    zone.addEventListener(name, (event) => { event.preventDefault(); zone.classList.add("dragging"); });
-  }
-  zone.addEventListener("dragleave", () => zone.classList.remove("dragging"));
-  zone.addEventListener("drop", (event) => {
-    event.preventDefault();
-    zone.classList.remove("dragging");
-    enqueueUploads(event.dataTransfer ? event.dataTransfer.files : []);
-  });
-  // A file dropped outside the zone would make the browser navigate to it: refuse it there.
-  window.addEventListener("dragover", (event) => event.preventDefault());
-  window.addEventListener("drop", (event) => event.preventDefault());
-  $("file-input").addEventListener("change", (event) => {
-    enqueueUploads(event.target.files);
-    event.target.value = "";
-  });
-}
-
-function enqueueUploads(fileList) {
-  for (const file of Array.from(fileList)) {
-    const progress = el("progress", { max: "100", value: "0" });
-    const status = el("span", { class: "upload-status muted", text: "waiting" });
-    const item = el("li", { class: "upload", dataset: { filename: file.name, state: "waiting", sawPartialProgress: "false" } },
-      el("div", { class: "upload-head" }, el("span", { class: "upload-name", text: file.name }), status),
-      progress,
-      el("div", { class: "receipt" }));
-    $("uploads").prepend(item);
-    uploadQueue.push({ file, item, progress, status });
-  }
-  startUploads();
-}
-
-function startUploads() {
-  while (uploadsRunning < UPLOADS_AT_ONCE && uploadQueue.length) {
-    uploadsRunning += 1;
-    upload(uploadQueue.shift()).finally(() => { uploadsRunning -= 1; startUploads(); refreshSoon(); });
-  }
-}
-
-/** XMLHttpRequest, not fetch: only it reports upload progress. */
-function upload({ file, item, progress, status }) {
-  return new Promise((resolve) => {
-    const request = new XMLHttpRequest();
-    const form = new FormData();
-    form.append("file", file, file.name);
-    request.open("POST", "/upload");
-    for (const [name, value] of Object.entries(authHeaders())) request.setRequestHeader(name, value);
-    request.responseType = "json";
-    item.dataset.state = "uploading";
-    status.textContent = "0 %";
-    request.upload.addEventListener("progress", (event) => {
-      if (!event.lengthComputable) return;
-      const percent = Math.floor((event.loaded / event.total) * 100);
-      progress.value = percent;
-      status.textContent = `${percent} % of ${formatBytes(file.size)}`;
-      if (event.loaded > 0 && event.loaded < event.total) item.dataset.sawPartialProgress = "true";
-    });
-    request.addEventListener("load", () => {
-      const body = request.response;
-      if (request.status === 200 && body) {
-        progress.value = 100;
-        showReceipt(item, status, body);
-      } else {
-        const code = body && body.error ? body.error : "http_" + request.status;
-        const message = body && body.message ? body.message : request.statusText || "upload failed";
-        if (request.status === 401 && !state.keyDeclined) askForKey("The gateway refused the upload: " + message);
-        failUpload(item, status, new ApiError(request.status, code, message));
-      }
-      resolve();
-    });
-    request.addEventListener("error", () => { failUpload(item, status, new ApiError(0, "network", "gateway unreachable")); resolve(); });
-    request.addEventListener("abort", () => { failUpload(item, status, new ApiError(0, "aborted", "upload aborted")); resolve(); });
-    request.send(form);
-  });
-}
-
-function failUpload(item, status, error) {
-  item.classList.add("failed");
-  item.dataset.state = "failed";
-  status.textContent = "failed";
-  item.querySelector(".receipt").replaceChildren(el("span", { class: "error", text: error.describe() }));
-  showMessage("Upload of " + item.dataset.filename + " failed: " + error.describe(), "error");
-}
-
-/** The durability receipt: which nodes hold a copy whose SHA-256 the gateway checked before answering. */
-function showReceipt(item, status, receipt) {
-  const verified = receipt.replicas.filter((replica) => replica.verified);
-  item.classList.add("done");
-  item.dataset.state = "done";
-  item.dataset.fileKey = receipt.file_key;
-  item.dataset.verified = String(verified.length);
-  status.textContent = `stored, ${verified.length} verified`;
-  const chips = receipt.replicas.map((replica) => el("span", {
-    class: "chip " + (replica.verified ? "verified" : "missing"),
-    title: replica.checksum_sha256 ? "SHA-256 " + replica.checksum_sha256 : "no copy yet",
-    text: (replica.verified ? "✓ " : "✗ ") + replica.node_id,
-  }));
-  const lines = [
-    el("div", { class: "chips" }, chips),
-    el("span", {}, "key ", el("code", { text: receipt.file_key }), ` · ${formatBytes(receipt.size_bytes)} · primary ${receipt.node_id}`),
-    el("span", {}, "SHA-256 ", el("code", { text: receipt.checksum_sha256 })),
-  ];
-  if (receipt.replication.failed.length) lines.push(el("span", { class: "queued", text: "queued for repair: " + receipt.replication.failed.join(", ") }));
-  item.querySelector(".receipt").replaceChildren(...lines);
-}
-
 // ---------- start ----------
 
 document.addEventListener("visibilitychange", () => { if (document.hidden) clearTimeout(state.timer); else refreshSoon(); });
 
-wireKeyDialog();
+wireKeyDialog(refreshSoon);
 wireFiles();
-wireUploads();
+wireUploads(refreshSoon);
 refresh();
