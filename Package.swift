@@ -97,6 +97,8 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
+            // The dashboard's HTML, CSS and JavaScript, compiled into dfs-gateway (no files to deploy, no CDN).
+            resources: [.embedInCode("Dashboard/static")],
             swiftSettings: swiftSettings
         ),
         .executableTarget(

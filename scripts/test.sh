@@ -19,3 +19,8 @@ if [ "$#" -eq 0 ]; then
     echo "== integration tests again, on MySQL metadata" >&2
     DFS_TEST_CLUSTER_BACKEND=mysql scripts/swift.sh test --skip-build --filter IntegrationTests --skip MySQLGatewayTests
 fi
+if [ "$#" -eq 0 ]; then
+    # The dashboard in a real browser (headless Chromium) against `dfs up`, after the Swift tests.
+    echo "== dashboard browser test" >&2
+    scripts/browser-test.sh
+fi

@@ -104,10 +104,12 @@ struct GatewayRoutes: Sendable {
         var result: [NodeStatusDTO] = []
         for record in records {
             let score = await services.scoreboard.score(of: record.id)
+            let health = await services.prober.lastHealth.health(of: record.id)
             result.append(NodeStatusDTO(
                 id: record.id.rawValue, address: record.address, status: (score?.isUp ?? (record.status == .up)) ? "UP" : "DOWN",
                 role: record.role.rawValue, last_heartbeat: record.lastHeartbeat.map(MetadataTime.format),
-                latency_ms: (score?.ewmaLatencyMs ?? record.latencyMs).map(roundedMs), in_flight: score?.inFlight ?? 0))
+                latency_ms: (score?.ewmaLatencyMs ?? record.latencyMs).map(roundedMs), in_flight: score?.inFlight ?? 0,
+                free_bytes: health?.freeBytes, blob_count: health?.blobCount))
         }
         return result
     }

@@ -123,6 +123,9 @@ struct NodeStatusDTO: Encodable {
     var last_heartbeat: String?
     var latency_ms: Double?
     var in_flight: Int
+    /// From the node's last answered probe (kept while it is DOWN).
+    var free_bytes: Int64?
+    var blob_count: Int?
 }
 
 struct NodeCheckResponse: ResponseEncodable {

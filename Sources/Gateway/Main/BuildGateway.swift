@@ -85,6 +85,7 @@ func buildGateway(_ config: GatewayConfiguration, logger: Logger, onListening: @
 
     let router = Router(context: GatewayContext.self)
     GatewayRoutes(services: services).register(on: router)
+    DashboardRoutes().register(on: router)
     let server = ContinueAwareHTTPServer(
         responder: router.buildResponder(), host: config.host, port: config.port, serverName: "dfs-gateway",
         logger: logger, onServerRunning: { port in

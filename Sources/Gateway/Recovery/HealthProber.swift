@@ -26,6 +26,8 @@ struct HealthProber: Sendable {
     let availability: NodeAvailability
     let timeout: Duration
     let logger: Logger
+    /// What each node said in its last answered probe, so `GET /nodes` can show free space without probing.
+    let lastHealth = NodeHealthLedger()
 
     /// Probes all nodes concurrently; returns the results and the ids that just turned DOWN→UP.
     func probeAll() async -> (results: [ProbeResult], cameBack: [NodeID]) {
@@ -43,6 +45,7 @@ struct HealthProber: Sendable {
             let (transition, isUsable) = await availability.observe(result.node.id, probeSaysUp: result.isUp)
             result.isUsable = isUsable
             judged.append(result)
+            if let health = result.health { await lastHealth.record(health, of: result.node.id) }
             await scoreboard.probed(result.node.id, isUp: isUsable, latency: result.isUp ? result.latency : nil)
             switch transition {
             case .cameUp:
