@@ -65,8 +65,9 @@ seed_option=()
 
 echo "== api-fuzz: schemathesis against $gateway/openapi.yaml (up to $max_examples cases per operation)" >&2
 set +e
-# From the temp folder: schemathesis keeps a crash cache (.schemathesis/) in its working directory.
-(cd "$work" && "$venv_bin/schemathesis" --config-file "$OLDPWD/Tests/python/schemathesis.toml" run "$gateway/openapi.yaml" \
+# From the temp folder: schemathesis keeps a crash cache (.schemathesis/) in its working directory. Each request
+# has a 10 s limit; the whole run gets 15 minutes, so a stuck run fails instead of holding CI.
+(cd "$work" && timeout 900 "$venv_bin/schemathesis" --config-file "$OLDPWD/Tests/python/schemathesis.toml" run "$gateway/openapi.yaml" \
     --max-examples "$max_examples" --request-timeout 10 \
     --report junit --report-junit-path "$work/schemathesis-junit.xml" \
     --no-color "${filters[@]}" "${seed_option[@]}") 2>&1 | tee "$work/schemathesis.log"
