@@ -97,8 +97,9 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
-            // The dashboard's HTML, CSS and JavaScript, compiled into dfs-gateway (no files to deploy, no CDN).
-            resources: [.embedInCode("Dashboard/static")],
+            // The dashboard's HTML, CSS and JavaScript and GET /openapi.yaml's document, compiled into dfs-gateway
+            // (no files to deploy, no CDN).
+            resources: [.embedInCode("Dashboard/static"), .embedInCode("OpenAPI/openapi.yaml")],
             swiftSettings: swiftSettings
         ),
         .executableTarget(

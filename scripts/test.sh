@@ -18,6 +18,9 @@ if [ "$#" -eq 0 ]; then
     # face the same end-to-end tests (the MySQL-only suites already ran above).
     echo "== integration tests again, on MySQL metadata" >&2
     DFS_TEST_CLUSTER_BACKEND=mysql scripts/swift.sh test --skip-build --filter IntegrationTests --skip MySQLGatewayTests
+    # The public API against its OpenAPI document on a live cluster: the Postman collection, then schemathesis.
+    echo "== API conformance (scripts/api-fuzz.sh)" >&2
+    scripts/api-fuzz.sh
 fi
 if [ "$#" -eq 0 ]; then
     # The dashboard in a real browser (headless Chromium) against `dfs up`, after the Swift tests.

@@ -173,8 +173,11 @@ struct GatewayRoutes: Sendable {
     func registerNode(_ request: Request, context: GatewayContext) async throws -> HTTPResponse.Status {
         let body = try await request.decode(as: RegisterNodeRequest.self, context: context)
         let id = try NodeID(validating: body.id)
-        guard body.address.hasPrefix("http://") || body.address.hasPrefix("https://") else {
-            throw APIError.badRequest("address must be an http(s) URL")
+        // A URL without a host ("http://") would make every later request to this node go astray.
+        guard let url = URLComponents(string: body.address), url.scheme == "http" || url.scheme == "https",
+            let host = url.host, !host.isEmpty
+        else {
+            throw APIError.badRequest("address must be an http(s) URL with a host")
         }
         let known = await services.scoreboard.score(of: id)
         let role = body.role.flatMap { NodeRole(rawValue: $0.uppercased()) } ?? known?.role ?? .backup

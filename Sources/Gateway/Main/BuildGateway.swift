@@ -12,6 +12,8 @@ import ServiceLifecycle
 struct Gateway {
     var services: GatewayServices
     var serviceGroup: ServiceGroup
+    /// Every route the router serves, as "METHOD /path/{capture}": what the OpenAPI document must describe.
+    var routes: [String]
 
     func run() async throws { try await serviceGroup.run() }
 }
@@ -86,6 +88,9 @@ func buildGateway(_ config: GatewayConfiguration, logger: Logger, onListening: @
     let router = Router(context: GatewayContext.self)
     GatewayRoutes(services: services).register(on: router)
     DashboardRoutes().register(on: router)
+    OpenAPIRoutes().register(on: router)
+    // Keep this the last registration: it answers 405 for the routes registered above it.
+    router.add(middleware: MethodNotAllowedMiddleware(routes: router.routes))
     let server = ContinueAwareHTTPServer(
         responder: router.buildResponder(), host: config.host, port: config.port, serverName: "dfs-gateway",
         logger: logger, onServerRunning: { port in
@@ -113,7 +118,7 @@ func buildGateway(_ config: GatewayConfiguration, logger: Logger, onListening: @
         serviceConfigurations.append(.init(service: watchdog, successTerminationBehavior: .gracefullyShutdownGroup))
     }
     let group = ServiceGroup(configuration: .init(services: serviceConfigurations, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-    return Gateway(services: services, serviceGroup: group)
+    return Gateway(services: services, serviceGroup: group, routes: router.routes.map { "\($0.method) \($0.path)" })
 }
 
 /// Holds a resource open while the group runs and closes it on shutdown (services stop in reverse order,

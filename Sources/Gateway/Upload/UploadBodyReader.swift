@@ -142,17 +142,20 @@ final class UploadBodyReader {
     }
 }
 
-/// The reader as the `Sendable` sequence the HTTP client streams to the primary node.
+/// The reader as the `Sendable` sequence the HTTP client streams to the primary node, through that request's
+/// gate (see `UploadPullGate`).
 struct UploadByteStream: AsyncSequence, @unchecked Sendable {
     typealias Element = ByteBuffer
     let reader: UploadBodyReader
+    let gate: UploadPullGate
 
     struct AsyncIterator: AsyncIteratorProtocol {
         let reader: UploadBodyReader
-        mutating func next() async throws -> ByteBuffer? { try await reader.nextFileChunk() }
+        let gate: UploadPullGate
+        mutating func next() async throws -> ByteBuffer? { try await gate.pull(from: reader) }
     }
 
-    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(reader: reader) }
+    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(reader: reader, gate: gate) }
 }
 
 /// Parses `form-data; name="file"; filename="a b.txt"` into its parameters (names lower-cased).

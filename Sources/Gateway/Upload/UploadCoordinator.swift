@@ -52,10 +52,13 @@ struct UploadCoordinator: Sendable {
             let targets = others.filter(\.isUp).map(\.endpoint)
             let unreachableTargets = others.filter { !$0.isUp }.map(\.id)
             await scoreboard.requestStarted(on: primary.id)
+            let gate = UploadPullGate()
             do {
-                let result = try await nodes.putBlob(
-                    key, on: primary.endpoint, body: AnyByteStream(UploadByteStream(reader: reader)), length: descriptor.length,
-                    replicateTo: targets, expectedDigest: descriptor.expectedDigest)
+                let result = try await Self.releasingBody(to: gate) {
+                    try await nodes.putBlob(
+                        key, on: primary.endpoint, body: AnyByteStream(UploadByteStream(reader: reader, gate: gate)),
+                        length: descriptor.length, replicateTo: targets, expectedDigest: descriptor.expectedDigest)
+                }
                 await scoreboard.requestFinished(on: primary.id, latency: nil, failed: false)
                 try await reader.drainRemainder()
                 return try await finish(
@@ -85,6 +88,19 @@ struct UploadCoordinator: Sendable {
             }
         }
         throw NoNodeAvailable(action: "upload", attempts: attempts)
+    }
+
+    /// Runs a node request that streams the client's body, and returns only once the request has stopped reading
+    /// it, whatever the outcome: the reader has a single owner again afterwards.
+    private static func releasingBody<T>(to gate: UploadPullGate, _ request: () async throws -> T) async throws -> T {
+        do {
+            let value = try await request()
+            await gate.close()
+            return value
+        } catch {
+            await gate.close()
+            throw error
+        }
     }
 
     private func finish(
