@@ -4,6 +4,7 @@ import DFSMetadata
 import Foundation
 import Logging
 import NIOCore
+import Synchronization
 import Testing
 import TestSupport
 
@@ -26,7 +27,7 @@ struct DownloadRoutingTests {
     /// node-1…3 UP, node-1 clearly fastest, so it leads every ranking unless it fails.
     func withFixture(
         hedging: HedgePolicy? = nil, hedgeBudget: Double = 0, firstByteTimeout: Duration = .seconds(2), stallTimeout: Duration = .seconds(2),
-        livenessWindow: Duration = .seconds(1), _ body: (Fixture) async throws -> Void
+        livenessWindow: Duration = .seconds(1), events: DownloadEvents = DownloadEvents(), _ body: (Fixture) async throws -> Void
     ) async throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("dfs-routing-\(UUID().uuidString).sqlite").path
         defer { try? FileManager.default.removeItem(atPath: path) }
@@ -42,7 +43,8 @@ struct DownloadRoutingTests {
             uploads: UploadCoordinator(
                 store: store, nodes: nodes, scoreboard: scoreboard, replicationFactor: 3, writeQuorum: 1, livenessWindow: livenessWindow,
                 livenessTimeout: .milliseconds(300)),
-            downloads: DownloadCoordinator(store: store, nodes: nodes, scoreboard: scoreboard, firstByteTimeout: firstByteTimeout, stallTimeout: stallTimeout),
+            downloads: DownloadCoordinator(
+                store: store, nodes: nodes, scoreboard: scoreboard, firstByteTimeout: firstByteTimeout, stallTimeout: stallTimeout, events: events),
             nodes: nodes, scoreboard: scoreboard, store: store)
         do {
             try await body(fixture)
@@ -83,6 +85,9 @@ struct DownloadRoutingTests {
             let loser = try #require(await fixture.scoreboard.score(of: try NodeID(validating: "node-1")))
             #expect(loser.inFlight == 0)
             #expect(loser.consecutiveFailures == 0)
+            // But the time it kept us waiting counts as a latency sample, so it no longer leads the ranking.
+            #expect((loser.ewmaLatencyMs ?? 0) >= 50)
+            #expect(await fixture.scoreboard.ranked().first?.id.rawValue != "node-1")
         }
     }
 
@@ -163,6 +168,44 @@ struct DownloadRoutingTests {
         }
     }
 
+    @Test("hedges and failovers are reported once each through DownloadEvents")
+    func eventsAreReported() async throws {
+        let log = EventLog()
+        var events = DownloadEvents()
+        events.hedgeSent = { log.record("hedge-sent \($0)") }
+        events.hedgeWon = { log.record("hedge-won \($0)") }
+        events.failedOver = { log.record("failover \($0) \($1.rawValue)") }
+        let policy = HedgePolicy(minimumDelay: .milliseconds(50), maximumDelay: .milliseconds(50))
+        try await withFixture(hedging: policy, hedgeBudget: 1, stallTimeout: .milliseconds(200), events: events) { fixture in
+            let key = try await upload(fixture)
+            fixture.nodes.set("node-1", .slowFirstByte(.seconds(3)))
+            fixture.nodes.set("node-2", .stallsAfter(bytes: 20_000))
+            let (plan, received) = try await download(key, fixture)
+            #expect(received == bytes)
+            #expect(plan.routing.servedBy.rawValue == "node-2")
+            #expect(log.entries == ["hedge-sent node-2", "hedge-won node-2", "failover node-2 stalled"])
+            // The late loser of the race is the last fallback: node-3 takes over, not the slow node-1.
+            #expect(fixture.nodes.reads(on: "node-3") == 1)
+        }
+    }
+
+    @Test("a digest mismatch after a mid-stream switch convicts no replica; with one source it marks that one")
+    func mismatchAfterSwitchIsNotPinnedOnTheFirstSource() async throws {
+        try await withFixture(stallTimeout: .milliseconds(200)) { fixture in
+            let key = try await upload(fixture)
+            // node-2 rots a byte past the point where node-1 stalls, so the resumed part is the bad one.
+            var rotten = bytes
+            rotten[40_000] ^= 0x01
+            fixture.nodes.removeBlob(key.rawValue, on: "node-2")
+            let node2 = NodeEndpoint(id: try NodeID(validating: "node-2"), baseURL: "x")
+            _ = try await fixture.nodes.putBlob(key, on: node2, body: AnyByteStream(chunks: [ByteBuffer(bytes: rotten)]), length: nil, replicateTo: [], expectedDigest: nil)
+            fixture.nodes.set("node-1", .stallsAfter(bytes: 20_000))
+            await #expect(throws: DownloadIntegrityError.self) { _ = try await download(key, fixture) }
+            let entry = try #require(try await fixture.store.file(key))
+            #expect(entry.locations.allSatisfy { $0.status == .active }, "nobody can tell which source was bad")
+        }
+    }
+
     @Test("an upload leaves out a hung node after one liveness timeout and still stores on the others")
     func uploadAvoidsHungNode() async throws {
         try await withFixture(livenessWindow: .zero) { fixture in
@@ -188,4 +231,11 @@ struct DownloadRoutingTests {
             #expect(after.inFlight == 0)
         }
     }
+}
+
+/// Collects event descriptions from any task.
+final class EventLog: Sendable {
+    private let list = Mutex<[String]>([])
+    var entries: [String] { list.withLock { $0 } }
+    func record(_ entry: String) { list.withLock { $0.append(entry) } }
 }

@@ -61,9 +61,24 @@ struct RoutingTests {
         #expect(await scoreboard.score(of: fast.id)?.isEjected == true)
         #expect(await scoreboard.ranked().first?.id.rawValue == "node-2")
         #expect(await scoreboard.score(of: fast.id)?.inFlight == 0)
+        // A probe that got no answer, while hysteresis still calls the node UP, re-admits nothing.
+        await scoreboard.probed(fast.id, isUp: true, latency: nil)
+        #expect(await scoreboard.score(of: fast.id)?.isEjected == true)
         await scoreboard.probed(fast.id, isUp: true, latency: .milliseconds(1))
         #expect(await scoreboard.score(of: fast.id)?.isEjected == false)
         #expect(await scoreboard.score(of: fast.id)?.consecutiveFailures == 0)
+    }
+
+    @Test("a node returning to UP (reconciled after an outage) is re-admitted even without a latency sample")
+    func returnToUpReadmits() async throws {
+        let scoreboard = LatencyScoreboard(halfLife: .seconds(5), ejectAfter: 1)
+        let id = try NodeID(validating: "node-1")
+        await scoreboard.register(NodeEndpoint(id: id, baseURL: "x"), role: .main, isUp: true)
+        await scoreboard.requestFailed(on: id)
+        #expect(await scoreboard.score(of: id)?.isEjected == true)
+        await scoreboard.probed(id, isUp: false, latency: nil)
+        await scoreboard.probed(id, isUp: true, latency: nil)
+        #expect(await scoreboard.score(of: id)?.isSelectable == true)
     }
 
     @Test("a success between failures resets the streak, so scattered failures never eject")

@@ -29,6 +29,47 @@ struct RoutingIntegrationTests {
         }
     }
 
+    @Test("a download from a hung node (SIGSTOP) is hedged to another replica instead of waiting out --health-timeout")
+    func hungNodeIsHedged() async throws {
+        // Probes off and a long health timeout: only the hedge can answer quickly. A 100% budget so the first
+        // download may hedge (the budget starts empty).
+        try await withCluster(nodes: 3, gatewayArguments: [
+            "--probe-interval", "1h", "--recovery-interval", "1h", "--health-timeout", "5s", "--hedge-after", "100ms,100ms", "--hedge-budget", "100%",
+        ]) { cluster in
+            let bytes = randomBytes(300_000)
+            let key = try await cluster.gateway.uploadRaw(bytes, filename: "hedge.bin").expectingSuccess().json(UploadAnswer.self).file_id
+            let servedBy = try #require(try await cluster.gateway.download(key).expectingSuccess().header("x-served-by"))
+            let number = try #require(Int(servedBy.dropFirst("node-".count)))
+            try await cluster.pauseNode(number)
+            do {
+                // Near-ties are spread at random, so not every download starts on the hung node: repeat until some
+                // have ((2/3)^30 odds against none), and check every one.
+                var hedged = 0
+                for _ in 0..<30 {
+                    let started = ContinuousClock.now
+                    let download = try await cluster.gateway.download(key).expectingSuccess()
+                    let elapsed = ContinuousClock.now - started
+                    #expect(download.body == bytes)
+                    #expect(download.header("x-served-by") != servedBy)
+                    #expect(download.header("x-dfs-failovers") == "0")
+                    // Correctness bound: well inside the 5 s first-byte timeout the hedge saves us from.
+                    #expect(elapsed < .seconds(4), "took \(elapsed)")
+                    let hedgedTo = try #require(download.header("x-dfs-hedged"))
+                    if hedgedTo != "false" {
+                        hedged += 1
+                        #expect(hedgedTo != servedBy)
+                        #expect(download.header("x-served-by") == hedgedTo)
+                    }
+                }
+                #expect(hedged > 0)
+            } catch {
+                try? await cluster.resumeNode(number)
+                throw error
+            }
+            try await cluster.resumeNode(number)
+        }
+    }
+
     @Test("with the best node hung (SIGSTOP) an upload goes to other primaries within about one --health-timeout")
     func uploadAvoidsHungNode() async throws {
         // Probes off: nothing but the upload's own liveness check can notice the hang.

@@ -43,6 +43,8 @@ struct DownloadCoordinator: Sendable {
     /// Mid-stream, a source that sends nothing for this long is abandoned for the next replica.
     var stallTimeout: Duration = .seconds(2)
     var slowness = SlowSourceDetector()
+    /// Hedges and failovers as they happen (for metrics).
+    var events = DownloadEvents()
 
     func metadata(of key: FileKey) async throws -> FileEntry {
         guard let entry = try await store.file(key) else { throw FileAccessError.fileNotFound(key) }
@@ -71,15 +73,30 @@ struct DownloadCoordinator: Sendable {
         guard let (candidate, opened) = winner else { throw NoNodeAvailable(action: "download", attempts: race.attempts) }
 
         let routing = DownloadRouting(servedBy: candidate.id, failedBeforeFirstByte: race.failed, hedgedTo: race.hedgedTo)
-        let fallbacks = ranked.filter { $0.id != candidate.id && !race.failed.contains($0.id) }
+        // Mid-stream fallbacks in rank order, except that a replica that just lost the first-byte race (it was late)
+        // goes last.
+        let untouched = ranked.filter { $0.id != candidate.id && !race.failed.contains($0.id) }
+        let fallbacks = untouched.filter { !race.running.contains($0.id) } + untouched.filter { race.running.contains($0.id) }
         let source = ResumableBlobStream(
             key: file.key, first: range?.first ?? 0, last: range?.last ?? (file.sizeBytes - 1), opened: opened.iterator,
             alreadyDelivered: Int64(opened.first?.readableBytes ?? 0), routing: routing, fallbacks: fallbacks,
             opener: ReplicaOpener(nodes: nodes, firstByteTimeout: firstByteTimeout), scoreboard: scoreboard, stallTimeout: stallTimeout,
-            slowness: slowness, recentThroughput: await scoreboard.score(of: candidate.id)?.throughputBytesPerSecond, logger: logger)
+            slowness: slowness, events: events, recentThroughput: await scoreboard.score(of: candidate.id)?.throughputBytesPerSecond, logger: logger)
+        let sources = source.sources
         let verifier = DigestVerifier(
             expected: range == nil ? file.checksum : nil, first: opened.first, rest: { try await source.next() },
-            onMismatch: { [self] in await self.markDamaged(file.key, on: candidate.id, status: .corrupt, reason: "served bytes differ from the stored SHA-256", logger: logger) })
+            onMismatch: { [self] in
+                // Only a body that came from one replica convicts it; after a mid-stream switch the culprit is unknown
+                // and the audit, which re-hashes each replica on its own, will find it.
+                let servedBy = sources.nodes
+                guard servedBy.count == 1 else {
+                    logger.warning("served bytes differ from the stored SHA-256 after switching sources; left to the audit", metadata: [
+                        "file_key": "\(file.key)", "node_id": "\(servedBy.map(\.rawValue).joined(separator: ","))",
+                    ])
+                    return
+                }
+                await self.markDamaged(file.key, on: candidate.id, status: .corrupt, reason: "served bytes differ from the stored SHA-256", logger: logger)
+            })
         return DownloadPlan(
             file: file, range: range, routing: routing, nodeLatencyMs: await scoreboard.score(of: candidate.id)?.ewmaLatencyMs,
             body: AnyByteStream(VerifiedByteStream(verifier: verifier)))
@@ -120,6 +137,7 @@ struct DownloadCoordinator: Sendable {
                 case .hedgeDue:
                     guard race.mayHedge, await scoreboard.spendHedge(), let extra = race.hedge() else { continue }
                     logger.debug("first byte late; hedging", metadata: ["file_key": "\(key)", "node_id": "\(extra.id)"])
+                    events.hedgeSent(extra.id)
                     next = extra
                     continue
                 case .opened(let candidate, let opened):
@@ -128,8 +146,12 @@ struct DownloadCoordinator: Sendable {
                     await scoreboard.requestFinished(on: candidate.id, latency: opened.latency, failed: false)
                     if let problem = await mismatch(of: opened, for: file, on: candidate.id, logger: logger) {
                         race.recordFailure(candidate.id, reason: problem)
+                        events.failedOver(candidate.id, .beforeFirstByte)
                     } else {
-                        for loser in race.running { await scoreboard.requestAbandoned(on: loser) }
+                        for loser in race.running {
+                            await scoreboard.requestAbandoned(on: loser, waited: race.startedAt[loser].map { ContinuousClock.now - $0 })
+                        }
+                        if candidate.id == race.hedgedTo { events.hedgeWon(candidate.id) }
                         return ((candidate, opened), race)
                     }
                 case .failed(let candidate, let error):
@@ -142,6 +164,7 @@ struct DownloadCoordinator: Sendable {
                     await scoreboard.requestFinished(on: candidate.id, latency: nil, failed: !isMissing)
                     if isMissing { await markDamaged(key, on: candidate.id, status: .missing, reason: "blob missing on node", logger: logger) }
                     race.recordFailure(candidate.id, reason: (error as? NodeRequestError)?.description ?? "\(candidate.id): \(error)")
+                    events.failedOver(candidate.id, .beforeFirstByte)
                     logger.warning("replica failed before the first byte; trying the next", metadata: ["file_key": "\(key)", "node_id": "\(candidate.id)", "error": "\(error)"])
                 }
                 // Nothing running any more (the hedge timer aside): fail over to the next replica, if any.

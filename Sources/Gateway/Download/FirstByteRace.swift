@@ -12,6 +12,8 @@ struct FirstByteRace {
 
     private var untried: ArraySlice<NodeScore>
     private(set) var running: [NodeID] = []
+    /// When each running request was sent.
+    private(set) var startedAt: [NodeID: ContinuousClock.Instant] = [:]
     private(set) var failed: [NodeID] = []
     private(set) var attempts: [String] = []
     private(set) var hedgedTo: NodeID?
@@ -22,6 +24,7 @@ struct FirstByteRace {
     mutating func nextCandidate() -> NodeScore? {
         guard let candidate = untried.popFirst() else { return nil }
         running.append(candidate.id)
+        startedAt[candidate.id] = .now
         return candidate
     }
 

@@ -2,6 +2,7 @@ import DFSClient
 import DFSCore
 import Logging
 import NIOCore
+import Synchronization
 
 /// The bytes of one download, from whichever replica can deliver them (SPEC §4): when the serving node dies,
 /// stalls (no byte for `stallTimeout`) or runs far slower than its recent throughput mid-transfer, the rest is
@@ -27,6 +28,9 @@ final class ResumableBlobStream {
     private var recentThroughput: Double?
     private let routing: DownloadRouting
     private let logger: Logger
+    private let events: DownloadEvents
+    /// Every node that delivered part of this response, in order; readable from other tasks.
+    let sources: ServedSources
     private(set) var delivered: Int64 = 0
     /// Sources taken over mid-stream, in order, with why.
     private(set) var midStreamFailovers: [(node: NodeID, reason: String)] = []
@@ -36,7 +40,7 @@ final class ResumableBlobStream {
     ///   - opened: the serving node's stream, positioned after `alreadyDelivered` bytes.
     init(key: FileKey, first: Int64, last: Int64, opened: AnyByteStream.AsyncIterator, alreadyDelivered: Int64, routing: DownloadRouting,
          fallbacks: [NodeScore], opener: ReplicaOpener, scoreboard: LatencyScoreboard, stallTimeout: Duration,
-         slowness: SlowSourceDetector = SlowSourceDetector(), recentThroughput: Double?, logger: Logger) {
+         slowness: SlowSourceDetector = SlowSourceDetector(), events: DownloadEvents = DownloadEvents(), recentThroughput: Double?, logger: Logger) {
         self.key = key
         self.first = first
         self.last = last
@@ -49,6 +53,8 @@ final class ResumableBlobStream {
         self.scoreboard = scoreboard
         self.stallTimeout = stallTimeout
         self.slowness = slowness
+        self.events = events
+        self.sources = ServedSources(first: routing.servedBy)
         self.recentThroughput = recentThroughput
         self.logger = logger
     }
@@ -70,13 +76,13 @@ final class ResumableBlobStream {
                 return passed
             case .end:
                 if delivered == expectedLength { return finished() }
-                try await resume(after: "stream ended after \(delivered) of \(expectedLength) bytes")
+                try await resume(after: "stream ended after \(delivered) of \(expectedLength) bytes", reason: .broken)
             case .stalled:
-                try await resume(after: "no byte for \(stallTimeout)")
+                try await resume(after: "no byte for \(stallTimeout)", reason: .stalled)
             case .failed(let error as CancellationError):
                 throw error
             case .failed(let error):
-                try await resume(after: "\(error)")
+                try await resume(after: "\(error)", reason: .broken)
             }
         }
     }
@@ -124,8 +130,9 @@ final class ResumableBlobStream {
 
     /// The source broke or stalled: switches to the next replica that answers a range request from the byte
     /// reached; throws (aborting the response) when none does.
-    private func resume(after reason: String) async throws {
+    private func resume(after reason: String, reason kind: DownloadEvents.FailoverReason) async throws {
         await scoreboard.requestFailed(on: currentNode)
+        events.failedOver(currentNode, kind)
         logger.warning("source failed mid-stream; resuming from another replica", metadata: [
             "file_key": "\(key)", "node_id": "\(currentNode)", "bytes": "\(delivered)", "error": "\(reason)",
         ])
@@ -133,6 +140,7 @@ final class ResumableBlobStream {
         var metadata = summary()
         metadata["error"] = "\(reason)"
         logger.warning("download aborted: no replica can continue", metadata: metadata)
+        events.aborted()
         throw NodeRequestError.unreachable(currentNode, reason: "\(reason); no other replica could continue at byte \(first + delivered)")
     }
 
@@ -144,6 +152,7 @@ final class ResumableBlobStream {
         let slowNode = currentNode
         if (try? await switchToFallback(reason: reason)) == true {
             await scoreboard.requestFailed(on: slowNode)
+            events.failedOver(slowNode, .slow)
         }
     }
 
@@ -160,6 +169,7 @@ final class ResumableBlobStream {
                 current = SourceIterator(opened.iterator)
                 pendingChunk = opened.first
                 midStreamFailovers.append((candidate.id, reason))
+                sources.append(candidate.id)
                 currentNode = candidate.id
                 slowness.reset()
                 recentThroughput = await scoreboard.score(of: candidate.id)?.throughputBytesPerSecond
@@ -218,4 +228,14 @@ final class SourceIterator: @unchecked Sendable {
             return first
         }
     }
+}
+
+/// The nodes a response's bytes came from, appended by the stream and read by its digest check.
+final class ServedSources: Sendable {
+    private let list: Mutex<[NodeID]>
+
+    init(first: NodeID) { list = Mutex([first]) }
+
+    var nodes: [NodeID] { list.withLock { $0 } }
+    func append(_ node: NodeID) { list.withLock { $0.append(node) } }
 }

@@ -82,21 +82,26 @@ actor LatencyScoreboard {
         scores[node] = score
     }
 
-    /// Releases an in-flight slot without judging the node (e.g. the losing side of a hedge, cancelled by us).
-    func requestAbandoned(on node: NodeID) {
+    /// Releases an in-flight slot without judging the node's health (e.g. the losing side of a hedge, cancelled by
+    /// us). `waited`, if given, is how long it had not answered: a lower bound of its latency, folded in as a sample
+    /// so a node that keeps losing races stops leading them.
+    func requestAbandoned(on node: NodeID, waited: Duration? = nil) {
         guard var score = scores[node] else { return }
         score.inFlight = max(0, score.inFlight - 1)
+        if let waited { score.ewmaLatencyMs = fold(waited, into: score, node: node) }
         scores[node] = score
     }
 
-    /// A health probe's result; returns the previous up state so callers can spot transitions. A successful
-    /// probe re-admits an ejected node.
+    /// A health probe's result; returns the previous up state so callers can spot transitions.
+    ///
+    /// `latency` is nil when the probe got no answer; `isUp` may still be true then (status hysteresis keeps a
+    /// node UP until enough probes agree), but only an answer, or a return to UP, re-admits an ejected node.
     @discardableResult
     func probed(_ node: NodeID, isUp: Bool, latency: Duration?) -> Bool? {
         guard var score = scores[node] else { return nil }
         let wasUp = score.isUp
         score.isUp = isUp
-        if isUp {
+        if isUp && (latency != nil || !wasUp) {
             score.consecutiveFailures = 0
             score.isEjected = false
             lastSuccessAt[node] = clock.now
