@@ -78,7 +78,7 @@ struct DownloadCoordinator: Sendable {
         let untouched = ranked.filter { $0.id != candidate.id && !race.failed.contains($0.id) }
         let fallbacks = untouched.filter { !race.running.contains($0.id) } + untouched.filter { race.running.contains($0.id) }
         let source = ResumableBlobStream(
-            key: file.key, first: range?.first ?? 0, last: range?.last ?? (file.sizeBytes - 1), opened: opened.iterator,
+            key: file.key, pinnedTo: (file.checksum, file.sizeBytes), first: range?.first ?? 0, last: range?.last ?? (file.sizeBytes - 1), opened: opened.iterator,
             alreadyDelivered: Int64(opened.first?.readableBytes ?? 0), routing: routing, fallbacks: fallbacks,
             opener: ReplicaOpener(nodes: nodes, firstByteTimeout: firstByteTimeout), scoreboard: scoreboard, stallTimeout: stallTimeout,
             slowness: slowness, events: events, recentThroughput: await scoreboard.score(of: candidate.id)?.throughputBytesPerSecond, logger: logger)

@@ -13,6 +13,8 @@ import Synchronization
 /// Not thread-safe: one task, the response writer, iterates it.
 final class ResumableBlobStream {
     private let key: FileKey
+    /// What every source must hold: a replacement whose recorded digest or size differs is not used.
+    private let pinned: (digest: SHA256Digest, size: Int64)
     /// The part of the blob being served, inclusive bounds.
     private let first: Int64
     private let last: Int64
@@ -38,10 +40,11 @@ final class ResumableBlobStream {
     /// - Parameters:
     ///   - first, last: the inclusive byte range served (`last` is `first - 1` for an empty file).
     ///   - opened: the serving node's stream, positioned after `alreadyDelivered` bytes.
-    init(key: FileKey, first: Int64, last: Int64, opened: AnyByteStream.AsyncIterator, alreadyDelivered: Int64, routing: DownloadRouting,
+    init(key: FileKey, pinnedTo pinned: (digest: SHA256Digest, size: Int64), first: Int64, last: Int64, opened: AnyByteStream.AsyncIterator, alreadyDelivered: Int64, routing: DownloadRouting,
          fallbacks: [NodeScore], opener: ReplicaOpener, scoreboard: LatencyScoreboard, stallTimeout: Duration,
          slowness: SlowSourceDetector = SlowSourceDetector(), events: DownloadEvents = DownloadEvents(), recentThroughput: Double?, logger: Logger) {
         self.key = key
+        self.pinned = pinned
         self.first = first
         self.last = last
         self.delivered = alreadyDelivered
@@ -166,6 +169,12 @@ final class ResumableBlobStream {
             do {
                 let opened = try await opener.open(key, on: candidate.endpoint, range: ByteRange(first: resumeAt, last: last))
                 await scoreboard.requestFinished(on: candidate.id, latency: opened.latency, failed: false)
+                if opened.stream.totalSize != pinned.size || (opened.stream.recordedDigest.map { $0 != pinned.digest } ?? false) {
+                    logger.warning("replica holds a different blob; not resuming from it", metadata: [
+                        "file_key": "\(key)", "node_id": "\(candidate.id)", "bytes": "\(opened.stream.totalSize)",
+                    ])
+                    continue
+                }
                 current = SourceIterator(opened.iterator)
                 pendingChunk = opened.first
                 midStreamFailovers.append((candidate.id, reason))
