@@ -96,7 +96,7 @@ struct RoutingTests {
 
     @Test("rolling samples answer nearest-rank quantiles and forget the oldest")
     func rollingQuantiles() {
-        var samples = RollingLatencySamples(capacity: 100)
+        var samples = RollingLatencySamples(capacity: 100, refreshEvery: 1)
         #expect(samples.quantileMs(0.95) == nil)
         for ms in 1...100 { samples.record(.milliseconds(ms)) }
         #expect(samples.quantileMs(0.95) == 95)
@@ -107,21 +107,31 @@ struct RoutingTests {
         #expect(samples.count == 100)
     }
 
+    @Test("with a refresh interval the quantile view lags by at most that many samples")
+    func quantileRefreshLags() {
+        var samples = RollingLatencySamples(capacity: 64, refreshEvery: 8)
+        for _ in 0..<64 { samples.record(.milliseconds(5)) }
+        for _ in 0..<7 { samples.record(.milliseconds(900)) }
+        #expect(samples.quantileMs(1) == 5, "not yet refreshed")
+        samples.record(.milliseconds(900))
+        #expect(samples.quantileMs(1) == 900)
+    }
+
     @Test("the hedge delay is the node's p95 clamped to MIN..MAX, the pooled p95 if lower, MAX without data")
     func hedgeDelay() {
         let policy = HedgePolicy(minimumDelay: .milliseconds(20), maximumDelay: .milliseconds(500), quantile: 0.95, minimumSamples: 20)
-        var empty = RollingLatencySamples()
+        var empty = RollingLatencySamples(refreshEvery: 1)
         #expect(policy.delay(node: nil, pooled: empty) == .milliseconds(500))
-        var node = RollingLatencySamples()
+        var node = RollingLatencySamples(refreshEvery: 1)
         for ms in 1...100 { node.record(.milliseconds(ms)) }  // p95 = 95 ms
         #expect(policy.delay(node: node, pooled: empty) == .milliseconds(95))
-        var fast = RollingLatencySamples()
+        var fast = RollingLatencySamples(refreshEvery: 1)
         for _ in 0..<50 { fast.record(.milliseconds(2)) }
         #expect(policy.delay(node: fast, pooled: empty) == .milliseconds(20), "clamped up to MIN")
-        var stalling = RollingLatencySamples()
+        var stalling = RollingLatencySamples(refreshEvery: 1)
         for index in 0..<100 { stalling.record(.milliseconds(index % 10 == 0 ? 900 : 3)) }  // 10% stalls: own p95 = 900 ms
         #expect(policy.delay(node: stalling, pooled: empty) == .milliseconds(500), "clamped down to MAX")
-        var pooled = RollingLatencySamples()
+        var pooled = RollingLatencySamples(refreshEvery: 1)
         for index in 0..<300 { pooled.record(.milliseconds(index % 30 == 0 ? 900 : 40)) }
         #expect(policy.delay(node: stalling, pooled: pooled) == .milliseconds(40), "the pooled p95 rescues a node that stalls often")
         // Too few samples of its own: the pooled figure decides.
