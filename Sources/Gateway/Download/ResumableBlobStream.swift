@@ -79,13 +79,13 @@ final class ResumableBlobStream {
                 return passed
             case .end:
                 if delivered == expectedLength { return finished() }
-                try await resume(after: "stream ended after \(delivered) of \(expectedLength) bytes", reason: .broken)
+                try await resume(after: "stream ended after \(delivered) of \(expectedLength) bytes", cause: .broken)
             case .stalled:
-                try await resume(after: "no byte for \(stallTimeout)", reason: .stalled)
+                try await resume(after: "no byte for \(stallTimeout)", cause: .stalled)
             case .failed(let error as CancellationError):
                 throw error
             case .failed(let error):
-                try await resume(after: "\(error)", reason: .broken)
+                try await resume(after: "\(error)", cause: .broken)
             }
         }
     }
@@ -133,9 +133,9 @@ final class ResumableBlobStream {
 
     /// The source broke or stalled: switches to the next replica that answers a range request from the byte
     /// reached; throws (aborting the response) when none does.
-    private func resume(after reason: String, reason kind: DownloadEvents.FailoverReason) async throws {
+    private func resume(after reason: String, cause: DownloadEvents.FailoverReason) async throws {
         await scoreboard.requestFailed(on: currentNode)
-        events.failedOver(currentNode, kind)
+        events.failedOver(currentNode, cause)
         logger.warning("source failed mid-stream; resuming from another replica", metadata: [
             "file_key": "\(key)", "node_id": "\(currentNode)", "bytes": "\(delivered)", "error": "\(reason)",
         ])
