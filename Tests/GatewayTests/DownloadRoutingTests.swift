@@ -169,6 +169,23 @@ struct DownloadRoutingTests {
         }
     }
 
+    @Test("a streaming download counts in its node's in-flight until it ends, or until the response is dropped")
+    func streamingCountsAsInFlight() async throws {
+        try await withFixture { fixture in
+            let key = try await upload(fixture)
+            let entry = try await fixture.downloads.metadata(of: key)
+            var plan: DownloadPlan? = try await fixture.downloads.open(entry, rangeHeader: nil, logger: logger)
+            let node = try #require(plan?.servedBy)
+            #expect(await fixture.scoreboard.score(of: node)?.inFlight == 1)
+            plan = nil
+            #expect(await fixture.scoreboard.score(of: node)?.inFlight == 0, "a response dropped unread gives its slot back")
+
+            let (read, received) = try await download(key, fixture)
+            #expect(received == bytes)
+            #expect(await fixture.scoreboard.score(of: read.servedBy)?.inFlight == 0)
+        }
+    }
+
     @Test("when every replica stalls the response is aborted, never completed short")
     func everyReplicaStalls() async throws {
         try await withFixture(stallTimeout: .milliseconds(100)) { fixture in

@@ -22,6 +22,8 @@ final class ResumableBlobStream {
     /// A resumed source's first chunk, read while opening it (within the first-byte timeout), not yet passed on.
     private var pendingChunk: ByteBuffer?
     private var currentNode: NodeID
+    /// The current source's in-flight slot, held while it streams.
+    private var lease: StreamLease
     private var fallbacks: [NodeScore]
     private let opener: ReplicaOpener
     private let scoreboard: LatencyScoreboard
@@ -50,6 +52,7 @@ final class ResumableBlobStream {
         self.delivered = alreadyDelivered
         self.current = SourceIterator(opened)
         self.currentNode = routing.servedBy
+        self.lease = StreamLease(on: routing.servedBy, in: scoreboard.streaming)
         self.routing = routing
         self.fallbacks = fallbacks
         self.opener = opener
@@ -117,6 +120,7 @@ final class ResumableBlobStream {
     /// Logs how the download was served: one line per request with the request id (from the logger's metadata),
     /// the nodes, the failovers and the hedge, since response headers leave before any mid-stream event.
     private func finished() -> ByteBuffer? {
+        lease.release()
         let level: Logger.Level = midStreamFailovers.isEmpty && routing.failedBeforeFirstByte.isEmpty && routing.hedgedTo == nil ? .debug : .info
         logger.log(level: level, "download served", metadata: summary())
         return nil
@@ -142,6 +146,7 @@ final class ResumableBlobStream {
         if try await switchToFallback(reason: reason) { return }
         var metadata = summary()
         metadata["error"] = "\(reason)"
+        lease.release()
         logger.warning("download aborted: no replica can continue", metadata: metadata)
         events.aborted()
         throw NodeRequestError.unreachable(currentNode, reason: "\(reason); no other replica could continue at byte \(first + delivered)")
@@ -176,6 +181,8 @@ final class ResumableBlobStream {
                     continue
                 }
                 current = SourceIterator(opened.iterator)
+                lease.release()
+                lease = StreamLease(on: candidate.id, in: scoreboard.streaming)
                 pendingChunk = opened.first
                 midStreamFailovers.append((candidate.id, reason))
                 sources.append(candidate.id)

@@ -19,6 +19,8 @@ actor LatencyScoreboard {
     private var generator = SystemRandomNumberGenerator()
     private let clock = ContinuousClock()
     private static let throughputHalfLife: Duration = .seconds(30)
+    /// Downloads streaming from each node after their first byte; part of every node's in-flight count.
+    nonisolated let streaming = StreamingCounts()
 
     /// - Parameters:
     ///   - ejectAfter: consecutive failed requests that take a node out of selection until a probe succeeds.
@@ -44,12 +46,12 @@ actor LatencyScoreboard {
         }
     }
 
-    func all() -> [NodeScore] { scores.values.sorted { $0.id < $1.id } }
-    func score(of node: NodeID) -> NodeScore? { scores[node] }
+    func all() -> [NodeScore] { scores.values.map(withStreams).sorted { $0.id < $1.id } }
+    func score(of node: NodeID) -> NodeScore? { scores[node].map(withStreams) }
 
     /// Candidates ranked best first; `among` restricts to those ids (e.g. a file's replicas).
     func ranked(among ids: Set<NodeID>? = nil) -> [NodeScore] {
-        let candidates = scores.values.filter { ids?.contains($0.id) ?? true }
+        let candidates = scores.values.filter { ids?.contains($0.id) ?? true }.map(withStreams)
         turn &+= 1
         return selector.rank(Array(candidates), turn: turn, using: &generator)
     }
@@ -144,6 +146,13 @@ actor LatencyScoreboard {
         let weightOfOld = score.throughputBytesPerSecond == nil ? 0 : pow(0.5, elapsed.inSeconds / Self.throughputHalfLife.inSeconds)
         score.throughputBytesPerSecond = (score.throughputBytesPerSecond ?? 0) * weightOfOld + bytesPerSecond * (1 - weightOfOld)
         scores[node] = score
+    }
+
+    /// The score as routing sees it: requests being opened plus responses still streaming.
+    private func withStreams(_ score: NodeScore) -> NodeScore {
+        var counted = score
+        counted.inFlight += streaming.count(on: score.id)
+        return counted
     }
 
     private func fold(_ latency: Duration, into score: NodeScore, node: NodeID) -> Double {
