@@ -186,6 +186,24 @@ struct DownloadRoutingTests {
         }
     }
 
+    @Test("a client that goes away while replicas are still being asked leaves no in-flight slot behind")
+    func cancelledRaceReleasesSlots() async throws {
+        let policy = HedgePolicy(minimumDelay: .milliseconds(20), maximumDelay: .milliseconds(20))
+        try await withFixture(hedging: policy, hedgeBudget: 1, firstByteTimeout: .seconds(30)) { fixture in
+            let key = try await upload(fixture)
+            for node in ["node-1", "node-2", "node-3"] { fixture.nodes.set(node, .hung) }
+            let downloads = fixture.downloads
+            let logger = self.logger
+            let attempt = Task { try await downloads.open(try await downloads.metadata(of: key), rangeHeader: nil, logger: logger) }
+            try await eventually("the hedge is running too") {
+                await fixture.scoreboard.all().map(\.inFlight).reduce(0, +) == 2
+            }
+            attempt.cancel()
+            await #expect(throws: CancellationError.self) { _ = try await attempt.value }
+            #expect(await fixture.scoreboard.all().allSatisfy { $0.inFlight == 0 })
+        }
+    }
+
     @Test("when every replica stalls the response is aborted, never completed short")
     func everyReplicaStalls() async throws {
         try await withFixture(stallTimeout: .milliseconds(100)) { fixture in

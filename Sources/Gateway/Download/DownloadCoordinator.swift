@@ -157,7 +157,9 @@ struct DownloadCoordinator: Sendable {
                 case .failed(let candidate, let error):
                     race.finished(candidate.id)
                     if error is CancellationError {
+                        // The client went away: give back every slot this race still holds.
                         await scoreboard.requestAbandoned(on: candidate.id)
+                        for other in race.running { await scoreboard.requestAbandoned(on: other) }
                         throw CancellationError()
                     }
                     let isMissing = (error as? NodeRequestError)?.isBlobNotFound == true
