@@ -27,7 +27,8 @@ struct DownloadRoutingTests {
     /// node-1…3 UP, node-1 clearly fastest, so it leads every ranking unless it fails.
     func withFixture(
         hedging: HedgePolicy? = nil, hedgeBudget: Double = 0, firstByteTimeout: Duration = .seconds(2), stallTimeout: Duration = .seconds(2),
-        livenessWindow: Duration = .seconds(1), events: DownloadEvents = DownloadEvents(), _ body: (Fixture) async throws -> Void
+        livenessWindow: Duration = .seconds(1), slowness: SlowSourceDetector = SlowSourceDetector(), events: DownloadEvents = DownloadEvents(),
+        _ body: (Fixture) async throws -> Void
     ) async throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("dfs-routing-\(UUID().uuidString).sqlite").path
         defer { try? FileManager.default.removeItem(atPath: path) }
@@ -44,7 +45,7 @@ struct DownloadRoutingTests {
                 store: store, nodes: nodes, scoreboard: scoreboard, replicationFactor: 3, writeQuorum: 1, livenessWindow: livenessWindow,
                 livenessTimeout: .milliseconds(300)),
             downloads: DownloadCoordinator(
-                store: store, nodes: nodes, scoreboard: scoreboard, firstByteTimeout: firstByteTimeout, stallTimeout: stallTimeout, events: events),
+                store: store, nodes: nodes, scoreboard: scoreboard, firstByteTimeout: firstByteTimeout, stallTimeout: stallTimeout, slowness: slowness, events: events),
             nodes: nodes, scoreboard: scoreboard, store: store)
         do {
             try await body(fixture)
@@ -151,6 +152,44 @@ struct DownloadRoutingTests {
             #expect(received == bytes)
             #expect(ContinuousClock.now - started < .seconds(5))
             #expect(fixture.nodes.reads(on: "node-2") == 1)
+        }
+    }
+
+    @Test("a source that turns far slower than its recent throughput is replaced mid-stream; the body is complete")
+    func slowSourceIsReplaced() async throws {
+        // Small windows so a 50 kB file can show it; the stall timeout is long, so only slowness can trigger.
+        let slowness = SlowSourceDetector(window: .milliseconds(200), minimumBytesRemaining: 0)
+        let log = EventLog()
+        var events = DownloadEvents()
+        events.failedOver = { log.record("failover \($0) \($1.rawValue)") }
+        try await withFixture(stallTimeout: .seconds(30), slowness: slowness, events: events) { fixture in
+            let key = try await upload(fixture)
+            let node1 = try NodeID(validating: "node-1")
+            await fixture.scoreboard.throughputObserved(on: node1, bytesPerSecond: 100_000_000)
+            // 1000 bytes per 250 ms = 4 kB/s, against a usual 100 MB/s; left alone the rest would take 7.5 s.
+            fixture.nodes.set("node-1", .tricklesAfter(bytes: 20_000, chunkDelay: .milliseconds(250)))
+            let started = ContinuousClock.now
+            let (plan, received) = try await download(key, fixture)
+            #expect(plan.servedBy == node1)
+            #expect(received == bytes)
+            #expect(log.entries == ["failover node-1 slow"])
+            #expect(fixture.nodes.reads(on: "node-2") == 1)
+            #expect(ContinuousClock.now - started < .seconds(5))
+        }
+    }
+
+    @Test("a slow source with nowhere better to go is kept, and the download completes")
+    func slowSourceWithoutFallbackIsKept() async throws {
+        let slowness = SlowSourceDetector(window: .milliseconds(100), minimumBytesRemaining: 0)
+        try await withFixture(stallTimeout: .seconds(30), slowness: slowness) { fixture in
+            let key = try await upload(fixture)
+            for number in 1...3 {
+                let node = try NodeID(validating: "node-\(number)")
+                await fixture.scoreboard.throughputObserved(on: node, bytesPerSecond: 100_000_000)
+                fixture.nodes.set(node.rawValue, number == 1 ? .tricklesAfter(bytes: 45_000, chunkDelay: .milliseconds(120)) : .hung)
+            }
+            let (_, received) = try await download(key, fixture)
+            #expect(received == bytes)
         }
     }
 

@@ -18,6 +18,8 @@ public final class FakeNodeCluster: NodeClient, @unchecked Sendable {
         case slowFirstByte(Duration)
         /// Reads deliver this many bytes, then nothing more until cancelled.
         case stallsAfter(bytes: Int)
+        /// Reads deliver this many bytes at once, then each further 1000-byte chunk after `chunkDelay`.
+        case tricklesAfter(bytes: Int, chunkDelay: Duration)
     }
 
     private let lock = NSLock()
@@ -100,6 +102,10 @@ public final class FakeNodeCluster: NodeClient, @unchecked Sendable {
         case .stallsAfter(let limit):
             return BlobReadStream(
                 totalSize: Int64(bytes.count), range: range, recordedDigest: nil, body: AnyByteStream(StallingChunks(chunks: chunks, limit: limit)))
+        case .tricklesAfter(let limit, let delay):
+            return BlobReadStream(
+                totalSize: Int64(bytes.count), range: range, recordedDigest: nil,
+                body: AnyByteStream(StallingChunks(chunks: chunks, limit: limit, delayAfterLimit: delay)))
         default:
             break
         }
@@ -125,22 +131,28 @@ public final class FakeNodeCluster: NodeClient, @unchecked Sendable {
     }
 }
 
-/// Chunks that stop after `limit` bytes and then wait until cancelled: a source that stalls mid-stream.
+/// Chunks that slow down after `limit` bytes: each further one comes after `delayAfterLimit` (nil: never, a source
+/// that stalls mid-stream until cancelled).
 struct StallingChunks: AsyncSequence, Sendable {
     typealias Element = ByteBuffer
     let chunks: [ByteBuffer]
     let limit: Int
+    var delayAfterLimit: Duration? = nil
 
     struct AsyncIterator: AsyncIteratorProtocol {
         var remaining: ArraySlice<ByteBuffer>
         var sent = 0
         let limit: Int
+        let delayAfterLimit: Duration?
 
         mutating func next() async throws -> ByteBuffer? {
             guard let chunk = remaining.first else { return nil }
             if sent >= limit {
-                try await Task.sleep(for: .seconds(3600))
-                throw CancellationError()
+                guard let delayAfterLimit else {
+                    try await Task.sleep(for: .seconds(3600))
+                    throw CancellationError()
+                }
+                try await Task.sleep(for: delayAfterLimit)
             }
             remaining = remaining.dropFirst()
             sent += chunk.readableBytes
@@ -148,5 +160,5 @@ struct StallingChunks: AsyncSequence, Sendable {
         }
     }
 
-    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(remaining: chunks[...], limit: limit) }
+    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(remaining: chunks[...], limit: limit, delayAfterLimit: delayAfterLimit) }
 }

@@ -7,18 +7,27 @@
 /// files and short hiccups never trigger it; the stall timeout covers a source that sends nothing at all.
 struct SlowSourceDetector: Sendable, Equatable {
     /// A window slower than this share of the node's recent throughput abandons the source.
-    var slowFraction = 1.0 / 8
+    var slowFraction: Double
     /// Waiting time that makes a window long enough to judge.
-    var window: Duration = .seconds(1)
+    var window: Duration
     /// A window also closes after this many bytes (a fast node rarely waits a whole `window`), and is then only
     /// measured, never judged; below `minimumMeasuredWait` of waiting it is discarded as noise (buffered bytes).
-    var measureEveryBytes: Int64 = 16 << 20
-    var minimumMeasuredWait: Duration = .milliseconds(10)
+    var measureEveryBytes: Int64
+    var minimumMeasuredWait: Duration
     /// Switching sources costs a request; not worth it for the last few bytes.
-    var minimumBytesRemaining: Int64 = 1 << 20
+    var minimumBytesRemaining: Int64
 
     private var windowBytes: Int64 = 0
     private var windowWait: Duration = .zero
+
+    init(slowFraction: Double = 1.0 / 8, window: Duration = .seconds(1), measureEveryBytes: Int64 = 16 << 20,
+         minimumMeasuredWait: Duration = .milliseconds(10), minimumBytesRemaining: Int64 = 1 << 20) {
+        self.slowFraction = slowFraction
+        self.window = window
+        self.measureEveryBytes = measureEveryBytes
+        self.minimumMeasuredWait = minimumMeasuredWait
+        self.minimumBytesRemaining = minimumBytesRemaining
+    }
 
     enum Verdict: Equatable {
         /// Nothing to report yet.
