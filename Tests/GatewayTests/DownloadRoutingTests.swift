@@ -181,7 +181,7 @@ struct DownloadRoutingTests {
     @Test("a slow source with nowhere better to go is kept, and the download completes")
     func slowSourceWithoutFallbackIsKept() async throws {
         let slowness = SlowSourceDetector(window: .milliseconds(100), minimumBytesRemaining: 0)
-        try await withFixture(stallTimeout: .seconds(30), slowness: slowness) { fixture in
+        try await withFixture(firstByteTimeout: .milliseconds(300), stallTimeout: .seconds(30), slowness: slowness) { fixture in
             let key = try await upload(fixture)
             for number in 1...3 {
                 let node = try NodeID(validating: "node-\(number)")

@@ -1,5 +1,6 @@
 import DFSCore
 import Testing
+import TestSupport
 
 @testable import Gateway
 
@@ -28,6 +29,36 @@ struct RoutingTests {
         // Right after the peak a low sample barely moves it; long after, it almost replaces it.
         #expect(average.updated(previous: 200, sample: 10, elapsed: .milliseconds(10)) > 199)
         #expect(average.updated(previous: 200, sample: 10, elapsed: .seconds(50)) < 11)
+    }
+
+    @Test("routing reads the average decayed for the time since its last sample, as if zeros had arrived")
+    func decayOnRead() {
+        let average = LatencyAverage(halfLife: .seconds(2))
+        #expect(average.decayed(200, elapsed: .zero) == 200)
+        #expect(abs(average.decayed(200, elapsed: .seconds(2)) - 100) < 1e-9)
+        #expect(abs(average.decayed(200, elapsed: .seconds(6)) - 25) < 1e-9)
+    }
+
+    @Test("a node sidelined by one slow answer leads again once its peak has decayed, without new samples")
+    func sidelinedNodeComesBack() async throws {
+        let scoreboard = LatencyScoreboard(halfLife: .milliseconds(50))
+        let slow = try NodeID(validating: "node-1")
+        let steady = try NodeID(validating: "node-2")
+        await scoreboard.register(NodeEndpoint(id: slow, baseURL: "x"), role: .main, isUp: true)
+        await scoreboard.register(NodeEndpoint(id: steady, baseURL: "y"), role: .replica, isUp: true)
+        await scoreboard.probed(steady, isUp: true, latency: .milliseconds(10))
+        await scoreboard.probed(slow, isUp: true, latency: .milliseconds(500))
+        #expect(await scoreboard.ranked().first?.id == steady)
+        // Both decay alike over time, but node-2's probe was earlier; keep it fresh so only the peak decays.
+        try await eventually("node-1's peak has decayed below node-2", timeout: .seconds(5), interval: .milliseconds(50)) {
+            await scoreboard.probed(steady, isUp: true, latency: .milliseconds(10))
+            let node1 = await scoreboard.score(of: slow)?.currentLatencyMs ?? .infinity
+            return node1 < 10 / 1.3
+        }
+        // Not a near-tie (ratio 1.3 > 1.25), so the order is not left to chance: node-1 leads.
+        await scoreboard.probed(steady, isUp: true, latency: .milliseconds(10))
+        #expect(await scoreboard.ranked().first?.id == slow)
+        #expect(await scoreboard.score(of: slow)?.ewmaLatencyMs == 500, "the measured figure itself only moves with samples")
     }
 
     @Test("an ejected node ranks behind every selectable one, however fast, and ahead of DOWN ones")

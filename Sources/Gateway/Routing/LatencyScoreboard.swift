@@ -148,10 +148,14 @@ actor LatencyScoreboard {
         scores[node] = score
     }
 
-    /// The score as routing sees it: requests being opened plus responses still streaming.
+    /// The score as routing sees it now: requests being opened plus responses still streaming, and the latency
+    /// average decayed for the time since its last sample.
     private func withStreams(_ score: NodeScore) -> NodeScore {
         var counted = score
         counted.inFlight += streaming.count(on: score.id)
+        if let latency = score.ewmaLatencyMs, let sampledAt = lastSampleAt[score.id] {
+            counted.currentLatencyMs = average.decayed(latency, elapsed: clock.now - sampledAt)
+        }
         return counted
     }
 

@@ -6,8 +6,13 @@ struct NodeScore: Sendable, Equatable {
     var endpoint: NodeEndpoint
     var role: NodeRole
     var isUp: Bool
-    /// Peak-sensitive, time-decayed moving average of observed latencies (probes and requests), in ms.
+    /// Peak-sensitive, time-decayed moving average of observed latencies (probes and requests), in ms, as of the
+    /// last sample.
     var ewmaLatencyMs: Double?
+    /// `ewmaLatencyMs` decayed for the time since that sample (Finagle's peak EWMA does the same on read), so a
+    /// node sidelined by one peak is tried again within a few half-lives even if nothing else samples it; set
+    /// by the scoreboard when it hands out scores, nil in hand-built ones.
+    var currentLatencyMs: Double?
     var inFlight: Int
     var consecutiveFailures: Int
     /// Passive health: set when `consecutiveFailures` reaches `--eject-after`, cleared by the next successful
@@ -25,7 +30,7 @@ struct NodeScore: Sendable, Equatable {
     /// Lower is better. Latency grows with load (in-flight + 1) and each recent failure doubles it, so a
     /// failing node sinks at once and recovers as probes and requests succeed again.
     var cost: Double {
-        let latency = ewmaLatencyMs ?? NodeScore.unmeasuredLatencyMs
+        let latency = currentLatencyMs ?? ewmaLatencyMs ?? NodeScore.unmeasuredLatencyMs
         let failurePenalty = pow(2.0, Double(min(consecutiveFailures, 10)))
         return latency * Double(inFlight + 1) * failurePenalty
     }
@@ -46,6 +51,11 @@ struct LatencyAverage: Sendable {
         if sample >= previous { return sample }
         let weightOfOld = pow(0.5, max(0, elapsed.inSeconds) / max(0.001, halfLife.inSeconds))
         return previous * weightOfOld + sample * (1 - weightOfOld)
+    }
+
+    /// The average `elapsed` after its last sample, as routing sees it: decayed as if a zero sample had arrived.
+    func decayed(_ value: Double, elapsed: Duration) -> Double {
+        value * pow(0.5, max(0, elapsed.inSeconds) / max(0.001, halfLife.inSeconds))
     }
 }
 
