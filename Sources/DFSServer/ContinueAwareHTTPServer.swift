@@ -47,7 +47,7 @@ where Responder.Context: InitializableFromSource<ApplicationRequestContextSource
             if let expect = request.headers[.expect], expect.lowercased() == "100-continue" {
                 try await responseWriter.writeInformationalHead(HTTPResponse(status: .continue))
             }
-            let requestID = RequestIdentifier.next()
+            let requestID = RequestIdentifier.accepting(request.headers[HTTPField.Name("x-request-id")!])
             var requestLogger = logger
             requestLogger[metadataKey: "request_id"] = .string(requestID)
             let context = Responder.Context(source: .init(channel: channel, logger: requestLogger))
@@ -78,6 +78,21 @@ public enum RequestIdentifier {
     private static let prefix = String(UInt32.random(in: 0...UInt32.max), radix: 36)
 
     public static func next() -> String { "\(prefix)-\(counter.increment())" }
+
+    /// The client's own id when it is short and safe to log and echo (letters, digits, `-_.:`, at most 64),
+    /// so a request can be followed across systems; otherwise a fresh one.
+    public static func accepting(_ supplied: String?) -> String {
+        guard let supplied, isAcceptable(supplied) else { return next() }
+        return supplied
+    }
+
+    public static func isAcceptable(_ candidate: String) -> Bool {
+        (1...64).contains(candidate.utf8.count)
+            && candidate.utf8.allSatisfy { byte in
+                (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
+                    || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_") || byte == UInt8(ascii: ".") || byte == UInt8(ascii: ":")
+            }
+    }
 }
 
 import Synchronization

@@ -36,6 +36,43 @@ struct MidStreamFailoverTests {
         }
     }
 
+    @Test("pausing the serving node (SIGSTOP) in the middle of a 64 MiB download: the stall timeout moves it to another replica, every byte intact")
+    func sourcePausedMidTransfer() async throws {
+        try await withCluster(nodes: 3, gatewayArguments: ["--stall-timeout", "1s", "--recovery-interval", "1h"]) { cluster in
+            let bytes = randomBytes(64 << 20)
+            let key = try await cluster.gateway.uploadRaw(bytes, filename: "big.bin").expectingSuccess().json(UploadAnswer.self).file_id
+
+            let started = ContinuousClock.now
+            let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: cluster.gatewayURL + "/download/" + key), timeout: .minutes(2))
+            #expect(response.status == .ok)
+            let servedBy = try #require(response.headers.first(name: "x-served-by"))
+            let number = try #require(Int(servedBy.dropFirst("node-".count)))
+            var hasher = StreamingSHA256()
+            var paused = false
+            do {
+                for try await chunk in response.body {
+                    hasher.update(chunk)
+                    if !paused && hasher.byteCount >= 1 << 20 {
+                        try await cluster.pauseNode(number)
+                        paused = true
+                    }
+                }
+            } catch {
+                if paused { try? await cluster.resumeNode(number) }
+                throw error
+            }
+            if paused { try await cluster.resumeNode(number) }
+            #expect(paused)
+            #expect(hasher.byteCount == Int64(bytes.count))
+            #expect(hasher.finalize().hex == sha256Hex(bytes))
+            // Generous correctness bound: a stall costs about --stall-timeout, never the 30 s node timeout.
+            #expect(ContinuousClock.now - started < .seconds(25))
+            let log = cluster.logTail(of: .gateway, lines: 300) ?? ""
+            #expect(log.contains("download resumed"))
+            #expect(log.contains("no byte for"))
+        }
+    }
+
     @Test("a hung node (SIGSTOP) is skipped after the first-byte timeout and the download succeeds from another replica")
     func hungNodeIsSkipped() async throws {
         // Probes off: only the first-byte timeout can save these requests from the hung node.

@@ -8,10 +8,16 @@ import NIOCore
 /// or missing blobs; a primary put fans out to the named targets as a real node does.
 public final class FakeNodeCluster: NodeClient, @unchecked Sendable {
     // @unchecked: all mutable state is behind `lock`.
-    public enum Behaviour: Sendable {
+    public enum Behaviour: Sendable, Equatable {
         case healthy
         case down
         case corrupt
+        /// Like a SIGSTOPped process: every call waits until cancelled (or its timeout, for health).
+        case hung
+        /// Reads answer, but only after this long.
+        case slowFirstByte(Duration)
+        /// Reads deliver this many bytes, then nothing more until cancelled.
+        case stallsAfter(bytes: Int)
     }
 
     private let lock = NSLock()
@@ -28,23 +34,38 @@ public final class FakeNodeCluster: NodeClient, @unchecked Sendable {
 
     private func behaviour(_ node: NodeID) -> Behaviour { lock.withLock { behaviours[node.rawValue] ?? .healthy } }
 
-    private func refuseIfDown(_ node: NodeEndpoint) throws {
-        if behaviour(node.id) == .down { throw NodeRequestError.unreachable(node.id, reason: "connection refused") }
+    private func refuseIfDown(_ node: NodeEndpoint) async throws {
+        switch behaviour(node.id) {
+        case .down: throw NodeRequestError.unreachable(node.id, reason: "connection refused")
+        case .hung: try await Self.hangUntilCancelled()
+        default: break
+        }
+    }
+
+    private static func hangUntilCancelled() async throws {
+        try await Task.sleep(for: .seconds(3600))
+        throw CancellationError()
     }
 
     public func health(of node: NodeEndpoint, timeout: Duration) async throws -> NodeHealth {
-        try refuseIfDown(node)
+        if behaviour(node.id) == .hung {
+            try await Task.sleep(for: timeout)
+            throw NodeRequestError.unreachable(node.id, reason: "health timeout")
+        }
+        try await refuseIfDown(node)
         return NodeHealth(status: "UP", nodeID: node.id.rawValue, freeBytes: 1 << 40, blobCount: lock.withLock { blobs[node.id.rawValue]?.count ?? 0 })
     }
 
     public func putBlob(_ key: FileKey, on node: NodeEndpoint, body: AnyByteStream, length: Int64?, replicateTo targets: [NodeEndpoint],
                         expectedDigest: SHA256Digest?) async throws -> BlobPutResult {
-        try refuseIfDown(node)
+        try await refuseIfDown(node)
         var bytes: [UInt8] = []
         for try await chunk in body { bytes += chunk.readableBytesView }
         let own = try store(bytes, key: key, on: node.id, expectedDigest: expectedDigest)
         var replicas: [ReplicaOutcome] = []
         for target in targets {
+            // A real primary waits for a hung target until its replication timeout.
+            if behaviour(target.id) == .hung { try await Self.hangUntilCancelled() }
             if behaviour(target.id) == .down {
                 replicas.append(ReplicaOutcome(nodeID: target.id.rawValue, stored: false, checksumSHA256: nil, sizeBytes: nil, error: "\(target.id): unreachable (connection refused)"))
                 continue
@@ -65,7 +86,7 @@ public final class FakeNodeCluster: NodeClient, @unchecked Sendable {
     }
 
     public func getBlob(_ key: FileKey, from node: NodeEndpoint, range: ByteRange?) async throws -> BlobReadStream {
-        try refuseIfDown(node)
+        try await refuseIfDown(node)
         let stored: [UInt8]? = lock.withLock {
             getCounts[node.id.rawValue, default: 0] += 1
             return blobs[node.id.rawValue]?[key.rawValue]
@@ -73,16 +94,25 @@ public final class FakeNodeCluster: NodeClient, @unchecked Sendable {
         guard let bytes = stored else { throw NodeRequestError.blobNotFound(node.id) }
         let slice = range.map { Array(bytes[Int($0.first)...Int($0.last)]) } ?? bytes
         let chunks = stride(from: 0, to: slice.count, by: 1000).map { ByteBuffer(bytes: slice[$0..<min($0 + 1000, slice.count)]) }
+        switch behaviour(node.id) {
+        case .slowFirstByte(let delay):
+            try await Task.sleep(for: delay)
+        case .stallsAfter(let limit):
+            return BlobReadStream(
+                totalSize: Int64(bytes.count), range: range, recordedDigest: nil, body: AnyByteStream(StallingChunks(chunks: chunks, limit: limit)))
+        default:
+            break
+        }
         return BlobReadStream(totalSize: Int64(bytes.count), range: range, recordedDigest: nil, body: AnyByteStream(chunks: chunks))
     }
 
     public func deleteBlob(_ key: FileKey, on node: NodeEndpoint) async throws -> Bool {
-        try refuseIfDown(node)
+        try await refuseIfDown(node)
         return lock.withLock { blobs[node.id.rawValue]?.removeValue(forKey: key.rawValue) != nil }
     }
 
     public func inventory(of node: NodeEndpoint, after: String?, limit: Int) async throws -> InventoryPage {
-        try refuseIfDown(node)
+        try await refuseIfDown(node)
         let keys = lock.withLock { (blobs[node.id.rawValue] ?? [:]).map { ($0.key, $0.value.count) } }.sorted { $0.0 < $1.0 }
         let page = keys.filter { after == nil || $0.0 > after! }.prefix(limit)
         return InventoryPage(blobs: page.map { InventoryEntry(key: $0.0, sizeBytes: Int64($0.1), modifiedAt: 0) }, nextAfter: page.count == limit ? page.last?.0 : nil)
@@ -93,4 +123,30 @@ public final class FakeNodeCluster: NodeClient, @unchecked Sendable {
         hasher.update(ByteBuffer(bytes: bytes))
         return hasher.finalize()
     }
+}
+
+/// Chunks that stop after `limit` bytes and then wait until cancelled: a source that stalls mid-stream.
+struct StallingChunks: AsyncSequence, Sendable {
+    typealias Element = ByteBuffer
+    let chunks: [ByteBuffer]
+    let limit: Int
+
+    struct AsyncIterator: AsyncIteratorProtocol {
+        var remaining: ArraySlice<ByteBuffer>
+        var sent = 0
+        let limit: Int
+
+        mutating func next() async throws -> ByteBuffer? {
+            guard let chunk = remaining.first else { return nil }
+            if sent >= limit {
+                try await Task.sleep(for: .seconds(3600))
+                throw CancellationError()
+            }
+            remaining = remaining.dropFirst()
+            sent += chunk.readableBytes
+            return chunk
+        }
+    }
+
+    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(remaining: chunks[...], limit: limit) }
 }

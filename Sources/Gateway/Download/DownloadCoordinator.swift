@@ -5,21 +5,34 @@ import Foundation
 import Logging
 import NIOCore
 
+/// How a download's source was found: what the response headers and the request's log line report.
+struct DownloadRouting: Sendable, Equatable {
+    /// The node whose first byte won.
+    var servedBy: NodeID
+    /// Replicas that failed (or hung past the first-byte timeout) before the first byte, in order.
+    var failedBeforeFirstByte: [NodeID] = []
+    /// The replica asked as well because the first was late (a hedged read), whether or not it won.
+    var hedgedTo: NodeID?
+}
+
 /// An opened download: what to answer and the verified byte stream.
 struct DownloadPlan: Sendable {
     var file: FileRecord
     /// nil: the whole file (200); else the range served (206).
     var range: ByteRange?
-    var servedBy: NodeID
+    var routing: DownloadRouting
     var nodeLatencyMs: Double?
     var body: AnyByteStream
 
+    var servedBy: NodeID { routing.servedBy }
     var contentLength: Int64 { range?.length ?? file.sizeBytes }
 }
 
-/// The download flow of SPEC §4: the best-scored verified replica serves; a node that fails before the first
-/// byte is skipped for the next, one that fails mid-stream is replaced by the next at the byte reached
-/// (`ResumableBlobStream`); the bytes are checked against the stored SHA-256 as they pass.
+/// The download flow of SPEC §4: the best-scored verified replica serves; if its first byte is late (past its
+/// recent p95, `HedgePolicy`) the next replica is asked too and the first to answer wins (a hedged read, within
+/// the hedge budget); a node that fails before the first byte is skipped for the next, one that fails, stalls or
+/// crawls mid-stream is replaced at the byte reached (`ResumableBlobStream`); the bytes are checked against the
+/// stored SHA-256 as they pass.
 struct DownloadCoordinator: Sendable {
     let store: any MetadataStore
     let nodes: any NodeClient
@@ -27,6 +40,9 @@ struct DownloadCoordinator: Sendable {
     /// A replica that has not delivered its first byte by then is skipped: a hung node (SIGSTOP: the kernel
     /// accepts the connection, nobody answers) costs a client this long, not the transfer idle timeout.
     var firstByteTimeout: Duration = .seconds(2)
+    /// Mid-stream, a source that sends nothing for this long is abandoned for the next replica.
+    var stallTimeout: Duration = .seconds(2)
+    var slowness = SlowSourceDetector()
 
     func metadata(of key: FileKey) async throws -> FileEntry {
         guard let entry = try await store.file(key) else { throw FileAccessError.fileNotFound(key) }
@@ -46,69 +62,108 @@ struct DownloadCoordinator: Sendable {
         guard !replicas.isEmpty else {
             throw NoNodeAvailable(action: "download", attempts: ["no verified replica of \(file.key) is recorded"])
         }
-        var attempts: [String] = []
         let ranked = await scoreboard.ranked(among: replicas)
-        for (position, candidate) in ranked.enumerated() {
-            await scoreboard.requestStarted(on: candidate.id)
-            do {
-                let started = try await firstBytes(of: file.key, from: candidate, range: range)
-                let opened = started.stream
-                guard opened.totalSize == file.sizeBytes else {
-                    await scoreboard.requestFinished(on: candidate.id, latency: nil, failed: false)
-                    attempts.append("\(candidate.id): holds \(opened.totalSize) bytes, expected \(file.sizeBytes)")
-                    await markDamaged(file.key, on: candidate.id, status: .corrupt, reason: "size differs", logger: logger)
-                    continue
-                }
-                if let recorded = opened.recordedDigest, recorded != file.checksum {
-                    await scoreboard.requestFinished(on: candidate.id, latency: nil, failed: false)
-                    attempts.append("\(candidate.id): recorded digest differs")
-                    await markDamaged(file.key, on: candidate.id, status: .corrupt, reason: "recorded digest differs", logger: logger)
-                    continue
-                }
-                let iterator = started.iterator
-                let first = started.first
-                await scoreboard.requestFinished(on: candidate.id, latency: started.latency, failed: false)
-                let source = ResumableBlobStream(
-                    key: file.key, first: range?.first ?? 0, last: range?.last ?? (file.sizeBytes - 1), opened: iterator,
-                    alreadyDelivered: Int64(first?.readableBytes ?? 0), servedBy: candidate.id,
-                    fallbacks: Array(ranked[(position + 1)...]), nodes: nodes, scoreboard: scoreboard, logger: logger)
-                let verifier = DigestVerifier(
-                    expected: range == nil ? file.checksum : nil, first: first, rest: { try await source.next() },
-                    onMismatch: { [self] in await self.markDamaged(file.key, on: candidate.id, status: .corrupt, reason: "served bytes differ from the stored SHA-256", logger: logger) })
-                return DownloadPlan(
-                    file: file, range: range, servedBy: candidate.id, nodeLatencyMs: await scoreboard.score(of: candidate.id)?.ewmaLatencyMs,
-                    body: AnyByteStream(VerifiedByteStream(verifier: verifier)))
-            } catch let error as NodeRequestError {
-                await scoreboard.requestFinished(on: candidate.id, latency: nil, failed: !(error.isBlobNotFound))
-                attempts.append(error.description)
-                if error.isBlobNotFound {
-                    await markDamaged(file.key, on: candidate.id, status: .missing, reason: "blob missing on node", logger: logger)
-                }
-                logger.warning("replica failed before the first byte; trying the next", metadata: ["file_key": "\(file.key)", "node_id": "\(candidate.id)", "error": "\(error)"])
-            }
+        guard let leader = ranked.first else {
+            throw NoNodeAvailable(action: "download", attempts: ["no node holding \(file.key) is known to this gateway"])
         }
-        throw NoNodeAvailable(action: "download", attempts: attempts)
+        let hedgeDelay = await scoreboard.downloadStarting(on: leader.id)
+        let (winner, race) = try await firstSourceToAnswer(file: file, range: range, hedgeDelay: hedgeDelay, race: FirstByteRace(ranked: ranked), logger: logger)
+        guard let (candidate, opened) = winner else { throw NoNodeAvailable(action: "download", attempts: race.attempts) }
+
+        let routing = DownloadRouting(servedBy: candidate.id, failedBeforeFirstByte: race.failed, hedgedTo: race.hedgedTo)
+        let fallbacks = ranked.filter { $0.id != candidate.id && !race.failed.contains($0.id) }
+        let source = ResumableBlobStream(
+            key: file.key, first: range?.first ?? 0, last: range?.last ?? (file.sizeBytes - 1), opened: opened.iterator,
+            alreadyDelivered: Int64(opened.first?.readableBytes ?? 0), routing: routing, fallbacks: fallbacks,
+            opener: ReplicaOpener(nodes: nodes, firstByteTimeout: firstByteTimeout), scoreboard: scoreboard, stallTimeout: stallTimeout,
+            slowness: slowness, recentThroughput: await scoreboard.score(of: candidate.id)?.throughputBytesPerSecond, logger: logger)
+        let verifier = DigestVerifier(
+            expected: range == nil ? file.checksum : nil, first: opened.first, rest: { try await source.next() },
+            onMismatch: { [self] in await self.markDamaged(file.key, on: candidate.id, status: .corrupt, reason: "served bytes differ from the stored SHA-256", logger: logger) })
+        return DownloadPlan(
+            file: file, range: range, routing: routing, nodeLatencyMs: await scoreboard.score(of: candidate.id)?.ewmaLatencyMs,
+            body: AnyByteStream(VerifiedByteStream(verifier: verifier)))
     }
 
-    /// Opens a replica and reads its first chunk within `firstByteTimeout`, so a node that fails or hangs
-    /// between the answer head and the first byte is skipped before anything reaches the client.
-    private func firstBytes(of key: FileKey, from candidate: NodeScore, range: ByteRange?) async throws -> OpenedReplica {
-        let nodes = self.nodes
-        return try await withThrowingTaskGroup(of: OpenedReplica.self) { group in
-            group.addTask {
-                let started = ContinuousClock.now
-                let stream = try await nodes.getBlob(key, from: candidate.endpoint, range: range)
-                var iterator = stream.body.makeAsyncIterator()
-                let first = try await iterator.next()
-                return OpenedReplica(stream: stream, iterator: iterator, first: first, latency: ContinuousClock.now - started)
-            }
-            group.addTask { [firstByteTimeout] in
-                try await Task.sleep(for: firstByteTimeout)
-                throw NodeRequestError.unreachable(candidate.id, reason: "no first byte within \(firstByteTimeout)")
-            }
+    /// Runs `race`: opens replicas in rank order, one at a time, plus at most one hedge when the running one is
+    /// late; returns the first whose first byte arrives and whose size and recorded digest fit (nil when every
+    /// replica failed), and the race's record. Losers are cancelled and their in-flight slots released.
+    private func firstSourceToAnswer(
+        file: FileRecord, range: ByteRange?, hedgeDelay: Duration?, race initial: FirstByteRace, logger: Logger
+    ) async throws -> (winner: (NodeScore, OpenedReplica)?, race: FirstByteRace) {
+        let opener = ReplicaOpener(nodes: nodes, firstByteTimeout: firstByteTimeout)
+        let key = file.key
+        return try await withThrowingTaskGroup(of: FirstByteRace.Event.self) { group in
+            var race = initial
             defer { group.cancelAll() }
-            return try await group.next()!
+            var next = race.nextCandidate()
+            if hedgeDelay != nil, next != nil {
+                group.addTask {
+                    try? await Task.sleep(for: hedgeDelay!)
+                    return .hedgeDue
+                }
+            }
+            while true {
+                if let candidate = next {
+                    next = nil
+                    await scoreboard.requestStarted(on: candidate.id)
+                    group.addTask {
+                        do {
+                            return .opened(candidate, try await opener.open(key, on: candidate.endpoint, range: range))
+                        } catch {
+                            return .failed(candidate, error)
+                        }
+                    }
+                }
+                guard let event = try await group.next() else { return (nil, race) }
+                switch event {
+                case .hedgeDue:
+                    guard race.mayHedge, await scoreboard.spendHedge(), let extra = race.hedge() else { continue }
+                    logger.debug("first byte late; hedging", metadata: ["file_key": "\(key)", "node_id": "\(extra.id)"])
+                    next = extra
+                    continue
+                case .opened(let candidate, let opened):
+                    race.finished(candidate.id)
+                    await scoreboard.firstByteObserved(on: candidate.id, after: opened.latency)
+                    await scoreboard.requestFinished(on: candidate.id, latency: opened.latency, failed: false)
+                    if let problem = await mismatch(of: opened, for: file, on: candidate.id, logger: logger) {
+                        race.recordFailure(candidate.id, reason: problem)
+                    } else {
+                        for loser in race.running { await scoreboard.requestAbandoned(on: loser) }
+                        return ((candidate, opened), race)
+                    }
+                case .failed(let candidate, let error):
+                    race.finished(candidate.id)
+                    if error is CancellationError {
+                        await scoreboard.requestAbandoned(on: candidate.id)
+                        throw CancellationError()
+                    }
+                    let isMissing = (error as? NodeRequestError)?.isBlobNotFound == true
+                    await scoreboard.requestFinished(on: candidate.id, latency: nil, failed: !isMissing)
+                    if isMissing { await markDamaged(key, on: candidate.id, status: .missing, reason: "blob missing on node", logger: logger) }
+                    race.recordFailure(candidate.id, reason: (error as? NodeRequestError)?.description ?? "\(candidate.id): \(error)")
+                    logger.warning("replica failed before the first byte; trying the next", metadata: ["file_key": "\(key)", "node_id": "\(candidate.id)", "error": "\(error)"])
+                }
+                // Nothing running any more (the hedge timer aside): fail over to the next replica, if any.
+                if race.running.isEmpty {
+                    guard let candidate = race.nextCandidate() else { return (nil, race) }
+                    next = candidate
+                }
+            }
         }
+    }
+
+    /// Why an opened replica must not serve (and is marked damaged), or nil if it may.
+    private func mismatch(of opened: OpenedReplica, for file: FileRecord, on node: NodeID, logger: Logger) async -> String? {
+        if opened.stream.totalSize != file.sizeBytes {
+            await markDamaged(file.key, on: node, status: .corrupt, reason: "size differs", logger: logger)
+            return "\(node): holds \(opened.stream.totalSize) bytes, expected \(file.sizeBytes)"
+        }
+        if let recorded = opened.stream.recordedDigest, recorded != file.checksum {
+            await markDamaged(file.key, on: node, status: .corrupt, reason: "recorded digest differs", logger: logger)
+            return "\(node): recorded digest differs"
+        }
+        return nil
     }
 
     /// Takes a replica out of service and queues its repair from a verified copy.
@@ -120,22 +175,6 @@ struct DownloadCoordinator: Sendable {
         } catch {
             logger.error("could not record a damaged replica", metadata: ["file_key": "\(key)", "node_id": "\(node)", "error": "\(error)"])
         }
-    }
-}
-
-/// A replica opened and its first chunk read; handed from the racing child task to the request's task, which
-/// alone uses it afterwards (hence `@unchecked Sendable`).
-final class OpenedReplica: @unchecked Sendable {
-    let stream: BlobReadStream
-    let iterator: AnyByteStream.AsyncIterator
-    let first: ByteBuffer?
-    let latency: Duration
-
-    init(stream: BlobReadStream, iterator: AnyByteStream.AsyncIterator, first: ByteBuffer?, latency: Duration) {
-        self.stream = stream
-        self.iterator = iterator
-        self.first = first
-        self.latency = latency
     }
 }
 

@@ -3,10 +3,11 @@ import DFSCore
 import Logging
 import NIOCore
 
-/// The bytes of one download, from whichever replica can deliver them (SPEC §4): when the serving node dies
-/// or its stream breaks mid-transfer, the rest is fetched from the next verified replica with a `Range`
-/// request at the byte reached, so the client sees one uninterrupted response. Only when no replica can
-/// continue does the stream throw (and the response is aborted, never completed short).
+/// The bytes of one download, from whichever replica can deliver them (SPEC §4): when the serving node dies,
+/// stalls (no byte for `stallTimeout`) or runs far slower than its recent throughput mid-transfer, the rest is
+/// fetched from the next verified replica with a `Range` request at the byte reached, so the client sees one
+/// uninterrupted response. Only when no replica can continue does the stream throw (and the response is
+/// aborted, never completed short). The caller's `DigestVerifier` pins every source to the stored SHA-256.
 ///
 /// Not thread-safe: one task, the response writer, iterates it.
 final class ResumableBlobStream {
@@ -14,31 +15,41 @@ final class ResumableBlobStream {
     /// The part of the blob being served, inclusive bounds.
     private let first: Int64
     private let last: Int64
-    private var current: AnyByteStream.AsyncIterator
+    private var current: SourceIterator
+    /// A resumed source's first chunk, read while opening it (within the first-byte timeout), not yet passed on.
+    private var pendingChunk: ByteBuffer?
     private var currentNode: NodeID
-    private let servedBy: NodeID
     private var fallbacks: [NodeScore]
-    private let nodes: any NodeClient
+    private let opener: ReplicaOpener
     private let scoreboard: LatencyScoreboard
+    private let stallTimeout: Duration
+    private var slowness: SlowSourceDetector
+    private var recentThroughput: Double?
+    private let routing: DownloadRouting
     private let logger: Logger
     private(set) var delivered: Int64 = 0
-    private(set) var failovers: [NodeID] = []
+    /// Sources taken over mid-stream, in order, with why.
+    private(set) var midStreamFailovers: [(node: NodeID, reason: String)] = []
 
     /// - Parameters:
     ///   - first, last: the inclusive byte range served (`last` is `first - 1` for an empty file).
     ///   - opened: the serving node's stream, positioned after `alreadyDelivered` bytes.
-    init(key: FileKey, first: Int64, last: Int64, opened: AnyByteStream.AsyncIterator, alreadyDelivered: Int64, servedBy: NodeID,
-         fallbacks: [NodeScore], nodes: any NodeClient, scoreboard: LatencyScoreboard, logger: Logger) {
+    init(key: FileKey, first: Int64, last: Int64, opened: AnyByteStream.AsyncIterator, alreadyDelivered: Int64, routing: DownloadRouting,
+         fallbacks: [NodeScore], opener: ReplicaOpener, scoreboard: LatencyScoreboard, stallTimeout: Duration,
+         slowness: SlowSourceDetector = SlowSourceDetector(), recentThroughput: Double?, logger: Logger) {
         self.key = key
         self.first = first
         self.last = last
         self.delivered = alreadyDelivered
-        self.current = opened
-        self.currentNode = servedBy
-        self.servedBy = servedBy
+        self.current = SourceIterator(opened)
+        self.currentNode = routing.servedBy
+        self.routing = routing
         self.fallbacks = fallbacks
-        self.nodes = nodes
+        self.opener = opener
         self.scoreboard = scoreboard
+        self.stallTimeout = stallTimeout
+        self.slowness = slowness
+        self.recentThroughput = recentThroughput
         self.logger = logger
     }
 
@@ -46,57 +57,165 @@ final class ResumableBlobStream {
 
     func next() async throws -> ByteBuffer? {
         while true {
-            do {
-                if var chunk = try await current.next() {
-                    // Never pass on more than the range: a misbehaving node cannot make the body too long.
-                    let remaining = expectedLength - delivered
-                    if remaining == 0 { return finished() }
-                    if Int64(chunk.readableBytes) > remaining { chunk = chunk.getSlice(at: chunk.readerIndex, length: Int(remaining))! }
-                    delivered += Int64(chunk.readableBytes)
-                    return chunk
-                }
+            if let chunk = pendingChunk {
+                pendingChunk = nil
+                if let passed = pass(chunk) { return passed }
+                continue
+            }
+            let waitStarted = ContinuousClock.now
+            switch await current.next(within: stallTimeout) {
+            case .chunk(let chunk):
+                guard let passed = pass(chunk) else { return finished() }
+                await judgePace(bytes: passed.readableBytes, waited: ContinuousClock.now - waitStarted)
+                return passed
+            case .end:
                 if delivered == expectedLength { return finished() }
-                throw NodeRequestError.unreachable(currentNode, reason: "stream ended after \(delivered) of \(expectedLength) bytes")
-            } catch is CancellationError {
-                throw CancellationError()
-            } catch {
-                try await resume(after: error)
+                try await resume(after: "stream ended after \(delivered) of \(expectedLength) bytes")
+            case .stalled:
+                try await resume(after: "no byte for \(stallTimeout)")
+            case .failed(let error as CancellationError):
+                throw error
+            case .failed(let error):
+                try await resume(after: "\(error)")
             }
         }
     }
 
-    /// Logs how the download was served (the request id is in the logger's metadata) and ends the stream.
+    /// Trims a chunk to the range (a misbehaving node cannot make the body too long) and counts it; nil when the
+    /// range is already complete.
+    private func pass(_ chunk: ByteBuffer) -> ByteBuffer? {
+        let remaining = expectedLength - delivered
+        guard remaining > 0 else { return nil }
+        var chunk = chunk
+        if Int64(chunk.readableBytes) > remaining { chunk = chunk.getSlice(at: chunk.readerIndex, length: Int(remaining))! }
+        delivered += Int64(chunk.readableBytes)
+        return chunk
+    }
+
+    private func judgePace(bytes: Int, waited: Duration) async {
+        switch slowness.delivered(bytes: bytes, waited: waited, recentThroughput: recentThroughput, bytesRemaining: expectedLength - delivered) {
+        case .keepGoing:
+            break
+        case .measured(let rate):
+            await scoreboard.throughputObserved(on: currentNode, bytesPerSecond: rate)
+            recentThroughput = await scoreboard.score(of: currentNode)?.throughputBytesPerSecond
+        case .tooSlow(let rate):
+            let expected = recentThroughput ?? 0
+            await switchIfPossible(reason: "delivering \(Int(rate)) B/s, below 1/\(Int(1 / slowness.slowFraction)) of its recent \(Int(expected)) B/s")
+        }
+    }
+
+    /// Logs how the download was served: one line per request with the request id (from the logger's metadata),
+    /// the nodes, the failovers and the hedge, since response headers leave before any mid-stream event.
     private func finished() -> ByteBuffer? {
-        let level: Logger.Level = failovers.isEmpty ? .debug : .info
-        logger.log(level: level, "download served", metadata: [
-            "file_key": "\(key)", "bytes": "\(delivered)", "node_id": "\(servedBy)",
-            "failovers": "\(failovers.map(\.rawValue).joined(separator: ","))",
-        ])
+        let level: Logger.Level = midStreamFailovers.isEmpty && routing.failedBeforeFirstByte.isEmpty && routing.hedgedTo == nil ? .debug : .info
+        logger.log(level: level, "download served", metadata: summary())
         return nil
     }
 
-    /// Switches to the next replica that answers a range request from the byte reached; rethrows when none does.
-    private func resume(after failure: any Error) async throws {
-        await scoreboard.requestFinished(on: currentNode, latency: nil, failed: true)
+    private func summary() -> Logger.Metadata {
+        [
+            "file_key": "\(key)", "bytes": "\(delivered)", "node_id": "\(routing.servedBy)",
+            "failovers": "\(routing.failedBeforeFirstByte.map(\.rawValue).joined(separator: ","))",
+            "midstream_failovers": "\(midStreamFailovers.map { $0.node.rawValue }.joined(separator: ","))",
+            "hedged": "\(routing.hedgedTo?.rawValue ?? "false")",
+        ]
+    }
+
+    /// The source broke or stalled: switches to the next replica that answers a range request from the byte
+    /// reached; throws (aborting the response) when none does.
+    private func resume(after reason: String) async throws {
+        await scoreboard.requestFailed(on: currentNode)
         logger.warning("source failed mid-stream; resuming from another replica", metadata: [
-            "file_key": "\(key)", "node_id": "\(currentNode)", "bytes": "\(delivered)", "error": "\(failure)",
+            "file_key": "\(key)", "node_id": "\(currentNode)", "bytes": "\(delivered)", "error": "\(reason)",
         ])
+        if try await switchToFallback(reason: reason) { return }
+        var metadata = summary()
+        metadata["error"] = "\(reason)"
+        logger.warning("download aborted: no replica can continue", metadata: metadata)
+        throw NodeRequestError.unreachable(currentNode, reason: "\(reason); no other replica could continue at byte \(first + delivered)")
+    }
+
+    /// The source is alive but far too slow: moves on only if another replica opens, else keeps it.
+    private func switchIfPossible(reason: String) async {
+        logger.warning("source too slow; trying another replica", metadata: [
+            "file_key": "\(key)", "node_id": "\(currentNode)", "bytes": "\(delivered)", "reason": "\(reason)",
+        ])
+        let slowNode = currentNode
+        if (try? await switchToFallback(reason: reason)) == true {
+            await scoreboard.requestFailed(on: slowNode)
+        }
+    }
+
+    /// Opens the next fallback at the byte reached (first byte within the opener's timeout) and makes it current.
+    private func switchToFallback(reason: String) async throws -> Bool {
         let resumeAt = first + delivered
         while !fallbacks.isEmpty {
+            try Task.checkCancellation()
             let candidate = fallbacks.removeFirst()
             await scoreboard.requestStarted(on: candidate.id)
             do {
-                let opened = try await nodes.getBlob(key, from: candidate.endpoint, range: ByteRange(first: resumeAt, last: last))
-                await scoreboard.requestFinished(on: candidate.id, latency: nil, failed: false)
-                current = opened.body.makeAsyncIterator()
-                failovers.append(candidate.id)
+                let opened = try await opener.open(key, on: candidate.endpoint, range: ByteRange(first: resumeAt, last: last))
+                await scoreboard.requestFinished(on: candidate.id, latency: opened.latency, failed: false)
+                current = SourceIterator(opened.iterator)
+                pendingChunk = opened.first
+                midStreamFailovers.append((candidate.id, reason))
                 currentNode = candidate.id
+                slowness.reset()
+                recentThroughput = await scoreboard.score(of: candidate.id)?.throughputBytesPerSecond
                 logger.info("download resumed", metadata: ["file_key": "\(key)", "node_id": "\(candidate.id)", "bytes": "\(delivered)"])
-                return
+                return true
+            } catch is CancellationError {
+                await scoreboard.requestAbandoned(on: candidate.id)
+                throw CancellationError()
             } catch {
                 await scoreboard.requestFinished(on: candidate.id, latency: nil, failed: true)
+                logger.warning("replica could not resume the download", metadata: ["file_key": "\(key)", "node_id": "\(candidate.id)", "error": "\(error)"])
             }
         }
-        throw failure
+        return false
+    }
+}
+
+/// A source's iterator whose `next()` can be abandoned after a deadline: the wait runs in a child task that is
+/// cancelled when the stall timer wins (cancelling an HTTP body read closes that connection).
+///
+/// `@unchecked Sendable`: the iterator moves into one child task at a time and the caller awaits that task before
+/// touching it again; once a wait is abandoned the iterator is never used again.
+final class SourceIterator: @unchecked Sendable {
+    private var iterator: AnyByteStream.AsyncIterator
+
+    enum Outcome: Sendable {
+        case chunk(ByteBuffer)
+        case end
+        case stalled
+        case failed(any Error)
+    }
+
+    init(_ iterator: AnyByteStream.AsyncIterator) { self.iterator = iterator }
+
+    func next(within timeout: Duration) async -> Outcome {
+        await withTaskGroup(of: Outcome.self) { group in
+            group.addTask {
+                do {
+                    return try await self.iterator.next().map(Outcome.chunk) ?? .end
+                } catch {
+                    return .failed(error)
+                }
+            }
+            group.addTask {
+                do {
+                    try await Task.sleep(for: timeout)
+                    return .stalled
+                } catch {
+                    return .failed(error)
+                }
+            }
+            defer { group.cancelAll() }
+            let first = await group.next()!
+            // Our own cancellation reaches both children; report it as such rather than as a stall.
+            if Task.isCancelled { return .failed(CancellationError()) }
+            return first
+        }
     }
 }

@@ -72,6 +72,10 @@ struct GatewayRoutes: Sendable {
         let plan = try await services.downloads.open(entry, rangeHeader: request.headers[.range], logger: context.logger)
         headers[.contentLength] = String(plan.contentLength)
         headers[HTTPField.Name("x-routed-from")!] = plan.servedBy.rawValue
+        // Known before the body starts; what happens mid-stream goes to the "download served" log line instead.
+        headers[HTTPField.Name("x-served-by")!] = plan.routing.servedBy.rawValue
+        headers[HTTPField.Name("x-dfs-failovers")!] = String(plan.routing.failedBeforeFirstByte.count)
+        headers[HTTPField.Name("x-dfs-hedged")!] = plan.routing.hedgedTo?.rawValue ?? "false"
         if let latency = plan.nodeLatencyMs { headers[HTTPField.Name("x-node-latency-ms")!] = String(roundedMs(latency)) }
         var status = HTTPResponse.Status.ok
         if let range = plan.range {

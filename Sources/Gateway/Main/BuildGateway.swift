@@ -21,7 +21,9 @@ func buildGateway(_ config: GatewayConfiguration, logger: Logger, onListening: @
     logger.info("starting dfs-gateway", metadata: [
         "host": "\(config.host)", "port": "\(config.port)", "metadata": "\(config.metadata)",
         "nodes": "\(config.nodes.map { "\($0.id)=\($0.baseURL)" }.joined(separator: ","))",
-        "replicas": "\(config.replicas)", "routing": "\(config.routing.rawValue)", "write_quorum": "\(config.writeQuorum)",
+        "replicas": "\(config.replicas)", "routing": "\(config.routing.rawValue)", "eject_after": "\(config.ejectAfter)", "stall_timeout": "\(config.stallTimeout)",
+        "hedging": "\(config.isHedgingEnabled ? "\(config.hedging.minimumDelay)...\(config.hedging.maximumDelay), budget \(config.hedgeBudget)" : "off")",
+        "write_quorum": "\(config.writeQuorum)",
         "recovery_interval": "\(config.recoveryInterval)", "probe_interval": "\(config.probeInterval)",
         "health_timeout": "\(config.healthTimeout)", "max_retries": "\(config.maxRetries)", "retry_backoff": "\(config.retryBackoff)",
         "recovery_concurrency": "\(config.recoveryConcurrency)", "recovery_rate": "\(config.recoveryRate.map(String.init) ?? "unlimited")",
@@ -46,7 +48,9 @@ func buildGateway(_ config: GatewayConfiguration, logger: Logger, onListening: @
         if released > 0 { logger.info("returned expired repair claims to PENDING", metadata: ["count": "\(released)"]) }
     }
 
-    let scoreboard = LatencyScoreboard(halfLife: config.latencyHalfLife, policy: config.routing)
+    let scoreboard = LatencyScoreboard(
+        halfLife: config.latencyHalfLife, policy: config.routing, ejectAfter: config.ejectAfter,
+        hedging: config.isHedgingEnabled ? config.hedging : nil, hedgeBudget: config.hedgeBudget)
     for (index, node) in config.nodes.enumerated() {
         let role = NodeRole.defaultRole(forIndex: index)
         try await store.registerNode(id: node.id, address: node.baseURL, role: role)
@@ -77,8 +81,11 @@ func buildGateway(_ config: GatewayConfiguration, logger: Logger, onListening: @
     let (triggerStream, triggerContinuation) = AsyncStream.makeStream(of: NodeID.self, bufferingPolicy: .bufferingNewest(64))
     let services = GatewayServices(
         configuration: config, store: store, scoreboard: scoreboard,
-        uploads: UploadCoordinator(store: store, nodes: nodeClient, scoreboard: scoreboard, replicationFactor: config.replicas, writeQuorum: config.writeQuorum),
-        downloads: DownloadCoordinator(store: store, nodes: nodeClient, scoreboard: scoreboard, firstByteTimeout: config.healthTimeout),
+        uploads: UploadCoordinator(
+            store: store, nodes: nodeClient, scoreboard: scoreboard, replicationFactor: config.replicas, writeQuorum: config.writeQuorum,
+            livenessTimeout: config.healthTimeout),
+        downloads: DownloadCoordinator(
+            store: store, nodes: nodeClient, scoreboard: scoreboard, firstByteTimeout: config.healthTimeout, stallTimeout: config.stallTimeout),
         deleter: FileDeleter(store: store, nodes: nodeClient, scoreboard: scoreboard),
         prober: prober, repairer: repairer, metrics: GatewayMetrics(), auditor: auditor,
         recoveryTrigger: { triggerContinuation.yield($0) })

@@ -61,6 +61,16 @@ struct GatewayCommand: AsyncParsableCommand {
     var routing: String?
     @Option(help: OptionEnvironment.help("Half-life of the latency average; older samples count half after this long (default 5s).", "latency-half-life"))
     var latencyHalfLife: DurationArgument?
+    @Option(help: OptionEnvironment.help("Consecutive failed requests or timeouts that eject a node from selection until its next successful probe (default 2).", "eject-after"))
+    var ejectAfter: Int?
+    @Option(help: OptionEnvironment.help("Mid-download, a source that sends no byte for this long is replaced by another replica at the byte reached (default 2s).", "stall-timeout"))
+    var stallTimeout: DurationArgument?
+    @Option(help: OptionEnvironment.help("Bounds MIN[,MAX] of the hedge delay: a download whose first byte is later than the node's recent p95, clamped to these, also asks the next replica (default 20ms,500ms).", "hedge-after"))
+    var hedgeAfter: HedgeDelayBounds?
+    @Option(help: OptionEnvironment.help("Share of downloads that may send a hedge request, e.g. 5% or 0.05 (default 5%).", "hedge-budget"))
+    var hedgeBudget: FractionArgument?
+    @Flag(help: OptionEnvironment.help("Switch hedged reads off (a download then waits for its first replica up to --health-timeout).", "no-hedging"))
+    var noHedging = false
     @Option(help: OptionEnvironment.help("Log level: trace, debug, info, notice, warning, error, critical (default info).", "log-level"))
     var logLevel: Logger.Level?
 
@@ -109,6 +119,14 @@ struct GatewayCommand: AsyncParsableCommand {
         }
         config.routing = policy
         config.latencyHalfLife = try OptionEnvironment.resolve(latencyHalfLife, "latency-half-life", default: DurationArgument(config.latencyHalfLife)).duration
+        config.ejectAfter = try OptionEnvironment.resolve(ejectAfter, "eject-after", default: config.ejectAfter)
+        config.stallTimeout = try OptionEnvironment.resolve(stallTimeout, "stall-timeout", default: DurationArgument(config.stallTimeout)).duration
+        let bounds = try OptionEnvironment.resolve(hedgeAfter, "hedge-after", default: HedgeDelayBounds(argument: "20ms,500ms")!)
+        config.hedging.minimumDelay = bounds.minimum
+        config.hedging.maximumDelay = bounds.maximum
+        config.hedgeBudget = try OptionEnvironment.resolve(hedgeBudget, "hedge-budget", default: FractionArgument(argument: "5%")!).fraction
+        let hedgingOffByEnvironment = OptionEnvironment.value(for: "no-hedging").map { ["1", "true", "yes"].contains($0.lowercased()) } ?? false
+        config.isHedgingEnabled = !(noHedging || hedgingOffByEnvironment)
         try config.validate()
         return config
     }
@@ -124,5 +142,32 @@ struct GatewayCommand: AsyncParsableCommand {
         let logger = Logger(label: "dfs.gateway")
         let gateway = try await buildGateway(config, logger: logger)
         try await gateway.run()
+    }
+}
+
+/// `--hedge-after MIN[,MAX]`: one duration fixes the delay, two bound the adaptive one.
+struct HedgeDelayBounds: ExpressibleByArgument, Sendable {
+    let minimum: Duration
+    let maximum: Duration
+
+    init?(argument: String) {
+        let parts = argument.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        guard (1...2).contains(parts.count), let low = DurationArgument(argument: parts[0]),
+            let high = DurationArgument(argument: parts.count == 2 ? parts[1] : parts[0])
+        else { return nil }
+        minimum = low.duration
+        maximum = high.duration
+    }
+}
+
+/// A share given as `5%` or `0.05`.
+struct FractionArgument: ExpressibleByArgument, Sendable {
+    let fraction: Double
+
+    init?(argument: String) {
+        let text = argument.trimmingCharacters(in: .whitespaces)
+        let value = text.hasSuffix("%") ? Double(text.dropLast()).map { $0 / 100 } : Double(text)
+        guard let value, value.isFinite, value >= 0 else { return nil }
+        fraction = value
     }
 }

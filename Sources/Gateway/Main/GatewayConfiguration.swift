@@ -61,6 +61,15 @@ struct GatewayConfiguration: Sendable {
     var maxUploadSize: Int64 = 10 << 30
     var latencyHalfLife: Duration = .seconds(5)
     var routing: RoutingPolicy = .latency
+    /// Consecutive failed requests that take a node out of selection until a probe succeeds.
+    var ejectAfter: Int = 2
+    /// Mid-stream: no byte for this long abandons the source for another replica.
+    var stallTimeout: Duration = .seconds(2)
+    /// When a late first byte makes a download ask a second replica (bounds of the adaptive delay).
+    var hedging = HedgePolicy()
+    var isHedgingEnabled = true
+    /// Share of downloads that may be hedged.
+    var hedgeBudget: Double = 0.05
     var recoveryConcurrency: Int = 4
     var repairLease: Duration = .seconds(60)
     /// Bytes per second all repair streams share; nil = unlimited.
@@ -93,6 +102,12 @@ struct GatewayConfiguration: Sendable {
         guard retryBackoff > .zero else { throw ConfigurationError("--retry-backoff must be positive") }
         guard maxUploadSize > 0 else { throw ConfigurationError("--max-upload-size must be positive") }
         guard healthTimeout > .zero, nodeTimeout > .zero else { throw ConfigurationError("timeouts must be positive") }
+        guard ejectAfter >= 1 else { throw ConfigurationError("--eject-after must be at least 1") }
+        guard stallTimeout > .zero else { throw ConfigurationError("--stall-timeout must be positive") }
+        guard hedging.minimumDelay > .zero, hedging.minimumDelay <= hedging.maximumDelay else {
+            throw ConfigurationError("--hedge-after needs 0 < MIN <= MAX, e.g. 20ms,500ms")
+        }
+        guard (0...1).contains(hedgeBudget) else { throw ConfigurationError("--hedge-budget must be between 0% and 100%") }
         guard metadataConnections >= 1 else { throw ConfigurationError("--metadata-connections must be at least 1") }
         guard Set(nodes.map(\.id)).count == nodes.count else { throw ConfigurationError("--node ids must be unique") }
     }

@@ -1,19 +1,35 @@
 import DFSCore
 import Foundation
 
-/// The shared, live view of every node: endpoint, role, UP/DOWN, latency average, in-flight requests.
+/// The shared, live view of every node: endpoint, role, UP/DOWN, latency average, in-flight requests, passive
+/// health (ejection) and the recent times to first byte that hedged reads are timed by.
 actor LatencyScoreboard {
     private var scores: [NodeID: NodeScore] = [:]
     private var lastSampleAt: [NodeID: ContinuousClock.Instant] = [:]
+    private var lastThroughputAt: [NodeID: ContinuousClock.Instant] = [:]
+    private var lastSuccessAt: [NodeID: ContinuousClock.Instant] = [:]
+    private var firstByteSamples: [NodeID: RollingLatencySamples] = [:]
+    private var pooledFirstByteSamples = RollingLatencySamples(capacity: 512)
     private let average: LatencyAverage
     private let selector: NodeSelector
+    private let ejectAfter: Int
+    private let hedging: HedgePolicy?
+    private var hedgeBudget: HedgeBudget
     private var turn = 0
     private var generator = SystemRandomNumberGenerator()
     private let clock = ContinuousClock()
+    private static let throughputHalfLife: Duration = .seconds(30)
 
-    init(halfLife: Duration, policy: RoutingPolicy = .latency) {
+    /// - Parameters:
+    ///   - ejectAfter: consecutive failed requests that take a node out of selection until a probe succeeds.
+    ///   - hedging: when downloads may ask a second replica; nil switches hedged reads off.
+    ///   - hedgeBudget: the share of downloads that may be hedged.
+    init(halfLife: Duration, policy: RoutingPolicy = .latency, ejectAfter: Int = 2, hedging: HedgePolicy? = HedgePolicy(), hedgeBudget: Double = 0.05) {
         self.selector = NodeSelector(policy: policy)
         self.average = LatencyAverage(halfLife: halfLife)
+        self.ejectAfter = max(1, ejectAfter)
+        self.hedging = hedging
+        self.hedgeBudget = HedgeBudget(ratio: hedgeBudget)
     }
 
     /// Adds a node or updates its address/role, keeping what was measured.
@@ -40,19 +56,41 @@ actor LatencyScoreboard {
 
     func requestStarted(on node: NodeID) { scores[node]?.inFlight += 1 }
 
+    /// Ends a request. `failed` counts towards ejection; a success (with or without a latency sample) clears
+    /// the failure streak. A request abandoned for reasons of its own (a hedge that lost) passes neither.
     func requestFinished(on node: NodeID, latency: Duration?, failed: Bool) {
         guard var score = scores[node] else { return }
         score.inFlight = max(0, score.inFlight - 1)
         if failed {
             score.consecutiveFailures += 1
+            if score.consecutiveFailures >= ejectAfter { score.isEjected = true }
         } else {
             score.consecutiveFailures = 0
+            score.isEjected = false
+            lastSuccessAt[node] = clock.now
             if let latency { score.ewmaLatencyMs = fold(latency, into: score, node: node) }
         }
         scores[node] = score
     }
 
-    /// A health probe's result; returns the previous up state so callers can spot transitions.
+    /// A failure seen outside a started request (a stream that broke or crawled after its request ended):
+    /// counts towards ejection without touching the in-flight count.
+    func requestFailed(on node: NodeID) {
+        guard var score = scores[node] else { return }
+        score.consecutiveFailures += 1
+        if score.consecutiveFailures >= ejectAfter { score.isEjected = true }
+        scores[node] = score
+    }
+
+    /// Releases an in-flight slot without judging the node (e.g. the losing side of a hedge, cancelled by us).
+    func requestAbandoned(on node: NodeID) {
+        guard var score = scores[node] else { return }
+        score.inFlight = max(0, score.inFlight - 1)
+        scores[node] = score
+    }
+
+    /// A health probe's result; returns the previous up state so callers can spot transitions. A successful
+    /// probe re-admits an ejected node.
     @discardableResult
     func probed(_ node: NodeID, isUp: Bool, latency: Duration?) -> Bool? {
         guard var score = scores[node] else { return nil }
@@ -60,10 +98,47 @@ actor LatencyScoreboard {
         score.isUp = isUp
         if isUp {
             score.consecutiveFailures = 0
+            score.isEjected = false
+            lastSuccessAt[node] = clock.now
             if let latency { score.ewmaLatencyMs = fold(latency, into: score, node: node) }
         }
         scores[node] = score
         return wasUp
+    }
+
+    /// How long ago the node last answered anything successfully; nil if never.
+    func timeSinceLastSuccess(of node: NodeID) -> Duration? { lastSuccessAt[node].map { clock.now - $0 } }
+
+    // MARK: - downloads: first bytes, hedging, throughput
+
+    /// A download's first byte from `node` arrived after `latency`: a sample for the hedge delay.
+    func firstByteObserved(on node: NodeID, after latency: Duration) {
+        firstByteSamples[node, default: RollingLatencySamples(capacity: 128)].record(latency)
+        pooledFirstByteSamples.record(latency)
+    }
+
+    /// Called once per download: earns hedge budget and answers how long to wait for `node`'s first byte before
+    /// asking another replica; nil when hedging is off.
+    func downloadStarting(on node: NodeID) -> Duration? {
+        guard let hedging else { return nil }
+        hedgeBudget.downloadStarted()
+        return hedging.delay(node: firstByteSamples[node], pooled: pooledFirstByteSamples)
+    }
+
+    /// Whether the budget allows one more hedge now (and spends it).
+    func spendHedge() -> Bool { hedgeBudget.trySpend() }
+
+    /// A measured stretch of `node` delivering at `bytesPerSecond` (source wait time only, not the client's).
+    func throughputObserved(on node: NodeID, bytesPerSecond: Double) {
+        guard var score = scores[node], bytesPerSecond.isFinite, bytesPerSecond > 0 else { return }
+        let now = clock.now
+        let elapsed = lastThroughputAt[node].map { now - $0 } ?? .zero
+        lastThroughputAt[node] = now
+        // Plain time decay over a long half-life, not peak-sensitive: the yardstick a slow source is judged by
+        // should follow the node's lasting speed, not one burst or one bad stretch.
+        let weightOfOld = score.throughputBytesPerSecond == nil ? 0 : pow(0.5, elapsed.inSeconds / Self.throughputHalfLife.inSeconds)
+        score.throughputBytesPerSecond = (score.throughputBytesPerSecond ?? 0) * weightOfOld + bytesPerSecond * (1 - weightOfOld)
+        scores[node] = score
     }
 
     private func fold(_ latency: Duration, into score: NodeScore, node: NodeID) -> Double {
@@ -71,11 +146,5 @@ actor LatencyScoreboard {
         let elapsed = lastSampleAt[node].map { now - $0 } ?? .zero
         lastSampleAt[node] = now
         return average.updated(previous: score.ewmaLatencyMs, sample: latency.milliseconds, elapsed: elapsed)
-    }
-}
-
-extension Duration {
-    var milliseconds: Double {
-        Double(components.seconds) * 1000 + Double(components.attoseconds) / 1e15
     }
 }

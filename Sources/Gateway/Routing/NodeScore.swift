@@ -6,12 +6,21 @@ struct NodeScore: Sendable, Equatable {
     var endpoint: NodeEndpoint
     var role: NodeRole
     var isUp: Bool
-    /// Exponentially weighted moving average of observed latencies (probes and requests), in ms.
+    /// Peak-sensitive, time-decayed moving average of observed latencies (probes and requests), in ms.
     var ewmaLatencyMs: Double?
     var inFlight: Int
     var consecutiveFailures: Int
+    /// Passive health: set when `consecutiveFailures` reaches `--eject-after`, cleared by the next successful
+    /// probe (or a request that succeeds anyway). An ejected node is ranked with DOWN nodes: last resort only.
+    var isEjected = false
+    /// Bytes per second the node recently delivered while the gateway waited for it (downloads); nil until
+    /// a transfer lasted long enough to measure. The yardstick of slow-source detection.
+    var throughputBytesPerSecond: Double?
 
     var id: NodeID { endpoint.id }
+
+    /// Whether routing may choose the node ahead of the last-resort group.
+    var isSelectable: Bool { isUp && !isEjected }
 
     /// Lower is better. Latency grows with load (in-flight + 1) and each recent failure doubles it, so a
     /// failing node sinks at once and recovers as probes and requests succeed again.
@@ -25,16 +34,22 @@ struct NodeScore: Sendable, Equatable {
     static let unmeasuredLatencyMs = 50.0
 }
 
-/// Time-decayed EWMA: a sample's weight depends on how long since the previous one, so the average
-/// forgets within `halfLife` whatever the request rate (SPEC §5: "decaying within seconds").
+/// Peak-sensitive, time-decayed EWMA (Finagle's "peak EWMA"). A sample above the average replaces it at once,
+/// so a node that just turned slow loses traffic on its very next answer; lower samples blend in with a
+/// weight that depends on the time since the previous sample, so the average forgets a peak within a few
+/// `halfLife`s whatever the request rate (SPEC §5: "decaying within seconds").
 struct LatencyAverage: Sendable {
     var halfLife: Duration
 
     func updated(previous: Double?, sample: Double, elapsed: Duration) -> Double {
         guard let previous else { return sample }
-        let elapsedSeconds = max(0, Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
-        let halfLifeSeconds = max(0.001, Double(halfLife.components.seconds) + Double(halfLife.components.attoseconds) / 1e18)
-        let weightOfOld = pow(0.5, elapsedSeconds / halfLifeSeconds)
+        if sample >= previous { return sample }
+        let weightOfOld = pow(0.5, max(0, elapsed.inSeconds) / max(0.001, halfLife.inSeconds))
         return previous * weightOfOld + sample * (1 - weightOfOld)
     }
+}
+
+extension Duration {
+    var milliseconds: Double { inSeconds * 1000 }
+    var inSeconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }

@@ -4,30 +4,31 @@ import DFSCore
 ///
 /// The best-cost node leads, except that among near-ties (within `nearTieRatio` of the best) two are drawn
 /// at random and the less loaded leads (a coin decides equal load) — power of two choices, so equally fast
-/// nodes share the work instead of the marginally fastest taking all of it.
+/// nodes share the work instead of the marginally fastest taking all of it. Nodes that are DOWN or ejected
+/// (passive health) come last whatever the policy: worth a try only when nothing else is left.
 struct NodeSelector: Sendable {
     var nearTieRatio: Double = 1.25
     var policy: RoutingPolicy = .latency
 
-    /// Orders `candidates` by `policy`; UP nodes always come before DOWN ones. `turn` drives round-robin.
+    /// Orders `candidates` by `policy`; selectable nodes always come before the last-resort ones. `turn` drives round-robin.
     func rank(_ candidates: [NodeScore], turn: Int, using generator: inout some RandomNumberGenerator) -> [NodeScore] {
         switch policy {
         case .latency:
             return rank(candidates, using: &generator)
         case .roundRobin, .random:
-            let up = candidates.filter(\.isUp).sorted { $0.id < $1.id }
-            let down = candidates.filter { !$0.isUp }.sorted { $0.id < $1.id }
-            guard !up.isEmpty else { return down }
-            if policy == .random { return up.shuffled(using: &generator) + down }
-            let start = turn % up.count
-            return Array(up[start...] + up[..<start]) + down
+            let usable = candidates.filter(\.isSelectable).sorted { $0.id < $1.id }
+            let lastResort = Self.lastResort(candidates)
+            guard !usable.isEmpty else { return lastResort }
+            if policy == .random { return usable.shuffled(using: &generator) + lastResort }
+            let start = turn % usable.count
+            return Array(usable[start...] + usable[..<start]) + lastResort
         }
     }
 
     func rank(_ candidates: [NodeScore], using generator: inout some RandomNumberGenerator) -> [NodeScore] {
-        let usable = candidates.filter(\.isUp).sorted { ($0.cost, $0.id) < ($1.cost, $1.id) }
-        let downAtEnd = candidates.filter { !$0.isUp }.sorted { $0.id < $1.id }
-        guard let best = usable.first else { return downAtEnd }
+        let usable = candidates.filter(\.isSelectable).sorted { ($0.cost, $0.id) < ($1.cost, $1.id) }
+        let lastResort = Self.lastResort(candidates)
+        guard let best = usable.first else { return lastResort }
         let nearTies = usable.filter { $0.cost <= best.cost * nearTieRatio }
         var ordered = usable
         if nearTies.count >= 2 {
@@ -43,7 +44,13 @@ struct NodeSelector: Sendable {
             ordered.removeAll { $0.id == leader.id }
             ordered.insert(leader, at: 0)
         }
-        // Down nodes last: worth a try only when nothing else is left (a probe may be stale).
-        return ordered + downAtEnd
+        return ordered + lastResort
+    }
+
+    /// Ejected-but-UP nodes before DOWN ones (an ejected node still answered probes), each group by id.
+    private static func lastResort(_ candidates: [NodeScore]) -> [NodeScore] {
+        let ejected = candidates.filter { $0.isUp && $0.isEjected }.sorted { $0.id < $1.id }
+        let down = candidates.filter { !$0.isUp }.sorted { $0.id < $1.id }
+        return ejected + down
     }
 }

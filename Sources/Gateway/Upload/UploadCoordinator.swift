@@ -3,6 +3,7 @@ import DFSCore
 import DFSMetadata
 import Foundation
 import Logging
+import NIOCore
 
 /// What the client described about its upload, checked at the HTTP edge.
 struct UploadDescriptor: Sendable {
@@ -39,24 +40,33 @@ struct UploadCoordinator: Sendable {
     let scoreboard: LatencyScoreboard
     let replicationFactor: Int
     let writeQuorum: Int
+    /// A node not heard from for longer than this is health-checked (within `livenessTimeout`) before an upload
+    /// names it: a hung node (SIGSTOP) accepts the body into kernel buffers and never answers, which would cost
+    /// the client the whole transfer timeout; the check costs one round trip, and at most `livenessTimeout`.
+    var livenessWindow: Duration = .seconds(1)
+    var livenessTimeout: Duration = .seconds(2)
 
     func store(_ reader: UploadBodyReader, as descriptor: UploadDescriptor, logger: Logger) async throws -> UploadOutcome {
         let key = FileKey.generate()
-        let ranked = await scoreboard.ranked()
+        let ranked = await confirmingLiveness(of: await scoreboard.ranked(), logger: logger)
         guard !ranked.isEmpty else { throw NoNodeAvailable(action: "upload", attempts: ["no storage nodes are configured"]) }
 
         var attempts: [String] = []
         for (index, primary) in ranked.enumerated() {
-            // The replica set: the primary plus the best-ranked others; down ones are queued, not contacted.
+            // The replica set: the primary plus the best-ranked others; down or ejected ones are queued, not
+            // contacted (the primary would wait its whole replication timeout on a hung target).
             let others = ranked.enumerated().filter { $0.offset != index }.map(\.element).prefix(replicationFactor - 1)
-            let targets = others.filter(\.isUp).map(\.endpoint)
-            let unreachableTargets = others.filter { !$0.isUp }.map(\.id)
+            let targets = others.filter(\.isSelectable).map(\.endpoint)
+            let unreachableTargets = others.filter { !$0.isSelectable }.map(\.id)
             await scoreboard.requestStarted(on: primary.id)
+            let body = BodyEndMarkingStream(UploadByteStream(reader: reader))
             do {
                 let result = try await nodes.putBlob(
-                    key, on: primary.endpoint, body: AnyByteStream(UploadByteStream(reader: reader)), length: descriptor.length,
+                    key, on: primary.endpoint, body: AnyByteStream(body), length: descriptor.length,
                     replicateTo: targets, expectedDigest: descriptor.expectedDigest)
-                await scoreboard.requestFinished(on: primary.id, latency: nil, failed: false)
+                // Only the wait after the last body byte is the node's latency (durable write and replication);
+                // the time before it measures the client's upload speed and the file's size.
+                await scoreboard.requestFinished(on: primary.id, latency: body.timeSinceEnd, failed: false)
                 try await reader.drainRemainder()
                 return try await finish(
                     key: key, reader: reader, descriptor: descriptor, primary: primary, result: result,
@@ -129,8 +139,8 @@ struct UploadCoordinator: Sendable {
         }
         for target in skippedTargets {
             replicas.append(.init(nodeID: target, digest: nil, isVerified: false))
-            failures.append("\(target): node is down")
-            reasons[target] = "\(target): node is down"
+            failures.append("\(target): node is down or not answering")
+            reasons[target] = "\(target): node is down or not answering"
         }
 
         guard verified.count >= writeQuorum, let source = verified.first else {
@@ -161,6 +171,58 @@ struct UploadCoordinator: Sendable {
             replicatedTo: verified.filter { $0 != primary.id }.sorted(), failedOn: missing.sorted(), replicas: replicas)
     }
 
+    /// `ranked` with every selectable node not heard from within `livenessWindow` health-checked first (all at
+    /// once); those that do not answer within `livenessTimeout` count a failure and move to the end as DOWN for
+    /// this upload, so it neither streams to them nor names them as replication targets.
+    private func confirmingLiveness(of ranked: [NodeScore], logger: Logger) async -> [NodeScore] {
+        var stale: [NodeScore] = []
+        for node in ranked where node.isSelectable {
+            let quiet = await scoreboard.timeSinceLastSuccess(of: node.id)
+            if quiet.map({ $0 > livenessWindow }) ?? true { stale.append(node) }
+        }
+        guard !stale.isEmpty else { return ranked }
+        let nodes = self.nodes
+        let timeout = livenessTimeout
+        let silent = await withTaskGroup(of: NodeID?.self) { group in
+            for node in stale {
+                group.addTask {
+                    let started = ContinuousClock.now
+                    let answered = await withTaskGroup(of: Bool.self) { race in
+                        race.addTask { (try? await nodes.health(of: node.endpoint, timeout: timeout))?.status == "UP" }
+                        // The client's own deadline may not hold when a node hangs: bound it here as well.
+                        race.addTask {
+                            try? await Task.sleep(for: timeout)
+                            return false
+                        }
+                        defer { race.cancelAll() }
+                        return await race.next() ?? false
+                    }
+                    if answered {
+                        await scoreboard.requestStarted(on: node.id)
+                        await scoreboard.requestFinished(on: node.id, latency: ContinuousClock.now - started, failed: false)
+                        return nil
+                    }
+                    return node.id
+                }
+            }
+            var unanswered: Set<NodeID> = []
+            for await id in group { if let id { unanswered.insert(id) } }
+            return unanswered
+        }
+        guard !silent.isEmpty else { return ranked }
+        for id in silent {
+            await scoreboard.requestFailed(on: id)
+            logger.warning("node did not answer a liveness check; left out of this upload", metadata: ["node_id": "\(id)"])
+        }
+        let answering = ranked.filter { !silent.contains($0.id) }
+        let leftOut = ranked.filter { silent.contains($0.id) }.map { node -> NodeScore in
+            var down = node
+            down.isUp = false
+            return down
+        }
+        return answering + leftOut
+    }
+
     /// Best effort: a copy that stays behind is an orphan the audit collects.
     private func removeEverywhere(_ key: FileKey, nodes ids: [NodeID], logger: Logger) async {
         for id in ids {
@@ -172,4 +234,30 @@ struct UploadCoordinator: Sendable {
             }
         }
     }
+}
+
+/// Passes an upload body through and notes when its end was handed on, so the node's answer time can be
+/// measured from there. `@unchecked Sendable`: the instant is behind a lock; the stream is iterated once.
+final class BodyEndMarkingStream: AsyncSequence, @unchecked Sendable {
+    typealias Element = ByteBuffer
+    private let base: UploadByteStream
+    private let lock = NSLock()
+    private var endedAt: ContinuousClock.Instant?
+
+    init(_ base: UploadByteStream) { self.base = base }
+
+    /// Time since the body's last byte was handed to the node; nil if the body did not end.
+    var timeSinceEnd: Duration? { lock.withLock { endedAt.map { ContinuousClock.now - $0 } } }
+
+    struct AsyncIterator: AsyncIteratorProtocol {
+        var base: UploadByteStream.AsyncIterator
+        let owner: BodyEndMarkingStream
+        mutating func next() async throws -> ByteBuffer? {
+            let chunk = try await base.next()
+            if chunk == nil { owner.lock.withLock { owner.endedAt = ContinuousClock.now } }
+            return chunk
+        }
+    }
+
+    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(base: base.makeAsyncIterator(), owner: self) }
 }

@@ -1,0 +1,191 @@
+import DFSClient
+import DFSCore
+import DFSMetadata
+import Foundation
+import Logging
+import NIOCore
+import Testing
+import TestSupport
+
+@testable import Gateway
+
+/// Hedged reads, first-byte failover, mid-stream stalls and hung nodes (issue 5) against in-memory nodes.
+@Suite("Download routing: hedging, stalls, hung nodes")
+struct DownloadRoutingTests {
+    let logger = Logger(label: "test")
+    let bytes = (0..<50_000).map { UInt8(($0 * 7) % 251) }
+
+    struct Fixture {
+        var uploads: UploadCoordinator
+        var downloads: DownloadCoordinator
+        var nodes: FakeNodeCluster
+        var scoreboard: LatencyScoreboard
+        var store: any MetadataStore
+    }
+
+    /// node-1…3 UP, node-1 clearly fastest, so it leads every ranking unless it fails.
+    func withFixture(
+        hedging: HedgePolicy? = nil, hedgeBudget: Double = 0, firstByteTimeout: Duration = .seconds(2), stallTimeout: Duration = .seconds(2),
+        livenessWindow: Duration = .seconds(1), _ body: (Fixture) async throws -> Void
+    ) async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("dfs-routing-\(UUID().uuidString).sqlite").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let store = try await SQLiteMetadataStore.open(path: path, logger: logger)
+        let scoreboard = LatencyScoreboard(halfLife: .seconds(5), ejectAfter: 2, hedging: hedging, hedgeBudget: hedgeBudget)
+        for (index, latency) in [1, 20, 40].enumerated() {
+            let id = try NodeID(validating: "node-\(index + 1)")
+            await scoreboard.register(NodeEndpoint(id: id, baseURL: "http://fake-\(index + 1)"), role: .defaultRole(forIndex: index), isUp: true)
+            await scoreboard.probed(id, isUp: true, latency: .milliseconds(latency))
+        }
+        let nodes = FakeNodeCluster()
+        let fixture = Fixture(
+            uploads: UploadCoordinator(
+                store: store, nodes: nodes, scoreboard: scoreboard, replicationFactor: 3, writeQuorum: 1, livenessWindow: livenessWindow,
+                livenessTimeout: .milliseconds(300)),
+            downloads: DownloadCoordinator(store: store, nodes: nodes, scoreboard: scoreboard, firstByteTimeout: firstByteTimeout, stallTimeout: stallTimeout),
+            nodes: nodes, scoreboard: scoreboard, store: store)
+        do {
+            try await body(fixture)
+        } catch {
+            try? await store.close()
+            throw error
+        }
+        try await store.close()
+    }
+
+    func upload(_ fixture: Fixture) async throws -> FileKey {
+        let reader = UploadBodyReader(body: AnyByteStream(chunks: [ByteBuffer(bytes: bytes)]), format: .raw, maxSize: 1 << 30, filename: "f.bin")
+        return try await fixture.uploads.store(reader, as: UploadDescriptor(filename: "f.bin", expectedDigest: nil, length: Int64(bytes.count)), logger: logger).file.key
+    }
+
+    func download(_ key: FileKey, _ fixture: Fixture) async throws -> (DownloadPlan, [UInt8]) {
+        let plan = try await fixture.downloads.open(try await fixture.downloads.metadata(of: key), rangeHeader: nil, logger: logger)
+        var received: [UInt8] = []
+        for try await chunk in plan.body { received += chunk.readableBytesView }
+        return (plan, received)
+    }
+
+    @Test("when the first replica's first byte is late, the hedge to the next replica wins and serves every byte")
+    func hedgeWins() async throws {
+        let policy = HedgePolicy(minimumDelay: .milliseconds(50), maximumDelay: .milliseconds(50))
+        try await withFixture(hedging: policy, hedgeBudget: 1) { fixture in
+            let key = try await upload(fixture)
+            fixture.nodes.set("node-1", .slowFirstByte(.seconds(3)))
+            let started = ContinuousClock.now
+            let (plan, received) = try await download(key, fixture)
+            #expect(received == bytes)
+            #expect(plan.routing.hedgedTo?.rawValue == "node-2")
+            #expect(plan.routing.servedBy.rawValue == "node-2")
+            #expect(plan.routing.failedBeforeFirstByte.isEmpty)
+            // Correctness bound, not a speed target: the answer must not have waited for the slow node.
+            #expect(ContinuousClock.now - started < .seconds(2))
+            // The loser was cancelled by us: its in-flight slot is free and it is not blamed.
+            let loser = try #require(await fixture.scoreboard.score(of: try NodeID(validating: "node-1")))
+            #expect(loser.inFlight == 0)
+            #expect(loser.consecutiveFailures == 0)
+        }
+    }
+
+    @Test("with the hedge budget exhausted a late first byte is waited for, not hedged")
+    func budgetExhaustedStopsHedging() async throws {
+        let policy = HedgePolicy(minimumDelay: .milliseconds(20), maximumDelay: .milliseconds(20))
+        try await withFixture(hedging: policy, hedgeBudget: 0) { fixture in
+            let key = try await upload(fixture)
+            fixture.nodes.set("node-1", .slowFirstByte(.milliseconds(300)))
+            let (plan, received) = try await download(key, fixture)
+            #expect(received == bytes)
+            #expect(plan.routing.hedgedTo == nil)
+            #expect(plan.routing.servedBy.rawValue == "node-1")
+            #expect(fixture.nodes.reads(on: "node-2") == 0)
+        }
+    }
+
+    @Test("the budget lets through about its share of hedges, then stops")
+    func budgetSharesHedges() async throws {
+        let policy = HedgePolicy(minimumDelay: .milliseconds(5), maximumDelay: .milliseconds(5))
+        try await withFixture(hedging: policy, hedgeBudget: 0.25) { fixture in
+            let key = try await upload(fixture)
+            // Every node late: each download wants a hedge, so only the budget decides.
+            for node in ["node-1", "node-2", "node-3"] { fixture.nodes.set(node, .slowFirstByte(.milliseconds(30))) }
+            var hedged = 0
+            for _ in 0..<12 {
+                let (plan, received) = try await download(key, fixture)
+                #expect(received == bytes)
+                if plan.routing.hedgedTo != nil { hedged += 1 }
+            }
+            // 12 downloads × 0.25 = 3 tokens, each spent on the first download that finds one.
+            #expect(hedged == 3, "hedged \(hedged) of 12")
+        }
+    }
+
+    @Test("a hung replica is skipped after the first-byte timeout and reported as a failover")
+    func hungReplicaFailsOver() async throws {
+        try await withFixture(firstByteTimeout: .milliseconds(200)) { fixture in
+            let key = try await upload(fixture)
+            fixture.nodes.set("node-1", .hung)
+            let (plan, received) = try await download(key, fixture)
+            #expect(received == bytes)
+            #expect(plan.routing.failedBeforeFirstByte.map(\.rawValue) == ["node-1"])
+            #expect(plan.routing.servedBy.rawValue == "node-2")
+            // A second timeout ejects node-1 (eject-after 2): the third download goes elsewhere at once.
+            _ = try await download(key, fixture)
+            #expect(await fixture.scoreboard.score(of: try NodeID(validating: "node-1"))?.isEjected == true)
+            let (third, _) = try await download(key, fixture)
+            #expect(third.routing.failedBeforeFirstByte.isEmpty)
+        }
+    }
+
+    @Test("a source that stalls mid-stream is replaced at the byte reached and the body is complete")
+    func midStreamStallResumes() async throws {
+        try await withFixture(stallTimeout: .milliseconds(200)) { fixture in
+            let key = try await upload(fixture)
+            fixture.nodes.set("node-1", .stallsAfter(bytes: 20_000))
+            let started = ContinuousClock.now
+            let (plan, received) = try await download(key, fixture)
+            #expect(plan.routing.servedBy.rawValue == "node-1")
+            #expect(received == bytes)
+            #expect(ContinuousClock.now - started < .seconds(5))
+            #expect(fixture.nodes.reads(on: "node-2") == 1)
+        }
+    }
+
+    @Test("when every replica stalls the response is aborted, never completed short")
+    func everyReplicaStalls() async throws {
+        try await withFixture(stallTimeout: .milliseconds(100)) { fixture in
+            let key = try await upload(fixture)
+            for node in ["node-1", "node-2", "node-3"] { fixture.nodes.set(node, .stallsAfter(bytes: 10_000)) }
+            let plan = try await fixture.downloads.open(try await fixture.downloads.metadata(of: key), rangeHeader: nil, logger: logger)
+            var received = 0
+            await #expect(throws: NodeRequestError.self) {
+                for try await chunk in plan.body { received += chunk.readableBytes }
+            }
+            #expect(received < bytes.count)
+        }
+    }
+
+    @Test("an upload leaves out a hung node after one liveness timeout and still stores on the others")
+    func uploadAvoidsHungNode() async throws {
+        try await withFixture(livenessWindow: .zero) { fixture in
+            fixture.nodes.set("node-1", .hung)
+            let started = ContinuousClock.now
+            let reader = UploadBodyReader(body: AnyByteStream(chunks: [ByteBuffer(bytes: bytes)]), format: .raw, maxSize: 1 << 30, filename: "h.bin")
+            let outcome = try await fixture.uploads.store(reader, as: UploadDescriptor(filename: "h.bin", expectedDigest: nil, length: Int64(bytes.count)), logger: logger)
+            #expect(outcome.primary.rawValue != "node-1")
+            #expect(outcome.failedOn.map(\.rawValue) == ["node-1"])
+            // Correctness bound: one liveness timeout (300 ms) plus generous slack, not a hang.
+            #expect(ContinuousClock.now - started < .seconds(3))
+        }
+    }
+
+    @Test("an upload feeds the primary's answer time into its latency score")
+    func uploadFeedsLatency() async throws {
+        try await withFixture { fixture in
+            let before = await fixture.scoreboard.ranked().first
+            _ = try await upload(fixture)
+            let primary = try #require(before)
+            let after = try #require(await fixture.scoreboard.score(of: primary.id))
+            #expect(after.ewmaLatencyMs != primary.ewmaLatencyMs, "the upload's answer time must be a latency sample")
+            #expect(after.inFlight == 0)
+        }
+    }
+}
