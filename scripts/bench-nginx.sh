@@ -150,10 +150,10 @@ rows=()
 for case in $cases; do
     IFS=: read -r workload size concurrency <<<"$case"
     name="$workload-$size-c$concurrency"
-    rm -rf "${work:?}/www/"*
+    rm -rf "${work:?}/www" && mkdir "$work/www"   # a glob would overflow the argument list after 4 KiB uploads
     echo "== $workload $size, concurrency $concurrency, $duration each" >&2
     run_case webdav "http://127.0.0.1:$nginx_port" "$workload" "$size" "$concurrency" "$out/$name-nginx.json"
-    rm -rf "${work:?}/www/"*
+    rm -rf "${work:?}/www" && mkdir "$work/www"   # a glob would overflow the argument list after 4 KiB uploads
     start_cluster
     run_case gateway "$gateway_url" "$workload" "$size" "$concurrency" "$out/$name-swiftdfs.json"
     stop_pid "$cluster_pid" INT
