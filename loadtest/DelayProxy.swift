@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -9,19 +10,29 @@ import Glibc
 /// is not capped, only latency added. It lets latency routing be measured on one machine, without root or
 /// kernel netem (`--delay node-2=50ms`).
 ///
+/// It can also stall a random share of responses (`--stall node-2=200ms@10%`). The gateway keeps keep-alive
+/// connections to its nodes, so the stall is decided per request, not per connection: the first bytes the
+/// node sends after the client has sent anything new (a request) are the start of a response, and those are
+/// held back by the stall, with everything behind them.
+///
 /// Blocking sockets, a reader and a writer thread per direction: the proxy only carries benchmark traffic.
 final class DelayProxy: @unchecked Sendable {
-    // @unchecked: `listener` is fixed after init; `isStopped` is guarded by `lock`.
+    // @unchecked: `listener` is fixed after init; `isStopped` is guarded by `lock`; the counters are atomic.
     let port: Int
+    let impairment: LinkImpairment
     private let upstreamPort: Int
-    private let delay: Duration
     private let listener: Int32
     private let lock = NSLock()
     private var isStopped = false
+    private let responseCount = Atomic<Int>(0)
+    private let stalledResponseCount = Atomic<Int>(0)
 
-    init(upstreamPort: Int, delay: Duration) throws {
+    /// Responses that began through this proxy, and how many of them were stalled.
+    var responses: (total: Int, stalled: Int) { (responseCount.load(ordering: .relaxed), stalledResponseCount.load(ordering: .relaxed)) }
+
+    init(upstreamPort: Int, impairment: LinkImpairment) throws {
         self.upstreamPort = upstreamPort
-        self.delay = delay
+        self.impairment = impairment
         let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         self.listener = listener
         var yes: Int32 = 1
@@ -58,8 +69,19 @@ final class DelayProxy: @unchecked Sendable {
                 close(upstream)
                 continue
             }
-            for (source, destination) in [(client, upstream), (upstream, client)] {
-                let line = DelayedLine(delay: delay)
+            let boundary = ResponseBoundary()
+            let requests = DelayedLine(delay: impairment.oneWayDelay) {
+                boundary.requestBytesArrived()
+                return .zero
+            }
+            let responses = DelayedLine(delay: impairment.oneWayDelay) { [self] in
+                guard boundary.isResponseStart() else { return .zero }
+                responseCount.add(1, ordering: .relaxed)
+                guard impairment.stallProbability > 0, Double.random(in: 0..<1) < impairment.stallProbability else { return .zero }
+                stalledResponseCount.add(1, ordering: .relaxed)
+                return impairment.stall
+            }
+            for (line, source, destination) in [(requests, client, upstream), (responses, upstream, client)] {
                 Thread { line.read(from: source) }.start()
                 Thread { line.write(to: destination) }.start()
             }
@@ -72,15 +94,29 @@ struct DelayProxyError: Error, CustomStringConvertible {
     var description: String { "delay proxy: \(reason)" }
 }
 
-/// One direction of a proxied connection: chunks wait in a queue until `delay` after they arrived.
+/// Tells, on one proxied connection, which node bytes start a response: the first after new request bytes.
+private final class ResponseBoundary: Sendable {
+    private let hasUnansweredRequest = Atomic<Bool>(false)
+
+    func requestBytesArrived() { hasUnansweredRequest.store(true, ordering: .relaxed) }
+
+    func isResponseStart() -> Bool { hasUnansweredRequest.exchange(false, ordering: .relaxed) }
+}
+
+/// One direction of a proxied connection: chunks wait in a queue until `delay` after they arrived, plus
+/// whatever extra hold-back `extraDelay` decides for that chunk (a stall).
 private final class DelayedLine: @unchecked Sendable {
-    // @unchecked: `queue` and `ended` are guarded by `condition`.
+    // @unchecked: `queue` and `ended` are guarded by `condition`; `extraDelay` is called on the reader thread only.
     private let delay: Duration
+    private let extraDelay: @Sendable () -> Duration
     private let condition = NSCondition()
     private var queue: [(due: ContinuousClock.Instant, bytes: [UInt8])] = []
     private var ended = false
 
-    init(delay: Duration) { self.delay = delay }
+    init(delay: Duration, extraDelay: @escaping @Sendable () -> Duration) {
+        self.delay = delay
+        self.extraDelay = extraDelay
+    }
 
     func read(from source: Int32) {
         var buffer = [UInt8](repeating: 0, count: 64 << 10)
@@ -88,8 +124,10 @@ private final class DelayedLine: @unchecked Sendable {
             let count = Glibc.read(source, &buffer, buffer.count)
             if count <= 0 { break }
             let chunk = Array(buffer[0..<count])
+            // Chunks leave in arrival order, so a stalled chunk also holds back every chunk behind it.
+            let due = ContinuousClock.now + delay + extraDelay()
             condition.withLock {
-                queue.append((ContinuousClock.now + delay, chunk))
+                queue.append((due, chunk))
                 condition.signal()
             }
         }

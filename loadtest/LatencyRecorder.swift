@@ -10,6 +10,11 @@ final class LatencyRecorder: Sendable {
         var mismatches: Int
         var histogram: Histogram<UInt64>
         var errorSamples: [String]
+        /// Download answers seen, and how many said (by `x-dfs-hedged`) that the gateway sent a hedged request.
+        var downloadAnswers = 0
+        var hedgedDownloads = 0
+        /// Sum of `x-dfs-failovers` over download answers: replicas the gateway gave up on before one served.
+        var failovers = 0
     }
 
     private let state = Mutex(Snapshot(operations: 0, bytes: 0, errors: 0, mismatches: 0,
@@ -22,6 +27,14 @@ final class LatencyRecorder: Sendable {
             s.operations += 1
             s.bytes += bytes
             _ = s.histogram.record(micros)
+        }
+    }
+
+    func recordDownloadHeaders(hedged: Bool, failovers: Int) {
+        state.withLock { s in
+            s.downloadAnswers += 1
+            if hedged { s.hedgedDownloads += 1 }
+            s.failovers += failovers
         }
     }
 

@@ -3,6 +3,7 @@ import Histogram
 
 /// The outcome of a run, as a table for people and JSON for scripts.
 struct LoadReport: Codable, Sendable {
+    var target: String
     var workload: String
     var fileSizeBytes: Int
     var concurrency: Int
@@ -15,9 +16,18 @@ struct LoadReport: Codable, Sendable {
     var latencyMs: [String: Double]
     var faults: [String]
     var errorSamples: [String]
+    /// Download answers, those the gateway hedged (`x-dfs-hedged`), and failovers it reported (`x-dfs-failovers`).
+    var downloadAnswers: Int
+    var hedgedDownloads: Int
+    var failovers: Int
+    /// Per impaired node: what its proxy did, and how many responses began and were stalled there.
+    var linkImpairments: [String: String]
 
     enum CodingKeys: String, CodingKey {
-        case workload, concurrency, seconds, operations, errors, mismatches, faults
+        case target, workload, concurrency, seconds, operations, errors, mismatches, faults, failovers
+        case downloadAnswers = "download_answers"
+        case hedgedDownloads = "hedged_downloads"
+        case linkImpairments = "link_impairments"
         case fileSizeBytes = "file_size_bytes"
         case opsPerSecond = "ops_per_second"
         case megabytesPerSecond = "mb_per_second"
@@ -27,8 +37,12 @@ struct LoadReport: Codable, Sendable {
 
     static let percentiles: [(String, Double)] = [("p50", 50), ("p90", 90), ("p99", 99), ("p99.9", 99.9), ("max", 100)]
 
-    init(workload: String, fileSize: Int, concurrency: Int, elapsed: Duration, snapshot: LatencyRecorder.Snapshot, faults: [String]) {
+    init(
+        target: TargetKind, workload: String, fileSize: Int, concurrency: Int, elapsed: Duration,
+        snapshot: LatencyRecorder.Snapshot, faults: [String], linkImpairments: [String: String]
+    ) {
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        self.target = target.rawValue
         self.workload = workload
         self.fileSizeBytes = fileSize
         self.concurrency = concurrency
@@ -48,11 +62,18 @@ struct LoadReport: Codable, Sendable {
         self.latencyMs = latency
         self.faults = faults
         self.errorSamples = snapshot.errorSamples
+        self.downloadAnswers = snapshot.downloadAnswers
+        self.hedgedDownloads = snapshot.hedgedDownloads
+        self.failovers = snapshot.failovers
+        self.linkImpairments = linkImpairments
     }
+
+    /// The p-th percentile latency in milliseconds, or nil when nothing succeeded.
+    func latency(_ name: String) -> Double? { latencyMs[name] }
 
     var table: String {
         var lines = [
-            "workload      \(workload), \(fileSizeBytes) bytes per file, concurrency \(concurrency)",
+            "workload      \(workload) against a \(target), \(fileSizeBytes) bytes per file, concurrency \(concurrency)",
             "duration      \(String(format: "%.2f", seconds)) s",
             "operations    \(operations) (\(String(format: "%.2f", opsPerSecond)) ops/s, \(String(format: "%.2f", megabytesPerSecond)) MB/s)",
             "errors        \(errors)",
@@ -60,6 +81,11 @@ struct LoadReport: Codable, Sendable {
             "latency (ms)  " + Self.percentiles.map { name, _ in "\(name) \(latencyMs[name].map { String(format: "%.2f", $0) } ?? "-")" }.joined(separator: "  "),
         ]
         if !faults.isEmpty { lines.append("faults        " + faults.joined(separator: ", ")) }
+        if hedgedDownloads > 0 || failovers > 0 {
+            let share = downloadAnswers > 0 ? Double(hedgedDownloads) / Double(downloadAnswers) * 100 : 0
+            lines.append("gateway       \(hedgedDownloads) of \(downloadAnswers) downloads hedged (\(String(format: "%.1f", share))% extra requests), \(failovers) failovers")
+        }
+        for (node, what) in linkImpairments.sorted(by: { $0.key < $1.key }) { lines.append("proxy         \(node): \(what)") }
         for sample in errorSamples { lines.append("  error: \(sample)") }
         return lines.joined(separator: "\n")
     }

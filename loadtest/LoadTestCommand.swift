@@ -16,7 +16,10 @@ struct LoadTestCommand: AsyncParsableCommand {
             faults with --fault, e.g. kill:node-2@10s,start:node-2@25s.
             """)
 
-    @Option(help: "Gateway to test (ignored with --spawn-cluster).") var gateway = "http://127.0.0.1:8080"
+    @Option(help: "Server to test: a gateway URL, or with --target-kind webdav the base URL files are PUT under (ignored with --spawn-cluster).")
+    var gateway = "http://127.0.0.1:8080"
+    @Option(help: "gateway (SwiftDFS: POST /upload, GET /download/KEY) or webdav (plain PUT/GET of URL/NAME, e.g. nginx as a one-copy baseline).")
+    var targetKind: String = "gateway"
     @Option(help: "upload, download or mixed.") var workload: String = "mixed"
     @Option(help: "Size of each file, e.g. 4KiB, 1MiB, 64MiB.") var size = ByteSizeArgument(argument: "1MiB")!
     @Option(help: "Number of operations (default 100 unless --duration is given).") var count: Int?
@@ -30,94 +33,75 @@ struct LoadTestCommand: AsyncParsableCommand {
     var fault: String?
     @Option(help: "Add one-way latency in front of spawned nodes through a TCP delay proxy: node-2=50ms[,node-3=10ms].")
     var delay: String?
+    @Option(help: "Stall a share of a spawned node's responses before their first byte (per request, also on keep-alive connections): node-2=200ms@10%.")
+    var stall: String?
     @Option(parsing: .unconditionalSingleValue, help: "Extra flags for the spawned gateway, e.g. --gateway-arg --probe-interval --gateway-arg 1s.")
     var gatewayArg: [String] = []
+    @Option(help: "Routing policy of the spawned gateway: latency, round-robin or random (passes --routing; for comparisons).")
+    var routing: String?
+    @Flag(help: "Run the workload once per routing policy (latency, round-robin, random), each on a fresh spawned cluster, and print the ratios against latency routing; with --delay/--stall, first a run without impairment as the baseline.")
+    var compareRouting = false
 
     func validate() throws {
         guard WorkloadKind(rawValue: workload) != nil else { throw ValidationError("--workload must be upload, download or mixed") }
+        guard let kind = TargetKind(rawValue: targetKind) else { throw ValidationError("--target-kind must be gateway or webdav") }
         guard concurrency >= 1 else { throw ValidationError("--concurrency must be at least 1") }
         guard size.bytes >= 1 else { throw ValidationError("--size must be at least 1 byte") }
-        if delay != nil && !spawnCluster { throw ValidationError("--delay needs --spawn-cluster: the proxy sits in front of the tool's own nodes") }
-        if fault != nil && !spawnCluster { throw ValidationError("--fault needs --spawn-cluster: faults are applied to the tool's own cluster") }
+        let needsCluster = [("--delay", delay != nil), ("--stall", stall != nil), ("--fault", fault != nil),
+                            ("--routing", routing != nil), ("--compare-routing", compareRouting)]
+        for (option, isGiven) in needsCluster where isGiven && !spawnCluster {
+            throw ValidationError("\(option) needs --spawn-cluster: it acts on the tool's own cluster")
+        }
+        if spawnCluster && kind == .webdav { throw ValidationError("--target-kind webdav drives an existing server; it cannot be spawned") }
+        if let routing, !RoutingComparison.policies.contains(routing) {
+            throw ValidationError("--routing must be one of \(RoutingComparison.policies.joined(separator: ", "))")
+        }
+        if routing != nil && compareRouting { throw ValidationError("give --routing or --compare-routing, not both") }
         if count != nil && duration != nil { throw ValidationError("give --count or --duration, not both") }
+        let impairments = try LinkImpairment.parse(delays: delay, stalls: stall)
+        if let node = impairments.keys.first(where: { $0 > nodes }) {
+            throw ValidationError("--delay/--stall name node-\(node), the cluster has \(nodes) nodes")
+        }
     }
 
     func run() async throws {
-        let schedule = try fault.map(FaultSchedule.init(parsing:))
-        var cluster: LocalCluster? = nil
-        var workDirectory: String? = nil
-        var gatewayURL = gateway
-        var proxies: [DelayProxy] = []
-        defer { proxies.forEach { $0.stop() } }
-        if spawnCluster {
-            let folder = NSTemporaryDirectory() + "dfs-loadtest-\(UUID().uuidString.prefix(8))"
-            workDirectory = folder
-            let ports = LoopbackPort.free(count: nodes + 1)
-            var configuration = LocalClusterConfiguration(
-                gatewayPort: ports[0], nodePorts: Array(ports.dropFirst()), dataDirectory: folder + "/data",
-                gatewayArguments: gatewayArg, logDirectory: folder + "/logs")
-            for (node, latency) in try parseDelays(delay) {
-                guard node >= 1 && node <= nodes else { throw ValidationError("--delay names node-\(node), the cluster has \(nodes) nodes") }
-                let proxy = try DelayProxy(upstreamPort: configuration.nodePorts[node - 1], delay: latency)
-                proxies.append(proxy)
-                configuration.nodeURLOverrides[node] = "http://127.0.0.1:\(proxy.port)"
-                progress("node-\(node) is behind a \(latency) delay proxy on port \(proxy.port)")
-            }
-            let local = try LocalCluster(configuration)
-            try await local.start()
-            cluster = local
-            gatewayURL = local.gatewayURL
-            progress("spawned cluster: gateway \(gatewayURL), \(nodes) nodes, logs in \(folder)/logs")
+        let scenario = LoadScenario(
+            targetURL: gateway, target: TargetKind(rawValue: targetKind)!, workload: WorkloadKind(rawValue: workload)!,
+            fileSize: Int(size.bytes), concurrency: concurrency,
+            length: duration.map { .duration($0.duration) } ?? .count(count ?? 100), seedFiles: seedFiles,
+            spawnedNodes: spawnCluster ? nodes : nil, gatewayArguments: gatewayArg,
+            impairments: try LinkImpairment.parse(delays: delay, stalls: stall), faults: try fault.map(FaultSchedule.init(parsing:)),
+            showsProgress: !json)
+        if compareRouting {
+            let comparison = try await compare(scenario)
+            print(json ? comparison.json : comparison.table)
+            if comparison.rows.contains(where: { $0.report.mismatches > 0 }) { throw ExitCode(2) }
+            return
         }
-        var clientConfiguration = HTTPClient.Configuration()
-        clientConfiguration.timeout = .init(connect: .seconds(5), read: .seconds(60))
-        clientConfiguration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: max(8, concurrency * 2))
-        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
-
-        let recorder = LatencyRecorder()
-        let runner = WorkloadRunner(
-            gatewayURL: gatewayURL, kind: WorkloadKind(rawValue: workload)!, fileSize: Int(size.bytes), concurrency: concurrency,
-            length: duration.map { .duration($0.duration) } ?? .count(count ?? 100), client: client, recorder: recorder,
-            block: RandomBlock.make(count: Payload.chunkSize))
-        var report: LoadReport? = nil
-        var failure: (any Error)? = nil
-        do {
-            let seeded = WorkloadKind(rawValue: workload) == .upload ? [] : try await runner.seed(count: seedFiles)
-            let started = ContinuousClock.now
-            let ticker = Task { await showProgress(recorder, started: started) }
-            async let faultsApplied: [String] = {
-                guard let schedule, let cluster else { return [] }
-                return await schedule.run(on: cluster) { line in progress(line) }
-            }()
-            await runner.run(files: seeded)
-            let elapsed = ContinuousClock.now - started
-            ticker.cancel()
-            let applied = await faultsApplied
-            report = LoadReport(
-                workload: workload, fileSize: Int(size.bytes), concurrency: concurrency, elapsed: elapsed,
-                snapshot: recorder.snapshot, faults: applied)
-        } catch {
-            failure = error
-        }
-        try? await client.shutdown()
-        if let cluster { await cluster.shutdown() }
-        if let workDirectory, failure == nil, (report?.errors ?? 0) == 0 { try? FileManager.default.removeItem(atPath: workDirectory) }
-        if let failure { throw failure }
-        guard let report else { return }
+        var single = scenario
+        if let routing { single.gatewayArguments += ["--routing", routing] }
+        let report = try await single.run()
         print(json ? report.json : report.table)
         if report.mismatches > 0 { throw ExitCode(2) }
     }
-}
 
-/// `node-2=50ms,node-3=10ms` → [(2, 50ms), (3, 10ms)].
-func parseDelays(_ text: String?) throws -> [(Int, Duration)] {
-    guard let text else { return [] }
-    return try text.split(separator: ",").map { entry in
-        let parts = entry.split(separator: "=")
-        guard parts.count == 2, parts[0].hasPrefix("node-"), let node = Int(parts[0].dropFirst(5)),
-            let latency = DurationArgument(argument: String(parts[1]))?.duration
-        else { throw ValidationError("--delay entry '\(entry)' is not node-N=DURATION") }
-        return (node, latency)
+    private func compare(_ scenario: LoadScenario) async throws -> RoutingComparison {
+        var baseline: LoadReport? = nil
+        if !scenario.impairments.isEmpty {
+            var unimpaired = scenario
+            unimpaired.impairments = [:]
+            unimpaired.gatewayArguments += ["--routing", "latency"]
+            progress("baseline: latency routing, no impairment")
+            baseline = try await unimpaired.run()
+        }
+        var reports: [(routing: String, report: LoadReport)] = []
+        for policy in RoutingComparison.policies {
+            var run = scenario
+            run.gatewayArguments += ["--routing", policy]
+            progress("routing \(policy)")
+            reports.append((policy, try await run.run()))
+        }
+        return RoutingComparison(baseline: baseline, reports: reports)
     }
 }
 

@@ -1,5 +1,6 @@
 import DFSCore
 import NIOCore
+import Synchronization
 
 /// Upload bodies generated on the fly: one random block, each chunk stamped with the file's seed and its
 /// index, so every file differs and the tool holds one chunk at a time whatever the file size.
@@ -10,14 +11,6 @@ struct Payload: AsyncSequence, Sendable {
     let block: [UInt8]
     let seed: UInt64
     let size: Int
-
-    /// The digest the gateway must report, computed by generating the bytes once.
-    func digest() -> SHA256Digest {
-        var hasher = StreamingSHA256()
-        var iterator = makeAsyncIterator()
-        while let chunk = iterator.nextChunk() { hasher.update(chunk) }
-        return hasher.finalize()
-    }
 
     struct AsyncIterator: AsyncIteratorProtocol {
         let payload: Payload
@@ -48,4 +41,35 @@ enum RandomBlock {
         var generator = SystemRandomNumberGenerator()
         return (0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) }
     }
+}
+
+/// Collects the digest of an upload body as the HTTP client pulls it.
+final class DigestSink: Sendable {
+    private let hasher = Mutex(StreamingSHA256())
+
+    func update(_ chunk: ByteBuffer) { hasher.withLock { $0.update(chunk) } }
+
+    func finalize() -> (digest: SHA256Digest, byteCount: Int64) {
+        hasher.withLock { ($0.finalize(), $0.byteCount) }
+    }
+}
+
+/// A `Payload` that feeds each chunk to a `DigestSink` on its way out.
+struct HashingPayload: AsyncSequence, Sendable {
+    typealias Element = ByteBuffer
+    let payload: Payload
+    let sink: DigestSink
+
+    struct AsyncIterator: AsyncIteratorProtocol {
+        var chunks: Payload.AsyncIterator
+        let sink: DigestSink
+
+        mutating func next() async -> ByteBuffer? {
+            guard let chunk = chunks.nextChunk() else { return nil }
+            sink.update(chunk)
+            return chunk
+        }
+    }
+
+    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(chunks: payload.makeAsyncIterator(), sink: sink) }
 }

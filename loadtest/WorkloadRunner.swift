@@ -9,6 +9,15 @@ enum WorkloadKind: String, CaseIterable, Sendable {
     case upload, download, mixed
 }
 
+/// What kind of server the tool drives: a SwiftDFS gateway, or a plain WebDAV server (nginx) for a one-copy
+/// baseline that gets the identical workload.
+enum TargetKind: String, CaseIterable, Sendable {
+    /// `POST /upload?filename=` with a raw body, `GET /download/{file_key}`.
+    case gateway
+    /// `PUT <url>/<name>`, `GET <url>/<name>`.
+    case webdav
+}
+
 /// When the run ends: after a number of operations or after a time.
 enum RunLength: Sendable {
     case count(Int)
@@ -25,6 +34,7 @@ struct StoredFile: Sendable {
 /// Runs `concurrency` workers against one gateway, timing and checking every operation.
 struct WorkloadRunner: Sendable {
     let gatewayURL: String
+    let target: TargetKind
     let kind: WorkloadKind
     let fileSize: Int
     let concurrency: Int
@@ -93,38 +103,64 @@ struct WorkloadRunner: Sendable {
     }
 
     private func upload(seed: UInt64) async throws -> StoredFile {
-        let payload = Payload(block: block, seed: seed, size: fileSize)
-        let expected = payload.digest()
-        var request = HTTPClientRequest(url: gatewayURL + "/upload?filename=load-\(seed).bin")
-        request.method = .POST
+        // The digest is taken while the body is sent, so each byte is generated once.
+        let digestSink = DigestSink()
+        let payload = HashingPayload(payload: Payload(block: block, seed: seed, size: fileSize), sink: digestSink)
+        let name = "load-\(seed).bin"
+        var request: HTTPClientRequest
+        switch target {
+        case .gateway:
+            request = HTTPClientRequest(url: gatewayURL + "/upload?filename=" + name)
+            request.method = .POST
+        case .webdav:
+            request = HTTPClientRequest(url: gatewayURL + "/" + name)
+            request.method = .PUT
+        }
         request.headers.add(name: "content-type", value: "application/octet-stream")
         request.body = .stream(payload, length: .known(Int64(fileSize)))
         let response = try await client.execute(request, timeout: .minutes(10))
         let body = try await response.body.collect(upTo: 1 << 20)
-        guard response.status == .ok else { throw LoadTestHTTPError(status: Int(response.status.code), body: String(buffer: body)) }
+        guard (200..<300).contains(response.status.code) else {
+            throw LoadTestHTTPError(status: Int(response.status.code), body: String(buffer: body))
+        }
+        let sent = digestSink.finalize()
+        guard sent.byteCount == Int64(fileSize) else {
+            throw LoadTestMismatch(description: "upload \(name): sent \(sent.byteCount) of \(fileSize) bytes")
+        }
+        guard target == .gateway else { return StoredFile(key: name, digest: sent.digest, size: fileSize) }
         struct Answer: Decodable {
             let file_id: String
             let checksum_sha256: String
         }
         let answer = try JSONDecoder().decode(Answer.self, from: Data(body.readableBytesView))
-        guard answer.checksum_sha256 == expected.hex else {
-            throw LoadTestMismatch(description: "upload \(answer.file_id): gateway reports \(answer.checksum_sha256), sent \(expected.hex)")
+        guard answer.checksum_sha256 == sent.digest.hex else {
+            throw LoadTestMismatch(description: "upload \(answer.file_id): gateway reports \(answer.checksum_sha256), sent \(sent.digest.hex)")
         }
-        return StoredFile(key: answer.file_id, digest: expected, size: fileSize)
+        return StoredFile(key: answer.file_id, digest: sent.digest, size: fileSize)
     }
 
     private func download(_ file: StoredFile) async throws {
-        let response = try await client.execute(HTTPClientRequest(url: gatewayURL + "/download/" + file.key), timeout: .minutes(10))
+        let path = target == .gateway ? "/download/" + file.key : "/" + file.key
+        let response = try await client.execute(HTTPClientRequest(url: gatewayURL + path), timeout: .minutes(10))
         guard response.status == .ok else {
             let body = try await response.body.collect(upTo: 1 << 20)
             throw LoadTestHTTPError(status: Int(response.status.code), body: String(buffer: body))
         }
+        recorder.recordDownloadHeaders(
+            hedged: isTruthy(response.headers.first(name: "x-dfs-hedged")),
+            failovers: Int(response.headers.first(name: "x-dfs-failovers") ?? "") ?? 0)
         var hasher = StreamingSHA256()
         for try await chunk in response.body { hasher.update(chunk) }
         guard hasher.byteCount == Int64(file.size), hasher.finalize() == file.digest else {
             throw LoadTestMismatch(description: "download \(file.key): \(hasher.byteCount) bytes hashing to \(hasher.finalize().hex), expected \(file.digest.hex)")
         }
     }
+}
+
+/// `x-dfs-hedged: true` / `1` / `node-3`: anything but absent, empty, `0` or `false` means a hedge was sent.
+private func isTruthy(_ header: String?) -> Bool {
+    guard let value = header?.trimmingCharacters(in: .whitespaces).lowercased() else { return false }
+    return !["", "0", "false", "no"].contains(value)
 }
 
 struct LoadTestHTTPError: Error, CustomStringConvertible {

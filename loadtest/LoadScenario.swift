@@ -1,0 +1,105 @@
+import AsyncHTTPClient
+import DFSClient
+import Foundation
+
+/// One measured run: optionally a freshly spawned cluster (with proxies and faults), seeding, the workload, and
+/// the cluster stopped again. `--compare-routing` runs several of these, one per routing policy.
+struct LoadScenario: Sendable {
+    var targetURL: String
+    var target: TargetKind
+    var workload: WorkloadKind
+    var fileSize: Int
+    var concurrency: Int
+    var length: RunLength
+    var seedFiles: Int
+    /// nil: drive `targetURL` as it is; else spawn a cluster of this many nodes for the run.
+    var spawnedNodes: Int?
+    var gatewayArguments: [String]
+    var impairments: [Int: LinkImpairment]
+    var faults: FaultSchedule?
+    var showsProgress: Bool
+
+    func run() async throws -> LoadReport {
+        var cluster: LocalCluster? = nil
+        var workDirectory: String? = nil
+        var targetURL = targetURL
+        var proxies: [Int: DelayProxy] = [:]
+        defer { proxies.values.forEach { $0.stop() } }
+        if let nodes = spawnedNodes {
+            let folder = NSTemporaryDirectory() + "dfs-loadtest-\(UUID().uuidString.prefix(8))"
+            workDirectory = folder
+            let ports = LoopbackPort.free(count: nodes + 1)
+            var configuration = LocalClusterConfiguration(
+                gatewayPort: ports[0], nodePorts: Array(ports.dropFirst()), dataDirectory: folder + "/data",
+                gatewayArguments: gatewayArguments, logDirectory: folder + "/logs")
+            for (node, impairment) in impairments.sorted(by: { $0.key < $1.key }) {
+                guard node <= nodes else { throw LoadScenarioError(reason: "an impairment names node-\(node), the cluster has \(nodes) nodes") }
+                let proxy = try DelayProxy(upstreamPort: configuration.nodePorts[node - 1], impairment: impairment)
+                proxies[node] = proxy
+                configuration.nodeURLOverrides[node] = "http://127.0.0.1:\(proxy.port)"
+                progress("node-\(node) is behind a proxy on port \(proxy.port): \(impairment)")
+            }
+            let local = try LocalCluster(configuration)
+            try await local.start()
+            cluster = local
+            targetURL = local.gatewayURL
+            progress("spawned cluster: gateway \(targetURL) \(gatewayArguments.joined(separator: " ")), \(nodes) nodes, logs in \(folder)/logs")
+        }
+        var clientConfiguration = HTTPClient.Configuration()
+        clientConfiguration.timeout = .init(connect: .seconds(5), read: .seconds(60))
+        clientConfiguration.connectionPool = .init(
+            idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: max(8, concurrency * 2))
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
+
+        let recorder = LatencyRecorder()
+        let runner = WorkloadRunner(
+            gatewayURL: targetURL, target: target, kind: workload, fileSize: fileSize, concurrency: concurrency,
+            length: length, client: client, recorder: recorder, block: RandomBlock.make(count: Payload.chunkSize))
+        var report: LoadReport? = nil
+        var failure: (any Error)? = nil
+        do {
+            let seeded = workload == .upload ? [] : try await runner.seed(count: seedFiles)
+            // Proxy counters start with the measured run, not with the seeding uploads.
+            let before = proxies.mapValues { $0.responses }
+            let started = ContinuousClock.now
+            let ticker = showsProgress ? Task { await showProgress(recorder, started: started) } : nil
+            async let faultsApplied: [String] = {
+                guard let faults, let cluster else { return [] }
+                return await faults.run(on: cluster) { line in progress(line) }
+            }()
+            await runner.run(files: seeded)
+            let elapsed = ContinuousClock.now - started
+            ticker?.cancel()
+            _ = await ticker?.value
+            let applied = await faultsApplied
+            let linkReport = Dictionary(uniqueKeysWithValues: proxies.map { node, proxy in
+                let now = proxy.responses
+                let total = now.total - (before[node]?.total ?? 0)
+                let stalled = now.stalled - (before[node]?.stalled ?? 0)
+                return ("node-\(node)", "\(proxy.impairment); \(total) responses, \(stalled) stalled")
+            })
+            report = LoadReport(
+                target: target, workload: workload.rawValue, fileSize: fileSize, concurrency: concurrency, elapsed: elapsed,
+                snapshot: recorder.snapshot, faults: applied, linkImpairments: linkReport)
+        } catch {
+            failure = error
+        }
+        try? await client.shutdown()
+        if let cluster { await cluster.shutdown() }
+        // A failed run keeps its folder: the node and gateway logs are what explains it.
+        if let workDirectory {
+            if failure == nil, (report?.errors ?? 0) == 0, (report?.mismatches ?? 0) == 0 {
+                try? FileManager.default.removeItem(atPath: workDirectory)
+            } else {
+                progress("kept \(workDirectory) (logs) because the run had errors")
+            }
+        }
+        if let failure { throw failure }
+        return report!
+    }
+}
+
+struct LoadScenarioError: Error, CustomStringConvertible {
+    let reason: String
+    var description: String { reason }
+}
