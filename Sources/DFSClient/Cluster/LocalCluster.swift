@@ -1,3 +1,4 @@
+import DFSCore
 import Foundation
 
 /// A gateway and its storage nodes running as child processes of this one (`dfs up`, integration tests,
@@ -28,6 +29,12 @@ public actor LocalCluster {
     }
 
     public nonisolated var gatewayURL: String { configuration.gatewayURL }
+
+    /// The secret gateway and nodes share (nil when the cluster runs without one, or before the first start):
+    /// for callers that talk to nodes directly, such as tests.
+    public nonisolated var clusterSecret: ClusterSecret? {
+        configuration.clusterSecretFile.flatMap(ClusterSecretFile.load(from:))
+    }
     public nonisolated var nodes: [LocalClusterNode] { configuration.nodes }
 
     /// Starts every node, waits until all are healthy, then the gateway, so its first probe sees them UP.
@@ -66,11 +73,14 @@ public actor LocalCluster {
             // Else another server on that port (a stale node) could answer the health probe in its place.
             throw LocalClusterError.portInUse(port: port, host: configuration.host, member: member)
         }
+        let secret = try ensureClusterSecret()
+        // A node's /health needs the secret like every node route; the gateway's is open.
+        let probeSecret = member == .gateway ? nil : secret
         let process = try launch(member)
         processes[member] = process
         do {
             try await readiness.waitUntilHealthy(
-                member, url: configuration.url(of: member), process: process,
+                member, url: configuration.url(of: member), clusterSecret: probeSecret, process: process,
                 timeout: configuration.readinessTimeout, logFile: configuration.logFile(of: member)
             )
         } catch {
@@ -204,6 +214,14 @@ public actor LocalCluster {
         for folder in folders {
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         }
+        _ = try ensureClusterSecret()
+    }
+
+    /// The cluster's secret, generated into its file at the first start (nil when the cluster runs without one).
+    private func ensureClusterSecret() throws -> ClusterSecret? {
+        guard let secretFile = configuration.clusterSecretFile else { return nil }
+        try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true)
+        return try ClusterSecretFile.loadOrCreate(at: secretFile)
     }
 
     private func appendToFile(_ path: String, _ text: String) {

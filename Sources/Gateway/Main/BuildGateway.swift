@@ -27,7 +27,11 @@ func buildGateway(_ config: GatewayConfiguration, logger: Logger, onListening: @
         "recovery_concurrency": "\(config.recoveryConcurrency)", "recovery_rate": "\(config.recoveryRate.map(String.init) ?? "unlimited")",
         "status_change_probes": "\(config.statusChangeProbes)", "orphan_grace": "\(config.orphanGrace)", "rereplicate_after": "\(config.rereplicateAfter)",
         "audit_interval": "\(config.auditInterval)", "audit_rate": "\(config.auditRate)", "audit_batch": "\(config.auditBatch)", "max_upload_size": "\(config.maxUploadSize)",
+        // Whether access control is on, never a key or the secret.
+        "api_keys": "\(config.apiKeys.map { "\($0.count) keys" } ?? "none (open API)")", "cluster_secret": "\(config.clusterSecret == nil ? "none" : "set")",
     ])
+    if config.apiKeys == nil { logger.warning("no API keys: every client may upload, download and delete (configure --api-keys-file)") }
+    if config.clusterSecret == nil { logger.warning("no cluster secret: nodes and /internal routes are open (configure --cluster-secret-file)") }
     let store: any MetadataStore
     switch config.metadata {
     case .sqlite(let path):
@@ -57,7 +61,8 @@ func buildGateway(_ config: GatewayConfiguration, logger: Logger, onListening: @
     }
 
     let httpClient = HTTPNodeClient.makeHTTPClient(connectTimeout: config.healthTimeout, idleTimeout: config.nodeTimeout)
-    let nodeClient = HTTPNodeClient(httpClient: httpClient, timeouts: .init(control: config.nodeTimeout, transferIdle: config.nodeTimeout))
+    let nodeClient = HTTPNodeClient(
+        httpClient: httpClient, timeouts: .init(control: config.nodeTimeout, transferIdle: config.nodeTimeout), clusterSecret: config.clusterSecret)
     let prober = HealthProber(store: store, nodes: nodeClient, scoreboard: scoreboard,
         availability: NodeAvailability(threshold: config.statusChangeProbes), timeout: config.healthTimeout, logger: Logger(label: "dfs.prober"))
     let repairer = RepairWorker(
@@ -81,6 +86,7 @@ func buildGateway(_ config: GatewayConfiguration, logger: Logger, onListening: @
         downloads: DownloadCoordinator(store: store, nodes: nodeClient, scoreboard: scoreboard, firstByteTimeout: config.healthTimeout),
         deleter: FileDeleter(store: store, nodes: nodeClient, scoreboard: scoreboard),
         prober: prober, repairer: repairer, metrics: GatewayMetrics(), auditor: auditor,
+        access: AccessControl(keys: config.apiKeys, clusterSecret: config.clusterSecret),
         recoveryTrigger: { triggerContinuation.yield($0) })
 
     let router = Router(context: GatewayContext.self)
