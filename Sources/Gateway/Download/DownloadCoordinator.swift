@@ -27,6 +27,8 @@ struct DownloadCoordinator: Sendable {
     /// A replica that has not delivered its first byte by then is skipped: a hung node (SIGSTOP: the kernel
     /// accepts the connection, nobody answers) costs a client this long, not the transfer idle timeout.
     var firstByteTimeout: Duration = .seconds(2)
+    /// Counts failovers (`dfs_download_failovers_total`).
+    var metrics: GatewayMetrics? = nil
 
     func metadata(of key: FileKey) async throws -> FileEntry {
         guard let entry = try await store.file(key) else { throw FileAccessError.fileNotFound(key) }
@@ -72,6 +74,8 @@ struct DownloadCoordinator: Sendable {
                     key: file.key, first: range?.first ?? 0, last: range?.last ?? (file.sizeBytes - 1), opened: iterator,
                     alreadyDelivered: Int64(first?.readableBytes ?? 0), servedBy: candidate.id,
                     fallbacks: Array(ranked[(position + 1)...]), nodes: nodes, scoreboard: scoreboard, logger: logger)
+                source.metrics = metrics
+                if position > 0 { metrics?.recordDownloadFailover() }  // replicas before this one failed or were damaged
                 let verifier = DigestVerifier(
                     expected: range == nil ? file.checksum : nil, first: first, rest: { try await source.next() },
                     onMismatch: { [self] in await self.markDamaged(file.key, on: candidate.id, status: .corrupt, reason: "served bytes differ from the stored SHA-256", logger: logger) })

@@ -23,6 +23,7 @@ final class ResumableBlobStream {
     private let logger: Logger
     private(set) var delivered: Int64 = 0
     private(set) var failovers: [NodeID] = []
+    var metrics: GatewayMetrics?
 
     /// - Parameters:
     ///   - first, last: the inclusive byte range served (`last` is `first - 1` for an empty file).
@@ -90,6 +91,7 @@ final class ResumableBlobStream {
                 await scoreboard.requestFinished(on: candidate.id, latency: nil, failed: false)
                 current = opened.body.makeAsyncIterator()
                 failovers.append(candidate.id)
+                metrics?.recordDownloadFailover()
                 currentNode = candidate.id
                 logger.info("download resumed", metadata: ["file_key": "\(key)", "node_id": "\(candidate.id)", "bytes": "\(delivered)"])
                 return

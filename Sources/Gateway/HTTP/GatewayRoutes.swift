@@ -11,6 +11,7 @@ struct GatewayRoutes: Sendable {
     let services: GatewayServices
 
     func register(on router: Router<GatewayContext>) {
+        router.add(middleware: RequestMetricsMiddleware(metrics: services.metrics))
         router.add(middleware: APIErrorMiddleware())
         router.add(middleware: AccessControlMiddleware(access: services.access))
         router.get("/health") { _, _ in try await self.health() }
