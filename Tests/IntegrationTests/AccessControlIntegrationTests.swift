@@ -79,6 +79,19 @@ struct AccessControlIntegrationTests {
             #expect(try await reader.post("/audit").status == 403)
             #expect(try await reader.download(answer.file_id).status == 200)  // the refused delete changed nothing
 
+            // The CLI sends --api-key / DFS_API_KEY as a bearer token and explains a 401 or 403.
+            let dfs = ClusterBinaries.directory() + "/" + ClusterBinaries.cliName
+            let gatewayEnvironment = ["DFS_GATEWAY": cluster.gatewayURL, "DFS_API_KEY": ""]
+            let listWithoutKey = try await CommandRun.run(dfs, ["ls"], environment: gatewayEnvironment)
+            #expect(!listWithoutKey.succeeded)
+            #expect(listWithoutKey.standardError.contains("--api-key"), "\(listWithoutKey)")
+            let listWithKey = try await CommandRun.run(dfs, ["ls", "--api-key", readerToken], environment: gatewayEnvironment)
+            #expect(listWithKey.succeeded, "\(listWithKey)")
+            #expect(listWithKey.standardOutput.contains("rw.bin"))
+            let removeReadOnly = try await CommandRun.run(dfs, ["rm", answer.file_id], environment: gatewayEnvironment.merging(["DFS_API_KEY": readerToken]) { $1 })
+            #expect(!removeReadOnly.succeeded)
+            #expect(removeReadOnly.standardError.contains("403"), "\(removeReadOnly)")
+
             let metrics = try await reader.get("/metrics").expectingSuccess().text
             #expect(try await anonymous.get("/metrics").status == 401)
             #expect(try await writer.delete("/files/\(answer.file_id)").status == 200)

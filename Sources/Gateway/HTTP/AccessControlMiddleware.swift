@@ -10,7 +10,7 @@ struct AccessControlMiddleware<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let requirement = AccessPolicy.requirement(method: request.method, route: context.endpointPath, path: request.uri.path)
         let credentials = PresentedCredentials(
-            authorization: request.headers[.authorization], clusterSecret: request.headers[HTTPField.Name(ClusterSecret.headerName)!])
+            authorization: request.headers[.authorization], clusterSecret: request.headers[.dfsClusterSecret])
         switch access.verdict(for: requirement, presenting: credentials) {
         case .allowed(let key):
             var context = context
@@ -35,4 +35,9 @@ struct AccessControlMiddleware<Context: RequestContext>: RouterMiddleware {
                 headers: [.wwwAuthenticate: "DFS-Cluster-Secret"])
         }
     }
+}
+
+extension HTTPField.Name {
+    /// Spelled once, in `ClusterSecret`; a valid token, so the force-unwrap cannot fail.
+    static let dfsClusterSecret = HTTPField.Name(ClusterSecret.headerName)!
 }
