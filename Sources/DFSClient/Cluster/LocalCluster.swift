@@ -177,6 +177,15 @@ public actor LocalCluster {
         return String(argument[...colon]) + "***" + String(argument[at...])
     }
 
+    /// The arguments as a log may show them: MySQL passwords and the value after `--cluster-secret` become `***`.
+    static func maskingSecrets(_ arguments: [String]) -> [String] {
+        arguments.enumerated().map { index, argument in
+            if index > 0, arguments[index - 1] == "--cluster-secret" { return "***" }
+            if argument.hasPrefix("--cluster-secret=") { return "--cluster-secret=***" }
+            return maskingPassword(argument)
+        }
+    }
+
     private func launch(_ member: ClusterMember) throws -> ChildProcess {
         let executable = (configuration.binaryDirectory as NSString).appendingPathComponent(member.binaryName)
         let arguments = configuration.arguments(for: member)
@@ -186,8 +195,9 @@ public actor LocalCluster {
         let output: ChildOutput
         if let logFile = configuration.logFile(of: member) {
             // A marker per start keeps restarts apart in one appended log.
-            // The MySQL password in a `--metadata mysql://USER:PASS@…` argument is masked: logs never hold it.
-            let printable = arguments.map(Self.maskingPassword).joined(separator: " ")
+            // The MySQL password in a `--metadata mysql://USER:PASS@…` argument and a `--cluster-secret` value passed
+            // through (`--gateway-arg`) are masked: logs never hold them.
+            let printable = Self.maskingSecrets(arguments).joined(separator: " ")
             let marker = "--- \(Date()) starting \(member): \(member.binaryName) \(printable)\n"
             appendToFile(logFile, marker)
             output = .file(logFile)
