@@ -28,10 +28,13 @@ public struct HTTPNodeClient: NodeClient {
 
     public let httpClient: HTTPClient
     public let timeouts: Timeouts
+    /// Sent with every call (`x-dfs-cluster-secret`); nodes started with a secret answer 401 without it.
+    public let clusterSecret: ClusterSecret?
 
-    public init(httpClient: HTTPClient, timeouts: Timeouts = Timeouts()) {
+    public init(httpClient: HTTPClient, timeouts: Timeouts = Timeouts(), clusterSecret: ClusterSecret? = nil) {
         self.httpClient = httpClient
         self.timeouts = timeouts
+        self.clusterSecret = clusterSecret
     }
 
     /// A client configured for node traffic: short connect timeout, idle read timeout, large pool.
@@ -127,6 +130,8 @@ public struct HTTPNodeClient: NodeClient {
     // MARK: - plumbing
 
     private func send(_ request: HTTPClientRequest, to node: NodeEndpoint, deadline: NIODeadline) async throws -> HTTPClientResponse {
+        var request = request
+        if let clusterSecret { request.headers.replaceOrAdd(name: ClusterSecret.headerName, value: clusterSecret.value) }
         do {
             return try await httpClient.execute(request, deadline: deadline)
         } catch let error as NodeRequestError {

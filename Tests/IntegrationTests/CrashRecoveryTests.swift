@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import DFSClient
+import DFSCore
 import Foundation
 import NIOCore
 import Testing
@@ -56,6 +57,7 @@ struct CrashRecoveryTests {
             let (chunks, feed) = AsyncStream.makeStream(of: ByteBuffer.self)
             var request = HTTPClientRequest(url: cluster.nodeURL(1) + "/blobs/\(key)")
             request.method = .PUT
+            if let secret = cluster.local.clusterSecret { request.headers.add(name: ClusterSecret.headerName, value: secret.value) }
             request.body = .stream(chunks, length: .known(Int64(8 << 20)))
             let upload = Task { try await HTTPClient.shared.execute(request, timeout: .seconds(30)) }
             feed.yield(ByteBuffer(bytes: randomBytes(1 << 20)))

@@ -33,6 +33,8 @@ struct MidStreamFailoverTests {
             #expect(hasher.byteCount == Int64(bytes.count))
             #expect(hasher.finalize().hex == sha256Hex(bytes))
             #expect(cluster.logTail(of: .gateway, lines: 200)?.contains("download resumed") == true)
+            let metrics = try await cluster.gateway.get("/metrics").expectingSuccess().text
+            #expect(metrics.split(separator: "\n").contains { $0.hasPrefix("dfs_download_failovers_total ") && !$0.hasSuffix(" 0") })
         }
     }
 

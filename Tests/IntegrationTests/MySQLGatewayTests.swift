@@ -210,9 +210,12 @@ private func withSecondGateway(of cluster: TestCluster, metadataURL: String, _ b
     var arguments = ["--recovery-interval", "1s", "--probe-interval", "500ms", "--health-timeout", "1s"]
     for number in 1...cluster.nodeCount { arguments += ["--node", "\(cluster.nodeID(number))=\(cluster.nodeURL(number))"] }
     let directory = cluster.workDirectory + "/gateway-2"
-    let second = try LocalCluster(LocalClusterConfiguration(
+    var configuration = LocalClusterConfiguration(
         gatewayPort: port, nodePorts: [], dataDirectory: directory, metadataURL: metadataURL,
-        gatewayArguments: arguments, logDirectory: directory + "/logs"))
+        gatewayArguments: arguments, logDirectory: directory + "/logs")
+    // The nodes answer only their cluster's secret.
+    configuration.clusterSecret = cluster.local.configuration.clusterSecretFile.map(ClusterSecretLocation.file) ?? .none
+    let second = try LocalCluster(configuration)
     do {
         try await second.start()
         try await body(HTTPTestClient(baseURL: second.gatewayURL))

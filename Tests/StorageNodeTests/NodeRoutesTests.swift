@@ -13,13 +13,13 @@ import Testing
 func withRoutedNode<T>(
     id: String = "node-1",
     replicationTimeout: Duration = .seconds(5),
+    clusterSecret: ClusterSecret? = nil,
     _ body: @Sendable (any TestClientProtocol, NodeApplication, String) async throws -> T
 ) async throws -> T {
     try await withTemporaryDirectory { root in
-        let node = try await NodeApplication.build(
-            try testConfiguration(id: id, data: root, replicationTimeout: replicationTimeout),
-            logger: Logger(label: "test.\(id)")
-        )
+        var configuration = try testConfiguration(id: id, data: root, replicationTimeout: replicationTimeout)
+        configuration.clusterSecret = clusterSecret
+        let node = try await NodeApplication.build(configuration, logger: Logger(label: "test.\(id)"))
         let app = Application(responder: node.responder)
         do {
             let result = try await app.test(.router) { client in try await body(client, node, root) }

@@ -7,10 +7,18 @@ import NIOHTTP1
 public struct HTTPTestClient: Sendable {
     public let baseURL: String
     public var timeout: Duration
+    /// Sent with every request before the call's own headers (the cluster secret, an API key).
+    public var defaultHeaders: [(String, String)]
 
-    public init(baseURL: String, timeout: Duration = .seconds(30)) {
+    public init(baseURL: String, timeout: Duration = .seconds(30), defaultHeaders: [(String, String)] = []) {
         self.baseURL = baseURL
         self.timeout = timeout
+        self.defaultHeaders = defaultHeaders
+    }
+
+    /// The same client, sending `Authorization: Bearer <key>` on every request.
+    public func withAPIKey(_ key: String) -> HTTPTestClient {
+        HTTPTestClient(baseURL: baseURL, timeout: timeout, defaultHeaders: defaultHeaders + [("Authorization", "Bearer \(key)")])
     }
 
     public func get(_ path: String, headers: [(String, String)] = []) async throws -> TestResponse {
@@ -26,8 +34,8 @@ public struct HTTPTestClient: Sendable {
         try await send(.POST, path, body: body, headers: headers)
     }
 
-    public func delete(_ path: String) async throws -> TestResponse {
-        try await send(.DELETE, path)
+    public func delete(_ path: String, headers: [(String, String)] = []) async throws -> TestResponse {
+        try await send(.DELETE, path, headers: headers)
     }
 
     /// `POST /upload?filename=` with a raw body (SPEC §2.2), plus any headers such as `X-Checksum-SHA256`.
@@ -65,7 +73,7 @@ public struct HTTPTestClient: Sendable {
     ) async throws -> TestResponse {
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = method
-        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        for (name, value) in defaultHeaders + headers { request.headers.add(name: name, value: value) }
         if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
         let response = try await HTTPClient.shared.execute(request, timeout: .init(timeout))
         let buffer = try await response.body.collect(upTo: 1 << 30)

@@ -1,4 +1,5 @@
 import DFSClient
+import DFSCore
 
 /// The running cluster a `withCluster` body gets: URLs, HTTP clients, and node faults. Nodes are numbered
 /// from 1 like their ids (`stopNode(2)` stops `node-2`).
@@ -22,8 +23,11 @@ public final class TestCluster: Sendable {
     /// Calls to the gateway's public API.
     public var gateway: HTTPTestClient { HTTPTestClient(baseURL: gatewayURL) }
 
-    /// Calls straight to one node's internal API.
-    public func nodeClient(_ number: Int) -> HTTPTestClient { HTTPTestClient(baseURL: nodeURL(number)) }
+    /// Calls straight to one node's internal API, with the cluster secret unless `withClusterSecret` is false.
+    public func nodeClient(_ number: Int, withClusterSecret: Bool = true) -> HTTPTestClient {
+        let secretHeader = withClusterSecret ? local.clusterSecret.map { [(ClusterSecret.headerName, $0.value)] } ?? [] : []
+        return HTTPTestClient(baseURL: nodeURL(number), defaultHeaders: secretHeader)
+    }
 
     /// SIGTERM, and waits until it has exited (SIGKILL after 5 s).
     public func stopNode(_ number: Int) async { await local.stop(.node(number)) }

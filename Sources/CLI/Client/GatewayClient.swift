@@ -8,6 +8,8 @@ import NIOHTTP1
 struct GatewayClient {
     let baseURL: String
     let timeout: Duration
+    /// Sent as a bearer token on every call when the gateway has API keys.
+    var apiKey: String? = nil
     private let httpClient: HTTPClient
 
     /// A gateway answer read whole: small JSON documents only, never file bodies.
@@ -40,7 +42,7 @@ struct GatewayClient {
         // timeout's worth of retries.
         configuration.connectionPool.retryConnectionEstablishment = false
         let httpClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
-        let client = GatewayClient(baseURL: options.gatewayURL, timeout: timeout, httpClient: httpClient)
+        let client = GatewayClient(baseURL: options.gatewayURL, timeout: timeout, apiKey: options.effectiveAPIKey, httpClient: httpClient)
         do {
             let result = try await body(client)
             try? await httpClient.shutdown()
@@ -87,6 +89,8 @@ struct GatewayClient {
     // MARK: - plumbing
 
     private func execute(_ request: HTTPClientRequest, deadline: NIODeadline, duringTransfer: Bool) async throws -> HTTPClientResponse {
+        var request = request
+        if let apiKey { request.headers.replaceOrAdd(name: "Authorization", value: "Bearer \(apiKey)") }
         do {
             return try await httpClient.execute(request, deadline: deadline)
         } catch {

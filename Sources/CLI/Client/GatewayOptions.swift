@@ -2,7 +2,7 @@ import DFSOptions
 import ArgumentParser
 import Foundation
 
-/// `--gateway` and `--timeout`, shared by every client command.
+/// `--gateway`, `--timeout` and `--api-key`, shared by every client command.
 struct GatewayOptions: ParsableArguments {
     static let defaultGateway = "http://127.0.0.1:8080"
 
@@ -23,6 +23,20 @@ struct GatewayOptions: ParsableArguments {
         )
     )
     var timeout: DurationArgument?
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "API key sent as 'Authorization: Bearer <key>' to a gateway started with --api-keys-file (env: DFS_API_KEY; the variable keeps it out of ps and shell history).",
+            valueName: "key"
+        )
+    )
+    var apiKey: String?
+
+    /// `--api-key`, else `DFS_API_KEY`, else none.
+    var effectiveAPIKey: String? {
+        apiKey ?? OptionEnvironment.value(for: "api-key")
+    }
 
     /// The gateway's base URL without a trailing slash: flag, else `DFS_GATEWAY`, else the default.
     var gatewayURL: String {

@@ -111,6 +111,9 @@ struct ClusterSupervisor {
         if let logDirectory = configuration.logDirectory {
             lines.append("Logs: \(logDirectory)/<name>.log")
         }
+        if let secretFile = configuration.clusterSecretFile {
+            lines.append("Cluster secret: \(secretFile) (mode 0600; nodes answer only calls that carry it)")
+        }
         let gatewayHint = configuration.gatewayURL == GatewayOptions.defaultGateway ? "" : "--gateway \(configuration.gatewayURL) "
         lines.append("Try: dfs put \(gatewayHint)FILE    (Ctrl-C stops the cluster)")
         // Written straight to the descriptor: through a pipe, print() would sit in a buffer until exit.

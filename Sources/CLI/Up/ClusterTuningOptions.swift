@@ -34,6 +34,9 @@ struct ClusterTuningOptions: ParsableArguments {
     @Option(help: "Log level of the gateway and the nodes: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String?
 
+    @Option(help: "Client API keys file for the gateway ('read-only TOKEN' / 'read-write TOKEN' lines); needed with a non-loopback --host.")
+    var apiKeysFile: String?
+
     @Option(parsing: .unconditionalSingleValue, help: "Any other gateway flag, passed as is; repeat it for each word, e.g. --gateway-arg --audit-interval --gateway-arg 10m.")
     var gatewayArg: [String] = []
 
@@ -48,7 +51,7 @@ struct ClusterTuningOptions: ParsableArguments {
             ("--recovery-interval", recoveryInterval), ("--probe-interval", probeInterval), ("--routing", routing),
             ("--health-timeout", healthTimeout), ("--max-retries", maxRetries),
             ("--replicas", replicas), ("--write-quorum", writeQuorum), ("--max-upload-size", maxUploadSize),
-            ("--node-timeout", nodeTimeout), ("--log-level", logLevel),
+            ("--node-timeout", nodeTimeout), ("--log-level", logLevel), ("--api-keys-file", apiKeysFile),
         ]
         return pairs.flatMap { flag, value in value.map { [flag, $0] } ?? [] } + gatewayArg
     }

@@ -1,3 +1,4 @@
+import DFSCore
 import Foundation
 
 /// A gateway and its storage nodes running as child processes of this one (`dfs up`, integration tests,
@@ -28,6 +29,12 @@ public actor LocalCluster {
     }
 
     public nonisolated var gatewayURL: String { configuration.gatewayURL }
+
+    /// The secret gateway and nodes share (nil when the cluster runs without one, or before the first start):
+    /// for callers that talk to nodes directly, such as tests.
+    public nonisolated var clusterSecret: ClusterSecret? {
+        configuration.clusterSecretFile.flatMap(ClusterSecretFile.load(from:))
+    }
     public nonisolated var nodes: [LocalClusterNode] { configuration.nodes }
 
     /// Starts every node, waits until all are healthy, then the gateway, so its first probe sees them UP.
@@ -66,11 +73,14 @@ public actor LocalCluster {
             // Else another server on that port (a stale node) could answer the health probe in its place.
             throw LocalClusterError.portInUse(port: port, host: configuration.host, member: member)
         }
+        let secret = try ensureClusterSecret()
+        // A node's /health needs the secret like every node route; the gateway's is open.
+        let probeSecret = member == .gateway ? nil : secret
         let process = try launch(member)
         processes[member] = process
         do {
             try await readiness.waitUntilHealthy(
-                member, url: configuration.url(of: member), process: process,
+                member, url: configuration.url(of: member), clusterSecret: probeSecret, process: process,
                 timeout: configuration.readinessTimeout, logFile: configuration.logFile(of: member)
             )
         } catch {
@@ -167,6 +177,15 @@ public actor LocalCluster {
         return String(argument[...colon]) + "***" + String(argument[at...])
     }
 
+    /// The arguments as a log may show them: MySQL passwords and the value after `--cluster-secret` become `***`.
+    static func maskingSecrets(_ arguments: [String]) -> [String] {
+        arguments.enumerated().map { index, argument in
+            if index > 0, arguments[index - 1] == "--cluster-secret" { return "***" }
+            if argument.hasPrefix("--cluster-secret=") { return "--cluster-secret=***" }
+            return maskingPassword(argument)
+        }
+    }
+
     private func launch(_ member: ClusterMember) throws -> ChildProcess {
         let executable = (configuration.binaryDirectory as NSString).appendingPathComponent(member.binaryName)
         let arguments = configuration.arguments(for: member)
@@ -176,8 +195,9 @@ public actor LocalCluster {
         let output: ChildOutput
         if let logFile = configuration.logFile(of: member) {
             // A marker per start keeps restarts apart in one appended log.
-            // The MySQL password in a `--metadata mysql://USER:PASS@…` argument is masked: logs never hold it.
-            let printable = arguments.map(Self.maskingPassword).joined(separator: " ")
+            // The MySQL password in a `--metadata mysql://USER:PASS@…` argument and a `--cluster-secret` value passed
+            // through (`--gateway-arg`) are masked: logs never hold them.
+            let printable = Self.maskingSecrets(arguments).joined(separator: " ")
             let marker = "--- \(Date()) starting \(member): \(member.binaryName) \(printable)\n"
             appendToFile(logFile, marker)
             output = .file(logFile)
@@ -204,6 +224,14 @@ public actor LocalCluster {
         for folder in folders {
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         }
+        _ = try ensureClusterSecret()
+    }
+
+    /// The cluster's secret, generated into its file at the first start (nil when the cluster runs without one).
+    private func ensureClusterSecret() throws -> ClusterSecret? {
+        guard let secretFile = configuration.clusterSecretFile else { return nil }
+        try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true)
+        return try ClusterSecretFile.loadOrCreate(at: secretFile)
     }
 
     private func appendToFile(_ path: String, _ text: String) {

@@ -28,6 +28,8 @@ public struct LocalClusterConfiguration: Sendable {
     public var readinessTimeout: Duration
     /// How long a member may take to exit after SIGTERM before it gets SIGKILL.
     public var shutdownGracePeriod: Duration
+    /// Where the secret gateway and nodes share lives; generated there at the first start when missing.
+    public var clusterSecret: ClusterSecretLocation = .inDataDirectory
 
     public init(
         host: String = "127.0.0.1",
@@ -84,6 +86,15 @@ public struct LocalClusterConfiguration: Sendable {
 
     public var members: [ClusterMember] { [.gateway] + nodes.map { .node($0.number) } }
 
+    /// The file of the cluster secret (mode 0600), or nil when the cluster runs without one.
+    public var clusterSecretFile: String? {
+        switch clusterSecret {
+        case .inDataDirectory: return (dataDirectory as NSString).appendingPathComponent("cluster-secret")
+        case .file(let path): return Self.absolute(path)
+        case .none: return nil
+        }
+    }
+
     /// The port `member` listens on.
     public func port(of member: ClusterMember) -> Int {
         switch member {
@@ -106,6 +117,7 @@ public struct LocalClusterConfiguration: Sendable {
         case .gateway:
             var arguments = ["--host", host, "--port", String(gatewayPort), "--metadata", effectiveMetadataURL]
             for node in nodes { arguments += ["--node", "\(node.id)=\(nodeURLOverrides[node.number] ?? node.url)"] }
+            if let clusterSecretFile { arguments += ["--cluster-secret-file", clusterSecretFile] }
             return arguments + gatewayArguments
         case .node(let number):
             let node = nodes[number - 1]
@@ -114,6 +126,7 @@ public struct LocalClusterConfiguration: Sendable {
                 "--data", node.dataDirectory, "--advertise-url", nodeURLOverrides[number] ?? node.url,
             ]
             if nodesRegisterWithGateway { arguments += ["--gateway", gatewayURL] }
+            if let clusterSecretFile { arguments += ["--cluster-secret-file", clusterSecretFile] }
             return arguments + nodeArguments
         }
     }
@@ -129,4 +142,14 @@ public struct LocalClusterConfiguration: Sendable {
         let base = FileManager.default.currentDirectoryPath
         return ((base as NSString).appendingPathComponent(expanded) as NSString).standardizingPath
     }
+}
+
+/// Where a local cluster keeps its cluster secret.
+public enum ClusterSecretLocation: Sendable, Equatable {
+    /// `<dataDirectory>/cluster-secret`: what `dfs up` does.
+    case inDataDirectory
+    /// A file of its own, e.g. another cluster's, so a second gateway can join that cluster's nodes.
+    case file(String)
+    /// No secret: nodes and internal routes stay open (tests of open clusters only).
+    case none
 }

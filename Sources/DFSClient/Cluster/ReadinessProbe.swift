@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import DFSCore
 import NIOCore
 
 /// Polls `GET <url>/health` until it answers 200, the process dies, or the deadline passes.
@@ -11,6 +12,7 @@ struct ReadinessProbe {
     func waitUntilHealthy(
         _ member: ClusterMember,
         url: String,
+        clusterSecret: ClusterSecret? = nil,
         process: ChildProcess,
         timeout: Duration,
         logFile: String?
@@ -24,7 +26,7 @@ struct ReadinessProbe {
                 let tail = logFile.flatMap { LogTail.lines(30, ofFile: $0) }
                 throw LocalClusterError.exitedBeforeReady(member: member, exit: exit, logTail: tail)
             }
-            if await isHealthy(url) { return }
+            if await isHealthy(url, clusterSecret: clusterSecret) { return }
             guard clock.now < deadline else {
                 throw LocalClusterError.notReady(member: member, url: url, timeout: timeout)
             }
@@ -34,9 +36,11 @@ struct ReadinessProbe {
     }
 
     /// One `GET /health`; any failure (refused, timeout, non-200) means not yet.
-    func isHealthy(_ url: String) async -> Bool {
+    func isHealthy(_ url: String, clusterSecret: ClusterSecret? = nil) async -> Bool {
         do {
-            let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: url + "/health"), timeout: .init(attemptTimeout))
+            var request = HTTPClientRequest(url: url + "/health")
+            if let clusterSecret { request.headers.add(name: ClusterSecret.headerName, value: clusterSecret.value) }
+            let response = try await HTTPClient.shared.execute(request, timeout: .init(attemptTimeout))
             _ = try? await response.body.collect(upTo: 1 << 20)
             return response.status == .ok
         } catch {

@@ -10,12 +10,14 @@ struct APIError: Error, HTTPResponseError, Sendable {
     var message: String
     /// Extra machine-readable detail (e.g. the nodes tried for a 503).
     var attempts: [String]? = nil
+    /// Extra response headers, such as `WWW-Authenticate` on a 401.
+    var headers: HTTPFields = [:]
 
     func response(from request: Request, context: some RequestContext) throws -> Response {
         let data = try JSONEncoder().encode(APIErrorBody(error: code, message: message, attempts: attempts))
-        return Response(
-            status: status, headers: [.contentType: "application/json; charset=utf-8"],
-            body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+        var fields: HTTPFields = [.contentType: "application/json; charset=utf-8"]
+        fields.append(contentsOf: headers)
+        return Response(status: status, headers: fields, body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
     }
 
     static func badRequest(_ message: String, code: String = "bad_request") -> APIError {

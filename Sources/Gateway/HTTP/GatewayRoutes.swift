@@ -11,7 +11,9 @@ struct GatewayRoutes: Sendable {
     let services: GatewayServices
 
     func register(on router: Router<GatewayContext>) {
+        router.add(middleware: RequestMetricsMiddleware(metrics: services.metrics))
         router.add(middleware: APIErrorMiddleware())
+        router.add(middleware: AccessControlMiddleware(access: services.access))
         router.get("/health") { _, _ in try await self.health() }
         router.post("/upload") { request, context in try await self.upload(request, context: context) }
         // `curl -T FILE URL` sends a PUT: accept it as the raw-body form.

@@ -31,23 +31,32 @@ func buildGateway(_ config: GatewayConfiguration, logger: Logger, onListening: @
         "recovery_concurrency": "\(config.recoveryConcurrency)", "recovery_rate": "\(config.recoveryRate.map(String.init) ?? "unlimited")",
         "status_change_probes": "\(config.statusChangeProbes)", "orphan_grace": "\(config.orphanGrace)", "rereplicate_after": "\(config.rereplicateAfter)",
         "audit_interval": "\(config.auditInterval)", "audit_rate": "\(config.auditRate)", "audit_batch": "\(config.auditBatch)", "max_upload_size": "\(config.maxUploadSize)",
+        // Whether access control is on, never a key or the secret.
+        "api_keys": "\(config.apiKeys.map { "\($0.count) keys" } ?? "none (open API)")", "cluster_secret": "\(config.clusterSecret == nil ? "none" : "set")",
     ])
-    let store: any MetadataStore
+    if config.apiKeys == nil { logger.warning("no API keys: every client may upload, download and delete (configure --api-keys-file)") }
+    if config.clusterSecret == nil { logger.warning("no cluster secret: nodes and /internal routes are open (configure --cluster-secret-file)") }
+    let metrics = GatewayMetrics()
+    let driver: any MetadataStore
     switch config.metadata {
     case .sqlite(let path):
-        store = try await SQLiteMetadataStore.open(path: path, logger: Logger(label: "dfs.metadata"))
+        driver = try await SQLiteMetadataStore.open(path: path, logger: Logger(label: "dfs.metadata"))
         // One gateway per SQLite file: any IN_PROGRESS item belongs to a previous run of this process that died.
-        let released = try await store.releaseExpiredClaims(now: .distantFuture)
+        let released = try await driver.releaseExpiredClaims(now: .distantFuture)
         if released > 0 { logger.info("returned interrupted repairs to PENDING", metadata: ["count": "\(released)"]) }
     case .mysql(let url):
         var options = try MySQLConnectionOptions(url: url)
         if let password = config.metadataPassword { options.password = password }
         options.maximumConnections = config.metadataConnections
-        store = try await MySQLMetadataStore.open(options, logger: Logger(label: "dfs.metadata"))
+        driver = try await MySQLMetadataStore.open(options, logger: Logger(label: "dfs.metadata"))
         // Other gateways may share this database: their IN_PROGRESS items are live, so only claims whose lease
         // ran out return to PENDING (here and in the recovery loop), never all of them.
-        let released = try await store.releaseExpiredClaims(now: Date())
+        let released = try await driver.releaseExpiredClaims(now: Date())
         if released > 0 { logger.info("returned expired repair claims to PENDING", metadata: ["count": "\(released)"]) }
+    }
+
+    let store: any MetadataStore = InstrumentedMetadataStore(driver) { operation, duration, succeeded in
+        metrics.recordMetadataOperation(operation, duration: duration, succeeded: succeeded)
     }
 
     let scoreboard = LatencyScoreboard(
@@ -63,7 +72,10 @@ func buildGateway(_ config: GatewayConfiguration, logger: Logger, onListening: @
     }
 
     let httpClient = HTTPNodeClient.makeHTTPClient(connectTimeout: config.healthTimeout, idleTimeout: config.nodeTimeout)
-    let nodeClient = HTTPNodeClient(httpClient: httpClient, timeouts: .init(control: config.nodeTimeout, transferIdle: config.nodeTimeout))
+    let nodeClient = InstrumentedNodeClient(
+        base: HTTPNodeClient(
+            httpClient: httpClient, timeouts: .init(control: config.nodeTimeout, transferIdle: config.nodeTimeout), clusterSecret: config.clusterSecret),
+        metrics: metrics)
     let prober = HealthProber(store: store, nodes: nodeClient, scoreboard: scoreboard,
         availability: NodeAvailability(threshold: config.statusChangeProbes), timeout: config.healthTimeout, logger: Logger(label: "dfs.prober"))
     let repairer = RepairWorker(
@@ -72,11 +84,12 @@ func buildGateway(_ config: GatewayConfiguration, logger: Logger, onListening: @
         rateLimiter: TransferRateLimiter(bytesPerSecond: config.recoveryRate),
         // Unique across gateways sharing one MySQL (pids repeat across hosts): leases are checked by owner.
         workerID: "gateway-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString.prefix(8).lowercased())",
-        lease: config.repairLease, logger: Logger(label: "dfs.recovery"))
+        lease: config.repairLease, logger: Logger(label: "dfs.recovery"), metrics: metrics)
     let reconciler = NodeReconciler(store: store, nodes: nodeClient, orphanGrace: config.orphanGrace, pageSize: 1000, logger: Logger(label: "dfs.recovery"))
     let auditor = ReplicaAuditor(
         store: store, nodes: nodeClient, scoreboard: scoreboard, reconciler: reconciler,
-        rateLimiter: TransferRateLimiter(bytesPerSecond: config.auditRate), batchSize: config.auditBatch, logger: Logger(label: "dfs.audit"))
+        rateLimiter: TransferRateLimiter(bytesPerSecond: config.auditRate), batchSize: config.auditBatch, logger: Logger(label: "dfs.audit"),
+        metrics: metrics)
     // Probe once before serving so the first requests route to nodes known to be UP.
     _ = await prober.probeAll()
 
@@ -87,9 +100,13 @@ func buildGateway(_ config: GatewayConfiguration, logger: Logger, onListening: @
             store: store, nodes: nodeClient, scoreboard: scoreboard, replicationFactor: config.replicas, writeQuorum: config.writeQuorum,
             livenessTimeout: config.healthTimeout),
         downloads: DownloadCoordinator(
-            store: store, nodes: nodeClient, scoreboard: scoreboard, firstByteTimeout: config.healthTimeout, stallTimeout: config.stallTimeout),
+            store: store, nodes: nodeClient, scoreboard: scoreboard, firstByteTimeout: config.healthTimeout, stallTimeout: config.stallTimeout,
+            events: DownloadEvents(
+                hedgeSent: { _ in metrics.recordDownloadHedge() },
+                failedOver: { _, _ in metrics.recordDownloadFailover() })),
         deleter: FileDeleter(store: store, nodes: nodeClient, scoreboard: scoreboard),
-        prober: prober, repairer: repairer, metrics: GatewayMetrics(), auditor: auditor,
+        prober: prober, repairer: repairer, metrics: metrics, auditor: auditor,
+        access: AccessControl(keys: config.apiKeys, clusterSecret: config.clusterSecret),
         recoveryTrigger: { triggerContinuation.yield($0) })
 
     let router = Router(context: GatewayContext.self)

@@ -73,6 +73,12 @@ struct GatewayCommand: AsyncParsableCommand {
     var noHedging = false
     @Option(help: OptionEnvironment.help("Log level: trace, debug, info, notice, warning, error, critical (default info).", "log-level"))
     var logLevel: Logger.Level?
+    @Option(help: ClusterSecretOption.secretHelp) var clusterSecret: String?
+    @Option(help: ClusterSecretOption.fileHelp) var clusterSecretFile: String?
+    @Option(help: OptionEnvironment.help("Client API keys, one 'read-only TOKEN [NAME]' or 'read-write TOKEN [NAME]' per line, # comments; without it the API is open.", "api-keys-file"))
+    var apiKeysFile: String?
+    @Flag(help: InsecureOpenOption.help("Allow a non-loopback --host without API keys and cluster secret: anyone who can reach it can read and delete every file."))
+    var insecureOpen = false
 
     func configuration() throws -> GatewayConfiguration {
         var config = GatewayConfiguration()
@@ -127,6 +133,22 @@ struct GatewayCommand: AsyncParsableCommand {
         config.hedgeBudget = try OptionEnvironment.resolve(hedgeBudget, "hedge-budget", default: FractionArgument(argument: "5%")!).fraction
         let hedgingOffByEnvironment = OptionEnvironment.value(for: "no-hedging").map { ["1", "true", "yes"].contains($0.lowercased()) } ?? false
         config.isHedgingEnabled = !(noHedging || hedgingOffByEnvironment)
+        do {
+            config.clusterSecret = try ClusterSecretOption.resolve(secret: clusterSecret, file: clusterSecretFile)
+        } catch let error as ValidationError {
+            throw ConfigurationError(error.message)
+        }
+        if let keysFile = apiKeysFile ?? OptionEnvironment.value(for: "api-keys-file") {
+            guard let contents = try? String(contentsOfFile: keysFile, encoding: .utf8) else {
+                throw ConfigurationError("--api-keys-file \(keysFile) cannot be read")
+            }
+            do {
+                config.apiKeys = try APIKeyring(parsing: contents)
+            } catch {
+                throw ConfigurationError("--api-keys-file \(keysFile): \(error)")
+            }
+        }
+        config.insecureOpen = InsecureOpenOption.resolve(insecureOpen)
         try config.validate()
         return config
     }

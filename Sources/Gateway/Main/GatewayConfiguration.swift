@@ -1,5 +1,6 @@
 import DFSCore
 import DFSMetadata
+import DFSServer
 import Foundation
 
 /// Where the metadata lives (`--metadata`).
@@ -88,6 +89,12 @@ struct GatewayConfiguration: Sendable {
     var auditRate: Int64 = 20 << 20
     /// Replicas re-hashed per node per pass, stalest first.
     var auditBatch: Int = 1000
+    /// Sent to every node and required on `/internal/*`; nil leaves both open.
+    var clusterSecret: ClusterSecret? = nil
+    /// Client API keys (`--api-keys-file`); nil leaves the API open.
+    var apiKeys: APIKeyring? = nil
+    /// Allows a non-loopback `host` without API keys and cluster secret.
+    var insecureOpen: Bool = false
 
     func validate() throws {
         guard (1...65535).contains(port) || port == 0 else { throw ConfigurationError("--port must be 1-65535") }
@@ -110,5 +117,20 @@ struct GatewayConfiguration: Sendable {
         guard (0...1).contains(hedgeBudget) else { throw ConfigurationError("--hedge-budget must be between 0% and 100%") }
         guard metadataConnections >= 1 else { throw ConfigurationError("--metadata-connections must be at least 1") }
         guard Set(nodes.map(\.id)).count == nodes.count else { throw ConfigurationError("--node ids must be unique") }
+        try validateExposure()
+    }
+
+    /// Checked before anything binds: on an address others can reach, an open gateway lets anyone delete every file
+    /// and register a node of their own.
+    func validateExposure() throws {
+        guard !ListenAddress.isLoopback(host), !insecureOpen else { return }
+        var missing: [String] = []
+        if apiKeys == nil { missing.append("API keys (--api-keys-file FILE)") }
+        if clusterSecret == nil { missing.append("a cluster secret (--cluster-secret-file FILE)") }
+        guard missing.isEmpty else {
+            throw ConfigurationError(
+                "refusing to listen on \(host) without \(missing.joined(separator: " and ")): anyone who can reach it could read and delete every file. "
+                    + "Configure them, listen on 127.0.0.1, or pass --insecure-open to run an open gateway deliberately.")
+        }
     }
 }

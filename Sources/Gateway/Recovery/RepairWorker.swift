@@ -27,6 +27,8 @@ struct RepairWorker: Sendable {
     /// this long at most, then any gateway takes them over (SPEC §6). Live work renews it every third of that.
     var lease: Duration = .seconds(60)
     let logger: Logger
+    /// Recovery throughput: items and bytes repaired, failed attempts.
+    var metrics: GatewayMetrics? = nil
 
     private var leaseSeconds: TimeInterval { Double(lease.components.seconds) + Double(lease.components.attoseconds) / 1e18 }
     private var leaseRenewalInterval: Duration { lease / 3 }
@@ -96,8 +98,10 @@ struct RepairWorker: Sendable {
                 logger.info("removed deleted file \(item.fileKey) from \(target.id)", metadata: ["file_key": "\(item.fileKey)", "node_id": "\(target.id)"])
             }
             try await store.completeQueueItem(item.id, at: Date())
+            metrics?.repairedItemCount.increment()
             return true
         } catch {
+            metrics?.repairFailureCount.increment()
             let retryAt = Date().addingTimeInterval(backoff.seconds(afterFailures: item.retryCount))
             let willFail = item.retryCount + 1 >= maxRetries
             if willFail {
@@ -141,6 +145,7 @@ struct RepairWorker: Sendable {
                     return
                 }
                 try await store.recordLocation(file.key, on: target.id, status: .active, verifiedAt: Date())
+                metrics?.repairedByteCount.increment(by: file.sizeBytes)
                 logger.info("auto-recovered \(file.key) to \(target.id)", metadata: ["file_key": "\(file.key)", "node_id": "\(target.id)", "source": "\(source.id)", "bytes": "\(file.sizeBytes)"])
                 return
             } catch {

@@ -30,6 +30,8 @@ struct ReplicaAuditor: Sendable {
     /// Replicas re-hashed per node per pass, stalest first.
     let batchSize: Int
     let logger: Logger
+    /// Audit progress: replicas checked and found damaged, when the last pass finished.
+    var metrics: GatewayMetrics? = nil
 
     func auditAll() async -> AuditReport {
         var report = AuditReport()
@@ -41,6 +43,7 @@ struct ReplicaAuditor: Sendable {
                 logger.warning("audit of a node stopped early", metadata: ["node_id": "\(score.id)", "error": "\(error)"])
             }
         }
+        metrics?.auditLastCompletedTime.set(Date().timeIntervalSince1970)
         logger.info("audit pass finished", metadata: [
             "nodes": "\(report.nodesAudited)", "checked": "\(report.replicasChecked)", "corrupt": "\(report.corrupt)",
             "missing": "\(report.missing)", "removed_orphans": "\(report.removedOrphans)", "removed_deleted": "\(report.removedDeleted)",
@@ -55,17 +58,20 @@ struct ReplicaAuditor: Sendable {
         report.missing += reconciliation.queuedMissing
         for file in try await store.replicasToAudit(on: node.id, limit: batchSize) {
             report.replicasChecked += 1
+            metrics?.auditedReplicaCount.increment()
             switch try await rehash(file, on: node) {
             case .matches:
                 try await store.markReplicaVerified(file.key, on: node.id, at: Date())
             case .differs(let actual):
                 if try await store.markReplicaLost(file.key, on: node.id, status: .corrupt, reason: "audit: digest \(actual.hex) differs", at: Date()) {
                     report.corrupt += 1
+                    metrics?.auditDamagedReplicaCount.increment()
                     logger.error("audit found a corrupt replica; queued for repair", metadata: ["file_key": "\(file.key)", "node_id": "\(node.id)"])
                 }
             case .absent:
                 if try await store.markReplicaLost(file.key, on: node.id, status: .missing, reason: "audit: blob missing", at: Date()) {
                     report.missing += 1
+                    metrics?.auditDamagedReplicaCount.increment()
                     logger.warning("audit found a missing replica; queued for repair", metadata: ["file_key": "\(file.key)", "node_id": "\(node.id)"])
                 }
             }

@@ -7,4 +7,5 @@ extension HTTPField.Name {
     static let dfsExpectedDigest = HTTPField.Name(NodeProtocol.expectedDigestHeader)!
     static let dfsChecksum = HTTPField.Name(NodeProtocol.checksumHeader)!
     static let dfsNodeID = HTTPField.Name(NodeProtocol.nodeIDHeader)!
+    static let dfsClusterSecret = HTTPField.Name(ClusterSecret.headerName)!
 }

@@ -3,10 +3,11 @@ import Hummingbird
 
 /// The node's HTTP API (SPEC §3; routes and wire types in `NodeProtocol`).
 enum NodeRouter {
-    static func make(nodeID: NodeID, store: BlobStore, coordinator: PutCoordinator) -> Router<BasicRequestContext> {
+    static func make(nodeID: NodeID, store: BlobStore, coordinator: PutCoordinator, clusterSecret: ClusterSecret? = nil) -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
         router.add(middleware: NodeIDHeaderMiddleware(nodeID: nodeID))
         router.add(middleware: ErrorMappingMiddleware())
+        if let clusterSecret { router.add(middleware: ClusterSecretMiddleware(secret: clusterSecret)) }
         BlobController(store: store, coordinator: coordinator).register(on: router)
         NodeStatusController(nodeID: nodeID, store: store).register(on: router)
         return router

@@ -30,13 +30,14 @@ struct NodeApplication: Sendable {
         }
         let timeout = configuration.replicationTimeout
         let httpClient = HTTPNodeClient.makeHTTPClient(connectTimeout: min(.seconds(5), timeout), idleTimeout: timeout)
-        let nodeClient = HTTPNodeClient(httpClient: httpClient, timeouts: .init(transferIdle: timeout))
+        // Replication fan-out to other nodes carries the secret too: they check it like any other caller.
+        let nodeClient = HTTPNodeClient(httpClient: httpClient, timeouts: .init(transferIdle: timeout), clusterSecret: configuration.clusterSecret)
         let coordinator = PutCoordinator(
             nodeID: configuration.nodeID,
             store: store,
             replicator: ReplicaStreamer(client: nodeClient, idleTimeout: timeout)
         )
-        let router = NodeRouter.make(nodeID: configuration.nodeID, store: store, coordinator: coordinator)
+        let router = NodeRouter.make(nodeID: configuration.nodeID, store: store, coordinator: coordinator, clusterSecret: configuration.clusterSecret)
         logger.info(
             "blob store open",
             metadata: ["data": "\(configuration.dataDirectory)", "blob_count": "\(store.blobCount)"]
@@ -70,6 +71,7 @@ struct NodeApplication: Sendable {
                 interval: configuration.heartbeatInterval,
                 timeout: configuration.registrationTimeout,
                 httpClient: httpClient,
+                clusterSecret: configuration.clusterSecret,
                 logger: Logger(label: "dfs.node.registration")
             ), serviceName: "gateway-registration"))
         }

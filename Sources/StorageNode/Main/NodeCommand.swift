@@ -48,6 +48,13 @@ struct NodeCommand: AsyncParsableCommand {
     @Option(help: Self.help("Log level (default: info)", "log-level", value: "level"))
     var logLevel: Logger.Level?
 
+    @Option(help: ClusterSecretOption.secretHelp) var clusterSecret: String?
+
+    @Option(help: ClusterSecretOption.fileHelp) var clusterSecretFile: String?
+
+    @Flag(help: InsecureOpenOption.help("Allow a non-loopback --host without a cluster secret: anyone who can reach the port can then read, write and delete blobs."))
+    var insecureOpen = false
+
     func validate() throws {
         _ = try makeConfiguration()
     }
@@ -58,6 +65,9 @@ struct NodeCommand: AsyncParsableCommand {
         var logger = Logger(label: "dfs.node")
         logger[metadataKey: "node_id"] = "\(configuration.nodeID)"
         logger.info("starting dfs-node", metadata: configuration.logMetadata)
+        if configuration.clusterSecret == nil {
+            logger.warning("no cluster secret: this node answers anyone who can reach its port; start it with --cluster-secret-file")
+        }
         let node = try await NodeApplication.build(configuration, logger: logger)
         try await node.run(supervisor: ParentWatchdog.fromEnvironment(logger: logger))
         logger.info("dfs-node stopped")
@@ -90,7 +100,13 @@ struct NodeCommand: AsyncParsableCommand {
         guard replication.duration > .zero else { throw ValidationError("--replication-timeout must be positive") }
         let heartbeat = try OptionEnvironment.resolve(heartbeatInterval, "heartbeat-interval", default: DurationArgument(argument: "10s")!)
         guard heartbeat.duration > .zero else { throw ValidationError("--heartbeat-interval must be positive") }
-        return NodeConfiguration(
+        let secret = try ClusterSecretOption.resolve(secret: clusterSecret, file: clusterSecretFile)
+        // Checked before anything binds: an open node on a reachable address hands every blob to the network.
+        if secret == nil, !ListenAddress.isLoopback(host), !InsecureOpenOption.resolve(insecureOpen) {
+            throw ValidationError(
+                "refusing to listen on \(host) without a cluster secret: pass --cluster-secret-file FILE (the gateway's secret), or --insecure-open to run an open node")
+        }
+        var configuration = NodeConfiguration(
             nodeID: nodeID,
             host: host,
             port: port,
@@ -102,6 +118,8 @@ struct NodeCommand: AsyncParsableCommand {
             heartbeatInterval: heartbeat.duration,
             logLevel: try OptionEnvironment.resolve(logLevel, "log-level", default: .info)
         )
+        configuration.clusterSecret = secret
+        return configuration
     }
 
     /// Help text naming the option's environment variable, with a short value placeholder.

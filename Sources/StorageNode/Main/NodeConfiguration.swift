@@ -22,6 +22,9 @@ struct NodeConfiguration: Sendable {
     /// Threads for blocking disk calls; more than the core count because fsync blocks a thread for long.
     var ioThreadCount: Int = 8
     var logLevel: Logger.Level
+    /// Required on every request (and sent on every call to other nodes and the gateway); nil leaves the node
+    /// open, which the command allows only on a loopback address or with `--insecure-open`.
+    var clusterSecret: ClusterSecret? = nil
 
     /// The effective settings, logged once at start.
     var logMetadata: Logger.Metadata {
@@ -36,6 +39,8 @@ struct NodeConfiguration: Sendable {
             "heartbeat_interval": "\(heartbeatInterval)",
             "io_threads": "\(ioThreadCount)",
             "log_level": "\(logLevel)",
+            // Whether a secret is set, never the secret.
+            "cluster_secret": "\(clusterSecret == nil ? "none" : "set")",
         ]
     }
 }

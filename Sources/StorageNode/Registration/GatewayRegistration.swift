@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import DFSCore
 import Foundation
 import Logging
 import NIOCore
@@ -24,6 +25,8 @@ struct GatewayRegistration: Service {
     let interval: Duration
     let timeout: Duration
     let httpClient: HTTPClient
+    /// The gateway refuses registrations without it, so no stranger can add a node to the cluster.
+    var clusterSecret: ClusterSecret? = nil
     let logger: Logger
 
     func run() async throws {
@@ -51,6 +54,7 @@ struct GatewayRegistration: Service {
             var request = HTTPClientRequest(url: gatewayURL + Self.path)
             request.method = .POST
             request.headers.add(name: "content-type", value: "application/json")
+            if let clusterSecret { request.headers.add(name: ClusterSecret.headerName, value: clusterSecret.value) }
             request.body = .bytes(ByteBuffer(bytes: try JSONEncoder().encode(announcement)))
             let response = try await httpClient.execute(request, timeout: .init(timeout))
             let body = try await response.body.collect(upTo: 64 << 10)
