@@ -71,17 +71,18 @@ struct DownloadRoutingTests {
     @Test("when the first replica's first byte is late, the hedge to the next replica wins and serves every byte")
     func hedgeWins() async throws {
         let policy = HedgePolicy(minimumDelay: .milliseconds(50), maximumDelay: .milliseconds(50))
-        try await withFixture(hedging: policy, hedgeBudget: 1) { fixture in
+        try await withFixture(hedging: policy, hedgeBudget: 1, firstByteTimeout: .seconds(30)) { fixture in
             let key = try await upload(fixture)
-            fixture.nodes.set("node-1", .slowFirstByte(.seconds(3)))
+            fixture.nodes.set("node-1", .slowFirstByte(.seconds(10)))
             let started = ContinuousClock.now
             let (plan, received) = try await download(key, fixture)
             #expect(received == bytes)
             #expect(plan.routing.hedgedTo?.rawValue == "node-2")
             #expect(plan.routing.servedBy.rawValue == "node-2")
             #expect(plan.routing.failedBeforeFirstByte.isEmpty)
-            // Correctness bound, not a speed target: the answer must not have waited for the slow node.
-            #expect(ContinuousClock.now - started < .seconds(2))
+            // Correctness bound, not a speed target: the answer must not have waited for the slow node (10 s); the
+            // slack absorbs a starved test machine.
+            #expect(ContinuousClock.now - started < .seconds(5))
             // The loser was cancelled by us: its in-flight slot is free and it is not blamed.
             let loser = try #require(await fixture.scoreboard.score(of: try NodeID(validating: "node-1")))
             #expect(loser.inFlight == 0)
