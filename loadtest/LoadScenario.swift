@@ -18,6 +18,7 @@ struct LoadScenario: Sendable {
     var impairments: [Int: LinkImpairment]
     var faults: FaultSchedule?
     var showsProgress: Bool
+    var apiKey: String? = nil
 
     func run() async throws -> LoadReport {
         var cluster: LocalCluster? = nil
@@ -54,7 +55,7 @@ struct LoadScenario: Sendable {
         let recorder = LatencyRecorder()
         let runner = WorkloadRunner(
             gatewayURL: targetURL, target: target, kind: workload, fileSize: fileSize, concurrency: concurrency,
-            length: length, client: client, recorder: recorder, block: RandomBlock.make(count: Payload.chunkSize))
+            length: length, client: client, recorder: recorder, block: RandomBlock.make(count: Payload.chunkSize), apiKey: apiKey)
         var report: LoadReport? = nil
         var failure: (any Error)? = nil
         do {

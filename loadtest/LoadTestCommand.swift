@@ -21,6 +21,8 @@ struct LoadTestCommand: AsyncParsableCommand {
     @Option(help: "gateway (SwiftDFS: POST /upload, GET /download/KEY) or webdav (plain PUT/GET of URL/NAME, e.g. nginx as a one-copy baseline).")
     var targetKind: String = "gateway"
     @Option(help: "upload, download or mixed.") var workload: String = "mixed"
+    @Option(help: "API key sent as Authorization: Bearer to a gateway with keys on (read-write for uploads); DFS_API_KEY sets it too.")
+    var apiKey: String?
     @Option(help: "Size of each file, e.g. 4KiB, 1MiB, 64MiB.") var size = ByteSizeArgument(argument: "1MiB")!
     @Option(help: "Number of operations (default 100 unless --duration is given).") var count: Int?
     @Option(help: "Run for this long instead of a count, e.g. 60s.") var duration: DurationArgument?
@@ -71,7 +73,7 @@ struct LoadTestCommand: AsyncParsableCommand {
             length: duration.map { .duration($0.duration) } ?? .count(count ?? 100), seedFiles: seedFiles,
             spawnedNodes: spawnCluster ? nodes : nil, gatewayArguments: gatewayArg,
             impairments: try LinkImpairment.parse(delays: delay, stalls: stall), faults: try fault.map(FaultSchedule.init(parsing:)),
-            showsProgress: !json)
+            showsProgress: !json, apiKey: apiKey ?? ProcessInfo.processInfo.environment["DFS_API_KEY"])
         if compareRouting {
             let comparison = try await compare(scenario)
             print(json ? comparison.json : comparison.table)

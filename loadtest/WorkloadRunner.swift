@@ -42,6 +42,8 @@ struct WorkloadRunner: Sendable {
     let client: HTTPClient
     let recorder: LatencyRecorder
     let block: [UInt8]
+    /// Sent as `Authorization: Bearer` when the gateway has API keys on (a read-write key: uploads need one).
+    var apiKey: String? = nil
 
     /// Uploads `count` files for the download workload to read; returns them.
     func seed(count: Int) async throws -> [StoredFile] {
@@ -102,6 +104,10 @@ struct WorkloadRunner: Sendable {
         }
     }
 
+    private func authorize(_ request: inout HTTPClientRequest) {
+        if let apiKey, target == .gateway { request.headers.add(name: "authorization", value: "Bearer \(apiKey)") }
+    }
+
     private func upload(seed: UInt64) async throws -> StoredFile {
         // The digest is taken while the body is sent, so each byte is generated once.
         let digestSink = DigestSink()
@@ -117,6 +123,7 @@ struct WorkloadRunner: Sendable {
             request.method = .PUT
         }
         request.headers.add(name: "content-type", value: "application/octet-stream")
+        authorize(&request)
         request.body = .stream(payload, length: .known(Int64(fileSize)))
         let response = try await client.execute(request, timeout: .minutes(10))
         let body = try await response.body.collect(upTo: 1 << 20)
@@ -141,7 +148,9 @@ struct WorkloadRunner: Sendable {
 
     private func download(_ file: StoredFile) async throws {
         let path = target == .gateway ? "/download/" + file.key : "/" + file.key
-        let response = try await client.execute(HTTPClientRequest(url: gatewayURL + path), timeout: .minutes(10))
+        var request = HTTPClientRequest(url: gatewayURL + path)
+        authorize(&request)
+        let response = try await client.execute(request, timeout: .minutes(10))
         guard response.status == .ok else {
             let body = try await response.body.collect(upTo: 1 << 20)
             throw LoadTestHTTPError(status: Int(response.status.code), body: String(buffer: body))

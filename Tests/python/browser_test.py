@@ -131,7 +131,7 @@ def cpu_seconds(pid):
 class Cluster:
     """`dfs up` in its own process group, stopped by pid."""
 
-    def __init__(self, bin_dir, work):
+    def __init__(self, bin_dir, work, extra_arguments=()):
         self.gateway_port, self.first_node_port = free_ports(3)
         self.url = f"http://127.0.0.1:{self.gateway_port}"
         self.logs = work / "logs"
@@ -144,6 +144,7 @@ class Cluster:
             "--gateway-arg", "--status-change-probes", "--gateway-arg", "1",
             # A stopped node accepts connections but never answers: a repair to it fails after this long.
             "--node-timeout", f"{NODE_TIMEOUT_S:g}s",
+            *extra_arguments,
         ]
         self.output = open(work / "dfs-up.out", "wb")
         self.process = subprocess.Popen(arguments, stdout=self.output, stderr=subprocess.STDOUT, start_new_session=True,
@@ -514,10 +515,83 @@ def run(bin_dir, update_screenshots):
             print(f"kept {work} for inspection", file=sys.stderr)
     if update_screenshots:
         README_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        for name in ["overview", "upload-progress", "node-down", "phone"]:
+        for name in ["overview", "upload-progress", "node-down", "phone", "key-prompt"]:
             if (ARTIFACTS / f"{name}.png").exists():
                 shutil.copy(ARTIFACTS / f"{name}.png", README_SCREENSHOTS / f"dashboard-{name}.png")
     print("browser test passed")
+
+
+def upload_with_key(url, key, name, body):
+    """A raw-body upload (SPEC §2.2) with a bearer key; returns the receipt."""
+    request = urllib.request.Request(f"{url}/upload?filename={name}", data=body, method="PUT",
+                                     headers={"Authorization": f"Bearer {key}", "Content-Type": "application/octet-stream"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.load(response)
+
+
+def run_with_keys(bin_dir):
+    """With API keys on (issue 6): the page asks for a key, a read-only key shows the cluster but may not delete
+    (the refusal is a message, the file stays), a read-write key deletes."""
+    work = Path(tempfile.mkdtemp(prefix="dfs-browser-keys."))
+    read_only, read_write = os.urandom(16).hex(), os.urandom(16).hex()
+    keys_file = work / "api-keys"
+    keys_file.write_text(f"# browser test\nread-only {read_only} viewer\nread-write {read_write} operator\n")
+    cluster = driver = None
+    passed = False
+    try:
+        cluster = Cluster(bin_dir, work, ["--api-keys-file", str(keys_file)])
+        print(f"dfs up with API keys: gateway {cluster.url}")
+        file_key = upload_with_key(cluster.url, read_write, "kept-by-read-only.bin", os.urandom(32 * 1024))["file_key"]
+        driver = start_browser(work)
+        page = Page(driver, ARTIFACTS)
+
+        driver.get(cluster.url + "/")
+        dialog = lambda: page.one("#key-dialog")
+        wait_for("the key prompt", lambda: dialog().get_attribute("open") is not None)
+        page.screenshot("key-prompt")
+
+        def enter_key(key):
+            field = page.one("#key-input")
+            field.clear()
+            field.send_keys(key)
+            page.one("#key-save").click()
+
+        enter_key(read_only)
+        wait_for("three node cards with the read-only key", lambda: len(page.css('.node[data-status="UP"]')) == 3)
+        wait_for("the file listed with the read-only key", lambda: page.file_row(file_key))
+        page.click(lambda: page.file_row(file_key).find_element(By.CSS_SELECTOR, "button.delete"))
+        driver.switch_to.alert.accept()
+        refusal = wait_for("the read-only refusal shown", lambda: page.message_about("read-only", kind="error"))
+        print(f"read-only delete: {refusal}")
+        assert page.file_row(file_key) is not None, "a read-only key deleted a file"
+
+        page.dismiss_messages()
+        page.click(lambda: page.one("#key-button"))
+        wait_for("the key prompt again", lambda: dialog().get_attribute("open") is not None)
+        enter_key(read_write)
+        page.click(lambda: page.file_row(file_key).find_element(By.CSS_SELECTOR, "button.delete"))
+        driver.switch_to.alert.accept()
+        wait_for("the file deleted with the read-write key", lambda: page.file_row(file_key) is None)
+
+        # Refusals before a key was entered are expected (401, 403); nothing else may reach the console.
+        errors = [e for e in page.console_errors() if " 401 " not in e["message"] and " 403 " not in e["message"]]
+        assert not errors, f"console errors with keys on: {errors}"
+        passed = True
+    finally:
+        if driver is not None:
+            try:
+                driver.quit()
+            except Exception as error:  # noqa: BLE001 - cleanup must go on
+                print(f"could not stop the browser: {error}", file=sys.stderr)
+        if cluster is not None:
+            if not passed:
+                cluster.print_logs()
+            cluster.stop()
+        if passed:
+            shutil.rmtree(work, ignore_errors=True)
+        else:
+            print(f"kept {work} for inspection", file=sys.stderr)
+    print("browser test with API keys passed")
 
 
 def measure_cost(driver, cluster):
@@ -554,6 +628,7 @@ def main():
         if not (bin_dir / binary).exists():
             sys.exit(f"{bin_dir / binary} is missing: build first (scripts/swift.sh build)")
     run(bin_dir, arguments.update_screenshots)
+    run_with_keys(bin_dir)
 
 
 if __name__ == "__main__":
