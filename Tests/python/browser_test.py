@@ -168,29 +168,6 @@ class Cluster:
         os.kill(pid, signal.SIGCONT)
         self.stopped_pids.discard(pid)
 
-    def message_about(self, text, kind=None):
-        """The text of a shown message that mentions `text` (of `kind` error/success if given), else None."""
-        selector = ".message" + (f".{kind}" if kind else "")
-        texts = [message.find_element(By.TAG_NAME, "span").text for message in self.css(selector)]
-        return next((shown for shown in texts if text in shown), None)
-
-    def dismiss_messages(self):
-        for button in self.css(".message button"):
-            try:
-                button.click()
-            except StaleElementReferenceException:
-                pass  # it went by itself
-
-    def click(self, find):
-        """Clicks what `find()` returns, finding it again if a refresh redrew it in between. Scrolled to the
-        middle of the window first, away from the sticky header and the messages in the bottom corner."""
-        def attempt():
-            element = find()
-            self.driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", element)
-            element.click()
-            return True
-        wait_for("a clickable element", attempt)
-
     def node_status(self, node_id):
         return next(node["status"] for node in http_json(self.url + "/nodes") if node["id"] == node_id)
 
