@@ -307,8 +307,9 @@ struct DownloadRoutingTests {
             let outcome = try await fixture.uploads.store(reader, as: UploadDescriptor(filename: "h.bin", expectedDigest: nil, length: Int64(bytes.count)), logger: logger)
             #expect(outcome.primary.rawValue != "node-1")
             #expect(outcome.failedOn.map(\.rawValue) == ["node-1"])
-            // Correctness bound: one liveness timeout (300 ms) plus generous slack, not a hang.
-            #expect(ContinuousClock.now - started < .seconds(3))
+            // Correctness bound: one liveness timeout (300 ms) plus slack for a starved test machine; a hung node
+            // would hold the upload forever.
+            #expect(ContinuousClock.now - started < .seconds(10))
         }
     }
 

@@ -214,7 +214,10 @@ struct MetadataStoreConformanceTests {
         }
     }
 
-    @Test("two stores on one database claiming concurrently never hand out the same item", arguments: TestBackend.all)
+    // Serialized: SQLite waits for a lock inside sqlite3_step, on one of SQLiteNIO's shared pool threads (as many as
+    // cores). Two such tests at once can park every pool thread in lock waits while the lock holder's COMMIT queues
+    // behind them, until busy_timeout. A gateway holds one connection per file, so only this test meets it.
+    @Test("two stores on one database claiming concurrently never hand out the same item", .serialized, arguments: TestBackend.all)
     func concurrentClaimsAreExclusive(_ backend: TestBackend) async throws {
         try await backend.withFreshStores(count: 2) { stores in
             let now = Date(timeIntervalSince1970: 1_800_000_000)

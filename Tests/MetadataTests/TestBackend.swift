@@ -5,9 +5,11 @@ import Logging
 import Testing
 
 /// The backends the conformance suite runs on: SQLite in a temp file, MySQL/MariaDB at `DFS_TEST_MYSQL_URL`
-/// (`scripts/mariadb-test-server.sh start` prints it), each test case in a throw-away database of its own.
+/// (`scripts/mariadb-test-server.sh start` prints it), each test case in a throw-away database of its own;
+/// `cachedSQLite` is SQLite behind the gateway's `CachingMetadataStore`, which must behave identically.
 enum TestBackend: String, CaseIterable, CustomTestStringConvertible, Sendable {
     case sqlite
+    case cachedSQLite
     case mysql
 
     static var all: [TestBackend] { allCases }
@@ -22,12 +24,14 @@ enum TestBackend: String, CaseIterable, CustomTestStringConvertible, Sendable {
     /// on one fresh, empty database.
     func withFreshStores(count: Int, _ body: ([any MetadataStore]) async throws -> Void) async throws {
         switch self {
-        case .sqlite:
+        case .sqlite, .cachedSQLite:
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent("dfs-meta-\(UUID().uuidString)")
             defer { try? FileManager.default.removeItem(at: directory) }
             let path = directory.appendingPathComponent("metadata.sqlite").path
             var stores: [any MetadataStore] = []
             for _ in 0..<count { stores.append(try await SQLiteMetadataStore.open(path: path, logger: Logger(label: "test"))) }
+            // The cache is only for a database's sole writer: stores standing for several gateways stay uncached.
+            if self == .cachedSQLite && count == 1 { stores = stores.map { CachingMetadataStore($0) } }
             try await Self.run(body, closing: stores)
         case .mysql:
             try await MySQLTestDatabase.withFresh { options in

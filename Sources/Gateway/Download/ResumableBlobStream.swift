@@ -75,7 +75,10 @@ final class ResumableBlobStream {
                 continue
             }
             let waitStarted = ContinuousClock.now
-            switch await current.next(within: stallTimeout) {
+            // Once every byte is in, only the body's end is left, which the HTTP client reports as soon as the
+            // Content-Length is reached: no stall timer (a task group and a timer per response) is needed for it.
+            let outcome = delivered == expectedLength ? await current.next() : await current.next(within: stallTimeout)
+            switch outcome {
             case .chunk(let chunk):
                 guard let passed = pass(chunk) else { return finished() }
                 await judgePace(bytes: passed.readableBytes, waited: ContinuousClock.now - waitStarted)
@@ -219,6 +222,15 @@ final class SourceIterator: @unchecked Sendable {
     }
 
     init(_ iterator: AnyByteStream.AsyncIterator) { self.iterator = iterator }
+
+    /// The next outcome, however long it takes.
+    func next() async -> Outcome {
+        do {
+            return try await iterator.next().map(Outcome.chunk) ?? .end
+        } catch {
+            return .failed(error)
+        }
+    }
 
     func next(within timeout: Duration) async -> Outcome {
         await withTaskGroup(of: Outcome.self) { group in

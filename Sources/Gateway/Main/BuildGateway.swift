@@ -40,7 +40,8 @@ func buildGateway(_ config: GatewayConfiguration, logger: Logger, onListening: @
     let driver: any MetadataStore
     switch config.metadata {
     case .sqlite(let path):
-        driver = try await SQLiteMetadataStore.open(path: path, logger: Logger(label: "dfs.metadata"))
+        // One gateway per SQLite file, so every write passes here and cached file entries cannot go stale.
+        driver = CachingMetadataStore(try await SQLiteMetadataStore.open(path: path, logger: Logger(label: "dfs.metadata")))
         // One gateway per SQLite file: any IN_PROGRESS item belongs to a previous run of this process that died.
         let released = try await driver.releaseExpiredClaims(now: .distantFuture)
         if released > 0 { logger.info("returned interrupted repairs to PENDING", metadata: ["count": "\(released)"]) }

@@ -15,7 +15,9 @@ extension BlobStore {
     }
 
     /// Opens a blob for streaming reads; the caller reads it in chunks with `OpenBlob.read`.
-    func openForReading(_ key: FileKey) async throws -> OpenBlob {
+    /// - Parameter readAhead: bytes to read from offset 0 in the same trip to the I/O threads (`OpenBlob.head`):
+    ///   a small blob is then served without a second trip.
+    func openForReading(_ key: FileKey, readAhead: Int = 0) async throws -> OpenBlob {
         try BlobLayout.checkStorable(key)
         let layout = self.layout
         let threads = self.threads
@@ -35,7 +37,9 @@ extension BlobStore {
                     digest: try Self.recordedDigest(of: key, in: layout),
                     modifiedAt: status.modifiedAt
                 )
-                return OpenBlob(key: key, metadata: metadata, descriptor: descriptor, path: path, threads: threads)
+                let head = readAhead > 0
+                    ? try POSIXFile.read(descriptor, offset: 0, length: Int(min(Int64(readAhead), status.sizeBytes)), path: path) : nil
+                return OpenBlob(key: key, metadata: metadata, descriptor: descriptor, path: path, threads: threads, head: head)
             } catch {
                 close(descriptor)
                 throw error

@@ -23,20 +23,27 @@ final class OpenBlob: Sendable {
     private let descriptor: Int32
     private let path: String
     private let threads: NIOThreadPool
+    /// The blob's first bytes, read while opening it (`BlobStore.openForReading(_:readAhead:)`); nil if none were.
+    let head: ByteBuffer?
 
-    init(key: FileKey, metadata: BlobMetadata, descriptor: Int32, path: String, threads: NIOThreadPool) {
+    init(key: FileKey, metadata: BlobMetadata, descriptor: Int32, path: String, threads: NIOThreadPool, head: ByteBuffer? = nil) {
         self.key = key
         self.metadata = metadata
         self.descriptor = descriptor
         self.path = path
         self.threads = threads
+        self.head = head
     }
 
     deinit { close(descriptor) }
 
-    /// Reads up to `length` bytes at `offset` off the event loops; fewer only at end of file.
+    /// Reads up to `length` bytes at `offset` off the event loops; fewer only at end of file. Served from `head`
+    /// without a trip to the I/O threads when it covers the request.
     func read(offset: Int64, length: Int) async throws -> ByteBuffer {
+        if let head, offset == 0, length <= head.readableBytes {
+            return head.getSlice(at: head.readerIndex, length: length)!
+        }
         // The closure holds `self`, which keeps the descriptor open until the read is done.
-        try await threads.runIfActive { try POSIXFile.read(self.descriptor, offset: offset, length: length, path: self.path) }
+        return try await threads.runIfActive { try POSIXFile.read(self.descriptor, offset: offset, length: length, path: self.path) }
     }
 }

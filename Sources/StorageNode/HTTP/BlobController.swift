@@ -30,7 +30,9 @@ struct BlobController: Sendable {
     }
 
     @Sendable func get(_ request: Request, context: BasicRequestContext) async throws -> Response {
-        let blob = try await store.openForReading(try BlobKeyParameter.key(in: context))
+        // Without a range the first chunk is read while opening: one trip to the I/O threads serves a small blob.
+        let blob = try await store.openForReading(
+            try BlobKeyParameter.key(in: context), readAhead: request.headers[.range] == nil ? readChunkSize : 0)
         let plan = try BlobReadPlan(metadata: blob.metadata, rangeHeader: request.headers[.range])
         let chunkSize = Int64(readChunkSize)
         let body = ResponseBody(contentLength: Int(plan.length)) { writer in
