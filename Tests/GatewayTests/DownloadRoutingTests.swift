@@ -107,21 +107,40 @@ struct DownloadRoutingTests {
         }
     }
 
-    @Test("the budget lets through about its share of hedges, then stops")
-    func budgetSharesHedges() async throws {
-        let policy = HedgePolicy(minimumDelay: .milliseconds(5), maximumDelay: .milliseconds(5))
-        try await withFixture(hedging: policy, hedgeBudget: 0.25) { fixture in
+    @Test("a late leader is not hedged to a replica whose recent first bytes were slower than the wait; no budget is spent")
+    func slowReplicaIsNotHedgedTo() async throws {
+        // Hedge at 50 ms: only a replica expected within 25 ms may be asked. node-3's probes said 40 ms.
+        let policy = HedgePolicy(minimumDelay: .milliseconds(50), maximumDelay: .milliseconds(50))
+        try await withFixture(hedging: policy, hedgeBudget: 1) { fixture in
             let key = try await upload(fixture)
-            // Every node late: each download wants a hedge, so only the budget decides.
-            for node in ["node-1", "node-2", "node-3"] { fixture.nodes.set(node, .slowFirstByte(.milliseconds(30))) }
-            var hedged = 0
-            for _ in 0..<12 {
-                let (plan, received) = try await download(key, fixture)
-                #expect(received == bytes)
-                if plan.routing.hedgedTo != nil { hedged += 1 }
-            }
-            // 12 downloads × 0.25 = 3 tokens, each spent on the first download that finds one.
-            #expect(hedged == 3, "hedged \(hedged) of 12")
+            let node2 = try NodeID(validating: "node-2")
+            // node-2 still ranks second (its probes were fast) but its downloads' first bytes took 200 ms.
+            for _ in 0..<policy.minimumSamples { await fixture.scoreboard.firstByteObserved(on: node2, after: .milliseconds(200)) }
+            fixture.nodes.set("node-1", .slowFirstByte(.milliseconds(300)))
+            let (plan, received) = try await download(key, fixture)
+            #expect(received == bytes)
+            #expect(plan.routing.hedgedTo == nil)
+            #expect(plan.routing.servedBy.rawValue == "node-1")
+            #expect(fixture.nodes.reads(on: "node-2") == 0)
+            #expect(fixture.nodes.reads(on: "node-3") == 0)
+            #expect(await fixture.scoreboard.hedgeTokens >= 1, "the token was kept for a hedge that can win")
+        }
+    }
+
+    @Test("a late leader is hedged past a slow second replica to a fast third one")
+    func fastReplicaBehindSlowOneIsHedgedTo() async throws {
+        // Hedge at 100 ms: replicas expected within 50 ms qualify, node-3 (40 ms) does, node-2 (200 ms) does not.
+        let policy = HedgePolicy(minimumDelay: .milliseconds(100), maximumDelay: .milliseconds(100))
+        try await withFixture(hedging: policy, hedgeBudget: 1) { fixture in
+            let key = try await upload(fixture)
+            let node2 = try NodeID(validating: "node-2")
+            for _ in 0..<policy.minimumSamples { await fixture.scoreboard.firstByteObserved(on: node2, after: .milliseconds(200)) }
+            fixture.nodes.set("node-1", .slowFirstByte(.seconds(3)))
+            let (plan, received) = try await download(key, fixture)
+            #expect(received == bytes)
+            #expect(plan.routing.hedgedTo?.rawValue == "node-3")
+            #expect(plan.routing.servedBy.rawValue == "node-3")
+            #expect(fixture.nodes.reads(on: "node-2") == 0)
         }
     }
 
@@ -230,7 +249,8 @@ struct DownloadRoutingTests {
 
     @Test("a client that goes away while replicas are still being asked leaves no in-flight slot behind")
     func cancelledRaceReleasesSlots() async throws {
-        let policy = HedgePolicy(minimumDelay: .milliseconds(20), maximumDelay: .milliseconds(20))
+        // 50 ms: node-2 (probed at 20 ms) qualifies as a hedge target.
+        let policy = HedgePolicy(minimumDelay: .milliseconds(50), maximumDelay: .milliseconds(50))
         try await withFixture(hedging: policy, hedgeBudget: 1, firstByteTimeout: .seconds(30)) { fixture in
             let key = try await upload(fixture)
             for node in ["node-1", "node-2", "node-3"] { fixture.nodes.set(node, .hung) }

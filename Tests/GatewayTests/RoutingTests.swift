@@ -191,4 +191,71 @@ struct RoutingTests {
         let spentNone = none.trySpend()
         #expect(!spentNone)
     }
+
+    @Test("a late leader is hedged to a replica expected to answer within half the wait so far, never to a slower one")
+    func hedgeTarget() throws {
+        let policy = HedgePolicy(winRatio: 0.5)
+        let slow = HedgeCandidate(id: try NodeID(validating: "node-2"), expectedFirstByteMs: 52)
+        let fast = HedgeCandidate(id: try NodeID(validating: "node-3"), expectedFirstByteMs: 3)
+        // Waited 20 ms: a node behind a 50 ms delay would answer at about 72 ms, long after a leader 20 ms late.
+        #expect(policy.target(among: [slow], waited: .milliseconds(20)) == nil)
+        #expect(policy.target(among: [fast], waited: .milliseconds(20)) == fast.id)
+        // Rank order decides among those that qualify; one that does not is passed over, not waited for.
+        #expect(policy.target(among: [slow, fast], waited: .milliseconds(20)) == fast.id)
+        // A leader late by 200 ms (a stall) makes even the delayed node worth asking.
+        #expect(policy.target(among: [slow, fast], waited: .milliseconds(200)) == slow.id)
+        #expect(policy.target(among: [fast], waited: .milliseconds(6)) == nil, "3 ms is not clearly below 6 ms")
+        #expect(policy.target(among: [], waited: .seconds(1)) == nil)
+    }
+
+    @Test("a replica's expected first byte is its recent median or its latency average, whichever is higher")
+    func expectedFirstByte() {
+        let policy = HedgePolicy(minimumSamples: 20)
+        var samples = RollingLatencySamples(refreshEvery: 1)
+        for index in 0..<40 { samples.record(.milliseconds(index % 2 == 0 ? 50 : 60)) }  // median 50 ms
+        #expect(policy.expectedFirstByteMs(samples: samples, latencyMs: 5) == 50)
+        #expect(policy.expectedFirstByteMs(samples: samples, latencyMs: 200) == 200, "a node that just turned slow")
+        var few = RollingLatencySamples(refreshEvery: 1)
+        few.record(.milliseconds(1))
+        #expect(policy.expectedFirstByteMs(samples: few, latencyMs: 30) == 30, "too few samples to trust the median")
+        #expect(policy.expectedFirstByteMs(samples: nil, latencyMs: nil) == NodeScore.unmeasuredLatencyMs)
+    }
+
+    /// A scoreboard with node-1 (leader), node-2 behind a 50 ms delay and node-3 fast, as its probes measured them.
+    func scoreboardWithDelayedNode(hedgeBudget: Double) async throws -> (LatencyScoreboard, slow: NodeScore, fast: NodeScore) {
+        let scoreboard = LatencyScoreboard(halfLife: .seconds(60), hedging: HedgePolicy(), hedgeBudget: hedgeBudget)
+        for (number, latency) in [(1, 2), (2, 52), (3, 3)] {
+            let id = try NodeID(validating: "node-\(number)")
+            await scoreboard.register(NodeEndpoint(id: id, baseURL: "http://fake-\(number)"), role: .replica, isUp: true)
+            await scoreboard.probed(id, isUp: true, latency: .milliseconds(latency))
+        }
+        let slow = try #require(await scoreboard.score(of: try NodeID(validating: "node-2")))
+        let fast = try #require(await scoreboard.score(of: try NodeID(validating: "node-3")))
+        return (scoreboard, slow, fast)
+    }
+
+    @Test("the scoreboard sends no hedge, and spends no budget, when no replica can be expected to win")
+    func noTargetSpendsNothing() async throws {
+        let (scoreboard, slow, fast) = try await scoreboardWithDelayedNode(hedgeBudget: 0.25)
+        let leader = try NodeID(validating: "node-1")
+        for _ in 0..<8 { _ = await scoreboard.downloadStarting(on: leader) }
+        #expect(abs(await scoreboard.hedgeTokens - 2) < 1e-6)
+        #expect(await scoreboard.claimHedge(after: .milliseconds(20), among: [slow]) == nil)
+        #expect(abs(await scoreboard.hedgeTokens - 2) < 1e-6, "a hedge not sent spends nothing")
+        #expect(await scoreboard.claimHedge(after: .milliseconds(20), among: [slow, fast]) == fast.id)
+        #expect(abs(await scoreboard.hedgeTokens - 1) < 1e-6)
+    }
+
+    @Test("hedges the budget allows stay at ratio × downloads when every late leader has a fast replica to ask")
+    func budgetSharesHedges() async throws {
+        let (scoreboard, _, fast) = try await scoreboardWithDelayedNode(hedgeBudget: 0.25)
+        let leader = try NodeID(validating: "node-1")
+        var hedged = 0
+        for _ in 0..<12 {
+            _ = await scoreboard.downloadStarting(on: leader)
+            if await scoreboard.claimHedge(after: .milliseconds(20), among: [fast]) != nil { hedged += 1 }
+        }
+        // 12 downloads × 0.25 = 3 tokens, each spent on the first download that finds one.
+        #expect(hedged == 3, "hedged \(hedged) of 12")
+    }
 }

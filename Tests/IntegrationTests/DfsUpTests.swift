@@ -40,6 +40,23 @@ struct DfsUpTests {
         }
     }
 
+    @Test("dfs up passes the routing flags (ejection, stalls, hedging) to the gateway, which accepts them")
+    func routingFlagsReachTheGateway() async throws {
+        let routing = ["--eject-after", "3", "--stall-timeout", "3s", "--hedge-after", "30ms,400ms", "--hedge-budget", "10%"]
+        try await withDfsUp(extraArguments: routing + ["--no-hedging"]) { up in
+            let commandLines = up.childProcessIDs().map(ProcessTable.commandLine(of:))
+            let gateway = try #require(commandLines.first { $0.first?.hasSuffix("dfs-gateway") == true }, "no gateway among \(commandLines)")
+            for pair in stride(from: 0, to: routing.count, by: 2) {
+                let flag = routing[pair]
+                let index = try #require(gateway.firstIndex(of: flag), "\(flag) missing from \(gateway)")
+                #expect(gateway.indices.contains(index + 1) && gateway[index + 1] == routing[pair + 1], "\(flag) in \(gateway)")
+            }
+            #expect(gateway.contains("--no-hedging"))
+            // Nodes take none of them.
+            for node in commandLines where node != gateway { #expect(!node.contains("--hedge-after"), "\(node)") }
+        }
+    }
+
     @Test("SIGKILL of dfs up makes the gateway and nodes exit on their own (ParentWatchdog)")
     func childrenExitAfterSupervisorIsKilled() async throws {
         try await withDfsUp { up in

@@ -96,4 +96,45 @@ struct RoutingIntegrationTests {
             try await cluster.resumeNode(1)
         }
     }
+
+    private struct NodeRow: Decodable {
+        let id: String
+        let status: String
+        let ejected: Bool
+    }
+
+    @Test("GET /nodes reports a node ejected after a failed request (SIGSTOP) and routable again after a probe")
+    func nodesShowEjection() async throws {
+        // Probes off, so only requests judge the nodes; round-robin, so some download starts on the hung node;
+        // no hedging, so that download fails over (after the 1 s first-byte timeout) instead of being rescued.
+        try await withCluster(nodes: 3, gatewayArguments: [
+            "--probe-interval", "1h", "--recovery-interval", "1h", "--health-timeout", "1s", "--routing", "round-robin", "--no-hedging",
+            "--eject-after", "1",
+        ]) { cluster in
+            let bytes = randomBytes(50_000)
+            let key = try await cluster.gateway.uploadRaw(bytes, filename: "eject.bin").expectingSuccess().json(UploadAnswer.self).file_id
+            #expect(try await cluster.gateway.getJSON("/nodes", as: [NodeRow].self).allSatisfy { !$0.ejected })
+            try await cluster.pauseNode(1)
+            do {
+                var failovers = 0
+                for _ in 0..<6 where failovers == 0 {
+                    let download = try await cluster.gateway.download(key).expectingSuccess()
+                    #expect(download.body == bytes)
+                    failovers = Int(download.header("x-dfs-failovers") ?? "") ?? 0
+                }
+                #expect(failovers == 1, "no download started on the hung node-1")
+                let nodes = try await cluster.gateway.getJSON("/nodes", as: [NodeRow].self)
+                #expect(nodes.first { $0.id == "node-1" }?.ejected == true)
+                #expect(nodes.filter { $0.id != "node-1" }.allSatisfy { !$0.ejected })
+            } catch {
+                try? await cluster.resumeNode(1)
+                throw error
+            }
+            try await cluster.resumeNode(1)
+            // A probe that node-1 answers re-admits it.
+            _ = try await cluster.gateway.get("/nodes/check").expectingSuccess()
+            let after = try await cluster.gateway.getJSON("/nodes", as: [NodeRow].self)
+            #expect(after.first { $0.id == "node-1" }.map { !$0.ejected && $0.status == "UP" } == true)
+        }
+    }
 }

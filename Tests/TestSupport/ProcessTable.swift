@@ -15,6 +15,12 @@ public enum ProcessTable {
         return state != "Z" && state != "X"
     }
 
+    /// The arguments `pid` was started with (`/proc/<pid>/cmdline`), the executable first; empty if it is gone.
+    public static func commandLine(of pid: Int32) -> [String] {
+        guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return [] }
+        return data.split(separator: 0, omittingEmptySubsequences: false).dropLast().map { String(decoding: $0, as: UTF8.self) }
+    }
+
     /// State letter and parent pid from `/proc/<pid>/stat`; the name may hold spaces and parentheses, so
     /// fields are read after its last `)`.
     private static func status(of pid: Int32) -> (state: Character, parent: Int32)? {

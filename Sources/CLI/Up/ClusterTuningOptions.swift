@@ -31,6 +31,21 @@ struct ClusterTuningOptions: ParsableArguments {
     @Option(help: "Time limit of one gateway-to-node request, e.g. 30s.")
     var nodeTimeout: String?
 
+    @Option(help: "Consecutive failed requests that take a node out of selection until a probe succeeds (gateway default 2).")
+    var ejectAfter: String?
+
+    @Option(help: "Mid-download, a source silent this long is replaced by another replica at the byte reached, e.g. 2s.")
+    var stallTimeout: String?
+
+    @Option(help: "Hedged reads: bounds MIN[,MAX] of the wait for a replica's first byte before another is asked, e.g. 20ms,500ms.")
+    var hedgeAfter: String?
+
+    @Option(help: "Share of downloads that may send a hedge request, e.g. 5%.")
+    var hedgeBudget: String?
+
+    @Flag(help: "Switch the gateway's hedged reads off.")
+    var noHedging = false
+
     @Option(help: "Log level of the gateway and the nodes: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String?
 
@@ -51,9 +66,12 @@ struct ClusterTuningOptions: ParsableArguments {
             ("--recovery-interval", recoveryInterval), ("--probe-interval", probeInterval), ("--routing", routing),
             ("--health-timeout", healthTimeout), ("--max-retries", maxRetries),
             ("--replicas", replicas), ("--write-quorum", writeQuorum), ("--max-upload-size", maxUploadSize),
-            ("--node-timeout", nodeTimeout), ("--log-level", logLevel), ("--api-keys-file", apiKeysFile),
+            ("--node-timeout", nodeTimeout), ("--eject-after", ejectAfter), ("--stall-timeout", stallTimeout),
+            ("--hedge-after", hedgeAfter), ("--hedge-budget", hedgeBudget), ("--log-level", logLevel),
+            ("--api-keys-file", apiKeysFile),
         ]
-        return pairs.flatMap { flag, value in value.map { [flag, $0] } ?? [] } + gatewayArg
+        let flags = noHedging ? ["--no-hedging"] : []
+        return pairs.flatMap { flag, value in value.map { [flag, $0] } ?? [] } + flags + gatewayArg
     }
 
     var nodeArguments: [String] {

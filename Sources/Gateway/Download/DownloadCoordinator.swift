@@ -29,8 +29,8 @@ struct DownloadPlan: Sendable {
 }
 
 /// The download flow of SPEC §4: the best-scored verified replica serves; if its first byte is late (past its
-/// recent p95, `HedgePolicy`) the next replica is asked too and the first to answer wins (a hedged read, within
-/// the hedge budget); a node that fails before the first byte is skipped for the next, one that fails, stalls or
+/// recent p95, `HedgePolicy`) the next replica that can be expected to answer sooner is asked too and the first to
+/// answer wins (a hedged read, within the hedge budget); a node that fails before the first byte is skipped for the next, one that fails, stalls or
 /// crawls mid-stream is replaced at the byte reached (`ResumableBlobStream`); the bytes are checked against the
 /// stored SHA-256 as they pass.
 struct DownloadCoordinator: Sendable {
@@ -135,7 +135,10 @@ struct DownloadCoordinator: Sendable {
                 guard let event = try await group.next() else { return (nil, race) }
                 switch event {
                 case .hedgeDue:
-                    guard race.mayHedge, await scoreboard.spendHedge(), let extra = race.hedge() else { continue }
+                    // How long the request still running has kept the download waiting decides which replica could win.
+                    guard let leader = race.running.first, let waited = race.startedAt[leader].map({ ContinuousClock.now - $0 }),
+                        let target = await scoreboard.claimHedge(after: waited, among: race.hedgeCandidates), let extra = race.hedge(to: target)
+                    else { continue }
                     logger.debug("first byte late; hedging", metadata: ["file_key": "\(key)", "node_id": "\(extra.id)"])
                     events.hedgeSent(extra.id)
                     next = extra

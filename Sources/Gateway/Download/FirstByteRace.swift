@@ -31,8 +31,15 @@ struct FirstByteRace {
     /// A hedge is worth sending only while exactly one request runs, none was hedged yet and a replica is left.
     var mayHedge: Bool { hedgedTo == nil && running.count == 1 && !untried.isEmpty }
 
-    mutating func hedge() -> NodeScore? {
-        guard mayHedge, let candidate = nextCandidate() else { return nil }
+    /// The replicas not asked yet, in rank order: what a hedge may choose from.
+    var hedgeCandidates: [NodeScore] { mayHedge ? Array(untried) : [] }
+
+    /// Starts the hedge to `node` (one of `hedgeCandidates`); the replicas passed over stay for failover.
+    mutating func hedge(to node: NodeID) -> NodeScore? {
+        guard mayHedge, let index = untried.firstIndex(where: { $0.id == node }) else { return nil }
+        let candidate = untried.remove(at: index)
+        running.append(candidate.id)
+        startedAt[candidate.id] = .now
         hedgedTo = candidate.id
         return candidate
     }

@@ -115,7 +115,7 @@ struct GatewayRoutes: Sendable {
                 id: record.id.rawValue, address: record.address, status: (score?.isUp ?? (record.status == .up)) ? "UP" : "DOWN",
                 role: record.role.rawValue, last_heartbeat: record.lastHeartbeat.map(MetadataTime.format),
                 latency_ms: (score?.ewmaLatencyMs ?? record.latencyMs).map(roundedMs), in_flight: score?.inFlight ?? 0,
-                free_bytes: health?.freeBytes, blob_count: health?.blobCount))
+                ejected: score?.isEjected ?? false, free_bytes: health?.freeBytes, blob_count: health?.blobCount))
         }
         return result
     }

@@ -123,6 +123,8 @@ struct NodeStatusDTO: Encodable {
     var last_heartbeat: String?
     var latency_ms: Double?
     var in_flight: Int
+    /// Passive health: taken out of selection after `--eject-after` consecutive failures, until a probe succeeds.
+    var ejected: Bool
     /// From the node's last answered probe (kept while it is DOWN).
     var free_bytes: Int64?
     var blob_count: Int?

@@ -1,3 +1,5 @@
+import DFSCore
+
 /// When a download asks a second replica too (issue 5 item 3): after the chosen node's usual time to first byte
 /// has passed without one. Pure values; the coordinator asks and acts.
 struct HedgePolicy: Sendable, Equatable {
@@ -22,6 +24,37 @@ struct HedgePolicy: Sendable, Equatable {
         guard let chosenMs = candidatesMs.min() else { return maximumDelay }
         return min(max(.microseconds(Int64(chosenMs * 1000)), minimumDelay), maximumDelay)
     }
+
+    /// A replica must be expected to deliver its first byte within this share of the time the late leader has
+    /// already kept the download waiting, or it is not hedged to.
+    var winRatio = 0.5
+
+    /// The replica to hedge to when the leader has kept the download waiting for `waited`: the first of
+    /// `candidates` (rank order) that can be expected to win, nil when none can, and then no budget is spent.
+    ///
+    /// What the leader still needs is unknown; the wait so far (about its p95) is taken as the estimate. A
+    /// replica that typically needs longer than `winRatio` of it would answer after the leader in most races: a
+    /// node behind a 50 ms delay hedged to at 20 ms is only one more request in the leader's tail.
+    func target(among candidates: [HedgeCandidate], waited: Duration) -> NodeID? {
+        let limitMs = winRatio * waited.milliseconds
+        return candidates.first { $0.expectedFirstByteMs < limitMs }?.id
+    }
+
+    /// The time to first byte a replica is expected to need: the median of its own recent first bytes (when there
+    /// are `minimumSamples`) or its current latency average, whichever is higher, so a node that just turned slow
+    /// is not judged by an older, faster median; `NodeScore.unmeasuredLatencyMs` when nothing was measured.
+    func expectedFirstByteMs(samples: RollingLatencySamples?, latencyMs: Double?) -> Double {
+        var estimates: [Double] = []
+        if let samples, samples.count >= minimumSamples, let median = samples.quantileMs(0.5) { estimates.append(median) }
+        if let latencyMs { estimates.append(latencyMs) }
+        return estimates.max() ?? NodeScore.unmeasuredLatencyMs
+    }
+}
+
+/// A replica the download could hedge to, with the time to first byte it is expected to need.
+struct HedgeCandidate: Sendable, Equatable {
+    var id: NodeID
+    var expectedFirstByteMs: Double
 }
 
 /// Caps hedging at a share of downloads (`--hedge-budget`): each download earns `ratio` of a token, a hedge

@@ -132,8 +132,23 @@ actor LatencyScoreboard {
         return hedging.delay(node: firstByteSamples[node], pooled: pooledFirstByteSamples)
     }
 
-    /// Whether the budget allows one more hedge now (and spends it).
-    func spendHedge() -> Bool { hedgeBudget.trySpend() }
+    /// The replica a download led by a late node should hedge to now, budget spent; nil when none of `candidates`
+    /// (untried replicas, rank order) can be expected to win (`HedgePolicy.target`) or the budget is empty. Only a
+    /// hedge actually sent spends a token.
+    func claimHedge(after waited: Duration, among candidates: [NodeScore]) -> NodeID? {
+        guard let hedging else { return nil }
+        let judged = candidates.map { candidate in
+            // The scoreboard's view now, not the one the download was ranked with.
+            let latencyMs = score(of: candidate.id).flatMap { $0.currentLatencyMs ?? $0.ewmaLatencyMs }
+            return HedgeCandidate(
+                id: candidate.id, expectedFirstByteMs: hedging.expectedFirstByteMs(samples: firstByteSamples[candidate.id], latencyMs: latencyMs))
+        }
+        guard let target = hedging.target(among: judged, waited: waited), hedgeBudget.trySpend() else { return nil }
+        return target
+    }
+
+    /// Hedge tokens saved up (for tests).
+    var hedgeTokens: Double { hedgeBudget.tokens }
 
     /// A measured stretch of `node` delivering at `bytesPerSecond` (source wait time only, not the client's).
     func throughputObserved(on node: NodeID, bytesPerSecond: Double) {

@@ -134,6 +134,9 @@ function renderNodes() {
     el("div", { class: "node-head" },
       el("strong", { text: node.id }),
       el("span", { class: "chip", text: node.role }),
+      ...(node.ejected ? [el("span", {
+        class: "pill pill-wait node-ejected", text: "ejected", title: "Consecutive failed requests: asked only as a last resort until a probe succeeds",
+      })] : []),
       el("span", { class: "pill node-status " + (node.status === "UP" ? "pill-ok" : "pill-bad"), text: node.status })),
     el("div", { class: "address", text: node.address }),
     el("dl", {},
