@@ -109,13 +109,16 @@ struct DownloadRoutingTests {
 
     @Test("a late leader is not hedged to a replica whose recent first bytes were slower than the wait; no budget is spent")
     func slowReplicaIsNotHedgedTo() async throws {
-        // Hedge at 50 ms: only a replica expected within 25 ms may be asked. node-3's probes said 40 ms.
+        // Hedge at 50 ms: only a replica expected within half the leader's wait may be asked. node-2 and node-3 still
+        // rank behind node-1 by their probes, but their downloads' first bytes took 5 s: neither can win before node-1
+        // answers at 300 ms, however late the hedge timer fires on a busy machine.
         let policy = HedgePolicy(minimumDelay: .milliseconds(50), maximumDelay: .milliseconds(50))
         try await withFixture(hedging: policy, hedgeBudget: 1) { fixture in
             let key = try await upload(fixture)
-            let node2 = try NodeID(validating: "node-2")
-            // node-2 still ranks second (its probes were fast) but its downloads' first bytes took 200 ms.
-            for _ in 0..<policy.minimumSamples { await fixture.scoreboard.firstByteObserved(on: node2, after: .milliseconds(200)) }
+            for slow in ["node-2", "node-3"] {
+                let id = try NodeID(validating: slow)
+                for _ in 0..<policy.minimumSamples { await fixture.scoreboard.firstByteObserved(on: id, after: .seconds(5)) }
+            }
             fixture.nodes.set("node-1", .slowFirstByte(.milliseconds(300)))
             let (plan, received) = try await download(key, fixture)
             #expect(received == bytes)
@@ -127,14 +130,37 @@ struct DownloadRoutingTests {
         }
     }
 
+    @Test("a hedge refused at first is reconsidered as the leader keeps waiting, and then sent")
+    func hedgeIsReconsideredWhileTheLeaderWaits() async throws {
+        // Hedge at 50 ms; the other replicas' first bytes take 150 ms, so they qualify only once the leader has
+        // waited over 300 ms (twice their expected time): the hedge must be looked at again, not given up.
+        let policy = HedgePolicy(minimumDelay: .milliseconds(50), maximumDelay: .milliseconds(50))
+        try await withFixture(hedging: policy, hedgeBudget: 1, firstByteTimeout: .seconds(30)) { fixture in
+            let key = try await upload(fixture)
+            for other in ["node-2", "node-3"] {
+                let id = try NodeID(validating: other)
+                for _ in 0..<policy.minimumSamples { await fixture.scoreboard.firstByteObserved(on: id, after: .milliseconds(150)) }
+            }
+            fixture.nodes.set("node-1", .slowFirstByte(.seconds(10)))
+            let started = ContinuousClock.now
+            let (plan, received) = try await download(key, fixture)
+            #expect(received == bytes)
+            let hedgedTo = try #require(plan.routing.hedgedTo)
+            #expect(plan.routing.servedBy == hedgedTo)
+            // Correctness bound: far from the 10 s the leader would have taken (the 30 s first-byte timeout is off).
+            #expect(ContinuousClock.now - started < .seconds(5))
+        }
+    }
+
     @Test("a late leader is hedged past a slow second replica to a fast third one")
     func fastReplicaBehindSlowOneIsHedgedTo() async throws {
-        // Hedge at 100 ms: replicas expected within 50 ms qualify, node-3 (40 ms) does, node-2 (200 ms) does not.
+        // Hedge at 100 ms: replicas expected within half the wait qualify: node-3 (probed at 40 ms) does, node-2 (first
+        // bytes in 5 s) would only after a 10 s wait.
         let policy = HedgePolicy(minimumDelay: .milliseconds(100), maximumDelay: .milliseconds(100))
-        try await withFixture(hedging: policy, hedgeBudget: 1) { fixture in
+        try await withFixture(hedging: policy, hedgeBudget: 1, firstByteTimeout: .seconds(30)) { fixture in
             let key = try await upload(fixture)
             let node2 = try NodeID(validating: "node-2")
-            for _ in 0..<policy.minimumSamples { await fixture.scoreboard.firstByteObserved(on: node2, after: .milliseconds(200)) }
+            for _ in 0..<policy.minimumSamples { await fixture.scoreboard.firstByteObserved(on: node2, after: .seconds(5)) }
             fixture.nodes.set("node-1", .slowFirstByte(.seconds(3)))
             let (plan, received) = try await download(key, fixture)
             #expect(received == bytes)

@@ -136,9 +136,19 @@ struct DownloadCoordinator: Sendable {
                 switch event {
                 case .hedgeDue:
                     // How long the request still running has kept the download waiting decides which replica could win.
-                    guard let leader = race.running.first, let waited = race.startedAt[leader].map({ ContinuousClock.now - $0 }),
-                        let target = await scoreboard.claimHedge(after: waited, among: race.hedgeCandidates), let extra = race.hedge(to: target)
-                    else { continue }
+                    guard let leader = race.running.first, let waited = race.startedAt[leader].map({ ContinuousClock.now - $0 }) else { continue }
+                    guard let target = await scoreboard.claimHedge(after: waited, among: race.hedgeCandidates), let extra = race.hedge(to: target) else {
+                        // No replica is expected to beat the leader yet. The longer the leader keeps us waiting, the more
+                        // replicas qualify: look again when it has waited twice as long, until the first-byte timeout
+                        // settles it (a handful of wake-ups at most).
+                        if race.mayHedge, waited * 2 < firstByteTimeout {
+                            group.addTask {
+                                try? await Task.sleep(for: waited)
+                                return .hedgeDue
+                            }
+                        }
+                        continue
+                    }
                     logger.debug("first byte late; hedging", metadata: ["file_key": "\(key)", "node_id": "\(extra.id)"])
                     events.hedgeSent(extra.id)
                     next = extra
