@@ -71,18 +71,18 @@ struct DownloadRoutingTests {
     @Test("when the first replica's first byte is late, the hedge to the next replica wins and serves every byte")
     func hedgeWins() async throws {
         let policy = HedgePolicy(minimumDelay: .milliseconds(50), maximumDelay: .milliseconds(50))
-        try await withFixture(hedging: policy, hedgeBudget: 1, firstByteTimeout: .seconds(30)) { fixture in
+        try await withFixture(hedging: policy, hedgeBudget: 1, firstByteTimeout: .seconds(120)) { fixture in
             let key = try await upload(fixture)
-            fixture.nodes.set("node-1", .slowFirstByte(.seconds(10)))
+            fixture.nodes.set("node-1", .slowFirstByte(.seconds(60)))
             let started = ContinuousClock.now
             let (plan, received) = try await download(key, fixture)
             #expect(received == bytes)
             #expect(plan.routing.hedgedTo?.rawValue == "node-2")
             #expect(plan.routing.servedBy.rawValue == "node-2")
             #expect(plan.routing.failedBeforeFirstByte.isEmpty)
-            // Correctness bound, not a speed target: the answer must not have waited for the slow node (10 s); the
-            // slack absorbs a starved test machine.
-            #expect(ContinuousClock.now - started < .seconds(5))
+            // Correctness bound, not a speed target: the answer must not have waited for the slow node (60 s); the
+            // slack absorbs a starved test machine (the whole suite runs in parallel on two cores).
+            #expect(ContinuousClock.now - started < .seconds(20))
             // The loser was cancelled by us: its in-flight slot is free and it is not blamed.
             let loser = try #require(await fixture.scoreboard.score(of: try NodeID(validating: "node-1")))
             #expect(loser.inFlight == 0)
@@ -135,20 +135,20 @@ struct DownloadRoutingTests {
         // Hedge at 50 ms; the other replicas' first bytes take 150 ms, so they qualify only once the leader has
         // waited over 300 ms (twice their expected time): the hedge must be looked at again, not given up.
         let policy = HedgePolicy(minimumDelay: .milliseconds(50), maximumDelay: .milliseconds(50))
-        try await withFixture(hedging: policy, hedgeBudget: 1, firstByteTimeout: .seconds(30)) { fixture in
+        try await withFixture(hedging: policy, hedgeBudget: 1, firstByteTimeout: .seconds(120)) { fixture in
             let key = try await upload(fixture)
             for other in ["node-2", "node-3"] {
                 let id = try NodeID(validating: other)
                 for _ in 0..<policy.minimumSamples { await fixture.scoreboard.firstByteObserved(on: id, after: .milliseconds(150)) }
             }
-            fixture.nodes.set("node-1", .slowFirstByte(.seconds(10)))
+            fixture.nodes.set("node-1", .slowFirstByte(.seconds(60)))
             let started = ContinuousClock.now
             let (plan, received) = try await download(key, fixture)
             #expect(received == bytes)
             let hedgedTo = try #require(plan.routing.hedgedTo)
             #expect(plan.routing.servedBy == hedgedTo)
-            // Correctness bound: far from the 10 s the leader would have taken (the 30 s first-byte timeout is off).
-            #expect(ContinuousClock.now - started < .seconds(5))
+            // Correctness bound: far from the 60 s the leader would have taken (the first-byte timeout is out of reach).
+            #expect(ContinuousClock.now - started < .seconds(20))
         }
     }
 
@@ -196,7 +196,8 @@ struct DownloadRoutingTests {
             let (plan, received) = try await download(key, fixture)
             #expect(plan.routing.servedBy.rawValue == "node-1")
             #expect(received == bytes)
-            #expect(ContinuousClock.now - started < .seconds(5))
+            // A stalled source never ends by itself: finishing at all, well within this, is the failover.
+            #expect(ContinuousClock.now - started < .seconds(20))
             #expect(fixture.nodes.reads(on: "node-2") == 1)
         }
     }
@@ -212,8 +213,8 @@ struct DownloadRoutingTests {
             let key = try await upload(fixture)
             let node1 = try NodeID(validating: "node-1")
             await fixture.scoreboard.throughputObserved(on: node1, bytesPerSecond: 100_000_000)
-            // 1000 bytes per 250 ms = 4 kB/s, against a usual 100 MB/s; left alone the rest would take 7.5 s.
-            fixture.nodes.set("node-1", .tricklesAfter(bytes: 20_000, chunkDelay: .milliseconds(250)))
+            // 1000 bytes per 2 s = 500 B/s, against a usual 100 MB/s; left alone the rest would take 60 s.
+            fixture.nodes.set("node-1", .tricklesAfter(bytes: 20_000, chunkDelay: .seconds(2)))
             let started = ContinuousClock.now
             let (plan, received) = try await download(key, fixture)
             #expect(plan.servedBy == node1)
@@ -222,7 +223,7 @@ struct DownloadRoutingTests {
             // slow for a window and be replaced in turn, which is the detector working, not a fault.
             #expect(log.entries.first == "failover node-1 slow")
             #expect(fixture.nodes.reads(on: "node-2") == 1)
-            #expect(ContinuousClock.now - started < .seconds(5))
+            #expect(ContinuousClock.now - started < .seconds(20))
         }
     }
 
