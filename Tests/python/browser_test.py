@@ -308,6 +308,23 @@ def drop_generated_files(driver, sizes):
 
 # ---------- the scenario ----------
 
+def tear_down(driver, cluster, work, passed):
+    """Stops the browser and the cluster by pid; keeps the work folder (and prints the logs) when the test failed."""
+    if driver is not None:
+        try:
+            driver.quit()  # stops chromedriver and Chromium
+        except Exception as error:  # noqa: BLE001 - cleanup must go on
+            print(f"could not stop the browser: {error}", file=sys.stderr)
+    if cluster is not None:
+        if not passed:
+            cluster.print_logs()
+        cluster.stop()
+    if passed:
+        shutil.rmtree(work, ignore_errors=True)
+    else:
+        print(f"kept {work} for inspection", file=sys.stderr)
+
+
 def run(bin_dir, update_screenshots):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     for old in ARTIFACTS.glob("*.png"):
@@ -477,19 +494,7 @@ def run(bin_dir, update_screenshots):
         assert not errors, f"console errors during the run: {errors}"
         passed = True
     finally:
-        if driver is not None:
-            try:
-                driver.quit()  # stops chromedriver and Chromium
-            except Exception as error:  # noqa: BLE001 - cleanup must go on
-                print(f"could not stop the browser: {error}", file=sys.stderr)
-        if cluster is not None:
-            if not passed:
-                cluster.print_logs()
-            cluster.stop()
-        if passed:
-            shutil.rmtree(work, ignore_errors=True)
-        else:
-            print(f"kept {work} for inspection", file=sys.stderr)
+        tear_down(driver, cluster, work, passed)
     if update_screenshots:
         README_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         for name in ["overview", "upload-progress", "node-down", "phone", "key-prompt"]:
@@ -555,19 +560,7 @@ def run_with_keys(bin_dir):
         assert not errors, f"console errors with keys on: {errors}"
         passed = True
     finally:
-        if driver is not None:
-            try:
-                driver.quit()
-            except Exception as error:  # noqa: BLE001 - cleanup must go on
-                print(f"could not stop the browser: {error}", file=sys.stderr)
-        if cluster is not None:
-            if not passed:
-                cluster.print_logs()
-            cluster.stop()
-        if passed:
-            shutil.rmtree(work, ignore_errors=True)
-        else:
-            print(f"kept {work} for inspection", file=sys.stderr)
+        tear_down(driver, cluster, work, passed)
     print("browser test with API keys passed")
 
 
