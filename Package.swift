@@ -149,7 +149,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "DFSCoreTests", dependencies: ["DFSCore"], swiftSettings: swiftSettings),
-        .testTarget(name: "MetadataTests", dependencies: ["DFSMetadata", "DFSCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "MetadataTests", dependencies: ["DFSMetadata", "DFSCore", "DFSClient"], swiftSettings: swiftSettings),
         .testTarget(
             name: "GatewayTests",
             dependencies: [
@@ -161,7 +161,7 @@ let package = Package(
         .testTarget(
             name: "StorageNodeTests",
             dependencies: [
-                "StorageNode", "DFSCore",
+                "StorageNode", "DFSCore", "DFSClient",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings

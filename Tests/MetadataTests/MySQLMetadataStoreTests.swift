@@ -1,3 +1,4 @@
+import DFSClient
 import DFSCore
 @testable import DFSMetadata
 import Foundation
@@ -38,7 +39,7 @@ struct MySQLMetadataStoreTests {
     @Test("an unreachable server is reported as unavailable, not a crash or a hang")
     func unreachableServer() async throws {
         // A port that was free a moment ago: nothing listens there, so connecting is refused at once.
-        let port = try freeLoopbackPort()
+        let port = try #require(LoopbackPort.free(count: 1).first)
         var options = MySQLConnectionOptions(host: "127.0.0.1", port: port, user: "dfs", password: "x", database: "dfs")
         options.connectTimeout = .seconds(1)
         await #expect {
@@ -131,19 +132,3 @@ struct MySQLMetadataStoreTests {
     }
 }
 
-/// A loopback port nothing listens on right now (bound to 0, then released).
-func freeLoopbackPort() throws -> Int {
-    let socketFD = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard socketFD >= 0 else { throw POSIXError(.EMFILE) }
-    defer { close(socketFD) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = 0
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socketFD, $0, length) == 0 && getsockname(socketFD, $0, &length) == 0 }
-    }
-    guard bound else { throw POSIXError(.EADDRINUSE) }
-    return Int(UInt16(bigEndian: address.sin_port))
-}

@@ -1,3 +1,4 @@
+import DFSClient
 import Foundation
 import Hummingbird
 import HummingbirdTesting
@@ -43,7 +44,7 @@ struct GatewayRegistrationTests {
 
     @Test("a gateway that is down yields a failure reason, never an error")
     func gatewayDown() async throws {
-        let port = try closedPort()
+        let port = try #require(LoopbackPort.free(count: 1).first)
         try await withRoutedNode { _, node, _ in
             let failure = await registration(gateway: "http://127.0.0.1:\(port)", client: node).registerOnce()
             #expect(failure != nil)

@@ -97,7 +97,7 @@ struct ReplicationTests {
     @Test("a put fans out to a live second node while a refused target is reported, not fatal")
     func liveFanOut() async throws {
         let data = testBytes(3_000_000)
-        let down = try closedPort()
+        let down = try #require(LoopbackPort.free(count: 1).first)
         try await withTemporaryDirectory { targetRoot in
             try await withLiveNode(id: "node-2", data: targetRoot) { target, targetEndpoint in
                 try await withRoutedNode { client, primary, _ in
