@@ -53,15 +53,7 @@ public final class CorruptingNode: Sendable {
         router.delete("/blobs/:key") { _, context -> Response in
             Response(status: stored.remove(try context.parameters.require("key")) ? .ok : .notFound)
         }
-        let server = ContinueAwareHTTPServer(
-            responder: router.buildResponder(), host: "127.0.0.1", port: port, serverName: "corrupting-node", logger: Logger(label: "corrupting-node"))
-        task = Task { try await server.run() }
-        // Ready once it accepts connections.
-        let deadline = ContinuousClock.now + .seconds(10)
-        while ContinuousClock.now < deadline {
-            if canConnect(port: port) { return }
-            try await Task.sleep(for: .milliseconds(20))
-        }
+        task = try await serveStandInNode(router, port: port, name: "corrupting-node")
     }
 
     /// The bytes it stored for `key`, if any.
@@ -72,6 +64,20 @@ public final class CorruptingNode: Sendable {
 
 private func jsonResponse(_ value: some Encodable) throws -> Response {
     Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: try JSONEncoder().encode(value))))
+}
+
+/// Serves `router` on loopback `port` as a stand-in storage node; returns the serving task once the port accepts
+/// connections (or after 10 s). Cancel the task to stop it.
+func serveStandInNode(_ router: Router<BasicRequestContext>, port: Int, name: String) async throws -> Task<Void, any Error> {
+    let server = ContinueAwareHTTPServer(
+        responder: router.buildResponder(), host: "127.0.0.1", port: port, serverName: name, logger: Logger(label: name))
+    let task = Task { try await server.run() }
+    let deadline = ContinuousClock.now + .seconds(10)
+    while ContinuousClock.now < deadline {
+        if canConnect(port: port) { break }
+        try await Task.sleep(for: .milliseconds(20))
+    }
+    return task
 }
 
 func canConnect(port: Int) -> Bool {

@@ -25,14 +25,7 @@ public final class RefusingNode: Sendable {
                 body: .init(byteBuffer: ByteBuffer(string: #"{"error":"insufficient_storage","message":"disk full"}"#)))
         }
         router.delete("/blobs/:key") { _, _ in Response(status: .notFound) }
-        let server = ContinueAwareHTTPServer(
-            responder: router.buildResponder(), host: "127.0.0.1", port: port, serverName: "refusing-node", logger: Logger(label: "refusing-node"))
-        task = Task { try await server.run() }
-        let deadline = ContinuousClock.now + .seconds(10)
-        while ContinuousClock.now < deadline {
-            if canConnect(port: port) { return }
-            try await Task.sleep(for: .milliseconds(20))
-        }
+        task = try await serveStandInNode(router, port: port, name: "refusing-node")
     }
 
     public func stop() { task.cancel() }
