@@ -20,12 +20,14 @@ public enum LoopbackPort {
         return true
     }
 
-    /// `count` distinct ports free now, chosen at random below the kernel's ephemeral range.
+    /// `count` distinct ports free now, chosen at random below the kernel's ephemeral range, never one this
+    /// process was handed before.
     ///
     /// Port 0 would hand out ephemeral ports, the very range outgoing connections take their local ports
     /// from: under parallel tests a client connection grabbed such a port between our pick and the server's
-    /// bind. Ports below the range are only ever taken by listeners. Another listener may still take one
-    /// before the caller binds it; that race is small.
+    /// bind. Ports below the range are only ever taken by listeners. Remembering what was handed out matters
+    /// because a caller's port is free again while its server is stopped for a restart: a parallel test
+    /// picking it then took it away from the restarted server.
     public static func free(count: Int, host: String = "127.0.0.1") -> [Int] {
         var sockets: [(descriptor: Int32, port: Int)] = []
         defer { sockets.forEach { close($0.descriptor) } }
@@ -34,15 +36,21 @@ public enum LoopbackPort {
         while sockets.count < count && attempts < 10_000 {
             attempts += 1
             let port = Int.random(in: candidates)
-            guard !sockets.contains(where: { $0.port == port }), let socket = boundSocket(port: port, host: host) else { continue }
+            guard !sockets.contains(where: { $0.port == port }), !handedOut.contains(port),
+                let socket = boundSocket(port: port, host: host)
+            else { continue }
             sockets.append(socket)
         }
         // Fall back to the kernel's choice only if the low range is exhausted.
         while sockets.count < count, let socket = boundSocket(port: 0, host: host) {
             sockets.append(socket)
         }
-        return sockets.map(\.port)
+        let ports = sockets.map(\.port)
+        handedOut.insert(ports)
+        return ports
     }
+
+    private static let handedOut = HandedOutPorts()
 
     /// The first port of `net.ipv4.ip_local_port_range` (32768 when it cannot be read).
     static func ephemeralRangeStart() -> Int {
@@ -57,7 +65,10 @@ public enum LoopbackPort {
         for _ in 0..<attempts {
             guard let first = free(count: 1, host: host).first, first + count - 1 <= 65535 else { continue }
             let range = first...(first + count - 1)
-            if range.allSatisfy({ isAvailable($0, host: host) }) { return range }
+            if range.allSatisfy({ isAvailable($0, host: host) && ($0 == first || !handedOut.contains($0)) }) {
+                handedOut.insert(Array(range))
+                return range
+            }
         }
         return nil
     }
@@ -97,5 +108,19 @@ public enum LoopbackPort {
             return nil
         }
         return (descriptor, Int(UInt16(bigEndian: address.sin_port)))
+    }
+}
+
+/// The ports `LoopbackPort` has handed out in this process, shared by every caller (tests run in parallel).
+private final class HandedOutPorts: @unchecked Sendable {
+    private let lock = NSLock()
+    private var ports: Set<Int> = []
+
+    func contains(_ port: Int) -> Bool {
+        lock.withLock { ports.contains(port) }
+    }
+
+    func insert(_ newPorts: [Int]) {
+        lock.withLock { ports.formUnion(newPorts) }
     }
 }
