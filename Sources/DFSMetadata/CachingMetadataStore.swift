@@ -85,7 +85,9 @@ public final class CachingMetadataStore: MetadataStore {
         try await base.recordProbe(of: node, status: status, latencyMs: latencyMs, at: time)
     }
 
-    public func listFiles(limit: Int, before: Int64?) async throws -> [FileEntry] { try await base.listFiles(limit: limit, before: before) }
+    public func listFiles(limit: Int, before: Int64?, matching: FileNameSearch?) async throws -> [FileEntry] {
+        try await base.listFiles(limit: limit, before: before, matching: matching)
+    }
 
     public func queueItems(_ filter: QueueFilter) async throws -> [QueueItem] { try await base.queueItems(filter) }
 

@@ -17,8 +17,10 @@ public protocol MetadataStore: Sendable {
     func recordUpload(_ file: FileRecord, verifiedOn nodes: [NodeID], verifiedAt: Date, queue: [NewQueueItem]) async throws
     /// A live (not deleted) file with all its locations, or nil.
     func file(_ key: FileKey) async throws -> FileEntry?
-    /// Live files, newest first, `limit` at most, strictly older than the cursor `before` (a sequence number).
-    func listFiles(limit: Int, before: Int64?) async throws -> [FileEntry]
+    /// Live files, newest first, `limit` at most, strictly older than the cursor `before` (a sequence number);
+    /// with `matching`, only those whose key or original filename contains it, case ignored (Unicode
+    /// lowercasing on both backends: Swift's in SQLite, MySQL's LOWER, which agree on the letters of names).
+    func listFiles(limit: Int, before: Int64?, matching: FileNameSearch?) async throws -> [FileEntry]
     /// Tombstones the file: locations on `removedFrom` become DELETED, its live REPLICATE items are cancelled,
     /// and a DELETE item is queued for each node in `pendingOn`. Returns false if no live file had that key.
     func markDeleted(_ key: FileKey, removedFrom: [NodeID], pendingOn: [NodeID], at time: Date) async throws -> Bool
@@ -61,4 +63,57 @@ public protocol MetadataStore: Sendable {
 
     /// Releases connections.
     func close() async throws
+}
+
+extension MetadataStore {
+    /// Every live file, newest first (no name filter).
+    public func listFiles(limit: Int, before: Int64?) async throws -> [FileEntry] {
+        try await listFiles(limit: limit, before: before, matching: nil)
+    }
+}
+
+/// What `GET /files?q=` looks for: a substring of a file's key or original filename, case ignored.
+public struct FileNameSearch: Sendable, Equatable {
+    /// The longest search text accepted, in Unicode scalars (JSON Schema's `maxLength` counts the same).
+    public static let maximumLength = 200
+
+    /// The text, lowercased the way the stores lowercase the names they compare it with.
+    public let folded: String
+
+    /// Nil for an empty (or only blank) text, which means "no filter".
+    public init?(_ text: String) throws(FileNameSearchError) {
+        guard text.unicodeScalars.count <= Self.maximumLength else { throw .tooLong }
+        guard !text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else { throw .controlCharacter }
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        guard !trimmed.isEmpty else { return nil }
+        folded = Self.fold(trimmed)
+    }
+
+    /// Whether `name` contains the search text, case ignored: the rule both stores apply.
+    public func matches(_ name: String) -> Bool { Self.contains(folded, in: name) }
+
+    /// Whether the search text is plain ASCII (it can then only match ASCII stretches of a name, which lets SQLite
+    /// skip most rows with its own ASCII-only lower() before the exact check).
+    public var isASCII: Bool { folded.utf8.allSatisfy { $0 < 0x80 } }
+
+    /// Unicode lowercasing, so "ÄRGER.PDF" is found by "ärger".
+    static func fold(_ text: String) -> String { text.lowercased() }
+
+    /// The lowercased name contains the lowercased text as a run of UTF-8 bytes, as MySQL's INSTR on binary-collated
+    /// text compares (a character-wise comparison would differ on combining accents).
+    static func contains(_ folded: String, in name: String) -> Bool {
+        fold(name).utf8.firstRange(of: folded.utf8) != nil
+    }
+}
+
+public enum FileNameSearchError: Error, Equatable, CustomStringConvertible {
+    case tooLong
+    case controlCharacter
+
+    public var description: String {
+        switch self {
+        case .tooLong: "q must be at most \(FileNameSearch.maximumLength) characters"
+        case .controlCharacter: "q must not contain control characters"
+        }
+    }
 }

@@ -79,11 +79,20 @@ extension MySQLMetadataStore {
         }
     }
 
-    public func listFiles(limit: Int, before: Int64?) async throws -> [FileEntry] {
+    public func listFiles(limit: Int, before: Int64?, matching: FileNameSearch?) async throws -> [FileEntry] {
         try await withConnection { connection in
-            let rows = try connection.query(
-                "SELECT * FROM files WHERE deleted_at IS NULL AND seq < ? ORDER BY seq DESC LIMIT ?",
-                [.int(before ?? Int64.max), .int(Int64(limit))])
+            var sql = "SELECT * FROM files WHERE deleted_at IS NULL AND seq < ?"
+            var binds: [MySQLValue] = [.int(before ?? Int64.max)]
+            if let matching {
+                // file_key is binary (LOWER would leave it alone) and a _ci collation would also equate accents:
+                // compare Unicode-lowercased text byte for byte, as FileNameSearch does.
+                sql += """
+                     AND (INSTR(LOWER(CONVERT(file_key USING utf8mb4)) COLLATE utf8mb4_bin, ?) > 0
+                      OR INSTR(LOWER(CONVERT(original_filename USING utf8mb4)) COLLATE utf8mb4_bin, ?) > 0)
+                    """
+                binds += [.text(matching.folded), .text(matching.folded)]
+            }
+            let rows = try connection.query(sql + " ORDER BY seq DESC LIMIT ?", binds + [.int(Int64(limit))])
             guard !rows.isEmpty else { return [] }
             let keys = rows.compactMap { $0["file_key"] }
             // Only the number of placeholders varies; the keys themselves are bound.

@@ -69,11 +69,22 @@ extension SQLiteMetadataStore {
         }
     }
 
-    public func listFiles(limit: Int, before: Int64?) async throws -> [FileEntry] {
+    public func listFiles(limit: Int, before: Int64?, matching: FileNameSearch?) async throws -> [FileEntry] {
         try await serialized {
-            let rows = try await self.run(
-                "SELECT * FROM files WHERE deleted_at IS NULL AND seq < ? ORDER BY seq DESC LIMIT ?",
-                [.integer(Int(before ?? Int64.max)), .integer(limit)])
+            var sql = "SELECT * FROM files WHERE deleted_at IS NULL AND seq < ?"
+            var binds: [SQLiteData] = [.integer(Int(before ?? Int64.max))]
+            if let matching {
+                // The text is ?2 (seq is ?1, LIMIT takes ?3). SQLite's own lower() folds ASCII only; dfs_contains_folded
+                // applies FileNameSearch's rule. Keys are ASCII, so lower() is exact for them; for names it first rules
+                // out most rows cheaply (an ASCII text can only match where lower() finds it), as a Swift call per row
+                // costs far more.
+                let nameMatches = matching.isASCII
+                    ? "(instr(lower(original_filename), ?2) > 0 AND dfs_contains_folded(original_filename, ?2))"
+                    : "dfs_contains_folded(original_filename, ?2)"
+                sql += " AND (instr(lower(file_key), ?2) > 0 OR \(nameMatches))"
+                binds += [.text(matching.folded)]
+            }
+            let rows = try await self.run(sql + " ORDER BY seq DESC LIMIT ?", binds + [.integer(limit)])
             guard !rows.isEmpty else { return [] }
             let keys = rows.compactMap { $0.column("file_key")?.string }
             let placeholders = Array(repeating: "?", count: keys.count).joined(separator: ",")

@@ -28,11 +28,21 @@ public final class SQLiteMetadataStore: MetadataStore {
             throw MetadataError.unavailable("cannot open SQLite database at \(path): \(error)")
         }
         let store = SQLiteMetadataStore(connection: connection, logger: logger)
+        try await connection.install(customFunction: containsFolded)
         for pragma in ["PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON", "PRAGMA busy_timeout=5000"] {
             _ = try await connection.query(pragma, [])
         }
         try await store.migrate()
         return store
+    }
+
+    /// `dfs_contains_folded(name, folded_text)`: whether the name contains the text, case ignored, by the rule of
+    /// `FileNameSearch` (SQLite's lower() folds ASCII only).
+    private static var containsFolded: SQLiteCustomFunction {
+        SQLiteCustomFunction("dfs_contains_folded", argumentCount: 2, pure: true) { arguments in
+            guard let name = arguments[0].string, let folded = arguments[1].string else { return 0 }
+            return FileNameSearch.contains(folded, in: name) ? 1 : 0
+        }
     }
 
     public func close() async throws {

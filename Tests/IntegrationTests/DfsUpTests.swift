@@ -5,7 +5,7 @@ import Testing
 
 @Suite("dfs up and the dfs client, end to end", .serialized)
 struct DfsUpTests {
-    @Test("dfs put then dfs get returns the same bytes; ls and nodes work; SIGINT stops every child")
+    @Test("dfs put then dfs get returns the same bytes; ls (also --search) and nodes work; SIGINT stops every child")
     func putGetAndGracefulStop() async throws {
         try await withDfsUp { up in
             let original = randomBytes(count: 3 << 20 + 12_345)
@@ -25,6 +25,10 @@ struct DfsUpTests {
             let list = try await up.dfs(["ls"])
             #expect(list.succeeded, "\(list)")
             #expect(list.standardOutput.contains(key))
+            let found = try await up.dfs(["ls", "--search", "RANDOM.B"])
+            #expect(found.succeeded && found.standardOutput.contains(key), "\(found)")
+            let none = try await up.dfs(["ls", "--search", "no such name"])
+            #expect(none.succeeded && none.standardOutput.contains("no files") && !none.standardOutput.contains(key), "\(none)")
             let nodes = try await up.dfs(["nodes"])
             #expect(nodes.succeeded, "\(nodes)")
             #expect(nodes.standardOutput.contains("node-3"))

@@ -99,6 +99,37 @@ struct ReplicatedUploadTests {
         }
     }
 
+    @Test("q searches keys and original names, case ignored, pages with the cursor, and refuses bad text with 400")
+    func filesSearch() async throws {
+        try await withCluster(nodes: 1) { cluster in
+            var keys: [String: String] = [:]
+            for name in ["Quarterly Report.pdf", "photo.jpg", "report-draft.txt", "Über uns.html", "c++ notes.txt"] {
+                keys[name] = try await cluster.gateway.uploadRaw(randomBytes(64), filename: name).expectingSuccess().json(UploadAnswer.self).file_id
+            }
+            let reports = try await cluster.gateway.getJSON("/files?q=REPORT&limit=1", as: FilesAnswer.self)
+            #expect(reports.files.map(\.file_key) == [keys["report-draft.txt"]!])
+            let older = try await cluster.gateway.getJSON("/files?q=REPORT&limit=1&after=\(try #require(reports.next_after))", as: FilesAnswer.self)
+            #expect(older.files.map(\.file_key) == [keys["Quarterly Report.pdf"]!])
+            #expect(older.next_after == nil)
+            // Percent-encoded, non-ASCII, case folded: "ÜBER" finds "Über uns.html".
+            let umlaut = try await cluster.gateway.getJSON("/files?q=%C3%9CBER", as: FilesAnswer.self)
+            #expect(umlaut.files.map(\.file_key) == [keys["Über uns.html"]!])
+            let byKey = try await cluster.gateway.getJSON("/files?q=\(keys["photo.jpg"]!.uppercased())", as: FilesAnswer.self)
+            #expect(byKey.files.map(\.file_key) == [keys["photo.jpg"]!])
+            #expect(try await cluster.gateway.getJSON("/files?q=%20%20", as: FilesAnswer.self).count == 5)
+            // Form encoding, as browsers send it: + is a space, %2B a plus.
+            let spaced = try await cluster.gateway.getJSON("/files?q=quarterly+report", as: FilesAnswer.self)
+            #expect(spaced.files.map(\.file_key) == [keys["Quarterly Report.pdf"]!])
+            let plus = try await cluster.gateway.getJSON("/files?q=C%2B%2B", as: FilesAnswer.self)
+            #expect(plus.files.map(\.file_key) == [keys["c++ notes.txt"]!])
+            #expect(try await cluster.gateway.get("/files?q=%E2%28").status == 400)
+            let tooLong = try await cluster.gateway.get("/files?q=\(String(repeating: "x", count: 201))")
+            #expect(tooLong.status == 400)
+            #expect(try tooLong.json(ErrorAnswer.self).error == "bad_request")
+            #expect(try await cluster.gateway.get("/files?q=a%00b").status == 400)
+        }
+    }
+
     @Test("Range, HEAD and If-None-Match on downloads")
     func rangeHeadConditional() async throws {
         try await withCluster(nodes: 2) { cluster in

@@ -77,6 +77,40 @@ struct MetadataStoreConformanceTests {
         }
     }
 
+    @Test("a name search finds keys and original names containing the text, case ignored (also beyond ASCII), with the cursor", arguments: TestBackend.all)
+    func filesSearch(_ backend: TestBackend) async throws {
+        try await backend.withFreshStore { store in
+            let files = [
+                sampleFile("report-2024", at: 1_800_000_000, name: "Q1.pdf"),
+                sampleFile("k-photo", at: 1_800_000_001, name: "Holiday REPORT.jpg"),
+                sampleFile("k-other", at: 1_800_000_002, name: "notes.txt"),
+                sampleFile("k-umlaut", at: 1_800_000_003, name: "ÄRGER_Bericht.pdf"),
+                sampleFile("k-percent", at: 1_800_000_004, name: "100%_done_x.txt"),
+                sampleFile("k-report-late", at: 1_800_000_005, name: "x.bin"),
+                // "Cafe" followed by a combining acute accent (decomposed é): the text is compared as UTF-8 bytes.
+                sampleFile("k-decomposed", at: 1_800_000_006, name: "CAFE\u{301} menu.txt"),
+            ]
+            for file in files { try await store.recordUpload(file, verifiedOn: [node("node-1")], verifiedAt: Date(), queue: []) }
+            func search(_ text: String, limit: Int = 10, before: Int64? = nil) async throws -> [String] {
+                try await store.listFiles(limit: limit, before: before, matching: try FileNameSearch(text)).map(\.file.key.rawValue)
+            }
+            #expect(try await search("RePoRt") == ["k-report-late", "k-photo", "report-2024"])
+            #expect(try await search("ärger") == ["k-umlaut"])
+            // Neither % nor _ is a wildcard, and accents are not ignored.
+            #expect(try await search("%_d") == ["k-percent"])
+            #expect(try await search("_") == ["k-percent", "k-umlaut"])
+            #expect(try await search("arger").isEmpty)
+            #expect(try await search("no such name").isEmpty)
+            #expect(try await search("cafe") == ["k-decomposed"])
+            #expect(try await search("e\u{301} M") == ["k-decomposed"])
+            let first = try await store.listFiles(limit: 2, before: nil, matching: try FileNameSearch("report"))
+            #expect(first.map(\.file.key.rawValue) == ["k-report-late", "k-photo"])
+            #expect(try await search("report", before: first.last!.sequence) == ["report-2024"])
+            #expect(try await store.markDeleted(key("k-photo"), removedFrom: [node("node-1")], pendingOn: [], at: Date()))
+            #expect(try await search("report") == ["k-report-late", "report-2024"])
+        }
+    }
+
     @Test("a deleted file disappears, cancels its repairs and queues deletes for unreachable nodes", arguments: TestBackend.all)
     func deleteTombstones(_ backend: TestBackend) async throws {
         try await backend.withFreshStore { store in

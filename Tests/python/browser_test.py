@@ -445,9 +445,9 @@ def run(bin_dir, update_screenshots):
                  lambda: any(row.get_attribute("data-file-key") == picked_key for row in page.queue_rows("node-3", "COMPLETED")))
         page.screenshot("recovered")
 
-        # 7. Search filters the list by name.
+        # 7. Search (the gateway's `q`, case ignored) filters the list by name.
         search = driver.find_element(By.ID, "search")
-        search.send_keys("while node-3")
+        search.send_keys("WHILE Node-3")
         wait_for("only the picked file listed", lambda: page.file_row(picked_key) and not page.file_row(dropped_key))
         search.clear()
         search.send_keys(" ")  # `clear()` fires no input event; an edit does

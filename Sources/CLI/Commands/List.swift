@@ -4,8 +4,12 @@ import Foundation
 struct List: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ls",
-        abstract: "List stored files, newest first, one page at a time."
+        abstract: "List stored files, newest first, one page at a time.",
+        discussion: "dfs ls --search report   lists files whose name or key contains \"report\", case ignored."
     )
+
+    @Option(help: "Only files whose name or key contains this text, case ignored.")
+    var search: String?
 
     @Option(help: "At most this many files (the gateway caps it at 1000).")
     var limit: Int?
@@ -25,6 +29,7 @@ struct List: AsyncParsableCommand {
     func run() async throws {
         var query: [String] = []
         if let limit { query.append("limit=\(limit)") }
+        if let search { query.append("q=" + GatewayClient.encode(search)) }
         if let after { query.append("after=" + GatewayClient.encode(after)) }
         let path = "/files" + (query.isEmpty ? "" : "?" + query.joined(separator: "&"))
         let reply = try await GatewayClient.with(gateway) { client in try await client.call(.GET, path) }
@@ -42,7 +47,13 @@ struct List: AsyncParsableCommand {
         }
         print(files.isEmpty ? "no files" : table.rendered)
         if let next = document["next_after"]?.text {
-            print("more: dfs ls --after \(next)")
+            print("more: dfs ls\(search.map { " --search " + shellQuoted($0) } ?? "") --after \(next)")
         }
     }
+}
+
+/// `text` as one shell word, for the command lines the client prints.
+private func shellQuoted(_ text: String) -> String {
+    let plain = text.unicodeScalars.allSatisfy { CharacterSet.alphanumerics.contains($0) || "-_.,/:@".unicodeScalars.contains($0) }
+    return plain && !text.isEmpty ? text : "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'"
 }

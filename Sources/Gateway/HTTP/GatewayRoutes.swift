@@ -99,7 +99,14 @@ struct GatewayRoutes: Sendable {
             guard let cursor = Int64(raw), cursor > 0 else { throw APIError.badRequest("after must be a cursor from next_after") }
             before = cursor
         }
-        let entries = try await services.store.listFiles(limit: limit + 1, before: before)
+        let searchText = try request.uri.formDecodedParameter("q") ?? ""
+        let search: FileNameSearch?
+        do {
+            search = try FileNameSearch(searchText)
+        } catch {
+            throw APIError.badRequest("\(error)")
+        }
+        let entries = try await services.store.listFiles(limit: limit + 1, before: before, matching: search)
         let page = Array(entries.prefix(limit))
         let next = entries.count > limit ? page.last.map { String($0.sequence) } : nil
         return FileListResponse(files: page.map(FileSummaryDTO.init), count: page.count, next_after: next)

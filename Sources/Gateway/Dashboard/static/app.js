@@ -7,8 +7,6 @@ import { wireUploads } from "./uploads.js";
 
 const REFRESH_MS = 2000;
 const PAGE_SIZE = 25;
-// Search filters by name in the browser (the API has no name filter): it loads the newest files up to this many.
-const SEARCH_WINDOW = 1000;
 const QUEUE_ROWS = 200;
 
 const state = {
@@ -16,6 +14,7 @@ const state = {
   status: null,
   queueItems: [],
   files: [],
+  filesQuery: "", // the search text `files` answers
   nextAfter: null,
   cursors: [""], // cursor of each page visited, for "Newer"
   openDetails: new Map(), // file_key → detail answer (or null while loading)
@@ -35,8 +34,9 @@ function renderIfChanged(section, data, draw) {
 
 // ---------- refresh loop ----------
 
+/** The search text, sent as `q`: the gateway matches it against every file's name and key, case ignored. */
 function searchQuery() {
-  return $("search").value.trim().toLowerCase();
+  return $("search").value.trim();
 }
 
 function queuePath() {
@@ -46,10 +46,12 @@ function queuePath() {
   return "/replication-queue?" + query;
 }
 
-function filesPath() {
-  if (searchQuery()) return "/files?limit=" + SEARCH_WINDOW;
+function filesPath(query) {
+  const parameters = new URLSearchParams({ limit: String(PAGE_SIZE) });
+  if (query) parameters.set("q", query);
   const cursor = state.cursors[state.cursors.length - 1];
-  return "/files?limit=" + PAGE_SIZE + (cursor ? "&after=" + encodeURIComponent(cursor) : "");
+  if (cursor) parameters.set("after", cursor);
+  return "/files?" + parameters;
 }
 
 async function refresh() {
@@ -57,8 +59,9 @@ async function refresh() {
   state.refreshing = true;
   clearTimeout(state.timer);
   try {
+    const query = searchQuery();
     const results = await Promise.allSettled([
-      api("/nodes"), api("/status/replication"), api(queuePath()), api(filesPath()),
+      api("/nodes"), api("/status/replication"), api(queuePath()), api(filesPath(query)),
     ]);
     const [nodes, status, queue, files] = results;
     if (nodes.status === "fulfilled") { state.nodes = nodes.value; renderIfChanged("nodes", state.nodes, renderNodes); }
@@ -68,10 +71,12 @@ async function refresh() {
       renderIfChanged("health", [state.status, $("queue-status").value], renderHealth);
     }
     if (queue.status === "fulfilled") { state.queueItems = queue.value.items; renderIfChanged("queue", [state.queueItems, state.files.length], renderQueue); }
-    if (files.status === "fulfilled") {
+    // An answer for text the user has since changed is dropped; the search box's own refresh follows.
+    if (files.status === "fulfilled" && query === searchQuery()) {
       state.files = files.value.files;
+      state.filesQuery = query;
       state.nextAfter = files.value.next_after || null;
-      renderIfChanged("files", [state.files, state.nextAfter, state.status && state.status.replication_factor, searchQuery(), [...state.openDetails.keys()]], renderFiles);
+      renderIfChanged("files", [state.files, state.nextAfter, state.status && state.status.replication_factor, query, [...state.openDetails.keys()]], renderFiles);
     }
     const failure = results.find((result) => result.status === "rejected");
     if (failure) {
@@ -209,20 +214,13 @@ function renderQueue() {
 
 // ---------- files ----------
 
-function visibleFiles() {
-  const query = searchQuery();
-  if (!query) return state.files;
-  return state.files.filter((file) =>
-    file.original_filename.toLowerCase().includes(query) || file.file_key.toLowerCase().startsWith(query));
-}
-
 function replicationFactor() {
   return state.status ? state.status.replication_factor : 3;
 }
 
 function renderFiles() {
-  const searching = searchQuery() !== "";
-  const files = visibleFiles();
+  const searching = state.filesQuery !== "";
+  const files = state.files;
   const rows = [];
   for (const file of files) {
     rows.push(fileRow(file));
@@ -232,7 +230,7 @@ function renderFiles() {
   $("files-empty").hidden = files.length > 0;
   $("files-empty").textContent = searching ? "No file name matches." : "No files.";
   $("search-note").hidden = !searching;
-  $("pager").hidden = searching;
+  $("search-note").textContent = searching ? `Files whose name or key contains “${state.filesQuery}”, case ignored.` : "";
   $("prev-page").disabled = state.cursors.length <= 1;
   $("next-page").disabled = !state.nextAfter;
   $("page-label").textContent = "Page " + state.cursors.length;
@@ -349,7 +347,8 @@ async function deleteFile(file) {
 function wireFiles() {
   let typing = null;
   $("search").addEventListener("input", () => {
-    renderFiles(); // filter what is loaded at once, then load the search window
+    // New text starts at the first page; the request waits until typing pauses.
+    state.cursors = [""];
     clearTimeout(typing);
     typing = setTimeout(refreshSoon, 300);
   });
