@@ -6,11 +6,13 @@ import NIOCore
 import NIOPosix
 import ServiceLifecycle
 
-/// An HTTP/1.1 server Service that answers `Expect: 100-continue` before the body is read.
+/// An HTTP/1.1 server Service that answers `Expect: 100-continue` when the handler starts reading the body.
 ///
 /// curl sends `Expect: 100-continue` for bodies over 1 MiB and waits 1 s for the interim answer;
 /// Hummingbird 2.28's `Application` never sends it, so every large curl upload would stall. This builds
-/// the server the way `ApplicationProtocol.run()` does, but writes the `100` head first (STACK.md).
+/// the server the way `ApplicationProtocol.run()` does, and writes the `100` head on the body's first read
+/// (STACK.md): a request refused before that (401, 403, 405, a size that cannot fit) gets its final answer
+/// at once, marked `Connection: close`, and the client never sends a body nobody would read.
 public struct ContinueAwareHTTPServer<Responder: HTTPResponder>: Service
 where Responder.Context: InitializableFromSource<ApplicationRequestContextSource> {
     let responder: Responder
@@ -44,8 +46,12 @@ where Responder.Context: InitializableFromSource<ApplicationRequestContextSource
             eventLoopGroup: MultiThreadedEventLoopGroup.singleton,
             logger: logger
         ) { (request, responseWriter: consuming ResponseWriter, channel) in
+            var request = request
+            var continueGate: ContinueOnFirstRead?
             if let expect = request.headers[.expect], expect.lowercased() == "100-continue" {
-                try await responseWriter.writeInformationalHead(HTTPResponse(status: .continue))
+                let gate = ContinueOnFirstRead(channel: channel)
+                request.body = RequestBody(asyncSequence: gate.gating(request.body))
+                continueGate = gate
             }
             let requestID = RequestIdentifier.accepting(request.headers[HTTPField.Name("x-request-id")!])
             var requestLogger = logger
@@ -62,6 +68,10 @@ where Responder.Context: InitializableFromSource<ApplicationRequestContextSource
                     body: .init(byteBuffer: ByteBuffer(string: #"{"error":"internal_error","message":"internal server error"}"#))
                 )
             }
+            if let continueGate, !continueGate.wasSent {
+                // The client holds the body back until a 100 that will not come: say this connection ends here.
+                response.headers[.connection] = "close"
+            }
             response.headers[.server] = serverName
             response.headers[values: HTTPField.Name("x-request-id")!] = [requestID]
             try await responseWriter.write(response: response.head, body: response.body)
@@ -69,6 +79,50 @@ where Responder.Context: InitializableFromSource<ApplicationRequestContextSource
             await onServerRunning(channel.localAddress?.port ?? 0)
         }
         try await server.run()
+    }
+}
+
+/// Writes `100 Continue` once, when the handler first asks for a body chunk.
+final class ContinueOnFirstRead: Sendable {
+    private let channel: any Channel
+    private let sent = Atomic<Bool>(false)
+
+    init(channel: any Channel) { self.channel = channel }
+
+    var wasSent: Bool { sent.load(ordering: .acquiring) }
+
+    func gating(_ body: RequestBody) -> Body { Body(base: body, gate: self) }
+
+    fileprivate func sendOnce() async throws {
+        guard !sent.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        // The response writer is the handler's alone; the interim head goes down the same pipeline before any final one.
+        try await channel.writeAndFlush(NIOAny(ResponsePart.head(HTTPResponse(status: .continue)))).get()
+    }
+
+    /// NIOHTTPTypes' `HTTPResponsePart`, what the server pipeline writes, named through HummingbirdCore (which
+    /// re-exports no NIOHTTPTypes) rather than by depending on swift-nio-extras for one type name.
+    private typealias ResponsePart = HTTPUserEventHandler.OutboundOut
+
+    struct Body: AsyncSequence, Sendable {
+        typealias Element = ByteBuffer
+        let base: RequestBody
+        let gate: ContinueOnFirstRead
+
+        func makeAsyncIterator() -> Iterator { Iterator(base: base.makeAsyncIterator(), gate: gate) }
+
+        struct Iterator: AsyncIteratorProtocol {
+            var base: RequestBody.AsyncIterator
+            let gate: ContinueOnFirstRead
+            var asked = false
+
+            mutating func next() async throws -> ByteBuffer? {
+                if !asked {
+                    asked = true
+                    try await gate.sendOnce()
+                }
+                return try await base.next()
+            }
+        }
     }
 }
 

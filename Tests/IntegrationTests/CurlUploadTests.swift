@@ -26,4 +26,34 @@ struct CurlUploadTests {
             }
         }
     }
+
+    @Test("a curl upload refused for its key gets 401/403 at once, without 100 Continue, and sends no body")
+    func refusedBeforeTheBody() async throws {
+        let folder = try makeTemporaryDirectory(prefix: "dfs-curl-refused")
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let path = folder + "/32MiB.bin"
+        FileManager.default.createFile(atPath: path, contents: Data(randomBytes(32 << 20)))
+        let keysFile = folder + "/api-keys"
+        let reader = "reader-token-for-the-curl-test-0123456789"
+        let writer = "writer-token-for-the-curl-test-0123456789"
+        try "read-only \(reader)\nread-write \(writer)\n".write(toFile: keysFile, atomically: true, encoding: .utf8)
+        try await withCluster(nodes: 1, gatewayArguments: ["--api-keys-file", keysFile]) { cluster in
+            let url = cluster.gatewayURL + "/upload?filename=32MiB.bin"
+            for (headers, status) in [([String](), 401), (["-H", "Authorization: Bearer \(reader)"], 403)] {
+                // --expect100-timeout 30: were the final answer to wait for a body, curl would send it after 30 s.
+                let run = try await CommandRun.run(
+                    "/usr/bin/curl", ["-sS", "-v", "--max-time", "60", "--expect100-timeout", "30", "-w", "\n%{http_code} %{size_upload}\n"] + headers + ["-T", path, url])
+                let summary = run.standardOutput.split(separator: "\n").last.map(String.init) ?? ""
+                #expect(summary == "\(status) 0", "expected \(status) with nothing uploaded: \(summary) \(run.standardError.suffix(800))")
+                #expect(run.standardError.contains("Expect: 100-continue"), "curl did not ask for 100-continue")
+                #expect(!run.standardError.contains("HTTP/1.1 100 Continue"), "the gateway invited a body it refuses")
+                #expect(run.standardError.lowercased().contains("connection: close"), "\(run.standardError.suffix(800))")
+            }
+            // The same upload with the writer's key is invited and stored.
+            let accepted = try await CommandRun.run(
+                "/usr/bin/curl", ["-sS", "-v", "--max-time", "60", "-H", "Authorization: Bearer \(writer)", "-T", path, url])
+            #expect(accepted.succeeded && accepted.standardError.contains("HTTP/1.1 100 Continue"), "\(accepted.standardError.suffix(800))")
+            #expect(try JSONDecoder().decode(UploadAnswer.self, from: Data(accepted.standardOutput.utf8)).size_bytes == 32 << 20)
+        }
+    }
 }
