@@ -83,6 +83,51 @@ struct AccessControlTests {
         #expect(verdict(.cluster, nil, secret: secret.value) == .allowed(key: nil))
     }
 
+    @Test("a signed download link opens its own file until it expires, and nothing else")
+    func downloadLinks() throws {
+        let signer = DownloadLinkSigner()
+        let now = Date(timeIntervalSince1970: 1_800_000_000)
+        let link = signer.link(for: try FileKey(validating: "file-a"), now: now)
+        #expect(link.expiresAt == now.addingTimeInterval(DownloadLinkSigner.lifetime))
+        let query = try #require(URLComponents(string: link.path)?.queryItems)
+        let expires = try #require(query.first { $0.name == "expires" }?.value)
+        let signature = try #require(query.first { $0.name == "signature" }?.value)
+        #expect(link.path.hasPrefix("/download/file-a?") && signature.count == 64)
+        let claim = DownloadLinkClaim(fileKey: "file-a", expires: expires, signature: signature)
+
+        #expect(signer.accepts(claim, now: now))
+        #expect(signer.accepts(claim, now: link.expiresAt.addingTimeInterval(-1)))
+        #expect(!signer.accepts(claim, now: link.expiresAt))
+        var otherFile = claim
+        otherFile.fileKey = "file-b"
+        #expect(!signer.accepts(otherFile, now: now))
+        var later = claim
+        later.expires = String(Int64(expires)! + 3600)
+        #expect(!signer.accepts(later, now: now))
+        var flipped = claim
+        flipped.signature = String(signature.dropLast()) + (signature.hasSuffix("0") ? "1" : "0")
+        #expect(!signer.accepts(flipped, now: now))
+        for garbage in ["", "zz", String(repeating: "g", count: 64)] {
+            #expect(!signer.accepts(DownloadLinkClaim(fileKey: "file-a", expires: expires, signature: garbage), now: now))
+        }
+        #expect(!signer.accepts(DownloadLinkClaim(fileKey: "file-a", expires: "soon", signature: signature), now: now))
+        // Another gateway process (another secret) does not honour it.
+        #expect(!DownloadLinkSigner().accepts(claim, now: now))
+
+        // With keys on, a link stands in for a key on reads only, and a bearer token decides when both are sent.
+        var access = AccessControl(keys: try APIKeyring(parsing: keysFile), clusterSecret: nil)
+        access.downloadLinks = signer
+        func verdict(_ requirement: AccessRequirement, _ authorization: String?, _ link: DownloadLinkClaim) -> AccessVerdict {
+            access.verdict(for: requirement, presenting: .init(authorization: authorization, clusterSecret: nil, downloadLink: link), now: now)
+        }
+        #expect(verdict(.read, nil, claim) == .allowed(key: AccessControl.downloadLinkName))
+        #expect(verdict(.read, nil, otherFile) == .invalidDownloadLink)
+        #expect(verdict(.write, nil, claim) == .missingKey)
+        #expect(verdict(.read, "Bearer nope-nope-nope-nope", claim) == .unknownKey)
+        #expect(AccessControl(keys: nil, clusterSecret: nil).verdict(
+            for: .read, presenting: .init(authorization: nil, clusterSecret: nil, downloadLink: otherFile)) == .allowed(key: nil))
+    }
+
     @Test("through the router: 401 with WWW-Authenticate and §2.3 JSON, 403 for a read-only key, the handler never runs")
     func middlewareAnswers() async throws {
         let calls = CallCounter()

@@ -79,6 +79,22 @@ struct AccessControlIntegrationTests {
             #expect(try await reader.post("/audit").status == 403)
             #expect(try await reader.download(answer.file_id).status == 200)  // the refused delete changed nothing
 
+            // A signed link (any valid key may ask) downloads that one file without a key, until it expires.
+            #expect(try await anonymous.get("/files/\(answer.file_id)/download-link").status == 401)
+            #expect(try await reader.get("/files/no-such-file/download-link").status == 404)
+            let linkAnswer = try await reader.get("/files/\(answer.file_id)/download-link").expectingSuccess()
+            #expect(linkAnswer.header("Cache-Control") == "no-store")
+            let link = try #require(try linkAnswer.jsonObject()["url"] as? String)
+            #expect(link.hasPrefix("/download/\(answer.file_id)?expires="))
+            #expect(try await anonymous.get(link).expectingSuccess().body == bytes)
+            #expect(try await anonymous.send(.HEAD, link).status == 200)
+            let other = try await writer.uploadRaw(randomBytes(10), filename: "other.bin").expectingSuccess().json(UploadAnswer.self).file_id
+            let stolen = try await anonymous.get(link.replacingOccurrences(of: answer.file_id, with: other))
+            #expect(stolen.status == 401)
+            #expect(try stolen.jsonObject()["message"] as? String ?? "" == "this download link is not valid for this file or has expired; get a new one from GET /files/{key}/download-link")
+            let stretched = link.replacingOccurrences(of: "expires=", with: "expires=9")
+            #expect(try await anonymous.get(stretched).status == 401)
+
             // The CLI sends --api-key / DFS_API_KEY as a bearer token and explains a 401 or 403.
             let dfs = ClusterBinaries.directory() + "/" + ClusterBinaries.cliName
             let gatewayEnvironment = ["DFS_GATEWAY": cluster.gatewayURL, "DFS_API_KEY": ""]

@@ -512,8 +512,9 @@ def upload_with_key(url, key, name, body):
 
 
 def run_with_keys(bin_dir):
-    """With API keys on (issue 6): the page asks for a key, a read-only key shows the cluster but may not delete
-    (the refusal is a message, the file stays), a read-write key deletes."""
+    """With API keys on (issue 6): the page asks for a key, a read-only key shows the cluster and downloads through a
+    signed link (streamed to disk by the browser) but may not delete (the refusal is a message, the file stays), a
+    read-write key deletes."""
     work = Path(tempfile.mkdtemp(prefix="dfs-browser-keys."))
     read_only, read_write = os.urandom(16).hex(), os.urandom(16).hex()
     keys_file = work / "api-keys"
@@ -523,7 +524,8 @@ def run_with_keys(bin_dir):
     try:
         cluster = Cluster(bin_dir, work, ["--api-keys-file", str(keys_file)])
         print(f"dfs up with API keys: gateway {cluster.url}")
-        file_key = upload_with_key(cluster.url, read_write, "kept-by-read-only.bin", os.urandom(32 * 1024))["file_key"]
+        kept = os.urandom(3 * 1024 * 1024)
+        file_key = upload_with_key(cluster.url, read_write, "kept-by-read-only.bin", kept)["file_key"]
         driver = start_browser(work)
         page = Page(driver, ARTIFACTS)
 
@@ -541,6 +543,13 @@ def run_with_keys(bin_dir):
         enter_key(read_only)
         wait_for("three node cards with the read-only key", lambda: len(page.css('.node[data-status="UP"]')) == 3)
         wait_for("the file listed with the read-only key", lambda: page.file_row(file_key))
+        page.click(lambda: page.file_row(file_key).find_element(By.CSS_SELECTOR, "a.download"))
+        saved = work / "kept-by-read-only.bin"
+        wait_for("the download through a signed link", lambda: saved.exists() and saved.stat().st_size == len(kept), timeout=30)
+        assert hashlib.sha256(saved.read_bytes()).hexdigest() == hashlib.sha256(kept).hexdigest(), "downloaded bytes differ"
+        links = [entry for entry in driver.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
+                 if "/download/" in entry]
+        assert not links, f"the page fetched the file itself instead of letting the browser save it: {links}"
         page.click(lambda: page.file_row(file_key).find_element(By.CSS_SELECTOR, "button.delete"))
         driver.switch_to.alert.accept()
         refusal = wait_for("the read-only refusal shown", lambda: page.message_about("read-only", kind="error"))

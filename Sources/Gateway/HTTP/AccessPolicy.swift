@@ -1,4 +1,5 @@
 import DFSCore
+import Foundation
 import HTTPTypes
 
 /// What a request must present before its handler runs.
@@ -42,13 +43,15 @@ enum AccessPolicy {
     }
 }
 
-/// What the client presented: the bearer token of `Authorization` and the cluster secret header, if any.
+/// What the client presented: the bearer token of `Authorization`, the cluster secret header and a signed
+/// download link's query values, if any.
 struct PresentedCredentials: Sendable, Equatable {
     var bearerToken: String?
     var clusterSecret: String?
+    var downloadLink: DownloadLinkClaim?
 
     /// - Parameter authorization: the `Authorization` header; only the `Bearer` scheme (any case) counts.
-    init(authorization: String?, clusterSecret: String?) {
+    init(authorization: String?, clusterSecret: String?, downloadLink: DownloadLinkClaim? = nil) {
         var token: String? = nil
         if let authorization {
             let parts = authorization.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
@@ -56,6 +59,7 @@ struct PresentedCredentials: Sendable, Equatable {
         }
         self.bearerToken = token
         self.clusterSecret = clusterSecret
+        self.downloadLink = downloadLink
     }
 }
 
@@ -67,6 +71,7 @@ enum AccessVerdict: Sendable, Equatable {
     case unknownKey
     case readOnlyKey(name: String)
     case missingClusterSecret
+    case invalidDownloadLink
 }
 
 /// The gateway's access rules: optional client API keys and the cluster secret of the internal routes.
@@ -75,8 +80,13 @@ struct AccessControl: Sendable {
     var keys: APIKeyring?
     /// nil: internal routes are open too.
     var clusterSecret: ClusterSecret?
+    /// Signs and checks `/download/{key}?expires=&signature=` links.
+    var downloadLinks = DownloadLinkSigner()
 
-    func verdict(for requirement: AccessRequirement, presenting credentials: PresentedCredentials) -> AccessVerdict {
+    /// The name logs give a request let in by a signed download link.
+    static let downloadLinkName = "download-link"
+
+    func verdict(for requirement: AccessRequirement, presenting credentials: PresentedCredentials, now: Date = Date()) -> AccessVerdict {
         switch requirement {
         case .open:
             return .allowed(key: nil)
@@ -85,6 +95,11 @@ struct AccessControl: Sendable {
             return clusterSecret.matches(credentials.clusterSecret) ? .allowed(key: nil) : .missingClusterSecret
         case .read, .write:
             guard let keys else { return .allowed(key: nil) }
+            // A link stands in for a key only where it reads the one file it was signed for (the middleware passes
+            // a claim only for downloads); a bearer token, when also sent, decides instead.
+            if requirement == .read, credentials.bearerToken == nil, let claim = credentials.downloadLink {
+                return downloadLinks.accepts(claim, now: now) ? .allowed(key: Self.downloadLinkName) : .invalidDownloadLink
+            }
             guard let token = credentials.bearerToken, !token.isEmpty else { return .missingKey }
             guard let key = keys.key(for: token) else { return .unknownKey }
             if requirement == .write && key.access != .readWrite { return .readOnlyKey(name: key.name) }

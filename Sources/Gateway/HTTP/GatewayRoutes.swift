@@ -24,6 +24,12 @@ struct GatewayRoutes: Sendable {
         router.get("/files/:key") { _, context in
             FileDetailResponse(try await services.downloads.metadata(of: try FileKey(validating: context.parameters.require("key"))))
         }
+        router.get("/files/:key/download-link") { _, context in
+            let key = try FileKey(validating: context.parameters.require("key"))
+            _ = try await services.downloads.metadata(of: key)  // an unknown file is a 404 now, not when the link is used
+            // A link is a credential while it lives: no cache may keep it.
+            return EditedResponse(headers: [.cacheControl: "no-store"], response: DownloadLinkResponse(services.access.downloadLinks.link(for: key)))
+        }
         router.delete("/files/:key") { _, context in
             DeleteResponse(try await services.deleter.delete(try FileKey(validating: context.parameters.require("key")), logger: context.logger))
         }

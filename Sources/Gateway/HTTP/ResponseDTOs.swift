@@ -72,6 +72,18 @@ struct FileListResponse: ResponseEncodable {
     var next_after: String?
 }
 
+/// `GET /files/{key}/download-link`: a URL relative to the gateway that downloads the file without a key until
+/// `expires_at`.
+struct DownloadLinkResponse: ResponseEncodable {
+    var url: String
+    var expires_at: String
+
+    init(_ link: DownloadLink) {
+        url = link.path
+        expires_at = MetadataTime.format(link.expiresAt)
+    }
+}
+
 struct FileDetailResponse: ResponseEncodable {
     struct Location: Encodable {
         var node_id: String

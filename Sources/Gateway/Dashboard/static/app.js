@@ -1,7 +1,7 @@
 // SwiftDFS dashboard. Plain JavaScript against the gateway's public API; no build step, no dependencies.
 // Live by short polling: every REFRESH_MS one round of four GETs (nodes, replication status, queue, files),
 // never overlapping, paused while the tab is hidden. The page never reloads itself.
-import { ApiError, api, apiKey, authHeaders, describe, errorFrom, wireKeyDialog } from "./api.js";
+import { ApiError, api, apiKey, describe, wireKeyDialog } from "./api.js";
 import { $, el, formatAge, formatBytes, formatTime, setConnection, shortKey, showMessage } from "./dom.js";
 import { wireUploads } from "./uploads.js";
 
@@ -294,9 +294,9 @@ async function toggleDetails(fileKey) {
 }
 
 /**
- * Without an API key the link downloads directly (streamed to disk by the browser) after a HEAD has checked
- * the file, so an API error becomes a message, not an error page. With a key, a link cannot carry the header:
- * the file is fetched with it and saved from memory (fine for dashboard-sized files; use `dfs get` for big ones).
+ * The browser streams the file to disk from a plain link. Without an API key that is the download URL, after a
+ * HEAD has checked the file, so an API error becomes a message, not an error page. With a key, which a link
+ * cannot carry as a header, the gateway signs a short-lived URL for this one file (GET /files/{key}/download-link).
  */
 async function download(event, file) {
   event.preventDefault();
@@ -310,13 +310,8 @@ async function download(event, file) {
       saveFrom(path, file.original_filename);
       return;
     }
-    const response = await fetch(path, { headers: authHeaders(), cache: "no-store" }).catch((error) => {
-      throw new ApiError(0, "network", "gateway unreachable (" + error.message + ")");
-    });
-    if (!response.ok) throw await errorFrom(response);
-    const url = URL.createObjectURL(await response.blob());
-    saveFrom(url, file.original_filename);
-    setTimeout(() => URL.revokeObjectURL(url), 60000);
+    const link = await api("/files/" + encodeURIComponent(file.file_key) + "/download-link");
+    saveFrom(link.url, file.original_filename);
   } catch (error) {
     showMessage("Download of " + file.original_filename + " failed: " + describe(error), "error");
   }
