@@ -52,6 +52,8 @@ let package = Package(
             pkgConfig: "libmariadb",
             providers: [.apt(["libmariadb-dev"])]
         ),
+        // <sys/xattr.h> for Swift: the storage node records each blob's digest in an extended attribute.
+        .target(name: "CXattr"),
         .target(
             name: "DFSMetadata",
             dependencies: [
@@ -105,7 +107,7 @@ let package = Package(
         .executableTarget(
             name: "StorageNode",
             dependencies: [
-                "DFSCore", "DFSClient", "DFSServer",
+                "DFSCore", "DFSClient", "DFSServer", "CXattr",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "_NIOFileSystem", package: "swift-nio"),

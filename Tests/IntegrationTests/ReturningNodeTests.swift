@@ -79,7 +79,6 @@ struct ReturningNodeTests {
             try await cluster.waitForNode(3, status: "DOWN")
             // While it is away, node-3 loses its copy (a replaced disk, an operator's mistake).
             try FileManager.default.removeItem(atPath: cluster.blobPath(node: 3, key: key))
-            try FileManager.default.removeItem(atPath: cluster.blobPath(node: 3, key: key) + ".sha256")
             try await cluster.startNode(3)
 
             try await eventually("the orphan is removed from node-3", timeout: .seconds(20)) {
@@ -107,7 +106,7 @@ extension TestCluster {
         for number in 1...nodeCount { try await waitForNode(number, status: "UP", timeout: .seconds(30)) }
     }
 
-    /// Where node `node` keeps `key`'s bytes (its `.sha256` sidecar sits beside it), per the node's BlobLayout.
+    /// Where node `node` keeps `key`'s bytes (its digest is the file's `user.dfs.sha256` attribute), per the node's BlobLayout.
     func blobPath(node: Int, key: String) -> String {
         workDirectory + "/data/node-\(node)/blobs/\(key.prefix(2))/\(key)"
     }

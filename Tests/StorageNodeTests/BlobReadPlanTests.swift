@@ -39,7 +39,7 @@ struct BlobReadPlanTests {
         }
     }
 
-    @Test("a blob without a digest sidecar is served without x-checksum-sha256")
+    @Test("a blob without a recorded digest is served without x-checksum-sha256")
     func noDigest() throws {
         let plan = try BlobReadPlan(metadata: BlobMetadata(sizeBytes: 5, digest: nil, modifiedAt: 0), rangeHeader: nil)
         #expect(plan.headers[.dfsChecksum] == nil)

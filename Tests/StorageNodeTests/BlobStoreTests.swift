@@ -21,7 +21,69 @@ struct BlobStoreTests {
             #expect(metadata.digest == sha256(data))
             #expect(metadata.sizeBytes == Int64(data.count))
             #expect(store.blobCount == 1)
-            #expect(filesBelow(root) == ["blobs/bl/blob-1", "blobs/bl/blob-1.sha256"])
+            // One file: the digest is the blob's extended attribute, made durable by the same fsync.
+            #expect(store.digestsInAttribute)
+            #expect(filesBelow(root) == ["blobs/bl/blob-1"])
+            #expect(try digestAttribute(root + "/blobs/bl/blob-1") == sha256(data).hex)
+        }
+    }
+
+    @Test("small bodies (one trip to the I/O threads) and bodies just past the read-ahead store the same way",
+          arguments: [1, 4096, BlobStore.smallBodyBytes - 1, BlobStore.smallBodyBytes, BlobStore.smallBodyBytes + 1, 3 * BlobStore.smallBodyBytes])
+    func sizesAroundTheReadAhead(_ size: Int) async throws {
+        try await withTemporaryDirectory { root in
+            let store = try await openStore(at: root)
+            let data = testBytes(size, seed: UInt64(size))
+            let key = try FileKey(validating: "size-\(size)")
+            let stored = try await store.put(key, body: chunkedBody(data, chunkSize: 10_000), expectedDigest: sha256(data))
+            #expect(stored.digest == sha256(data) && stored.sizeBytes == Int64(size))
+            #expect(try await readAll(store, key) == data)
+            #expect(try await store.metadata(of: key).digest == sha256(data))
+            let wrong = testBytes(size, seed: 7)
+            await #expect(throws: BlobStoreError.self) {
+                try await store.put(try FileKey(validating: "wrong-\(size)"), body: chunkedBody(wrong, chunkSize: 10_000), expectedDigest: sha256(data))
+            }
+            #expect(filesBelow(root) == ["blobs/si/size-\(size)"])
+        }
+    }
+
+    @Test("where digests go to .sha256 sidecars (no extended attributes), blobs are stored and read the same")
+    func sidecarLayout() async throws {
+        try await withTemporaryDirectory { root in
+            let sidecars = try await openStore(at: root, sidecarDigests: true)
+            #expect(!sidecars.digestsInAttribute)
+            let data = testBytes(100_000)
+            let key = try FileKey(validating: "old-style")
+            _ = try await sidecars.put(key, body: chunkedBody(data))
+            #expect(filesBelow(root) == ["blobs/ol/old-style", "blobs/ol/old-style.sha256"])
+            #expect(try digestAttribute(root + "/blobs/ol/old-style") == nil)
+            #expect(try await sidecars.metadata(of: key).digest == sha256(data))
+
+            // Reopened with attributes (a node upgraded in place): the sidecar is still read, a rewrite drops it,
+            // a delete removes both.
+            let upgraded = try await openStore(at: root)
+            #expect(try await upgraded.metadata(of: key).digest == sha256(data))
+            #expect(try await upgraded.openForReading(key).metadata.digest == sha256(data))
+            let newer = testBytes(5000, seed: 3)
+            _ = try await upgraded.put(key, body: chunkedBody(newer))
+            #expect(filesBelow(root) == ["blobs/ol/old-style"])
+            #expect(try await upgraded.metadata(of: key).digest == sha256(newer))
+            _ = try await sidecars.put(try FileKey(validating: "old-two"), body: chunkedBody(data))
+            #expect(try await upgraded.delete(try FileKey(validating: "old-two")))
+            #expect(filesBelow(root) == ["blobs/ol/old-style"])
+        }
+    }
+
+    @Test("a body that fails within the read-ahead leaves no visible blob and no temp file")
+    func failedSmallBodyLeavesNothing() async throws {
+        try await withTemporaryDirectory { root in
+            let store = try await openStore(at: root)
+            let key = try FileKey(validating: "short")
+            await #expect(throws: BlobStoreError.self) {
+                try await store.put(key, body: chunkedBody(testBytes(50_000), chunkSize: 10_000, failAfter: 2))
+            }
+            #expect(filesBelow(root).isEmpty)
+            #expect(store.blobCount == 0)
         }
     }
 
@@ -90,7 +152,8 @@ struct BlobStoreTests {
                 try await store.put(key, body: chunkedBody(other), expectedDigest: sha256(original))
             }
             #expect(try await readAll(store, key) == original)
-            #expect(filesBelow(root) == ["blobs/ch/checked", "blobs/ch/checked.sha256"])
+            #expect(filesBelow(root) == ["blobs/ch/checked"])
+            #expect(try digestAttribute(root + "/blobs/ch/checked") == sha256(original).hex)
             #expect(store.blobCount == 1)
         }
     }

@@ -18,8 +18,13 @@ func withTemporaryDirectory<T>(_ body: (String) async throws -> T) async throws 
     return try await body(path)
 }
 
-func openStore(at root: String) async throws -> BlobStore {
-    try await BlobStore.open(at: root, threads: .singleton, logger: Logger(label: "test"))
+func openStore(at root: String, sidecarDigests: Bool = false) async throws -> BlobStore {
+    try await BlobStore.open(at: root, threads: .singleton, logger: Logger(label: "test"), sidecarDigests: sidecarDigests)
+}
+
+/// The digest attribute of a file, as the node wrote it (nil if it has none).
+func digestAttribute(_ path: String) throws -> String? {
+    try POSIXFile.attribute(BlobLayout.digestAttribute, atPath: path)
 }
 
 /// Deterministic pseudo-random bytes (xorshift), so failures are reproducible.

@@ -30,10 +30,13 @@ final class BlobDraft: @unchecked Sendable {
     }
 
     /// Flushes the data to stable storage and closes the file; it is then ready to be renamed into place.
-    func seal() throws {
+    /// - Parameter digestAttribute: the digest to record in the file's extended attribute first, so the same fsync
+    ///   makes bytes and digest durable together (nil: the caller keeps the digest elsewhere).
+    func seal(digestAttribute digest: SHA256Digest? = nil) throws {
         guard let descriptor else { preconditionFailure("seal twice") }
         self.descriptor = nil
         defer { close(descriptor) }
+        if let digest { try POSIXFile.setAttribute(BlobLayout.digestAttribute, to: digest.hex, on: descriptor, path: path) }
         try POSIXFile.sync(descriptor, path: path)
     }
 

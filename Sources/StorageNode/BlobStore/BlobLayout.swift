@@ -3,12 +3,15 @@ import Foundation
 
 /// Where a node keeps things under its data directory (SPEC §3).
 ///
-/// `blobs/<first two characters of the key>/<key>` holds the bytes and `<key>.sha256` beside it the
-/// digest computed while writing; `tmp/` (same file system, so `rename` is atomic) holds writes in
+/// `blobs/<first two characters of the key>/<key>` holds the bytes, and its extended attribute `user.dfs.sha256`
+/// the digest computed while writing (on a file system without extended attributes, and for blobs written before
+/// they were used, `<key>.sha256` beside it does); `tmp/` (same file system, so `rename` is atomic) holds writes in
 /// progress. Two-character shards keep directories small and make key order equal shard order, which
 /// the inventory relies on.
 struct BlobLayout: Sendable {
     static let digestSuffix = ".sha256"
+    /// The extended attribute holding a blob's SHA-256 as 64 hex digits.
+    static let digestAttribute = "user.dfs.sha256"
 
     /// Absolute path of the data directory.
     let root: String

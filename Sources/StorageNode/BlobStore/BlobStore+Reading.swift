@@ -10,7 +10,9 @@ extension BlobStore {
             guard let status = try POSIXFile.status(of: layout.blobPath(for: key)), status.isRegularFile else {
                 throw BlobStoreError.blobNotFound(key)
             }
-            return BlobMetadata(sizeBytes: status.sizeBytes, digest: try Self.recordedDigest(of: key, in: layout), modifiedAt: status.modifiedAt)
+            let path = layout.blobPath(for: key)
+            let digest = try Self.recordedDigest(of: key, in: layout) { try POSIXFile.attribute(BlobLayout.digestAttribute, atPath: path) }
+            return BlobMetadata(sizeBytes: status.sizeBytes, digest: digest, modifiedAt: status.modifiedAt)
         }
     }
 
@@ -34,7 +36,9 @@ extension BlobStore {
                 guard status.isRegularFile else { throw BlobStoreError.blobNotFound(key) }
                 let metadata = BlobMetadata(
                     sizeBytes: status.sizeBytes,
-                    digest: try Self.recordedDigest(of: key, in: layout),
+                    digest: try Self.recordedDigest(of: key, in: layout) {
+                        try POSIXFile.attribute(BlobLayout.digestAttribute, of: descriptor, path: path)
+                    },
                     modifiedAt: status.modifiedAt
                 )
                 let head = readAhead > 0
@@ -47,8 +51,10 @@ extension BlobStore {
         }
     }
 
-    /// The digest sidecar's value; nil if it is missing or unreadable as hex (the blob is still served).
-    static func recordedDigest(of key: FileKey, in layout: BlobLayout) throws -> SHA256Digest? {
+    /// The digest recorded when the blob was written: its extended attribute, else (a blob from before attributes,
+    /// or a file system without them) its sidecar; nil if neither holds one readable as hex (the blob is still served).
+    static func recordedDigest(of key: FileKey, in layout: BlobLayout, attribute: () throws -> String?) throws -> SHA256Digest? {
+        if let text = try attribute() { return SHA256Digest(hex: String(text.prefix(64))) }
         guard let text = try POSIXFile.readSmallFile(layout.digestPath(for: key), limit: 128) else { return nil }
         return SHA256Digest(hex: String(text.prefix(64)))
     }

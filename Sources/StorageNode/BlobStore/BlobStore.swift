@@ -19,29 +19,58 @@ final class BlobStore: Sendable {
     /// Serialises namespace changes (renames and unlinks under `blobs/`) so the blob count it guards stays
     /// exact under concurrent puts and deletes of one key. Held only for those quick calls, never for fsync.
     private let namespace: Mutex<Int>
+    /// Whether digests go into the blob's extended attribute (one file, one fsync per blob) rather than a
+    /// `.sha256` sidecar file (a second file, written and fsynced, and a second rename): decided at open by
+    /// whether the file system keeps extended attributes.
+    let digestsInAttribute: Bool
 
-    private init(layout: BlobLayout, threads: NIOThreadPool, blobCount: Int) {
+    private init(layout: BlobLayout, threads: NIOThreadPool, blobCount: Int, digestsInAttribute: Bool) {
         self.layout = layout
         self.threads = threads
         self.namespace = Mutex(blobCount)
+        self.digestsInAttribute = digestsInAttribute
     }
 
+    /// A body up to this size is read before any disk work, then written, sealed and committed in one trip to
+    /// the I/O threads instead of three (create, append, seal and rename).
+    static let smallBodyBytes = 64 << 10
+
     /// Opens (creating if needed) the store at `root`, removes writes a crash left in `tmp/`, counts blobs once.
-    static func open(at root: String, threads: NIOThreadPool, logger: Logger) async throws -> BlobStore {
+    /// - Parameter sidecarDigests: keep digests in `.sha256` files even where attributes work (tests of that layout).
+    static func open(at root: String, threads: NIOThreadPool, logger: Logger, sidecarDigests: Bool = false) async throws -> BlobStore {
         let layout = BlobLayout(root: root)
-        let (leftovers, count) = try await threads.runIfActive {
+        let (leftovers, count, attributes) = try await threads.runIfActive {
             try POSIXFile.makeDirectories(layout.blobsDirectory)
             try POSIXFile.makeDirectories(layout.temporaryDirectory)
             var leftovers = 0
             for name in try POSIXFile.listDirectory(layout.temporaryDirectory) {
                 if try POSIXFile.removeIfPresent(layout.temporaryDirectory + "/" + name) { leftovers += 1 }
             }
-            return (leftovers, try countBlobs(in: layout))
+            return (leftovers, try countBlobs(in: layout), try !sidecarDigests && keepsExtendedAttributes(layout))
         }
         if leftovers > 0 {
             logger.info("removed unfinished writes left by an earlier run", metadata: ["count": "\(leftovers)"])
         }
-        return BlobStore(layout: layout, threads: threads, blobCount: count)
+        if !attributes && !sidecarDigests {
+            logger.notice("this file system keeps no extended attributes: blob digests go to .sha256 files", metadata: ["data": "\(root)"])
+        }
+        return BlobStore(layout: layout, threads: threads, blobCount: count, digestsInAttribute: attributes)
+    }
+
+    /// Whether a file in `tmp/` takes the digest attribute (ext4, xfs, btrfs do; some tmpfs and overlay mounts not).
+    private static func keepsExtendedAttributes(_ layout: BlobLayout) throws -> Bool {
+        let probe = layout.newTemporaryPath()
+        let descriptor = try POSIXFile.createExclusive(probe)
+        defer {
+            close(descriptor)
+            _ = try? POSIXFile.removeIfPresent(probe)
+        }
+        do {
+            try POSIXFile.setAttribute(BlobLayout.digestAttribute, to: "probe", on: descriptor, path: probe)
+            return true
+        } catch BlobStoreError.systemCall(_, _, let code) where code == ENOTSUP || code == EOPNOTSUPP {
+            return false
+        }
     }
 
     /// Blobs currently stored, kept up to date by puts and deletes (no disk scan).
@@ -55,9 +84,10 @@ final class BlobStore: Sendable {
 
     /// Streams `body` into `key`, hashing while writing; durable and visible only once this returns.
     ///
-    /// Durable per SPEC §3: temp file in `tmp/`, fsync, digest sidecar (fsynced), rename into place,
-    /// fsync the directory. A body that fails midway or a digest other than `expectedDigest` leaves
-    /// nothing visible. An existing blob under `key` is replaced atomically.
+    /// Durable per SPEC §3: temp file in `tmp/`, the digest in its extended attribute, fsync, rename into place,
+    /// fsync the directory (with a sidecar instead, that is written and fsynced too, and renamed after the blob).
+    /// A body that fails midway or a digest other than `expectedDigest` leaves nothing visible. An existing blob
+    /// under `key` is replaced atomically.
     func put<Body: AsyncSequence>(
         _ key: FileKey,
         body: Body,
@@ -67,23 +97,64 @@ final class BlobStore: Sendable {
         try BlobLayout.checkStorable(key)
         if let declaredSize { try await ensureRoom(for: declaredSize) }
         let layout = self.layout
-        let draft = try await threads.runIfActive { try BlobDraft(in: layout) }
+        var chunks = body.makeAsyncIterator()
+        var head: [ByteBuffer] = []
+        var headBytes = 0
+        var bodyEnded = false
         do {
-            try await receive(body, into: draft)
-            let digest = draft.digest
-            if let expectedDigest, expectedDigest != digest {
-                throw BlobStoreError.digestMismatch(expected: expectedDigest, actual: digest)
+            while headBytes < Self.smallBodyBytes {
+                guard let chunk = try await chunks.next() else {
+                    bodyEnded = true
+                    break
+                }
+                headBytes += chunk.readableBytes
+                head.append(chunk)
             }
-            try await threads.runIfActive {
-                try draft.seal()
-                try self.commit(draft, as: key, digest: digest)
+        } catch {
+            throw BlobStoreError.incompleteBody(reason: "\(error)")
+        }
+        let bufferedHead = head
+        if bodyEnded {
+            return try await threads.runIfActive {
+                let draft = try BlobDraft(in: layout)
+                do {
+                    for chunk in bufferedHead { try draft.append(chunk) }
+                    return try self.finish(draft, as: key, expectedDigest: expectedDigest)
+                } catch {
+                    draft.discard()
+                    throw error
+                }
             }
-            return StoredBlob(key: key, sizeBytes: draft.sizeBytes, digest: digest)
+        }
+        let draft = try await threads.runIfActive {
+            let draft = try BlobDraft(in: layout)
+            do {
+                for chunk in bufferedHead { try draft.append(chunk) }
+            } catch {
+                draft.discard()
+                throw error
+            }
+            return draft
+        }
+        do {
+            try await receive(&chunks, into: draft)
+            return try await threads.runIfActive { try self.finish(draft, as: key, expectedDigest: expectedDigest) }
         } catch {
             // A close and an unlink: cheap enough to do inline, and it must happen even if the task was cancelled.
             draft.discard()
             throw error
         }
+    }
+
+    /// Checks the digest, seals the draft and moves it into place; runs on the I/O threads.
+    private func finish(_ draft: BlobDraft, as key: FileKey, expectedDigest: SHA256Digest?) throws -> StoredBlob {
+        let digest = draft.digest
+        if let expectedDigest, expectedDigest != digest {
+            throw BlobStoreError.digestMismatch(expected: expectedDigest, actual: digest)
+        }
+        try draft.seal(digestAttribute: digestsInAttribute ? digest : nil)
+        try commit(draft, as: key, digest: digest)
+        return StoredBlob(key: key, sizeBytes: draft.sizeBytes, digest: digest)
     }
 
     /// Removes a blob and its digest; returns false if there was none.
@@ -114,10 +185,10 @@ final class BlobStore: Sendable {
         }
     }
 
-    /// Writes chunks as they arrive; body failures become `incompleteBody`, disk failures pass through.
-    private func receive<Body: AsyncSequence>(_ body: Body, into draft: BlobDraft) async throws where Body.Element == ByteBuffer {
+    /// Writes the rest of the body as it arrives; body failures become `incompleteBody`, disk failures pass through.
+    private func receive<Chunks: AsyncIteratorProtocol>(_ chunks: inout Chunks, into draft: BlobDraft) async throws where Chunks.Element == ByteBuffer {
         do {
-            for try await chunk in body {
+            while let chunk = try await chunks.next() {
                 do {
                     try await threads.runIfActive { try draft.append(chunk) }
                 } catch {
@@ -131,11 +202,24 @@ final class BlobStore: Sendable {
         }
     }
 
-    /// Moves a sealed draft into place with its digest sidecar; runs on the I/O threads.
+    /// Moves a sealed draft into place, with a digest sidecar when the digest is not in its attribute; runs on the
+    /// I/O threads.
     private func commit(_ draft: BlobDraft, as key: FileKey, digest: SHA256Digest) throws {
         let blobPath = layout.blobPath(for: key)
         let digestPath = layout.digestPath(for: key)
         let shard = layout.shardDirectory(for: key)
+        if digestsInAttribute {
+            if try POSIXFile.makeDirectory(shard) { try POSIXFile.syncDirectory(layout.blobsDirectory) }
+            try namespace.withLock { count in
+                let replacing = try POSIXFile.status(of: blobPath) != nil
+                // A sidecar from before attributes were used would outlive the blob it described: drop it first.
+                try POSIXFile.removeIfPresent(digestPath)
+                try POSIXFile.rename(draft.path, to: blobPath)
+                if !replacing { count += 1 }
+            }
+            try POSIXFile.syncDirectory(shard)
+            return
+        }
         let digestDraft = layout.newTemporaryPath()
         try POSIXFile.writeDurably(digest.hex + "\n", to: digestDraft)
         defer { _ = try? POSIXFile.removeIfPresent(digestDraft) }  // still there only if a step below failed

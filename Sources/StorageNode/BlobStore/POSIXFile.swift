@@ -1,3 +1,4 @@
+import CXattr
 import Glibc
 import NIOCore
 
@@ -76,6 +77,36 @@ enum POSIXFile {
             if count == 0 { break }  // end of file
         }
         return buffer
+    }
+
+    /// Sets an extended attribute on an open file. Throws `BlobStoreError.systemCall` with ENOTSUP (or EOPNOTSUPP)
+    /// where the file system keeps none.
+    static func setAttribute(_ name: String, to value: String, on fd: Int32, path: String) throws {
+        let bytes = Array(value.utf8)
+        guard retryingOnInterrupt({ fsetxattr(fd, name, bytes, bytes.count, 0) }) == 0 else {
+            throw BlobStoreError.fromErrno("fsetxattr \(name)", path)
+        }
+    }
+
+    /// An extended attribute of an open file as text, nil if the file has none of that name (or the file system
+    /// keeps none).
+    static func attribute(_ name: String, of fd: Int32, path: String, limit: Int = 256) throws -> String? {
+        try attribute(name, path: path, limit: limit) { fgetxattr(fd, name, $0, limit) }
+    }
+
+    /// An extended attribute of the file at `path`, nil if it has none of that name (or the file system keeps none).
+    static func attribute(_ name: String, atPath path: String, limit: Int = 256) throws -> String? {
+        try attribute(name, path: path, limit: limit) { getxattr(path, name, $0, limit) }
+    }
+
+    private static func attribute(_ name: String, path: String, limit: Int, get: (UnsafeMutableRawPointer) -> Int) throws -> String? {
+        var bytes = [UInt8](repeating: 0, count: limit)
+        let count = bytes.withUnsafeMutableBytes { get($0.baseAddress!) }
+        guard count >= 0 else {
+            if errno == ENODATA || errno == ENOTSUP || errno == EOPNOTSUPP { return nil }
+            throw BlobStoreError.fromErrno("fgetxattr \(name)", path)
+        }
+        return String(decoding: bytes[0..<count], as: UTF8.self)
     }
 
     /// Reads a small whole file as text, or nil if it does not exist.
