@@ -18,11 +18,15 @@ public final class CorruptingNode: Sendable {
     final class Blobs: @unchecked Sendable {
         // @unchecked: every access holds `lock`.
         private let lock = NSLock()
-        private var blobs: [String: [UInt8]] = [:]
-        func set(_ key: String, _ bytes: [UInt8]) { lock.withLock { blobs[key] = bytes } }
-        func get(_ key: String) -> [UInt8]? { lock.withLock { blobs[key] } }
+        private var blobs: [String: (bytes: [UInt8], storedAt: Double)] = [:]
+        func set(_ key: String, _ bytes: [UInt8]) { lock.withLock { blobs[key] = (bytes, Date().timeIntervalSince1970) } }
+        func get(_ key: String) -> [UInt8]? { lock.withLock { blobs[key]?.bytes } }
         func remove(_ key: String) -> Bool { lock.withLock { blobs.removeValue(forKey: key) != nil } }
         var count: Int { lock.withLock { blobs.count } }
+        /// Every blob in key order, as `GET /inventory` lists them (one page: a test stores a handful).
+        var inventory: [InventoryEntry] {
+            lock.withLock { blobs.sorted { $0.key < $1.key }.map { InventoryEntry(key: $0.key, sizeBytes: Int64($0.value.bytes.count), modifiedAt: $0.value.storedAt) } }
+        }
     }
 
     /// Starts serving on `port` (pick a free one first).
@@ -52,6 +56,12 @@ public final class CorruptingNode: Sendable {
         }
         router.delete("/blobs/:key") { _, context -> Response in
             Response(status: stored.remove(try context.parameters.require("key")) ? .ok : .notFound)
+        }
+        // The gateway reconciles a node that comes back before it serves again: a slow health answer on a loaded
+        // machine can make this one flap DOWN and UP, and without an inventory it would stay out of service.
+        router.get("/inventory") { request, _ -> Response in
+            let after = request.uri.queryParameters.get("after").map { String($0) } ?? ""
+            return try jsonResponse(InventoryPage(blobs: stored.inventory.filter { $0.key > after }, nextAfter: nil))
         }
         task = try await serveStandInNode(router, port: port, name: "corrupting-node")
     }

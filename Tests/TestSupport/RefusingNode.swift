@@ -25,6 +25,10 @@ public final class RefusingNode: Sendable {
                 body: .init(byteBuffer: ByteBuffer(string: #"{"error":"insufficient_storage","message":"disk full"}"#)))
         }
         router.delete("/blobs/:key") { _, _ in Response(status: .notFound) }
+        // Stores nothing; an inventory lets the gateway reconcile it should it flap DOWN and UP under load.
+        router.get("/inventory") { _, _ -> Response in
+            Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: #"{"blobs":[]}"#)))
+        }
         task = try await serveStandInNode(router, port: port, name: "refusing-node")
     }
 
