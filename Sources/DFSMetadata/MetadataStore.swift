@@ -92,9 +92,15 @@ public struct FileNameSearch: Sendable, Equatable {
     /// Whether `name` contains the search text, case ignored: the rule both stores apply.
     public func matches(_ name: String) -> Bool { Self.contains(folded, in: name) }
 
-    /// Whether the search text is plain ASCII (it can then only match ASCII stretches of a name, which lets SQLite
-    /// skip most rows with its own ASCII-only lower() before the exact check).
-    public var isASCII: Bool { folded.utf8.allSatisfy { $0 < 0x80 } }
+    /// The longest stretch of ASCII characters in the text (all of it for an ASCII text), nil if it has none. A name
+    /// that matches contains it where ASCII-only lowercasing finds it (only U+212A KELVIN SIGN and U+0130, which
+    /// lowercase to ASCII letters, escape this), which lets SQLite rule out most rows with its own lower() before
+    /// the exact check.
+    public var longestASCIIRun: String? {
+        let runs = folded.utf8.split(whereSeparator: { $0 >= 0x80 })
+        guard let longest = runs.max(by: { $0.count < $1.count }), !longest.isEmpty else { return nil }
+        return String(decoding: longest, as: UTF8.self)
+    }
 
     /// Unicode lowercasing, so "ÄRGER.PDF" is found by "ärger".
     static func fold(_ text: String) -> String { text.lowercased() }
@@ -102,7 +108,10 @@ public struct FileNameSearch: Sendable, Equatable {
     /// The lowercased name contains the lowercased text as a run of UTF-8 bytes, as MySQL's INSTR on binary-collated
     /// text compares (a character-wise comparison would differ on combining accents).
     static func contains(_ folded: String, in name: String) -> Bool {
-        fold(name).utf8.firstRange(of: folded.utf8) != nil
+        // An ASCII name lowercases to ASCII: it cannot hold a text with other characters (most rows, most searches
+        // in other scripts), and skipping the lowercasing then saves most of the cost.
+        if name.utf8.allSatisfy({ $0 < 0x80 }) && !folded.utf8.allSatisfy({ $0 < 0x80 }) { return false }
+        return fold(name).utf8.firstRange(of: folded.utf8) != nil
     }
 }
 

@@ -74,15 +74,17 @@ extension SQLiteMetadataStore {
             var sql = "SELECT * FROM files WHERE deleted_at IS NULL AND seq < ?"
             var binds: [SQLiteData] = [.integer(Int(before ?? Int64.max))]
             if let matching {
-                // The text is ?2 (seq is ?1, LIMIT takes ?3). SQLite's own lower() folds ASCII only; dfs_contains_folded
-                // applies FileNameSearch's rule. Keys are ASCII, so lower() is exact for them; for names it first rules
-                // out most rows cheaply (an ASCII text can only match where lower() finds it), as a Swift call per row
+                // The text is ?2 and its longest ASCII stretch ?3 (seq is ?1, LIMIT takes the next number). SQLite's
+                // own lower() folds ASCII only; dfs_contains_folded applies FileNameSearch's rule. Keys are ASCII, so
+                // lower() is exact for them; for names it first rules out most rows cheaply, as a Swift call per row
                 // costs far more.
-                let nameMatches = matching.isASCII
-                    ? "(instr(lower(original_filename), ?2) > 0 AND dfs_contains_folded(original_filename, ?2))"
-                    : "dfs_contains_folded(original_filename, ?2)"
-                sql += " AND (instr(lower(file_key), ?2) > 0 OR \(nameMatches))"
+                var nameMatches = "dfs_contains_folded(original_filename, ?2)"
                 binds += [.text(matching.folded)]
+                if let run = matching.longestASCIIRun {
+                    nameMatches = "(instr(lower(original_filename), ?3) > 0 AND \(nameMatches))"
+                    binds += [.text(run)]
+                }
+                sql += " AND (instr(lower(file_key), ?2) > 0 OR \(nameMatches))"
             }
             let rows = try await self.run(sql + " ORDER BY seq DESC LIMIT ?", binds + [.integer(limit)])
             guard !rows.isEmpty else { return [] }

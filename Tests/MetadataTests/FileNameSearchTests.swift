@@ -18,6 +18,14 @@ struct FileNameSearchTests {
         #expect(throws: FileNameSearchError.controlCharacter) { try FileNameSearch("line\nbreak") }
     }
 
+    @Test("the longest ASCII stretch of the text, which SQLite prefilters with")
+    func asciiRun() throws {
+        #expect(try FileNameSearch("Report")?.longestASCIIRun == "report")
+        #expect(try FileNameSearch("Über-99")?.longestASCIIRun == "ber-99")
+        #expect(try FileNameSearch("a日本語bc")?.longestASCIIRun == "bc")
+        #expect(try FileNameSearch("日本語")?.longestASCIIRun == nil)
+    }
+
     @Test("matches ignores case beyond ASCII")
     func matches() throws {
         let search = try #require(try FileNameSearch("straße"))

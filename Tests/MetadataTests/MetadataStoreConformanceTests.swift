@@ -89,13 +89,16 @@ struct MetadataStoreConformanceTests {
                 sampleFile("k-report-late", at: 1_800_000_005, name: "x.bin"),
                 // "Cafe" followed by a combining acute accent (decomposed é): the text is compared as UTF-8 bytes.
                 sampleFile("k-decomposed", at: 1_800_000_006, name: "CAFE\u{301} menu.txt"),
+                sampleFile("k-cjk", at: 1_800_000_007, name: "報告 Ärger 2024.pdf"),
             ]
             for file in files { try await store.recordUpload(file, verifiedOn: [node("node-1")], verifiedAt: Date(), queue: []) }
             func search(_ text: String, limit: Int = 10, before: Int64? = nil) async throws -> [String] {
                 try await store.listFiles(limit: limit, before: before, matching: try FileNameSearch(text)).map(\.file.key.rawValue)
             }
             #expect(try await search("RePoRt") == ["k-report-late", "k-photo", "report-2024"])
-            #expect(try await search("ärger") == ["k-umlaut"])
+            #expect(try await search("ärger") == ["k-cjk", "k-umlaut"])
+            #expect(try await search("報告") == ["k-cjk"])
+            #expect(try await search("告 äR") == ["k-cjk"])
             // Neither % nor _ is a wildcard, and accents are not ignored.
             #expect(try await search("%_d") == ["k-percent"])
             #expect(try await search("_") == ["k-percent", "k-umlaut"])
