@@ -116,9 +116,8 @@ final class BlobStore: Sendable {
         let bufferedHead = head
         if bodyEnded {
             return try await threads.runIfActive {
-                let draft = try BlobDraft(in: layout)
+                let draft = try Self.draft(in: layout, startingWith: bufferedHead)
                 do {
-                    for chunk in bufferedHead { try draft.append(chunk) }
                     return try self.finish(draft, as: key, expectedDigest: expectedDigest)
                 } catch {
                     draft.discard()
@@ -126,16 +125,7 @@ final class BlobStore: Sendable {
                 }
             }
         }
-        let draft = try await threads.runIfActive {
-            let draft = try BlobDraft(in: layout)
-            do {
-                for chunk in bufferedHead { try draft.append(chunk) }
-            } catch {
-                draft.discard()
-                throw error
-            }
-            return draft
-        }
+        let draft = try await threads.runIfActive { try Self.draft(in: layout, startingWith: bufferedHead) }
         do {
             try await receive(&chunks, into: draft)
             return try await threads.runIfActive { try self.finish(draft, as: key, expectedDigest: expectedDigest) }
@@ -144,6 +134,18 @@ final class BlobStore: Sendable {
             draft.discard()
             throw error
         }
+    }
+
+    /// A new temp file holding `chunks`; nothing is left behind if writing them fails. Runs on the I/O threads.
+    private static func draft(in layout: BlobLayout, startingWith chunks: [ByteBuffer]) throws -> BlobDraft {
+        let draft = try BlobDraft(in: layout)
+        do {
+            for chunk in chunks { try draft.append(chunk) }
+        } catch {
+            draft.discard()
+            throw error
+        }
+        return draft
     }
 
     /// Checks the digest, seals the draft and moves it into place; runs on the I/O threads.

@@ -29,7 +29,7 @@ export function authHeaders() {
   return key ? { Authorization: "Bearer " + key } : {};
 }
 
-export async function errorFrom(response) {
+async function errorFrom(response) {
   let code = "http_" + response.status;
   let message = response.statusText || "request failed";
   try {
