@@ -56,6 +56,23 @@ struct DownloadRoutingTests {
         try await store.close()
     }
 
+    /// Puts the test file on all three nodes and records it, without the upload path: an upload feeds its primary's
+    /// wait into node-1's latency average, and on a starved machine that wait alone could rank node-2 first.
+    func storeFile(_ fixture: Fixture) async throws -> FileKey {
+        let key = FileKey.generate()
+        var endpoints: [NodeEndpoint] = []
+        for index in 1...3 {
+            endpoints.append(NodeEndpoint(id: try NodeID(validating: "node-\(index)"), baseURL: "http://fake-\(index)"))
+        }
+        _ = try await fixture.nodes.putBlob(
+            key, on: endpoints[0], body: AnyByteStream(chunks: [ByteBuffer(bytes: bytes)]), length: Int64(bytes.count),
+            replicateTo: Array(endpoints.dropFirst()), expectedDigest: nil)
+        let file = FileRecord(key: key, originalFilename: "f.bin", sizeBytes: Int64(bytes.count), checksum: FakeNodeCluster.digest(bytes), uploadedAt: Date())
+        try await fixture.store.recordUpload(file, verifiedOn: endpoints.map(\.id), verifiedAt: Date(), queue: [])
+        return key
+    }
+
+    /// Stores the test file through the upload path (which feeds the primary's latency).
     func upload(_ fixture: Fixture) async throws -> FileKey {
         let reader = UploadBodyReader(body: AnyByteStream(chunks: [ByteBuffer(bytes: bytes)]), format: .raw, maxSize: 1 << 30, filename: "f.bin")
         return try await fixture.uploads.store(reader, as: UploadDescriptor(filename: "f.bin", expectedDigest: nil, length: Int64(bytes.count)), logger: logger).file.key
@@ -72,7 +89,7 @@ struct DownloadRoutingTests {
     func hedgeWins() async throws {
         let policy = HedgePolicy(minimumDelay: .milliseconds(50), maximumDelay: .milliseconds(50))
         try await withFixture(hedging: policy, hedgeBudget: 1, firstByteTimeout: .seconds(120)) { fixture in
-            let key = try await upload(fixture)
+            let key = try await storeFile(fixture)
             fixture.nodes.set("node-1", .slowFirstByte(.seconds(60)))
             let started = ContinuousClock.now
             let (plan, received) = try await download(key, fixture)
@@ -97,7 +114,7 @@ struct DownloadRoutingTests {
     func budgetExhaustedStopsHedging() async throws {
         let policy = HedgePolicy(minimumDelay: .milliseconds(20), maximumDelay: .milliseconds(20))
         try await withFixture(hedging: policy, hedgeBudget: 0) { fixture in
-            let key = try await upload(fixture)
+            let key = try await storeFile(fixture)
             fixture.nodes.set("node-1", .slowFirstByte(.milliseconds(300)))
             let (plan, received) = try await download(key, fixture)
             #expect(received == bytes)
@@ -114,7 +131,7 @@ struct DownloadRoutingTests {
         // answers at 300 ms, however late the hedge timer fires on a busy machine.
         let policy = HedgePolicy(minimumDelay: .milliseconds(50), maximumDelay: .milliseconds(50))
         try await withFixture(hedging: policy, hedgeBudget: 1) { fixture in
-            let key = try await upload(fixture)
+            let key = try await storeFile(fixture)
             for slow in ["node-2", "node-3"] {
                 let id = try NodeID(validating: slow)
                 for _ in 0..<policy.minimumSamples { await fixture.scoreboard.firstByteObserved(on: id, after: .seconds(5)) }
@@ -136,7 +153,7 @@ struct DownloadRoutingTests {
         // waited over 300 ms (twice their expected time): the hedge must be looked at again, not given up.
         let policy = HedgePolicy(minimumDelay: .milliseconds(50), maximumDelay: .milliseconds(50))
         try await withFixture(hedging: policy, hedgeBudget: 1, firstByteTimeout: .seconds(120)) { fixture in
-            let key = try await upload(fixture)
+            let key = try await storeFile(fixture)
             for other in ["node-2", "node-3"] {
                 let id = try NodeID(validating: other)
                 for _ in 0..<policy.minimumSamples { await fixture.scoreboard.firstByteObserved(on: id, after: .milliseconds(150)) }
@@ -158,7 +175,7 @@ struct DownloadRoutingTests {
         // bytes in 5 s) would only after a 10 s wait.
         let policy = HedgePolicy(minimumDelay: .milliseconds(100), maximumDelay: .milliseconds(100))
         try await withFixture(hedging: policy, hedgeBudget: 1, firstByteTimeout: .seconds(30)) { fixture in
-            let key = try await upload(fixture)
+            let key = try await storeFile(fixture)
             let node2 = try NodeID(validating: "node-2")
             for _ in 0..<policy.minimumSamples { await fixture.scoreboard.firstByteObserved(on: node2, after: .seconds(5)) }
             fixture.nodes.set("node-1", .slowFirstByte(.seconds(3)))
@@ -173,7 +190,7 @@ struct DownloadRoutingTests {
     @Test("a hung replica is skipped after the first-byte timeout and reported as a failover")
     func hungReplicaFailsOver() async throws {
         try await withFixture(firstByteTimeout: .milliseconds(200)) { fixture in
-            let key = try await upload(fixture)
+            let key = try await storeFile(fixture)
             fixture.nodes.set("node-1", .hung)
             let (plan, received) = try await download(key, fixture)
             #expect(received == bytes)
@@ -190,7 +207,7 @@ struct DownloadRoutingTests {
     @Test("a source that stalls mid-stream is replaced at the byte reached and the body is complete")
     func midStreamStallResumes() async throws {
         try await withFixture(stallTimeout: .milliseconds(200)) { fixture in
-            let key = try await upload(fixture)
+            let key = try await storeFile(fixture)
             fixture.nodes.set("node-1", .stallsAfter(bytes: 20_000))
             let started = ContinuousClock.now
             let (plan, received) = try await download(key, fixture)
@@ -210,7 +227,7 @@ struct DownloadRoutingTests {
         var events = DownloadEvents()
         events.failedOver = { log.record("failover \($0) \($1.rawValue)") }
         try await withFixture(stallTimeout: .seconds(30), slowness: slowness, events: events) { fixture in
-            let key = try await upload(fixture)
+            let key = try await storeFile(fixture)
             let node1 = try NodeID(validating: "node-1")
             await fixture.scoreboard.throughputObserved(on: node1, bytesPerSecond: 100_000_000)
             // 1000 bytes per 2 s = 500 B/s, against a usual 100 MB/s; left alone the rest would take 60 s.
@@ -231,7 +248,7 @@ struct DownloadRoutingTests {
     func slowSourceWithoutFallbackIsKept() async throws {
         let slowness = SlowSourceDetector(window: .milliseconds(100), minimumBytesRemaining: 0)
         try await withFixture(firstByteTimeout: .milliseconds(300), stallTimeout: .seconds(30), slowness: slowness) { fixture in
-            let key = try await upload(fixture)
+            let key = try await storeFile(fixture)
             for number in 1...3 {
                 let node = try NodeID(validating: "node-\(number)")
                 await fixture.scoreboard.throughputObserved(on: node, bytesPerSecond: 100_000_000)
@@ -245,7 +262,7 @@ struct DownloadRoutingTests {
     @Test("a replacement source holding a different blob (another size) is passed over for one that matches")
     func resumeSkipsMismatchedReplica() async throws {
         try await withFixture(stallTimeout: .milliseconds(200)) { fixture in
-            let key = try await upload(fixture)
+            let key = try await storeFile(fixture)
             fixture.nodes.removeBlob(key.rawValue, on: "node-2")
             let node2 = NodeEndpoint(id: try NodeID(validating: "node-2"), baseURL: "x")
             _ = try await fixture.nodes.putBlob(key, on: node2, body: AnyByteStream(chunks: [ByteBuffer(bytes: bytes + [1, 2, 3])]), length: nil, replicateTo: [], expectedDigest: nil)
@@ -260,7 +277,7 @@ struct DownloadRoutingTests {
     @Test("a streaming download counts in its node's in-flight until it ends, or until the response is dropped")
     func streamingCountsAsInFlight() async throws {
         try await withFixture { fixture in
-            let key = try await upload(fixture)
+            let key = try await storeFile(fixture)
             let entry = try await fixture.downloads.metadata(of: key)
             var plan: DownloadPlan? = try await fixture.downloads.open(entry, rangeHeader: nil, logger: logger)
             let node = try #require(plan?.servedBy)
@@ -279,7 +296,7 @@ struct DownloadRoutingTests {
         // 50 ms: node-2 (probed at 20 ms) qualifies as a hedge target.
         let policy = HedgePolicy(minimumDelay: .milliseconds(50), maximumDelay: .milliseconds(50))
         try await withFixture(hedging: policy, hedgeBudget: 1, firstByteTimeout: .seconds(30)) { fixture in
-            let key = try await upload(fixture)
+            let key = try await storeFile(fixture)
             for node in ["node-1", "node-2", "node-3"] { fixture.nodes.set(node, .hung) }
             let downloads = fixture.downloads
             let logger = self.logger
@@ -296,7 +313,7 @@ struct DownloadRoutingTests {
     @Test("when every replica stalls the response is aborted, never completed short")
     func everyReplicaStalls() async throws {
         try await withFixture(stallTimeout: .milliseconds(100)) { fixture in
-            let key = try await upload(fixture)
+            let key = try await storeFile(fixture)
             for node in ["node-1", "node-2", "node-3"] { fixture.nodes.set(node, .stallsAfter(bytes: 10_000)) }
             let plan = try await fixture.downloads.open(try await fixture.downloads.metadata(of: key), rangeHeader: nil, logger: logger)
             var received = 0
@@ -316,7 +333,7 @@ struct DownloadRoutingTests {
         events.failedOver = { log.record("failover \($0) \($1.rawValue)") }
         let policy = HedgePolicy(minimumDelay: .milliseconds(50), maximumDelay: .milliseconds(50))
         try await withFixture(hedging: policy, hedgeBudget: 1, stallTimeout: .milliseconds(200), events: events) { fixture in
-            let key = try await upload(fixture)
+            let key = try await storeFile(fixture)
             fixture.nodes.set("node-1", .slowFirstByte(.seconds(3)))
             fixture.nodes.set("node-2", .stallsAfter(bytes: 20_000))
             let (plan, received) = try await download(key, fixture)
@@ -331,7 +348,7 @@ struct DownloadRoutingTests {
     @Test("a digest mismatch after a mid-stream switch convicts no replica; with one source it marks that one")
     func mismatchAfterSwitchIsNotPinnedOnTheFirstSource() async throws {
         try await withFixture(stallTimeout: .milliseconds(200)) { fixture in
-            let key = try await upload(fixture)
+            let key = try await storeFile(fixture)
             // node-2 rots a byte past the point where node-1 stalls, so the resumed part is the bad one.
             var rotten = bytes
             rotten[40_000] ^= 0x01
