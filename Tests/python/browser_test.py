@@ -308,8 +308,30 @@ def drop_generated_files(driver, sizes):
 
 # ---------- the scenario ----------
 
+def report_failure(driver, cluster):
+    """What the page and the gateway showed when a step failed: a screenshot, the page's text, its console and
+    `GET /nodes`, so a failure in CI can be read without rerunning it."""
+    if driver is not None:
+        try:
+            path = ARTIFACTS / "failure.png"
+            driver.save_screenshot(str(path))
+            print(f"failure screenshot {path.relative_to(ROOT)}", file=sys.stderr)
+            print("page text:", driver.find_element(By.TAG_NAME, "body").text[:2000], sep="\n", file=sys.stderr)
+            print("console:", *driver.get_log("browser"), sep="\n", file=sys.stderr)
+        except Exception as error:  # noqa: BLE001 - the report must not hide the failure
+            print(f"could not capture the page: {error}", file=sys.stderr)
+    if cluster is not None:
+        try:
+            print("GET /nodes:", json.dumps(http_json(cluster.url + "/nodes")), file=sys.stderr)
+        except Exception as error:  # noqa: BLE001
+            print(f"GET /nodes failed: {error}", file=sys.stderr)
+
+
 def tear_down(driver, cluster, work, passed):
-    """Stops the browser and the cluster by pid; keeps the work folder (and prints the logs) when the test failed."""
+    """Stops the browser and the cluster by pid; keeps the work folder (and prints what the page and the logs showed)
+    when the test failed."""
+    if not passed:
+        report_failure(driver, cluster)
     if driver is not None:
         try:
             driver.quit()  # stops chromedriver and Chromium
@@ -341,9 +363,10 @@ def run(bin_dir, update_screenshots):
         page = Page(driver, ARTIFACTS)
         driver.set_script_timeout(30)
 
-        # 1. The page loads and fills itself from the API, with no console errors.
+        # 1. The page loads and fills itself from the API, with no console errors. (A first Chromium page load on a
+        # starved machine can take long: the bound is generous, the step is not about speed.)
         driver.get(cluster.url + "/")
-        wait_for("three node cards, all UP", lambda: len(page.css('.node[data-status="UP"]')) == 3)
+        wait_for("three node cards, all UP", lambda: len(page.css('.node[data-status="UP"]')) == 3, timeout=60)
         wait_for("the live indicator", lambda: page.one("#connection").text == "live")
         assert page.one(".node .free").text not in ("", "–"), "free space of a node is not shown"
         errors = page.console_errors()
@@ -531,7 +554,7 @@ def run_with_keys(bin_dir):
 
         driver.get(cluster.url + "/")
         dialog = lambda: page.one("#key-dialog")
-        wait_for("the key prompt", lambda: dialog().get_attribute("open") is not None)
+        wait_for("the key prompt", lambda: dialog().get_attribute("open") is not None, timeout=60)  # a first page load
         page.screenshot("key-prompt")
 
         def enter_key(key):
