@@ -26,6 +26,12 @@ public struct SHA256Digest: Hashable, Sendable, CustomStringConvertible, Codable
         self.bytes = Array(data)
     }
 
+    /// 32 bytes of a SHA-256 result (or another 256-bit value written the same way, such as an HMAC-SHA256).
+    public init?(bytes: [UInt8]) {
+        guard bytes.count == 32 else { return nil }
+        self.bytes = bytes
+    }
+
     public init(_ digest: Crypto.SHA256.Digest) {
         self.bytes = Array(digest)
     }

@@ -22,7 +22,8 @@ struct DownloadLinkSigner: Sendable {
     func link(for key: FileKey, now: Date = Date()) -> DownloadLink {
         let expires = Int64(now.timeIntervalSince1970.rounded(.down) + Self.lifetime)
         let mac = HMAC<SHA256>.authenticationCode(for: Self.message(key.rawValue, expires), using: secret)
-        let signature = mac.map { byte in String(byte, radix: 16).leftPadded(to: 2) }.joined()
+        // An HMAC-SHA256 is 32 bytes, written (and read back in `accepts`) as 64 hex digits like a SHA-256 digest.
+        let signature = SHA256Digest(bytes: Array(mac))!.hex
         return DownloadLink(
             path: "/download/\(key.rawValue)?expires=\(expires)&signature=\(signature)",
             expiresAt: Date(timeIntervalSince1970: TimeInterval(expires)))
@@ -31,7 +32,6 @@ struct DownloadLinkSigner: Sendable {
     /// Whether `claim` is a link this gateway signed for that file and it has not expired at `now`.
     func accepts(_ claim: DownloadLinkClaim, now: Date = Date()) -> Bool {
         guard let expires = Int64(claim.expires), TimeInterval(expires) > now.timeIntervalSince1970,
-            // An HMAC-SHA256 is 32 bytes, written as 64 hex digits like a SHA-256 digest.
             let mac = SHA256Digest(hex: claim.signature)
         else { return false }
         // Constant-time comparison inside swift-crypto.
@@ -41,10 +41,6 @@ struct DownloadLinkSigner: Sendable {
     private static func message(_ fileKey: String, _ expires: Int64) -> Data {
         Data("dfs-download-link\n\(fileKey)\n\(expires)".utf8)
     }
-}
-
-private extension String {
-    func leftPadded(to width: Int) -> String { String(repeating: "0", count: max(0, width - count)) + self }
 }
 
 /// A signed download URL (a path on this gateway) and when it stops working.
