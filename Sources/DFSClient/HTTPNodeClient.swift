@@ -61,7 +61,8 @@ public struct HTTPNodeClient: NodeClient {
         body: AnyByteStream,
         length: Int64?,
         replicateTo targets: [NodeEndpoint],
-        expectedDigest: SHA256Digest?
+        expectedDigest: SHA256Digest?,
+        expectedBlockRoot: SHA256Digest?
     ) async throws -> BlobPutResult {
         var request = HTTPClientRequest(url: node.baseURL + NodeProtocol.blobPath(key))
         request.method = .PUT
@@ -72,19 +73,28 @@ public struct HTTPNodeClient: NodeClient {
         if let expectedDigest {
             request.headers.add(name: NodeProtocol.expectedDigestHeader, value: expectedDigest.hex)
         }
+        if let expectedBlockRoot {
+            request.headers.add(name: NodeProtocol.expectedBlockRootHeader, value: expectedBlockRoot.hex)
+        }
         request.body = .stream(body, length: length.map { .known($0) } ?? .unknown)
         let response = try await send(request, to: node, deadline: timeouts.transferDeadline(bytes: length))
         return try await decodeJSON(BlobPutResult.self, from: response, node: node, limit: 1 << 20)
     }
 
-    public func getBlob(_ key: FileKey, from node: NodeEndpoint, range: ByteRange?) async throws -> BlobReadStream {
+    public func getBlob(_ key: FileKey, from node: NodeEndpoint, range: ByteRange?, expecting expectation: BlobExpectation?) async throws -> BlobReadStream {
         var request = HTTPClientRequest(url: node.baseURL + NodeProtocol.blobPath(key))
         if let range { request.headers.add(name: "range", value: range.headerValue) }
+        Self.add(expectation, to: &request)
         let response = try await send(request, to: node, deadline: timeouts.transferDeadline(bytes: range?.length))
         guard response.status == .ok || response.status == .partialContent else {
             throw try await failure(from: response, node: node)
         }
         let digest = response.headers.first(name: NodeProtocol.checksumHeader).flatMap(SHA256Digest.init(hex:))
+        // A node that does not say how it checked the bytes may be sending unverified ones: never pass them on.
+        guard let verification = response.headers.first(name: NodeProtocol.verifiedHeader).flatMap(BlobReadVerification.init(rawValue:)) else {
+            throw NodeRequestError.invalidResponse(node.id, reason: "the answer does not say how the node verified it")
+        }
+        let blockRoot = response.headers.first(name: NodeProtocol.blockRootHeader).flatMap(SHA256Digest.init(hex:))
         let totalSize: Int64
         var servedRange: ByteRange? = nil
         if response.status == .partialContent {
@@ -95,14 +105,44 @@ public struct HTTPNodeClient: NodeClient {
             servedRange = parsed.range
             totalSize = parsed.total
         } else {
-            guard let length = response.headers.first(name: "content-length").flatMap({ Int64($0) }) else {
-                throw NodeRequestError.invalidResponse(node.id, reason: "200 without Content-Length")
+            let lengthHeader = response.headers.first(name: NodeProtocol.contentLengthHeader) ?? response.headers.first(name: "content-length")
+            guard let length = lengthHeader.flatMap({ Int64($0) }) else {
+                throw NodeRequestError.invalidResponse(node.id, reason: "200 without \(NodeProtocol.contentLengthHeader)")
             }
             totalSize = length
         }
         let nodeID = node.id
         let body = response.body.mapErrors { error in NodeRequestError.unreachable(nodeID, reason: "stream broke: \(error)") }
-        return BlobReadStream(totalSize: totalSize, range: servedRange, recordedDigest: digest, body: AnyByteStream(body))
+        return BlobReadStream(
+            totalSize: totalSize, range: servedRange, recordedDigest: digest, blockRoot: blockRoot, verification: verification,
+            body: AnyByteStream(body))
+    }
+
+    public func damagedBlocks(of key: FileKey, on node: NodeEndpoint, timeout: Duration) async throws -> [Int] {
+        var request = HTTPClientRequest(url: node.baseURL + NodeProtocol.blobPath(key))
+        request.method = .HEAD
+        let response = try await send(request, to: node, deadline: .now() + .init(timeout))
+        guard response.status == .ok || response.status == .partialContent else { throw try await failure(from: response, node: node) }
+        guard let header = response.headers.first(name: NodeProtocol.damagedBlocksHeader) else { return [] }
+        guard let blocks = NodeProtocol.decodeBlockIndexes(header) else {
+            throw NodeRequestError.invalidResponse(node.id, reason: "malformed \(NodeProtocol.damagedBlocksHeader)")
+        }
+        return blocks
+    }
+
+    public func verifyBlob(_ key: FileKey, on node: NodeEndpoint, expecting expectation: BlobExpectation?) async throws -> BlobVerification {
+        var request = HTTPClientRequest(url: node.baseURL + NodeProtocol.verifyPath(key))
+        request.method = .POST
+        Self.add(expectation, to: &request)
+        // The node reads the whole blob before answering: allow for that as for a transfer of its size.
+        let response = try await send(request, to: node, deadline: timeouts.transferDeadline(bytes: nil))
+        return try await decodeJSON(BlobVerification.self, from: response, node: node, limit: 1 << 20)
+    }
+
+    private static func add(_ expectation: BlobExpectation?, to request: inout HTTPClientRequest) {
+        guard let expectation else { return }
+        request.headers.add(name: NodeProtocol.expectedDigestHeader, value: expectation.digest.hex)
+        if let root = expectation.blockRoot { request.headers.add(name: NodeProtocol.expectedBlockRootHeader, value: root.hex) }
     }
 
     public func deleteBlob(_ key: FileKey, on node: NodeEndpoint) async throws -> Bool {
@@ -164,6 +204,7 @@ public struct HTTPNodeClient: NodeClient {
         let message = body?.message ?? String(buffer: buffer).prefix(200).description
         switch response.status.code {
         case 404: return .blobNotFound(node.id)
+        case 422 where body?.error == "blob_corrupt": return .blobCorrupt(node.id, message: message)
         case 422: return .digestMismatch(node.id, message: message)
         case 507: return .insufficientStorage(node.id, message: message)
         default: return .rejected(node.id, status: Int(response.status.code), message: message)

@@ -6,18 +6,27 @@ public protocol NodeClient: Sendable {
     /// `GET /health`, bounded by `timeout`.
     func health(of node: NodeEndpoint, timeout: Duration) async throws -> NodeHealth
 
-    /// Streams `body` into `key` on `node`; with `replicateTo` the node fans it out to those targets.
+    /// Streams `body` into `key` on `node`; with `replicateTo` the node fans it out to those targets. The node (and
+    /// each target) refuses a body whose SHA-256 or block root differs from the expected one.
     func putBlob(
         _ key: FileKey,
         on node: NodeEndpoint,
         body: AnyByteStream,
         length: Int64?,
         replicateTo targets: [NodeEndpoint],
-        expectedDigest: SHA256Digest?
+        expectedDigest: SHA256Digest?,
+        expectedBlockRoot: SHA256Digest?
     ) async throws -> BlobPutResult
 
-    /// Opens a blob for reading; the stream must be consumed or dropped by the caller.
-    func getBlob(_ key: FileKey, from node: NodeEndpoint, range: ByteRange?) async throws -> BlobReadStream
+    /// Opens a blob for reading; the stream must be consumed or dropped by the caller. The node sends only bytes
+    /// it verified, and refuses (`blobCorrupt`) a copy that is not the one `expectation` describes.
+    func getBlob(_ key: FileKey, from node: NodeEndpoint, range: ByteRange?, expecting expectation: BlobExpectation?) async throws -> BlobReadStream
+
+    /// The blocks of `key` that reads on `node` found damaged (empty when none), bounded by `timeout`.
+    func damagedBlocks(of key: FileKey, on node: NodeEndpoint, timeout: Duration) async throws -> [Int]
+
+    /// Has the node re-read and re-hash the whole blob block by block.
+    func verifyBlob(_ key: FileKey, on node: NodeEndpoint, expecting expectation: BlobExpectation?) async throws -> BlobVerification
 
     /// Removes a blob; returns `false` when the node did not hold it.
     func deleteBlob(_ key: FileKey, on node: NodeEndpoint) async throws -> Bool
@@ -26,17 +35,36 @@ public protocol NodeClient: Sendable {
     func inventory(of node: NodeEndpoint, after: String?, limit: Int) async throws -> InventoryPage
 }
 
-/// An opened blob read: total size of the blob, the bytes of the requested range, the node's recorded digest.
+extension NodeClient {
+    /// A put with no expected block root (uploads: the gateway learns the root as the body passes).
+    public func putBlob(
+        _ key: FileKey, on node: NodeEndpoint, body: AnyByteStream, length: Int64?, replicateTo targets: [NodeEndpoint],
+        expectedDigest: SHA256Digest?
+    ) async throws -> BlobPutResult {
+        try await putBlob(key, on: node, body: body, length: length, replicateTo: targets, expectedDigest: expectedDigest, expectedBlockRoot: nil)
+    }
+}
+
+/// An opened blob read: total size of the blob, the bytes of the requested range, the node's recorded digest and
+/// how it verified what it sends.
 public struct BlobReadStream: Sendable {
     public var totalSize: Int64
     public var range: ByteRange?
     public var recordedDigest: SHA256Digest?
+    /// The root of the node's block digests, when it holds them.
+    public var blockRoot: SHA256Digest?
+    public var verification: BlobReadVerification
     public var body: AnyByteStream
 
-    public init(totalSize: Int64, range: ByteRange?, recordedDigest: SHA256Digest?, body: AnyByteStream) {
+    public init(
+        totalSize: Int64, range: ByteRange?, recordedDigest: SHA256Digest?, blockRoot: SHA256Digest? = nil,
+        verification: BlobReadVerification = .blocks, body: AnyByteStream
+    ) {
         self.totalSize = totalSize
         self.range = range
         self.recordedDigest = recordedDigest
+        self.blockRoot = blockRoot
+        self.verification = verification
         self.body = body
     }
 }
@@ -48,13 +76,15 @@ public enum NodeRequestError: Error, Sendable, CustomStringConvertible {
     case blobNotFound(NodeID)
     case insufficientStorage(NodeID, message: String)
     case digestMismatch(NodeID, message: String)
+    /// The node's copy is damaged (a block no longer matches its digest) or is not the one expected.
+    case blobCorrupt(NodeID, message: String)
     case rejected(NodeID, status: Int, message: String)
     case invalidResponse(NodeID, reason: String)
 
     public var nodeID: NodeID {
         switch self {
         case .unreachable(let id, _), .blobNotFound(let id), .insufficientStorage(let id, _),
-            .digestMismatch(let id, _), .rejected(let id, _, _), .invalidResponse(let id, _):
+            .digestMismatch(let id, _), .blobCorrupt(let id, _), .rejected(let id, _, _), .invalidResponse(let id, _):
             return id
         }
     }
@@ -66,6 +96,7 @@ public enum NodeRequestError: Error, Sendable, CustomStringConvertible {
         case .blobNotFound(let id): return "\(id): blob not found"
         case .insufficientStorage(let id, let message): return "\(id): disk full (\(message))"
         case .digestMismatch(let id, let message): return "\(id): digest mismatch (\(message))"
+        case .blobCorrupt(let id, let message): return "\(id): copy damaged (\(message))"
         case .rejected(let id, let status, let message): return "\(id): HTTP \(status) (\(message))"
         case .invalidResponse(let id, let reason): return "\(id): invalid response (\(reason))"
         }

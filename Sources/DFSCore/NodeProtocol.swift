@@ -5,16 +5,46 @@
 ///   With `x-dfs-replicate-to: id=url,id=url` the node also streams the same bytes to those targets, in
 ///   parallel, and reports each target's outcome. With `x-dfs-expected-sha256` it refuses (422) to keep a
 ///   blob whose digest differs.
-/// - `GET /blobs/{key}` (with `Range`), `HEAD /blobs/{key}`, `DELETE /blobs/{key}`.
+///   The answer carries the blob's block root (`BlobBlocks.root`), and `x-dfs-expected-block-root` refuses (422)
+///   a body whose blocks differ.
+/// - `GET /blobs/{key}` (with `Range`): the node reads whole blocks, checks each against the digests it recorded
+///   when writing, and sends only verified bytes; a block that fails is never sent (422 `blob_corrupt` before the
+///   answer head when it is the first, else the body ends early). The body is chunked and `x-dfs-content-length`
+///   says how long it is when complete: a shorter one stopped before a damaged block. With `x-dfs-expected-sha256` and
+///   `x-dfs-expected-block-root` it first checks that its copy is the one the caller recorded. The answer names
+///   how it was verified (`x-dfs-verified`).
+/// - `HEAD /blobs/{key}` (with `x-dfs-damaged-blocks` when reads found bad blocks), `DELETE /blobs/{key}`.
+/// - `POST /blobs/{key}/verify` → `BlobVerification`: the node re-reads and re-hashes the whole blob block by block.
 /// - `GET /health` → `NodeHealth`; `GET /inventory?after=&limit=` → `InventoryPage`.
 public enum NodeProtocol {
     public static let replicateToHeader = "x-dfs-replicate-to"
     public static let expectedDigestHeader = "x-dfs-expected-sha256"
+    public static let expectedBlockRootHeader = "x-dfs-expected-block-root"
     /// On GET/HEAD answers: the digest the node computed when the blob was written.
     public static let checksumHeader = "x-checksum-sha256"
+    /// On GET/HEAD answers: the root of the blob's block digests, when the node holds them.
+    public static let blockRootHeader = "x-dfs-block-root"
+    /// On GET answers: the bytes a complete body carries (the body itself is chunked, so it can end early).
+    public static let contentLengthHeader = "x-dfs-content-length"
+    /// On GET answers: how the node checked what it sends (`BlobReadVerification`).
+    public static let verifiedHeader = "x-dfs-verified"
+    /// On HEAD answers: blocks that reads found damaged, comma-separated indexes.
+    public static let damagedBlocksHeader = "x-dfs-damaged-blocks"
     public static let nodeIDHeader = "x-dfs-node-id"
 
     public static func blobPath(_ key: FileKey) -> String { "/blobs/\(key.rawValue)" }
+    public static func verifyPath(_ key: FileKey) -> String { "/blobs/\(key.rawValue)/verify" }
+
+    /// Parses `x-dfs-damaged-blocks`; nil for a malformed value.
+    public static func decodeBlockIndexes(_ header: String) -> [Int]? {
+        let parts = header.split(separator: ",").map { $0.trimmingSpaces() }
+        var indexes: [Int] = []
+        for part in parts where !part.isEmpty {
+            guard let index = Int(part), index >= 0 else { return nil }
+            indexes.append(index)
+        }
+        return indexes
+    }
 
     /// Encodes replication targets for `x-dfs-replicate-to`.
     public static func encodeTargets(_ targets: [NodeEndpoint]) -> String {
@@ -34,6 +64,27 @@ public enum NodeProtocol {
             }
             return NodeEndpoint(id: id, baseURL: url)
         }
+    }
+}
+
+/// How a node checked the bytes of a GET answer before sending them.
+public enum BlobReadVerification: String, Sendable {
+    /// Every block sent was read whole and matched its recorded digest.
+    case blocks
+    /// A blob without block digests (written by an older node), read whole: its SHA-256 was checked before the last
+    /// chunk went out.
+    case whole
+}
+
+/// What the caller recorded about a blob, sent with reads and verifications so a node refuses a copy that differs.
+public struct BlobExpectation: Sendable, Equatable {
+    public var digest: SHA256Digest
+    /// Nil for files recorded before block digests existed.
+    public var blockRoot: SHA256Digest?
+
+    public init(digest: SHA256Digest, blockRoot: SHA256Digest?) {
+        self.digest = digest
+        self.blockRoot = blockRoot
     }
 }
 
@@ -93,13 +144,16 @@ public struct ReplicaOutcome: Codable, Sendable, Equatable {
     public var stored: Bool
     public var checksumSHA256: String?
     public var sizeBytes: Int64?
+    /// The root of the block digests the target computed while writing.
+    public var blockRoot: String?
     public var error: String?
 
-    public init(nodeID: String, stored: Bool, checksumSHA256: String?, sizeBytes: Int64?, error: String?) {
+    public init(nodeID: String, stored: Bool, checksumSHA256: String?, sizeBytes: Int64?, blockRoot: String? = nil, error: String?) {
         self.nodeID = nodeID
         self.stored = stored
         self.checksumSHA256 = checksumSHA256
         self.sizeBytes = sizeBytes
+        self.blockRoot = blockRoot
         self.error = error
     }
 
@@ -108,6 +162,7 @@ public struct ReplicaOutcome: Codable, Sendable, Equatable {
         case stored
         case checksumSHA256 = "checksum_sha256"
         case sizeBytes = "size_bytes"
+        case blockRoot = "block_root"
         case error
     }
 }
@@ -118,13 +173,16 @@ public struct BlobPutResult: Codable, Sendable, Equatable {
     public var key: String
     public var sizeBytes: Int64
     public var checksumSHA256: String
+    /// The root of the block digests the node computed while writing (`BlobBlocks.root`).
+    public var blockRoot: String?
     public var replicas: [ReplicaOutcome]
 
-    public init(nodeID: String, key: String, sizeBytes: Int64, checksumSHA256: String, replicas: [ReplicaOutcome]) {
+    public init(nodeID: String, key: String, sizeBytes: Int64, checksumSHA256: String, blockRoot: String? = nil, replicas: [ReplicaOutcome]) {
         self.nodeID = nodeID
         self.key = key
         self.sizeBytes = sizeBytes
         self.checksumSHA256 = checksumSHA256
+        self.blockRoot = blockRoot
         self.replicas = replicas
     }
 
@@ -133,7 +191,45 @@ public struct BlobPutResult: Codable, Sendable, Equatable {
         case key
         case sizeBytes = "size_bytes"
         case checksumSHA256 = "checksum_sha256"
+        case blockRoot = "block_root"
         case replicas
+    }
+}
+
+/// The answer to `POST /blobs/{key}/verify`: the blob re-read and re-hashed block by block.
+public struct BlobVerification: Codable, Sendable, Equatable {
+    public var sizeBytes: Int64
+    /// The whole-blob digest the node recorded when writing (nil if it lost it).
+    public var checksumSHA256: String?
+    /// The root of the node's block digests; nil when it has none it could trust.
+    public var blockRoot: String?
+    /// Blocks whose bytes no longer match their recorded digest, ascending.
+    public var damagedBlocks: [Int]
+    /// True when every byte matched and the copy is the one the caller expected.
+    public var intact: Bool
+    /// True when the node had no block digests for this blob (an older write) and recorded them during this check.
+    public var blocksComputed: Bool
+    /// Why the copy is not intact, for logs and queue items.
+    public var problem: String?
+
+    public init(sizeBytes: Int64, checksumSHA256: String?, blockRoot: String?, damagedBlocks: [Int], intact: Bool, blocksComputed: Bool, problem: String?) {
+        self.sizeBytes = sizeBytes
+        self.checksumSHA256 = checksumSHA256
+        self.blockRoot = blockRoot
+        self.damagedBlocks = damagedBlocks
+        self.intact = intact
+        self.blocksComputed = blocksComputed
+        self.problem = problem
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case sizeBytes = "size_bytes"
+        case checksumSHA256 = "checksum_sha256"
+        case blockRoot = "block_root"
+        case damagedBlocks = "damaged_blocks"
+        case intact
+        case blocksComputed = "blocks_computed"
+        case problem
     }
 }
 

@@ -61,6 +61,10 @@ public final class CachingMetadataStore: MetadataStore {
         try await invalidating(key) { try await base.markDeleted(key, removedFrom: removedFrom, pendingOn: pendingOn, at: time) }
     }
 
+    public func recordBlockRoot(_ key: FileKey, root: SHA256Digest) async throws -> Bool {
+        try await invalidating(key) { try await base.recordBlockRoot(key, root: root) }
+    }
+
     public func recordLocation(_ key: FileKey, on node: NodeID, status: LocationStatus, verifiedAt: Date?) async throws {
         try await invalidating(key) { try await base.recordLocation(key, on: node, status: status, verifiedAt: verifiedAt) }
     }

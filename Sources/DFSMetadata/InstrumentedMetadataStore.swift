@@ -43,6 +43,10 @@ public struct InstrumentedMetadataStore: MetadataStore {
         try await measure("markDeleted") { try await base.markDeleted(key, removedFrom: removedFrom, pendingOn: pendingOn, at: time) }
     }
 
+    public func recordBlockRoot(_ key: FileKey, root: SHA256Digest) async throws -> Bool {
+        try await measure("recordBlockRoot") { try await base.recordBlockRoot(key, root: root) }
+    }
+
     public func recordLocation(_ key: FileKey, on node: NodeID, status: LocationStatus, verifiedAt: Date?) async throws {
         try await measure("recordLocation") { try await base.recordLocation(key, on: node, status: status, verifiedAt: verifiedAt) }
     }

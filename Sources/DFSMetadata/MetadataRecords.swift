@@ -36,14 +36,21 @@ public struct FileRecord: Sendable, Equatable {
     public var sizeBytes: Int64
     public var checksum: SHA256Digest
     public var uploadedAt: Date
+    /// The root over the file's block digests (`BlobBlocks.root`) as the gateway computed it from the client's
+    /// stream; nil for files recorded before block digests existed, until a node computed them for a verified copy.
+    public var blockRoot: SHA256Digest?
 
-    public init(key: FileKey, originalFilename: String, sizeBytes: Int64, checksum: SHA256Digest, uploadedAt: Date) {
+    public init(key: FileKey, originalFilename: String, sizeBytes: Int64, checksum: SHA256Digest, uploadedAt: Date, blockRoot: SHA256Digest? = nil) {
         self.key = key
         self.originalFilename = originalFilename
         self.sizeBytes = sizeBytes
         self.checksum = checksum
         self.uploadedAt = uploadedAt
+        self.blockRoot = blockRoot
     }
+
+    /// What a node's copy must be to count: the caller's side of every read and verification.
+    public var expectation: BlobExpectation { BlobExpectation(digest: checksum, blockRoot: blockRoot) }
 }
 
 /// State of one replica of a file on one node.
@@ -87,6 +94,12 @@ public struct FileEntry: Sendable, Equatable {
     /// Nodes holding a verified copy, in node-id order.
     public var verifiedReplicas: [NodeID] {
         locations.filter { $0.status == .active }.map(\.nodeID).sorted()
+    }
+
+    /// Nodes whose copy was found damaged: nodes check every block they send, so these can still serve the blocks
+    /// that are intact, as a last resort when no verified copy can.
+    public var damagedReplicas: [NodeID] {
+        locations.filter { $0.status == .corrupt }.map(\.nodeID).sorted()
     }
 }
 

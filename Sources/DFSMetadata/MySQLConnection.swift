@@ -31,6 +31,9 @@ struct MySQLError: Error, Sendable, CustomStringConvertible {
     /// Deadlock (1213) or lock wait timeout (1205): InnoDB rolled back; the whole transaction may run again.
     var isTransient: Bool { code == 1213 || code == 1205 }
     var isDuplicateKey: Bool { code == 1062 }
+    /// A column (1060) or index (1061) added by a migration statement is already there: MySQL 8 has no
+    /// `ADD COLUMN IF NOT EXISTS`, so a migration interrupted after such a statement meets this when run again.
+    var isAlreadyApplied: Bool { code == 1060 || code == 1061 }
 
     var description: String { "MySQL error \(code): \(message)" }
 }

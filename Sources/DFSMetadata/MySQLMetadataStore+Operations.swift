@@ -52,9 +52,9 @@ extension MySQLMetadataStore {
                 let existing = try connection.query("SELECT 1 FROM files WHERE file_key = ? FOR UPDATE", [.text(file.key.rawValue)])
                 if !existing.isEmpty { throw MetadataError.fileAlreadyExists(file.key) }
                 try connection.update(
-                    "INSERT INTO files (file_key, original_filename, size_bytes, checksum_sha256, uploaded_at) VALUES (?, ?, ?, ?, ?)",
+                    "INSERT INTO files (file_key, original_filename, size_bytes, checksum_sha256, uploaded_at, block_root) VALUES (?, ?, ?, ?, ?, ?)",
                     [.text(file.key.rawValue), .text(file.originalFilename), .int(file.sizeBytes), .text(file.checksum.hex),
-                     Self.time(file.uploadedAt)])
+                     Self.time(file.uploadedAt), file.blockRoot.map { .text($0.hex) } ?? .null])
                 for node in nodes {
                     try connection.update(
                         "INSERT INTO file_locations (file_key, node_id, status, last_verified_at) VALUES (?, ?, 'ACTIVE', ?)",
@@ -125,6 +125,14 @@ extension MySQLMetadataStore {
                 pendingOn.map { NewQueueItem(fileKey: key, targetNodeID: $0, sourceNodeID: nil, kind: .delete, reason: "node unreachable at delete") },
                 at: time, on: connection)
             return true
+        }
+    }
+
+    public func recordBlockRoot(_ key: FileKey, root: SHA256Digest) async throws -> Bool {
+        try await withConnection { connection in
+            try connection.update(
+                "UPDATE files SET block_root = ? WHERE file_key = ? AND deleted_at IS NULL AND block_root IS NULL",
+                [.text(root.hex), .text(key.rawValue)]) == 1
         }
     }
 

@@ -46,7 +46,8 @@ extension MySQLMetadataStore {
         else { throw MetadataError.corruptRow("file row") }
         let file = FileRecord(
             key: try FileKey(validating: try text(row, "file_key")), originalFilename: try text(row, "original_filename"),
-            sizeBytes: size, checksum: digest, uploadedAt: try date(row, "uploaded_at"))
+            sizeBytes: size, checksum: digest, uploadedAt: try date(row, "uploaded_at"),
+            blockRoot: try SQLiteMetadataStore.blockRoot(row["block_root"]))
         return FileEntry(file: file, locations: locations, sequence: sequence)
     }
 

@@ -74,7 +74,13 @@ public final class MySQLMetadataStore: MetadataStore {
             let applied = Set(try connection.query("SELECT version FROM schema_migrations").compactMap { $0["version"].flatMap { Int($0) } })
             for migration in Migration.mysql where !applied.contains(migration.version) {
                 do {
-                    for statement in migration.statements { try connection.execute(statement) }
+                    for statement in migration.statements {
+                        do {
+                            try connection.execute(statement)
+                        } catch let error as MySQLError where error.isAlreadyApplied {
+                            logger.debug("migration statement already applied", metadata: ["version": "\(migration.version)", "error": "\(error)"])
+                        }
+                    }
                     try connection.update(
                         "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
                         [.int(Int64(migration.version)), .text(migration.name), Self.time(Date())])

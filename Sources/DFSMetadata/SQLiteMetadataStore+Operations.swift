@@ -46,9 +46,9 @@ extension SQLiteMetadataStore {
             let existing = try await self.run("SELECT 1 FROM files WHERE file_key = ?", [.text(file.key.rawValue)])
             if !existing.isEmpty { throw MetadataError.fileAlreadyExists(file.key) }
             try await self.run(
-                "INSERT INTO files (file_key, original_filename, size_bytes, checksum_sha256, uploaded_at) VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO files (file_key, original_filename, size_bytes, checksum_sha256, uploaded_at, block_root) VALUES (?, ?, ?, ?, ?, ?)",
                 [.text(file.key.rawValue), .text(file.originalFilename), .integer(Int(file.sizeBytes)),
-                 .text(file.checksum.hex), .text(MetadataTime.format(file.uploadedAt))])
+                 .text(file.checksum.hex), .text(MetadataTime.format(file.uploadedAt)), file.blockRoot.map { .text($0.hex) } ?? .null])
             for node in nodes {
                 try await self.run(
                     "INSERT INTO file_locations (file_key, node_id, status, last_verified_at) VALUES (?, ?, 'ACTIVE', ?)",
@@ -118,6 +118,15 @@ extension SQLiteMetadataStore {
                 pendingOn.map { NewQueueItem(fileKey: key, targetNodeID: $0, sourceNodeID: nil, kind: .delete, reason: "node unreachable at delete") },
                 at: time)
             return true
+        }
+    }
+
+    public func recordBlockRoot(_ key: FileKey, root: SHA256Digest) async throws -> Bool {
+        try await serialized {
+            try await self.run(
+                "UPDATE files SET block_root = ? WHERE file_key = ? AND deleted_at IS NULL AND block_root IS NULL RETURNING 1",
+                [.text(root.hex), .text(key.rawValue)]
+            ).count == 1
         }
     }
 

@@ -18,6 +18,13 @@ extension SQLiteMetadataStore {
         return date
     }
 
+    /// A `block_root` value: NULL is none, anything else must be a digest.
+    static func blockRoot(_ text: String?) throws -> SHA256Digest? {
+        guard let text else { return nil }
+        guard let root = SHA256Digest(hex: text) else { throw MetadataError.corruptRow("block_root is not a digest") }
+        return root
+    }
+
     static func nodeRecord(_ row: SQLiteRow) throws -> NodeRecord {
         guard let status = NodeStatus(rawValue: try text(row, "status")), let role = NodeRole(rawValue: try text(row, "role")) else {
             throw MetadataError.corruptRow("node status/role")
@@ -39,7 +46,8 @@ extension SQLiteMetadataStore {
         else { throw MetadataError.corruptRow("file row") }
         let file = FileRecord(
             key: try FileKey(validating: try text(row, "file_key")), originalFilename: try text(row, "original_filename"),
-            sizeBytes: Int64(size), checksum: digest, uploadedAt: try date(row, "uploaded_at"))
+            sizeBytes: Int64(size), checksum: digest, uploadedAt: try date(row, "uploaded_at"),
+            blockRoot: try blockRoot(row.column("block_root")?.string))
         return FileEntry(file: file, locations: locations, sequence: Int64(sequence))
     }
 

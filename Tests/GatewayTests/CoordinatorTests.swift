@@ -9,13 +9,16 @@ import TestSupport
 
 @testable import Gateway
 
-/// The upload and download flows of SPEC §4 against in-memory nodes: no sockets, every fault on demand.
+/// The upload and download flows against in-memory nodes: no sockets, every fault on demand.
 @Suite("Upload and download coordinators")
 struct CoordinatorTests {
     let logger = Logger(label: "test")
 
     /// A store, a scoreboard with node-1…3 UP (node-1 fastest) and fake nodes.
-    func withGateway(writeQuorum: Int = 1, _ body: (UploadCoordinator, DownloadCoordinator, FakeNodeCluster, any MetadataStore) async throws -> Void) async throws {
+    func withGateway(
+        writeQuorum: Int = 1, events: DownloadEvents = DownloadEvents(),
+        _ body: (UploadCoordinator, DownloadCoordinator, FakeNodeCluster, any MetadataStore) async throws -> Void
+    ) async throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("dfs-coord-\(UUID().uuidString).sqlite").path
         defer { try? FileManager.default.removeItem(atPath: path) }
         let store = try await SQLiteMetadataStore.open(path: path, logger: logger)
@@ -27,7 +30,7 @@ struct CoordinatorTests {
         }
         let nodes = FakeNodeCluster()
         let uploads = UploadCoordinator(store: store, nodes: nodes, scoreboard: scoreboard, replicationFactor: 3, writeQuorum: writeQuorum)
-        let downloads = DownloadCoordinator(store: store, nodes: nodes, scoreboard: scoreboard)
+        let downloads = DownloadCoordinator(store: store, nodes: nodes, scoreboard: scoreboard, events: events)
         do {
             try await body(uploads, downloads, nodes, store)
         } catch {
@@ -136,26 +139,78 @@ struct CoordinatorTests {
         }
     }
 
-    @Test("a replica whose bytes rotted makes the response fail before its end and is marked corrupt")
-    func corruptDownloadAborts() async throws {
+    @Test("replicas whose only block rotted are refused by their nodes before the first byte, marked corrupt, and an intact one serves")
+    func rottenReplicasAreSkipped() async throws {
         try await withGateway { uploads, downloads, nodes, store in
             let outcome = try await upload(bytes, with: uploads)
-            // Every replica rots the same way after the upload, so whichever serves is caught.
-            for node in ["node-1", "node-2", "node-3"] {
-                var rotten = bytes
-                rotten[9_999] ^= 0x01
-                nodes.removeBlob(outcome.file.key.rawValue, on: node)
-                let endpoint = NodeEndpoint(id: try NodeID(validating: node), baseURL: "x")
-                _ = try await nodes.putBlob(outcome.file.key, on: endpoint, body: AnyByteStream(chunks: [ByteBuffer(bytes: rotten)]), length: nil, replicateTo: [], expectedDigest: nil)
-            }
+            let key = outcome.file.key.rawValue
+            for node in ["node-1", "node-2"] { nodes.rot(key, on: node, at: 9_999) }
             let plan = try await downloads.open(try await downloads.metadata(of: outcome.file.key), rangeHeader: nil, logger: logger)
-            var received = 0
-            await #expect(throws: DownloadIntegrityError.self) {
-                for try await chunk in plan.body { received += chunk.readableBytes }
-            }
-            #expect(received < bytes.count, "the last chunk must be held back")
+            #expect(plan.servedBy.rawValue == "node-3")
+            #expect(try await readAll(plan) == bytes)
             let entry = try #require(try await store.file(outcome.file.key))
-            #expect(entry.locations.first { $0.nodeID == plan.servedBy }?.status == .corrupt)
+            #expect(entry.damagedReplicas.map(\.rawValue) == ["node-1", "node-2"])
+            let queued = try await store.queueItems(QueueFilter(status: .pending)).map(\.targetNodeID.rawValue).sorted()
+            #expect(queued == ["node-1", "node-2"])
+        }
+    }
+
+    @Test("when every copy's only block rotted, no byte is served and every copy is marked corrupt")
+    func everyCopyRotten() async throws {
+        try await withGateway { uploads, downloads, nodes, store in
+            let outcome = try await upload(bytes, with: uploads)
+            for node in ["node-1", "node-2", "node-3"] { nodes.rot(outcome.file.key.rawValue, on: node, at: 5_000) }
+            await #expect(throws: NoNodeAvailable.self) {
+                _ = try await downloads.open(try await downloads.metadata(of: outcome.file.key), rangeHeader: nil, logger: logger)
+            }
+            let entry = try #require(try await store.file(outcome.file.key))
+            #expect(entry.damagedReplicas.count == 3 && entry.verifiedReplicas.isEmpty)
+        }
+    }
+
+    @Test("a copy that rotted mid-file is cut before the bad block and the download resumes there from another copy")
+    func midFileRotResumes() async throws {
+        let broke = EventLog()
+        var events = DownloadEvents()
+        events.sourceBroke = { broke.record("\($1)") }
+        try await withGateway(events: events) { uploads, downloads, nodes, _ in
+            let large = (0..<(3 << 20)).map { UInt8(($0 * 7) % 253) }
+            let outcome = try await upload(large, with: uploads)
+            let key = outcome.file.key.rawValue
+            // Every copy is damaged, each in another block: whichever order the replicas are tried in, some copy is
+            // cut mid-file and the rest of the file comes from copies whose blocks there are intact.
+            let damage = ["node-1": 2, "node-2": 1, "node-3": 0]
+            for (node, block) in damage { nodes.rot(key, on: node, at: (block << 20) + 17) }
+            let plan = try await downloads.open(try await downloads.metadata(of: outcome.file.key), rangeHeader: nil, logger: logger)
+            let received = try await readAll(plan)
+            #expect(received.count == large.count && received == large)
+            #expect(!broke.entries.isEmpty && broke.entries.allSatisfy { $0 == "node-1" || $0 == "node-2" }, "\(broke.entries)")
+            let reported = nodes.damagedBlocksSeen(key)
+            #expect(!reported.isEmpty && reported.allSatisfy { damage[$0.key].map { [$0] } == $0.value }, "\(reported)")
+        }
+    }
+
+    @Test("a range inside intact blocks is served even when every copy is damaged elsewhere; a range over the damage is not")
+    func rangesAroundDamage() async throws {
+        try await withGateway { uploads, downloads, nodes, store in
+            let large = (0..<(3 << 20)).map { UInt8(($0 * 11) % 251) }
+            let outcome = try await upload(large, with: uploads)
+            for node in ["node-1", "node-2", "node-3"] { nodes.rot(outcome.file.key.rawValue, on: node, at: 100) }
+            await #expect(throws: NoNodeAvailable.self) {
+                _ = try await downloads.open(try await downloads.metadata(of: outcome.file.key), rangeHeader: "bytes=0-10", logger: logger)
+            }
+            #expect(try await store.file(outcome.file.key)?.damagedReplicas.count == 3)
+            // Every copy is now marked CORRUPT, yet its intact blocks still serve.
+            for range in ["bytes=1048576-2097151", "bytes=2000000-", "bytes=-5"] {
+                let plan = try await downloads.open(try await downloads.metadata(of: outcome.file.key), rangeHeader: range, logger: logger)
+                let expected: [UInt8]
+                switch range {
+                case "bytes=1048576-2097151": expected = Array(large[1_048_576...2_097_151])
+                case "bytes=2000000-": expected = Array(large[2_000_000...])
+                default: expected = Array(large.suffix(5))
+                }
+                #expect(try await readAll(plan) == expected, "\(range)")
+            }
         }
     }
 

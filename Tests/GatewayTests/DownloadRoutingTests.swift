@@ -67,7 +67,9 @@ struct DownloadRoutingTests {
         _ = try await fixture.nodes.putBlob(
             key, on: endpoints[0], body: AnyByteStream(chunks: [ByteBuffer(bytes: bytes)]), length: Int64(bytes.count),
             replicateTo: Array(endpoints.dropFirst()), expectedDigest: nil)
-        let file = FileRecord(key: key, originalFilename: "f.bin", sizeBytes: Int64(bytes.count), checksum: FakeNodeCluster.digest(bytes), uploadedAt: Date())
+        let digests = FakeNodeCluster.digests(bytes)
+        let file = FileRecord(
+            key: key, originalFilename: "f.bin", sizeBytes: Int64(bytes.count), checksum: digests.whole, uploadedAt: Date(), blockRoot: digests.blocks.root)
         try await fixture.store.recordUpload(file, verifiedOn: endpoints.map(\.id), verifiedAt: Date(), queue: [])
         return key
     }
@@ -345,20 +347,24 @@ struct DownloadRoutingTests {
         }
     }
 
-    @Test("a digest mismatch after a mid-stream switch convicts no replica; with one source it marks that one")
-    func mismatchAfterSwitchIsNotPinnedOnTheFirstSource() async throws {
-        try await withFixture(stallTimeout: .milliseconds(200)) { fixture in
+    @Test("mid-stream, a replica holding other bytes is refused as a fallback, reported damaged, and the next one finishes")
+    func otherBytesAreNotResumedFrom() async throws {
+        let log = EventLog()
+        var events = DownloadEvents()
+        events.copyDamaged = { _, node, status, _ in log.record("damaged \(node) \(status.rawValue)") }
+        try await withFixture(stallTimeout: .milliseconds(200), events: events) { fixture in
             let key = try await storeFile(fixture)
-            // node-2 rots a byte past the point where node-1 stalls, so the resumed part is the bad one.
-            var rotten = bytes
-            rotten[40_000] ^= 0x01
+            // node-2's copy was rewritten with other bytes (its recorded digest is theirs), so it is not the file.
+            var other = bytes
+            other[40_000] ^= 0x01
             fixture.nodes.removeBlob(key.rawValue, on: "node-2")
             let node2 = NodeEndpoint(id: try NodeID(validating: "node-2"), baseURL: "x")
-            _ = try await fixture.nodes.putBlob(key, on: node2, body: AnyByteStream(chunks: [ByteBuffer(bytes: rotten)]), length: nil, replicateTo: [], expectedDigest: nil)
+            _ = try await fixture.nodes.putBlob(key, on: node2, body: AnyByteStream(chunks: [ByteBuffer(bytes: other)]), length: nil, replicateTo: [], expectedDigest: nil)
             fixture.nodes.set("node-1", .stallsAfter(bytes: 20_000))
-            await #expect(throws: DownloadIntegrityError.self) { _ = try await download(key, fixture) }
-            let entry = try #require(try await fixture.store.file(key))
-            #expect(entry.locations.allSatisfy { $0.status == .active }, "nobody can tell which source was bad")
+            let (_, received) = try await download(key, fixture)
+            #expect(received == bytes)
+            #expect(log.entries == ["damaged node-2 CORRUPT"])
+            #expect(fixture.nodes.reads(on: "node-3") == 1)
         }
     }
 

@@ -45,6 +45,32 @@ struct MetadataStoreConformanceTests {
         }
     }
 
+    @Test("a file's block root is kept with it; an older file without one gets it once, a deleted one never", arguments: TestBackend.all)
+    func blockRoots(_ backend: TestBackend) async throws {
+        try await backend.withFreshStore { store in
+            let root = try #require(SHA256Digest(hex: String(repeating: "ab", count: 32)))
+            let other = try #require(SHA256Digest(hex: String(repeating: "cd", count: 32)))
+            var withRoot = sampleFile("rooted")
+            withRoot.blockRoot = root
+            try await store.recordUpload(withRoot, verifiedOn: [node("node-1")], verifiedAt: Date(), queue: [])
+            #expect(try await store.file(withRoot.key)?.file.blockRoot == root)
+            #expect(try await store.recordBlockRoot(withRoot.key, root: other) == false, "a recorded root is never replaced")
+            #expect(try await store.file(withRoot.key)?.file.blockRoot == root)
+
+            let older = sampleFile("older")
+            try await store.recordUpload(older, verifiedOn: [node("node-1")], verifiedAt: Date(), queue: [])
+            #expect(try await store.file(older.key)?.file.blockRoot == nil)
+            #expect(try await store.recordBlockRoot(older.key, root: root))
+            #expect(try await store.file(older.key)?.file.blockRoot == root)
+            #expect(try await store.listFiles(limit: 10, before: nil).first { $0.file.key == older.key }?.file.blockRoot == root)
+
+            let gone = sampleFile("gone")
+            try await store.recordUpload(gone, verifiedOn: [node("node-1")], verifiedAt: Date(), queue: [])
+            _ = try await store.markDeleted(gone.key, removedFrom: [node("node-1")], pendingOn: [], at: Date())
+            #expect(try await store.recordBlockRoot(gone.key, root: root) == false)
+        }
+    }
+
     @Test("recording the same key twice is refused and leaves the first intact", arguments: TestBackend.all)
     func duplicateKeyRefused(_ backend: TestBackend) async throws {
         try await backend.withFreshStore { store in
@@ -308,7 +334,7 @@ struct SQLiteMigrationTests {
         try await first.recordUpload(sampleFile("keep"), verifiedOn: [node("node-1")], verifiedAt: Date(), queue: [])
         try await first.close()
         let second = try await SQLiteMetadataStore.open(path: path, logger: .init(label: "t"))
-        #expect(try await second.appliedMigrations() == [1])
+        #expect(try await second.appliedMigrations() == Migration.sqlite.map(\.version))
         #expect(try await second.file(key("keep")) != nil)
         try await second.close()
     }

@@ -47,13 +47,13 @@ struct NodeRoutesTests {
             let put = try await client.execute(uri: "/blobs/k1", method: .put, body: ByteBuffer(bytes: data))
             #expect(put.status == .ok)
             let result = try decode(BlobPutResult.self, put.body)
-            #expect(result == BlobPutResult(nodeID: "node-1", key: "k1", sizeBytes: 200_000, checksumSHA256: sha256(data).hex, replicas: []))
+            #expect(result == BlobPutResult(nodeID: "node-1", key: "k1", sizeBytes: 200_000, checksumSHA256: sha256(data).hex, blockRoot: blockRoot(data), replicas: []))
             #expect(put.headers[.dfsNodeID] == "node-1")
 
             let get = try await client.execute(uri: "/blobs/k1", method: .get)
             #expect(get.status == .ok)
             #expect(Array(get.body.readableBytesView) == data)
-            #expect(get.headers[.contentLength] == "200000")
+            #expect(get.headers[.dfsContentLength] == "200000" && get.headers[.dfsVerified] == "blocks")
             #expect(get.headers[.dfsChecksum] == sha256(data).hex)
 
             let head = try await client.execute(uri: "/blobs/k1", method: .head)

@@ -26,7 +26,7 @@ final class ScriptedTargets: NodeClient {
 
     func putBlob(
         _ key: FileKey, on node: NodeEndpoint, body: AnyByteStream, length: Int64?,
-        replicateTo targets: [NodeEndpoint], expectedDigest: SHA256Digest?
+        replicateTo targets: [NodeEndpoint], expectedDigest: SHA256Digest?, expectedBlockRoot: SHA256Digest?
     ) async throws -> BlobPutResult {
         let id = node.id.rawValue
         switch behaviours[id] ?? .refuse {
@@ -42,7 +42,7 @@ final class ScriptedTargets: NodeClient {
             }
             throw NodeRequestError.rejected(node.id, status: 500, message: "woke up")
         case .store, .failAfterChunks:
-            var hasher = StreamingSHA256()
+            var hasher = BlobHasher()
             var chunks = 0
             do {
                 for try await chunk in body {
@@ -60,12 +60,21 @@ final class ScriptedTargets: NodeClient {
                 throw error
             }
             endings.withLock { $0[id] = "complete" }
-            return BlobPutResult(nodeID: id, key: key.rawValue, sizeBytes: hasher.byteCount, checksumSHA256: hasher.finalize().hex, replicas: [])
+            let digests = hasher.finalize()
+            return BlobPutResult(
+                nodeID: id, key: key.rawValue, sizeBytes: hasher.byteCount, checksumSHA256: digests.whole.hex, blockRoot: digests.blocks.root.hex,
+                replicas: [])
         }
     }
 
     func health(of node: NodeEndpoint, timeout: Duration) async throws -> NodeHealth { throw TestBodyFailure() }
-    func getBlob(_ key: FileKey, from node: NodeEndpoint, range: ByteRange?) async throws -> BlobReadStream { throw TestBodyFailure() }
+    func getBlob(_ key: FileKey, from node: NodeEndpoint, range: ByteRange?, expecting expectation: BlobExpectation?) async throws -> BlobReadStream {
+        throw TestBodyFailure()
+    }
+    func damagedBlocks(of key: FileKey, on node: NodeEndpoint, timeout: Duration) async throws -> [Int] { throw TestBodyFailure() }
+    func verifyBlob(_ key: FileKey, on node: NodeEndpoint, expecting expectation: BlobExpectation?) async throws -> BlobVerification {
+        throw TestBodyFailure()
+    }
     func deleteBlob(_ key: FileKey, on node: NodeEndpoint) async throws -> Bool { throw TestBodyFailure() }
     func inventory(of node: NodeEndpoint, after: String?, limit: Int) async throws -> InventoryPage { throw TestBodyFailure() }
 }
@@ -114,7 +123,7 @@ struct ReplicationTests {
                     #expect(result.checksumSHA256 == sha256(data).hex)
                     #expect(result.sizeBytes == 3_000_000)
                     #expect(result.replicas.map(\.nodeID) == ["node-2", "node-3"])
-                    #expect(result.replicas[0] == ReplicaOutcome(nodeID: "node-2", stored: true, checksumSHA256: sha256(data).hex, sizeBytes: 3_000_000, error: nil))
+                    #expect(result.replicas[0] == ReplicaOutcome(nodeID: "node-2", stored: true, checksumSHA256: sha256(data).hex, sizeBytes: 3_000_000, blockRoot: blockRoot(data), error: nil))
                     #expect(result.replicas[1].stored == false)
                     #expect(result.replicas[1].error?.contains("node-3: unreachable") == true)
                     #expect(try await readAll(primary.store, try FileKey(validating: "fan")) == data)
@@ -142,7 +151,7 @@ struct ReplicationTests {
                         key, body: chunkedBody(data, chunkSize: 50_000), length: Int64(data.count),
                         expectedDigest: nil, targets: [targetEndpoint], logger: logger
                     )
-                    #expect(result.replicas == [ReplicaOutcome(nodeID: "node-2", stored: true, checksumSHA256: sha256(data).hex, sizeBytes: 5_000_000, error: nil)])
+                    #expect(result.replicas == [ReplicaOutcome(nodeID: "node-2", stored: true, checksumSHA256: sha256(data).hex, sizeBytes: 5_000_000, blockRoot: blockRoot(data), error: nil)])
                     #expect(try await readAll(target.store, key) == data)
                 }
             }

@@ -38,6 +38,13 @@ func testBytes(_ count: Int, seed: UInt64 = 0x9E37_79B9_7F4A_7C15) -> [UInt8] {
     }
 }
 
+/// The block root a node records for `bytes`.
+func blockRoot(_ bytes: [UInt8]) -> String {
+    var hasher = BlobHasher()
+    hasher.update(ByteBuffer(bytes: bytes))
+    return hasher.finalize().blocks.root.hex
+}
+
 func sha256(_ bytes: [UInt8]) -> DFSCore.SHA256Digest { DFSCore.SHA256Digest(SHA256.hash(data: bytes)) }
 
 /// `bytes` as a body of `chunkSize` chunks; with `failAfter`, throws after that many chunks (a client gone midway).

@@ -28,11 +28,16 @@ struct DownloadPlan: Sendable {
     var contentLength: Int64 { range?.length ?? file.sizeBytes }
 }
 
-/// The download flow of SPEC §4: the best-scored verified replica serves; if its first byte is late (past its
-/// recent p95, `HedgePolicy`) the next replica that can be expected to answer sooner is asked too and the first to
-/// answer wins (a hedged read, within the hedge budget); a node that fails before the first byte is skipped for the next, one that fails, stalls or
-/// crawls mid-stream is replaced at the byte reached (`ResumableBlobStream`); the bytes are checked against the
-/// stored SHA-256 as they pass.
+/// The download flow: the best-scored verified replica serves; if its first byte is late (past its recent p95,
+/// `HedgePolicy`) the next replica that can be expected to answer sooner is asked too and the first to answer wins
+/// (a hedged read, within the hedge budget); a node that fails before the first byte is skipped for the next, one
+/// that fails, stalls or crawls mid-stream is replaced at the byte reached (`ResumableBlobStream`).
+///
+/// Every byte is verified by the node that reads it: nodes send only whole blocks whose SHA-256 matches the digests
+/// they recorded when writing, checked against the block root and SHA-256 the gateway recorded at upload (sent with
+/// each request), and cut the stream before a block that does not match. A copy found damaged is marked CORRUPT and
+/// queued for repair; it still serves, last, the blocks of it that are intact, so a range that no damage touches is
+/// answered even when every copy is damaged somewhere.
 struct DownloadCoordinator: Sendable {
     let store: any MetadataStore
     let nodes: any NodeClient
@@ -60,53 +65,58 @@ struct DownloadCoordinator: Sendable {
         case .partial(let requested): range = requested
         case .unsatisfiable: throw FileAccessError.rangeNotSatisfiable(size: file.sizeBytes)
         }
-        let replicas = Set(entry.verifiedReplicas)
-        guard !replicas.isEmpty else {
+        return try await open(entry, range: range, excluding: nil, preferring: nil, hedging: true, logger: logger)
+    }
+
+    /// Opens the whole file as the source of a repair to `target`: every copy but the target's, `preferred` first,
+    /// with the same verification and failover as a download but no hedged reads.
+    func openRepairSource(_ entry: FileEntry, for target: NodeID, preferring preferred: NodeID?, logger: Logger) async throws -> DownloadPlan {
+        try await open(entry, range: nil, excluding: target, preferring: preferred, hedging: false, logger: logger)
+    }
+
+    private func open(
+        _ entry: FileEntry, range: ByteRange?, excluding excluded: NodeID?, preferring preferred: NodeID?, hedging: Bool, logger: Logger
+    ) async throws -> DownloadPlan {
+        let file = entry.file
+        let verified = Set(entry.verifiedReplicas).subtracting(excluded.map { [$0] } ?? [])
+        let damaged = Set(entry.damagedReplicas).subtracting(excluded.map { [$0] } ?? [])
+        guard !verified.isEmpty || !damaged.isEmpty else {
             throw NoNodeAvailable(action: "download", attempts: ["no verified replica of \(file.key) is recorded"])
         }
-        let ranked = await scoreboard.ranked(among: replicas)
+        var ranked = await scoreboard.ranked(among: verified)
+        if let preferred, let index = ranked.firstIndex(where: { $0.id == preferred && $0.isUp }) {
+            ranked.insert(ranked.remove(at: index), at: 0)
+        }
+        if !damaged.isEmpty { ranked += await scoreboard.ranked(among: damaged) }
         guard let leader = ranked.first else {
             throw NoNodeAvailable(action: "download", attempts: ["no node holding \(file.key) is known to this gateway"])
         }
-        let hedgeDelay = await scoreboard.downloadStarting(on: leader.id)
-        let (winner, race) = try await firstSourceToAnswer(file: file, range: range, hedgeDelay: hedgeDelay, race: FirstByteRace(ranked: ranked), logger: logger)
+        let hedgeDelay = hedging ? await scoreboard.downloadStarting(on: leader.id) : nil
+        let (winner, race) = try await firstSourceToAnswer(
+            file: file, range: range, hedgeDelay: hedgeDelay, race: FirstByteRace(ranked: ranked), knownDamaged: damaged, logger: logger)
         guard let (candidate, opened) = winner else { throw NoNodeAvailable(action: "download", attempts: race.attempts) }
 
         let routing = DownloadRouting(servedBy: candidate.id, failedBeforeFirstByte: race.failed, hedgedTo: race.hedgedTo)
         // Mid-stream fallbacks in rank order, except that a replica that just lost the first-byte race (it was late)
-        // goes last.
+        // goes after the others, and one whose first block was damaged goes last (its later blocks may be intact).
         let untouched = ranked.filter { $0.id != candidate.id && !race.failed.contains($0.id) }
         let fallbacks = untouched.filter { !race.running.contains($0.id) } + untouched.filter { race.running.contains($0.id) }
+            + ranked.filter { race.damagedAtStart.contains($0.id) }
         let source = ResumableBlobStream(
-            key: file.key, pinnedTo: (file.checksum, file.sizeBytes), first: range?.first ?? 0, last: range?.last ?? (file.sizeBytes - 1), opened: opened.iterator,
-            alreadyDelivered: Int64(opened.first?.readableBytes ?? 0), routing: routing, fallbacks: fallbacks,
+            file: file, first: range?.first ?? 0, last: range?.last ?? (file.sizeBytes - 1), opened: opened,
+            routing: routing, fallbacks: fallbacks,
             opener: ReplicaOpener(nodes: nodes, firstByteTimeout: firstByteTimeout), scoreboard: scoreboard, stallTimeout: stallTimeout,
             slowness: slowness, events: events, recentThroughput: await scoreboard.score(of: candidate.id)?.throughputBytesPerSecond, logger: logger)
-        let sources = source.sources
-        let verifier = DigestVerifier(
-            expected: range == nil ? file.checksum : nil, first: opened.first, rest: { try await source.next() },
-            onMismatch: { [self] in
-                // Only a body that came from one replica convicts it; after a mid-stream switch the culprit is unknown
-                // and the audit, which re-hashes each replica on its own, will find it.
-                let servedBy = sources.nodes
-                guard servedBy.count == 1 else {
-                    logger.warning("served bytes differ from the stored SHA-256 after switching sources; left to the audit", metadata: [
-                        "file_key": "\(file.key)", "node_id": "\(servedBy.map(\.rawValue).joined(separator: ","))",
-                    ])
-                    return
-                }
-                await self.markDamaged(file.key, on: candidate.id, status: .corrupt, reason: "served bytes differ from the stored SHA-256", logger: logger)
-            })
         return DownloadPlan(
             file: file, range: range, routing: routing, nodeLatencyMs: await scoreboard.score(of: candidate.id)?.ewmaLatencyMs,
-            body: AnyByteStream(VerifiedByteStream(verifier: verifier)))
+            body: AnyByteStream(ResumableByteSequence(stream: source)))
     }
 
     /// Runs `race`: opens replicas in rank order, one at a time, plus at most one hedge when the running one is
     /// late; returns the first whose first byte arrives and whose size and recorded digest fit (nil when every
     /// replica failed), and the race's record. Losers are cancelled and their in-flight slots released.
     private func firstSourceToAnswer(
-        file: FileRecord, range: ByteRange?, hedgeDelay: Duration?, race initial: FirstByteRace, logger: Logger
+        file: FileRecord, range: ByteRange?, hedgeDelay: Duration?, race initial: FirstByteRace, knownDamaged: Set<NodeID>, logger: Logger
     ) async throws -> (winner: (NodeScore, OpenedReplica)?, race: FirstByteRace) {
         let opener = ReplicaOpener(nodes: nodes, firstByteTimeout: firstByteTimeout)
         let key = file.key
@@ -126,7 +136,7 @@ struct DownloadCoordinator: Sendable {
                     await scoreboard.requestStarted(on: candidate.id)
                     group.addTask {
                         do {
-                            return .opened(candidate, try await opener.open(key, on: candidate.endpoint, range: range))
+                            return .opened(candidate, try await opener.open(key, on: candidate.endpoint, range: range, expecting: file.expectation))
                         } catch {
                             return .failed(candidate, error)
                         }
@@ -175,10 +185,14 @@ struct DownloadCoordinator: Sendable {
                         for other in race.running { await scoreboard.requestAbandoned(on: other) }
                         throw CancellationError()
                     }
-                    let isMissing = (error as? NodeRequestError)?.isBlobNotFound == true
-                    await scoreboard.requestFinished(on: candidate.id, latency: nil, failed: !isMissing)
-                    if isMissing { await markDamaged(key, on: candidate.id, status: .missing, reason: "blob missing on node", logger: logger) }
-                    race.recordFailure(candidate.id, reason: (error as? NodeRequestError)?.description ?? "\(candidate.id): \(error)")
+                    // A missing or damaged copy says nothing about the node's health.
+                    let damage = (error as? NodeRequestError)?.copyDamage
+                    await scoreboard.requestFinished(on: candidate.id, latency: nil, failed: damage == nil)
+                    if let damage, !(damage == .corrupt && knownDamaged.contains(candidate.id)) {
+                        await markDamaged(key, on: candidate.id, status: damage, reason: "\(error)", logger: logger)
+                    }
+                    race.recordFailure(
+                        candidate.id, reason: (error as? NodeRequestError)?.description ?? "\(candidate.id): \(error)", copyDamaged: damage == .corrupt)
                     events.failedOver(candidate.id, .beforeFirstByte)
                     logger.warning("replica failed before the first byte; trying the next", metadata: ["file_key": "\(key)", "node_id": "\(candidate.id)", "error": "\(error)"])
                 }
@@ -201,10 +215,14 @@ struct DownloadCoordinator: Sendable {
             await markDamaged(file.key, on: node, status: .corrupt, reason: "recorded digest differs", logger: logger)
             return "\(node): recorded digest differs"
         }
+        if let recorded = file.blockRoot, let root = opened.stream.blockRoot, root != recorded {
+            await markDamaged(file.key, on: node, status: .corrupt, reason: "block root differs", logger: logger)
+            return "\(node): block root differs"
+        }
         return nil
     }
 
-    /// Takes a replica out of service and queues its repair from a verified copy.
+    /// Takes a replica out of service and queues its repair from a verified copy (a copy already marked stays so).
     func markDamaged(_ key: FileKey, on node: NodeID, status: LocationStatus, reason: String, logger: Logger) async {
         logger.warning("replica damaged; queued for repair", metadata: ["file_key": "\(key)", "node_id": "\(node)", "reason": "\(reason)"])
         do {
@@ -221,69 +239,27 @@ extension NodeRequestError {
         if case .blobNotFound = self { return true }
         return false
     }
-}
 
-/// Hashes the bytes as they pass and holds the last chunk back until the digest is known: a corrupt replica
-/// makes the stream throw before the response completes, so no client ever receives a complete wrong body.
-final class DigestVerifier: @unchecked Sendable {
-    // @unchecked: iterated by exactly one task, the response writer.
-    private var hasher = StreamingSHA256()
-    private let expected: SHA256Digest?
-    private var held: ByteBuffer?
-    private let rest: () async throws -> ByteBuffer?
-    private var finished = false
-    private let onMismatch: @Sendable () async -> Void
-
-    init(expected: SHA256Digest?, first: ByteBuffer?, rest: @escaping () async throws -> ByteBuffer?, onMismatch: @escaping @Sendable () async -> Void) {
-        self.expected = expected
-        self.held = first
-        self.rest = rest
-        self.onMismatch = onMismatch
-        if first == nil { finished = true }
-        if let first { hasher.update(first) }
-    }
-
-    func next() async throws -> ByteBuffer? {
-        guard let current = held else {
-            if finished { try await verifyEnd() }
-            return nil
-        }
-        if let following = try await rest() {
-            hasher.update(following)
-            held = following
-            return current
-        }
-        held = nil
-        finished = true
-        try await verifyEnd()
-        return current
-    }
-
-    private var verified = false
-    private func verifyEnd() async throws {
-        guard !verified else { return }
-        verified = true
-        if let expected, hasher.finalize() != expected {
-            await onMismatch()
-            throw DownloadIntegrityError(expected: expected, actual: hasher.finalize())
+    /// What this failure says about the node's copy: MISSING, CORRUPT, or nothing (the node itself failed).
+    var copyDamage: LocationStatus? {
+        switch self {
+        case .blobNotFound: return .missing
+        case .blobCorrupt: return .corrupt
+        default: return nil
         }
     }
 }
 
-struct DownloadIntegrityError: Error, CustomStringConvertible {
-    let expected: SHA256Digest
-    let actual: SHA256Digest
-    var description: String { "served bytes hash to \(actual.hex), expected \(expected.hex): response aborted" }
-}
-
-struct VerifiedByteStream: AsyncSequence, Sendable {
+/// A download's body as an `AsyncSequence` for the response writer.
+struct ResumableByteSequence: AsyncSequence, @unchecked Sendable {
+    // @unchecked: the stream is iterated by exactly one task, the response writer.
     typealias Element = ByteBuffer
-    let verifier: DigestVerifier
+    let stream: ResumableBlobStream
 
     struct AsyncIterator: AsyncIteratorProtocol {
-        let verifier: DigestVerifier
-        mutating func next() async throws -> ByteBuffer? { try await verifier.next() }
+        let stream: ResumableBlobStream
+        mutating func next() async throws -> ByteBuffer? { try await stream.next() }
     }
 
-    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(verifier: verifier) }
+    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(stream: stream) }
 }

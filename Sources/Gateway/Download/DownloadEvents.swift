@@ -1,4 +1,5 @@
 import DFSCore
+import DFSMetadata
 
 /// The routing events of downloads, in one place, for whoever counts them (metrics are wired in `buildGateway`).
 /// Each closure is called once per event, from the download's own task; the defaults do nothing.
@@ -7,8 +8,10 @@ struct DownloadEvents: Sendable {
     enum FailoverReason: String, Sendable, CaseIterable {
         /// Failed, or sent no first byte within the first-byte timeout, before anything reached the client.
         case beforeFirstByte = "before_first_byte"
-        /// The stream broke or ended early mid-transfer.
+        /// The stream broke mid-transfer (the node died or the connection dropped).
         case broken
+        /// The node ended its answer early, before a block it found damaged.
+        case damaged
         /// No byte for `--stall-timeout` mid-transfer.
         case stalled
         /// Far below the node's recent throughput for a sustained window.
@@ -23,4 +26,8 @@ struct DownloadEvents: Sendable {
     var failedOver: @Sendable (_ node: NodeID, _ reason: FailoverReason) -> Void = { _, _ in }
     /// No replica could continue: the response was aborted.
     var aborted: @Sendable () -> Void = {}
+    /// A source's stream broke mid-transfer: the node died, or it found a damaged block and cut the stream before it.
+    var sourceBroke: @Sendable (_ key: FileKey, _ node: NodeID) -> Void = { _, _ in }
+    /// A node refused to serve its copy because it is damaged (or missing): MISSING or CORRUPT, and why.
+    var copyDamaged: @Sendable (_ key: FileKey, _ node: NodeID, _ status: LocationStatus, _ reason: String) -> Void = { _, _, _, _ in }
 }

@@ -15,6 +15,9 @@ struct FirstByteRace {
     /// When each running request was sent.
     private(set) var startedAt: [NodeID: ContinuousClock.Instant] = [:]
     private(set) var failed: [NodeID] = []
+    /// Of `failed`, the replicas whose node refused because a block at the start was damaged: their later blocks may
+    /// still be intact, so they stay last-resort sources for the rest of the body.
+    private(set) var damagedAtStart: [NodeID] = []
     private(set) var attempts: [String] = []
     private(set) var hedgedTo: NodeID?
 
@@ -46,8 +49,9 @@ struct FirstByteRace {
 
     mutating func finished(_ node: NodeID) { running.removeAll { $0 == node } }
 
-    mutating func recordFailure(_ node: NodeID, reason: String) {
+    mutating func recordFailure(_ node: NodeID, reason: String, copyDamaged: Bool = false) {
         failed.append(node)
         attempts.append(reason)
+        if copyDamaged { damagedAtStart.append(node) }
     }
 }

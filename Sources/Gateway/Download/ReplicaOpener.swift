@@ -9,13 +9,13 @@ struct ReplicaOpener: Sendable {
     let nodes: any NodeClient
     var firstByteTimeout: Duration
 
-    func open(_ key: FileKey, on node: NodeEndpoint, range: ByteRange?) async throws -> OpenedReplica {
+    func open(_ key: FileKey, on node: NodeEndpoint, range: ByteRange?, expecting expectation: BlobExpectation) async throws -> OpenedReplica {
         let nodes = self.nodes
         let firstByteTimeout = self.firstByteTimeout
         return try await withThrowingTaskGroup(of: OpenedReplica.self) { group in
             group.addTask {
                 let started = ContinuousClock.now
-                let stream = try await nodes.getBlob(key, from: node, range: range)
+                let stream = try await nodes.getBlob(key, from: node, range: range, expecting: expectation)
                 var iterator = stream.body.makeAsyncIterator()
                 let first = try await iterator.next()
                 return OpenedReplica(stream: stream, iterator: iterator, first: first, latency: ContinuousClock.now - started)

@@ -1,20 +1,21 @@
 import DFSClient
 import DFSCore
+import DFSMetadata
 import Logging
 import NIOCore
 import Synchronization
 
-/// The bytes of one download, from whichever replica can deliver them (SPEC §4): when the serving node dies,
-/// stalls (no byte for `stallTimeout`) or runs far slower than its recent throughput mid-transfer, the rest is
-/// fetched from the next verified replica with a `Range` request at the byte reached, so the client sees one
-/// uninterrupted response. Only when no replica can continue does the stream throw (and the response is
-/// aborted, never completed short). The caller's `DigestVerifier` pins every source to the stored SHA-256.
+/// The bytes of one download, from whichever replica can deliver them: when the serving node dies, stalls (no byte
+/// for `stallTimeout`), runs far slower than its recent throughput, or cuts the stream before a block it found
+/// damaged, the rest is fetched from the next replica with a `Range` request at the byte reached, so the client sees
+/// one uninterrupted response. Only when no replica can continue does the stream throw (and the response is
+/// aborted, never completed short). Every source is asked for the copy the file's metadata describes (its SHA-256
+/// and block root), and sends only blocks it verified against them.
 ///
 /// Not thread-safe: one task, the response writer, iterates it.
 final class ResumableBlobStream {
-    private let key: FileKey
-    /// What every source must hold: a replacement whose recorded digest or size differs is not used.
-    private let pinned: (digest: SHA256Digest, size: Int64)
+    private let file: FileRecord
+    private var key: FileKey { file.key }
     /// The part of the blob being served, inclusive bounds.
     private let first: Int64
     private let last: Int64
@@ -41,16 +42,15 @@ final class ResumableBlobStream {
 
     /// - Parameters:
     ///   - first, last: the inclusive byte range served (`last` is `first - 1` for an empty file).
-    ///   - opened: the serving node's stream, positioned after `alreadyDelivered` bytes.
-    init(key: FileKey, pinnedTo pinned: (digest: SHA256Digest, size: Int64), first: Int64, last: Int64, opened: AnyByteStream.AsyncIterator, alreadyDelivered: Int64, routing: DownloadRouting,
+    ///   - opened: the serving node's stream with its first chunk already read (and not yet passed on).
+    init(file: FileRecord, first: Int64, last: Int64, opened: OpenedReplica, routing: DownloadRouting,
          fallbacks: [NodeScore], opener: ReplicaOpener, scoreboard: LatencyScoreboard, stallTimeout: Duration,
          slowness: SlowSourceDetector = SlowSourceDetector(), events: DownloadEvents = DownloadEvents(), recentThroughput: Double?, logger: Logger) {
-        self.key = key
-        self.pinned = pinned
+        self.file = file
         self.first = first
         self.last = last
-        self.delivered = alreadyDelivered
-        self.current = SourceIterator(opened)
+        self.current = SourceIterator(opened.iterator)
+        self.pendingChunk = opened.first
         self.currentNode = routing.servedBy
         self.lease = StreamLease(on: routing.servedBy, in: scoreboard.streaming)
         self.routing = routing
@@ -85,7 +85,8 @@ final class ResumableBlobStream {
                 return passed
             case .end:
                 if delivered == expectedLength { return finished() }
-                try await resume(after: "stream ended after \(delivered) of \(expectedLength) bytes", cause: .broken)
+                // A node ends its answer early, cleanly, only before a block it found damaged.
+                try await resume(after: "the node stopped after \(delivered) of \(expectedLength) bytes, before a damaged block", cause: .damaged)
             case .stalled:
                 try await resume(after: "no byte for \(stallTimeout)", cause: .stalled)
             case .failed(let error as CancellationError):
@@ -141,12 +142,16 @@ final class ResumableBlobStream {
     /// The source broke or stalled: switches to the next replica that answers a range request from the byte
     /// reached; throws (aborting the response) when none does.
     private func resume(after reason: String, cause: DownloadEvents.FailoverReason) async throws {
-        await scoreboard.requestFailed(on: currentNode)
+        // A node that stopped before a damaged block is healthy, and its blocks after the damage may serve later.
+        let stoppedSource = cause == .damaged ? await scoreboard.score(of: currentNode) : nil
+        if cause != .damaged { await scoreboard.requestFailed(on: currentNode) }
         events.failedOver(currentNode, cause)
+        // Let the node be asked, off this path, which blocks it found damaged (a broken stream may be a death too).
+        if cause == .broken || cause == .damaged { events.sourceBroke(key, currentNode) }
         logger.warning("source failed mid-stream; resuming from another replica", metadata: [
             "file_key": "\(key)", "node_id": "\(currentNode)", "bytes": "\(delivered)", "error": "\(reason)",
         ])
-        if try await switchToFallback(reason: reason) { return }
+        if try await switchToFallback(reason: reason, keeping: stoppedSource) { return }
         var metadata = summary()
         metadata["error"] = "\(reason)"
         lease.release()
@@ -168,16 +173,21 @@ final class ResumableBlobStream {
     }
 
     /// Opens the next fallback at the byte reached (first byte within the opener's timeout) and makes it current.
-    private func switchToFallback(reason: String) async throws -> Bool {
+    /// - Parameter kept: a damaged source to keep as the last fallback for the bytes after its damage.
+    private func switchToFallback(reason: String, keeping kept: NodeScore? = nil) async throws -> Bool {
         let resumeAt = first + delivered
+        // A copy refused here for a damaged block may hold the blocks after it: it stays a fallback for later bytes.
+        // Every switch delivers at least the rest of one intact block, so this never goes round in circles.
+        var damagedHere: [NodeScore] = []
+        defer { fallbacks += damagedHere + (kept.map { [$0] } ?? []) }
         while !fallbacks.isEmpty {
             try Task.checkCancellation()
             let candidate = fallbacks.removeFirst()
             await scoreboard.requestStarted(on: candidate.id)
             do {
-                let opened = try await opener.open(key, on: candidate.endpoint, range: ByteRange(first: resumeAt, last: last))
+                let opened = try await opener.open(key, on: candidate.endpoint, range: ByteRange(first: resumeAt, last: last), expecting: file.expectation)
                 await scoreboard.requestFinished(on: candidate.id, latency: opened.latency, failed: false)
-                if opened.stream.totalSize != pinned.size || (opened.stream.recordedDigest.map { $0 != pinned.digest } ?? false) {
+                if opened.stream.totalSize != file.sizeBytes || (opened.stream.recordedDigest.map { $0 != file.checksum } ?? false) {
                     logger.warning("replica holds a different blob; not resuming from it", metadata: [
                         "file_key": "\(key)", "node_id": "\(candidate.id)", "bytes": "\(opened.stream.totalSize)",
                     ])
@@ -197,6 +207,11 @@ final class ResumableBlobStream {
             } catch is CancellationError {
                 await scoreboard.requestAbandoned(on: candidate.id)
                 throw CancellationError()
+            } catch let error as NodeRequestError where error.copyDamage != nil {
+                await scoreboard.requestFinished(on: candidate.id, latency: nil, failed: false)
+                events.copyDamaged(key, candidate.id, error.copyDamage!, error.description)
+                if error.copyDamage == .corrupt { damagedHere.append(candidate) }
+                logger.warning("replica's copy is damaged; not resuming from it", metadata: ["file_key": "\(key)", "node_id": "\(candidate.id)", "error": "\(error)"])
             } catch {
                 await scoreboard.requestFinished(on: candidate.id, latency: nil, failed: true)
                 logger.warning("replica could not resume the download", metadata: ["file_key": "\(key)", "node_id": "\(candidate.id)", "error": "\(error)"])

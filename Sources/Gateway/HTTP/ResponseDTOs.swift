@@ -96,6 +96,7 @@ struct FileDetailResponse: ResponseEncodable {
     var checksum_sha256: String
     var uploaded_at: String
     var replicas: [String]
+    var block_root: NullableJSON<String>
     var locations: [Location]
 
     init(_ entry: FileEntry) {
@@ -106,6 +107,7 @@ struct FileDetailResponse: ResponseEncodable {
         checksum_sha256 = summary.checksum_sha256
         uploaded_at = summary.uploaded_at
         replicas = summary.replicas
+        block_root = NullableJSON(entry.file.blockRoot?.hex)
         locations = entry.locations.map { Location(node_id: $0.nodeID.rawValue, status: $0.status.rawValue, last_verified_at: $0.lastVerifiedAt.map(MetadataTime.format)) }
     }
 }
@@ -215,3 +217,16 @@ struct RegisterNodeRequest: Decodable {
 }
 
 func roundedMs(_ value: Double) -> Double { (value * 100).rounded() / 100 }
+
+/// An optional value that is written as JSON `null` when absent, where Swift's synthesized coding would leave the
+/// key out: answers keep their shape whole.
+struct NullableJSON<Wrapped: Encodable>: Encodable {
+    var value: Wrapped?
+
+    init(_ value: Wrapped?) { self.value = value }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        if let value { try container.encode(value) } else { try container.encodeNil() }
+    }
+}

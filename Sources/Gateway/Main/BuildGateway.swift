@@ -79,8 +79,17 @@ func buildGateway(_ config: GatewayConfiguration, logger: Logger, onListening: @
         metrics: metrics)
     let prober = HealthProber(store: store, nodes: nodeClient, scoreboard: scoreboard,
         availability: NodeAvailability(threshold: config.statusChangeProbes), timeout: config.healthTimeout, logger: Logger(label: "dfs.prober"))
+    let damageReports = ReplicaDamageReports(
+        store: store, nodes: nodeClient, scoreboard: scoreboard, timeout: config.healthTimeout, logger: Logger(label: "dfs.download"))
+    let downloads = DownloadCoordinator(
+        store: store, nodes: nodeClient, scoreboard: scoreboard, firstByteTimeout: config.healthTimeout, stallTimeout: config.stallTimeout,
+        events: DownloadEvents(
+            hedgeSent: { _ in metrics.recordDownloadHedge() },
+            failedOver: { _, _ in metrics.recordDownloadFailover() },
+            sourceBroke: { damageReports.report(.streamBroke($0, $1)) },
+            copyDamaged: { damageReports.report(.damaged($0, $1, $2, reason: $3)) }))
     let repairer = RepairWorker(
-        store: store, nodes: nodeClient, scoreboard: scoreboard, maxRetries: config.maxRetries,
+        store: store, nodes: nodeClient, downloads: downloads, scoreboard: scoreboard, maxRetries: config.maxRetries,
         backoff: RetryBackoff(base: config.retryBackoff), concurrency: config.recoveryConcurrency,
         rateLimiter: TransferRateLimiter(bytesPerSecond: config.recoveryRate),
         // Unique across gateways sharing one MySQL (pids repeat across hosts): leases are checked by owner.
@@ -100,11 +109,7 @@ func buildGateway(_ config: GatewayConfiguration, logger: Logger, onListening: @
         uploads: UploadCoordinator(
             store: store, nodes: nodeClient, scoreboard: scoreboard, replicationFactor: config.replicas, writeQuorum: config.writeQuorum,
             livenessTimeout: config.healthTimeout),
-        downloads: DownloadCoordinator(
-            store: store, nodes: nodeClient, scoreboard: scoreboard, firstByteTimeout: config.healthTimeout, stallTimeout: config.stallTimeout,
-            events: DownloadEvents(
-                hedgeSent: { _ in metrics.recordDownloadHedge() },
-                failedOver: { _, _ in metrics.recordDownloadFailover() })),
+        downloads: downloads,
         deleter: FileDeleter(store: store, nodes: nodeClient, scoreboard: scoreboard),
         prober: prober, repairer: repairer, metrics: metrics, auditor: auditor,
         access: AccessControl(keys: config.apiKeys, clusterSecret: config.clusterSecret),
@@ -131,6 +136,7 @@ func buildGateway(_ config: GatewayConfiguration, logger: Logger, onListening: @
     var serviceConfigurations: [ServiceGroupConfiguration.ServiceConfiguration] = [
         .init(service: ClosingService(name: "metadata") { try await store.close() }),
         .init(service: ClosingService(name: "http-client") { try await httpClient.shutdown() }),
+        .init(service: damageReports),
         .init(service: loop),
     ]
     if config.auditInterval > .zero {

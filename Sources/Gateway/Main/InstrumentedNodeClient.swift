@@ -13,15 +13,24 @@ struct InstrumentedNodeClient: NodeClient {
 
     func putBlob(
         _ key: FileKey, on node: NodeEndpoint, body: AnyByteStream, length: Int64?, replicateTo targets: [NodeEndpoint],
-        expectedDigest: SHA256Digest?
+        expectedDigest: SHA256Digest?, expectedBlockRoot: SHA256Digest?
     ) async throws -> BlobPutResult {
         try await measure(node, "put") {
-            try await base.putBlob(key, on: node, body: body, length: length, replicateTo: targets, expectedDigest: expectedDigest)
+            try await base.putBlob(
+                key, on: node, body: body, length: length, replicateTo: targets, expectedDigest: expectedDigest, expectedBlockRoot: expectedBlockRoot)
         }
     }
 
-    func getBlob(_ key: FileKey, from node: NodeEndpoint, range: ByteRange?) async throws -> BlobReadStream {
-        try await measure(node, "get") { try await base.getBlob(key, from: node, range: range) }
+    func getBlob(_ key: FileKey, from node: NodeEndpoint, range: ByteRange?, expecting expectation: BlobExpectation?) async throws -> BlobReadStream {
+        try await measure(node, "get") { try await base.getBlob(key, from: node, range: range, expecting: expectation) }
+    }
+
+    func damagedBlocks(of key: FileKey, on node: NodeEndpoint, timeout: Duration) async throws -> [Int] {
+        try await measure(node, "head") { try await base.damagedBlocks(of: key, on: node, timeout: timeout) }
+    }
+
+    func verifyBlob(_ key: FileKey, on node: NodeEndpoint, expecting expectation: BlobExpectation?) async throws -> BlobVerification {
+        try await measure(node, "verify") { try await base.verifyBlob(key, on: node, expecting: expectation) }
     }
 
     func deleteBlob(_ key: FileKey, on node: NodeEndpoint) async throws -> Bool {

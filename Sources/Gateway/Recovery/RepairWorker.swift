@@ -12,11 +12,17 @@ struct RecoverySummary: Sendable, Equatable {
     var pendingItems: Int
 }
 
-/// Drains a node's queue: copies missing replicas from a verified healthy copy (streaming node → gateway → node,
-/// never buffering a whole file), verifies the target's digest, records the location; runs queued deletes.
+/// Drains a node's queue: copies missing replicas from the other copies (streaming node → gateway → node, never
+/// buffering a whole file), verifies the target's SHA-256 and block root, records the location; runs queued deletes.
+///
+/// The source is read like a download (`DownloadCoordinator.openRepairSource`): nodes send only blocks they verified,
+/// a source that cuts its stream before a damaged block is replaced at that byte by another copy, and a copy marked
+/// damaged still lends its intact blocks. So a damaged source never spreads, and a file whose copies are each
+/// damaged in different blocks is made whole again.
 struct RepairWorker: Sendable {
     let store: any MetadataStore
     let nodes: any NodeClient
+    let downloads: DownloadCoordinator
     let scoreboard: LatencyScoreboard
     let maxRetries: Int
     let backoff: RetryBackoff
@@ -121,40 +127,41 @@ struct RepairWorker: Sendable {
     private func replicate(_ item: QueueItem, to target: NodeEndpoint) async throws {
         guard let entry = try await store.file(item.fileKey) else { return }  // deleted meanwhile: nothing to copy
         let file = entry.file
-        let sources = entry.verifiedReplicas.filter { $0 != target.id }
-        guard !sources.isEmpty else { throw RepairError.noVerifiedSource(file.key) }
-        // Prefer the recorded source, then the best-scored replica.
-        var ranked = await scoreboard.ranked(among: Set(sources))
-        if let preferred = item.sourceNodeID, let index = ranked.firstIndex(where: { $0.id == preferred && $0.isUp }) {
-            ranked.insert(ranked.remove(at: index), at: 0)
+        guard !Set(entry.verifiedReplicas + entry.damagedReplicas).subtracting([target.id]).isEmpty else {
+            throw RepairError.noVerifiedSource(file.key)
         }
-        var errors: [String] = []
-        for source in ranked where source.isUp {
-            do {
-                let opened = try await nodes.getBlob(file.key, from: source.endpoint, range: nil)
-                let result = try await nodes.putBlob(
-                    file.key, on: target, body: rateLimiter.throttle(opened.body), length: file.sizeBytes, replicateTo: [], expectedDigest: file.checksum)
-                guard SHA256Digest(hex: result.checksumSHA256) == file.checksum, result.sizeBytes == file.sizeBytes else {
-                    throw RepairError.digestMismatch(file.key, target.id)
-                }
-                // A delete may have run while the bytes were in flight (it cancels this item and removes the copy it
-                // could see); re-check so the copy that just landed does not outlive its file.
-                guard try await store.file(file.key) != nil else {
-                    _ = try? await nodes.deleteBlob(file.key, on: target)
-                    logger.info("file deleted during its repair; removed the new copy", metadata: ["file_key": "\(file.key)", "node_id": "\(target.id)"])
-                    return
-                }
-                try await store.recordLocation(file.key, on: target.id, status: .active, verifiedAt: Date())
-                metrics?.repairedByteCount.increment(by: file.sizeBytes)
-                logger.info("auto-recovered \(file.key) to \(target.id)", metadata: ["file_key": "\(file.key)", "node_id": "\(target.id)", "source": "\(source.id)", "bytes": "\(file.sizeBytes)"])
-                return
-            } catch {
-                errors.append("\(source.id): \(error)")
-                // A target that is unreachable will fail with every source: stop here.
-                if let nodeError = error as? NodeRequestError, nodeError.nodeID == target.id { break }
-            }
+        let source: DownloadPlan
+        do {
+            source = try await downloads.openRepairSource(entry, for: target.id, preferring: item.sourceNodeID, logger: logger)
+        } catch let error as NoNodeAvailable {
+            throw RepairError.allSourcesFailed(file.key, error.attempts)
         }
-        throw RepairError.allSourcesFailed(file.key, errors)
+        let result = try await nodes.putBlob(
+            file.key, on: target, body: rateLimiter.throttle(source.body), length: file.sizeBytes, replicateTo: [],
+            expectedDigest: file.checksum, expectedBlockRoot: file.blockRoot)
+        let root = result.blockRoot.flatMap(SHA256Digest.init(hex:))
+        guard SHA256Digest(hex: result.checksumSHA256) == file.checksum, result.sizeBytes == file.sizeBytes, let root,
+            file.blockRoot.map({ $0 == root }) ?? true
+        else {
+            throw RepairError.digestMismatch(file.key, target.id)
+        }
+        // A delete may have run while the bytes were in flight (it cancels this item and removes the copy it could
+        // see); re-check so the copy that just landed does not outlive its file.
+        guard try await store.file(file.key) != nil else {
+            _ = try? await nodes.deleteBlob(file.key, on: target)
+            logger.info("file deleted during its repair; removed the new copy", metadata: ["file_key": "\(file.key)", "node_id": "\(target.id)"])
+            return
+        }
+        // A file recorded before block digests existed gets its root now: the target computed it from bytes whose
+        // SHA-256 it checked against the recorded one.
+        if file.blockRoot == nil, try await store.recordBlockRoot(file.key, root: root) {
+            logger.info("recorded the block digests of an older file", metadata: ["file_key": "\(file.key)", "node_id": "\(target.id)"])
+        }
+        try await store.recordLocation(file.key, on: target.id, status: .active, verifiedAt: Date())
+        metrics?.repairedByteCount.increment(by: file.sizeBytes)
+        logger.info("auto-recovered \(file.key) to \(target.id)", metadata: [
+            "file_key": "\(file.key)", "node_id": "\(target.id)", "source": "\(source.servedBy)", "bytes": "\(file.sizeBytes)",
+        ])
     }
 }
 

@@ -14,13 +14,16 @@ struct AuditReport: Sendable, Equatable {
     var removedDeleted = 0
 }
 
-/// The bit-rot audit (issue 3, item 5). Per serving node: reconcile its inventory with the metadata (orphans
-/// past the grace period and deleted files' blobs go, absent copies are queued), then re-read and re-hash its
-/// least recently verified replicas, paced by `rateLimiter`. A copy whose bytes differ becomes CORRUPT, one
-/// the node no longer has MISSING, each with a repair item; a good one gets a fresh `last_verified_at`.
+/// The bit-rot audit. Per serving node: reconcile its inventory with the metadata (orphans past the grace period and
+/// deleted files' blobs go, absent copies are queued), then have the node re-read and re-hash its least recently
+/// verified replicas block by block against the SHA-256 and block root recorded at upload, paced by `rateLimiter`
+/// (the bytes of each replica are counted before it is checked). A copy whose bytes differ becomes CORRUPT (the log
+/// and the queue item name its damaged blocks), one the node no longer has MISSING, each with a repair item; a good
+/// one gets a fresh `last_verified_at`.
 ///
-/// The gateway does the hashing from a streamed read, so nodes need no audit endpoint of their own; the
-/// price is that the audited bytes cross the network, which `--audit-rate` bounds.
+/// The node does the hashing where the bytes are, so audited bytes do not cross the network. A replica written
+/// before block digests existed has them computed by this check (once its SHA-256 matched), and the file's block
+/// root is recorded then.
 struct ReplicaAuditor: Sendable {
     let store: any MetadataStore
     let nodes: any NodeClient
@@ -59,14 +62,16 @@ struct ReplicaAuditor: Sendable {
         for file in try await store.replicasToAudit(on: node.id, limit: batchSize) {
             report.replicasChecked += 1
             metrics?.auditedReplicaCount.increment()
-            switch try await rehash(file, on: node) {
+            switch try await recheck(file, on: node) {
             case .matches:
                 try await store.markReplicaVerified(file.key, on: node.id, at: Date())
-            case .differs(let actual):
-                if try await store.markReplicaLost(file.key, on: node.id, status: .corrupt, reason: "audit: digest \(actual.hex) differs", at: Date()) {
+            case .differs(let problem):
+                if try await store.markReplicaLost(file.key, on: node.id, status: .corrupt, reason: "audit: \(problem)", at: Date()) {
                     report.corrupt += 1
                     metrics?.auditDamagedReplicaCount.increment()
-                    logger.error("audit found a corrupt replica; queued for repair", metadata: ["file_key": "\(file.key)", "node_id": "\(node.id)"])
+                    logger.error("audit found a corrupt replica; queued for repair", metadata: [
+                        "file_key": "\(file.key)", "node_id": "\(node.id)", "reason": "\(problem)",
+                    ])
                 }
             case .absent:
                 if try await store.markReplicaLost(file.key, on: node.id, status: .missing, reason: "audit: blob missing", at: Date()) {
@@ -78,22 +83,29 @@ struct ReplicaAuditor: Sendable {
         }
     }
 
-    private enum Rehash {
+    private enum Recheck {
         case matches
-        case differs(SHA256Digest)
+        /// What is wrong, naming the damaged blocks when the node knows them.
+        case differs(String)
         case absent
     }
 
-    private func rehash(_ file: FileRecord, on node: NodeEndpoint) async throws -> Rehash {
-        let opened: BlobReadStream
+    private func recheck(_ file: FileRecord, on node: NodeEndpoint) async throws -> Recheck {
+        try await rateLimiter.acquire(Int(clamping: file.sizeBytes))
+        let verification: BlobVerification
         do {
-            opened = try await nodes.getBlob(file.key, from: node, range: nil)
+            verification = try await nodes.verifyBlob(file.key, on: node, expecting: file.expectation)
         } catch NodeRequestError.blobNotFound {
             return .absent
         }
-        var hasher = StreamingSHA256()
-        for try await chunk in rateLimiter.throttle(opened.body) { hasher.update(chunk) }
-        let digest = hasher.finalize()
-        return digest == file.checksum && hasher.byteCount == file.sizeBytes ? .matches : .differs(digest)
+        guard verification.intact, verification.sizeBytes == file.sizeBytes else {
+            return .differs(verification.problem ?? "holds \(verification.sizeBytes) bytes, expected \(file.sizeBytes)")
+        }
+        if let root = verification.blockRoot.flatMap(SHA256Digest.init(hex:)), file.blockRoot == nil {
+            if try await store.recordBlockRoot(file.key, root: root) {
+                logger.info("recorded the block digests of an older file", metadata: ["file_key": "\(file.key)", "node_id": "\(node.id)"])
+            }
+        }
+        return .matches
     }
 }

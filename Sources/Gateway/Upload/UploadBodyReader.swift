@@ -3,7 +3,7 @@ import DFSCore
 import NIOCore
 
 /// Turns a client's upload body — multipart/form-data with a `file` field, or raw bytes — into the file's
-/// bytes, hashing them and enforcing the size cap as they pass. Nothing is buffered beyond the chunk at hand.
+/// bytes, hashing them (whole and per block) and enforcing the size cap as they pass. Nothing is buffered beyond the chunk at hand.
 ///
 /// Not thread-safe: one task reads it at a time (the handler while preparing, then the single node request
 /// that streams it), which is what makes the `@unchecked Sendable` of `UploadByteStream` sound.
@@ -27,7 +27,7 @@ final class UploadBodyReader {
     private var currentPartIsFile = false
     private var pending: [ByteBuffer] = []
     private var bodyEnded = false
-    private var hasher = StreamingSHA256()
+    private var hasher = BlobHasher()
     private var parseError: String?
 
     /// From the multipart part's `filename`, else given by the caller (`?filename=`).
@@ -46,7 +46,9 @@ final class UploadBodyReader {
     }
 
     var byteCount: Int64 { hasher.byteCount }
-    var digest: SHA256Digest { hasher.finalize() }
+    var digest: SHA256Digest { hasher.wholeDigest }
+    /// The whole digest and the block digests of the file's bytes so far (all of them once the body ended).
+    var digests: BlobDigests { hasher.finalize() }
 
     /// Reads up to the start of the file's bytes, so a missing `file` field is refused before any node is
     /// contacted.

@@ -31,9 +31,9 @@ struct UploadOutcome: Sendable {
     var replicas: [Replica]
 }
 
-/// The upload flow of SPEC §4: choose a primary by latency, stream the body to it while hashing, let it fan
-/// out to the replica targets, verify every replica's digest, record file + verified locations + repair items in
-/// one transaction, then answer.
+/// The upload flow: choose a primary by latency, stream the body to it while hashing (whole and per block), let it
+/// fan out to the replica targets, verify every replica's SHA-256 and block root against the gateway's own, record
+/// file (with its block root) + verified locations + repair items in one transaction, then answer.
 struct UploadCoordinator: Sendable {
     let store: any MetadataStore
     let nodes: any NodeClient
@@ -117,7 +117,9 @@ struct UploadCoordinator: Sendable {
         key: FileKey, reader: UploadBodyReader, descriptor: UploadDescriptor, primary: NodeScore, result: BlobPutResult,
         plannedTargets: [NodeID], skippedTargets: [NodeID], logger: Logger
     ) async throws -> UploadOutcome {
-        let digest = reader.digest
+        let digests = reader.digests
+        let digest = digests.whole
+        let blockRoot = digests.blocks.root
         let size = reader.byteCount
         if let expected = descriptor.expectedDigest, expected != digest {
             await removeEverywhere(key, nodes: [primary.id] + plannedTargets, logger: logger)
@@ -130,24 +132,28 @@ struct UploadCoordinator: Sendable {
         var failures: [String] = []
         var reasons: [NodeID: String] = [:]
         let primaryDigest = SHA256Digest(hex: result.checksumSHA256)
-        let primaryVerified = primaryDigest == digest && result.sizeBytes == size
+        // A copy counts only when its blocks are the gateway's too: the node's block root is the proof.
+        let primaryVerified = primaryDigest == digest && result.sizeBytes == size && result.blockRoot.flatMap(SHA256Digest.init(hex:)) == blockRoot
         replicas.append(.init(nodeID: primary.id, digest: primaryDigest, isVerified: primaryVerified))
         if primaryVerified {
             verified.append(primary.id)
         } else {
-            reasons[primary.id] = "\(primary.id): digest \(result.checksumSHA256) differs from \(digest.hex)"
+            reasons[primary.id] = "\(primary.id): digest \(result.checksumSHA256) or block root \(result.blockRoot ?? "none") differs from \(digest.hex), \(blockRoot.hex)"
             failures.append(reasons[primary.id]!)
         }
 
         for target in plannedTargets {
             let outcome = result.replicas.first { $0.nodeID == target.rawValue }
             let targetDigest = outcome?.checksumSHA256.flatMap(SHA256Digest.init(hex:))
-            let isVerified = outcome?.stored == true && targetDigest == digest && outcome?.sizeBytes == size
+            let targetRoot = outcome?.blockRoot.flatMap(SHA256Digest.init(hex:))
+            let isVerified = outcome?.stored == true && targetDigest == digest && outcome?.sizeBytes == size && targetRoot == blockRoot
             replicas.append(.init(nodeID: target, digest: targetDigest, isVerified: isVerified))
             if isVerified {
                 verified.append(target)
             } else {
-                let reason = outcome?.error ?? (outcome?.stored == true ? "\(target): digest \(targetDigest?.hex ?? "?") differs from \(digest.hex)" : "\(target): no answer from the primary about this target")
+                let reason = outcome?.error ?? (outcome?.stored == true
+                    ? "\(target): digest \(targetDigest?.hex ?? "?") or block root \(targetRoot?.hex ?? "none") differs from \(digest.hex), \(blockRoot.hex)"
+                    : "\(target): no answer from the primary about this target")
                 failures.append(reason)
                 reasons[target] = reason
                 logger.warning("replica not verified; queued for repair", metadata: ["file_key": "\(key)", "node_id": "\(target)", "error": "\(reason)"])
@@ -169,7 +175,7 @@ struct UploadCoordinator: Sendable {
         }
 
         let now = Date()
-        let file = FileRecord(key: key, originalFilename: descriptor.filename, sizeBytes: size, checksum: digest, uploadedAt: now)
+        let file = FileRecord(key: key, originalFilename: descriptor.filename, sizeBytes: size, checksum: digest, uploadedAt: now, blockRoot: blockRoot)
         do {
             try await store.recordUpload(file, verifiedOn: verified, verifiedAt: now, queue: queue)
         } catch {

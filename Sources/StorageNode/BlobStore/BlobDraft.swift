@@ -2,14 +2,14 @@ import DFSCore
 import Glibc
 import NIOCore
 
-/// One blob being received into `tmp/`: the open temp file and the digest of the bytes so far.
+/// One blob being received into `tmp/`: the open temp file and the digests (whole and per block) of the bytes so far.
 ///
 /// `@unchecked Sendable`: `BlobStore.put` hands a draft to one thread-pool job at a time and awaits
 /// each job before starting the next, so its mutable state is never touched concurrently.
 final class BlobDraft: @unchecked Sendable {
     let path: String
     private var descriptor: Int32?
-    private var hasher = StreamingSHA256()
+    private var hasher = BlobHasher()
 
     /// Creates the temp file (exclusively, so no two drafts share one).
     init(in layout: BlobLayout) throws {
@@ -19,8 +19,8 @@ final class BlobDraft: @unchecked Sendable {
     }
 
     var sizeBytes: Int64 { hasher.byteCount }
-    /// The digest of every byte appended so far.
-    var digest: SHA256Digest { hasher.finalize() }
+    /// The digests of every byte appended so far.
+    var digests: BlobDigests { hasher.finalize() }
 
     /// Hashes and writes one chunk, in arrival order.
     func append(_ chunk: ByteBuffer) throws {

@@ -5,11 +5,13 @@ import Foundation
 ///
 /// `blobs/<first two characters of the key>/<key>` holds the bytes, and its extended attribute `user.dfs.sha256`
 /// the digest computed while writing (on a file system without extended attributes, and for blobs written before
-/// they were used, `<key>.sha256` beside it does); `tmp/` (same file system, so `rename` is atomic) holds writes in
+/// they were used, `<key>.sha256` beside it does); a blob of more than one block has its block digests in
+/// `<key>.blocks` beside it (`BlockTableFile`); `tmp/` (same file system, so `rename` is atomic) holds writes in
 /// progress. Two-character shards keep directories small and make key order equal shard order, which
 /// the inventory relies on.
 struct BlobLayout: Sendable {
     static let digestSuffix = ".sha256"
+    static let blocksSuffix = ".blocks"
     /// The extended attribute holding a blob's SHA-256 as 64 hex digits.
     static let digestAttribute = "user.dfs.sha256"
 
@@ -24,18 +26,21 @@ struct BlobLayout: Sendable {
     func shardDirectory(for key: FileKey) -> String { blobsDirectory + "/" + Self.shardName(of: key) }
     func blobPath(for key: FileKey) -> String { shardDirectory(for: key) + "/" + key.rawValue }
     func digestPath(for key: FileKey) -> String { blobPath(for: key) + Self.digestSuffix }
+    func blocksPath(for key: FileKey) -> String { blobPath(for: key) + Self.blocksSuffix }
 
     /// A fresh, never reused name in `tmp/`.
     func newTemporaryPath() -> String { temporaryDirectory + "/" + UUID().uuidString.lowercased() + ".tmp" }
 
-    /// Refuses keys whose blob file would be another key's digest file (`k.sha256` is the sidecar of `k`).
+    /// Refuses keys whose blob file would be another key's sidecar (`k.sha256` and `k.blocks` belong to `k`).
     static func checkStorable(_ key: FileKey) throws {
-        if key.rawValue.hasSuffix(digestSuffix) { throw BlobStoreError.reservedKey(key) }
+        if isSidecarName(key.rawValue) { throw BlobStoreError.reservedKey(key) }
     }
 
-    /// The key a directory entry of a shard stands for, or nil for digest files and foreign names.
+    static func isSidecarName(_ name: String) -> Bool { name.hasSuffix(digestSuffix) || name.hasSuffix(blocksSuffix) }
+
+    /// The key a directory entry of a shard stands for, or nil for sidecar files and foreign names.
     static func key(fromEntry name: String) -> FileKey? {
-        guard !name.hasSuffix(digestSuffix), let key = try? FileKey(validating: name) else { return nil }
+        guard !isSidecarName(name), let key = try? FileKey(validating: name) else { return nil }
         return key
     }
 

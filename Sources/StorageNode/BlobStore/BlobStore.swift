@@ -8,11 +8,15 @@ import Synchronization
 /// A blob as the store committed it.
 struct StoredBlob: Sendable, Equatable {
     var key: FileKey
-    var sizeBytes: Int64
-    var digest: SHA256Digest
+    var digests: BlobDigests
+
+    var sizeBytes: Int64 { digests.sizeBytes }
+    var digest: SHA256Digest { digests.whole }
+    var blockRoot: SHA256Digest { digests.blocks.root }
 }
 
-/// The node's blobs on local disk, written durably per SPEC §3; every blocking call runs on `threads`.
+/// The node's blobs on local disk, written durably and read only as verified blocks; every blocking call runs on
+/// `threads`.
 final class BlobStore: Sendable {
     let layout: BlobLayout
     let threads: NIOThreadPool
@@ -23,6 +27,8 @@ final class BlobStore: Sendable {
     /// `.sha256` sidecar file (a second file, written and fsynced, and a second rename): decided at open by
     /// whether the file system keeps extended attributes.
     let digestsInAttribute: Bool
+    /// Blocks that reads found damaged, reported to the gateway until the blob is rewritten or deleted.
+    let damage = DamagedBlocks()
 
     private init(layout: BlobLayout, threads: NIOThreadPool, blobCount: Int, digestsInAttribute: Bool) {
         self.layout = layout
@@ -73,6 +79,11 @@ final class BlobStore: Sendable {
         }
     }
 
+    /// Runs a quick namespace change (renames under `blobs/`) serialised with puts and deletes.
+    func withNamespaceLock<T>(_ body: () throws -> T) throws -> T {
+        try namespace.withLock { _ in try body() }
+    }
+
     /// Blobs currently stored, kept up to date by puts and deletes (no disk scan).
     var blobCount: Int { namespace.withLock { $0 } }
 
@@ -82,16 +93,19 @@ final class BlobStore: Sendable {
         return try await threads.runIfActive { try POSIXFile.availableBytes(at: root) }
     }
 
-    /// Streams `body` into `key`, hashing while writing; durable and visible only once this returns.
+    /// Streams `body` into `key`, hashing the whole blob and each block while writing; durable and visible only once
+    /// this returns.
     ///
-    /// Durable per SPEC §3: temp file in `tmp/`, the digest in its extended attribute, fsync, rename into place,
-    /// fsync the directory (with a sidecar instead, that is written and fsynced too, and renamed after the blob).
-    /// A body that fails midway or a digest other than `expectedDigest` leaves nothing visible. An existing blob
-    /// under `key` is replaced atomically.
+    /// Durable: temp file in `tmp/`, the digest in its extended attribute, fsync, rename into place, fsync the
+    /// directory; a blob of more than one block has its block table written and fsynced first and renamed just
+    /// before it (with a digest sidecar instead of the attribute, that is written and fsynced too, and renamed after
+    /// the blob). A body that fails midway, a digest other than `expectedDigest` or a block root other than
+    /// `expectedBlockRoot` leaves nothing visible. An existing blob under `key` is replaced atomically.
     func put<Body: AsyncSequence>(
         _ key: FileKey,
         body: Body,
         expectedDigest: SHA256Digest? = nil,
+        expectedBlockRoot: SHA256Digest? = nil,
         declaredSize: Int64? = nil
     ) async throws -> StoredBlob where Body.Element == ByteBuffer {
         try BlobLayout.checkStorable(key)
@@ -118,7 +132,7 @@ final class BlobStore: Sendable {
             return try await threads.runIfActive {
                 let draft = try Self.draft(in: layout, startingWith: bufferedHead)
                 do {
-                    return try self.finish(draft, as: key, expectedDigest: expectedDigest)
+                    return try self.finish(draft, as: key, expectedDigest: expectedDigest, expectedBlockRoot: expectedBlockRoot)
                 } catch {
                     draft.discard()
                     throw error
@@ -128,7 +142,9 @@ final class BlobStore: Sendable {
         let draft = try await threads.runIfActive { try Self.draft(in: layout, startingWith: bufferedHead) }
         do {
             try await receive(&chunks, into: draft)
-            return try await threads.runIfActive { try self.finish(draft, as: key, expectedDigest: expectedDigest) }
+            return try await threads.runIfActive {
+                try self.finish(draft, as: key, expectedDigest: expectedDigest, expectedBlockRoot: expectedBlockRoot)
+            }
         } catch {
             // A close and an unlink: cheap enough to do inline, and it must happen even if the task was cancelled.
             draft.discard()
@@ -148,34 +164,40 @@ final class BlobStore: Sendable {
         return draft
     }
 
-    /// Checks the digest, seals the draft and moves it into place; runs on the I/O threads.
-    private func finish(_ draft: BlobDraft, as key: FileKey, expectedDigest: SHA256Digest?) throws -> StoredBlob {
-        let digest = draft.digest
-        if let expectedDigest, expectedDigest != digest {
-            throw BlobStoreError.digestMismatch(expected: expectedDigest, actual: digest)
+    /// Checks the digests, seals the draft and moves it into place; runs on the I/O threads.
+    private func finish(_ draft: BlobDraft, as key: FileKey, expectedDigest: SHA256Digest?, expectedBlockRoot: SHA256Digest?) throws -> StoredBlob {
+        let digests = draft.digests
+        if let expectedDigest, expectedDigest != digests.whole {
+            throw BlobStoreError.digestMismatch(expected: expectedDigest, actual: digests.whole)
         }
-        try draft.seal(digestAttribute: digestsInAttribute ? digest : nil)
-        try commit(draft, as: key, digest: digest)
-        return StoredBlob(key: key, sizeBytes: draft.sizeBytes, digest: digest)
+        if let expectedBlockRoot, expectedBlockRoot != digests.blocks.root {
+            throw BlobStoreError.blockRootMismatch(expected: expectedBlockRoot, actual: digests.blocks.root)
+        }
+        try draft.seal(digestAttribute: digestsInAttribute ? digests.whole : nil)
+        try commit(draft, as: key, digests: digests)
+        damage.forget(key)
+        return StoredBlob(key: key, digests: digests)
     }
 
-    /// Removes a blob and its digest; returns false if there was none.
+    /// Removes a blob and its sidecars; returns false if there was none.
     func delete(_ key: FileKey) async throws -> Bool {
         try BlobLayout.checkStorable(key)
         let blobPath = layout.blobPath(for: key)
-        let digestPath = layout.digestPath(for: key)
+        let sidecars = [layout.digestPath(for: key), layout.blocksPath(for: key)]
         let shard = layout.shardDirectory(for: key)
-        return try await threads.runIfActive {
+        let removed = try await threads.runIfActive {
             let removed = try self.namespace.withLock { count in
                 let removed = try POSIXFile.removeIfPresent(blobPath)
-                // After the blob: a crash in between leaves a lone digest, which nothing reads.
-                try POSIXFile.removeIfPresent(digestPath)
+                // After the blob: a crash in between leaves lone sidecars, which nothing reads.
+                for sidecar in sidecars { try POSIXFile.removeIfPresent(sidecar) }
                 if removed { count -= 1 }
                 return removed
             }
             if removed { try POSIXFile.syncDirectory(shard) }
             return removed
         }
+        damage.forget(key)
+        return removed
     }
 
     // MARK: - writing
@@ -204,18 +226,30 @@ final class BlobStore: Sendable {
         }
     }
 
-    /// Moves a sealed draft into place, with a digest sidecar when the digest is not in its attribute; runs on the
-    /// I/O threads.
-    private func commit(_ draft: BlobDraft, as key: FileKey, digest: SHA256Digest) throws {
+    /// Moves a sealed draft into place, with its block table when it has more than one block and a digest sidecar
+    /// when the digest is not in its attribute; runs on the I/O threads.
+    private func commit(_ draft: BlobDraft, as key: FileKey, digests: BlobDigests) throws {
+        let digest = digests.whole
         let blobPath = layout.blobPath(for: key)
         let digestPath = layout.digestPath(for: key)
+        let blocksPath = layout.blocksPath(for: key)
         let shard = layout.shardDirectory(for: key)
+        // A blob of one block needs no table: its single block digest is its whole digest.
+        let tableDraft = digests.blocks.count > 1 ? layout.newTemporaryPath() : nil
+        if let tableDraft { try POSIXFile.writeDurably(BlockTableFile.encode(digests), to: tableDraft) }
+        defer { if let tableDraft { _ = try? POSIXFile.removeIfPresent(tableDraft) } }  // still there only if a step failed
+        /// Puts the table in place (or drops a stale one) just before the blob: a crash between the two renames
+        /// leaves a table whose size and whole digest do not match the blob there, which readers ignore.
+        func placeTable() throws {
+            if let tableDraft { try POSIXFile.rename(tableDraft, to: blocksPath) } else { try POSIXFile.removeIfPresent(blocksPath) }
+        }
         if digestsInAttribute {
             if try POSIXFile.makeDirectory(shard) { try POSIXFile.syncDirectory(layout.blobsDirectory) }
             try namespace.withLock { count in
                 let replacing = try POSIXFile.status(of: blobPath) != nil
                 // A sidecar from before attributes were used would outlive the blob it described: drop it first.
                 try POSIXFile.removeIfPresent(digestPath)
+                try placeTable()
                 try POSIXFile.rename(draft.path, to: blobPath)
                 if !replacing { count += 1 }
             }
@@ -231,6 +265,7 @@ final class BlobStore: Sendable {
             // Drop the old digest first: a crash between the renames then leaves a blob without a
             // digest (served without x-checksum-sha256), never a digest that describes other bytes.
             try POSIXFile.removeIfPresent(digestPath)
+            try placeTable()
             try POSIXFile.rename(draft.path, to: blobPath)
             if !replacing { count += 1 }
             try POSIXFile.rename(digestDraft, to: digestPath)

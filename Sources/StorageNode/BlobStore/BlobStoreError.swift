@@ -8,6 +8,11 @@ enum BlobStoreError: Error, Equatable, Sendable, CustomStringConvertible {
     case blobNotFound(FileKey)
     /// The bytes received hash to `actual`, not the `expected` digest the caller named; nothing was kept.
     case digestMismatch(expected: SHA256Digest, actual: SHA256Digest)
+    /// The bytes received have block digests whose root differs from the one the caller named; nothing was kept.
+    case blockRootMismatch(expected: SHA256Digest, actual: SHA256Digest)
+    /// The stored copy cannot be served: a block no longer matches its digest, or the copy is not the one the caller
+    /// recorded. Nothing of the failing block was sent.
+    case blobCorrupt(FileKey, reason: String)
     /// ENOSPC / EDQUOT, or a declared size larger than the free space.
     case insufficientStorage(detail: String)
     /// The request body failed before its end (client gone, connection reset); nothing was kept.
@@ -18,10 +23,13 @@ enum BlobStoreError: Error, Equatable, Sendable, CustomStringConvertible {
     var description: String {
         switch self {
         case .reservedKey(let key):
-            return "key '\(key)' ends in '\(BlobLayout.digestSuffix)', which is reserved for digest files"
+            return "key '\(key)' ends in '\(BlobLayout.digestSuffix)' or '\(BlobLayout.blocksSuffix)', which are reserved for digest files"
         case .blobNotFound(let key): return "blob '\(key)' not found"
         case .digestMismatch(let expected, let actual):
             return "received bytes hash to \(actual.hex), expected \(expected.hex)"
+        case .blockRootMismatch(let expected, let actual):
+            return "received bytes have block root \(actual.hex), expected \(expected.hex)"
+        case .blobCorrupt(let key, let reason): return "blob '\(key)' is damaged: \(reason)"
         case .insufficientStorage(let detail): return "insufficient storage: \(detail)"
         case .incompleteBody(let reason): return "request body ended early: \(reason)"
         case .systemCall(let operation, let path, let code):

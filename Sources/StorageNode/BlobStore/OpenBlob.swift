@@ -6,7 +6,7 @@ import NIOPosix
 /// What the store knows about one blob without reading it.
 struct BlobMetadata: Sendable, Equatable {
     var sizeBytes: Int64
-    /// The digest recorded when the blob was written; nil if its sidecar is missing.
+    /// The digest recorded when the blob was written; nil if its attribute and sidecar are both missing.
     var digest: SHA256Digest?
     /// Seconds since 1970.
     var modifiedAt: Double
@@ -20,30 +20,36 @@ struct BlobMetadata: Sendable, Equatable {
 final class OpenBlob: Sendable {
     let key: FileKey
     let metadata: BlobMetadata
+    /// Device and inode of the open file, to tell whether the name still points at it.
+    let identity: [UInt64]
     private let descriptor: Int32
     private let path: String
     private let threads: NIOThreadPool
-    /// The blob's first bytes, read while opening it (`BlobStore.openForReading(_:readAhead:)`); nil if none were.
-    let head: ByteBuffer?
 
-    init(key: FileKey, metadata: BlobMetadata, descriptor: Int32, path: String, threads: NIOThreadPool, head: ByteBuffer? = nil) {
+    init(key: FileKey, metadata: BlobMetadata, identity: [UInt64], descriptor: Int32, path: String, threads: NIOThreadPool) {
         self.key = key
         self.metadata = metadata
+        self.identity = identity
         self.descriptor = descriptor
         self.path = path
         self.threads = threads
-        self.head = head
     }
 
     deinit { close(descriptor) }
 
-    /// Reads up to `length` bytes at `offset` off the event loops; fewer only at end of file. Served from `head`
-    /// without a trip to the I/O threads when it covers the request.
+    /// Reads up to `length` bytes at `offset` off the event loops; fewer only at end of file.
     func read(offset: Int64, length: Int) async throws -> ByteBuffer {
-        if let head, offset == 0, length <= head.readableBytes {
-            return head.getSlice(at: head.readerIndex, length: length)!
-        }
         // The closure holds `self`, which keeps the descriptor open until the read is done.
-        return try await threads.runIfActive { try POSIXFile.read(self.descriptor, offset: offset, length: length, path: self.path) }
+        try await threads.runIfActive { try POSIXFile.read(self.descriptor, offset: offset, length: length, path: self.path) }
+    }
+
+    /// Reads exactly `length` bytes at `offset`; call on the I/O threads. A short read means the file shrank under
+    /// us (renames never truncate an open file, so only outside damage does that).
+    func readExactly(offset: Int64, length: Int) throws -> ByteBuffer {
+        let buffer = try POSIXFile.read(descriptor, offset: offset, length: length, path: path)
+        guard buffer.readableBytes == length else {
+            throw BlobStoreError.blobCorrupt(key, reason: "the file holds fewer bytes than its size")
+        }
+        return buffer
     }
 }

@@ -49,9 +49,14 @@ enum POSIXFile {
 
     /// Writes a small file and `fsync`s it before returning.
     static func writeDurably(_ text: String, to path: String) throws {
+        try writeDurably(ByteBuffer(string: text), to: path)
+    }
+
+    /// Writes a new file holding `bytes` and `fsync`s it before returning; nothing is left behind on failure.
+    static func writeDurably(_ bytes: ByteBuffer, to path: String) throws {
         let fd = try createExclusive(path)
         do {
-            try writeAll(fd, ByteBuffer(string: text), path: path)
+            try writeAll(fd, bytes, path: path)
             try sync(fd, path: path)
         } catch {
             close(fd)
@@ -111,20 +116,26 @@ enum POSIXFile {
 
     /// Reads a small whole file as text, or nil if it does not exist.
     static func readSmallFile(_ path: String, limit: Int = 4096) throws -> String? {
+        try readFile(path, limit: limit).map { String(buffer: $0) }
+    }
+
+    /// Reads up to `limit` bytes of a file, or nil if it does not exist.
+    static func readFile(_ path: String, limit: Int) throws -> ByteBuffer? {
         let fd = retryingOnInterrupt { open(path, O_RDONLY | O_CLOEXEC) }
         if fd < 0 {
             if errno == ENOENT { return nil }
             throw BlobStoreError.fromErrno("open", path)
         }
         defer { close(fd) }
-        let buffer = try read(fd, offset: 0, length: limit, path: path)
-        return String(buffer: buffer)
+        return try read(fd, offset: 0, length: limit, path: path)
     }
 
     struct Status {
         var sizeBytes: Int64
         var modifiedAt: Double
         var isRegularFile: Bool
+        /// Device and inode: the same pair means the same file, whatever name it has now.
+        var identity: [UInt64]
     }
 
     static func status(ofDescriptor fd: Int32, path: String) throws -> Status {
@@ -212,5 +223,6 @@ extension POSIXFile.Status {
         self.sizeBytes = Int64(info.st_size)
         self.modifiedAt = Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) / 1e9
         self.isRegularFile = (info.st_mode & S_IFMT) == S_IFREG
+        self.identity = [UInt64(info.st_dev), UInt64(info.st_ino)]
     }
 }

@@ -35,6 +35,13 @@ extension APIError {
                 .unprocessableContent, "digest_mismatch",
                 "The received bytes hash to \(actual.hex), not the expected \(expected.hex); nothing was stored."
             )
+        case .blockRootMismatch(let expected, let actual):
+            return APIError(
+                .unprocessableContent, "digest_mismatch",
+                "The received bytes have block root \(actual.hex), not the expected \(expected.hex); nothing was stored."
+            )
+        case .blobCorrupt(let key, let reason):
+            return APIError(.unprocessableContent, "blob_corrupt", "Blob '\(key)' cannot be served: \(reason).")
         case .insufficientStorage(let detail):
             return APIError(.insufficientStorage, "insufficient_storage", "The node's disk is full (\(detail)); nothing was stored.")
         case .incompleteBody(let reason):

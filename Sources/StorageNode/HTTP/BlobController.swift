@@ -6,21 +6,20 @@ import NIOCore
 struct BlobController: Sendable {
     let store: BlobStore
     let coordinator: PutCoordinator
-    /// Bytes read from disk per body chunk; bounds a download's memory whatever the blob size.
-    var readChunkSize = 256 << 10
 
     func register(on router: Router<BasicRequestContext>) {
         router.put(BlobKeyParameter.route, use: put)
         router.get(BlobKeyParameter.route, use: get)
         router.head(BlobKeyParameter.route, use: head)
         router.delete(BlobKeyParameter.route, use: delete)
+        router.post(BlobKeyParameter.verifyRoute, use: verify)
     }
 
     @Sendable func put(_ request: Request, context: BasicRequestContext) async throws -> Response {
         let input = try BlobPutInput(parsing: request, context: context)
         let result = try await coordinator.put(
             input.key, body: request.body, length: input.contentLength,
-            expectedDigest: input.expectedDigest, targets: input.targets, logger: context.logger
+            expectedDigest: input.expectedDigest, expectedBlockRoot: input.expectedBlockRoot, targets: input.targets, logger: context.logger
         )
         context.logger.debug(
             "blob stored",
@@ -30,31 +29,47 @@ struct BlobController: Sendable {
     }
 
     @Sendable func get(_ request: Request, context: BasicRequestContext) async throws -> Response {
-        // Without a range the first chunk is read while opening: one trip to the I/O threads serves a small blob.
-        let blob = try await store.openForReading(
-            try BlobKeyParameter.key(in: context), readAhead: request.headers[.range] == nil ? readChunkSize : 0)
-        let plan = try BlobReadPlan(metadata: blob.metadata, rangeHeader: request.headers[.range])
-        let chunkSize = Int64(readChunkSize)
-        let body = ResponseBody(contentLength: Int(plan.length)) { writer in
-            var offset = plan.offset
-            let end = plan.offset + plan.length
-            while offset < end {
-                let chunk = try await blob.read(offset: offset, length: Int(min(chunkSize, end - offset)))
-                // Renames never truncate an open file, so a short read means outside damage: abort, never pad.
-                guard chunk.readableBytes > 0 else { throw BlobStoreError.incompleteBody(reason: "blob shorter than its size") }
-                offset += Int64(chunk.readableBytes)
-                try await writer.write(chunk)
+        let key = try BlobKeyParameter.key(in: context)
+        let read = try await store.openVerified(
+            key, BlobReadRequest(rangeHeader: request.headers[.range], expectation: try BlobExpectationHeaders.parse(request.headers)))
+        var headers = read.plan.headers
+        headers[.dfsVerified] = read.verification.rawValue
+        if let root = read.blockRoot { headers[.dfsBlockRoot] = root.hex }
+        // Chunked, with the length in a header of its own: before a damaged block the body ends early but cleanly, so
+        // every verified byte before it is flushed and the reader can resume at exactly that byte. Cutting a
+        // Content-Length body instead drops whatever NIO still had queued.
+        headers[.contentLength] = nil
+        headers[.dfsContentLength] = String(read.plan.length)
+        let logger = context.logger
+        let body = ResponseBody { writer in
+            do {
+                while let chunk = try await read.next() { try await writer.write(chunk) }
+            } catch let error as BlobStoreError {
+                logger.error("read stopped before a damaged block", metadata: ["file_key": "\(key)", "error": "\(error)"])
             }
             try await writer.finish(nil)
         }
-        return Response(status: plan.status, headers: plan.headers, body: body)
+        return Response(status: read.plan.status, headers: headers, body: body)
     }
 
     @Sendable func head(_ request: Request, context: BasicRequestContext) async throws -> Response {
-        let metadata = try await store.metadata(of: try BlobKeyParameter.key(in: context))
-        let plan = try BlobReadPlan(metadata: metadata, rangeHeader: request.headers[.range])
+        let key = try BlobKeyParameter.key(in: context)
+        let metadata = try await store.metadata(of: key)
+        var plan = try BlobReadPlan(metadata: metadata, rangeHeader: request.headers[.range])
+        let damaged = store.damage.blocks(of: key)
+        if !damaged.isEmpty { plan.headers[.dfsDamagedBlocks] = damaged.map(String.init).joined(separator: ",") }
         // The plan's Content-Length stays: Response only fills it in when absent.
         return Response(status: plan.status, headers: plan.headers)
+    }
+
+    /// `POST /blobs/{key}/verify`: the whole blob re-read and checked block by block (the audit's question).
+    @Sendable func verify(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        let key = try BlobKeyParameter.key(in: context)
+        let verification = try await store.verify(key, expectation: try BlobExpectationHeaders.parse(request.headers))
+        if !verification.intact {
+            context.logger.warning("verification found damage", metadata: ["file_key": "\(key)", "error": "\(verification.problem ?? "")"])
+        }
+        return .json(verification)
     }
 
     @Sendable func delete(_ request: Request, context: BasicRequestContext) async throws -> Response {

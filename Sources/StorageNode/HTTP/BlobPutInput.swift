@@ -7,26 +7,23 @@ import Hummingbird
 struct BlobPutInput: Sendable, Equatable {
     var key: FileKey
     var expectedDigest: SHA256Digest?
+    var expectedBlockRoot: SHA256Digest?
     var targets: [NodeEndpoint]
     /// `Content-Length`, when the client declared one (absent for chunked bodies).
     var contentLength: Int64?
 
-    init(key: FileKey, expectedDigest: SHA256Digest? = nil, targets: [NodeEndpoint] = [], contentLength: Int64? = nil) {
+    init(key: FileKey, expectedDigest: SHA256Digest? = nil, expectedBlockRoot: SHA256Digest? = nil, targets: [NodeEndpoint] = [], contentLength: Int64? = nil) {
         self.key = key
         self.expectedDigest = expectedDigest
+        self.expectedBlockRoot = expectedBlockRoot
         self.targets = targets
         self.contentLength = contentLength
     }
 
     init(parsing request: Request, context: some RequestContext) throws {
         let key = try BlobKeyParameter.key(in: context)
-        var expectedDigest: SHA256Digest?
-        if let header = request.headers[.dfsExpectedDigest] {
-            guard let digest = SHA256Digest(hex: header.trimmingCharacters(in: .whitespaces)) else {
-                throw APIError.badRequest("invalid_digest", "\(NodeProtocol.expectedDigestHeader) must be 64 hex digits.")
-            }
-            expectedDigest = digest
-        }
+        let expectedDigest = try BlobExpectationHeaders.digest(request.headers, .dfsExpectedDigest)
+        let expectedBlockRoot = try BlobExpectationHeaders.digest(request.headers, .dfsExpectedBlockRoot)
         var targets: [NodeEndpoint] = []
         if let header = request.headers[.dfsReplicateTo], !header.isEmpty {
             do {
@@ -42,7 +39,29 @@ struct BlobPutInput: Sendable, Equatable {
             }
             contentLength = length
         }
-        self.init(key: key, expectedDigest: expectedDigest, targets: targets, contentLength: contentLength)
+        self.init(key: key, expectedDigest: expectedDigest, expectedBlockRoot: expectedBlockRoot, targets: targets, contentLength: contentLength)
+    }
+}
+
+/// The `x-dfs-expected-*` headers a caller sends with what it recorded about a blob.
+enum BlobExpectationHeaders {
+    /// One digest header, nil when absent; refused (400) when it is not 64 hex digits.
+    static func digest(_ headers: HTTPFields, _ name: HTTPField.Name) throws -> SHA256Digest? {
+        guard let header = headers[name] else { return nil }
+        guard let digest = SHA256Digest(hex: header.trimmingCharacters(in: .whitespaces)) else {
+            throw APIError.badRequest("invalid_digest", "\(name) must be 64 hex digits.")
+        }
+        return digest
+    }
+
+    /// What a read or verification expects: nil without `x-dfs-expected-sha256`; a block root alone is refused.
+    static func parse(_ headers: HTTPFields) throws -> BlobExpectation? {
+        let root = try digest(headers, .dfsExpectedBlockRoot)
+        guard let whole = try digest(headers, .dfsExpectedDigest) else {
+            if root != nil { throw APIError.badRequest("invalid_digest", "\(NodeProtocol.expectedBlockRootHeader) needs \(NodeProtocol.expectedDigestHeader).") }
+            return nil
+        }
+        return BlobExpectation(digest: whole, blockRoot: root)
     }
 }
 
@@ -50,6 +69,7 @@ struct BlobPutInput: Sendable, Equatable {
 enum BlobKeyParameter {
     static let name = "key"
     static let route: RouterPath = "/blobs/:key"
+    static let verifyRoute: RouterPath = "/blobs/:key/verify"
 
     /// The validated key; refused (400 `invalid_key`) before anything touches the file system.
     static func key(in context: some RequestContext) throws -> FileKey {

@@ -20,15 +20,24 @@ struct PutCoordinator: Sendable {
         body: Body,
         length: Int64?,
         expectedDigest: SHA256Digest?,
+        expectedBlockRoot: SHA256Digest? = nil,
         targets: [NodeEndpoint],
         logger: Logger
     ) async throws -> BlobPutResult where Body.Element == ByteBuffer {
         let targets = Self.replicationTargets(from: targets, excluding: nodeID)
         if targets.isEmpty {
-            let stored = try await store.put(key, body: body, expectedDigest: expectedDigest, declaredSize: length)
-            return BlobPutResult(nodeID: nodeID.rawValue, key: key.rawValue, sizeBytes: stored.sizeBytes, checksumSHA256: stored.digest.hex, replicas: [])
+            let stored = try await store.put(
+                key, body: body, expectedDigest: expectedDigest, expectedBlockRoot: expectedBlockRoot, declaredSize: length)
+            return result(for: stored, replicas: [])
         }
-        return try await putAndReplicate(key, body: body, length: length, expectedDigest: expectedDigest, targets: targets, logger: logger)
+        return try await putAndReplicate(
+            key, body: body, length: length, expectedDigest: expectedDigest, expectedBlockRoot: expectedBlockRoot, targets: targets, logger: logger)
+    }
+
+    private func result(for stored: StoredBlob, replicas: [ReplicaOutcome]) -> BlobPutResult {
+        BlobPutResult(
+            nodeID: nodeID.rawValue, key: stored.key.rawValue, sizeBytes: stored.sizeBytes, checksumSHA256: stored.digest.hex,
+            blockRoot: stored.blockRoot.hex, replicas: replicas)
     }
 
     /// Drops this node and repeated ids: replicating to ourselves would overwrite the blob being written.
@@ -47,6 +56,7 @@ struct PutCoordinator: Sendable {
         body: Body,
         length: Int64?,
         expectedDigest: SHA256Digest?,
+        expectedBlockRoot: SHA256Digest?,
         targets: [NodeEndpoint],
         logger: Logger
     ) async throws -> BlobPutResult where Body.Element == ByteBuffer {
@@ -56,7 +66,8 @@ struct PutCoordinator: Sendable {
             group.addTask { [store] in
                 defer { localPipe.cancel() }  // a failed local write must not leave the feeder waiting
                 do {
-                    return .local(.success(try await store.put(key, body: localPipe, expectedDigest: expectedDigest, declaredSize: length)))
+                    return .local(.success(try await store.put(
+                        key, body: localPipe, expectedDigest: expectedDigest, expectedBlockRoot: expectedBlockRoot, declaredSize: length)))
                 } catch {
                     return .local(.failure(error))
                 }
@@ -64,7 +75,8 @@ struct PutCoordinator: Sendable {
             for (index, target) in targets.enumerated() {
                 group.addTask { [replicator] in
                     let outcome = await replicator.replicate(
-                        key, from: targetPipes[index], to: target, length: length, expectedDigest: expectedDigest, logger: logger
+                        key, from: targetPipes[index], to: target, length: length, expectedDigest: expectedDigest,
+                        expectedBlockRoot: expectedBlockRoot, logger: logger
                     )
                     return .replica(index: index, outcome)
                 }
@@ -81,8 +93,7 @@ struct PutCoordinator: Sendable {
             }
             return (stored!, outcomes.map { $0! })
         }
-        let blob = try stored.get()
-        return BlobPutResult(nodeID: nodeID.rawValue, key: key.rawValue, sizeBytes: blob.sizeBytes, checksumSHA256: blob.digest.hex, replicas: outcomes)
+        return result(for: try stored.get(), replicas: outcomes)
     }
 
     private enum FeedEnd {

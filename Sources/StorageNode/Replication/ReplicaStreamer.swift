@@ -17,6 +17,7 @@ struct ReplicaStreamer: Sendable {
         to target: NodeEndpoint,
         length: Int64?,
         expectedDigest: SHA256Digest?,
+        expectedBlockRoot: SHA256Digest?,
         logger: Logger
     ) async -> ReplicaOutcome {
         defer { pipe.cancel() }
@@ -26,7 +27,9 @@ struct ReplicaStreamer: Sendable {
         do {
             let answer = try await withThrowingTaskGroup(of: BlobPutResult.self) { group in
                 group.addTask {
-                    try await client.putBlob(key, on: target, body: body, length: length, replicateTo: [], expectedDigest: expectedDigest)
+                    try await client.putBlob(
+                        key, on: target, body: body, length: length, replicateTo: [], expectedDigest: expectedDigest,
+                        expectedBlockRoot: expectedBlockRoot)
                 }
                 group.addTask { try await watch.expire(after: idleTimeout) }
                 defer { group.cancelAll() }
@@ -37,7 +40,9 @@ struct ReplicaStreamer: Sendable {
                 "replica stored",
                 metadata: ["node_id": "\(target.id)", "bytes": "\(answer.sizeBytes)", "duration_ms": "\(started.duration(to: .now).milliseconds)"]
             )
-            return ReplicaOutcome(nodeID: target.id.rawValue, stored: true, checksumSHA256: answer.checksumSHA256, sizeBytes: answer.sizeBytes, error: nil)
+            return ReplicaOutcome(
+                nodeID: target.id.rawValue, stored: true, checksumSHA256: answer.checksumSHA256, sizeBytes: answer.sizeBytes,
+                blockRoot: answer.blockRoot, error: nil)
         } catch {
             let reason = Self.describe(error, target: target)
             logger.warning("replication to target failed", metadata: ["node_id": "\(target.id)", "error": "\(reason)"])
