@@ -105,10 +105,12 @@ public final class CachingMetadataStore: MetadataStore {
         try await base.renewClaims(ids, owner: owner, leaseUntil: leaseUntil)
     }
 
-    public func completeQueueItem(_ id: Int64, at time: Date) async throws { try await base.completeQueueItem(id, at: time) }
+    public func completeQueueItem(_ id: Int64, owner: String, at time: Date) async throws -> Bool {
+        try await base.completeQueueItem(id, owner: owner, at: time)
+    }
 
-    public func failQueueItem(_ id: Int64, error: String, at time: Date, retryAt: Date, maxRetries: Int) async throws {
-        try await base.failQueueItem(id, error: error, at: time, retryAt: retryAt, maxRetries: maxRetries)
+    public func failQueueItem(_ id: Int64, owner: String, error: String, at time: Date, retryAt: Date, maxRetries: Int) async throws -> Bool {
+        try await base.failQueueItem(id, owner: owner, error: error, at: time, retryAt: retryAt, maxRetries: maxRetries)
     }
 
     public func releaseExpiredClaims(now: Date) async throws -> Int { try await base.releaseExpiredClaims(now: now) }

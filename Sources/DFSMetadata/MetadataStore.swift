@@ -40,11 +40,12 @@ public protocol MetadataStore: Sendable {
     /// Extends to `leaseUntil` the leases `owner` still holds on these IN_PROGRESS items, while their work runs;
     /// returns how many it still held (an item whose lease ran out may have been reclaimed by another gateway).
     func renewClaims(_ ids: [Int64], owner: String, leaseUntil: Date) async throws -> Int
-    /// Marks an item COMPLETED.
-    func completeQueueItem(_ id: Int64, at time: Date) async throws
-    /// Records a failed attempt: back to PENDING with `retry_count`+1 due at `retryAt`, or FAILED once
-    /// `retry_count` reaches `maxRetries`.
-    func failQueueItem(_ id: Int64, error: String, at time: Date, retryAt: Date, maxRetries: Int) async throws
+    /// Marks an item COMPLETED, only while `owner` still holds its claim (IN_PROGRESS, leased to `owner`, the lease
+    /// not run out at `time`); returns false, changing nothing, when the claim expired or another gateway took it.
+    func completeQueueItem(_ id: Int64, owner: String, at time: Date) async throws -> Bool
+    /// Records a failed attempt, under the same claim check as `completeQueueItem`: back to PENDING with
+    /// `retry_count`+1 due at `retryAt`, or FAILED once `retry_count` reaches `maxRetries`.
+    func failQueueItem(_ id: Int64, owner: String, error: String, at time: Date, retryAt: Date, maxRetries: Int) async throws -> Bool
     /// Returns IN_PROGRESS items whose lease expired to PENDING (their worker died); returns how many.
     func releaseExpiredClaims(now: Date) async throws -> Int
 

@@ -231,18 +231,18 @@ extension MySQLMetadataStore {
         }
     }
 
-    public func completeQueueItem(_ id: Int64, at time: Date) async throws {
+    public func completeQueueItem(_ id: Int64, owner: String, at time: Date) async throws -> Bool {
         try await withConnection { connection in
             try connection.update(
                 """
                 UPDATE replication_queue SET status = 'COMPLETED', completed_at = ?, error_message = NULL, lease_owner = NULL, lease_expires_at = NULL
-                WHERE id = ? AND status = 'IN_PROGRESS'
+                WHERE id = ? AND status = 'IN_PROGRESS' AND lease_owner = ? AND lease_expires_at > ?
                 """,
-                [Self.time(time), .int(id)])
+                [Self.time(time), .int(id), .text(owner), Self.time(time)]) == 1
         }
     }
 
-    public func failQueueItem(_ id: Int64, error: String, at time: Date, retryAt: Date, maxRetries: Int) async throws {
+    public func failQueueItem(_ id: Int64, owner: String, error: String, at time: Date, retryAt: Date, maxRetries: Int) async throws -> Bool {
         try await withConnection { connection in
             try connection.update(
                 """
@@ -250,9 +250,9 @@ extension MySQLMetadataStore {
                     status = CASE WHEN retry_count + 1 >= ? THEN 'FAILED' ELSE 'PENDING' END,
                     retry_count = retry_count + 1,
                     error_message = ?, last_attempt = ?, next_attempt_at = ?, lease_owner = NULL, lease_expires_at = NULL
-                WHERE id = ? AND status = 'IN_PROGRESS'
+                WHERE id = ? AND status = 'IN_PROGRESS' AND lease_owner = ? AND lease_expires_at > ?
                 """,
-                [.int(Int64(maxRetries)), .text(String(error.prefix(1000))), Self.time(time), Self.time(retryAt), .int(id)])
+                [.int(Int64(maxRetries)), .text(String(error.prefix(1000))), Self.time(time), Self.time(retryAt), .int(id), .text(owner), Self.time(time)]) == 1
         }
     }
 

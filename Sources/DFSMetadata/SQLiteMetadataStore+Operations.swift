@@ -219,18 +219,20 @@ extension SQLiteMetadataStore {
         }
     }
 
-    public func completeQueueItem(_ id: Int64, at time: Date) async throws {
-        try await serialized {
+    public func completeQueueItem(_ id: Int64, owner: String, at time: Date) async throws -> Bool {
+        let now = MetadataTime.format(time)
+        return try await serialized {
             try await self.run(
                 """
-                UPDATE replication_queue SET status = 'COMPLETED', completed_at = ?, error_message = NULL, lease_owner = NULL, lease_expires_at = NULL
-                WHERE id = ? AND status = 'IN_PROGRESS'
+                UPDATE replication_queue SET status = 'COMPLETED', completed_at = ?1, error_message = NULL, lease_owner = NULL, lease_expires_at = NULL
+                WHERE id = ?2 AND status = 'IN_PROGRESS' AND lease_owner = ?3 AND lease_expires_at > ?1 RETURNING id
                 """,
-                [.text(MetadataTime.format(time)), .integer(Int(id))])
+                [.text(now), .integer(Int(id)), .text(owner)]
+            ).count == 1
         }
     }
 
-    public func failQueueItem(_ id: Int64, error: String, at time: Date, retryAt: Date, maxRetries: Int) async throws {
+    public func failQueueItem(_ id: Int64, owner: String, error: String, at time: Date, retryAt: Date, maxRetries: Int) async throws -> Bool {
         try await serialized {
             try await self.run(
                 """
@@ -238,10 +240,11 @@ extension SQLiteMetadataStore {
                     retry_count = retry_count + 1,
                     status = CASE WHEN retry_count + 1 >= ?1 THEN 'FAILED' ELSE 'PENDING' END,
                     error_message = ?2, last_attempt = ?3, next_attempt_at = ?4, lease_owner = NULL, lease_expires_at = NULL
-                WHERE id = ?5 AND status = 'IN_PROGRESS'
+                WHERE id = ?5 AND status = 'IN_PROGRESS' AND lease_owner = ?6 AND lease_expires_at > ?3 RETURNING id
                 """,
                 [.integer(maxRetries), .text(String(error.prefix(1000))), .text(MetadataTime.format(time)),
-                 .text(MetadataTime.format(retryAt)), .integer(Int(id))])
+                 .text(MetadataTime.format(retryAt)), .integer(Int(id)), .text(owner)]
+            ).count == 1
         }
     }
 

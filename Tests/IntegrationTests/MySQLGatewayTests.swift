@@ -154,6 +154,49 @@ struct MySQLGatewayTests {
         }
     }
 
+    @Test("a gateway paused (SIGSTOP) mid-repair past its lease: the other takes its items over, and the late wake-up changes nothing")
+    func pausedGatewayLosesItsClaims() async throws {
+        try await PrivateMariaDB.with { database in
+            let slowRepairs = ["--probe-interval", "300ms", "--recovery-interval", "1s", "--repair-lease", "3s",
+                               "--recovery-rate", "48KiB", "--recovery-concurrency", "2"]
+            try await withCluster(nodes: 3, metadataURL: database.url, gatewayArguments: slowRepairs) { cluster in
+                await cluster.stopNode(3)
+                try await cluster.waitForNode(3, status: "DOWN")
+                var digests: [String: String] = [:]
+                for index in 0..<8 {
+                    let bytes = randomBytes(40_000 + index)
+                    let answer = try await cluster.gateway.uploadRaw(bytes, filename: "p\(index)").expectingSuccess().json(UploadAnswer.self)
+                    digests[answer.file_id] = sha256Hex(bytes)
+                }
+                try await cluster.startNode(3)
+                try await eventually("gateway A holds claims on node-3's items", timeout: .seconds(30), interval: .milliseconds(50)) {
+                    try await cluster.gateway.getJSON("/replication-queue?node_id=node-3", as: QueueAnswer.self).items.contains { $0.status == "IN_PROGRESS" }
+                }
+                try await cluster.local.pause(.gateway)
+                try await withSecondGateway(of: cluster, metadataURL: database.url) { second in
+                    try await eventually("gateway B finishes every item once A's leases ran out", timeout: .seconds(60)) {
+                        let items = try await second.getJSON("/replication-queue?node_id=node-3", as: QueueAnswer.self).items
+                        return items.count == digests.count && items.allSatisfy { $0.status == "COMPLETED" }
+                    }
+                    let before = try await second.getJSON("/replication-queue?node_id=node-3", as: QueueAnswer.self).items
+                    // A wakes up with transfers it started under claims it no longer holds.
+                    try await cluster.local.resume(.gateway)
+                    try await eventually("A noticed its claims were lost", timeout: .seconds(60)) {
+                        cluster.logTail(of: .gateway, lines: 3000)?.contains("after its claim was lost") == true
+                    }
+                    let after = try await second.getJSON("/replication-queue?node_id=node-3", as: QueueAnswer.self).items
+                    #expect(after.map(\.status) == before.map(\.status) && after.map(\.retry_count) == before.map(\.retry_count),
+                            "the late completion or failure changed nothing")
+                    #expect(after.allSatisfy { $0.status == "COMPLETED" && $0.retry_count == 0 && $0.error_message == nil })
+                }
+                for (key, digest) in digests {
+                    let blob = try await cluster.nodeClient(3).get("/blobs/\(key)").expectingSuccess()
+                    #expect(sha256Hex(blob.body) == digest)
+                }
+            }
+        }
+    }
+
     @Test("MariaDB stopped under load: every request gets 503 JSON and the gateway keeps running; restarted: it recovers by itself")
     func databaseOutageAndRecovery() async throws {
         try await PrivateMariaDB.with { database in

@@ -182,7 +182,7 @@ struct MetadataStoreConformanceTests {
             // Claimed items are not handed out twice.
             #expect(try await store.claimQueueItems(for: node("node-2"), owner: "w2", includeFailed: false, now: now, leaseUntil: now.addingTimeInterval(60), limit: 10).isEmpty)
 
-            try await store.failQueueItem(claimed[0].id, error: "refused", at: now, retryAt: now.addingTimeInterval(30), maxRetries: 2)
+            #expect(try await store.failQueueItem(claimed[0].id, owner: "w1", error: "refused", at: now, retryAt: now.addingTimeInterval(30), maxRetries: 2))
             var item = try await store.queueItems(QueueFilter(targetNodeID: node("node-2")))[0]
             #expect(item.status == .pending)
             #expect(item.retryCount == 1)
@@ -191,7 +191,7 @@ struct MetadataStoreConformanceTests {
             #expect(try await store.claimQueueItems(for: node("node-2"), owner: "w1", includeFailed: false, now: now.addingTimeInterval(10), leaseUntil: now.addingTimeInterval(70), limit: 10).isEmpty)
             let again = try await store.claimQueueItems(for: node("node-2"), owner: "w1", includeFailed: false, now: now.addingTimeInterval(31), leaseUntil: now.addingTimeInterval(90), limit: 10)
             #expect(again.count == 1)
-            try await store.failQueueItem(again[0].id, error: "refused again", at: now, retryAt: now.addingTimeInterval(60), maxRetries: 2)
+            #expect(try await store.failQueueItem(again[0].id, owner: "w1", error: "refused again", at: now, retryAt: now.addingTimeInterval(60), maxRetries: 2))
             item = try await store.queueItems(QueueFilter(targetNodeID: node("node-2")))[0]
             #expect(item.status == .failed)
             #expect(item.retryCount == 2)
@@ -199,10 +199,36 @@ struct MetadataStoreConformanceTests {
             // A manual recover takes FAILED items too, and completion is final.
             let manual = try await store.claimQueueItems(for: node("node-2"), owner: "w1", includeFailed: true, now: now, leaseUntil: now.addingTimeInterval(60), limit: 10)
             #expect(manual.count == 1)
-            try await store.completeQueueItem(manual[0].id, at: now)
+            #expect(try await store.completeQueueItem(manual[0].id, owner: "w1", at: now))
             item = try await store.queueItems(QueueFilter(targetNodeID: node("node-2")))[0]
             #expect(item.status == .completed)
             #expect(item.completedAt != nil)
+        }
+    }
+
+    @Test("a worker whose claim ran out or was taken over can neither complete nor fail the item", arguments: TestBackend.all)
+    func lostClaimChangesNothing(_ backend: TestBackend) async throws {
+        try await backend.withFreshStore { store in
+            let now = Date(timeIntervalSince1970: 1_800_000_000)
+            try await store.enqueue([NewQueueItem(fileKey: key("a"), targetNodeID: node("node-2"), sourceNodeID: nil, kind: .replicate, reason: nil)], at: now)
+            let first = try await store.claimQueueItems(for: node("node-2"), owner: "paused", includeFailed: false, now: now, leaseUntil: now.addingTimeInterval(60), limit: 10)
+            let id = try #require(first.first?.id)
+            // The lease ran out: nobody took the item yet, but the old owner no longer holds it.
+            #expect(try await store.completeQueueItem(id, owner: "paused", at: now.addingTimeInterval(61)) == false)
+            #expect(try await store.queueItems(QueueFilter())[0].status == .inProgress)
+            // Another worker reclaims it; the old owner wakes up and reports, then the new owner finishes.
+            #expect(try await store.releaseExpiredClaims(now: now.addingTimeInterval(61)) == 1)
+            let second = try await store.claimQueueItems(for: node("node-2"), owner: "other", includeFailed: false, now: now.addingTimeInterval(62), leaseUntil: now.addingTimeInterval(122), limit: 10)
+            #expect(second.map(\.id) == [id])
+            #expect(try await store.failQueueItem(id, owner: "paused", error: "woke up", at: now.addingTimeInterval(63), retryAt: now, maxRetries: 1) == false)
+            #expect(try await store.completeQueueItem(id, owner: "paused", at: now.addingTimeInterval(63)) == false)
+            var item = try await store.queueItems(QueueFilter())[0]
+            #expect(item.status == .inProgress && item.retryCount == 0 && item.errorMessage == nil, "the old owner changed nothing")
+            #expect(try await store.completeQueueItem(id, owner: "other", at: now.addingTimeInterval(64)))
+            item = try await store.queueItems(QueueFilter())[0]
+            #expect(item.status == .completed)
+            #expect(try await store.failQueueItem(id, owner: "other", error: "late", at: now.addingTimeInterval(65), retryAt: now, maxRetries: 1) == false)
+            #expect(try await store.queueItems(QueueFilter())[0].status == .completed, "completion is final")
         }
     }
 

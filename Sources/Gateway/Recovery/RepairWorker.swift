@@ -103,7 +103,14 @@ struct RepairWorker: Sendable {
                 _ = try await nodes.deleteBlob(item.fileKey, on: target)
                 logger.info("removed deleted file \(item.fileKey) from \(target.id)", metadata: ["file_key": "\(item.fileKey)", "node_id": "\(target.id)"])
             }
-            try await store.completeQueueItem(item.id, at: Date())
+            guard try await store.completeQueueItem(item.id, owner: workerID, at: Date()) else {
+                // Our claim ran out (this gateway stalled) and the item may be another gateway's now: its outcome is
+                // theirs to record. The copy made here is verified, so its location stands.
+                logger.warning("repair finished after its claim was lost; left to the new owner", metadata: [
+                    "file_key": "\(item.fileKey)", "node_id": "\(target.id)",
+                ])
+                return false
+            }
             metrics?.repairedItemCount.increment()
             return true
         } catch {
@@ -116,7 +123,9 @@ struct RepairWorker: Sendable {
                 logger.warning("repair attempt failed; will retry", metadata: ["file_key": "\(item.fileKey)", "node_id": "\(target.id)", "attempt": "\(item.retryCount + 1)", "error": "\(error)"])
             }
             do {
-                try await store.failQueueItem(item.id, error: "\(error)", at: Date(), retryAt: retryAt, maxRetries: maxRetries)
+                if try await !store.failQueueItem(item.id, owner: workerID, error: "\(error)", at: Date(), retryAt: retryAt, maxRetries: maxRetries) {
+                    logger.warning("repair failed after its claim was lost; left to the new owner", metadata: ["file_key": "\(item.fileKey)", "node_id": "\(target.id)"])
+                }
             } catch {
                 logger.error("could not record a failed repair", metadata: ["file_key": "\(item.fileKey)", "error": "\(error)"])
             }
