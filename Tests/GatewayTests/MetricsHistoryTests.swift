@@ -87,6 +87,24 @@ struct MetricsHistoryTests {
         #expect(history.samples(after: origin + 4).nodes.allSatisfy { $0.samples.isEmpty })
     }
 
+    @Test("labels are whole milliseconds, unique and growing across series even when the wall clock stands or steps back")
+    func labelsGrow() {
+        var history = MetricsHistory(window: .seconds(60))
+        let time = origin + 0.123_456
+        history.record(at: .zero, time: time, totals: totals(), nodes: [score(node1)])
+        history.record(ReplicationSummary(underReplicatedFiles: 0, underReplicatedBytes: 0, oldestMissingSince: nil, queueCounts: [:]), time: time)
+        history.record(at: .seconds(1), time: time - 5, totals: totals(), nodes: [score(node1)])
+        let snapshot = history.samples(after: nil)
+        let labels = (snapshot.nodes[0].samples.map(\.time) + snapshot.replication.map(\.time)).map(MetricsHistory.milliseconds).sorted()
+        let first = MetricsHistory.milliseconds(time)
+        #expect(labels == [first, first + 1, first + 2])
+        // A label sent back as `since`, as a client parses it from the JSON, excludes exactly that sample.
+        let sent = Date(timeIntervalSince1970: Double(first + 1) / 1000)
+        let after = history.samples(after: sent)
+        #expect(after.replication.isEmpty)
+        #expect(after.nodes[0].samples.map { MetricsHistory.milliseconds($0.time) } == [first + 2])
+    }
+
     @Test("a node no longer reported is forgotten once its last sample leaves the window")
     func departedNodeIsForgotten() {
         var history = MetricsHistory(window: .seconds(5))

@@ -100,7 +100,7 @@ struct HistoryResponse: ResponseEncodable {
     }
 }
 
-/// Millisecond precision: what a chart needs and what `?since=` sends back.
-private func unixSeconds(_ date: Date) -> Double { (date.timeIntervalSince1970 * 1000).rounded() / 1000 }
+/// Millisecond precision, the labels' own: what a chart needs and what `?since=` sends back.
+private func unixSeconds(_ date: Date) -> Double { Double(MetricsHistory.milliseconds(date)) / 1000 }
 
 private func roundedRate(_ value: Double) -> Double { (value * 1000).rounded() / 1000 }

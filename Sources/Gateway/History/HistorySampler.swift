@@ -51,8 +51,7 @@ struct HistorySampler<C: Clock>: Service where C.Duration == Duration {
     func sampleActivity(at: Duration) async {
         let nodes = await scoreboard.all()
         let totals = counters.totals
-        // The label is read under the history's lock, so labels grow in the order samples go in and a reader's
-        // `since` never skips one that the other loop was about to add.
+        // Read under the history's lock, which orders the two loops' samples.
         history.update { $0.record(at: at, time: wallClock(), totals: totals, nodes: nodes) }
     }
 

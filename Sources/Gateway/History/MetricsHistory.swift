@@ -58,6 +58,8 @@ struct MetricsHistory: Sendable {
     private var trafficRing: RingBuffer<TrafficSample>
     private var replicationRing: RingBuffer<ReplicationSample>
     private var previous: (at: Duration, totals: ActivityTotals)?
+    /// The label of the newest sample of any series, in whole milliseconds.
+    private var newestLabel: Int64 = .min
 
     /// - Parameters:
     ///   - window: how far back the history reaches.
@@ -72,6 +74,7 @@ struct MetricsHistory: Sendable {
     /// Adds one sample of every node the scoreboard knows and, from the second sample on, of client traffic.
     /// Nodes no longer reported are forgotten once their last sample is older than the window.
     mutating func record(at: Duration, time: Date, totals: ActivityTotals, nodes: [NodeScore]) {
+        let time = label(time)
         let elapsed = previous.map { (at - $0.at).inSeconds }
         // Two samples at the same instant (or a clock that went back) give no rate; keep the older reference.
         let rates = elapsed.flatMap { $0 > 0 ? $0 : nil }
@@ -104,18 +107,32 @@ struct MetricsHistory: Sendable {
     }
 
     mutating func record(_ summary: ReplicationSummary, time: Date) {
+        let time = label(time)
         replicationRing.append(ReplicationSample(
             time: time, underReplicatedFiles: summary.underReplicatedFiles, underReplicatedBytes: summary.underReplicatedBytes,
             queueCounts: summary.queueCounts))
     }
 
-    /// Every sample taken after `since` (all of them when nil), nodes in id order.
+    /// Every sample taken after `since` (all of them when nil), nodes in id order. Compared in whole milliseconds, the
+    /// precision of the labels, so a `t` sent back as `since` excludes exactly that sample and the ones before it.
     func samples(after since: Date?) -> HistorySnapshot {
-        let isNewer: (Date) -> Bool = { time in since.map { time > $0 } ?? true }
+        let sinceMs = since.map(Self.milliseconds)
+        let isNewer: (Date) -> Bool = { time in sinceMs.map { Self.milliseconds(time) > $0 } ?? true }
         return HistorySnapshot(
             nodes: nodeRings.keys.sorted().map { id in (id, nodeRings[id]!.suffix { isNewer($0.time) }) },
             traffic: trafficRing.suffix { isNewer($0.time) },
             replication: replicationRing.suffix { isNewer($0.time) })
+    }
+
+    /// Whole milliseconds since 1970: the labels' precision.
+    static func milliseconds(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1000).rounded()) }
+
+    /// `time` to the millisecond, made later than every label before it: labels are unique and grow in the order
+    /// samples go in, across series, even when the wall clock steps back. A reader that sends back the newest label it
+    /// holds can then miss no sample.
+    private mutating func label(_ time: Date) -> Date {
+        newestLabel = max(Self.milliseconds(time), newestLabel == .min ? .min : newestLabel + 1)
+        return Date(timeIntervalSince1970: Double(newestLabel) / 1000)
     }
 
     /// Counters only grow; a negative difference would mean a restart of the counting, read as no activity.
