@@ -53,6 +53,7 @@ struct MetricsHistoryTests {
         let samples = history.samples(after: nil).nodes[0].samples
         #expect(samples.map(\.isUp) == [true, false, false])
         #expect(samples.map(\.requestsPerSecond) == [nil, 50, 0])
+        #expect(samples.map(\.latencyMs) == [2, nil, nil])
     }
 
     @Test("the rings keep only the window: memory does not grow with uptime")
@@ -126,11 +127,17 @@ struct MetricsHistoryTests {
         #expect(history.samples(after: nil).traffic.map(\.downloadsPerSecond) == [5])
     }
 
-    @Test("the replication summary is sampled every interval, less often when it is slow")
+    @Test("the replication summary is sampled every interval, less often when every recent one was slow")
     func summaryCadence() {
-        let cadence = SummaryCadence(interval: .seconds(1), maximumShare: 0.05)
+        var cadence = SummaryCadence(interval: .seconds(1), maximumShare: 0.05)
         #expect(cadence.wait(after: .milliseconds(3)) == .seconds(1))
-        #expect(cadence.wait(after: .milliseconds(500)) == .seconds(10))
+        // One summary that queued behind other work does not stop the series.
+        #expect(cadence.wait(after: .milliseconds(1200)) == .seconds(1))
+        #expect(cadence.wait(after: .milliseconds(500)) == .seconds(1))
+        // Three slow ones in a row: the store is slow, sample it less often.
+        #expect(cadence.wait(after: .milliseconds(600)) == .seconds(10))
+        #expect(cadence.wait(after: .milliseconds(2000)) == .seconds(10))
+        #expect(cadence.wait(after: .milliseconds(5)) == .seconds(1))
     }
 
     @Test("the ring keeps the newest elements in order when it wraps")

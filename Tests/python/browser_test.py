@@ -6,7 +6,7 @@ reloading the page: it loads with no console errors; a dropped file shows upload
 list with 3 verified replicas; a stopped node (SIGSTOP) turns DOWN on the page within one probe interval of the
 gateway noticing, and a file uploaded meanwhile shows PENDING items for it in the queue view; after SIGCONT,
 "recover" leaves none; the picker uploads too; download gives the same bytes; delete (confirmed) removes the
-file. It also measures what an open dashboard costs the gateway (requests/s, CPU). Last (issue 15), under a load of
+file. It also measures what an open dashboard costs the gateway (requests/s, CPU). Last, under a load of
 downloads and uploads, a freshly opened page shows the last minutes in its charts at once, and a node killed with
 SIGKILL is shaded DOWN in its charts and its request rate falls to zero, without a reload, with no console errors and
 no more than the page's usual 4 requests per 2 s.
@@ -539,6 +539,9 @@ def run(bin_dir, update_screenshots):
         driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
             "width": PHONE[0], "height": PHONE[1], "deviceScaleFactor": 2, "mobile": True})
         wait_for("the page refreshed at phone width", lambda: page.one("#connection").text == "live")
+        # The charts follow the width (the page redraws them on resize): as wide as the cards, not as on the laptop.
+        wait_for("charts redrawn at phone width", lambda: all(
+            int(chart.get_attribute("width")) >= 300 for chart in page.css(".node-charts svg.chart, #activity-charts svg.chart")))
         width = driver.execute_script("return document.documentElement.scrollWidth")
         assert width <= PHONE[0], f"the page scrolls sideways at phone width ({width}px)"
         page.screenshot("phone")
@@ -757,6 +760,11 @@ def charts_during_node_kill(driver, page, cluster, load):
     errors = page.console_errors()
     assert not errors, f"console errors during the node kill: {errors}"
     page.screenshot_region(["#nodes-section", "#activity-section"], "charts-node-killed")
+    history = http_json(cluster.url + "/status/history")["cluster"]
+    times = [sample["t"] for sample in history["replication"]]
+    gaps = [later - earlier for earlier, later in zip(times, times[1:])]
+    print(f"replication summaries: {len(times)} in the window, largest gap {max(gaps, default=0):.1f} s, newest "
+          f"{history['traffic'][-1]['t'] - times[-1]:.1f} s behind the newest traffic sample")
 
 
 def measure_cost(driver, cluster):

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Test of `dfs-loadtest --report` (issue 15): renders the HTML report of a short failover run and of a short
+"""Test of `dfs-loadtest --report`: renders the HTML report of a short failover run and of a short
 routing comparison, each against its own spawned cluster, and checks what a reader relies on.
 
 For each report: the page is valid (balanced tags by Python's html.parser, and well-formed XML by

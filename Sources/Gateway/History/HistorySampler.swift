@@ -85,6 +85,7 @@ struct HistorySampler<C: Clock>: Service where C.Duration == Duration {
     }
 
     private func replicationLoop() async {
+        var cadence = cadence
         while !Task.isCancelled {
             let started = clock.now
             let took = await sampleReplication()

@@ -7,7 +7,8 @@ struct NodeSample: Sendable, Equatable {
     var time: Date
     var isUp: Bool
     var isEjected: Bool
-    /// The latency average routing ranks the node by (decayed for the time since its last sample); nil until measured.
+    /// The latency average routing ranks the node by (decayed for the time since its last sample); nil until measured
+    /// and while the node is DOWN, when routing does not rank it and the average only decays, measuring nothing.
     var latencyMs: Double?
     var inFlight: Int
     /// Calls per second (probes left out) and the failed ones among them; nil on the first sample, which has no
@@ -83,7 +84,8 @@ struct MetricsHistory: Sendable {
             let calls = totals.nodeCalls[node.id] ?? NodeCallTotals()
             let earlier = before?.nodeCalls[node.id] ?? NodeCallTotals()
             let sample = NodeSample(
-                time: time, isUp: node.isUp, isEjected: node.isEjected, latencyMs: node.currentLatencyMs ?? node.ewmaLatencyMs,
+                time: time, isUp: node.isUp, isEjected: node.isEjected,
+                latencyMs: node.isUp ? node.currentLatencyMs ?? node.ewmaLatencyMs : nil,
                 inFlight: node.inFlight,
                 requestsPerSecond: rates.map { Self.rate(calls.requests - earlier.requests, over: $0) },
                 errorsPerSecond: rates.map { Self.rate(calls.errors - earlier.errors, over: $0) })
@@ -144,12 +146,25 @@ struct MetricsHistory: Sendable {
 /// How often the replication summary, a query over every file, is sampled: at most once per `interval`, and less
 /// often when it is slow, so sampling keeps the metadata store busy at most `maximumShare` of the time (on a store
 /// of a million files one summary can take a second).
+///
+/// A summary's time includes waiting for the store behind other calls (an upload's fsync on a busy machine), so it
+/// is judged by the fastest of the last few: one summary that queued behind a burst does not stop the series for
+/// twenty seconds, while a store where every summary is slow is sampled less often.
 struct SummaryCadence: Sendable, Equatable {
     var interval: Duration = .seconds(1)
     var maximumShare: Double = 0.05
+    var remembered = 3
+    private var recent: [Duration] = []
+
+    init(interval: Duration = .seconds(1), maximumShare: Double = 0.05) {
+        self.interval = interval
+        self.maximumShare = maximumShare
+    }
 
     /// The time from the start of one summary to the start of the next, given how long this one took.
-    func wait(after took: Duration) -> Duration {
-        max(interval, took * (1 / maximumShare))
+    mutating func wait(after took: Duration) -> Duration {
+        recent.append(took)
+        if recent.count > remembered { recent.removeFirst(recent.count - remembered) }
+        return max(interval, recent.min()! * (1 / maximumShare))
     }
 }
