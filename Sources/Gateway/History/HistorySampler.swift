@@ -48,7 +48,7 @@ struct HistorySampler<C: Clock>: Service where C.Duration == Duration {
     }
 
     /// One sample of every node and of the traffic counters, `at` on the sampler's monotonic time line.
-    func sampleActivity(at: Duration) async {
+    private func sampleActivity(at: Duration) async {
         let nodes = await scoreboard.all()
         let totals = counters.totals
         // Read under the history's lock, which orders the two loops' samples.
@@ -57,7 +57,7 @@ struct HistorySampler<C: Clock>: Service where C.Duration == Duration {
 
     /// One replication summary; returns how long the store took. A failed read leaves a gap in the series.
     @discardableResult
-    func sampleReplication() async -> Duration {
+    private func sampleReplication() async -> Duration {
         let started = clock.now
         do {
             let summary = try await store.replicationSummary(replicationFactor: replicationFactor)
