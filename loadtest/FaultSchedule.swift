@@ -31,14 +31,14 @@ struct FaultSchedule: Sendable {
         }.sorted { $0.at < $1.at }
     }
 
-    /// Applies each fault at its time; returns what was done (for the report).
-    func run(on cluster: LocalCluster, log: @Sendable (String) -> Void) async -> [String] {
-        let started = ContinuousClock.now
-        var applied: [String] = []
+    /// Applies each fault at its time after `started` (the measured run's start); returns what was done and when.
+    func run(on cluster: LocalCluster, startedAt started: ContinuousClock.Instant, log: @Sendable (String) -> Void) async -> [AppliedFault] {
+        var applied: [AppliedFault] = []
         for fault in faults {
             let wait = started + fault.at - ContinuousClock.now
             if wait > .zero { try? await Task.sleep(for: wait) }
             if Task.isCancelled { break }
+            let at = ContinuousClock.now - started
             do {
                 switch fault.action {
                 case .kill: _ = await cluster.stop(.node(fault.node), immediately: true)
@@ -47,14 +47,59 @@ struct FaultSchedule: Sendable {
                 case .pause: try await cluster.pause(.node(fault.node))
                 case .resume: try await cluster.resume(.node(fault.node))
                 }
-                applied.append(fault.description)
+                applied.append(AppliedFault(fault, at: at, error: nil))
                 log("fault applied: \(fault)")
             } catch {
-                applied.append("\(fault) failed: \(error)")
+                applied.append(AppliedFault(fault, at: at, error: "\(error)"))
                 log("fault \(fault) failed: \(error)")
             }
         }
         return applied
+    }
+}
+
+/// A fault as it happened: when it was applied (seconds after the measured run started) and whether it worked.
+struct AppliedFault: Codable, Sendable, Equatable {
+    var atSeconds: Double
+    var action: String
+    var node: String
+    /// As given on the command line, e.g. `kill:node-2@10s`.
+    var planned: String
+    /// Why it could not be applied; nil when it was.
+    var error: String?
+
+    init(_ fault: FaultSchedule.Fault, at: Duration, error: String?) {
+        atSeconds = (at.inSeconds * 1000).rounded() / 1000
+        action = fault.action.rawValue
+        node = "node-\(fault.node)"
+        planned = fault.description
+        self.error = error
+    }
+
+    init(atSeconds: Double, action: String, node: String, planned: String, error: String? = nil) {
+        self.atSeconds = atSeconds
+        self.action = action
+        self.node = node
+        self.planned = planned
+        self.error = error
+    }
+
+    /// The line the text report has always shown.
+    var summary: String { error.map { "\(planned) failed: \($0)" } ?? planned }
+
+    enum CodingKeys: String, CodingKey {
+        case action, node, planned, error
+        case atSeconds = "at_seconds"
+    }
+
+    // `error` is null when the fault worked, never left out.
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(atSeconds, forKey: .atSeconds)
+        try container.encode(action, forKey: .action)
+        try container.encode(node, forKey: .node)
+        try container.encode(planned, forKey: .planned)
+        try container.encode(error, forKey: .error)
     }
 }
 

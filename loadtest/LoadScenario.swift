@@ -20,7 +20,8 @@ struct LoadScenario: Sendable {
     var showsProgress: Bool
     var apiKey: String? = nil
 
-    func run() async throws -> LoadReport {
+    /// - Parameter label: names the run in the report's charts and tables.
+    func run(label: String) async throws -> RunRecord {
         var cluster: LocalCluster? = nil
         var workDirectory: String? = nil
         var targetURL = targetURL
@@ -56,17 +57,18 @@ struct LoadScenario: Sendable {
         let runner = WorkloadRunner(
             gatewayURL: targetURL, target: target, kind: workload, fileSize: fileSize, concurrency: concurrency,
             length: length, client: client, recorder: recorder, block: RandomBlock.make(count: Payload.chunkSize), apiKey: apiKey)
-        var report: LoadReport? = nil
+        var record: RunRecord? = nil
         var failure: (any Error)? = nil
         do {
             let seeded = workload == .upload ? [] : try await runner.seed(count: seedFiles)
             // Proxy counters start with the measured run, not with the seeding uploads.
             let before = proxies.mapValues { $0.responses }
             let started = ContinuousClock.now
+            recorder.start(at: started)
             let ticker = showsProgress ? Task { await showProgress(recorder, started: started) } : nil
-            async let faultsApplied: [String] = {
+            async let faultsApplied: [AppliedFault] = {
                 guard let faults, let cluster else { return [] }
-                return await faults.run(on: cluster) { line in progress(line) }
+                return await faults.run(on: cluster, startedAt: started) { line in progress(line) }
             }()
             await runner.run(files: seeded)
             let elapsed = ContinuousClock.now - started
@@ -79,9 +81,13 @@ struct LoadScenario: Sendable {
                 let stalled = now.stalled - (before[node]?.stalled ?? 0)
                 return ("node-\(node)", "\(proxy.impairment); \(total) responses, \(stalled) stalled")
             })
-            report = LoadReport(
+            let snapshot = recorder.snapshot
+            let report = LoadReport(
                 target: target, workload: workload.rawValue, fileSize: fileSize, concurrency: concurrency, elapsed: elapsed,
-                snapshot: recorder.snapshot, faults: applied, linkImpairments: linkReport)
+                snapshot: snapshot, faults: applied.map(\.summary), linkImpairments: linkReport)
+            record = RunRecord(
+                label: label, summary: report, timeline: snapshot.timeline.seconds(through: elapsed),
+                latencyPercentiles: PercentilePoint.distribution(of: snapshot.histogram), faults: applied)
         } catch {
             failure = error
         }
@@ -89,14 +95,14 @@ struct LoadScenario: Sendable {
         if let cluster { await cluster.shutdown() }
         // A failed run keeps its folder: the node and gateway logs are what explains it.
         if let workDirectory {
-            if failure == nil, (report?.errors ?? 0) == 0, (report?.mismatches ?? 0) == 0 {
+            if failure == nil, (record?.summary.errors ?? 0) == 0, (record?.summary.mismatches ?? 0) == 0 {
                 try? FileManager.default.removeItem(atPath: workDirectory)
             } else {
                 progress("kept \(workDirectory) (logs) because the run had errors")
             }
         }
         if let failure { throw failure }
-        return report!
+        return record!
     }
 }
 

@@ -43,6 +43,10 @@ struct LoadTestCommand: AsyncParsableCommand {
     var routing: String?
     @Flag(help: "Run the workload once per routing policy (latency, round-robin, random), each on a fresh spawned cluster, and print the ratios against latency routing; with --delay/--stall, first a run without impairment as the baseline.")
     var compareRouting = false
+    @Option(help: OptionEnvironment.help("Also write an HTML report to this file: latency (p50/p99) and throughput over time with each --fault marked, and the latency CDF; one self-contained file, nothing to fetch when it is opened.", "report"))
+    var report: String?
+    @Option(help: OptionEnvironment.help("Also write the report's data to this JSON file for a notebook: per-second timeline, latency percentiles, faults with their times, the comparison.", "report-json"))
+    var reportJson: String?
 
     func validate() throws {
         guard WorkloadKind(rawValue: workload) != nil else { throw ValidationError("--workload must be upload, download or mixed") }
@@ -75,35 +79,50 @@ struct LoadTestCommand: AsyncParsableCommand {
             impairments: try LinkImpairment.parse(delays: delay, stalls: stall), faults: try fault.map(FaultSchedule.init(parsing:)),
             showsProgress: !json, apiKey: apiKey ?? ProcessInfo.processInfo.environment["DFS_API_KEY"])
         if compareRouting {
-            let comparison = try await compare(scenario)
+            let (runs, comparison) = try await compare(scenario)
+            try writeReports(ReportDocument(runs: runs, comparison: comparison))
             print(json ? comparison.json : comparison.table)
             if comparison.rows.contains(where: { $0.report.mismatches > 0 }) { throw ExitCode(2) }
             return
         }
         var single = scenario
         if let routing { single.gatewayArguments += ["--routing", routing] }
-        let report = try await single.run()
-        print(json ? report.json : report.table)
-        if report.mismatches > 0 { throw ExitCode(2) }
+        let record = try await single.run(label: routing ?? "run")
+        try writeReports(ReportDocument(runs: [record], comparison: nil))
+        print(json ? record.summary.json : record.summary.table)
+        if record.summary.mismatches > 0 { throw ExitCode(2) }
     }
 
-    private func compare(_ scenario: LoadScenario) async throws -> RoutingComparison {
-        var baseline: LoadReport? = nil
+    private func compare(_ scenario: LoadScenario) async throws -> (runs: [RunRecord], comparison: RoutingComparison) {
+        var baseline: RunRecord? = nil
         if !scenario.impairments.isEmpty {
             var unimpaired = scenario
             unimpaired.impairments = [:]
             unimpaired.gatewayArguments += ["--routing", "latency"]
             progress("baseline: latency routing, no impairment")
-            baseline = try await unimpaired.run()
+            baseline = try await unimpaired.run(label: RoutingComparison.baselineLabel)
         }
-        var reports: [(routing: String, report: LoadReport)] = []
+        var runs: [RunRecord] = []
         for policy in RoutingComparison.policies {
             var run = scenario
             run.gatewayArguments += ["--routing", policy]
             progress("routing \(policy)")
-            reports.append((policy, try await run.run()))
+            runs.append(try await run.run(label: policy))
         }
-        return RoutingComparison(baseline: baseline, reports: reports)
+        let comparison = RoutingComparison(baseline: baseline?.summary, reports: runs.map { ($0.label, $0.summary) })
+        return ((baseline.map { [$0] } ?? []) + runs, comparison)
+    }
+
+    /// `--report` and `--report-json`, when asked for (also from DFS_REPORT, DFS_REPORT_JSON).
+    private func writeReports(_ document: ReportDocument) throws {
+        if let path = report ?? OptionEnvironment.value(for: "report") {
+            try Data(HTMLReport(document).html.utf8).write(to: URL(fileURLWithPath: path))
+            progress("report: \(path)")
+        }
+        if let path = reportJson ?? OptionEnvironment.value(for: "report-json") {
+            try document.json.write(to: URL(fileURLWithPath: path))
+            progress("report data: \(path)")
+        }
     }
 }
 

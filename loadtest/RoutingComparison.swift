@@ -20,6 +20,7 @@ struct RoutingComparison: Codable, Sendable {
     }
 
     static let policies = ["latency", "round-robin", "random"]
+    static let baselineLabel = "latency, no impairment"
     static let comparedFigures = ["p50", "p90", "p99", "p99.9", "ops_per_second"]
 
     var rows: [Row]
@@ -38,7 +39,7 @@ struct RoutingComparison: Codable, Sendable {
         }
         rows = []
         if let baseline {
-            rows.append(Row(label: "latency, no impairment", routing: "latency", isImpaired: false, report: baseline, ratioVsLatency: ratios(baseline)))
+            rows.append(Row(label: Self.baselineLabel, routing: "latency", isImpaired: false, report: baseline, ratioVsLatency: ratios(baseline)))
         }
         for (routing, report) in reports {
             rows.append(Row(label: routing, routing: routing, isImpaired: true, report: report, ratioVsLatency: ratios(report)))

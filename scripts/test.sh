@@ -9,6 +9,9 @@ scripts/install-deps.sh
 export DFS_TEST_MARIADB_DIR="${DFS_TEST_MARIADB_DIR:-$(mktemp -d /tmp/dfs-test-mariadb.XXXXXX)}"
 trap 'scripts/mariadb-test-server.sh stop || true' EXIT
 eval "$(scripts/mariadb-test-server.sh start)"
+# The Grafana dashboard in docs/ may only query metrics the gateway exports (standard library Python, instant).
+echo "== Grafana dashboard queries (Tests/python/grafana_check.py)" >&2
+python3 Tests/python/grafana_check.py
 echo "== build (debug, all targets)" >&2
 scripts/swift.sh build --build-tests
 echo "== tests (MySQL at ${DFS_TEST_MYSQL_URL/:*@/:***@})" >&2
@@ -26,4 +29,7 @@ if [ "$#" -eq 0 ]; then
     # The dashboard in a real browser (headless Chromium) against `dfs up`, after the Swift tests.
     echo "== dashboard browser test" >&2
     scripts/browser-test.sh
+    # dfs-loadtest --report: a failover run and a routing comparison rendered, parsed and opened offline.
+    echo "== load test report (scripts/browser-test.sh --report)" >&2
+    scripts/browser-test.sh --report
 fi

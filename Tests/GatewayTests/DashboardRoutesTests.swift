@@ -43,6 +43,7 @@ struct DashboardRoutesTests {
         let expected: [(String, String)] = [
             ("app.js", "text/javascript; charset=utf-8"), ("api.js", "text/javascript; charset=utf-8"),
             ("dom.js", "text/javascript; charset=utf-8"), ("uploads.js", "text/javascript; charset=utf-8"),
+            ("history.js", "text/javascript; charset=utf-8"), ("charts.js", "text/javascript; charset=utf-8"),
             ("style.css", "text/css; charset=utf-8"), ("favicon.svg", "image/svg+xml"),
         ]
         try await withDashboard { client in

@@ -6,7 +6,10 @@ reloading the page: it loads with no console errors; a dropped file shows upload
 list with 3 verified replicas; a stopped node (SIGSTOP) turns DOWN on the page within one probe interval of the
 gateway noticing, and a file uploaded meanwhile shows PENDING items for it in the queue view; after SIGCONT,
 "recover" leaves none; the picker uploads too; download gives the same bytes; delete (confirmed) removes the
-file. It also measures what an open dashboard costs the gateway (requests/s, CPU).
+file. It also measures what an open dashboard costs the gateway (requests/s, CPU). Last, under a load of
+downloads and uploads, a freshly opened page shows the last minutes in its charts at once, and a node killed with
+SIGKILL is shaded DOWN in its charts and its request rate falls to zero, without a reload, with no console errors and
+no more than the page's usual 4 requests per 2 s.
 
 Screenshots and the cost go to .build/test-artifacts/dashboard/; with --update-screenshots the README's images
 in docs/screenshots/ are replaced too. Every process started here is stopped by pid in a finally block.
@@ -24,6 +27,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -246,6 +250,26 @@ class Page:
         print(f"screenshot {path.relative_to(ROOT)}")
         return path
 
+    def screenshot_region(self, selectors, name):
+        """The part of the page from the top of the first of `selectors` to the bottom of the last, full width."""
+        self.driver.execute_script("window.scrollTo(0, 0)")
+        clip = self.driver.execute_script("""
+            const boxes = arguments[0].map((selector) => document.querySelector(selector).getBoundingClientRect());
+            const top = Math.min(...boxes.map((box) => box.top)) + window.scrollY - 8;
+            const bottom = Math.max(...boxes.map((box) => box.bottom)) + window.scrollY + 8;
+            return { x: 0, y: Math.max(0, top), width: window.innerWidth, height: bottom - Math.max(0, top), scale: 1 };
+        """, selectors)
+        shot = self.driver.execute_cdp_cmd("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True, "clip": clip})
+        path = self.shots / f"{name}.png"
+        path.write_bytes(base64.b64decode(shot["data"]))
+        print(f"screenshot {path.relative_to(ROOT)}")
+        return path
+
+    def chart(self, node_id, measure):
+        """The SVG of one node's chart (`latency`, `requests`, `in-flight`), or None."""
+        found = self.css(f'.node-charts[data-charts-for="{node_id}"] .chart-{measure} svg')
+        return found[0] if found else None
+
     def console_errors(self):
         self.console += self.driver.get_log("browser")
         return [entry for entry in self.console if entry["level"] == "SEVERE"]
@@ -379,6 +403,8 @@ def run(bin_dir, update_screenshots):
         wait_for("three node cards, all UP", lambda: len(page.css('.node[data-status="UP"]')) == 3, timeout=60)
         wait_for("the live indicator", lambda: page.one("#connection").text == "live")
         assert page.one(".node .free").text not in ("", "–"), "free space of a node is not shown"
+        wait_for("three charts per node and four cluster charts", lambda: len(page.css(".node-charts svg.chart")) == 9
+                 and len(page.css("#activity-charts svg.chart")) == 4)
         errors = page.console_errors()
         assert not errors, f"console errors on load: {errors}"
         page_loaded_at = driver.execute_script("return performance.timeOrigin")
@@ -513,6 +539,9 @@ def run(bin_dir, update_screenshots):
         driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
             "width": PHONE[0], "height": PHONE[1], "deviceScaleFactor": 2, "mobile": True})
         wait_for("the page refreshed at phone width", lambda: page.one("#connection").text == "live")
+        # The charts follow the width (the page redraws them on resize): as wide as the cards, not as on the laptop.
+        wait_for("charts redrawn at phone width", lambda: all(
+            int(chart.get_attribute("width")) >= 300 for chart in page.css(".node-charts svg.chart, #activity-charts svg.chart")))
         width = driver.execute_script("return document.documentElement.scrollWidth")
         assert width <= PHONE[0], f"the page scrolls sideways at phone width ({width}px)"
         page.screenshot("phone")
@@ -522,15 +551,27 @@ def run(bin_dir, update_screenshots):
         cost = measure_cost(driver, cluster)
         (ARTIFACTS / "cost.json").write_text(json.dumps(cost, indent=2) + "\n")
         print("dashboard cost: " + json.dumps(cost))
+        assert cost["requests"] <= cost["request_budget"], f"the page polled more than 4 requests per 2 s: {cost}"
 
         errors = [e for e in page.console_errors() if not any(expected in e["message"] for expected in expected_errors)]
         assert not errors, f"console errors during the run: {errors}"
+
+        # 12. Charts during a node kill: under load, a new page shows history at once; a SIGKILLed node is shaded DOWN
+        # and its request rate falls to zero, without a reload.
+        page.console = []  # judged above; from here on no console error at all is expected
+        load = TrafficLoad(cluster.url)
+        load.start()
+        try:
+            charts_during_node_kill(driver, page, cluster, load)
+        finally:
+            load.stop()
+        print(f"load during the kill: {load.summary()}")
         passed = True
     finally:
         tear_down(driver, cluster, work, passed)
     if update_screenshots:
         README_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        for name in ["overview", "upload-progress", "node-down", "phone", "key-prompt"]:
+        for name in ["overview", "upload-progress", "node-down", "phone", "key-prompt", "charts-node-killed"]:
             if (ARTIFACTS / f"{name}.png").exists():
                 shutil.copy(ARTIFACTS / f"{name}.png", README_SCREENSHOTS / f"dashboard-{name}.png")
     print("browser test passed")
@@ -606,14 +647,137 @@ def run_with_keys(bin_dir):
     print("browser test with API keys passed")
 
 
+def poll_budget(seconds):
+    """Requests a page may send in `seconds` at today's rate: one round of 4 every 2 s, counting a round begun at
+    either end of the window."""
+    return 4 * (int(seconds // 2) + 1)
+
+
+class TrafficLoad:
+    """Client traffic for the charts: two threads download stored files, one uploads a small file twice a second,
+    until stopped. Errors are counted, not raised: a killed node may fail a request the gateway cannot save."""
+
+    def __init__(self, url, files=6, size=128 * 1024):
+        self.url = url
+        self.keys = [self.upload(f"chart-load-{index}.bin", os.urandom(size)) for index in range(files)]
+        self.stopping = threading.Event()
+        self.counts = {"downloads": 0, "uploads": 0, "errors": 0}
+        self.lock = threading.Lock()
+        self.threads = [threading.Thread(target=self.download_loop, daemon=True) for _ in range(2)]
+        self.threads.append(threading.Thread(target=self.upload_loop, daemon=True))
+
+    def upload(self, name, body):
+        request = urllib.request.Request(f"{self.url}/upload?filename={name}", data=body, method="PUT",
+                                         headers={"Content-Type": "application/octet-stream"})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.load(response)["file_key"]
+
+    def count(self, what):
+        with self.lock:
+            self.counts[what] += 1
+
+    def download_loop(self):
+        while not self.stopping.is_set():
+            try:
+                with urllib.request.urlopen(f"{self.url}/download/{random.choice(self.keys)}", timeout=30) as response:
+                    response.read()
+                self.count("downloads")
+            except Exception:  # noqa: BLE001 - counted; the gateway's answer is not what this load is for
+                self.count("errors")
+            self.stopping.wait(0.01)
+
+    def upload_loop(self):
+        index = 0
+        while not self.stopping.wait(0.5):
+            try:
+                self.upload(f"chart-upload-{index}.bin", os.urandom(64 * 1024))
+                self.count("uploads")
+            except Exception:  # noqa: BLE001
+                self.count("errors")
+            index += 1
+
+    def start(self):
+        for thread in self.threads:
+            thread.start()
+
+    def stop(self):
+        self.stopping.set()
+        for thread in self.threads:
+            thread.join(timeout=40)
+
+    def summary(self):
+        with self.lock:
+            return dict(self.counts)
+
+
+def last_value(chart):
+    text = chart.get_attribute("data-last") if chart is not None else ""
+    return float(text) if text else None
+
+
+def charts_during_node_kill(driver, page, cluster, load):
+    # The gateway has samples of the load before the page exists: wait until they show in its history.
+    wait_for("the load in the gateway's history", lambda: any(
+        sample["downloads_per_second"] > 0 for sample in http_json(cluster.url + "/status/history")["cluster"]["traffic"]), timeout=30)
+    opened = time.monotonic()
+    driver.get(cluster.url + "/")
+    wait_for("node charts drawn", lambda: page.chart("node-1", "requests") is not None, timeout=60)
+    points = int(page.chart("node-1", "requests").get_attribute("data-points"))
+    print(f"a new page shows {points} samples of node-1 at once ({time.monotonic() - opened:.1f} s after opening it)")
+    assert points >= 5, f"the new page shows only {points} samples: no history"
+    loaded_at = driver.execute_script("return performance.timeOrigin")
+    driver.execute_script("performance.setResourceTimingBufferSize(100000); performance.clearResourceTimings();")
+    counting_since = time.monotonic()
+
+    # The node the page shows busiest is the one killed.
+    def busiest():
+        rates = {node: last_value(page.chart(node, "requests")) or 0 for node in ["node-1", "node-2", "node-3"]}
+        node = max(rates, key=rates.get)
+        return node if rates[node] > 0 else None
+    victim = wait_for("a node with requests on its chart", busiest, timeout=30)
+    number = int(victim.split("-")[1])
+    killed_at = time.monotonic()
+    os.kill(cluster.pid_of_node(number), signal.SIGKILL)
+    print(f"killed {victim} (SIGKILL) while its chart showed {last_value(page.chart(victim, 'requests'))} requests/s")
+
+    def shaded_and_silent():
+        charts = [page.chart(victim, measure) for measure in ["latency", "requests", "in-flight"]]
+        shaded = all(chart is not None and int(chart.get_attribute("data-down-bands")) >= 1
+                     and chart.find_elements(By.CSS_SELECTOR, "rect.down-band") for chart in charts)
+        return shaded and last_value(charts[1]) == 0 and page.node_status(victim) == "DOWN"
+    wait_for(f"{victim} shaded DOWN with zero requests/s on the page", shaded_and_silent,
+             timeout=2 * PROBE_INTERVAL_S + 2 * HEALTH_TIMEOUT_S + 20, interval=0.2)
+    print(f"{victim}: DOWN band and 0 requests/s on the page {time.monotonic() - killed_at:.1f} s after the kill")
+    # A few more seconds of the outage on the charts, for the eye and the screenshot.
+    wait_for("the outage a few samples long", lambda: last_value(page.chart(victim, "requests")) == 0
+             and time.monotonic() - killed_at > 12, timeout=30, interval=0.5)
+    assert driver.execute_script("return performance.timeOrigin") == loaded_at, "the page was reloaded"
+    seconds = time.monotonic() - counting_since
+    requests = driver.execute_script(
+        "return performance.getEntriesByType('resource').filter(e => e.initiatorType === 'fetch').length")
+    print(f"page requests during the kill: {requests} in {seconds:.1f} s ({requests / seconds:.2f}/s; budget {poll_budget(seconds)})")
+    assert requests <= poll_budget(seconds), f"{requests} requests in {seconds:.1f} s: more than 4 per 2 s"
+    errors = page.console_errors()
+    assert not errors, f"console errors during the node kill: {errors}"
+    page.screenshot_region(["#nodes-section", "#activity-section"], "charts-node-killed")
+    history = http_json(cluster.url + "/status/history")["cluster"]
+    times = [sample["t"] for sample in history["replication"]]
+    gaps = [later - earlier for earlier, later in zip(times, times[1:])]
+    print(f"replication summaries: {len(times)} in the window, largest gap {max(gaps, default=0):.1f} s, newest "
+          f"{history['traffic'][-1]['t'] - times[-1]:.1f} s behind the newest traffic sample")
+
+
 def measure_cost(driver, cluster):
     gateway = cluster.gateway_pid()
     driver.execute_script("performance.setResourceTimingBufferSize(100000); performance.clearResourceTimings();")
     cpu_before, started = cpu_seconds(gateway), time.monotonic()
     time.sleep(COST_WINDOW_S)  # a measurement window, not a wait for a condition
     cpu_open, open_seconds = cpu_seconds(gateway) - cpu_before, time.monotonic() - started
-    requests = driver.execute_script(
-        "return performance.getEntriesByType('resource').filter(e => e.initiatorType === 'fetch' || e.initiatorType === 'xmlhttprequest').length")
+    polls = driver.execute_script(
+        "return performance.getEntriesByType('resource').filter(e => e.initiatorType === 'fetch' || e.initiatorType === 'xmlhttprequest')"
+        ".map(e => ({ name: e.name, bytes: e.encodedBodySize }))")
+    requests = len(polls)
+    history = [poll["bytes"] for poll in polls if "/status/history" in poll["name"]]
     driver.get("about:blank")
     cpu_before, started = cpu_seconds(gateway), time.monotonic()
     time.sleep(COST_WINDOW_S)
@@ -622,6 +786,9 @@ def measure_cost(driver, cluster):
         "window_seconds": round(open_seconds, 1),
         "requests": requests,
         "requests_per_second": round(requests / open_seconds, 2),
+        "request_budget": poll_budget(open_seconds),
+        "history_polls": len(history),
+        "history_bytes_per_poll": round(sum(history) / len(history)) if history else None,
         "gateway_cpu_percent_dashboard_open": round(100 * cpu_open / open_seconds, 2),
         "gateway_cpu_percent_dashboard_closed": round(100 * cpu_closed / closed_seconds, 2),
         "build": "debug",

@@ -27,6 +27,8 @@ enum DashboardAssets {
         "api.js": DashboardAsset(PackageResources.api_js, contentType: "text/javascript; charset=utf-8"),
         "dom.js": DashboardAsset(PackageResources.dom_js, contentType: "text/javascript; charset=utf-8"),
         "uploads.js": DashboardAsset(PackageResources.uploads_js, contentType: "text/javascript; charset=utf-8"),
+        "history.js": DashboardAsset(PackageResources.history_js, contentType: "text/javascript; charset=utf-8"),
+        "charts.js": DashboardAsset(PackageResources.charts_js, contentType: "text/javascript; charset=utf-8"),
         "style.css": DashboardAsset(PackageResources.style_css, contentType: "text/css; charset=utf-8"),
         // Served so the browser's automatic favicon request finds something instead of logging a 404.
         "favicon.svg": DashboardAsset(PackageResources.favicon_svg, contentType: "image/svg+xml"),

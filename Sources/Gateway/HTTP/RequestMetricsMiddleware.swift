@@ -15,6 +15,7 @@ struct RequestMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
         // Counting in the stream itself keeps uploads streaming: each chunk is passed on as it comes.
         request.body = RequestBody(asyncSequence: request.body.map { buffer in
             received.add(buffer.readableBytes)
+            self.metrics.activity.received(buffer.readableBytes)
             return buffer
         })
         let method = request.method.rawValue
@@ -42,6 +43,7 @@ struct RequestMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
             do {
                 try await body.write(writer.map { buffer in
                     sent.add(buffer.readableBytes)
+                    metrics.activity.sent(buffer.readableBytes)
                     return buffer
                 })
             } catch {

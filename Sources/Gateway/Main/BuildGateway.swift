@@ -103,6 +103,7 @@ func buildGateway(_ config: GatewayConfiguration, logger: Logger, onListening: @
     // Probe once before serving so the first requests route to nodes known to be UP.
     _ = await prober.probeAll()
 
+    let history = SharedMetricsHistory(window: config.historyWindow)
     let (triggerStream, triggerContinuation) = AsyncStream.makeStream(of: NodeID.self, bufferingPolicy: .bufferingNewest(64))
     let services = GatewayServices(
         configuration: config, store: store, scoreboard: scoreboard,
@@ -111,12 +112,13 @@ func buildGateway(_ config: GatewayConfiguration, logger: Logger, onListening: @
             livenessTimeout: config.healthTimeout),
         downloads: downloads,
         deleter: FileDeleter(store: store, nodes: nodeClient, scoreboard: scoreboard),
-        prober: prober, repairer: repairer, metrics: metrics, auditor: auditor,
+        prober: prober, repairer: repairer, metrics: metrics, auditor: auditor, history: history,
         access: AccessControl(keys: config.apiKeys, clusterSecret: config.clusterSecret),
         recoveryTrigger: { triggerContinuation.yield($0) })
 
     let router = Router(context: GatewayContext.self)
     GatewayRoutes(services: services).register(on: router)
+    HistoryRoutes(services: services).register(on: router)
     DashboardRoutes().register(on: router)
     OpenAPIRoutes().register(on: router)
     // Keep this the last registration: it answers 405 for the routes registered above it.
@@ -138,6 +140,9 @@ func buildGateway(_ config: GatewayConfiguration, logger: Logger, onListening: @
         .init(service: ClosingService(name: "http-client") { try await httpClient.shutdown() }),
         .init(service: damageReports),
         .init(service: loop),
+        .init(service: HistorySampler(
+            history: history, counters: metrics.activity, scoreboard: scoreboard, store: store, replicationFactor: config.replicas,
+            clock: ContinuousClock(), logger: Logger(label: "dfs.history"))),
     ]
     if config.auditInterval > .zero {
         serviceConfigurations.append(.init(service: AuditLoop(auditor: auditor, interval: config.auditInterval)))

@@ -89,6 +89,8 @@ struct GatewayConfiguration: Sendable {
     var auditRate: Int64 = 20 << 20
     /// Replicas re-hashed per node per pass, stalest first.
     var auditBatch: Int = 1000
+    /// How far back `GET /status/history` reaches, at one sample a second.
+    var historyWindow: Duration = .seconds(300)
     /// Sent to every node and required on `/internal/*`; nil leaves both open.
     var clusterSecret: ClusterSecret? = nil
     /// Client API keys (`--api-keys-file`); nil leaves the API open.

@@ -109,6 +109,8 @@ final class GatewayMetrics: Sendable {
     // MARK: collectors
 
     let registry: PrometheusCollectorRegistry
+    /// Plain running totals of the same traffic, which the dashboard's history turns into per-second rates.
+    let activity = ActivityCounters()
     let downloadFailoverCount: Counter
     let downloadHedgeCount: Counter
     let repairedItemCount: Counter
@@ -157,6 +159,7 @@ final class GatewayMetrics: Sendable {
             .record(duration)
         registry.makeCounter(descriptor: Self.httpReceivedBytes.descriptor, labels: [("route", route)]).increment(by: receivedBytes)
         registry.makeCounter(descriptor: Self.httpSentBytes.descriptor, labels: [("route", route)]).increment(by: sentBytes)
+        activity.requestAnswered(route: route, method: method, status: status)
     }
 
     /// One call to a storage node. The error counter exists (at 0) from a node's first call, so dashboards see it.
@@ -168,6 +171,7 @@ final class GatewayMetrics: Sendable {
         ).record(duration)
         let errors = registry.makeCounter(descriptor: Self.nodeRequestErrors.descriptor, labels: [("node_id", node.rawValue), ("operation", operation)])
         if !succeeded { errors.increment() }
+        activity.nodeCallFinished(node, operation: operation, succeeded: succeeded)
     }
 
     /// One metadata store call (`InstrumentedMetadataStore`).

@@ -15,6 +15,8 @@ struct GatewayServices: Sendable {
     var repairer: RepairWorker
     var metrics: GatewayMetrics
     var auditor: ReplicaAuditor
+    /// The last minutes of node and cluster samples the dashboard charts (`GET /status/history`).
+    var history: SharedMetricsHistory
     /// API keys and cluster secret, checked before any handler runs.
     var access: AccessControl
     /// Asks the background loop to drain a node that just came back (from a live `/nodes/check`).

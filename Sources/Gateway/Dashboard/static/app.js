@@ -1,8 +1,9 @@
 // SwiftDFS dashboard. Plain JavaScript against the gateway's public API; no build step, no dependencies.
-// Live by short polling: every REFRESH_MS one round of four GETs (nodes, replication status, queue, files),
-// never overlapping, paused while the tab is hidden. The page never reloads itself.
+// Live by short polling: every REFRESH_MS one round of four GETs (nodes, history with the replication status,
+// queue, files), never overlapping, paused while the tab is hidden. The page never reloads itself.
 import { ApiError, api, apiKey, describe, wireKeyDialog } from "./api.js";
 import { $, el, formatAge, formatBytes, formatTime, setConnection, shortKey, showMessage } from "./dom.js";
+import { drawClusterCharts, drawNodeCharts, historyPath, mergeHistory } from "./history.js";
 import { wireUploads } from "./uploads.js";
 
 const REFRESH_MS = 2000;
@@ -61,12 +62,13 @@ async function refresh() {
   try {
     const query = searchQuery();
     const results = await Promise.allSettled([
-      api("/nodes"), api("/status/replication"), api(queuePath()), api(filesPath(query)),
+      api("/nodes"), api(historyPath()), api(queuePath()), api(filesPath(query)),
     ]);
-    const [nodes, status, queue, files] = results;
+    const [nodes, history, queue, files] = results;
     if (nodes.status === "fulfilled") { state.nodes = nodes.value; renderIfChanged("nodes", state.nodes, renderNodes); }
-    if (status.status === "fulfilled") {
-      state.status = status.value;
+    if (history.status === "fulfilled") {
+      mergeHistory(history.value);
+      state.status = history.value.replication_status;
       // The age ticks every second; the rest decides whether anything else changed.
       renderIfChanged("health", [state.status, $("queue-status").value], renderHealth);
     }
@@ -78,6 +80,8 @@ async function refresh() {
       state.nextAfter = files.value.next_after || null;
       renderIfChanged("files", [state.files, state.nextAfter, state.status && state.status.replication_factor, query, [...state.openDetails.keys()]], renderFiles);
     }
+    // New samples arrive every second: the charts are drawn on every round, after the node cards they sit in.
+    drawCharts();
     const failure = results.find((result) => result.status === "rejected");
     if (failure) {
       const error = failure.reason;
@@ -95,6 +99,11 @@ async function refresh() {
     state.refreshing = false;
     if (state.refreshAgain) { state.refreshAgain = false; refresh(); } else { schedule(); }
   }
+}
+
+function drawCharts() {
+  drawNodeCharts();
+  drawClusterCharts();
 }
 
 function schedule() {
@@ -149,7 +158,8 @@ function renderNodes() {
       el("dt", { text: "In flight" }), el("dd", { class: "in-flight", text: String(node.in_flight ?? 0) }),
       el("dt", { text: "Free space" }), el("dd", { class: "free", text: formatBytes(node.free_bytes) }),
       el("dt", { text: "Blobs" }), el("dd", { class: "blobs", text: node.blob_count ?? "–" }),
-      el("dt", { text: "Last heartbeat" }), el("dd", { text: node.last_heartbeat ? new Date(node.last_heartbeat).toLocaleTimeString() : "–" })))));
+      el("dt", { text: "Last heartbeat" }), el("dd", { text: node.last_heartbeat ? new Date(node.last_heartbeat).toLocaleTimeString() : "–" })),
+    el("div", { class: "node-charts", dataset: { chartsFor: node.id } }))));
   renderNodeControls();
 }
 
@@ -363,6 +373,9 @@ function wireFiles() {
 // ---------- start ----------
 
 document.addEventListener("visibilitychange", () => { if (document.hidden) clearTimeout(state.timer); else refreshSoon(); });
+// Charts are drawn at their box's width: a rotated phone or a resized window redraws them (no request).
+let resizing = null;
+window.addEventListener("resize", () => { clearTimeout(resizing); resizing = setTimeout(drawCharts, 150); });
 
 wireKeyDialog(refreshSoon);
 wireFiles();
