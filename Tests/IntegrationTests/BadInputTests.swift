@@ -42,6 +42,15 @@ struct BadInputTests {
                 status: 422, code: "digest_mismatch")
             try expectError(await gateway.uploadRaw(bytes, filename: "x", headers: [("X-Checksum-SHA256", "xyz")]), status: 400, code: "invalid_digest")
 
+            // file names: a raw body needs one; 1-255 bytes of UTF-8 without control characters, in either form
+            try expectError(await gateway.post("/upload", body: bytes, headers: [("Content-Type", "application/octet-stream")]), status: 400, code: "missing_filename")
+            try expectError(await gateway.uploadRaw(bytes, filename: String(repeating: "n", count: 5_000)), status: 400, code: "invalid_filename")
+            try expectError(await gateway.uploadRaw(bytes, filename: String(repeating: "é", count: 128)), status: 400, code: "invalid_filename")
+            try expectError(await gateway.uploadRaw(bytes, filename: "tab\tname"), status: 400, code: "invalid_filename")
+            try expectError(await gateway.post("/upload?filename=", body: bytes, headers: [("Content-Type", "application/octet-stream")]), status: 400, code: "invalid_filename")
+            try expectError(await gateway.uploadMultipart(bytes, filename: String(repeating: "m", count: 256)), status: 400, code: "invalid_filename")
+            try expectError(await gateway.uploadMultipart(bytes, filename: "bell\u{7}"), status: 400, code: "invalid_filename")
+
             // bad query parameters
             try expectError(await gateway.get("/files?limit=0"), status: 400, code: "bad_request")
             try expectError(await gateway.get("/replication-queue?status=SLEEPING"), status: 400, code: "bad_request")
@@ -54,9 +63,12 @@ struct BadInputTests {
                 #expect(health.blob_count == 0, "node-\(number) kept a blob")
             }
 
-            // And a matching digest is accepted.
+            // And a matching digest is accepted, as are names of exactly 255 bytes.
             let ok = try await gateway.uploadRaw(bytes, filename: "x", headers: [("X-Checksum-SHA256", sha256Hex(bytes))])
             #expect(ok.status == 200)
+            let longest = String(repeating: "é", count: 127) + "x"
+            let named = try await gateway.uploadRaw(bytes, filename: longest).expectingSuccess().json(UploadAnswer.self)
+            #expect(named.original_filename == longest)
         }
     }
 }

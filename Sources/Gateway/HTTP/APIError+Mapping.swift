@@ -64,6 +64,10 @@ extension APIError {
         switch error {
         case .missingFileField:
             return APIError(status: .badRequest, code: "missing_file_field", message: "the multipart body has no part named 'file'")
+        case .missingFilename:
+            return APIError(status: .badRequest, code: "missing_filename", message: "a raw upload body needs its file name in ?filename=")
+        case .invalidFilename(let reason):
+            return APIError(status: .badRequest, code: "invalid_filename", message: reason)
         case .malformedMultipart(let reason):
             return APIError(status: .badRequest, code: "malformed_multipart", message: reason)
         case .payloadTooLarge(let limit):

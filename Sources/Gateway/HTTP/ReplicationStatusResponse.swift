@@ -8,8 +8,8 @@ struct ReplicationStatusResponse: ResponseEncodable {
     let under_replicated_files: Int
     let under_replicated_bytes: Int64
     /// When the oldest open repair was queued, and its age in seconds (nil when nothing is missing).
-    let oldest_missing_since: String?
-    let oldest_missing_age_seconds: Double?
+    @NullWhenAbsent var oldest_missing_since: String?
+    @NullWhenAbsent var oldest_missing_age_seconds: Double?
     /// Items per status, every status present.
     let queue: [String: Int]
     let failed_items: Int

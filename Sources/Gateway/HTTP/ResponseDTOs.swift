@@ -12,7 +12,7 @@ struct UploadResponse: ResponseEncodable {
     }
     struct Replica: Encodable {
         var node_id: String
-        var checksum_sha256: String?
+        @NullWhenAbsent var checksum_sha256: String?
         var verified: Bool
     }
 
@@ -27,7 +27,7 @@ struct UploadResponse: ResponseEncodable {
     var replication: Replication
     var routed_via = "naming-service"
     var selected_node: String
-    var node_latency_ms: Double?
+    @NullWhenAbsent var node_latency_ms: Double?
     var replicas: [Replica]
     var uploaded_at: String
 
@@ -69,7 +69,7 @@ struct FileListResponse: ResponseEncodable {
     var files: [FileSummaryDTO]
     var count: Int
     /// Cursor for the next page (`?after=`), absent on the last page.
-    var next_after: String?
+    @NullWhenAbsent var next_after: String?
 }
 
 /// `GET /files/{key}/download-link`: a URL relative to the gateway that downloads the file without a key until
@@ -88,7 +88,7 @@ struct FileDetailResponse: ResponseEncodable {
     struct Location: Encodable {
         var node_id: String
         var status: String
-        var last_verified_at: String?
+        @NullWhenAbsent var last_verified_at: String?
     }
     var file_key: String
     var original_filename: String
@@ -96,7 +96,7 @@ struct FileDetailResponse: ResponseEncodable {
     var checksum_sha256: String
     var uploaded_at: String
     var replicas: [String]
-    var block_root: NullableJSON<String>
+    @NullWhenAbsent var block_root: String?
     var locations: [Location]
 
     init(_ entry: FileEntry) {
@@ -107,7 +107,7 @@ struct FileDetailResponse: ResponseEncodable {
         checksum_sha256 = summary.checksum_sha256
         uploaded_at = summary.uploaded_at
         replicas = summary.replicas
-        block_root = NullableJSON(entry.file.blockRoot?.hex)
+        block_root = entry.file.blockRoot?.hex
         locations = entry.locations.map { Location(node_id: $0.nodeID.rawValue, status: $0.status.rawValue, last_verified_at: $0.lastVerifiedAt.map(MetadataTime.format)) }
     }
 }
@@ -134,14 +134,14 @@ struct NodeStatusDTO: Encodable {
     var address: String
     var status: String
     var role: String
-    var last_heartbeat: String?
-    var latency_ms: Double?
+    @NullWhenAbsent var last_heartbeat: String?
+    @NullWhenAbsent var latency_ms: Double?
     var in_flight: Int
     /// Passive health: taken out of selection after `--eject-after` consecutive failures, until a probe succeeds.
     var ejected: Bool
     /// From the node's last answered probe (kept while it is DOWN).
-    var free_bytes: Int64?
-    var blob_count: Int?
+    @NullWhenAbsent var free_bytes: Int64?
+    @NullWhenAbsent var blob_count: Int?
 }
 
 struct NodeCheckResponse: ResponseEncodable {
@@ -149,10 +149,10 @@ struct NodeCheckResponse: ResponseEncodable {
         var id: String
         var address: String
         var status: String
-        var latency_ms: Double?
-        var free_bytes: Int64?
-        var blob_count: Int?
-        var error: String?
+        @NullWhenAbsent var latency_ms: Double?
+        @NullWhenAbsent var free_bytes: Int64?
+        @NullWhenAbsent var blob_count: Int?
+        @NullWhenAbsent var error: String?
     }
     var checked_at: String
     var nodes: [Node]
@@ -162,15 +162,15 @@ struct QueueItemDTO: Encodable {
     var id: Int64
     var file_key: String
     var target_node_id: String
-    var source_node_id: String?
+    @NullWhenAbsent var source_node_id: String?
     var kind: String
     var status: String
     var retry_count: Int
-    var last_attempt: String?
+    @NullWhenAbsent var last_attempt: String?
     var created_at: String
-    var completed_at: String?
-    var next_attempt_at: String?
-    var error_message: String?
+    @NullWhenAbsent var completed_at: String?
+    @NullWhenAbsent var next_attempt_at: String?
+    @NullWhenAbsent var error_message: String?
 
     init(_ item: QueueItem) {
         id = item.id
@@ -218,15 +218,16 @@ struct RegisterNodeRequest: Decodable {
 
 func roundedMs(_ value: Double) -> Double { (value * 100).rounded() / 100 }
 
-/// An optional value that is written as JSON `null` when absent, where Swift's synthesized coding would leave the
-/// key out: answers keep their shape whole.
-struct NullableJSON<Wrapped: Encodable>: Encodable {
-    var value: Wrapped?
+/// An optional field that is written as JSON `null` when absent, where Swift's synthesized coding would leave the
+/// key out: answers keep the prototype's shapes whole.
+@propertyWrapper
+struct NullWhenAbsent<Wrapped: Encodable>: Encodable {
+    var wrappedValue: Wrapped?
 
-    init(_ value: Wrapped?) { self.value = value }
+    init(wrappedValue: Wrapped?) { self.wrappedValue = wrappedValue }
 
     func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
-        if let value { try container.encode(value) } else { try container.encodeNil() }
+        if let wrappedValue { try container.encode(wrappedValue) } else { try container.encodeNil() }
     }
 }

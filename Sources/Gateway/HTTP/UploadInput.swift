@@ -21,9 +21,16 @@ struct UploadInput {
         } else {
             format = .raw
         }
-        filename = request.uri.queryParameters.get("filename").map { String($0) }
-        if case .raw = format, filename == nil || filename!.isEmpty {
-            filename = "upload.bin"
+        let named = request.uri.queryParameters.get("filename").map { String($0) }
+        if let named {
+            do {
+                filename = try OriginalFilename(validating: named).rawValue
+            } catch {
+                throw UploadError.invalidFilename(error.description)
+            }
+        } else if case .raw = format {
+            // A raw body carries no name of its own: without one the file could not be listed or saved by name.
+            throw UploadError.missingFilename
         }
         contentLength = request.headers[.contentLength].flatMap { Int64($0) }
         let envelopeAllowance: Int64 = format == .raw ? 0 : 64 << 10  // multipart headers and boundaries

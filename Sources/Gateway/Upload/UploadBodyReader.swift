@@ -122,7 +122,13 @@ final class UploadBodyReader {
                     if parameters["name"] == "file" {
                         currentPartIsFile = true
                         state = .inFilePart
-                        if let name = parameters["filename"], !name.isEmpty { filename = name }
+                        if let name = parameters["filename"] {
+                            do {
+                                filename = try OriginalFilename(validating: name).rawValue
+                            } catch {
+                                throw UploadError.invalidFilename("the file part's \(error.description)")
+                            }
+                        }
                     }
                 case .body(let bytes):
                     if currentPartIsFile { pending.append(bytes) }

@@ -4,6 +4,9 @@ import DFSCore
 /// Why an upload was refused or failed; mapped to HTTP in `HTTP/APIError+Mapping.swift`.
 enum UploadError: Error, Sendable {
     case missingFileField
+    /// A raw body without `?filename=`.
+    case missingFilename
+    case invalidFilename(String)
     case malformedMultipart(String)
     case payloadTooLarge(limit: Int64)
     case digestMismatch(expected: SHA256Digest, actual: SHA256Digest)
