@@ -13,11 +13,18 @@ public struct HTTPNodeClient: NodeClient {
         public var control: Duration
         public var transferIdle: Duration
         public var minimumTransferBytesPerSecond: Int64
+        /// Sent with a put that names targets: the primary abandons a target idle for this long (nil: the node's
+        /// own replication timeout).
+        public var replicaIdleLimit: Duration?
 
-        public init(control: Duration = .seconds(5), transferIdle: Duration = .seconds(30), minimumTransferBytesPerSecond: Int64 = 1 << 20) {
+        public init(
+            control: Duration = .seconds(5), transferIdle: Duration = .seconds(30), minimumTransferBytesPerSecond: Int64 = 1 << 20,
+            replicaIdleLimit: Duration? = nil
+        ) {
             self.control = control
             self.transferIdle = transferIdle
             self.minimumTransferBytesPerSecond = minimumTransferBytesPerSecond
+            self.replicaIdleLimit = replicaIdleLimit
         }
 
         func transferDeadline(bytes: Int64?) -> NIODeadline {
@@ -69,6 +76,10 @@ public struct HTTPNodeClient: NodeClient {
         request.headers.add(name: "content-type", value: "application/octet-stream")
         if !targets.isEmpty {
             request.headers.add(name: NodeProtocol.replicateToHeader, value: NodeProtocol.encodeTargets(targets))
+            if let limit = timeouts.replicaIdleLimit {
+                let milliseconds = limit.components.seconds * 1000 + limit.components.attoseconds / 1_000_000_000_000_000
+                request.headers.add(name: NodeProtocol.replicaIdleLimitHeader, value: String(max(1, milliseconds)))
+            }
         }
         if let expectedDigest {
             request.headers.add(name: NodeProtocol.expectedDigestHeader, value: expectedDigest.hex)

@@ -20,6 +20,9 @@ public enum NodeProtocol {
     public static let replicateToHeader = "x-dfs-replicate-to"
     public static let expectedDigestHeader = "x-dfs-expected-sha256"
     public static let expectedBlockRootHeader = "x-dfs-expected-block-root"
+    /// On a put with targets: abandon a target that makes no progress for this many milliseconds (the caller's own
+    /// stall limit is shorter than the node's replication timeout, and one hung target must not stall the put).
+    public static let replicaIdleLimitHeader = "x-dfs-replica-idle-limit-ms"
     /// On GET/HEAD answers: the digest the node computed when the blob was written.
     public static let checksumHeader = "x-checksum-sha256"
     /// On GET/HEAD answers: the root of the blob's block digests, when the node holds them.

@@ -61,6 +61,10 @@ public final class CachingMetadataStore: MetadataStore {
         try await invalidating(key) { try await base.markDeleted(key, removedFrom: removedFrom, pendingOn: pendingOn, at: time) }
     }
 
+    public func completeDeletes(of key: FileKey, on nodes: [NodeID], at time: Date) async throws {
+        try await base.completeDeletes(of: key, on: nodes, at: time)
+    }
+
     public func recordBlockRoot(_ key: FileKey, root: SHA256Digest) async throws -> Bool {
         try await invalidating(key) { try await base.recordBlockRoot(key, root: root) }
     }

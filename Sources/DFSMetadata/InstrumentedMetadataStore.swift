@@ -43,6 +43,10 @@ public struct InstrumentedMetadataStore: MetadataStore {
         try await measure("markDeleted") { try await base.markDeleted(key, removedFrom: removedFrom, pendingOn: pendingOn, at: time) }
     }
 
+    public func completeDeletes(of key: FileKey, on nodes: [NodeID], at time: Date) async throws {
+        try await measure("completeDeletes") { try await base.completeDeletes(of: key, on: nodes, at: time) }
+    }
+
     public func recordBlockRoot(_ key: FileKey, root: SHA256Digest) async throws -> Bool {
         try await measure("recordBlockRoot") { try await base.recordBlockRoot(key, root: root) }
     }

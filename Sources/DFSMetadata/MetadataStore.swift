@@ -24,6 +24,9 @@ public protocol MetadataStore: Sendable {
     /// Tombstones the file: locations on `removedFrom` become DELETED, its live REPLICATE items are cancelled,
     /// and a DELETE item is queued for each node in `pendingOn`. Returns false if no live file had that key.
     func markDeleted(_ key: FileKey, removedFrom: [NodeID], pendingOn: [NodeID], at time: Date) async throws -> Bool
+    /// Marks the PENDING DELETE items of `key` on `nodes` COMPLETED: the copy there was removed without the queue
+    /// (claimed items are left to their worker).
+    func completeDeletes(of key: FileKey, on nodes: [NodeID], at time: Date) async throws
     /// Records the block root of a file that had none (recorded before block digests existed), once a node computed
     /// the blocks of a copy whose SHA-256 matched. Returns false when the file is not live or already has a root.
     func recordBlockRoot(_ key: FileKey, root: SHA256Digest) async throws -> Bool

@@ -122,9 +122,22 @@ extension MySQLMetadataStore {
                 """,
                 [now, .text(key.rawValue)])
             try Self.insertQueueItems(
-                pendingOn.map { NewQueueItem(fileKey: key, targetNodeID: $0, sourceNodeID: nil, kind: .delete, reason: "node unreachable at delete") },
+                pendingOn.map { NewQueueItem(fileKey: key, targetNodeID: $0, sourceNodeID: nil, kind: .delete, reason: "removal from this node pending") },
                 at: time, on: connection)
             return true
+        }
+    }
+
+    public func completeDeletes(of key: FileKey, on nodes: [NodeID], at time: Date) async throws {
+        guard !nodes.isEmpty else { return }
+        let placeholders = nodes.map { _ in "?" }.joined(separator: ", ")
+        try await withConnection { connection in
+            _ = try connection.update(
+                """
+                UPDATE replication_queue SET status = 'COMPLETED', completed_at = ?, error_message = NULL
+                WHERE file_key = ? AND kind = 'DELETE' AND status = 'PENDING' AND target_node_id IN (\(placeholders))
+                """,
+                [Self.time(time), .text(key.rawValue)] + nodes.map { .text($0.rawValue) })
         }
     }
 

@@ -115,9 +115,22 @@ extension SQLiteMetadataStore {
                 """,
                 [.text(now), .text(key.rawValue)])
             try await self.insertQueueItems(
-                pendingOn.map { NewQueueItem(fileKey: key, targetNodeID: $0, sourceNodeID: nil, kind: .delete, reason: "node unreachable at delete") },
+                pendingOn.map { NewQueueItem(fileKey: key, targetNodeID: $0, sourceNodeID: nil, kind: .delete, reason: "removal from this node pending") },
                 at: time)
             return true
+        }
+    }
+
+    public func completeDeletes(of key: FileKey, on nodes: [NodeID], at time: Date) async throws {
+        guard !nodes.isEmpty else { return }
+        let placeholders = nodes.map { _ in "?" }.joined(separator: ", ")
+        try await serialized {
+            _ = try await self.run(
+                """
+                UPDATE replication_queue SET status = 'COMPLETED', completed_at = ?, error_message = NULL
+                WHERE file_key = ? AND kind = 'DELETE' AND status = 'PENDING' AND target_node_id IN (\(placeholders))
+                """,
+                [.text(MetadataTime.format(time)), .text(key.rawValue)] + nodes.map { .text($0.rawValue) })
         }
     }
 

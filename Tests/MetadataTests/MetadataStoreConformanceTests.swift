@@ -158,6 +158,22 @@ struct MetadataStoreConformanceTests {
         }
     }
 
+    @Test("a delete marked first queues every node; the nodes it reached at once are completed, the rest stay pending", arguments: TestBackend.all)
+    func deleteMarkedFirstThenCompleted(_ backend: TestBackend) async throws {
+        try await backend.withFreshStore { store in
+            let file = sampleFile("gone-first")
+            try await store.recordUpload(file, verifiedOn: [node("node-1"), node("node-2"), node("node-3")], verifiedAt: Date(), queue: [])
+            let holders = [node("node-1"), node("node-2"), node("node-3")]
+            #expect(try await store.markDeleted(file.key, removedFrom: [], pendingOn: holders, at: Date()))
+            #expect(try await store.file(file.key) == nil)
+            try await store.completeDeletes(of: file.key, on: [node("node-1"), node("node-3")], at: Date())
+            let deletes = try await store.queueItems(QueueFilter()).filter { $0.kind == .delete && $0.fileKey == file.key }
+            #expect(Dictionary(uniqueKeysWithValues: deletes.map { ($0.targetNodeID, $0.status) }) == [
+                node("node-1"): .completed, node("node-2"): .pending, node("node-3"): .completed,
+            ])
+        }
+    }
+
     @Test("enqueue skips a duplicate live item", arguments: TestBackend.all)
     func noDuplicateLiveItems(_ backend: TestBackend) async throws {
         try await backend.withFreshStore { store in

@@ -242,6 +242,26 @@ struct BlobStoreTests {
         }
     }
 
+    @Test("a put still arriving when its key is deleted is discarded at the end, and a later put of that key is refused")
+    func deletedKeyIsNotBroughtBack() async throws {
+        try await withTemporaryDirectory { root in
+            let store = try await openStore(at: root)
+            let key = try FileKey(validating: "abandoned")
+            let data = testBytes(3 * BlobStore.smallBodyBytes)
+            let (body, feed) = AsyncStream.makeStream(of: ByteBuffer.self)
+            feed.yield(ByteBuffer(bytes: data[..<(2 * BlobStore.smallBodyBytes)]))
+            let put = Task { try await store.put(key, body: body) }
+            // The caller gave up and asked for the key's removal before the rest of the body arrived.
+            #expect(try await store.delete(key) == false)
+            feed.yield(ByteBuffer(bytes: data[(2 * BlobStore.smallBodyBytes)...]))
+            feed.finish()
+            await #expect(throws: BlobStoreError.deletedMeanwhile(key)) { try await put.value }
+            await #expect(throws: BlobStoreError.deletedMeanwhile(key)) { try await store.put(key, body: chunkedBody(testBytes(100))) }
+            #expect(filesBelow(root).isEmpty)
+            #expect(store.blobCount == 0)
+        }
+    }
+
     @Test("inventory pages through keys in ascending order")
     func inventoryPaging() async throws {
         try await withTemporaryDirectory { root in

@@ -19,7 +19,7 @@ public final class FakeNodeCluster: NodeClient, @unchecked Sendable {
         case hung
         /// Reads answer, but only after this long.
         case slowFirstByte(Duration)
-        /// Reads deliver this many bytes, then nothing more until cancelled.
+        /// Reads deliver this many bytes, then nothing more until cancelled; puts read this many, then nothing more.
         case stallsAfter(bytes: Int)
         /// Reads deliver this many bytes at once, then each further 1000-byte chunk after `chunkDelay`.
         case tricklesAfter(bytes: Int, chunkDelay: Duration)
@@ -83,6 +83,15 @@ public final class FakeNodeCluster: NodeClient, @unchecked Sendable {
     public func putBlob(_ key: FileKey, on node: NodeEndpoint, body: AnyByteStream, length: Int64?, replicateTo targets: [NodeEndpoint],
                         expectedDigest: SHA256Digest?, expectedBlockRoot: SHA256Digest?) async throws -> BlobPutResult {
         try await refuseIfDown(node)
+        if case .stallsAfter(let limit) = behaviour(node.id) {
+            // Like a SIGSTOPped node whose socket buffers took the first bytes: it reads no more and never answers.
+            var received = 0
+            for try await chunk in body {
+                received += chunk.readableBytes
+                if received >= limit { break }
+            }
+            try await Self.hangUntilCancelled()
+        }
         var bytes: [UInt8] = []
         for try await chunk in body { bytes += chunk.readableBytesView }
         let own = try store(bytes, key: key, on: node.id, expectedDigest: expectedDigest, expectedBlockRoot: expectedBlockRoot)

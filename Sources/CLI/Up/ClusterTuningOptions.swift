@@ -37,6 +37,9 @@ struct ClusterTuningOptions: ParsableArguments {
     @Option(help: "Mid-download, a source silent this long is replaced by another replica at the byte reached, e.g. 2s.")
     var stallTimeout: String?
 
+    @Option(help: "Upload bodies up to this size are kept in gateway memory so one whose primary hangs is sent to the next node, e.g. 8MiB (0 disables).")
+    var replayBuffer: String?
+
     @Option(help: "Hedged reads: bounds MIN[,MAX] of the wait for a replica's first byte before another is asked, e.g. 20ms,500ms.")
     var hedgeAfter: String?
 
@@ -67,6 +70,7 @@ struct ClusterTuningOptions: ParsableArguments {
             ("--health-timeout", healthTimeout), ("--max-retries", maxRetries),
             ("--replicas", replicas), ("--write-quorum", writeQuorum), ("--max-upload-size", maxUploadSize),
             ("--node-timeout", nodeTimeout), ("--eject-after", ejectAfter), ("--stall-timeout", stallTimeout),
+            ("--replay-buffer", replayBuffer),
             ("--hedge-after", hedgeAfter), ("--hedge-budget", hedgeBudget), ("--log-level", logLevel),
             ("--api-keys-file", apiKeysFile),
         ]

@@ -94,7 +94,11 @@ struct DownloadCoordinator: Sendable {
         let hedgeDelay = hedging ? await scoreboard.downloadStarting(on: leader.id) : nil
         let (winner, race) = try await firstSourceToAnswer(
             file: file, range: range, hedgeDelay: hedgeDelay, race: FirstByteRace(ranked: ranked), knownDamaged: damaged, logger: logger)
-        guard let (candidate, opened) = winner else { throw NoNodeAvailable(action: "download", attempts: race.attempts) }
+        guard let (candidate, opened) = winner else {
+            // A delete that ran meanwhile removed the copies: the file is gone, which is a 404, not a node failure.
+            if try await store.file(file.key) == nil { throw FileAccessError.fileNotFound(file.key) }
+            throw NoNodeAvailable(action: "download", attempts: race.attempts)
+        }
 
         let routing = DownloadRouting(servedBy: candidate.id, failedBeforeFirstByte: race.failed, hedgedTo: race.hedgedTo)
         // Mid-stream fallbacks in rank order, except that a replica that just lost the first-byte race (it was late)

@@ -82,6 +82,12 @@ extension APIError {
                 message: "only \(verified.count) verified copies, \(required) required: " + failures.joined(separator: "; "), attempts: failures)
         case .bodyInterrupted(let reason):
             return APIError(status: .badRequest, code: "body_interrupted", message: "the request body ended early: \(reason)")
+        case .primaryStalled(let attempts):
+            return APIError(
+                status: .serviceUnavailable, code: "primary_unavailable",
+                message: "the upload's primary node stopped reading or answering and the body was too large to send again; nothing was stored: "
+                    + attempts.joined(separator: "; "),
+                attempts: attempts)
         }
     }
 }

@@ -31,6 +31,7 @@ func buildGateway(_ config: GatewayConfiguration, logger: Logger, onListening: @
         "recovery_concurrency": "\(config.recoveryConcurrency)", "recovery_rate": "\(config.recoveryRate.map(String.init) ?? "unlimited")",
         "status_change_probes": "\(config.statusChangeProbes)", "orphan_grace": "\(config.orphanGrace)", "rereplicate_after": "\(config.rereplicateAfter)",
         "audit_interval": "\(config.auditInterval)", "audit_rate": "\(config.auditRate)", "audit_batch": "\(config.auditBatch)", "max_upload_size": "\(config.maxUploadSize)",
+        "replay_buffer": "\(config.replayBuffer)", "replay_budget": "\(config.replayBudget)",
         // Whether access control is on, never a key or the secret.
         "api_keys": "\(config.apiKeys.map { "\($0.count) keys" } ?? "none (open API)")", "cluster_secret": "\(config.clusterSecret == nil ? "none" : "set")",
     ])
@@ -75,7 +76,11 @@ func buildGateway(_ config: GatewayConfiguration, logger: Logger, onListening: @
     let httpClient = HTTPNodeClient.makeHTTPClient(connectTimeout: config.healthTimeout, idleTimeout: config.nodeTimeout)
     let nodeClient = InstrumentedNodeClient(
         base: HTTPNodeClient(
-            httpClient: httpClient, timeouts: .init(control: config.nodeTimeout, transferIdle: config.nodeTimeout), clusterSecret: config.clusterSecret),
+            httpClient: httpClient,
+            // A primary drops a hung replication target well within the upload's stall limit, so the target cannot
+            // stall the primary into looking hung itself.
+            timeouts: .init(control: config.nodeTimeout, transferIdle: config.nodeTimeout, replicaIdleLimit: config.healthTimeout / 2),
+            clusterSecret: config.clusterSecret),
         metrics: metrics)
     let prober = HealthProber(store: store, nodes: nodeClient, scoreboard: scoreboard,
         availability: NodeAvailability(threshold: config.statusChangeProbes), timeout: config.healthTimeout, logger: Logger(label: "dfs.prober"))
@@ -109,9 +114,10 @@ func buildGateway(_ config: GatewayConfiguration, logger: Logger, onListening: @
         configuration: config, store: store, scoreboard: scoreboard,
         uploads: UploadCoordinator(
             store: store, nodes: nodeClient, scoreboard: scoreboard, replicationFactor: config.replicas, writeQuorum: config.writeQuorum,
-            livenessTimeout: config.healthTimeout),
+            livenessTimeout: config.healthTimeout, stallLimit: config.healthTimeout,
+            replay: ReplayPolicy(bufferLimit: config.replayBuffer, budget: ReplayBudget(bytes: config.replayBudget))),
         downloads: downloads,
-        deleter: FileDeleter(store: store, nodes: nodeClient, scoreboard: scoreboard),
+        deleter: FileDeleter(store: store, nodes: nodeClient, scoreboard: scoreboard, nodeDeadline: config.healthTimeout),
         prober: prober, repairer: repairer, metrics: metrics, auditor: auditor, history: history,
         access: AccessControl(keys: config.apiKeys, clusterSecret: config.clusterSecret),
         recoveryTrigger: { triggerContinuation.yield($0) })

@@ -57,6 +57,10 @@ struct GatewayCommand: AsyncParsableCommand {
     var rereplicateAfter: DurationArgument?
     @Option(help: OptionEnvironment.help("Largest accepted upload, e.g. 10GiB (default 10GiB).", "max-upload-size"))
     var maxUploadSize: ByteSizeArgument?
+    @Option(help: OptionEnvironment.help("Upload bodies up to this size are also kept in gateway memory while they stream, so that one whose primary node stops reading or answering is sent again to the next node; 0 disables (default 8MiB).", "replay-buffer"))
+    var replayBuffer: ByteSizeArgument?
+    @Option(help: OptionEnvironment.help("Memory all uploads' replay buffers share; an upload that finds it used up streams without one (default 256MiB).", "replay-budget"))
+    var replayBudget: ByteSizeArgument?
     @Option(help: OptionEnvironment.help("Node choice: latency (default), or round-robin / random for benchmark comparisons.", "routing"))
     var routing: String?
     @Option(help: OptionEnvironment.help("Half-life of the latency average; older samples count half after this long (default 5s).", "latency-half-life"))
@@ -119,6 +123,8 @@ struct GatewayCommand: AsyncParsableCommand {
         config.auditBatch = try OptionEnvironment.resolve(auditBatch, "audit-batch", default: config.auditBatch)
         config.rereplicateAfter = try OptionEnvironment.resolve(rereplicateAfter, "rereplicate-after", default: DurationArgument(argument: "5m")!).duration
         config.maxUploadSize = try OptionEnvironment.resolve(maxUploadSize, "max-upload-size", default: ByteSizeArgument(argument: "10GiB")!).bytes
+        config.replayBuffer = try OptionEnvironment.resolve(replayBuffer, "replay-buffer", default: ByteSizeArgument(argument: "8MiB")!).bytes
+        config.replayBudget = try OptionEnvironment.resolve(replayBudget, "replay-budget", default: ByteSizeArgument(argument: "256MiB")!).bytes
         let routingName = try OptionEnvironment.resolve(routing, "routing", default: "latency")
         guard let policy = RoutingPolicy(rawValue: routingName) else {
             throw ConfigurationError("--routing must be one of \(RoutingPolicy.allCases.map(\.rawValue).joined(separator: ", "))")

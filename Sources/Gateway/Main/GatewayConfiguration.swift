@@ -60,6 +60,10 @@ struct GatewayConfiguration: Sendable {
     var nodeTimeout: Duration = .seconds(30)
     var maxRetries: Int = 5
     var maxUploadSize: Int64 = 10 << 30
+    /// Upload bodies up to this size are kept in memory while they stream, to be sent again if the primary stalls.
+    var replayBuffer: Int64 = 8 << 20
+    /// Memory shared by all uploads' replay buffers.
+    var replayBudget: Int64 = 256 << 20
     var latencyHalfLife: Duration = .seconds(5)
     var routing: RoutingPolicy = .latency
     /// Consecutive failed requests that take a node out of selection until a probe succeeds.
@@ -110,6 +114,7 @@ struct GatewayConfiguration: Sendable {
         guard auditRate > 0, auditBatch >= 1 else { throw ConfigurationError("--audit-rate and --audit-batch must be positive") }
         guard retryBackoff > .zero else { throw ConfigurationError("--retry-backoff must be positive") }
         guard maxUploadSize > 0 else { throw ConfigurationError("--max-upload-size must be positive") }
+        guard replayBuffer >= 0, replayBudget >= 0 else { throw ConfigurationError("--replay-buffer and --replay-budget must not be negative") }
         guard healthTimeout > .zero, nodeTimeout > .zero else { throw ConfigurationError("timeouts must be positive") }
         guard ejectAfter >= 1 else { throw ConfigurationError("--eject-after must be at least 1") }
         guard stallTimeout > .zero else { throw ConfigurationError("--stall-timeout must be positive") }

@@ -6,7 +6,7 @@ import NIOCore
 /// bytes, hashing them (whole and per block) and enforcing the size cap as they pass. Nothing is buffered beyond the chunk at hand.
 ///
 /// Not thread-safe: one task reads it at a time (the handler while preparing, then the single node request
-/// that streams it), which is what makes the `@unchecked Sendable` of `UploadByteStream` sound.
+/// that streams it), which is what makes the `@unchecked Sendable` of `ReplayableUploadBody` sound.
 final class UploadBodyReader {
     enum Format: Equatable {
         case raw
@@ -148,22 +148,6 @@ final class UploadBodyReader {
             throw UploadError.malformedMultipart("the multipart body does not parse (\(error))")
         }
     }
-}
-
-/// The reader as the `Sendable` sequence the HTTP client streams to the primary node, through that request's
-/// gate (see `UploadPullGate`).
-struct UploadByteStream: AsyncSequence, @unchecked Sendable {
-    typealias Element = ByteBuffer
-    let reader: UploadBodyReader
-    let gate: UploadPullGate
-
-    struct AsyncIterator: AsyncIteratorProtocol {
-        let reader: UploadBodyReader
-        let gate: UploadPullGate
-        mutating func next() async throws -> ByteBuffer? { try await gate.pull(from: reader) }
-    }
-
-    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(reader: reader, gate: gate) }
 }
 
 /// Parses `form-data; name="file"; filename="a b.txt"` into its parameters (names lower-cased).

@@ -45,40 +45,72 @@ struct UploadCoordinator: Sendable {
     /// the client the whole transfer timeout; the check costs one round trip, and at most `livenessTimeout`.
     var livenessWindow: Duration = .seconds(1)
     var livenessTimeout: Duration = .seconds(2)
+    /// A primary that reads none of the body and gives no answer for this long is abandoned: the body goes to the
+    /// next node when it was kept for replay, else the upload fails. A hung node must not cost the client the
+    /// whole transfer timeout.
+    var stallLimit: Duration = .seconds(2)
+    var replay: ReplayPolicy = .disabled
 
     func store(_ reader: UploadBodyReader, as descriptor: UploadDescriptor, logger: Logger) async throws -> UploadOutcome {
-        let key = FileKey.generate()
         let ranked = await confirmingLiveness(of: await scoreboard.ranked(), logger: logger)
         guard !ranked.isEmpty else { throw NoNodeAvailable(action: "upload", attempts: ["no storage nodes are configured"]) }
+        let body = ReplayableUploadBody(reader: reader, policy: replay, declaredLength: descriptor.length)
+        defer { body.release() }
 
         var attempts: [String] = []
+        var stalled: Set<NodeID> = []
         for (index, primary) in ranked.enumerated() {
-            // The replica set: the primary plus the best-ranked others; down or ejected ones are queued, not
+            // A fresh key per attempt: a copy that an abandoned attempt leaves late (a paused node resuming) can
+            // never be taken for the file's.
+            let key = FileKey.generate()
+            // The replica set: the primary plus the best-ranked others; down, ejected or stalled ones are queued, not
             // contacted (the primary would wait its whole replication timeout on a hung target).
             let others = ranked.enumerated().filter { $0.offset != index }.map(\.element).prefix(replicationFactor - 1)
-            let targets = others.filter(\.isSelectable).map(\.endpoint)
-            let unreachableTargets = others.filter { !$0.isSelectable }.map(\.id)
+            let targets = others.filter { $0.isSelectable && !stalled.contains($0.id) }.map(\.endpoint)
+            let unreachableTargets = others.filter { !$0.isSelectable || stalled.contains($0.id) }.map(\.id)
             await scoreboard.requestStarted(on: primary.id)
             let gate = UploadPullGate()
-            let body = BodyEndMarkingStream(UploadByteStream(reader: reader, gate: gate))
+            let watch = IdleWatch()
+            let sent = BodyEndMarkingStream(watch.watching(body.attempt(through: gate)))
             do {
-                let result = try await Self.releasingBody(to: gate) {
-                    try await nodes.putBlob(
-                        key, on: primary.endpoint, body: AnyByteStream(body), length: descriptor.length,
-                        replicateTo: targets, expectedDigest: descriptor.expectedDigest)
+                let result = try await Self.releasingBody(to: gate) { [nodes, stallLimit] in
+                    try await race {
+                        try await nodes.putBlob(
+                            key, on: primary.endpoint, body: AnyByteStream(sent), length: descriptor.length,
+                            replicateTo: targets, expectedDigest: descriptor.expectedDigest)
+                    } against: {
+                        try await watch.expire(after: stallLimit)
+                    }
                 }
                 // Only the wait after the last body byte is the node's latency (durable write and replication);
                 // the time before it measures the client's upload speed and the file's size.
-                await scoreboard.requestFinished(on: primary.id, latency: body.timeSinceEnd, failed: false)
+                await scoreboard.requestFinished(on: primary.id, latency: sent.timeSinceEnd, failed: false)
                 try await reader.drainRemainder()
                 return try await finish(
                     key: key, reader: reader, descriptor: descriptor, primary: primary, result: result,
                     plannedTargets: targets.map(\.id), skippedTargets: unreachableTargets, logger: logger)
+            } catch let stall as IdleTimeout {
+                await scoreboard.requestFinished(on: primary.id, latency: nil, failed: true)
+                stalled.insert(primary.id)
+                attempts.append("\(primary.id): stopped reading or answering (\(stall.description))")
+                let reached = [primary.id] + targets.map(\.id)
+                await queueRemoval(of: key, from: reached, reason: "upload abandoned: primary \(primary.id) stalled", logger: logger)
+                guard body.canReplay else {
+                    logger.warning("primary stalled and the body was not kept; upload failed", metadata: ["node_id": "\(primary.id)", "file_key": "\(key)"])
+                    throw UploadError.primaryStalled(attempts: attempts)
+                }
+                logger.warning("primary stalled; sending the body again to the next node", metadata: [
+                    "node_id": "\(primary.id)", "file_key": "\(key)", "bytes": "\(body.keptBytes)",
+                ])
+                continue
             } catch let error as NodeRequestError {
                 await scoreboard.requestFinished(on: primary.id, latency: nil, failed: true)
                 attempts.append(error.description)
-                if case .unreachable = error, !reader.hasDeliveredBytes {
-                    logger.warning("primary unreachable before the body started; trying the next node", metadata: ["node_id": "\(primary.id)", "error": "\(error)"])
+                if case .unreachable = error, body.canReplay {
+                    if reader.hasDeliveredBytes {
+                        await queueRemoval(of: key, from: [primary.id] + targets.map(\.id), reason: "upload abandoned: primary \(primary.id) unreachable", logger: logger)
+                    }
+                    logger.warning("primary unreachable; trying the next node", metadata: ["node_id": "\(primary.id)", "error": "\(error)"])
                     continue
                 }
                 // The body reached the nodes at least in part: make sure no copy of an unacknowledged upload stays.
@@ -209,16 +241,9 @@ struct UploadCoordinator: Sendable {
             for node in stale {
                 group.addTask {
                     let started = ContinuousClock.now
-                    let answered = await withTaskGroup(of: Bool.self) { race in
-                        race.addTask { (try? await nodes.health(of: node.endpoint, timeout: timeout))?.status == "UP" }
-                        // The client's own deadline may not hold when a node hangs: bound it here as well.
-                        race.addTask {
-                            try? await Task.sleep(for: timeout)
-                            return false
-                        }
-                        defer { race.cancelAll() }
-                        return await race.next() ?? false
-                    }
+                    // The client's own deadline may not hold when a node hangs: bound it here as well.
+                    let health = try? await withDeadline(timeout) { try await nodes.health(of: node.endpoint, timeout: timeout) }
+                    let answered = health?.status == "UP"
                     if answered {
                         await scoreboard.requestStarted(on: node.id)
                         await scoreboard.requestFinished(on: node.id, latency: ContinuousClock.now - started, failed: false)
@@ -245,6 +270,20 @@ struct UploadCoordinator: Sendable {
         return answering + leftOut
     }
 
+    /// Queues a DELETE of an abandoned attempt's key on every node it may have reached, without waiting for them (a
+    /// stalled node would hold the answer up). Such a node may still store the copy when it resumes, and replicate it;
+    /// nodes refuse a put of a key they were asked to delete, so the copy goes whichever comes first.
+    private func queueRemoval(of key: FileKey, from ids: [NodeID], reason: String, logger: Logger) async {
+        let items = ids.map { NewQueueItem(fileKey: key, targetNodeID: $0, sourceNodeID: nil, kind: .delete, reason: reason) }
+        do {
+            try await store.enqueue(items, at: Date())
+        } catch {
+            logger.error("could not queue the removal of an abandoned upload's copies; the audit will find them as orphans", metadata: [
+                "file_key": "\(key)", "error": "\(error)",
+            ])
+        }
+    }
+
     /// Best effort: a copy that stays behind is an orphan the audit collects.
     private func removeEverywhere(_ key: FileKey, nodes ids: [NodeID], logger: Logger) async {
         for id in ids {
@@ -262,17 +301,17 @@ struct UploadCoordinator: Sendable {
 /// measured from there. `@unchecked Sendable`: the instant is behind a lock; the stream is iterated once.
 final class BodyEndMarkingStream: AsyncSequence, @unchecked Sendable {
     typealias Element = ByteBuffer
-    private let base: UploadByteStream
+    private let base: AnyByteStream
     private let lock = NSLock()
     private var endedAt: ContinuousClock.Instant?
 
-    init(_ base: UploadByteStream) { self.base = base }
+    init(_ base: AnyByteStream) { self.base = base }
 
     /// Time since the body's last byte was handed to the node; nil if the body did not end.
     var timeSinceEnd: Duration? { lock.withLock { endedAt.map { ContinuousClock.now - $0 } } }
 
     struct AsyncIterator: AsyncIteratorProtocol {
-        var base: UploadByteStream.AsyncIterator
+        var base: AnyByteStream.AsyncIterator
         let owner: BodyEndMarkingStream
         mutating func next() async throws -> ByteBuffer? {
             let chunk = try await base.next()

@@ -13,6 +13,9 @@ enum UploadError: Error, Sendable {
     case invalidDigestHeader(String)
     case quorumNotReached(required: Int, verified: [NodeID], failures: [String])
     case bodyInterrupted(String)
+    /// The primary stopped reading or answering and the body was too large to keep for sending it again;
+    /// `attempts` are the nodes tried and why.
+    case primaryStalled(attempts: [String])
 }
 
 /// No node could take the request; `attempts` are the nodes tried and why (SPEC §2.3: a 503 says so).

@@ -17,8 +17,8 @@ final class UploadPullGate: Sendable {
     }
     private let state = Mutex(State())
 
-    /// The next chunk of `reader`, unless the gate was closed.
-    func pull(from reader: UploadBodyReader) async throws -> ByteBuffer? {
+    /// The next chunk `read` returns, unless the gate was closed.
+    func pull(_ read: () async throws -> ByteBuffer?) async throws -> ByteBuffer? {
         try state.withLock { state in
             guard !state.isClosed else { throw UploadError.bodyInterrupted("the node request this body was sent on has ended") }
             state.isPulling = true
@@ -31,7 +31,7 @@ final class UploadPullGate: Sendable {
             }
             for waiter in waiters { waiter.resume() }
         }
-        return try await reader.nextFileChunk()
+        return try await read()
     }
 
     /// Stops further pulls and returns once no pull is running.

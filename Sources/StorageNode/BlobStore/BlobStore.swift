@@ -29,6 +29,8 @@ final class BlobStore: Sendable {
     let digestsInAttribute: Bool
     /// Blocks that reads found damaged, reported to the gateway until the blob is rewritten or deleted.
     let damage = DamagedBlocks()
+    /// Deleted keys: a put of one that finishes later is discarded (see `DeletedKeys`).
+    let deletedKeys = DeletedKeys()
 
     private init(layout: BlobLayout, threads: NIOThreadPool, blobCount: Int, digestsInAttribute: Bool) {
         self.layout = layout
@@ -109,6 +111,7 @@ final class BlobStore: Sendable {
         declaredSize: Int64? = nil
     ) async throws -> StoredBlob where Body.Element == ByteBuffer {
         try BlobLayout.checkStorable(key)
+        if deletedKeys.contains(key) { throw BlobStoreError.deletedMeanwhile(key) }
         if let declaredSize { try await ensureRoom(for: declaredSize) }
         let layout = self.layout
         var chunks = body.makeAsyncIterator()
@@ -187,6 +190,9 @@ final class BlobStore: Sendable {
         let shard = layout.shardDirectory(for: key)
         let removed = try await threads.runIfActive {
             let removed = try self.namespace.withLock { count in
+                // Under the namespace lock, as commits check it there: a put either lands before this delete
+                // (and is removed now) or finds the key deleted and discards its bytes.
+                self.deletedKeys.insert(key)
                 let removed = try POSIXFile.removeIfPresent(blobPath)
                 // After the blob: a crash in between leaves lone sidecars, which nothing reads.
                 for sidecar in sidecars { try POSIXFile.removeIfPresent(sidecar) }
@@ -246,6 +252,7 @@ final class BlobStore: Sendable {
         if digestsInAttribute {
             if try POSIXFile.makeDirectory(shard) { try POSIXFile.syncDirectory(layout.blobsDirectory) }
             try namespace.withLock { count in
+                if deletedKeys.contains(key) { throw BlobStoreError.deletedMeanwhile(key) }
                 let replacing = try POSIXFile.status(of: blobPath) != nil
                 // A sidecar from before attributes were used would outlive the blob it described: drop it first.
                 try POSIXFile.removeIfPresent(digestPath)
@@ -261,6 +268,7 @@ final class BlobStore: Sendable {
         defer { _ = try? POSIXFile.removeIfPresent(digestDraft) }  // still there only if a step below failed
         if try POSIXFile.makeDirectory(shard) { try POSIXFile.syncDirectory(layout.blobsDirectory) }
         try namespace.withLock { count in
+            if deletedKeys.contains(key) { throw BlobStoreError.deletedMeanwhile(key) }
             let replacing = try POSIXFile.status(of: blobPath) != nil
             // Drop the old digest first: a crash between the renames then leaves a blob without a
             // digest (served without x-checksum-sha256), never a digest that describes other bytes.

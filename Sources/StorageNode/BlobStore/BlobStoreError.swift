@@ -6,6 +6,8 @@ enum BlobStoreError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The key is a valid `FileKey` but collides with the store's own naming (the digest sidecars).
     case reservedKey(FileKey)
     case blobNotFound(FileKey)
+    /// The key was deleted while (or before) this put ran; its bytes were discarded.
+    case deletedMeanwhile(FileKey)
     /// The bytes received hash to `actual`, not the `expected` digest the caller named; nothing was kept.
     case digestMismatch(expected: SHA256Digest, actual: SHA256Digest)
     /// The bytes received have block digests whose root differs from the one the caller named; nothing was kept.
@@ -25,6 +27,7 @@ enum BlobStoreError: Error, Equatable, Sendable, CustomStringConvertible {
         case .reservedKey(let key):
             return "key '\(key)' ends in '\(BlobLayout.digestSuffix)' or '\(BlobLayout.blocksSuffix)', which are reserved for digest files"
         case .blobNotFound(let key): return "blob '\(key)' not found"
+        case .deletedMeanwhile(let key): return "blob '\(key)' was deleted; a put of it is refused"
         case .digestMismatch(let expected, let actual):
             return "received bytes hash to \(actual.hex), expected \(expected.hex)"
         case .blockRootMismatch(let expected, let actual):

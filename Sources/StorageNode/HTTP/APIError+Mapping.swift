@@ -30,6 +30,8 @@ extension APIError {
             return .badRequest("invalid_key", "Invalid blob key: \(error.description).")
         case .blobNotFound(let key):
             return APIError(.notFound, "blob_not_found", "No blob '\(key)' on this node.")
+        case .deletedMeanwhile(let key):
+            return APIError(.conflict, "blob_deleted", "Blob '\(key)' was deleted on this node; the put was discarded.")
         case .digestMismatch(let expected, let actual):
             return APIError(
                 .unprocessableContent, "digest_mismatch",

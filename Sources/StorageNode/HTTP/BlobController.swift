@@ -19,7 +19,8 @@ struct BlobController: Sendable {
         let input = try BlobPutInput(parsing: request, context: context)
         let result = try await coordinator.put(
             input.key, body: request.body, length: input.contentLength,
-            expectedDigest: input.expectedDigest, expectedBlockRoot: input.expectedBlockRoot, targets: input.targets, logger: context.logger
+            expectedDigest: input.expectedDigest, expectedBlockRoot: input.expectedBlockRoot, targets: input.targets,
+            replicaIdleLimit: input.replicaIdleLimit, logger: context.logger
         )
         context.logger.debug(
             "blob stored",

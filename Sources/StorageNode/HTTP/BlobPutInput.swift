@@ -11,13 +11,20 @@ struct BlobPutInput: Sendable, Equatable {
     var targets: [NodeEndpoint]
     /// `Content-Length`, when the client declared one (absent for chunked bodies).
     var contentLength: Int64?
+    /// How long a replication target may make no progress before it is abandoned, when the caller asks for less
+    /// than the node's own replication timeout.
+    var replicaIdleLimit: Duration?
 
-    init(key: FileKey, expectedDigest: SHA256Digest? = nil, expectedBlockRoot: SHA256Digest? = nil, targets: [NodeEndpoint] = [], contentLength: Int64? = nil) {
+    init(
+        key: FileKey, expectedDigest: SHA256Digest? = nil, expectedBlockRoot: SHA256Digest? = nil, targets: [NodeEndpoint] = [],
+        contentLength: Int64? = nil, replicaIdleLimit: Duration? = nil
+    ) {
         self.key = key
         self.expectedDigest = expectedDigest
         self.expectedBlockRoot = expectedBlockRoot
         self.targets = targets
         self.contentLength = contentLength
+        self.replicaIdleLimit = replicaIdleLimit
     }
 
     init(parsing request: Request, context: some RequestContext) throws {
@@ -39,7 +46,16 @@ struct BlobPutInput: Sendable, Equatable {
             }
             contentLength = length
         }
-        self.init(key: key, expectedDigest: expectedDigest, expectedBlockRoot: expectedBlockRoot, targets: targets, contentLength: contentLength)
+        var replicaIdleLimit: Duration?
+        if let header = request.headers[.dfsReplicaIdleLimit] {
+            guard let milliseconds = Int64(header), milliseconds > 0 else {
+                throw APIError.badRequest("invalid_replica_idle_limit", "\(NodeProtocol.replicaIdleLimitHeader) must be a positive number of milliseconds.")
+            }
+            replicaIdleLimit = .milliseconds(milliseconds)
+        }
+        self.init(
+            key: key, expectedDigest: expectedDigest, expectedBlockRoot: expectedBlockRoot, targets: targets, contentLength: contentLength,
+            replicaIdleLimit: replicaIdleLimit)
     }
 }
 

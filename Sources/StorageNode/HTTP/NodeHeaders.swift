@@ -6,6 +6,7 @@ extension HTTPField.Name {
     static let dfsReplicateTo = HTTPField.Name(NodeProtocol.replicateToHeader)!
     static let dfsExpectedDigest = HTTPField.Name(NodeProtocol.expectedDigestHeader)!
     static let dfsExpectedBlockRoot = HTTPField.Name(NodeProtocol.expectedBlockRootHeader)!
+    static let dfsReplicaIdleLimit = HTTPField.Name(NodeProtocol.replicaIdleLimitHeader)!
     static let dfsBlockRoot = HTTPField.Name(NodeProtocol.blockRootHeader)!
     static let dfsVerified = HTTPField.Name(NodeProtocol.verifiedHeader)!
     static let dfsContentLength = HTTPField.Name(NodeProtocol.contentLengthHeader)!

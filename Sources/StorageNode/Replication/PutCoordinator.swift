@@ -22,6 +22,7 @@ struct PutCoordinator: Sendable {
         expectedDigest: SHA256Digest?,
         expectedBlockRoot: SHA256Digest? = nil,
         targets: [NodeEndpoint],
+        replicaIdleLimit: Duration? = nil,
         logger: Logger
     ) async throws -> BlobPutResult where Body.Element == ByteBuffer {
         let targets = Self.replicationTargets(from: targets, excluding: nodeID)
@@ -31,7 +32,8 @@ struct PutCoordinator: Sendable {
             return result(for: stored, replicas: [])
         }
         return try await putAndReplicate(
-            key, body: body, length: length, expectedDigest: expectedDigest, expectedBlockRoot: expectedBlockRoot, targets: targets, logger: logger)
+            key, body: body, length: length, expectedDigest: expectedDigest, expectedBlockRoot: expectedBlockRoot, targets: targets,
+            replicaIdleLimit: replicaIdleLimit, logger: logger)
     }
 
     private func result(for stored: StoredBlob, replicas: [ReplicaOutcome]) -> BlobPutResult {
@@ -58,6 +60,7 @@ struct PutCoordinator: Sendable {
         expectedDigest: SHA256Digest?,
         expectedBlockRoot: SHA256Digest?,
         targets: [NodeEndpoint],
+        replicaIdleLimit: Duration?,
         logger: Logger
     ) async throws -> BlobPutResult where Body.Element == ByteBuffer {
         let localPipe = ChunkPipe(capacity: pipeCapacity)
@@ -76,7 +79,7 @@ struct PutCoordinator: Sendable {
                 group.addTask { [replicator] in
                     let outcome = await replicator.replicate(
                         key, from: targetPipes[index], to: target, length: length, expectedDigest: expectedDigest,
-                        expectedBlockRoot: expectedBlockRoot, logger: logger
+                        expectedBlockRoot: expectedBlockRoot, idleLimit: replicaIdleLimit, logger: logger
                     )
                     return .replica(index: index, outcome)
                 }

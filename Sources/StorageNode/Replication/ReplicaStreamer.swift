@@ -5,7 +5,8 @@ import Logging
 /// Streams one target's copy of a put and reports what the target did with it.
 struct ReplicaStreamer: Sendable {
     let client: any NodeClient
-    /// A target idle this long (see `IdleWatch`) is abandoned and reported as failed.
+    /// A target idle this long (see `IdleWatch`) is abandoned and reported as failed, unless the put names a
+    /// shorter limit.
     let idleTimeout: Duration
 
     /// Sends the chunks arriving on `pipe` to `target` as a plain PUT; never throws, the failure is the outcome.
@@ -18,23 +19,22 @@ struct ReplicaStreamer: Sendable {
         length: Int64?,
         expectedDigest: SHA256Digest?,
         expectedBlockRoot: SHA256Digest?,
+        idleLimit: Duration? = nil,
         logger: Logger
     ) async -> ReplicaOutcome {
         defer { pipe.cancel() }
         let watch = IdleWatch()
         let body = watch.watching(pipe)
+        let limit = min(idleLimit ?? idleTimeout, idleTimeout)
         let started = ContinuousClock.now
+        let client = self.client
         do {
-            let answer = try await withThrowingTaskGroup(of: BlobPutResult.self) { group in
-                group.addTask {
-                    try await client.putBlob(
-                        key, on: target, body: body, length: length, replicateTo: [], expectedDigest: expectedDigest,
-                        expectedBlockRoot: expectedBlockRoot)
-                }
-                group.addTask { try await watch.expire(after: idleTimeout) }
-                defer { group.cancelAll() }
-                // The watchdog only ever throws, so the first value is the target's answer.
-                return try await group.next()!
+            let answer = try await race {
+                try await client.putBlob(
+                    key, on: target, body: body, length: length, replicateTo: [], expectedDigest: expectedDigest,
+                    expectedBlockRoot: expectedBlockRoot)
+            } against: {
+                try await watch.expire(after: limit)
             }
             logger.debug(
                 "replica stored",
@@ -53,7 +53,7 @@ struct ReplicaStreamer: Sendable {
     static func describe(_ error: any Error, target: NodeEndpoint) -> String {
         switch error {
         case let error as NodeRequestError: return error.description
-        case let error as ReplicaIdleTimeout: return "\(target.id): \(error.description)"
+        case let error as IdleTimeout: return "\(target.id): \(error.description) (replication timeout)"
         case let error as ReplicationAborted: return "\(target.id): \(error.description)"
         case is CancellationError: return "\(target.id): cancelled"
         default: return "\(target.id): \(error)"

@@ -1,0 +1,141 @@
+import Foundation
+import NIOHTTP1
+import Testing
+import TestSupport
+
+/// A node that stops reading or answering (SIGSTOP) right after serving traffic costs an upload or a delete at most
+/// --health-timeout + 1 s: an upload body that fits the replay buffer is sent again to the next node, a larger one
+/// fails with a 503 and leaves nothing behind; a delete answers and leaves the hung node's removal queued.
+@Suite("Hung upload primary and bounded delete", .serialized)
+struct HungPrimaryTests {
+    /// No probes and no recovery ticks, so nothing but the request itself meets the hung node; round-robin, so the
+    /// next upload's primary is known: the node after the last one's, in id order.
+    static let gatewayArguments = ["--health-timeout", "2s", "--probe-interval", "1h", "--recovery-interval", "1h", "--routing", "round-robin"]
+    static let nodeIDs = ["node-1", "node-2", "node-3"]
+
+    @Test("with the next primary SIGSTOPped right after serving traffic, a body within --replay-buffer is stored within 3 s by the next node", arguments: [8 << 10, 4 << 20])
+    func keptBodyGoesToTheNextNode(size: Int) async throws {
+        try await withCluster(nodes: 3, gatewayArguments: Self.gatewayArguments) { cluster in
+            // Made before the hang: the upload must follow it within the gateway's one-second liveness window.
+            let bytes = randomBytes(size)
+            let (hung, _) = try await Self.pauseNextPrimary(of: cluster)
+            do {
+                let started = ContinuousClock.now
+                let response = try await cluster.gateway.uploadRaw(bytes, filename: "kept.bin")
+                let elapsed = ContinuousClock.now - started
+                let answer = try response.expectingSuccess().json(UploadAnswer.self)
+                #expect(elapsed < .seconds(3), "took \(elapsed)")
+                #expect(answer.node_id != hung)
+                #expect(answer.replication.failed == [hung])
+                #expect(answer.replication.successful.count == 1)
+                // The proof that the hung node was this upload's primary: the gateway abandoned it as such.
+                #expect(Self.gatewayLog(cluster).contains { $0.contains("primary stalled; sending the body again") && $0.contains(hung) })
+                let download = try await cluster.gateway.download(answer.file_id).expectingSuccess()
+                #expect(download.body.count == bytes.count)
+                #expect(sha256Hex(download.body) == sha256Hex(bytes))
+            } catch {
+                try? await cluster.resumeNode(Self.number(of: hung))
+                throw error
+            }
+            try await cluster.resumeNode(Self.number(of: hung))
+        }
+    }
+
+    @Test("with the next primary SIGSTOPped, a 64 MiB body fails with a 503 JSON within 3 s; nothing is recorded and, after SIGCONT, nothing of it stays on any node")
+    func largeBodyFailsFastAndLeavesNothing() async throws {
+        try await withCluster(nodes: 3, gatewayArguments: Self.gatewayArguments) { cluster in
+            let bytes = randomBytes(64 << 20)
+            let (hung, warmKey) = try await Self.pauseNextPrimary(of: cluster)
+            let started = ContinuousClock.now
+            let response: TestResponse
+            do {
+                response = try await cluster.gateway.uploadRaw(bytes, filename: "large.bin")
+            } catch {
+                try? await cluster.resumeNode(Self.number(of: hung))
+                throw error
+            }
+            let elapsed = ContinuousClock.now - started
+            try await cluster.resumeNode(Self.number(of: hung))
+            #expect(elapsed < .seconds(3), "took \(elapsed)")
+            #expect(response.status == 503)
+            let error = try response.jsonObject()
+            #expect(error["error"] as? String == "primary_unavailable")
+            #expect((error["message"] as? String)?.contains(hung) == true)
+            #expect(Self.gatewayLog(cluster).contains { $0.contains("primary stalled and the body was not kept") && $0.contains(hung) })
+
+            let files = try await cluster.gateway.getJSON("/files", as: FileListAnswer.self)
+            #expect(files.files.map(\.file_key) == [warmKey])
+            // The abandoned key's queued removals run on the node's recovery (SIGCONT made it readable again).
+            for id in Self.nodeIDs {
+                _ = try await cluster.gateway.send(.POST, "/nodes/\(id)/recover").expectingSuccess()
+            }
+            for number in 1...3 {
+                try await eventually("node-\(number) holds only the warm-up file", timeout: .seconds(20)) {
+                    let inventory = try await cluster.nodeClient(number).getJSON("/inventory?limit=1000", as: InventoryAnswer.self)
+                    return inventory.blobs.map(\.key) == [warmKey]
+                }
+            }
+        }
+    }
+
+    @Test("DELETE with a holder SIGSTOPped answers within 3 s, a download after it is a 404 JSON, and after SIGCONT the queued delete removes that copy")
+    func deleteIsBounded() async throws {
+        try await withCluster(nodes: 3, gatewayArguments: Self.gatewayArguments) { cluster in
+            let bytes = randomBytes(100_000)
+            let answer = try await cluster.gateway.uploadRaw(bytes, filename: "doomed.bin").expectingSuccess().json(UploadAnswer.self)
+            #expect(answer.replication.failed.isEmpty)
+            try await cluster.pauseNode(2)
+            let started = ContinuousClock.now
+            let deleted: TestResponse
+            do {
+                deleted = try await cluster.gateway.delete("/files/" + answer.file_id)
+            } catch {
+                try? await cluster.resumeNode(2)
+                throw error
+            }
+            let elapsed = ContinuousClock.now - started
+            let download = try await cluster.gateway.download(answer.file_id)
+            try await cluster.resumeNode(2)
+
+            #expect(elapsed < .seconds(3), "took \(elapsed)")
+            let outcome = try deleted.expectingSuccess().json(DeleteAnswer.self)
+            #expect(outcome.failed == ["node-2"])
+            #expect(outcome.deleted_from == ["node-1", "node-3"])
+            #expect(download.status == 404)
+            #expect(try download.jsonObject()["error"] as? String == "file_not_found")
+
+            _ = try await cluster.gateway.send(.POST, "/nodes/node-2/recover").expectingSuccess()
+            try await eventually("node-2 no longer holds the deleted file", timeout: .seconds(20)) {
+                try await cluster.nodeClient(2).getJSON("/inventory?limit=1000", as: InventoryAnswer.self).blobs.isEmpty
+            }
+        }
+    }
+
+    /// Uploads a warm-up file (every node then answered within the gateway's liveness window: no health check
+    /// will catch the hang), then SIGSTOPs the node that round-robin makes the next upload's primary.
+    static func pauseNextPrimary(of cluster: TestCluster) async throws -> (hung: String, warmKey: String) {
+        let warm = try await cluster.gateway.uploadRaw(randomBytes(10_000), filename: "warm.bin").expectingSuccess().json(UploadAnswer.self)
+        let index = try #require(nodeIDs.firstIndex(of: warm.node_id))
+        let next = nodeIDs[(index + 1) % nodeIDs.count]
+        // A live probe of every node just before the hang: the scenario is a node that stops right after serving.
+        _ = try await cluster.gateway.get("/nodes/check").expectingSuccess()
+        try await cluster.pauseNode(number(of: next))
+        return (next, warm.file_id)
+    }
+
+    static func number(of id: String) -> Int { Int(id.dropFirst("node-".count))! }
+
+    static func gatewayLog(_ cluster: TestCluster) -> [Substring] {
+        (cluster.logTail(of: .gateway, lines: 400) ?? "").split(separator: "\n")
+    }
+
+    struct FileListAnswer: Decodable {
+        struct File: Decodable { let file_key: String }
+        let files: [File]
+    }
+
+    struct DeleteAnswer: Decodable {
+        let deleted_from: [String]
+        let failed: [String]
+    }
+}
