@@ -12,20 +12,15 @@ struct ReplicaOpener: Sendable {
     func open(_ key: FileKey, on node: NodeEndpoint, range: ByteRange?, expecting expectation: BlobExpectation) async throws -> OpenedReplica {
         let nodes = self.nodes
         let firstByteTimeout = self.firstByteTimeout
-        return try await withThrowingTaskGroup(of: OpenedReplica.self) { group in
-            group.addTask {
-                let started = ContinuousClock.now
-                let stream = try await nodes.getBlob(key, from: node, range: range, expecting: expectation)
-                var iterator = stream.body.makeAsyncIterator()
-                let first = try await iterator.next()
-                return OpenedReplica(stream: stream, iterator: iterator, first: first, latency: ContinuousClock.now - started)
-            }
-            group.addTask {
-                try await Task.sleep(for: firstByteTimeout)
-                throw NodeRequestError.unreachable(node.id, reason: "no first byte within \(firstByteTimeout)")
-            }
-            defer { group.cancelAll() }
-            return try await group.next()!
+        return try await race {
+            let started = ContinuousClock.now
+            let stream = try await nodes.getBlob(key, from: node, range: range, expecting: expectation)
+            var iterator = stream.body.makeAsyncIterator()
+            let first = try await iterator.next()
+            return OpenedReplica(stream: stream, iterator: iterator, first: first, latency: ContinuousClock.now - started)
+        } against: {
+            try await Task.sleep(for: firstByteTimeout)
+            throw NodeRequestError.unreachable(node.id, reason: "no first byte within \(firstByteTimeout)")
         }
     }
 }

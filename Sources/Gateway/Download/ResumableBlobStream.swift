@@ -248,28 +248,17 @@ final class SourceIterator: @unchecked Sendable {
     }
 
     func next(within timeout: Duration) async -> Outcome {
-        await withTaskGroup(of: Outcome.self) { group in
-            group.addTask {
-                do {
-                    return try await self.iterator.next().map(Outcome.chunk) ?? .end
-                } catch {
-                    return .failed(error)
-                }
-            }
-            group.addTask {
-                do {
-                    try await Task.sleep(for: timeout)
-                    return .stalled
-                } catch {
-                    return .failed(error)
-                }
-            }
-            defer { group.cancelAll() }
-            let first = await group.next()!
-            // Our own cancellation reaches both children; report it as such rather than as a stall.
-            if Task.isCancelled { return .failed(CancellationError()) }
-            return first
+        let outcome: Outcome
+        do {
+            outcome = try await withDeadline(timeout) { try await self.iterator.next().map(Outcome.chunk) ?? .end }
+        } catch is DeadlineExceeded {
+            outcome = .stalled
+        } catch {
+            outcome = .failed(error)
         }
+        // Our own cancellation reaches the wait too; report it as such rather than as a stall or a source failure.
+        if Task.isCancelled { return .failed(CancellationError()) }
+        return outcome
     }
 }
 
