@@ -78,6 +78,37 @@ struct HungPrimaryTests {
         }
     }
 
+    @Test("with a replication target SIGSTOPped right after serving traffic, the primary drops it and the upload answers within 3 s")
+    func hungTargetIsDropped() async throws {
+        try await withCluster(nodes: 3, gatewayArguments: Self.gatewayArguments) { cluster in
+            let bytes = randomBytes(4 << 20)
+            let warm = try await cluster.gateway.uploadRaw(randomBytes(10_000), filename: "warm.bin").expectingSuccess().json(UploadAnswer.self)
+            let index = try #require(Self.nodeIDs.firstIndex(of: warm.node_id))
+            let primary = Self.nodeIDs[(index + 1) % 3]
+            // Round-robin names the next nodes in id order as targets: the first of them hangs.
+            let hung = Self.nodeIDs[(index + 2) % 3]
+            _ = try await cluster.gateway.get("/nodes/check").expectingSuccess()
+            try await cluster.pauseNode(Self.number(of: hung))
+            do {
+                let started = ContinuousClock.now
+                let response = try await cluster.gateway.uploadRaw(bytes, filename: "target.bin")
+                let elapsed = ContinuousClock.now - started
+                let answer = try response.expectingSuccess().json(UploadAnswer.self)
+                #expect(elapsed < .seconds(3), "took \(elapsed)")
+                #expect(answer.node_id == primary)
+                #expect(answer.replication.failed == [hung])
+                // The primary itself gave up on the target (the gateway's liveness check did not leave it out).
+                let primaryLog = (cluster.logTail(of: .node(Self.number(of: primary)), lines: 200) ?? "").split(separator: "\n")
+                #expect(primaryLog.contains { $0.contains("replication to target failed") && $0.contains(hung) && $0.contains("no progress for") })
+                #expect(sha256Hex(try await cluster.gateway.download(answer.file_id).expectingSuccess().body) == sha256Hex(bytes))
+            } catch {
+                try? await cluster.resumeNode(Self.number(of: hung))
+                throw error
+            }
+            try await cluster.resumeNode(Self.number(of: hung))
+        }
+    }
+
     @Test("DELETE with a holder SIGSTOPped answers within 3 s, a download after it is a 404 JSON, and after SIGCONT the queued delete removes that copy")
     func deleteIsBounded() async throws {
         try await withCluster(nodes: 3, gatewayArguments: Self.gatewayArguments) { cluster in
@@ -85,9 +116,14 @@ struct HungPrimaryTests {
             let answer = try await cluster.gateway.uploadRaw(bytes, filename: "doomed.bin").expectingSuccess().json(UploadAnswer.self)
             #expect(answer.replication.failed.isEmpty)
             try await cluster.pauseNode(2)
-            let started = ContinuousClock.now
+            let started: ContinuousClock.Instant
             let deleted: TestResponse
             do {
+                var probe = cluster.nodeClient(2)
+                probe.timeout = .milliseconds(300)
+                let stillAnswers = (try? await probe.get("/health")) != nil
+                try #require(!stillAnswers, "node-2 still answers after SIGSTOP")
+                started = ContinuousClock.now
                 deleted = try await cluster.gateway.delete("/files/" + answer.file_id)
             } catch {
                 try? await cluster.resumeNode(2)

@@ -117,6 +117,8 @@ struct NodeRoutesTests {
         ("x-dfs-expected-sha256", "xyz", "invalid_digest"),
         ("x-dfs-replicate-to", "node-2", "invalid_replication_targets"),
         ("x-dfs-replicate-to", "node-2=ftp://x", "invalid_replication_targets"),
+        ("x-dfs-replica-idle-limit-ms", "0", "invalid_replica_idle_limit"),
+        ("x-dfs-replica-idle-limit-ms", "1s", "invalid_replica_idle_limit"),
     ])
     func malformedHeaders(_ name: String, _ value: String, _ code: String) async throws {
         try await withRoutedNode { client, _, _ in
@@ -125,6 +127,19 @@ struct NodeRoutesTests {
             )
             #expect(response.status == .badRequest)
             #expect(try decode(ErrorBody.self, response.body).error == code)
+        }
+    }
+
+    @Test("a put of a key deleted on this node answers 409 blob_deleted and stores nothing")
+    func putOfDeletedKeyRefused() async throws {
+        try await withRoutedNode { client, node, root in
+            _ = try await client.execute(uri: "/blobs/gone", method: .put, body: ByteBuffer(string: "first"))
+            #expect(try await client.execute(uri: "/blobs/gone", method: .delete).status == .ok)
+            let late = try await client.execute(uri: "/blobs/gone", method: .put, body: ByteBuffer(string: "late copy"))
+            #expect(late.status == .conflict)
+            #expect(try decode(ErrorBody.self, late.body).error == "blob_deleted")
+            #expect(filesBelow(root).isEmpty)
+            #expect(node.store.blobCount == 0)
         }
     }
 
