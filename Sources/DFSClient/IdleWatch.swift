@@ -8,9 +8,16 @@ import Synchronization
 /// receiver stopped reading), still connecting, or awaiting the answer after the last byte. Time spent waiting
 /// for the uploader never counts, so a slow client cannot fail a healthy node.
 public final class IdleWatch: Sendable {
+    /// The slowest rate at which a receiver is assumed to make what it received durable once the body has ended
+    /// (its final fsync): a large body earns that much more time for its answer, so a healthy node flushing
+    /// gigabytes is not taken for a hung one. Measured disks here flush 0.5-2 GB/s.
+    public static let durableWriteBytesPerSecond: Int64 = 128 << 20
+
     private struct State {
         var isWaitingForData = false
         var since: ContinuousClock.Instant
+        var bytesHandedOver: Int64 = 0
+        var hasEnded = false
     }
 
     private let state: Mutex<State>
@@ -20,11 +27,24 @@ public final class IdleWatch: Sendable {
     }
 
     public func beginWaitingForData() {
-        state.withLock { $0 = State(isWaitingForData: true, since: .now) }
+        state.withLock { state in
+            state.isWaitingForData = true
+            state.since = .now
+        }
     }
 
     public func endWaitingForData() {
-        state.withLock { $0 = State(isWaitingForData: false, since: .now) }
+        state.withLock { state in
+            state.isWaitingForData = false
+            state.since = .now
+        }
+    }
+
+    /// Counts a chunk handed to the receiver, or (nil) the end of the body.
+    func handedOver(_ chunk: ByteBuffer?) {
+        state.withLock { state in
+            if let chunk { state.bytesHandedOver += Int64(chunk.readableBytes) } else { state.hasEnded = true }
+        }
     }
 
     /// How long the receiver has been idle, zero while its request waits for data.
@@ -32,12 +52,22 @@ public final class IdleWatch: Sendable {
         state.withLock { $0.isWaitingForData ? .zero : now - $0.since }
     }
 
-    /// Returns only by throwing: `IdleTimeout` once idle for `limit`, or `CancellationError`.
+    /// How long the receiver may stay idle: `limit`, plus, once the body has ended, the time to flush it at
+    /// `durableWriteBytesPerSecond`.
+    public func allowedIdleTime(limit: Duration) -> Duration {
+        state.withLock { state in
+            guard state.hasEnded else { return limit }
+            return limit + .milliseconds(state.bytesHandedOver * 1000 / Self.durableWriteBytesPerSecond)
+        }
+    }
+
+    /// Returns only by throwing: `IdleTimeout` once idle for longer than allowed (see `allowedIdleTime`), or
+    /// `CancellationError`.
     public func expire(after limit: Duration) async throws -> Never {
         let step = min(.seconds(1), max(.milliseconds(10), limit / 10))
         while true {
             try await Task.sleep(for: step)
-            if idleTime() >= limit { throw IdleTimeout(limit: limit) }
+            if idleTime() >= allowedIdleTime(limit: limit) { throw IdleTimeout(limit: limit) }
         }
     }
 
@@ -65,7 +95,9 @@ private struct WatchedChunks<Source: AsyncSequence & Sendable>: AsyncSequence, S
         mutating func next() async throws -> ByteBuffer? {
             watch.beginWaitingForData()
             defer { watch.endWaitingForData() }
-            return try await base.next()
+            let chunk = try await base.next()
+            watch.handedOver(chunk)
+            return chunk
         }
     }
 

@@ -18,12 +18,13 @@ struct HungPrimaryTests {
         try await withCluster(nodes: 3, gatewayArguments: Self.gatewayArguments) { cluster in
             // Made before the hang: the upload must follow it within the gateway's one-second liveness window.
             let bytes = randomBytes(size)
-            let (hung, _) = try await Self.pauseNextPrimary(of: cluster)
+            let (hung, warmKey) = try await Self.pauseNextPrimary(of: cluster)
+            let answer: UploadAnswer
             do {
                 let started = ContinuousClock.now
                 let response = try await cluster.gateway.uploadRaw(bytes, filename: "kept.bin")
                 let elapsed = ContinuousClock.now - started
-                let answer = try response.expectingSuccess().json(UploadAnswer.self)
+                answer = try response.expectingSuccess().json(UploadAnswer.self)
                 #expect(elapsed < .seconds(3), "took \(elapsed)")
                 #expect(answer.node_id != hung)
                 #expect(answer.replication.failed == [hung])
@@ -38,6 +39,18 @@ struct HungPrimaryTests {
                 throw error
             }
             try await cluster.resumeNode(Self.number(of: hung))
+            // The resumed node reads the abandoned attempt from its socket; whether it stores (and replicates) that
+            // late copy before or after the queued removals reach the nodes, none of it stays. The file itself is
+            // repaired onto the resumed node.
+            for id in Self.nodeIDs {
+                _ = try await cluster.gateway.send(.POST, "/nodes/\(id)/recover").expectingSuccess()
+            }
+            for number in 1...3 {
+                try await eventually("node-\(number) holds the warm-up file and the upload, nothing else", timeout: .seconds(20)) {
+                    let inventory = try await cluster.nodeClient(number).getJSON("/inventory?limit=1000", as: InventoryAnswer.self)
+                    return Set(inventory.blobs.map(\.key)) == [warmKey, answer.file_id]
+                }
+            }
         }
     }
 
