@@ -284,15 +284,29 @@ struct UploadCoordinator: Sendable {
         }
     }
 
-    /// Best effort: a copy that stays behind is an orphan the audit collects.
+    /// Removes an unacknowledged upload's copies from `ids` at once, each within the stall limit (a hung node must
+    /// not hold the client's answer); a node that could not confirm gets a queued DELETE instead.
     private func removeEverywhere(_ key: FileKey, nodes ids: [NodeID], logger: Logger) async {
-        for id in ids {
-            guard let endpoint = await scoreboard.score(of: id)?.endpoint else { continue }
-            do {
-                _ = try await nodes.deleteBlob(key, on: endpoint)
-            } catch {
-                logger.warning("could not remove an unacknowledged copy", metadata: ["file_key": "\(key)", "node_id": "\(id)", "error": "\(error)"])
+        let nodes = self.nodes
+        let limit = stallLimit
+        var unconfirmed: [NodeID] = []
+        await withTaskGroup(of: NodeID?.self) { group in
+            for id in Set(ids) {
+                guard let endpoint = await scoreboard.score(of: id)?.endpoint else { continue }
+                group.addTask {
+                    do {
+                        _ = try await withDeadline(limit) { try await nodes.deleteBlob(key, on: endpoint) }
+                        return nil
+                    } catch {
+                        logger.warning("could not remove an unacknowledged copy; queued", metadata: ["file_key": "\(key)", "node_id": "\(id)", "error": "\(error)"])
+                        return id
+                    }
+                }
             }
+            for await id in group { if let id { unconfirmed.append(id) } }
+        }
+        if !unconfirmed.isEmpty {
+            await queueRemoval(of: key, from: unconfirmed.sorted(), reason: "upload failed; copy not confirmed removed", logger: logger)
         }
     }
 }
