@@ -31,6 +31,9 @@ struct HungPrimaryTests {
                 #expect(answer.replication.successful.count == 1)
                 // The proof that the hung node was this upload's primary: the gateway abandoned it as such.
                 #expect(Self.gatewayLog(cluster).contains { $0.contains("primary stalled; sending the body again") && $0.contains(hung) })
+                let metrics = try await cluster.gateway.get("/metrics").expectingSuccess().text
+                #expect(Self.counter("dfs_upload_primary_stalls_total", in: metrics) == 1)
+                #expect(Self.counter("dfs_upload_replays_total", in: metrics) == 1)
                 let download = try await cluster.gateway.download(answer.file_id).expectingSuccess()
                 #expect(download.body.count == bytes.count)
                 #expect(sha256Hex(download.body) == sha256Hex(bytes))
@@ -75,6 +78,9 @@ struct HungPrimaryTests {
             #expect(error["error"] as? String == "primary_unavailable")
             #expect((error["message"] as? String)?.contains(hung) == true)
             #expect(Self.gatewayLog(cluster).contains { $0.contains("primary stalled and the body was not kept") && $0.contains(hung) })
+            let metrics = try await cluster.gateway.get("/metrics").expectingSuccess().text
+            #expect(Self.counter("dfs_upload_primary_stalls_total", in: metrics) == 1)
+            #expect(Self.counter("dfs_upload_replays_total", in: metrics) == 0)
 
             let files = try await cluster.gateway.getJSON("/files", as: FileListAnswer.self)
             #expect(files.files.map(\.file_key) == [warmKey])
@@ -173,6 +179,11 @@ struct HungPrimaryTests {
     }
 
     static func number(of id: String) -> Int { Int(id.dropFirst("node-".count))! }
+
+    /// An unlabelled counter's value in a Prometheus text exposition.
+    static func counter(_ name: String, in exposition: String) -> Double? {
+        exposition.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Double($0.split(separator: " ").last ?? "") }
+    }
 
     static func gatewayLog(_ cluster: TestCluster) -> [Substring] {
         (cluster.logTail(of: .gateway, lines: 400) ?? "").split(separator: "\n")

@@ -115,7 +115,8 @@ func buildGateway(_ config: GatewayConfiguration, logger: Logger, onListening: @
         uploads: UploadCoordinator(
             store: store, nodes: nodeClient, scoreboard: scoreboard, replicationFactor: config.replicas, writeQuorum: config.writeQuorum,
             livenessTimeout: config.healthTimeout, stallLimit: config.healthTimeout,
-            replay: ReplayPolicy(bufferLimit: config.replayBuffer, budget: ReplayBudget(bytes: config.replayBudget))),
+            replay: ReplayPolicy(bufferLimit: config.replayBuffer, budget: ReplayBudget(bytes: config.replayBudget)),
+            primaryStalled: { _, replayed in metrics.recordUploadPrimaryStall(replayed: replayed) }),
         downloads: downloads,
         deleter: FileDeleter(store: store, nodes: nodeClient, scoreboard: scoreboard, nodeDeadline: config.healthTimeout),
         prober: prober, repairer: repairer, metrics: metrics, auditor: auditor, history: history,

@@ -48,6 +48,12 @@ final class GatewayMetrics: Sendable {
     static let downloadHedges = MetricDeclaration(
         name: "dfs_download_hedges_total", kind: .counter, labels: [],
         help: "Hedged download requests: a second replica asked because the first was slow.")
+    static let uploadPrimaryStalls = MetricDeclaration(
+        name: "dfs_upload_primary_stalls_total", kind: .counter, labels: [],
+        help: "Upload primaries abandoned because they read nothing and answered nothing for --health-timeout.")
+    static let uploadReplays = MetricDeclaration(
+        name: "dfs_upload_replays_total", kind: .counter, labels: [],
+        help: "Upload bodies sent again to the next node from the gateway's replay buffer after their primary stalled.")
     static let queueItems = MetricDeclaration(
         name: "dfs_queue_items", kind: .gauge, labels: ["status"], help: "Replication queue items by status.")
     static let underReplicatedFiles = MetricDeclaration(
@@ -88,7 +94,7 @@ final class GatewayMetrics: Sendable {
     /// Every family `/metrics` serves.
     static let declarations: [MetricDeclaration] = [
         httpRequests, httpRequestDuration, httpReceivedBytes, httpSentBytes, nodeRequestDuration, nodeRequestErrors,
-        downloadFailovers, downloadHedges, queueItems, underReplicatedFiles, underReplicatedBytes, oldestMissingCopy,
+        downloadFailovers, downloadHedges, uploadPrimaryStalls, uploadReplays, queueItems, underReplicatedFiles, underReplicatedBytes, oldestMissingCopy,
         repairedItems, repairedBytes, repairFailures, auditedReplicas, auditDamagedReplicas, auditLastCompleted,
         metadataDuration, nodesUp, nodesTotal,
     ]
@@ -113,6 +119,8 @@ final class GatewayMetrics: Sendable {
     let activity = ActivityCounters()
     let downloadFailoverCount: Counter
     let downloadHedgeCount: Counter
+    private let uploadPrimaryStallCount: Counter
+    private let uploadReplayCount: Counter
     let repairedItemCount: Counter
     let repairedByteCount: Counter
     let repairFailureCount: Counter
@@ -131,6 +139,8 @@ final class GatewayMetrics: Sendable {
         self.registry = registry
         downloadFailoverCount = registry.makeCounter(descriptor: Self.downloadFailovers.descriptor)
         downloadHedgeCount = registry.makeCounter(descriptor: Self.downloadHedges.descriptor)
+        uploadPrimaryStallCount = registry.makeCounter(descriptor: Self.uploadPrimaryStalls.descriptor)
+        uploadReplayCount = registry.makeCounter(descriptor: Self.uploadReplays.descriptor)
         repairedItemCount = registry.makeCounter(descriptor: Self.repairedItems.descriptor)
         repairedByteCount = registry.makeCounter(descriptor: Self.repairedBytes.descriptor)
         repairFailureCount = registry.makeCounter(descriptor: Self.repairFailures.descriptor)
@@ -186,6 +196,12 @@ final class GatewayMetrics: Sendable {
     func recordDownloadFailover() { downloadFailoverCount.increment() }
 
     func recordDownloadHedge() { downloadHedgeCount.increment() }
+
+    /// An upload's primary stalled; `replayed` when its kept body went to the next node.
+    func recordUploadPrimaryStall(replayed: Bool) {
+        uploadPrimaryStallCount.increment()
+        if replayed { uploadReplayCount.increment() }
+    }
 
     // MARK: rendering
 

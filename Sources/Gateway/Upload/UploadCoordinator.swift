@@ -50,6 +50,8 @@ struct UploadCoordinator: Sendable {
     /// whole transfer timeout.
     var stallLimit: Duration = .seconds(2)
     var replay: ReplayPolicy = .disabled
+    /// Told when a primary is abandoned as stalled, and whether its body went to the next node (for metrics).
+    var primaryStalled: @Sendable (_ node: NodeID, _ replayed: Bool) -> Void = { _, _ in }
 
     func store(_ reader: UploadBodyReader, as descriptor: UploadDescriptor, logger: Logger) async throws -> UploadOutcome {
         let ranked = await confirmingLiveness(of: await scoreboard.ranked(), logger: logger)
@@ -95,6 +97,7 @@ struct UploadCoordinator: Sendable {
                 attempts.append("\(primary.id): stopped reading or answering (\(stall.description))")
                 let reached = [primary.id] + targets.map(\.id)
                 await queueRemoval(of: key, from: reached, reason: "upload abandoned: primary \(primary.id) stalled", logger: logger)
+                primaryStalled(primary.id, body.canReplay)
                 guard body.canReplay else {
                     logger.warning("primary stalled and the body was not kept; upload failed", metadata: ["node_id": "\(primary.id)", "file_key": "\(key)"])
                     throw UploadError.primaryStalled(attempts: attempts)
