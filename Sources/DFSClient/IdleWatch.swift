@@ -64,10 +64,39 @@ public final class IdleWatch: Sendable {
     /// Returns only by throwing: `IdleTimeout` once idle for longer than allowed (see `allowedIdleTime`), or
     /// `CancellationError`.
     public func expire(after limit: Duration) async throws -> Never {
-        let step = min(.seconds(1), max(.milliseconds(10), limit / 10))
+        let step = Self.step(for: limit)
         while true {
             try await Task.sleep(for: step)
             if idleTime() >= allowedIdleTime(limit: limit) { throw IdleTimeout(limit: limit) }
+        }
+    }
+
+    /// Like `expire(after:)`, but a receiver idle for half of what it is allowed is asked whether it is alive
+    /// (`isAlive`, given the rest of the allowance to answer): an answer counts as progress, so a node that is
+    /// merely busy (a loaded machine, a slow disk) is not taken for a hung one, while a hung one (SIGSTOP: nothing
+    /// answers) is still abandoned when its allowance runs out.
+    public func expire(after limit: Duration, unlessAlive isAlive: @escaping @Sendable (_ within: Duration) async -> Bool) async throws -> Never {
+        let step = Self.step(for: limit)
+        while true {
+            try await Task.sleep(for: step)
+            let allowed = allowedIdleTime(limit: limit)
+            let idle = idleTime()
+            if idle >= allowed { throw IdleTimeout(limit: limit) }
+            guard idle >= allowed / 2 else { continue }
+            let remaining = allowed - idle
+            let asked = ContinuousClock.now
+            let answered = (try? await withDeadline(remaining) { await isAlive(remaining) }) ?? false
+            try Task.checkCancellation()
+            if answered { restartIdleTime(at: asked) }
+        }
+    }
+
+    private static func step(for limit: Duration) -> Duration { min(.seconds(1), max(.milliseconds(10), limit / 20)) }
+
+    /// The receiver showed it is alive at `instant`: idle time counts from there (unless it has moved on since).
+    private func restartIdleTime(at instant: ContinuousClock.Instant) {
+        state.withLock { state in
+            if !state.isWaitingForData && state.since < instant { state.since = instant }
         }
     }
 

@@ -53,7 +53,7 @@ struct HungPrimaryUploadTests {
     func keptBodyIsReplayed() async throws {
         let budget = ReplayBudget(bytes: 1 << 20)
         try await withGateway(replay: ReplayPolicy(bufferLimit: 64 << 10, budget: budget)) { uploads, nodes, store in
-            nodes.set("node-1", .stallsAfter(bytes: 3000))
+            nodes.set("node-1", .hungAfterReading(bytes: 3000))
             let started = ContinuousClock.now
             let outcome = try await upload(bytes, with: uploads)
             // Not the node's hour-long hang: the stall limit (300 ms) ended the first attempt.
@@ -91,7 +91,7 @@ struct HungPrimaryUploadTests {
     func bodyNotKeptFails(policy: ReplayPolicy) async throws {
         let budgetBefore = policy.budget.availableBytes
         try await withGateway(replay: policy) { uploads, nodes, store in
-            nodes.set("node-1", .stallsAfter(bytes: 6000))
+            nodes.set("node-1", .hungAfterReading(bytes: 6000))
             let started = ContinuousClock.now
             await #expect {
                 _ = try await upload(bytes, with: uploads)

@@ -25,4 +25,28 @@ struct IdleWatchTests {
         watch.endWaitingForData()
         #expect(watch.idleTime(at: .now + .seconds(10)) > .seconds(9))
     }
+
+    @Test("an idle receiver that answers health checks is waited for; one that does not is abandoned at the limit")
+    func livenessKeepsABusyReceiver() async throws {
+        let busy = IdleWatch()
+        let outcome = await withTaskGroup(of: Bool.self) { group in
+            group.addTask { (try? await busy.expire(after: .milliseconds(100)) { _ in true }) != nil }
+            group.addTask {
+                try? await Task.sleep(for: .milliseconds(600))
+                return false
+            }
+            defer { group.cancelAll() }
+            return await group.next()!
+        }
+        // The 600 ms timer, six times the limit, ended the race: the busy receiver was never abandoned.
+        #expect(outcome == false)
+
+        let hung = IdleWatch()
+        await #expect(throws: IdleTimeout.self) {
+            try await hung.expire(after: .milliseconds(100)) { within in
+                try? await Task.sleep(for: within + .seconds(3600))
+                return true
+            }
+        }
+    }
 }

@@ -19,8 +19,11 @@ public final class FakeNodeCluster: NodeClient, @unchecked Sendable {
         case hung
         /// Reads answer, but only after this long.
         case slowFirstByte(Duration)
-        /// Reads deliver this many bytes, then nothing more until cancelled; puts read this many, then nothing more.
+        /// Reads deliver this many bytes, then nothing more until cancelled.
         case stallsAfter(bytes: Int)
+        /// Like a node SIGSTOPped while an upload streams to it: a put reads this many bytes (its socket buffers), then
+        /// nothing more until cancelled; every other call, health included, waits as for `hung`.
+        case hungAfterReading(bytes: Int)
         /// Reads deliver this many bytes at once, then each further 1000-byte chunk after `chunkDelay`.
         case tricklesAfter(bytes: Int, chunkDelay: Duration)
     }
@@ -72,6 +75,10 @@ public final class FakeNodeCluster: NodeClient, @unchecked Sendable {
     }
 
     public func health(of node: NodeEndpoint, timeout: Duration) async throws -> NodeHealth {
+        if case .hungAfterReading = behaviour(node.id) {
+            try await Task.sleep(for: timeout)
+            throw NodeRequestError.unreachable(node.id, reason: "health timeout")
+        }
         if behaviour(node.id) == .hung {
             try await Task.sleep(for: timeout)
             throw NodeRequestError.unreachable(node.id, reason: "health timeout")
@@ -83,8 +90,7 @@ public final class FakeNodeCluster: NodeClient, @unchecked Sendable {
     public func putBlob(_ key: FileKey, on node: NodeEndpoint, body: AnyByteStream, length: Int64?, replicateTo targets: [NodeEndpoint],
                         expectedDigest: SHA256Digest?, expectedBlockRoot: SHA256Digest?) async throws -> BlobPutResult {
         try await refuseIfDown(node)
-        if case .stallsAfter(let limit) = behaviour(node.id) {
-            // Like a SIGSTOPped node whose socket buffers took the first bytes: it reads no more and never answers.
+        if case .hungAfterReading(let limit) = behaviour(node.id) {
             var received = 0
             for try await chunk in body {
                 received += chunk.readableBytes

@@ -77,9 +77,9 @@ func buildGateway(_ config: GatewayConfiguration, logger: Logger, onListening: @
     let nodeClient = InstrumentedNodeClient(
         base: HTTPNodeClient(
             httpClient: httpClient,
-            // A primary drops a hung replication target well within the upload's stall limit, so the target cannot
-            // stall the primary into looking hung itself.
-            timeouts: .init(control: config.nodeTimeout, transferIdle: config.nodeTimeout, replicaIdleLimit: config.healthTimeout / 2),
+            // A primary drops a hung replication target within the health timeout too; while it waits for one, it
+            // still answers the upload's health checks, so it is not taken for hung itself.
+            timeouts: .init(control: config.nodeTimeout, transferIdle: config.nodeTimeout, replicaIdleLimit: config.healthTimeout),
             clusterSecret: config.clusterSecret),
         metrics: metrics)
     let prober = HealthProber(store: store, nodes: nodeClient, scoreboard: scoreboard,

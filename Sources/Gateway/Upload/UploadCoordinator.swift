@@ -45,9 +45,9 @@ struct UploadCoordinator: Sendable {
     /// the client the whole transfer timeout; the check costs one round trip, and at most `livenessTimeout`.
     var livenessWindow: Duration = .seconds(1)
     var livenessTimeout: Duration = .seconds(2)
-    /// A primary that reads none of the body and gives no answer for this long is abandoned: the body goes to the
-    /// next node when it was kept for replay, else the upload fails. A hung node must not cost the client the
-    /// whole transfer timeout.
+    /// A primary that reads none of the body, gives no answer and does not answer a health check for this long is
+    /// abandoned: the body goes to the next node when it was kept for replay, else the upload fails. A hung node
+    /// must not cost the client the whole transfer timeout.
     var stallLimit: Duration = .seconds(2)
     var replay: ReplayPolicy = .disabled
     /// Told when a primary is abandoned as stalled, and whether its body went to the next node (for metrics).
@@ -81,7 +81,10 @@ struct UploadCoordinator: Sendable {
                             key, on: primary.endpoint, body: AnyByteStream(sent), length: descriptor.length,
                             replicateTo: targets, expectedDigest: descriptor.expectedDigest)
                     } against: {
-                        try await watch.expire(after: stallLimit)
+                        // A primary that answers a health check is busy, not hung: keep waiting for it.
+                        try await watch.expire(after: stallLimit) { within in
+                            (try? await nodes.health(of: primary.endpoint, timeout: within))?.status == "UP"
+                        }
                     }
                 }
                 // Only the wait after the last body byte is the node's latency (durable write and replication);

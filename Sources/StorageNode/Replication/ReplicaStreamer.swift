@@ -34,7 +34,10 @@ struct ReplicaStreamer: Sendable {
                     key, on: target, body: body, length: length, replicateTo: [], expectedDigest: expectedDigest,
                     expectedBlockRoot: expectedBlockRoot)
             } against: {
-                try await watch.expire(after: limit)
+                // A target that answers a health check is busy, not hung: keep waiting for it.
+                try await watch.expire(after: limit) { within in
+                    (try? await client.health(of: target, timeout: within))?.status == "UP"
+                }
             }
             logger.debug(
                 "replica stored",
