@@ -66,7 +66,7 @@ public final class IdleWatch: Sendable {
     public func expire(after limit: Duration) async throws -> Never {
         let step = Self.step(for: limit)
         while true {
-            try await Task.sleep(for: step)
+            try await sleepExcusingOwnDelay(step)
             if idleTime() >= allowedIdleTime(limit: limit) { throw IdleTimeout(limit: limit) }
         }
     }
@@ -78,7 +78,7 @@ public final class IdleWatch: Sendable {
     public func expire(after limit: Duration, unlessAlive isAlive: @escaping @Sendable (_ within: Duration) async -> Bool) async throws -> Never {
         let step = Self.step(for: limit)
         while true {
-            try await Task.sleep(for: step)
+            try await sleepExcusingOwnDelay(step)
             let allowed = allowedIdleTime(limit: limit)
             let idle = idleTime()
             if idle >= allowed { throw IdleTimeout(limit: limit) }
@@ -92,6 +92,18 @@ public final class IdleWatch: Sendable {
     }
 
     private static func step(for limit: Duration) -> Duration { min(.seconds(1), max(.milliseconds(10), limit / 20)) }
+
+    /// Sleeps `step`; when this process woke up much later than asked (it was starved of CPU), the receiver's
+    /// answer may have waited on us rather than the other way round, so the extra time is not counted as its idleness.
+    private func sleepExcusingOwnDelay(_ step: Duration) async throws {
+        let asleep = ContinuousClock.now
+        try await Task.sleep(for: step)
+        let overslept = ContinuousClock.now - asleep - step
+        guard overslept > step else { return }
+        state.withLock { state in
+            if !state.isWaitingForData { state.since = state.since.advanced(by: overslept) }
+        }
+    }
 
     /// The receiver showed it is alive at `instant`: idle time counts from there (unless it has moved on since).
     private func restartIdleTime(at instant: ContinuousClock.Instant) {

@@ -19,7 +19,9 @@ struct EarlyNodeRefusalTests {
         let workDirectory = try makeTemporaryDirectory(prefix: "dfs-refusal")
         var configuration = LocalClusterConfiguration(
             gatewayPort: ports[0], nodePorts: [ports[1]], dataDirectory: workDirectory + "/data",
-            gatewayArguments: ["--replicas", "1", "--probe-interval", "500ms", "--health-timeout", "1s"],
+            // The refusing stand-in runs in this test process, which the whole suite starves of CPU: with a 1 s health
+            // timeout its late 507 could be judged a hung primary (503), which is not what this test is about.
+            gatewayArguments: ["--replicas", "1", "--probe-interval", "500ms", "--health-timeout", "3s"],
             nodesRegisterWithGateway: false, logDirectory: workDirectory + "/logs")
         // The gateway's node-1 is the refusing stand-in; the real node-1 runs but is never used.
         configuration.nodeURLOverrides = [1: "http://127.0.0.1:\(ports[2])"]

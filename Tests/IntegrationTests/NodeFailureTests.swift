@@ -94,7 +94,10 @@ struct NodeFailureTests {
         let rotten = try await CorruptingNode(nodeID: "node-3", port: fakePort)
         defer { rotten.stop() }
         try await withCluster(
-            nodes: 2, gatewayArguments: ["--replicas", "3", "--recovery-interval", "1h", "--node", "node-3=http://127.0.0.1:\(fakePort)"]
+            // The fake node-3 runs in this test process (starved of CPU when the whole suite runs) and answers health
+            // checks 400 ms late on purpose: give it a health timeout that a late answer cannot exhaust, or the
+            // primary abandons it as a hung target instead of receiving its wrong digest.
+            nodes: 2, gatewayArguments: ["--replicas", "3", "--recovery-interval", "1h", "--health-timeout", "3s", "--node", "node-3=http://127.0.0.1:\(fakePort)"]
         ) { cluster in
             // If a slow first probe left node-3 DOWN, its return would drain the queue this test inspects.
             try await eventually("the fake node-3 is UP in GET /nodes") {
