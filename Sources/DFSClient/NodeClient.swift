@@ -1,7 +1,7 @@
 import DFSCore
 import NIOCore
 
-/// What the gateway (and a primary node, for replication) needs from a storage node (SPEC §3).
+/// What the gateway (and a primary node, for replication) needs from a storage node.
 public protocol NodeClient: Sendable {
     /// `GET /health`, bounded by `timeout`.
     func health(of node: NodeEndpoint, timeout: Duration) async throws -> NodeHealth

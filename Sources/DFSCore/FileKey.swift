@@ -1,6 +1,6 @@
 import Foundation
 
-/// A validated blob/file key: safe to use as a single path component on any node (SPEC §3).
+/// A validated blob/file key: safe to use as a single path component on any node.
 public struct FileKey: Hashable, Sendable, Comparable, CustomStringConvertible, Codable {
     /// Longest accepted key, in bytes; keeps every blob path well under `NAME_MAX`.
     public static let maximumLength = 200

@@ -1,4 +1,4 @@
-/// The storage-node HTTP API shared by the gateway, the nodes and the tests (SPEC §3).
+/// The storage-node HTTP API shared by the gateway, the nodes and the tests.
 ///
 /// Routes (all under the node's base URL):
 /// - `PUT /blobs/{key}`: stream a blob in; the node hashes while writing and answers `BlobPutResult`.
@@ -268,7 +268,7 @@ public struct InventoryPage: Codable, Sendable, Equatable {
     }
 }
 
-/// The JSON error body every SwiftDFS HTTP service answers with (SPEC §2.3).
+/// The JSON error body every SwiftDFS HTTP service answers with.
 public struct ErrorBody: Codable, Sendable, Equatable {
     public var error: String
     public var message: String

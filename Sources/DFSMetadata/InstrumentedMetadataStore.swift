@@ -2,7 +2,7 @@ import DFSCore
 import Foundation
 
 /// Times every call of another `MetadataStore` and reports it to `record`, so the drivers carry no timers and the
-/// gateway's metrics see store latency per operation (STYLE §6). Operation names are the method names: a fixed set.
+/// gateway's metrics see store latency per operation. Operation names are the method names: a fixed set.
 public struct InstrumentedMetadataStore: MetadataStore {
     /// Receives the operation name, how long it took and whether it succeeded.
     public typealias Recorder = @Sendable (_ operation: String, _ duration: Duration, _ succeeded: Bool) -> Void

@@ -1,7 +1,7 @@
 import DFSCore
 import Foundation
 
-/// The gateway's durable state, as domain operations (SPEC §6). One protocol, one driver per database.
+/// The gateway's durable state, as domain operations. One protocol, one driver per database.
 ///
 /// Every method is atomic: a method that writes several rows does so in one transaction.
 public protocol MetadataStore: Sendable {

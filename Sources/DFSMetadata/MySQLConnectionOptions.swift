@@ -1,6 +1,6 @@
 import Foundation
 
-/// Where and how to reach MySQL/MariaDB: parsed from `mysql://USER:PASS@HOST:PORT/DB` (SPEC §1).
+/// Where and how to reach MySQL/MariaDB: parsed from `mysql://USER:PASS@HOST:PORT/DB`.
 public struct MySQLConnectionOptions: Sendable, Equatable, CustomStringConvertible {
     public var host: String
     public var port: Int

@@ -2,7 +2,7 @@ import DFSCore
 import Foundation
 import Logging
 
-/// `MetadataStore` on MySQL 8 or MariaDB 10.6+ through the MySQL C client (SPEC §1, §6).
+/// `MetadataStore` on MySQL 8 or MariaDB 10.6+ through the MySQL C client.
 ///
 /// Several gateways may share one database: every operation is one transaction (or one statement) on a
 /// pooled connection, queue claims lock rows with `FOR UPDATE SKIP LOCKED`, and migrations run under a

@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 
-/// The one place that reads `DFS_*` environment variables as fallbacks for command-line options (SPEC §8).
+/// The one place that reads `DFS_*` environment variables as fallbacks for command-line options.
 public enum OptionEnvironment {
     /// The value of `DFS_<NAME>` (name upper-cased, dashes to underscores), if set and not empty.
     public static func value(for optionName: String) -> String? {

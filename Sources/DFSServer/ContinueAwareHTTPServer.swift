@@ -11,7 +11,7 @@ import ServiceLifecycle
 /// curl sends `Expect: 100-continue` for bodies over 1 MiB and waits 1 s for the interim answer;
 /// Hummingbird 2.28's `Application` never sends it, so every large curl upload would stall. This builds
 /// the server the way `ApplicationProtocol.run()` does, and writes the `100` head on the body's first read
-/// (STACK.md): a request refused before that (401, 403, 405, a size that cannot fit) gets its final answer
+///: a request refused before that (401, 403, 405, a size that cannot fit) gets its final answer
 /// at once, marked `Connection: close`, and the client never sends a body nobody would read.
 public struct ContinueAwareHTTPServer<Responder: HTTPResponder>: Service
 where Responder.Context: InitializableFromSource<ApplicationRequestContextSource> {

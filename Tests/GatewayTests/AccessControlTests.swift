@@ -19,7 +19,7 @@ private let keysFile = """
     read-only  \(readerToken)
     """
 
-/// Issue 6 item 4: API keys, the cluster secret on internal routes, and the refusal to run open on the network.
+/// API keys, the cluster secret on internal routes, and the refusal to run open on the network.
 @Suite("Gateway access control")
 struct AccessControlTests {
     @Test("the keys file gives each token its access and a name; comments and blank lines are skipped")
@@ -128,7 +128,7 @@ struct AccessControlTests {
             for: .read, presenting: .init(authorization: nil, clusterSecret: nil, downloadLink: otherFile)) == .allowed(key: nil))
     }
 
-    @Test("through the router: 401 with WWW-Authenticate and §2.3 JSON, 403 for a read-only key, the handler never runs")
+    @Test("through the router: 401 with WWW-Authenticate and JSON error, 403 for a read-only key, the handler never runs")
     func middlewareAnswers() async throws {
         let calls = CallCounter()
         let router = Router(context: GatewayContext.self)

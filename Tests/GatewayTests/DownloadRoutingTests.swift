@@ -10,7 +10,7 @@ import TestSupport
 
 @testable import Gateway
 
-/// Hedged reads, first-byte failover, mid-stream stalls and hung nodes (issue 5) against in-memory nodes.
+/// Hedged reads, first-byte failover, mid-stream stalls and hung nodes against in-memory nodes.
 @Suite("Download routing: hedging, stalls, hung nodes")
 struct DownloadRoutingTests {
     let logger = Logger(label: "test")

@@ -57,7 +57,7 @@ struct ExpositionError: Error, CustomStringConvertible {
     var description: String { "not a Prometheus sample line: \(line)" }
 }
 
-/// Issue 6 item 3: `/metrics` serves every family `GatewayMetrics` declares, and the counters move with traffic.
+/// `/metrics` serves every family `GatewayMetrics` declares, and the counters move with traffic.
 @Suite("GET /metrics", .serialized)
 struct MetricsExpositionTests {
     @Test("every declared metric is served with its type, labels stay bounded, and counters move with uploads, downloads, repairs and audits")

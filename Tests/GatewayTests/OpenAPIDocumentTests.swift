@@ -5,7 +5,7 @@ import TestSupport
 
 @testable import Gateway
 
-/// Issue 6: `GET /openapi.yaml` describes every public endpoint. The live gateway's document is compared with
+/// `GET /openapi.yaml` describes every public endpoint. The live gateway's document is compared with
 /// the routes the composition root registers, so a route added without documentation fails here. Whether the
 /// answers match the schemas is schemathesis' job (scripts/api-fuzz.sh).
 @Suite("OpenAPI document", .serialized)

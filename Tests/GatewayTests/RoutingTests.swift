@@ -4,7 +4,7 @@ import TestSupport
 
 @testable import Gateway
 
-/// The routing decisions of SPEC §5 and issue 5 with plain values: peak EWMA, ejection, hedge delay and budget.
+/// The routing decisions with plain values: peak EWMA, ejection, hedge delay and budget.
 @Suite("Routing: latency average, ejection, hedging policy")
 struct RoutingTests {
     func node(_ number: Int, latencyMs: Double?, inFlight: Int = 0, isUp: Bool = true, isEjected: Bool = false) throws -> NodeScore {

@@ -2,7 +2,7 @@ import Testing
 
 @testable import Gateway
 
-/// Slow-source detection (issue 5 item 2) from waits and byte counts alone: the clock is the test's.
+/// Slow-source detection from waits and byte counts alone: the clock is the test's.
 @Suite("Slow-source detection")
 struct SlowSourceDetectorTests {
     /// Feeds `chunks` chunks of `bytes`, each after waiting `wait`, and returns every verdict that is not `.keepGoing`.

@@ -5,8 +5,8 @@ import Testing
 
 @testable import Gateway
 
-/// The client's expected digest (SPEC §2.2): a header that asks for a check the gateway cannot make is refused,
-/// never silently ignored (found by schemathesis, issue 6).
+/// The client's expected digest: a header that asks for a check the gateway cannot make is refused,
+/// never silently ignored (found by schemathesis).
 @Suite("Upload digest headers")
 struct UploadDigestHeaderTests {
     let digest = SHA256Digest(hex: String(repeating: "ab", count: 32))!

@@ -7,7 +7,7 @@ import TestSupport
 private let writerToken = "rw-integration-0123456789"
 private let readerToken = "ro-integration-0123456789"
 
-/// Issue 6 item 4 against real processes: nodes demand the cluster secret, the gateway demands API keys when it
+/// Access control against real processes: nodes demand the cluster secret, the gateway demands API keys when it
 /// has them, and neither keys nor the secret leak into logs or `/metrics`.
 @Suite("Access control, end to end", .serialized)
 struct AccessControlIntegrationTests {

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import TestSupport
 
-/// SPEC §2.3 and §7: bad input gets a clear JSON error and changes nothing.
+/// Bad input gets a clear JSON error and changes nothing.
 @Suite("Bad input is refused and changes nothing", .serialized)
 struct BadInputTests {
     @Test("missing file field, bad keys, over-size, unknown file and wrong digest each get their JSON error")
@@ -73,7 +73,7 @@ struct BadInputTests {
     }
 }
 
-/// Asserts a §2.3 error: the status, a JSON body with `error` == code and a non-empty `message`.
+/// Asserts a JSON error: the status, a JSON body with `error` == code and a non-empty `message`.
 func expectError(_ response: TestResponse, status: Int, code: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
     #expect(response.status == status, "expected \(status) \(code), got \(response)", sourceLocation: sourceLocation)
     let body = try response.json(ErrorAnswer.self)

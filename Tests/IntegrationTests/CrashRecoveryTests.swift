@@ -6,7 +6,7 @@ import NIOCore
 import Testing
 import TestSupport
 
-/// kill -9 of the gateway during repairs and of a node mid-write (issue 3, item 6; SPEC §3, §7).
+/// kill -9 of the gateway during repairs and of a node mid-write.
 @Suite("Crash safety of recovery", .serialized)
 struct CrashRecoveryTests {
     @Test("gateway kill -9 in the middle of a 200-file repair: after restart all 200 end COMPLETED, none duplicated")

@@ -3,7 +3,7 @@ import Testing
 import TestSupport
 
 /// Users curl the gateway: `curl -F` and `curl -T` send `Expect: 100-continue` for bodies over 1 MiB and stall a
-/// second unless the server answers `100 Continue` first (STACK.md).
+/// second unless the server answers `100 Continue` first.
 @Suite("Plain curl uploads", .serialized)
 struct CurlUploadTests {
     @Test("curl -F and curl -T of 64 MiB get 100 Continue and succeed")

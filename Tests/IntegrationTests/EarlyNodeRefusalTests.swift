@@ -7,7 +7,7 @@ import TestSupport
 
 /// A node may refuse an upload before it has read the body (a full disk). The gateway's HTTP client can then
 /// still be pulling the client's body when the gateway answers; once two tasks read one request body the
-/// gateway process died (SIGILL in NIO's stream, found by schemathesis, issue 6). It must answer the §2.3 error
+/// gateway process died (SIGILL in NIO's stream, found by schemathesis). It must answer the JSON error
 /// and keep serving.
 @Suite("A node that refuses an upload early", .serialized)
 struct EarlyNodeRefusalTests {

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import TestSupport
 
-/// SPEC §7 "restarting any process loses nothing acknowledged": the gateway is killed with SIGKILL while
+/// Restarting any process loses nothing acknowledged: the gateway is killed with SIGKILL while
 /// uploads stream through it; after a restart every acknowledged file is listed and downloads intact, and no
 /// half-recorded file appears (every listed file has a verified copy and the right bytes).
 @Suite("Gateway kill -9 during uploads", .serialized)

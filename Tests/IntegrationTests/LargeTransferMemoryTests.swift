@@ -7,7 +7,7 @@ import NIOCore
 import Testing
 import TestSupport
 
-/// SPEC §2.2 "no upload is ever held whole in memory": a 1 GiB file streams through the gateway and the nodes
+/// No upload is ever held whole in memory: a 1 GiB file streams through the gateway and the nodes
 /// while each process's peak resident memory (VmHWM) stays under 100 MiB. A memory check, not a timing.
 @Suite("Streaming keeps memory flat", .serialized)
 struct LargeTransferMemoryTests {

@@ -5,7 +5,7 @@ import NIOCore
 import Testing
 import TestSupport
 
-/// SPEC §4: a source that dies in the middle of a download is replaced by another replica at the byte reached;
+/// A source that dies in the middle of a download is replaced by another replica at the byte reached;
 /// the client gets one complete, correct response.
 @Suite("Mid-stream failover", .serialized)
 struct MidStreamFailoverTests {

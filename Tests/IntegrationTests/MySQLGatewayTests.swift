@@ -6,7 +6,7 @@ import Logging
 import Testing
 import TestSupport
 
-/// Gateways on MySQL (issue 4): stateless gateways sharing one database, and a database outage.
+/// Gateways on MySQL: stateless gateways sharing one database, and a database outage.
 @Suite("Gateways on MySQL", .serialized)
 struct MySQLGatewayTests {
     @Test("two gateways on one MariaDB: what one uploads, the other lists, serves and deletes")

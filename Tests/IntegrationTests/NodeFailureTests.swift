@@ -3,7 +3,7 @@ import Foundation
 import Testing
 import TestSupport
 
-/// Uploads and downloads with nodes stopped or lying about their bytes (SPEC §4, §7).
+/// Uploads and downloads with nodes stopped or lying about their bytes.
 @Suite("Node failures during uploads and downloads", .serialized)
 struct NodeFailureTests {
     @Test("with node-2 stopped an upload still answers 200, names node-2 as failed and queues a PENDING item for it")

@@ -3,7 +3,7 @@ import Foundation
 import Testing
 import TestSupport
 
-/// The prototype's recovery scenarios (SPEC §9 items 1–5, issue 3 "Must show") against real processes.
+/// The prototype's recovery scenarios against real processes.
 @Suite("Recovery scenarios", .serialized)
 struct RecoveryScenarioTests {
     @Test("scenario 1: a normal upload on 3 nodes lands verified on all three and queues nothing")

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import TestSupport
 
-/// Prints how fast a drain copies 1 MiB files (the closing note of issue 3). A measurement, not a test of
+/// Prints how fast a drain copies 1 MiB files. A measurement, not a test of
 /// speed: it asserts only correctness and runs when DFS_MEASURE_RECOVERY is set (e.g. DFS_MEASURE_RECOVERY=100).
 @Suite("Recovery throughput measurement", .serialized)
 struct RecoveryThroughputMeasurement {

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import TestSupport
 
-/// SPEC §4 "Recovery" exposure: `/metrics` (Prometheus text) shows how far the cluster is from the replication
+/// Recovery exposure: `/metrics` (Prometheus text) shows how far the cluster is from the replication
 /// factor, and the numbers move with the cluster's state.
 @Suite("Replication exposure in /metrics", .serialized)
 struct ReplicationMetricsTests {

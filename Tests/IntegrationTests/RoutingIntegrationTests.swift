@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import TestSupport
 
-/// Issue 5 through the real binaries: response headers that say how a download was routed, and a hung node
+/// Latency routing through the real binaries: response headers that say how a download was routed, and a hung node
 /// (SIGSTOP) that costs an upload about one --health-timeout instead of a transfer timeout.
 @Suite("Routing headers and hung nodes", .serialized)
 struct RoutingIntegrationTests {

@@ -3,7 +3,7 @@ import DFSMetadata
 import Foundation
 import Testing
 
-/// One suite, every backend: the same assertions hold for each driver (STYLE §8).
+/// One suite, every backend: the same assertions hold for each driver.
 @Suite("MetadataStore conformance")
 struct MetadataStoreConformanceTests {
     @Test("nodes register, keep their status across re-registration, and record probes", arguments: TestBackend.all)

@@ -11,7 +11,7 @@ import Testing
 
 private let secretText = "node-secret-0123456789abcdef"
 
-/// Issue 6 item 4: a node started with the cluster secret answers nothing without it, and changes nothing.
+/// A node started with the cluster secret answers nothing without it, and changes nothing.
 @Suite("Node cluster secret")
 struct ClusterSecretTests {
     @Test("without or with a wrong secret every route answers 401 JSON and nothing is stored or deleted")

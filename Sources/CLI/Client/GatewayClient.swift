@@ -3,7 +3,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 
-/// The gateway's public API (SPEC §2.1/§2.2) as the CLI uses it. Every call has a time limit: small calls a
+/// The gateway's public API as the CLI uses it. Every call has a time limit: small calls a
 /// deadline, transfers an idle limit (no byte moved for that long ends them).
 struct GatewayClient {
     let baseURL: String
@@ -106,7 +106,7 @@ struct GatewayClient {
         }
     }
 
-    /// The gateway's `{"error", "message"}` (SPEC §2.3), or the start of whatever else it sent.
+    /// The gateway's `{"error", "message"}`, or the start of whatever else it sent.
     private static func rejection(status: Int, body: ByteBuffer) -> GatewayError {
         let document = try? JSONValue.parse(body.readableBytesView)
         let code = document?["error"]?.text

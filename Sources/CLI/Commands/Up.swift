@@ -85,7 +85,7 @@ struct Up: AsyncParsableCommand {
         var startupTimeout: Duration
     }
 
-    /// Flags, else `DFS_<NAME>`, else the defaults of SPEC §1/§8.
+    /// Flags, else `DFS_<NAME>`, else the documented defaults.
     private func resolve() throws -> Settings {
         Settings(
             nodeCount: try OptionEnvironment.resolve(nodes, "nodes", default: 3),

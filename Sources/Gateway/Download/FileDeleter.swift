@@ -12,7 +12,7 @@ struct DeleteOutcome: Sendable {
     var pendingOn: [NodeID]
 }
 
-/// The delete flow of SPEC §4.
+/// Deleting a file: metadata first, then every copy, the unreachable ones queued.
 struct FileDeleter: Sendable {
     let store: any MetadataStore
     let nodes: any NodeClient

@@ -1,5 +1,5 @@
 /// Decides, from how long the gateway waited for each chunk, whether a download's source has become far slower
-/// than that node's recent throughput (issue 5 item 2). Pure: it sees byte counts and waits, never a clock or a
+/// than that node's recent throughput. Pure: it sees byte counts and waits, never a clock or a
 /// socket, so it is tested with plain values.
 ///
 /// Only the time spent waiting for the source counts: a slow client holds the response back between chunks, and

@@ -4,7 +4,7 @@ import DFSMetadata
 import HTTPTypes
 import Hummingbird
 
-/// The single mapping from domain errors to HTTP (STYLE §5); handlers never build error responses themselves.
+/// The single mapping from domain errors to HTTP; handlers never build error responses themselves.
 extension APIError {
     init(mapping error: any Error) {
         switch error {

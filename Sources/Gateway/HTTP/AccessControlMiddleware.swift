@@ -3,7 +3,7 @@ import HTTPTypes
 import Hummingbird
 
 /// Checks every request against `AccessControl` before its handler runs; a refused request changes nothing.
-/// Sits inside `APIErrorMiddleware`, so refusals render as SPEC §2.3 JSON.
+/// Sits inside `APIErrorMiddleware`, so refusals render as the same JSON error body as every other error.
 struct AccessControlMiddleware<Context: RequestContext>: RouterMiddleware {
     let access: AccessControl
 

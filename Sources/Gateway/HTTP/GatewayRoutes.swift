@@ -6,7 +6,7 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 
-/// Registers the gateway's public API (SPEC §2.1, §2.2). Handlers parse, call one domain method, encode.
+/// Registers the gateway's public API. Handlers parse, call one domain method, encode.
 struct GatewayRoutes: Sendable {
     let services: GatewayServices
 

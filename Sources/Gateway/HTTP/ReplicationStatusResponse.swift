@@ -2,7 +2,7 @@ import DFSMetadata
 import Foundation
 import Hummingbird
 
-/// `GET /status/replication`: how far the store is from full replication, and the queue's state (issue 3).
+/// `GET /status/replication`: how far the store is from full replication, and the queue's state.
 struct ReplicationStatusResponse: ResponseEncodable {
     let replication_factor: Int
     let under_replicated_files: Int

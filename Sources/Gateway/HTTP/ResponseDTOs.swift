@@ -3,7 +3,7 @@ import DFSMetadata
 import Foundation
 import Hummingbird
 
-// The prototype's JSON field names live here and only here (SPEC §2.1).
+// The prototype's JSON field names live here and only here.
 
 struct UploadResponse: ResponseEncodable {
     struct Replication: Encodable {

@@ -16,7 +16,7 @@ struct MetricDeclaration: Sendable, Equatable {
     var descriptor: MetricNameDescriptor { MetricNameDescriptor(metricName: name, unitName: "", helpText: help) }
 }
 
-/// Every metric the gateway exports, declared in one place (STYLE §6), served as Prometheus text at `/metrics`.
+/// Every metric the gateway exports, declared in one place, served as Prometheus text at `/metrics`.
 ///
 /// Labels come from bounded sets only: route templates (`/files/{key}`, never a key), a fixed list of methods,
 /// status codes, node ids (the registered nodes), store operation names, queue statuses. Keys and secrets never

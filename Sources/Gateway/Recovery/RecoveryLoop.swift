@@ -4,7 +4,7 @@ import Foundation
 import Logging
 import ServiceLifecycle
 
-/// The background loop of SPEC §4 "Recovery": probes nodes every `probeInterval`; when a node comes back UP
+/// The recovery loop: probes nodes every `probeInterval`; when a node comes back UP
 /// (confirmed by the hysteresis) reconciles its inventory, lets it serve and drains its queue at once; drains
 /// every serving node's queue every `recoveryInterval`.
 struct RecoveryLoop: Service {

@@ -30,7 +30,7 @@ struct RepairWorker: Sendable {
     let rateLimiter: TransferRateLimiter
     let workerID: String
     /// How long a claim lasts without renewal (`--repair-lease`): a gateway that dies mid-repair holds its items
-    /// this long at most, then any gateway takes them over (SPEC §6). Live work renews it every third of that.
+    /// this long at most, then any gateway takes them over. Live work renews it every third of that.
     var lease: Duration = .seconds(60)
     let logger: Logger
     /// Recovery throughput: items and bytes repaired, failed attempts.

@@ -4,7 +4,7 @@ import NIOCore
 
 /// The few blocking system calls the blob store needs, throwing `BlobStoreError` with errno.
 ///
-/// Plain POSIX rather than Foundation: durability (SPEC §3) depends on exactly which descriptor is
+/// Plain POSIX rather than Foundation: durability depends on exactly which descriptor is
 /// `fsync`ed and when, and these calls make that explicit. Callers run them on the I/O thread pool.
 enum POSIXFile {
     static func openForReading(_ path: String) throws -> Int32 {

@@ -1,7 +1,7 @@
 import DFSCore
 import Hummingbird
 
-/// The node's HTTP API (SPEC §3; routes and wire types in `NodeProtocol`).
+/// The node's HTTP API (routes and wire types in `NodeProtocol`).
 enum NodeRouter {
     static func make(nodeID: NodeID, store: BlobStore, coordinator: PutCoordinator, clusterSecret: ClusterSecret? = nil) -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)

@@ -3,7 +3,7 @@ import Logging
 import NIOCore
 
 /// Stores an incoming blob locally and, when the gateway names targets, streams the same bytes to them
-/// in parallel while they arrive (SPEC §3, §4 Upload).
+/// in parallel while they arrive.
 ///
 /// Each chunk is handed to one `ChunkPipe` per consumer: the local store and every target. Pipes are
 /// bounded, so memory stays at a few chunks per consumer whatever the blob size. A target that fails
