@@ -96,12 +96,12 @@ final class ContinueOnFirstRead: Sendable {
     fileprivate func sendOnce() async throws {
         guard !sent.exchange(true, ordering: .acquiringAndReleasing) else { return }
         // The response writer is the handler's alone; the interim head goes down the same pipeline before any final one.
-        try await channel.writeAndFlush(NIOAny(ResponsePart.head(HTTPResponse(status: .continue)))).get()
+        try await channel.writeAndFlush(ResponsePart.head(HTTPResponse(status: .continue)))
     }
 
     /// NIOHTTPTypes' `HTTPResponsePart`, what the server pipeline writes, named through HummingbirdCore (which
     /// re-exports no NIOHTTPTypes) rather than by depending on swift-nio-extras for one type name.
-    private typealias ResponsePart = HTTPUserEventHandler.OutboundOut
+    private typealias ResponsePart = HTTPConnectionStateHandler.OutboundOut
 
     struct Body: AsyncSequence, Sendable {
         typealias Element = ByteBuffer

@@ -12,7 +12,7 @@ struct CurlUploadTests {
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let path = folder + "/64MiB.bin"
         let bytes = randomBytes(64 << 20)
-        FileManager.default.createFile(atPath: path, contents: Data(bytes))
+        _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
         try await withCluster(nodes: 3) { cluster in
             for arguments in [["-F", "file=@\(path)", cluster.gatewayURL + "/upload"], ["-T", path, cluster.gatewayURL + "/upload?filename=64MiB.bin"]] {
                 let run = try await CommandRun.run("/usr/bin/curl", ["-sS", "-v", "--max-time", "60"] + arguments)
@@ -32,7 +32,7 @@ struct CurlUploadTests {
         let folder = try makeTemporaryDirectory(prefix: "dfs-curl-refused")
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let path = folder + "/32MiB.bin"
-        FileManager.default.createFile(atPath: path, contents: Data(randomBytes(32 << 20)))
+        _ = FileManager.default.createFile(atPath: path, contents: Data(randomBytes(32 << 20)))
         let keysFile = folder + "/api-keys"
         let reader = "reader-token-for-the-curl-test-0123456789"
         let writer = "writer-token-for-the-curl-test-0123456789"

@@ -39,7 +39,7 @@ struct LargeTransferMemoryTests {
 
             var peaks: [String: Int] = [:]
             for (member, pid) in await cluster.local.runningProcessIDs() {
-                peaks["\(member)"] = try #require(peakResidentKiB(of: pid))
+                peaks["\(member)"] = peakResidentKiB(of: pid)
             }
             print("peak RSS (KiB) after 1 GiB up+down: \(peaks.sorted { $0.key < $1.key })")
             #expect(peaks.count == 4)

@@ -23,7 +23,7 @@ struct RecoveryLoop: Service {
 
     func run() async throws {
         // Cancelled on graceful shutdown: sleeps and the trigger stream end at once.
-        try await cancelWhenGracefulShutdown {
+        await cancelWhenGracefulShutdown {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await self.drainTriggered() }
                 group.addTask { await self.tickForever() }
@@ -43,7 +43,7 @@ struct RecoveryLoop: Service {
         var sinceDrain = Duration.zero
         var firstTick = true
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            let (results, cameBack) = await prober.probeAll()
+            let (results, _) = await prober.probeAll()
             sinceDrain += probeInterval
             let drainAll = firstTick || sinceDrain >= recoveryInterval
             if drainAll { sinceDrain = .zero }
