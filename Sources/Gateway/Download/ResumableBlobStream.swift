@@ -19,7 +19,7 @@ final class ResumableBlobStream {
     /// The part of the blob being served, inclusive bounds.
     private let first: Int64
     private let last: Int64
-    private var current: SourceIterator
+    private var current: WatchedSource
     /// A resumed source's first chunk, read while opening it (within the first-byte timeout), not yet passed on.
     private var pendingChunk: ByteBuffer?
     private var currentNode: NodeID
@@ -49,7 +49,7 @@ final class ResumableBlobStream {
         self.file = file
         self.first = first
         self.last = last
-        self.current = SourceIterator(opened.iterator)
+        self.current = WatchedSource(opened.iterator, stallTimeout: stallTimeout)
         self.pendingChunk = opened.first
         self.currentNode = routing.servedBy
         self.lease = StreamLease(on: routing.servedBy, in: scoreboard.streaming)
@@ -76,8 +76,8 @@ final class ResumableBlobStream {
             }
             let waitStarted = ContinuousClock.now
             // Once every byte is in, only the body's end is left, which the HTTP client reports as soon as the
-            // Content-Length is reached: no stall timer (a task group and a timer per response) is needed for it.
-            let outcome = delivered == expectedLength ? await current.next() : await current.next(within: stallTimeout)
+            // Content-Length is reached: that wait is not watched.
+            let outcome = await current.next(watched: delivered < expectedLength)
             switch outcome {
             case .chunk(let chunk):
                 guard let passed = pass(chunk) else { return finished() }
@@ -125,6 +125,7 @@ final class ResumableBlobStream {
     /// the nodes, the failovers and the hedge, since response headers leave before any mid-stream event.
     private func finished() -> ByteBuffer? {
         lease.release()
+        current.cancel()
         let level: Logger.Level = midStreamFailovers.isEmpty && routing.failedBeforeFirstByte.isEmpty && routing.hedgedTo == nil ? .debug : .info
         logger.log(level: level, "download served", metadata: summary())
         return nil
@@ -193,7 +194,8 @@ final class ResumableBlobStream {
                     ])
                     continue
                 }
-                current = SourceIterator(opened.iterator)
+                current.cancel()
+                current = WatchedSource(opened.iterator, stallTimeout: stallTimeout)
                 lease.release()
                 lease = StreamLease(on: candidate.id, in: scoreboard.streaming)
                 pendingChunk = opened.first
@@ -218,58 +220,6 @@ final class ResumableBlobStream {
             }
         }
         return false
-    }
-}
-
-/// A source's iterator whose `next()` can be abandoned after a deadline: the wait runs in a child task that is
-/// cancelled when the stall timer wins (cancelling an HTTP body read closes that connection).
-///
-/// `@unchecked Sendable`: the iterator moves into one child task at a time and the caller awaits that task before
-/// touching it again; once a wait is abandoned the iterator is never used again.
-final class SourceIterator: @unchecked Sendable {
-    private var iterator: AnyByteStream.AsyncIterator
-
-    enum Outcome: Sendable {
-        case chunk(ByteBuffer)
-        case end
-        case stalled
-        case failed(any Error)
-    }
-
-    init(_ iterator: AnyByteStream.AsyncIterator) { self.iterator = iterator }
-
-    /// The next outcome, however long it takes.
-    func next() async -> Outcome {
-        do {
-            return try await iterator.next().map(Outcome.chunk) ?? .end
-        } catch {
-            return .failed(error)
-        }
-    }
-
-    func next(within timeout: Duration) async -> Outcome {
-        await withTaskGroup(of: Outcome.self) { group in
-            group.addTask {
-                do {
-                    return try await self.iterator.next().map(Outcome.chunk) ?? .end
-                } catch {
-                    return .failed(error)
-                }
-            }
-            group.addTask {
-                do {
-                    try await Task.sleep(for: timeout)
-                    return .stalled
-                } catch {
-                    return .failed(error)
-                }
-            }
-            defer { group.cancelAll() }
-            let first = await group.next()!
-            // Our own cancellation reaches both children; report it as such rather than as a stall.
-            if Task.isCancelled { return .failed(CancellationError()) }
-            return first
-        }
     }
 }
 
