@@ -19,6 +19,7 @@ where Responder.Context: InitializableFromSource<ApplicationRequestContextSource
     let host: String
     let port: Int
     let serverName: String
+    let limits: ConnectionLimits
     let logger: Logger
     let onServerRunning: @Sendable (Int) async -> Void
 
@@ -27,6 +28,7 @@ where Responder.Context: InitializableFromSource<ApplicationRequestContextSource
         host: String,
         port: Int,
         serverName: String,
+        limits: ConnectionLimits = .defaults,
         logger: Logger,
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) {
@@ -34,6 +36,7 @@ where Responder.Context: InitializableFromSource<ApplicationRequestContextSource
         self.host = host
         self.port = port
         self.serverName = serverName
+        self.limits = limits
         self.logger = logger
         self.onServerRunning = onServerRunning
     }
@@ -41,8 +44,13 @@ where Responder.Context: InitializableFromSource<ApplicationRequestContextSource
     public func run() async throws {
         let responder = self.responder
         let logger = self.logger
-        let server = try HTTPServerBuilder.http1().buildServer(
-            configuration: ServerConfiguration(address: .hostname(host, port: port), serverName: serverName),
+        let headTimeout = limits.requestHeadTimeout
+        let channel = HTTP1Channel.Configuration(
+            additionalChannelHandlers: [RequestHeadDeadline(timeout: headTimeout)], idleTimeout: limits.idleTimeout.timeAmount)
+        let server = try HTTPServerBuilder.http1(configuration: channel).buildServer(
+            configuration: ServerConfiguration(
+                address: .hostname(host, port: port), serverName: serverName,
+                availableConnectionsDelegate: MaximumAvailableConnections(limits.maxConnections)),
             eventLoopGroup: MultiThreadedEventLoopGroup.singleton,
             logger: logger
         ) { (request, responseWriter: consuming ResponseWriter, channel) in

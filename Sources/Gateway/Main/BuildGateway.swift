@@ -123,9 +123,11 @@ func buildGateway(_ config: GatewayConfiguration, logger: Logger, onListening: @
     OpenAPIRoutes().register(on: router)
     // Keep this the last registration: it answers 405 for the routes registered above it.
     router.add(middleware: MethodNotAllowedMiddleware(routes: router.routes))
+    let (limits, limitWarning) = config.connectionLimits.fittedToDescriptorLimit()
+    if let limitWarning { logger.warning("\(limitWarning)") }
     let server = ContinueAwareHTTPServer(
         responder: router.buildResponder(), host: config.host, port: config.port, serverName: "dfs-gateway",
-        logger: logger, onServerRunning: { port in
+        limits: limits, logger: logger, onServerRunning: { port in
             logger.info("dfs-gateway listening", metadata: ["url": "http://\(config.host):\(port)"])
             await onListening(port)
         })

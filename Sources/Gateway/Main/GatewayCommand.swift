@@ -79,6 +79,7 @@ struct GatewayCommand: AsyncParsableCommand {
     var apiKeysFile: String?
     @Flag(help: InsecureOpenOption.help("Allow a non-loopback --host without API keys and cluster secret: anyone who can reach it can read and delete every file."))
     var insecureOpen = false
+    @OptionGroup(title: "Slow and idle clients") var connectionLimits: ConnectionLimitOptions
 
     func configuration() throws -> GatewayConfiguration {
         var config = GatewayConfiguration()
@@ -150,6 +151,7 @@ struct GatewayCommand: AsyncParsableCommand {
         }
         config.insecureOpen = InsecureOpenOption.resolve(insecureOpen)
         try config.validate()
+        config.connectionLimits = try connectionLimits.resolve()
         return config
     }
 

@@ -95,6 +95,8 @@ struct GatewayConfiguration: Sendable {
     var clusterSecret: ClusterSecret? = nil
     /// Client API keys (`--api-keys-file`); nil leaves the API open.
     var apiKeys: APIKeyring? = nil
+    /// How long slow or idle clients may hold a connection, and how many may be open.
+    var connectionLimits = ConnectionLimits.defaults
     /// Allows a non-loopback `host` without API keys and cluster secret.
     var insecureOpen: Bool = false
 

@@ -75,11 +75,14 @@ struct NodeApplication: Sendable {
                 logger: Logger(label: "dfs.node.registration")
             ), serviceName: "gateway-registration"))
         }
+        let (limits, limitWarning) = configuration.connectionLimits.fittedToDescriptorLimit()
+        if let limitWarning { logger.warning("\(limitWarning)") }
         services.append(.init(service: ContinueAwareHTTPServer(
             responder: responder,
             host: configuration.host,
             port: configuration.port,
             serverName: "dfs-node",
+            limits: limits,
             logger: logger,
             onServerRunning: onServerRunning
         ), serviceName: "http-server"))

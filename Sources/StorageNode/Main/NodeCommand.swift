@@ -59,6 +59,8 @@ struct NodeCommand: AsyncParsableCommand {
         _ = try makeConfiguration()
     }
 
+    @OptionGroup(title: "Slow and idle clients") var connectionLimits: ConnectionLimitOptions
+
     func run() async throws {
         let configuration = try makeConfiguration()
         LogSetup.bootstrap(level: configuration.logLevel)
@@ -119,6 +121,7 @@ struct NodeCommand: AsyncParsableCommand {
             logLevel: try OptionEnvironment.resolve(logLevel, "log-level", default: .info)
         )
         configuration.clusterSecret = secret
+        configuration.connectionLimits = try connectionLimits.resolve()
         return configuration
     }
 
