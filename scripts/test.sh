@@ -12,7 +12,10 @@ eval "$(scripts/mariadb-test-server.sh start)"
 # The Grafana dashboard in docs/ may only query metrics the gateway exports (standard library Python, instant).
 echo "== Grafana dashboard queries (Tests/python/grafana_check.py)" >&2
 python3 Tests/python/grafana_check.py
-echo "== build (debug, all targets)" >&2
+# Formatting is checked, not fixed, here: scripts/format.sh rewrites.
+echo "== format check (scripts/format.sh --check)" >&2
+scripts/format.sh --check
+echo "== build (debug, all targets; warnings are errors in ours)" >&2
 scripts/swift.sh build --build-tests
 echo "== tests (MySQL at ${DFS_TEST_MYSQL_URL/:*@/:***@})" >&2
 scripts/swift.sh test --skip-build "$@"

@@ -30,13 +30,20 @@ struct Up: AsyncParsableCommand {
     @Option(help: "The address everything listens on; default 127.0.0.1 (env: DFS_HOST).")
     var host: String?
 
-    @Option(help: "Folder for node data (DIR/node-1, …) and the SQLite metadata; default ./dfs-data (env: DFS_DATA).", completion: .directory)
+    @Option(
+        help: "Folder for node data (DIR/node-1, …) and the SQLite metadata; default ./dfs-data (env: DFS_DATA).",
+        completion: .directory)
     var data: String?
 
-    @Option(help: "Metadata URL for the gateway, sqlite:PATH or mysql://USER:PASS@HOST:PORT/DB; default sqlite:DIR/metadata.sqlite (env: DFS_METADATA).")
+    @Option(
+        help:
+            "Metadata URL for the gateway, sqlite:PATH or mysql://USER:PASS@HOST:PORT/DB; default sqlite:DIR/metadata.sqlite (env: DFS_METADATA)."
+    )
     var metadata: String?
 
-    @Option(help: "Write each process's log to DIR/gateway.log, DIR/node-1.log, … instead of this terminal (env: DFS_LOG_DIR).", completion: .directory)
+    @Option(
+        help: "Write each process's log to DIR/gateway.log, DIR/node-1.log, … instead of this terminal (env: DFS_LOG_DIR).",
+        completion: .directory)
     var logDir: String?
 
     @Option(help: "How long each process may take to answer /health; default 30s (env: DFS_STARTUP_TIMEOUT).")
@@ -53,7 +60,9 @@ struct Up: AsyncParsableCommand {
             throw ValidationError("port \(port) is outside 1–65535; check --port and --node-port")
         }
         if nodePorts.contains(settings.gatewayPort) {
-            throw ValidationError("the gateway's port \(settings.gatewayPort) collides with the node ports \(nodePorts.lowerBound)–\(nodePorts.upperBound); change --port or --node-port")
+            throw ValidationError(
+                "the gateway's port \(settings.gatewayPort) collides with the node ports \(nodePorts.lowerBound)–\(nodePorts.upperBound); change --port or --node-port"
+            )
         }
     }
 
@@ -95,7 +104,9 @@ struct Up: AsyncParsableCommand {
             dataDirectory: try OptionEnvironment.resolve(data, "data", default: "./dfs-data"),
             metadataURL: metadata ?? OptionEnvironment.value(for: "metadata"),
             logDirectory: logDir ?? OptionEnvironment.value(for: "log-dir"),
-            startupTimeout: try OptionEnvironment.resolve(startupTimeout, "startup-timeout", default: DurationArgument(.seconds(30))).duration
+            startupTimeout: try OptionEnvironment.resolve(
+                startupTimeout, "startup-timeout", default: DurationArgument(.seconds(30))
+            ).duration
         )
     }
 }

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 import DFSClient
 import Foundation
@@ -101,7 +101,9 @@ struct ClusterSupervisor {
 
     private func printBanner() {
         let nodeCount = configuration.nodes.count
-        var lines = ["SwiftDFS is up: a gateway and \(nodeCount) node\(nodeCount == 1 ? "" : "s"), data in \(configuration.dataDirectory)"]
+        var lines = [
+            "SwiftDFS is up: a gateway and \(nodeCount) node\(nodeCount == 1 ? "" : "s"), data in \(configuration.dataDirectory)"
+        ]
         var table = TextTable("", "URL", "ROLE", "DATA")
         table.append(["gateway", configuration.gatewayURL, "", Self.maskingPassword(in: configuration.effectiveMetadataURL)])
         for node in configuration.nodes {
@@ -114,7 +116,8 @@ struct ClusterSupervisor {
         if let secretFile = configuration.clusterSecretFile {
             lines.append("Cluster secret: \(secretFile) (mode 0600; nodes answer only calls that carry it)")
         }
-        let gatewayHint = configuration.gatewayURL == GatewayOptions.defaultGateway ? "" : "--gateway \(configuration.gatewayURL) "
+        let gatewayHint =
+            configuration.gatewayURL == GatewayOptions.defaultGateway ? "" : "--gateway \(configuration.gatewayURL) "
         lines.append("Try: dfs put \(gatewayHint)FILE    (Ctrl-C stops the cluster)")
         // Written straight to the descriptor: through a pipe, print() would sit in a buffer until exit.
         FileHandle.standardOutput.write(Data((lines.joined(separator: "\n") + "\n").utf8))

@@ -41,7 +41,8 @@ struct GatewayRegistration: Service {
             case (let failure?, .some(false)):
                 logger.debug("gateway registration still failing", metadata: ["gateway": "\(gatewayURL)", "error": "\(failure)"])
             case (let failure?, _):
-                logger.warning("gateway registration failed; will retry", metadata: ["gateway": "\(gatewayURL)", "error": "\(failure)"])
+                logger.warning(
+                    "gateway registration failed; will retry", metadata: ["gateway": "\(gatewayURL)", "error": "\(failure)"])
             }
             wasRegistered = failure == nil
             try? await cancelWhenGracefulShutdown { [interval] in try await Task.sleep(for: interval) }
