@@ -77,3 +77,52 @@ struct ClusterControlSocketTests {
         try #require(bound == 0)
     }
 }
+
+extension ClusterControlSocketTests {
+    @Test("a client that connects and sends nothing does not keep others from being answered, and is closed on time")
+    func silentClientDoesNotBlock() async throws {
+        let folder = NSTemporaryDirectory() + "dfs-control-\(UInt32.random(in: 0...UInt32.max))"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let controller = ClusterController(cluster: FakeCluster(), supervisorPID: 5, restartPolicy: .no)
+        let path = ClusterControlServer.path(inDataDirectory: folder)
+        let server = try await ClusterControlServer.open(at: path, controller: controller, requestTimeout: .milliseconds(300))
+        let serving = Task { await server.run() }
+        defer { server.removeSocketFile() }
+        let silent = try SilentClient(path: path)
+        defer { silent.close() }
+        let reply = try await ClusterControlClient.request(ClusterControlRequest(action: .status), to: path, timeout: .seconds(5))
+        #expect(reply.succeeded)
+        #expect(silent.readsEndOfStream(within: .seconds(5)), "the silent connection is still open")
+        serving.cancel()
+        await serving.value
+    }
+}
+
+/// A connection that never sends a byte.
+private struct SilentClient {
+    let descriptor: Int32
+
+    init(path: String) throws {
+        descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: Array(path.utf8) + [0]) }
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        try #require(connected == 0)
+    }
+
+    /// Whether the server closes the connection (a read returns 0) before `limit`.
+    func readsEndOfStream(within limit: Duration) -> Bool {
+        var timeout = timeval(tv_sec: Int(limit.components.seconds), tv_usec: 0)
+        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var byte: UInt8 = 0
+        return read(descriptor, &byte, 1) == 0
+    }
+
+    func close() {
+        _ = Glibc.close(descriptor)
+    }
+}

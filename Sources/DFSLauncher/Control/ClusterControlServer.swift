@@ -20,14 +20,21 @@ public final class ClusterControlServer: Sendable {
     public let path: String
     private let channel: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>
     private let controller: ClusterController
+    /// How long a client may take to send its request line; the action itself may take longer (a start waits
+    /// for the member's health).
+    private let requestTimeout: TimeAmount
 
     /// The longest request line taken; anything longer is not a request.
     static let maximumRequestBytes = 1024
 
-    private init(path: String, channel: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>, controller: ClusterController) {
+    private init(
+        path: String, channel: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>, controller: ClusterController,
+        requestTimeout: TimeAmount
+    ) {
         self.path = path
         self.channel = channel
         self.controller = controller
+        self.requestTimeout = requestTimeout
     }
 
     /// Listens on `path`, replacing a socket file left by a `dfs up` that ended.
@@ -36,7 +43,9 @@ public final class ClusterControlServer: Sendable {
     /// created, so it is never open to others, not even for a moment.
     /// - Throws: `ClusterControlServerError.inUse` when another `dfs up` answers there, `.pathTooLong`, or
     ///   the bind's own error.
-    public static func open(at path: String, controller: ClusterController) async throws -> ClusterControlServer {
+    public static func open(
+        at path: String, controller: ClusterController, requestTimeout: Duration = .seconds(10)
+    ) async throws -> ClusterControlServer {
         guard path.utf8.count < MemoryLayout.size(ofValue: sockaddr_un().sun_path) else {
             throw ClusterControlServerError.pathTooLong(path: path)
         }
@@ -52,19 +61,22 @@ public final class ClusterControlServer: Sendable {
                 }
             }
         chmod(path, 0o600)
-        return ClusterControlServer(path: path, channel: channel, controller: controller)
+        return ClusterControlServer(
+            path: path, channel: channel, controller: controller, requestTimeout: .nanoseconds(Int64(requestTimeout / .nanoseconds(1)))
+        )
     }
 
     /// Serves connections, each in its own task, until the calling task is cancelled.
     public func run() async {
         let channel = self.channel
         let controller = self.controller
+        let requestTimeout = self.requestTimeout
         await withTaskCancellationHandler {
             try? await channel.executeThenClose { connections in
                 await withDiscardingTaskGroup { group in
                     do {
                         for try await connection in connections {
-                            group.addTask { await Self.serve(connection, with: controller) }
+                            group.addTask { await Self.serve(connection, with: controller, requestTimeout: requestTimeout) }
                         }
                     } catch {
                         // The listening socket closed (cancellation): the connections in flight still finish.
@@ -82,13 +94,20 @@ public final class ClusterControlServer: Sendable {
         unlink(path)
     }
 
-    private static func serve(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>, with controller: ClusterController) async {
+    private static func serve(
+        _ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>, with controller: ClusterController, requestTimeout: TimeAmount
+    ) async {
+        // A client that connects and sends nothing must not hold its connection for ever.
+        let channel = connection.channel
+        let watchdog = channel.eventLoop.scheduleTask(in: requestTimeout) { channel.close(promise: nil) }
         try? await connection.executeThenClose { inbound, outbound in
             var request = ByteBuffer()
             for try await var chunk in inbound {
                 request.writeBuffer(&chunk)
                 if request.readableBytesView.contains(UInt8(ascii: "\n")) || request.readableBytes > maximumRequestBytes { break }
             }
+            watchdog.cancel()
+            guard request.readableBytes > 0 else { return }
             let bytes = request.readableBytesView.prefix { $0 != UInt8(ascii: "\n") }.prefix(maximumRequestBytes)
             let reply = await controller.handle(line: String(decoding: bytes, as: UTF8.self))
             var encoded = try JSONEncoder().encode(reply)
