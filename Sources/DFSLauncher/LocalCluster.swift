@@ -1,5 +1,6 @@
 import DFSCore
 import Foundation
+import Synchronization
 
 /// A gateway and its storage nodes running as child processes of this one (`dfs up`, integration tests,
 /// `dfs-loadtest --spawn-cluster`).
@@ -9,7 +10,8 @@ import Foundation
 /// sleep. Call `shutdown()` on every path out: it stops all members and returns only when none is left.
 public actor LocalCluster {
     public nonisolated let configuration: LocalClusterConfiguration
-    /// Members that ended without being asked to, as they end. Finishes at the first `shutdown()`.
+    /// Members that ended without being asked to after they were ready, as they end (one that dies while
+    /// starting fails its start instead). Finishes at the first `shutdown()`.
     public nonisolated let unexpectedExits: AsyncStream<ClusterMemberExit>
 
     private nonisolated let unexpectedExitSink: AsyncStream<ClusterMemberExit>.Continuation
@@ -83,11 +85,11 @@ public actor LocalCluster {
         let secret = try ensureClusterSecret()
         // A node's /health needs the secret like every node route; the gateway's is open.
         let probeSecret = member == .gateway ? nil : secret
-        let process = try launch(member)
+        let (process, readiness) = try launch(member)
         processes[member] = process
         pausedMembers.remove(member)
         do {
-            try await readiness.waitUntilHealthy(
+            try await self.readiness.waitUntilHealthy(
                 member, url: configuration.url(of: member), clusterSecret: probeSecret, process: process,
                 timeout: configuration.readinessTimeout, logFile: configuration.logFile(of: member)
             )
@@ -96,6 +98,7 @@ public actor LocalCluster {
             await stop(process, gracePeriod: configuration.shutdownGracePeriod)
             throw error
         }
+        readiness.markReady()
         membersAwaitingRestart.remove(member)
     }
 
@@ -234,7 +237,9 @@ public actor LocalCluster {
         }
     }
 
-    private func launch(_ member: ClusterMember) throws -> ChildProcess {
+    /// Starts the member's process; its exit counts as unexpected only once `markReady()` was called on the
+    /// returned flag (one that dies while starting fails its start instead).
+    private func launch(_ member: ClusterMember) throws -> (ChildProcess, ReadyFlag) {
         let executable = (configuration.binaryDirectory as NSString).appendingPathComponent(member.binaryName)
         let arguments = configuration.arguments(for: member)
         var environment = ProcessInfo.processInfo.environment
@@ -253,16 +258,18 @@ public actor LocalCluster {
             output = .inherit
         }
         let sink = unexpectedExitSink
+        let readiness = ReadyFlag()
         let clock = ContinuousClock()
         let launchedAt = clock.now
         do {
-            return try ChildProcess.launch(
+            let process = try ChildProcess.launch(
                 name: member.description, executable: executable, arguments: arguments,
                 environment: environment, output: output
             ) { pid, exit, wasStopRequested in
-                guard !wasStopRequested else { return }
+                guard !wasStopRequested, readiness.isReady else { return }
                 sink.yield(ClusterMemberExit(member: member, pid: pid, exit: exit, ranFor: clock.now - launchedAt))
             }
+            return (process, readiness)
         } catch ChildProcessError.notExecutable(let path) {
             throw LocalClusterError.binaryMissing(path: path)
         }
@@ -289,5 +296,16 @@ public actor LocalCluster {
         guard descriptor >= 0 else { return }  // the spawn reports an unwritable log clearly
         let handle = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
         try? handle.write(contentsOf: Data(text.utf8))
+    }
+}
+
+/// Whether a started member has answered its first health probe.
+private final class ReadyFlag: Sendable {
+    private let value = Mutex(false)
+
+    var isReady: Bool { value.withLock { $0 } }
+
+    func markReady() {
+        value.withLock { $0 = true }
     }
 }
