@@ -20,15 +20,20 @@ struct CommandHintTests {
     @Test("the dfs first on PATH is this one (also through a symlink): plain dfs")
     func onPath() {
         let installed = "/usr/local/bin/dfs"
-        #expect(CommandHint.invocation(ofRunningExecutable: installed, searchPath: "/usr/bin:/usr/local/bin", resolve: resolver([installed])) == "dfs")
+        #expect(
+            CommandHint.invocation(
+                ofRunningExecutable: installed, searchPath: "/usr/bin:/usr/local/bin", resolve: resolver([installed])) == "dfs")
         let linked = resolver(["/opt/dfs/dfs", "/usr/local/bin/dfs"], links: ["/usr/local/bin/dfs": "/opt/dfs/dfs"])
-        #expect(CommandHint.invocation(ofRunningExecutable: "/opt/dfs/dfs", searchPath: "/usr/local/bin", resolve: linked) == "dfs")
+        #expect(
+            CommandHint.invocation(ofRunningExecutable: "/opt/dfs/dfs", searchPath: "/usr/local/bin", resolve: linked) == "dfs")
     }
 
     @Test("another dfs earlier on PATH (an older install): the full path of this one")
     func otherDfsOnPath() {
         let build = "/src/.build/release/dfs"
-        let hint = CommandHint.invocation(ofRunningExecutable: build, searchPath: "/usr/local/bin:/src/.build/release", resolve: resolver([build, "/usr/local/bin/dfs"]))
+        let hint = CommandHint.invocation(
+            ofRunningExecutable: build, searchPath: "/usr/local/bin:/src/.build/release",
+            resolve: resolver([build, "/usr/local/bin/dfs"]))
         #expect(hint == build)
     }
 

@@ -17,13 +17,21 @@ struct ClusterControlRequestTests {
     @Test("bad request lines are refused with the reason")
     func badLinesAreRefused() {
         #expect(throws: ClusterControlRequestError.empty) { try ClusterControlRequest(parsing: "  ") }
-        #expect(throws: ClusterControlRequestError.unknownAction("reboot")) { try ClusterControlRequest(parsing: "reboot node-1") }
+        #expect(throws: ClusterControlRequestError.unknownAction("reboot")) {
+            try ClusterControlRequest(parsing: "reboot node-1")
+        }
         #expect(throws: ClusterControlRequestError.missingMember(.stop)) { try ClusterControlRequest(parsing: "stop") }
         #expect(throws: ClusterControlRequestError.unknownMember("node-0")) { try ClusterControlRequest(parsing: "stop node-0") }
-        #expect(throws: ClusterControlRequestError.unknownMember("node-01")) { try ClusterControlRequest(parsing: "stop node-01") }
+        #expect(throws: ClusterControlRequestError.unknownMember("node-01")) {
+            try ClusterControlRequest(parsing: "stop node-01")
+        }
         #expect(throws: ClusterControlRequestError.unknownMember("db")) { try ClusterControlRequest(parsing: "start db") }
-        #expect(throws: ClusterControlRequestError.unexpectedWords("stop node-1 now")) { try ClusterControlRequest(parsing: "stop node-1 now") }
-        #expect(throws: ClusterControlRequestError.unexpectedWords("status node-1")) { try ClusterControlRequest(parsing: "status node-1") }
+        #expect(throws: ClusterControlRequestError.unexpectedWords("stop node-1 now")) {
+            try ClusterControlRequest(parsing: "stop node-1 now")
+        }
+        #expect(throws: ClusterControlRequestError.unexpectedWords("status node-1")) {
+            try ClusterControlRequest(parsing: "status node-1")
+        }
     }
 
     @Test("member names: gateway and node-N only")
@@ -37,10 +45,14 @@ struct ClusterControlRequestTests {
 
     @Test("state of a member from its process: running, paused, stopped on request, exited on its own")
     func memberStates() {
-        func state(_ hasProcess: Bool = true, exit: ProcessExit? = nil, requested: Bool = false, paused: Bool = false, awaiting: Bool = false)
+        func state(
+            _ hasProcess: Bool = true, exit: ProcessExit? = nil, requested: Bool = false, paused: Bool = false,
+            awaiting: Bool = false
+        )
             -> ClusterMemberState
         {
-            ClusterMemberState.of(hasProcess: hasProcess, exit: exit, wasStopRequested: requested, isPaused: paused, isDownUnexpectedly: awaiting)
+            ClusterMemberState.of(
+                hasProcess: hasProcess, exit: exit, wasStopRequested: requested, isPaused: paused, isDownUnexpectedly: awaiting)
         }
         #expect(state(false) == .stopped)
         #expect(state() == .running)

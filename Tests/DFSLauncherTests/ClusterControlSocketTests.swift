@@ -27,9 +27,11 @@ struct ClusterControlSocketTests {
                 _ = try await ClusterControlServer.open(at: path, controller: controller)
             }
 
-            let paused = try await ClusterControlClient.request(ClusterControlRequest(action: .pause, member: .node(2)), to: path, timeout: .seconds(10))
+            let paused = try await ClusterControlClient.request(
+                ClusterControlRequest(action: .pause, member: .node(2)), to: path, timeout: .seconds(10))
             #expect(paused.succeeded && paused.members.first { $0.member == .node(2) }?.state == .paused, "\(paused)")
-            let refused = try await ClusterControlClient.request(ClusterControlRequest(action: .pause, member: .node(2)), to: path, timeout: .seconds(10))
+            let refused = try await ClusterControlClient.request(
+                ClusterControlRequest(action: .pause, member: .node(2)), to: path, timeout: .seconds(10))
             #expect(!refused.succeeded && refused.message.contains("already paused"))
             #expect(cluster.calls == ["pause node-2"])
 
@@ -53,7 +55,8 @@ struct ClusterControlSocketTests {
             }
             let server = try await ClusterControlServer.open(at: path, controller: controller)
             let serving = Task { await server.run() }
-            let reply = try await ClusterControlClient.request(ClusterControlRequest(action: .status), to: path, timeout: .seconds(10))
+            let reply = try await ClusterControlClient.request(
+                ClusterControlRequest(action: .status), to: path, timeout: .seconds(10))
             #expect(reply.succeeded && reply.members.count == 4)
             serving.cancel()
             await serving.value
@@ -72,7 +75,9 @@ struct ClusterControlSocketTests {
             buffer.copyBytes(from: Array(path.utf8) + [0])
         }
         let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
         }
         try #require(bound == 0)
     }
@@ -109,7 +114,9 @@ private struct SilentClient {
         address.sun_family = sa_family_t(AF_UNIX)
         withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: Array(path.utf8) + [0]) }
         let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
         }
         try #require(connected == 0)
     }

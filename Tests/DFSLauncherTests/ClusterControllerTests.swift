@@ -15,9 +15,10 @@ final class FakeCluster: ControllableCluster {
     init(nodes: Int = 3) {
         let members = [ClusterMember.gateway] + (1...nodes).map { ClusterMember.node($0) }
         state = Mutex(
-            State(statuses: members.enumerated().map { index, member in
-                ClusterMemberStatus(member: member, state: .running, pid: Int32(1000 + index), port: 8000 + index)
-            })
+            State(
+                statuses: members.enumerated().map { index, member in
+                    ClusterMemberStatus(member: member, state: .running, pid: Int32(1000 + index), port: 8000 + index)
+                })
         )
     }
 
@@ -119,7 +120,9 @@ struct ClusterControllerTests {
     func unknownMember() async {
         let controller = makeController(FakeCluster())
         let reply = await controller.handle(line: "kill node-9")
-        #expect(!reply.succeeded && reply.message.contains("no node-9") && reply.message.contains("gateway, node-1, node-2, node-3"), "\(reply.message)")
+        #expect(
+            !reply.succeeded && reply.message.contains("no node-9") && reply.message.contains("gateway, node-1, node-2, node-3"),
+            "\(reply.message)")
         let garbage = await controller.handle(line: "reboot everything")
         #expect(!garbage.succeeded && garbage.message.contains("unknown action"), "\(garbage.message)")
     }

@@ -5,7 +5,9 @@ import Testing
 
 @Suite("dfs cluster against a running dfs up: failover by hand", .serialized)
 struct DfsClusterControlTests {
-    @Test("status, pause/resume (state T), kill/start (the gateway sees DOWN, then UP), stop, refusals; a gateway killed from outside leaves dfs up running")
+    @Test(
+        "status, pause/resume (state T), kill/start (the gateway sees DOWN, then UP), stop, refusals; a gateway killed from outside leaves dfs up running"
+    )
     func controlEachMember() async throws {
         try await withDfsUp(extraArguments: ["--probe-interval", "1s"]) { up in
             // Nodes start before the gateway, so their first registration fails: expected, hence no warning.
@@ -31,7 +33,8 @@ struct DfsClusterControlTests {
             #expect(ProcessTable.state(of: node1) == "T")
             #expect(try await up.state(of: "node-1").state == .paused)
             let pausedAgain = try await up.cluster(["pause", "node-1"])
-            #expect(pausedAgain.exit == .exited(code: 1) && pausedAgain.standardError.contains("already paused"), "\(pausedAgain)")
+            #expect(
+                pausedAgain.exit == .exited(code: 1) && pausedAgain.standardError.contains("already paused"), "\(pausedAgain)")
             #expect(try await up.cluster(["resume", "node-1"]).succeeded)
             try await eventually("node-1 runs again") { ProcessTable.state(of: node1).map { $0 != "T" } ?? false }
 
@@ -104,7 +107,8 @@ extension DfsUpSession {
     /// One member's line of `status`, asked over the control socket.
     func state(of name: String) async throws -> ClusterMemberStatus {
         let reply = try await ClusterControlClient.request(
-            ClusterControlRequest(action: .status), to: ClusterControlServer.path(inDataDirectory: dataDirectory), timeout: .seconds(10)
+            ClusterControlRequest(action: .status), to: ClusterControlServer.path(inDataDirectory: dataDirectory),
+            timeout: .seconds(10)
         )
         guard let status = reply.members.first(where: { $0.member.description == name }) else { throw MemberMissing(name: name) }
         return status
@@ -117,7 +121,9 @@ extension DfsUpSession {
             let status: String
         }
         try await eventually("\(id) is \(status) in GET /nodes", timeout: timeout) {
-            try await HTTPTestClient(baseURL: gatewayURL).getJSON("/nodes", as: [Row].self).contains { $0.id == id && $0.status == status }
+            try await HTTPTestClient(baseURL: gatewayURL).getJSON("/nodes", as: [Row].self).contains {
+                $0.id == id && $0.status == status
+            }
         }
     }
 }

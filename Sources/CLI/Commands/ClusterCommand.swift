@@ -59,7 +59,8 @@ struct ClusterCommand: ParsableCommand {
 
     struct Start: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Start a stopped, killed or exited member again, with the same arguments, port and data; waits until it answers /health."
+            abstract:
+                "Start a stopped, killed or exited member again, with the same arguments, port and data; waits until it answers /health."
         )
         @OptionGroup var target: MemberArgument
         @OptionGroup var control: ClusterControlOptions

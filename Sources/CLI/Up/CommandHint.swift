@@ -20,7 +20,9 @@ enum CommandHint {
     }
 
     /// Whether `dataDirectory` is what `dfs cluster` finds without `--data` in the current folder.
-    static func isDefaultDataDirectory(_ dataDirectory: String, currentDirectory: String = FileManager.default.currentDirectoryPath) -> Bool {
+    static func isDefaultDataDirectory(
+        _ dataDirectory: String, currentDirectory: String = FileManager.default.currentDirectoryPath
+    ) -> Bool {
         let standard = ((currentDirectory as NSString).appendingPathComponent("dfs-data") as NSString).standardizingPath
         return (dataDirectory as NSString).standardizingPath == standard
     }

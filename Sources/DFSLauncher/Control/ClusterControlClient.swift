@@ -1,9 +1,9 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 import Dispatch
 import Foundation
@@ -47,7 +47,9 @@ public enum ClusterControlClient {
 
     /// `send` for async code: the blocking call runs on a Dispatch thread, never on the cooperative pool
     /// (where it could starve the very `dfs up` it waits for, when both run in one process, as in tests).
-    public static func request(_ request: ClusterControlRequest, to path: String, timeout: Duration) async throws -> ClusterControlReply {
+    public static func request(
+        _ request: ClusterControlRequest, to path: String, timeout: Duration
+    ) async throws -> ClusterControlReply {
         try await withCheckedThrowingContinuation { continuation in
             DispatchQueue.global().async {
                 continuation.resume(with: Result { try send(request, to: path, timeout: timeout) })
@@ -73,12 +75,13 @@ public enum ClusterControlClient {
             buffer[pathBytes.count] = 0
         }
         #if canImport(Darwin)
-        let descriptor = socket(AF_UNIX, SOCK_STREAM, 0)
+            let descriptor = socket(AF_UNIX, SOCK_STREAM, 0)
         #else
-        let descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+            let descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         #endif
         guard descriptor >= 0 else { throw failure(errno, path: path, timeout: timeout) }
-        var limit = timeval(tv_sec: Int(timeout.components.seconds), tv_usec: Int(timeout.components.attoseconds / 1_000_000_000_000))
+        var limit = timeval(
+            tv_sec: Int(timeout.components.seconds), tv_usec: Int(timeout.components.attoseconds / 1_000_000_000_000))
         setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
         setsockopt(descriptor, SOL_SOCKET, SO_SNDTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
         let connected = withUnsafePointer(to: &address) {
@@ -106,11 +109,11 @@ public enum ClusterControlClient {
 }
 
 #if canImport(Darwin)
-private let systemConnect = Darwin.connect
+    private let systemConnect = Darwin.connect
 #elseif canImport(Musl)
-private let systemConnect = Musl.connect
+    private let systemConnect = Musl.connect
 #else
-private let systemConnect = Glibc.connect
+    private let systemConnect = Glibc.connect
 #endif
 
 /// Why `dfs cluster` got no answer from a `dfs up`, phrased for the person at the terminal.

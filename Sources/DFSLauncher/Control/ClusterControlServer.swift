@@ -1,9 +1,9 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 import Foundation
 import NIOCore
@@ -62,7 +62,8 @@ public final class ClusterControlServer: Sendable {
             }
         chmod(path, 0o600)
         return ClusterControlServer(
-            path: path, channel: channel, controller: controller, requestTimeout: .nanoseconds(Int64(requestTimeout / .nanoseconds(1)))
+            path: path, channel: channel, controller: controller,
+            requestTimeout: .nanoseconds(Int64(requestTimeout / .nanoseconds(1)))
         )
     }
 
@@ -125,7 +126,8 @@ public enum ClusterControlServerError: Error, Sendable, CustomStringConvertible 
     public var description: String {
         switch self {
         case .inUse(let path):
-            return "another `dfs up` is running with this data folder (it answers on \(path)); stop it first or choose another --data"
+            return
+                "another `dfs up` is running with this data folder (it answers on \(path)); stop it first or choose another --data"
         case .pathTooLong(let path):
             return "\(path) is too long for a Unix socket path; a shorter --data folder would allow `dfs cluster` commands"
         }

@@ -48,14 +48,16 @@ public final class ClusterController: Sendable {
     public func handle(_ request: ClusterControlRequest) async -> ClusterControlReply {
         guard request.action != .status else { return await reply(succeeded: true, "") }
         switch phase.withLock({ $0 }) {
-        case .starting: return await reply(succeeded: false, "dfs up is still starting the cluster; try again when it printed its banner")
+        case .starting:
+            return await reply(succeeded: false, "dfs up is still starting the cluster; try again when it printed its banner")
         case .stopping: return await reply(succeeded: false, "dfs up is stopping the cluster")
         case .running: break
         }
         let statuses = await cluster.memberStatuses()
         guard let member = request.member, let status = statuses.first(where: { $0.member == member }) else {
             let names = statuses.map(\.member.description).joined(separator: ", ")
-            return await reply(succeeded: false, "this cluster has no \(request.member?.description ?? "such member"); its members are \(names)")
+            return await reply(
+                succeeded: false, "this cluster has no \(request.member?.description ?? "such member"); its members are \(names)")
         }
         if let refusal = request.action.refusal(for: member, in: status.state) {
             return await reply(succeeded: false, refusal)
@@ -68,7 +70,9 @@ public final class ClusterController: Sendable {
     }
 
     /// Does it; returns the sentence to print.
-    private func perform(_ action: ClusterControlAction, on member: ClusterMember, from status: ClusterMemberStatus) async throws -> String {
+    private func perform(
+        _ action: ClusterControlAction, on member: ClusterMember, from status: ClusterMemberStatus
+    ) async throws -> String {
         let pid = status.pid.map { "pid \($0)" } ?? ""
         switch action {
         case .status:
@@ -80,7 +84,8 @@ public final class ClusterController: Sendable {
         case .stop, .kill:
             if status.state == .exited {
                 _ = await cluster.stop(member, immediately: action == .kill)
-                return "\(member) had already exited (\(status.lastExit ?? "unknown")); it now counts as stopped and is not restarted"
+                return
+                    "\(member) had already exited (\(status.lastExit ?? "unknown")); it now counts as stopped and is not restarted"
             }
             let exit = await cluster.stop(member, immediately: action == .kill)
             let verb = action == .kill ? "killed" : "stopped"

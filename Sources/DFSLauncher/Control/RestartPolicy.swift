@@ -15,7 +15,9 @@ public struct RestartBackoff: Sendable {
     public var stableRuntime: Duration
     private var quickFailures: [ClusterMember: Int] = [:]
 
-    public init(initialDelay: Duration = .seconds(1), maximumDelay: Duration = .seconds(30), stableRuntime: Duration = .seconds(60)) {
+    public init(
+        initialDelay: Duration = .seconds(1), maximumDelay: Duration = .seconds(30), stableRuntime: Duration = .seconds(60)
+    ) {
         self.initialDelay = initialDelay
         self.maximumDelay = maximumDelay
         self.stableRuntime = stableRuntime
