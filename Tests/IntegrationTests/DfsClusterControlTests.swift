@@ -25,6 +25,9 @@ struct DfsClusterControlTests {
                 #expect(status.standardOutput.contains(member), "\(status.standardOutput)")
             }
             #expect(try await up.state(of: "node-1").state == .running)
+            let json = try await up.cluster(["status", "--json"])
+            let decoded = try JSONDecoder().decode(ClusterControlReply.self, from: Data(json.standardOutput.utf8))
+            #expect(decoded.members.map(\.state) == [.running, .running, .running, .running], "\(json)")
 
             // Paused: frozen by SIGSTOP, which /proc shows as T; resumed: running again.
             let node1 = try #require(try await up.state(of: "node-1").pid)

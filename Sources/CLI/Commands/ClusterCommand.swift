@@ -13,7 +13,7 @@ struct ClusterCommand: ParsableCommand {
             DATA/control.sock, a socket only the user running it may open. MEMBER is `gateway` or a node id \
             (node-1, node-2, …).
 
-              dfs cluster status            every member: state, pid, port
+              dfs cluster status            every member: state, pid, port (--json for scripts)
               dfs cluster pause node-1      SIGSTOP: a hung node (port open, no answers)
               dfs cluster resume node-1     SIGCONT
               dfs cluster kill node-1       SIGKILL: a crash
@@ -31,11 +31,17 @@ struct ClusterCommand: ParsableCommand {
             abstract: "List every member of the running `dfs up`: state (running, paused, stopped, exited), pid and port."
         )
 
+        @Flag(help: "Print the reply of `dfs up` as JSON (members with state, pid, port, last_exit) for scripts.")
+        var json = false
+
         @OptionGroup var control: ClusterControlOptions
 
         func run() throws {
             let reply = try control.send(ClusterControlRequest(action: .status))
-            print(ClusterStatusText(reply).rendered)
+            guard json else { return print(ClusterStatusText(reply).rendered) }
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            print(String(decoding: try encoder.encode(reply), as: UTF8.self))
         }
     }
 
