@@ -166,7 +166,8 @@ let package = Package(
         .testTarget(name: "DFSCoreTests", dependencies: ["DFSCore"], swiftSettings: swiftSettings),
         .testTarget(name: "DFSLauncherTests", dependencies: ["DFSLauncher"], swiftSettings: swiftSettings),
         .testTarget(name: "CLITests", dependencies: ["CLI", "DFSLauncher"], swiftSettings: swiftSettings),
-        .testTarget(name: "MetadataTests", dependencies: ["DFSMetadata", "DFSCore", "DFSLauncher"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "MetadataTests", dependencies: ["DFSMetadata", "DFSCore", "DFSLauncher"], swiftSettings: swiftSettings),
         .testTarget(
             name: "GatewayTests",
             dependencies: [

@@ -15,7 +15,9 @@ struct DFS: AsyncParsableCommand {
 
             Client commands talk to the gateway named by --gateway or DFS_GATEWAY (default http://127.0.0.1:8080).
             """,
-        subcommands: [Up.self, ClusterCommand.self, Put.self, Get.self, Remove.self, List.self, Nodes.self, Queue.self, Recover.self]
+        subcommands: [
+            Up.self, ClusterCommand.self, Put.self, Get.self, Remove.self, List.self, Nodes.self, Queue.self, Recover.self,
+        ]
     )
 
     @OptionGroup var gateway: GatewayOptions

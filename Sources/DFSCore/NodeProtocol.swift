@@ -148,7 +148,9 @@ public struct ReplicaOutcome: Codable, Sendable, Equatable {
     public var blockRoot: String?
     public var error: String?
 
-    public init(nodeID: String, stored: Bool, checksumSHA256: String?, sizeBytes: Int64?, blockRoot: String? = nil, error: String?) {
+    public init(
+        nodeID: String, stored: Bool, checksumSHA256: String?, sizeBytes: Int64?, blockRoot: String? = nil, error: String?
+    ) {
         self.nodeID = nodeID
         self.stored = stored
         self.checksumSHA256 = checksumSHA256
@@ -177,7 +179,10 @@ public struct BlobPutResult: Codable, Sendable, Equatable {
     public var blockRoot: String?
     public var replicas: [ReplicaOutcome]
 
-    public init(nodeID: String, key: String, sizeBytes: Int64, checksumSHA256: String, blockRoot: String? = nil, replicas: [ReplicaOutcome]) {
+    public init(
+        nodeID: String, key: String, sizeBytes: Int64, checksumSHA256: String, blockRoot: String? = nil,
+        replicas: [ReplicaOutcome]
+    ) {
         self.nodeID = nodeID
         self.key = key
         self.sizeBytes = sizeBytes
@@ -212,7 +217,10 @@ public struct BlobVerification: Codable, Sendable, Equatable {
     /// Why the copy is not intact, for logs and queue items.
     public var problem: String?
 
-    public init(sizeBytes: Int64, checksumSHA256: String?, blockRoot: String?, damagedBlocks: [Int], intact: Bool, blocksComputed: Bool, problem: String?) {
+    public init(
+        sizeBytes: Int64, checksumSHA256: String?, blockRoot: String?, damagedBlocks: [Int], intact: Bool, blocksComputed: Bool,
+        problem: String?
+    ) {
         self.sizeBytes = sizeBytes
         self.checksumSHA256 = checksumSHA256
         self.blockRoot = blockRoot

@@ -53,7 +53,8 @@ public actor LocalCluster {
         if let running = processes.first(where: { !$0.value.hasExited }) {
             throw LocalClusterError.alreadyRunning(running.key)
         }
-        for member in configuration.members where !LoopbackPort.isAvailable(configuration.port(of: member), host: configuration.host) {
+        for member in configuration.members
+        where !LoopbackPort.isAvailable(configuration.port(of: member), host: configuration.host) {
             throw LocalClusterError.portInUse(port: configuration.port(of: member), host: configuration.host, member: member)
         }
         do {

@@ -27,8 +27,11 @@ public struct InstrumentedMetadataStore: MetadataStore {
         try await measure("recordProbe") { try await base.recordProbe(of: node, status: status, latencyMs: latencyMs, at: time) }
     }
 
-    public func recordUpload(_ file: FileRecord, verifiedOn nodes: [NodeID], verifiedAt: Date, queue: [NewQueueItem]) async throws {
-        try await measure("recordUpload") { try await base.recordUpload(file, verifiedOn: nodes, verifiedAt: verifiedAt, queue: queue) }
+    public func recordUpload(_ file: FileRecord, verifiedOn nodes: [NodeID], verifiedAt: Date, queue: [NewQueueItem]) async throws
+    {
+        try await measure("recordUpload") {
+            try await base.recordUpload(file, verifiedOn: nodes, verifiedAt: verifiedAt, queue: queue)
+        }
     }
 
     public func file(_ key: FileKey) async throws -> FileEntry? {
@@ -40,7 +43,9 @@ public struct InstrumentedMetadataStore: MetadataStore {
     }
 
     public func markDeleted(_ key: FileKey, removedFrom: [NodeID], pendingOn: [NodeID], at time: Date) async throws -> Bool {
-        try await measure("markDeleted") { try await base.markDeleted(key, removedFrom: removedFrom, pendingOn: pendingOn, at: time) }
+        try await measure("markDeleted") {
+            try await base.markDeleted(key, removedFrom: removedFrom, pendingOn: pendingOn, at: time)
+        }
     }
 
     public func recordBlockRoot(_ key: FileKey, root: SHA256Digest) async throws -> Bool {
@@ -48,7 +53,9 @@ public struct InstrumentedMetadataStore: MetadataStore {
     }
 
     public func recordLocation(_ key: FileKey, on node: NodeID, status: LocationStatus, verifiedAt: Date?) async throws {
-        try await measure("recordLocation") { try await base.recordLocation(key, on: node, status: status, verifiedAt: verifiedAt) }
+        try await measure("recordLocation") {
+            try await base.recordLocation(key, on: node, status: status, verifiedAt: verifiedAt)
+        }
     }
 
     public func queueItems(_ filter: QueueFilter) async throws -> [QueueItem] {
@@ -59,9 +66,12 @@ public struct InstrumentedMetadataStore: MetadataStore {
         try await measure("enqueue") { try await base.enqueue(items, at: time) }
     }
 
-    public func claimQueueItems(for node: NodeID, owner: String, includeFailed: Bool, now: Date, leaseUntil: Date, limit: Int) async throws -> [QueueItem] {
+    public func claimQueueItems(
+        for node: NodeID, owner: String, includeFailed: Bool, now: Date, leaseUntil: Date, limit: Int
+    ) async throws -> [QueueItem] {
         try await measure("claimQueueItems") {
-            try await base.claimQueueItems(for: node, owner: owner, includeFailed: includeFailed, now: now, leaseUntil: leaseUntil, limit: limit)
+            try await base.claimQueueItems(
+                for: node, owner: owner, includeFailed: includeFailed, now: now, leaseUntil: leaseUntil, limit: limit)
         }
     }
 
@@ -73,7 +83,9 @@ public struct InstrumentedMetadataStore: MetadataStore {
         try await measure("completeQueueItem") { try await base.completeQueueItem(id, owner: owner, at: time) }
     }
 
-    public func failQueueItem(_ id: Int64, owner: String, error: String, at time: Date, retryAt: Date, maxRetries: Int) async throws -> Bool {
+    public func failQueueItem(
+        _ id: Int64, owner: String, error: String, at time: Date, retryAt: Date, maxRetries: Int
+    ) async throws -> Bool {
         try await measure("failQueueItem") {
             try await base.failQueueItem(id, owner: owner, error: error, at: time, retryAt: retryAt, maxRetries: maxRetries)
         }
@@ -91,8 +103,12 @@ public struct InstrumentedMetadataStore: MetadataStore {
         try await measure("filesExpected") { try await base.filesExpected(on: node) }
     }
 
-    public func markReplicaLost(_ key: FileKey, on node: NodeID, status: LocationStatus, reason: String, at time: Date) async throws -> Bool {
-        try await measure("markReplicaLost") { try await base.markReplicaLost(key, on: node, status: status, reason: reason, at: time) }
+    public func markReplicaLost(
+        _ key: FileKey, on node: NodeID, status: LocationStatus, reason: String, at time: Date
+    ) async throws -> Bool {
+        try await measure("markReplicaLost") {
+            try await base.markReplicaLost(key, on: node, status: status, reason: reason, at: time)
+        }
     }
 
     public func replicasToAudit(on node: NodeID, limit: Int) async throws -> [FileRecord] {

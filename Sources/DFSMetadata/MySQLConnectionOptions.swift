@@ -38,7 +38,9 @@ public struct MySQLConnectionOptions: Sendable, Equatable, CustomStringConvertib
         } else {
             user = credentials
         }
-        guard let slash = location.firstIndex(of: "/") else { throw MetadataError.unavailable("the MySQL URL needs /DATABASE after the host") }
+        guard let slash = location.firstIndex(of: "/") else {
+            throw MetadataError.unavailable("the MySQL URL needs /DATABASE after the host")
+        }
         let hostPort = location[..<slash]
         let database = location[location.index(after: slash)...].split(separator: "?", maxSplits: 1).first ?? ""
         var host = hostPort

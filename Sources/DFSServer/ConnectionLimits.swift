@@ -15,7 +15,8 @@ public struct ConnectionLimits: Sendable, Equatable {
     public var idleTimeout: Duration
     public var maxConnections: Int
 
-    public static let defaults = ConnectionLimits(requestHeadTimeout: .seconds(30), idleTimeout: .seconds(60), maxConnections: 4096)
+    public static let defaults = ConnectionLimits(
+        requestHeadTimeout: .seconds(30), idleTimeout: .seconds(60), maxConnections: 4096)
 
     public init(requestHeadTimeout: Duration, idleTimeout: Duration, maxConnections: Int) {
         self.requestHeadTimeout = requestHeadTimeout
@@ -38,25 +39,38 @@ public struct ConnectionLimits: Sendable, Equatable {
         guard maxConnections > available else { return (self, nil) }
         var fitted = self
         fitted.maxConnections = max(16, available)
-        return (fitted, "--max-connections \(maxConnections) exceeds the descriptor limit (\(limit.rlim_cur)); using \(fitted.maxConnections)")
+        return (
+            fitted,
+            "--max-connections \(maxConnections) exceeds the descriptor limit (\(limit.rlim_cur)); using \(fitted.maxConnections)"
+        )
     }
 }
 
 /// `--request-head-timeout`, `--idle-timeout` and `--max-connections`, the same on every server binary.
 public struct ConnectionLimitOptions: ParsableArguments {
-    @Option(help: OptionEnvironment.help("Close a connection that has not sent a whole request head after this long (default 30s).", "request-head-timeout"))
+    @Option(
+        help: OptionEnvironment.help(
+            "Close a connection that has not sent a whole request head after this long (default 30s).", "request-head-timeout"))
     var requestHeadTimeout: DurationArgument?
-    @Option(help: OptionEnvironment.help("Close a connection idle this long between requests, or whose request body stops arriving (default 60s).", "idle-timeout"))
+    @Option(
+        help: OptionEnvironment.help(
+            "Close a connection idle this long between requests, or whose request body stops arriving (default 60s).",
+            "idle-timeout"))
     var idleTimeout: DurationArgument?
-    @Option(help: OptionEnvironment.help("Open connections served at once; more wait to be accepted (default 4096).", "max-connections"))
+    @Option(
+        help: OptionEnvironment.help(
+            "Open connections served at once; more wait to be accepted (default 4096).", "max-connections"))
     var maxConnections: Int?
 
     public init() {}
 
     public func resolve() throws -> ConnectionLimits {
         let defaults = ConnectionLimits.defaults
-        let head = try OptionEnvironment.resolve(requestHeadTimeout, "request-head-timeout", default: DurationArgument(defaults.requestHeadTimeout)).duration
-        let idle = try OptionEnvironment.resolve(idleTimeout, "idle-timeout", default: DurationArgument(defaults.idleTimeout)).duration
+        let head = try OptionEnvironment.resolve(
+            requestHeadTimeout, "request-head-timeout", default: DurationArgument(defaults.requestHeadTimeout)
+        ).duration
+        let idle = try OptionEnvironment.resolve(idleTimeout, "idle-timeout", default: DurationArgument(defaults.idleTimeout))
+            .duration
         let connections = try OptionEnvironment.resolve(maxConnections, "max-connections", default: defaults.maxConnections)
         guard head > .zero else { throw ValidationError("--request-head-timeout must be positive") }
         guard idle > .zero else { throw ValidationError("--idle-timeout must be positive") }

@@ -29,7 +29,8 @@ struct EarlyNodeRefusalTests {
             let gateway = HTTPTestClient(baseURL: cluster.gatewayURL)
             let body = [UInt8](repeating: 0x5A, count: 8 << 20)
             for attempt in 0..<6 {
-                let response = attempt.isMultiple(of: 2)
+                let response =
+                    attempt.isMultiple(of: 2)
                     ? try await gateway.uploadRaw(body, filename: "big.bin")
                     : try await gateway.uploadMultipart(body, filename: "big.bin")
                 #expect(response.status == 507, "\(response)")

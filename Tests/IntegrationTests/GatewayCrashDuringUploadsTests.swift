@@ -23,7 +23,9 @@ struct GatewayCrashDuringUploadsTests {
                     acknowledged.add(answer.file_id, sha256Hex(bytes))
                 }
             }
-            try await eventually("some uploads are acknowledged", timeout: .seconds(30), interval: .milliseconds(20)) { acknowledged.count >= 5 }
+            try await eventually("some uploads are acknowledged", timeout: .seconds(30), interval: .milliseconds(20)) {
+                acknowledged.count >= 5
+            }
             _ = await cluster.local.stop(.gateway, immediately: true)
             uploader.cancel()
             _ = await uploader.value
@@ -31,7 +33,9 @@ struct GatewayCrashDuringUploadsTests {
 
             let listed = try await gateway.getJSON("/files?limit=1000", as: FilesAnswer.self).files
             let listedKeys = Set(listed.map(\.file_key))
-            for (key, _) in acknowledged.all { #expect(listedKeys.contains(key), "acknowledged \(key) is missing after the restart") }
+            for (key, _) in acknowledged.all {
+                #expect(listedKeys.contains(key), "acknowledged \(key) is missing after the restart")
+            }
             for file in listed {
                 #expect(!file.replicas.isEmpty, "\(file.file_key) is listed without a verified copy")
                 let download = try await gateway.download(file.file_key).expectingSuccess()

@@ -30,7 +30,8 @@ struct LargeTransferMemoryTests {
             #expect(answer.checksum_sha256 == source.expectedDigest.hex)
             #expect(answer.replication.successful.count == 2)
 
-            let download = try await HTTPClient.shared.execute(HTTPClientRequest(url: cluster.gatewayURL + "/download/\(answer.file_id)"), timeout: .minutes(10))
+            let download = try await HTTPClient.shared.execute(
+                HTTPClientRequest(url: cluster.gatewayURL + "/download/\(answer.file_id)"), timeout: .minutes(10))
             #expect(download.status == .ok)
             var hasher = StreamingSHA256()
             for try await chunk in download.body { hasher.update(chunk) }
@@ -95,7 +96,8 @@ struct GeneratedBytes: AsyncSequence, Sendable {
         var produced = 0
         mutating func next() async -> ByteBuffer? {
             guard produced < sequence.total else { return nil }
-            let chunk = GeneratedBytes.chunk(sequence.block, index: index, length: Swift.min(GeneratedBytes.chunkSize, sequence.total - produced))
+            let chunk = GeneratedBytes.chunk(
+                sequence.block, index: index, length: Swift.min(GeneratedBytes.chunkSize, sequence.total - produced))
             produced += chunk.readableBytes
             index += 1
             return chunk

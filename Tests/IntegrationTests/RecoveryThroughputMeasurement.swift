@@ -12,7 +12,9 @@ struct RecoveryThroughputMeasurement {
     func measureDrain() async throws {
         let count = Self.fileCount ?? 0
         let size = 1 << 20
-        try await withCluster(nodes: 3, gatewayArguments: ["--recovery-interval", "1h", "--probe-interval", "1h", "--recovery-concurrency", "4"]) { cluster in
+        try await withCluster(
+            nodes: 3, gatewayArguments: ["--recovery-interval", "1h", "--probe-interval", "1h", "--recovery-concurrency", "4"]
+        ) { cluster in
             await cluster.stopNode(2)
             let payload = randomBytes(size)
             for index in 0..<count {

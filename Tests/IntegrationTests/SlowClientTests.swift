@@ -15,7 +15,8 @@ struct SlowClientTests {
             let clock = ContinuousClock()
             var halfOpen: [(connection: RawConnection, openedAt: ContinuousClock.Instant)] = []
             for index in 0..<2_000 {
-                let connection = try RawConnection(port: index % 4 == 0 ? port(of: cluster.nodeURL(1)) : port(of: cluster.gatewayURL))
+                let connection = try RawConnection(
+                    port: index % 4 == 0 ? port(of: cluster.nodeURL(1)) : port(of: cluster.gatewayURL))
                 try connection.send("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Trickle: ")
                 halfOpen.append((connection, clock.now))
             }
@@ -56,7 +57,8 @@ struct SlowClientTests {
     func stalledBodyIsEnded() async throws {
         try await withCluster(nodes: 1, gatewayArguments: Self.limits) { cluster in
             let connection = try RawConnection(port: port(of: cluster.gatewayURL))
-            try connection.send("POST /upload?filename=stalled.bin HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1048576\r\n\r\n")
+            try connection.send(
+                "POST /upload?filename=stalled.bin HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1048576\r\n\r\n")
             try connection.send([UInt8](repeating: 7, count: 65_536))
             try await eventually("the stalled upload's connection closed", timeout: .seconds(10), interval: .milliseconds(200)) {
                 connection.isClosedByPeer

@@ -34,19 +34,29 @@ struct Up: AsyncParsableCommand {
     @Option(help: "The address everything listens on; default 127.0.0.1 (env: DFS_HOST).")
     var host: String?
 
-    @Option(help: "Folder for node data (DIR/node-1, …) and the SQLite metadata; default ./dfs-data (env: DFS_DATA).", completion: .directory)
+    @Option(
+        help: "Folder for node data (DIR/node-1, …) and the SQLite metadata; default ./dfs-data (env: DFS_DATA).",
+        completion: .directory)
     var data: String?
 
-    @Option(help: "Metadata URL for the gateway, sqlite:PATH or mysql://USER:PASS@HOST:PORT/DB; default sqlite:DIR/metadata.sqlite (env: DFS_METADATA).")
+    @Option(
+        help:
+            "Metadata URL for the gateway, sqlite:PATH or mysql://USER:PASS@HOST:PORT/DB; default sqlite:DIR/metadata.sqlite (env: DFS_METADATA)."
+    )
     var metadata: String?
 
-    @Option(help: "Write each process's log to DIR/gateway.log, DIR/node-1.log, … instead of this terminal (env: DFS_LOG_DIR).", completion: .directory)
+    @Option(
+        help: "Write each process's log to DIR/gateway.log, DIR/node-1.log, … instead of this terminal (env: DFS_LOG_DIR).",
+        completion: .directory)
     var logDir: String?
 
     @Option(help: "How long each process may take to answer /health; default 30s (env: DFS_STARTUP_TIMEOUT).")
     var startupTimeout: DurationArgument?
 
-    @Option(help: "What to do when a member dies without being asked to: no (report it, leave it down) or on-failure (start it again after 1s, 2s, 4s… up to 30s); default no (env: DFS_RESTART).")
+    @Option(
+        help:
+            "What to do when a member dies without being asked to: no (report it, leave it down) or on-failure (start it again after 1s, 2s, 4s… up to 30s); default no (env: DFS_RESTART)."
+    )
     var restart: String?
 
     @OptionGroup(title: "Gateway and node settings (passed through)")
@@ -60,7 +70,9 @@ struct Up: AsyncParsableCommand {
             throw ValidationError("port \(port) is outside 1–65535; check --port and --node-port")
         }
         if nodePorts.contains(settings.gatewayPort) {
-            throw ValidationError("the gateway's port \(settings.gatewayPort) collides with the node ports \(nodePorts.lowerBound)–\(nodePorts.upperBound); change --port or --node-port")
+            throw ValidationError(
+                "the gateway's port \(settings.gatewayPort) collides with the node ports \(nodePorts.lowerBound)–\(nodePorts.upperBound); change --port or --node-port"
+            )
         }
     }
 
@@ -103,7 +115,9 @@ struct Up: AsyncParsableCommand {
             dataDirectory: try OptionEnvironment.resolve(data, "data", default: "./dfs-data"),
             metadataURL: metadata ?? OptionEnvironment.value(for: "metadata"),
             logDirectory: logDir ?? OptionEnvironment.value(for: "log-dir"),
-            startupTimeout: try OptionEnvironment.resolve(startupTimeout, "startup-timeout", default: DurationArgument(.seconds(30))).duration,
+            startupTimeout: try OptionEnvironment.resolve(
+                startupTimeout, "startup-timeout", default: DurationArgument(.seconds(30))
+            ).duration,
             restartPolicy: try resolveRestartPolicy()
         )
     }

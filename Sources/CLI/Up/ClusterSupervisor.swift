@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 import DFSLauncher
 import Foundation
@@ -167,7 +167,9 @@ struct ClusterSupervisor {
 
     private func printBanner(controlAvailable: Bool) {
         let nodeCount = configuration.nodes.count
-        var lines = ["SwiftDFS is up: a gateway and \(nodeCount) node\(nodeCount == 1 ? "" : "s"), data in \(configuration.dataDirectory)"]
+        var lines = [
+            "SwiftDFS is up: a gateway and \(nodeCount) node\(nodeCount == 1 ? "" : "s"), data in \(configuration.dataDirectory)"
+        ]
         var table = TextTable("", "URL", "ROLE", "DATA")
         table.append(["gateway", configuration.gatewayURL, "", Self.maskingPassword(in: configuration.effectiveMetadataURL)])
         for node in configuration.nodes {
@@ -181,11 +183,15 @@ struct ClusterSupervisor {
             lines.append("Cluster secret: \(secretFile) (mode 0600; nodes answer only calls that carry it)")
         }
         let dfs = CommandHint.invocation(ofRunningExecutable: ClusterBinaries.runningExecutablePath())
-        let gatewayHint = configuration.gatewayURL == GatewayOptions.defaultGateway ? "" : "--gateway \(configuration.gatewayURL) "
+        let gatewayHint =
+            configuration.gatewayURL == GatewayOptions.defaultGateway ? "" : "--gateway \(configuration.gatewayURL) "
         lines.append("Dashboard: \(configuration.gatewayURL)/")
         if controlAvailable {
-            let dataHint = CommandHint.isDefaultDataDirectory(configuration.dataDirectory) ? "" : " --data \(configuration.dataDirectory)"
-            lines.append("Failover by hand: \(dfs) cluster status|pause|resume|kill|stop|start MEMBER\(dataHint)   (MEMBER: gateway, node-1…)")
+            let dataHint =
+                CommandHint.isDefaultDataDirectory(configuration.dataDirectory) ? "" : " --data \(configuration.dataDirectory)"
+            lines.append(
+                "Failover by hand: \(dfs) cluster status|pause|resume|kill|stop|start MEMBER\(dataHint)   (MEMBER: gateway, node-1…)"
+            )
         }
         lines.append("Try: \(dfs) put \(gatewayHint)FILE    (Ctrl-C stops the cluster)")
         // Written straight to the descriptor: through a pipe, print() would sit in a buffer until exit.

@@ -33,7 +33,9 @@ struct FileDeleter: Sendable {
                         _ = try await nodes.deleteBlob(key, on: score.endpoint)
                         return (node, true)
                     } catch {
-                        logger.warning("node unreachable during delete; queued", metadata: ["file_key": "\(key)", "node_id": "\(node)", "error": "\(error)"])
+                        logger.warning(
+                            "node unreachable during delete; queued",
+                            metadata: ["file_key": "\(key)", "node_id": "\(node)", "error": "\(error)"])
                         return (node, false)
                     }
                 }
@@ -45,7 +47,12 @@ struct FileDeleter: Sendable {
         guard try await store.markDeleted(key, removedFrom: deleted, pendingOn: pending, at: Date()) else {
             throw FileAccessError.fileNotFound(key)
         }
-        logger.info("deleted file", metadata: ["file_key": "\(key)", "deleted_from": "\(deleted.sorted().map(\.rawValue))", "pending": "\(pending.sorted().map(\.rawValue))"])
+        logger.info(
+            "deleted file",
+            metadata: [
+                "file_key": "\(key)", "deleted_from": "\(deleted.sorted().map(\.rawValue))",
+                "pending": "\(pending.sorted().map(\.rawValue))",
+            ])
         return DeleteOutcome(key: key, deletedFrom: deleted.sorted(), pendingOn: pending.sorted())
     }
 }

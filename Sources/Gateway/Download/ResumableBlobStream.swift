@@ -43,9 +43,12 @@ final class ResumableBlobStream {
     /// - Parameters:
     ///   - first, last: the inclusive byte range served (`last` is `first - 1` for an empty file).
     ///   - opened: the serving node's stream with its first chunk already read (and not yet passed on).
-    init(file: FileRecord, first: Int64, last: Int64, opened: OpenedReplica, routing: DownloadRouting,
-         fallbacks: [NodeScore], opener: ReplicaOpener, scoreboard: LatencyScoreboard, stallTimeout: Duration,
-         slowness: SlowSourceDetector = SlowSourceDetector(), events: DownloadEvents = DownloadEvents(), recentThroughput: Double?, logger: Logger) {
+    init(
+        file: FileRecord, first: Int64, last: Int64, opened: OpenedReplica, routing: DownloadRouting,
+        fallbacks: [NodeScore], opener: ReplicaOpener, scoreboard: LatencyScoreboard, stallTimeout: Duration,
+        slowness: SlowSourceDetector = SlowSourceDetector(), events: DownloadEvents = DownloadEvents(), recentThroughput: Double?,
+        logger: Logger
+    ) {
         self.file = file
         self.first = first
         self.last = last
@@ -86,7 +89,9 @@ final class ResumableBlobStream {
             case .end:
                 if delivered == expectedLength { return finished() }
                 // A node ends its answer early, cleanly, only before a block it found damaged.
-                try await resume(after: "the node stopped after \(delivered) of \(expectedLength) bytes, before a damaged block", cause: .damaged)
+                try await resume(
+                    after: "the node stopped after \(delivered) of \(expectedLength) bytes, before a damaged block",
+                    cause: .damaged)
             case .stalled:
                 try await resume(after: "no byte for \(stallTimeout)", cause: .stalled)
             case .failed(let error as CancellationError):
@@ -109,7 +114,9 @@ final class ResumableBlobStream {
     }
 
     private func judgePace(bytes: Int, waited: Duration) async {
-        switch slowness.delivered(bytes: bytes, waited: waited, recentThroughput: recentThroughput, bytesRemaining: expectedLength - delivered) {
+        switch slowness.delivered(
+            bytes: bytes, waited: waited, recentThroughput: recentThroughput, bytesRemaining: expectedLength - delivered)
+        {
         case .keepGoing:
             break
         case .measured(let rate):
@@ -117,7 +124,9 @@ final class ResumableBlobStream {
             recentThroughput = await scoreboard.score(of: currentNode)?.throughputBytesPerSecond
         case .tooSlow(let rate):
             let expected = recentThroughput ?? 0
-            await switchIfPossible(reason: "delivering \(Int(rate)) B/s, below 1/\(Int(1 / slowness.slowFraction)) of its recent \(Int(expected)) B/s")
+            await switchIfPossible(
+                reason:
+                    "delivering \(Int(rate)) B/s, below 1/\(Int(1 / slowness.slowFraction)) of its recent \(Int(expected)) B/s")
         }
     }
 
@@ -126,7 +135,8 @@ final class ResumableBlobStream {
     private func finished() -> ByteBuffer? {
         lease.release()
         current.cancel()
-        let level: Logger.Level = midStreamFailovers.isEmpty && routing.failedBeforeFirstByte.isEmpty && routing.hedgedTo == nil ? .debug : .info
+        let level: Logger.Level =
+            midStreamFailovers.isEmpty && routing.failedBeforeFirstByte.isEmpty && routing.hedgedTo == nil ? .debug : .info
         logger.log(level: level, "download served", metadata: summary())
         return nil
     }
@@ -149,23 +159,28 @@ final class ResumableBlobStream {
         events.failedOver(currentNode, cause)
         // Let the node be asked, off this path, which blocks it found damaged (a broken stream may be a death too).
         if cause == .broken || cause == .damaged { events.sourceBroke(key, currentNode) }
-        logger.warning("source failed mid-stream; resuming from another replica", metadata: [
-            "file_key": "\(key)", "node_id": "\(currentNode)", "bytes": "\(delivered)", "error": "\(reason)",
-        ])
+        logger.warning(
+            "source failed mid-stream; resuming from another replica",
+            metadata: [
+                "file_key": "\(key)", "node_id": "\(currentNode)", "bytes": "\(delivered)", "error": "\(reason)",
+            ])
         if try await switchToFallback(reason: reason, keeping: stoppedSource) { return }
         var metadata = summary()
         metadata["error"] = "\(reason)"
         lease.release()
         logger.warning("download aborted: no replica can continue", metadata: metadata)
         events.aborted()
-        throw NodeRequestError.unreachable(currentNode, reason: "\(reason); no other replica could continue at byte \(first + delivered)")
+        throw NodeRequestError.unreachable(
+            currentNode, reason: "\(reason); no other replica could continue at byte \(first + delivered)")
     }
 
     /// The source is alive but far too slow: moves on only if another replica opens, else keeps it.
     private func switchIfPossible(reason: String) async {
-        logger.warning("source too slow; trying another replica", metadata: [
-            "file_key": "\(key)", "node_id": "\(currentNode)", "bytes": "\(delivered)", "reason": "\(reason)",
-        ])
+        logger.warning(
+            "source too slow; trying another replica",
+            metadata: [
+                "file_key": "\(key)", "node_id": "\(currentNode)", "bytes": "\(delivered)", "reason": "\(reason)",
+            ])
         let slowNode = currentNode
         if (try? await switchToFallback(reason: reason)) == true {
             await scoreboard.requestFailed(on: slowNode)
@@ -186,12 +201,17 @@ final class ResumableBlobStream {
             let candidate = fallbacks.removeFirst()
             await scoreboard.requestStarted(on: candidate.id)
             do {
-                let opened = try await opener.open(key, on: candidate.endpoint, range: ByteRange(first: resumeAt, last: last), expecting: file.expectation)
+                let opened = try await opener.open(
+                    key, on: candidate.endpoint, range: ByteRange(first: resumeAt, last: last), expecting: file.expectation)
                 await scoreboard.requestFinished(on: candidate.id, latency: opened.latency, failed: false)
-                if opened.stream.totalSize != file.sizeBytes || (opened.stream.recordedDigest.map { $0 != file.checksum } ?? false) {
-                    logger.warning("replica holds a different blob; not resuming from it", metadata: [
-                        "file_key": "\(key)", "node_id": "\(candidate.id)", "bytes": "\(opened.stream.totalSize)",
-                    ])
+                if opened.stream.totalSize != file.sizeBytes
+                    || (opened.stream.recordedDigest.map { $0 != file.checksum } ?? false)
+                {
+                    logger.warning(
+                        "replica holds a different blob; not resuming from it",
+                        metadata: [
+                            "file_key": "\(key)", "node_id": "\(candidate.id)", "bytes": "\(opened.stream.totalSize)",
+                        ])
                     continue
                 }
                 current.cancel()
@@ -204,7 +224,8 @@ final class ResumableBlobStream {
                 currentNode = candidate.id
                 slowness.reset()
                 recentThroughput = await scoreboard.score(of: candidate.id)?.throughputBytesPerSecond
-                logger.info("download resumed", metadata: ["file_key": "\(key)", "node_id": "\(candidate.id)", "bytes": "\(delivered)"])
+                logger.info(
+                    "download resumed", metadata: ["file_key": "\(key)", "node_id": "\(candidate.id)", "bytes": "\(delivered)"])
                 return true
             } catch is CancellationError {
                 await scoreboard.requestAbandoned(on: candidate.id)
@@ -213,10 +234,14 @@ final class ResumableBlobStream {
                 await scoreboard.requestFinished(on: candidate.id, latency: nil, failed: false)
                 events.copyDamaged(key, candidate.id, error.copyDamage!, error.description)
                 if error.copyDamage == .corrupt { damagedHere.append(candidate) }
-                logger.warning("replica's copy is damaged; not resuming from it", metadata: ["file_key": "\(key)", "node_id": "\(candidate.id)", "error": "\(error)"])
+                logger.warning(
+                    "replica's copy is damaged; not resuming from it",
+                    metadata: ["file_key": "\(key)", "node_id": "\(candidate.id)", "error": "\(error)"])
             } catch {
                 await scoreboard.requestFinished(on: candidate.id, latency: nil, failed: true)
-                logger.warning("replica could not resume the download", metadata: ["file_key": "\(key)", "node_id": "\(candidate.id)", "error": "\(error)"])
+                logger.warning(
+                    "replica could not resume the download",
+                    metadata: ["file_key": "\(key)", "node_id": "\(candidate.id)", "error": "\(error)"])
             }
         }
         return false

@@ -20,8 +20,10 @@ struct SlowSourceDetector: Sendable, Equatable {
     private var windowBytes: Int64 = 0
     private var windowWait: Duration = .zero
 
-    init(slowFraction: Double = 1.0 / 8, window: Duration = .seconds(1), measureEveryBytes: Int64 = 16 << 20,
-         minimumMeasuredWait: Duration = .milliseconds(10), minimumBytesRemaining: Int64 = 1 << 20) {
+    init(
+        slowFraction: Double = 1.0 / 8, window: Duration = .seconds(1), measureEveryBytes: Int64 = 16 << 20,
+        minimumMeasuredWait: Duration = .milliseconds(10), minimumBytesRemaining: Int64 = 1 << 20
+    ) {
         self.slowFraction = slowFraction
         self.window = window
         self.measureEveryBytes = measureEveryBytes

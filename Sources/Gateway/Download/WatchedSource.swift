@@ -48,7 +48,9 @@ final class WatchedSource: Sendable {
                 do { try await clock.sleep(for: step) } catch { return }
                 let now = clock.now
                 let stalled = state.withLock { hand -> CheckedContinuation<Outcome, Never>? in
-                    guard let since = hand.waitingSince, now - since >= stallTimeout, let consumer = hand.consumer else { return nil }
+                    guard let since = hand.waitingSince, now - since >= stallTimeout, let consumer = hand.consumer else {
+                        return nil
+                    }
                     hand.consumer = nil
                     hand.closed = true
                     return consumer

@@ -27,7 +27,8 @@ struct APIError: Error, HTTPResponseError, Sendable {
 
 /// Renders every error that leaves a handler as that JSON, logging unknown ones with the request id.
 struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response
+    {
         do {
             return try await next(request, context)
         } catch {

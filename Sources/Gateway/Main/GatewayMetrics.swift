@@ -96,12 +96,14 @@ final class GatewayMetrics: Sendable {
     /// HTTP and node latencies: a tiny JSON answer takes a millisecond, a large transfer minutes.
     static let requestBuckets: [Duration] = [
         .milliseconds(1), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100),
-        .milliseconds(250), .milliseconds(500), .seconds(1), .milliseconds(2500), .seconds(5), .seconds(10), .seconds(30), .seconds(60),
+        .milliseconds(250), .milliseconds(500), .seconds(1), .milliseconds(2500), .seconds(5), .seconds(10), .seconds(30),
+        .seconds(60),
     ]
     /// Store calls: SQLite answers in microseconds, MySQL over a network in milliseconds.
     static let metadataBuckets: [Duration] = [
         .microseconds(100), .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10),
-        .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(5),
+        .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1),
+        .seconds(5),
     ]
     /// Methods outside this set share one label value, so a client inventing methods cannot grow the series.
     static let knownMethods: Set<String> = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]
@@ -140,9 +142,10 @@ final class GatewayMetrics: Sendable {
         underReplicatedFilesGauge = registry.makeGauge(descriptor: Self.underReplicatedFiles.descriptor)
         underReplicatedBytesGauge = registry.makeGauge(descriptor: Self.underReplicatedBytes.descriptor)
         oldestMissingCopyGauge = registry.makeGauge(descriptor: Self.oldestMissingCopy.descriptor)
-        queueItemGauges = Dictionary(uniqueKeysWithValues: QueueItemStatus.allCases.map { status in
-            (status, registry.makeGauge(descriptor: Self.queueItems.descriptor, labels: [("status", status.rawValue)]))
-        })
+        queueItemGauges = Dictionary(
+            uniqueKeysWithValues: QueueItemStatus.allCases.map { status in
+                (status, registry.makeGauge(descriptor: Self.queueItems.descriptor, labels: [("status", status.rawValue)]))
+            })
         nodesUpGauge = registry.makeGauge(descriptor: Self.nodesUp.descriptor)
         nodesTotalGauge = registry.makeGauge(descriptor: Self.nodesTotal.descriptor)
     }
@@ -155,9 +158,12 @@ final class GatewayMetrics: Sendable {
         let method = Self.knownMethods.contains(method) ? method : "OTHER"
         let labels = [("route", route), ("method", method), ("status", String(status))]
         registry.makeCounter(descriptor: Self.httpRequests.descriptor, labels: labels).increment()
-        registry.makeDurationHistogram(descriptor: Self.httpRequestDuration.descriptor, labels: labels, buckets: Self.requestBuckets)
-            .record(duration)
-        registry.makeCounter(descriptor: Self.httpReceivedBytes.descriptor, labels: [("route", route)]).increment(by: receivedBytes)
+        registry.makeDurationHistogram(
+            descriptor: Self.httpRequestDuration.descriptor, labels: labels, buckets: Self.requestBuckets
+        )
+        .record(duration)
+        registry.makeCounter(descriptor: Self.httpReceivedBytes.descriptor, labels: [("route", route)]).increment(
+            by: receivedBytes)
         registry.makeCounter(descriptor: Self.httpSentBytes.descriptor, labels: [("route", route)]).increment(by: sentBytes)
         activity.requestAnswered(route: route, method: method, status: status)
     }
@@ -169,7 +175,8 @@ final class GatewayMetrics: Sendable {
             labels: [("node_id", node.rawValue), ("operation", operation), ("outcome", succeeded ? "ok" : "error")],
             buckets: Self.requestBuckets
         ).record(duration)
-        let errors = registry.makeCounter(descriptor: Self.nodeRequestErrors.descriptor, labels: [("node_id", node.rawValue), ("operation", operation)])
+        let errors = registry.makeCounter(
+            descriptor: Self.nodeRequestErrors.descriptor, labels: [("node_id", node.rawValue), ("operation", operation)])
         if !succeeded { errors.increment() }
         activity.nodeCallFinished(node, operation: operation, succeeded: succeeded)
     }

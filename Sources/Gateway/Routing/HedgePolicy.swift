@@ -82,4 +82,3 @@ struct HedgeBudget: Sendable, Equatable {
         return true
     }
 }
-

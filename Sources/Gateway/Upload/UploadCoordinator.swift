@@ -78,7 +78,9 @@ struct UploadCoordinator: Sendable {
                 await scoreboard.requestFinished(on: primary.id, latency: nil, failed: true)
                 attempts.append(error.description)
                 if case .unreachable = error, !reader.hasDeliveredBytes {
-                    logger.warning("primary unreachable before the body started; trying the next node", metadata: ["node_id": "\(primary.id)", "error": "\(error)"])
+                    logger.warning(
+                        "primary unreachable before the body started; trying the next node",
+                        metadata: ["node_id": "\(primary.id)", "error": "\(error)"])
                     continue
                 }
                 // The body reached the nodes at least in part: make sure no copy of an unacknowledged upload stays.
@@ -133,12 +135,14 @@ struct UploadCoordinator: Sendable {
         var reasons: [NodeID: String] = [:]
         let primaryDigest = SHA256Digest(hex: result.checksumSHA256)
         // A copy counts only when its blocks are the gateway's too: the node's block root is the proof.
-        let primaryVerified = primaryDigest == digest && result.sizeBytes == size && result.blockRoot.flatMap(SHA256Digest.init(hex:)) == blockRoot
+        let primaryVerified =
+            primaryDigest == digest && result.sizeBytes == size && result.blockRoot.flatMap(SHA256Digest.init(hex:)) == blockRoot
         replicas.append(.init(nodeID: primary.id, digest: primaryDigest, isVerified: primaryVerified))
         if primaryVerified {
             verified.append(primary.id)
         } else {
-            reasons[primary.id] = "\(primary.id): digest \(result.checksumSHA256) or block root \(result.blockRoot ?? "none") differs from \(digest.hex), \(blockRoot.hex)"
+            reasons[primary.id] =
+                "\(primary.id): digest \(result.checksumSHA256) or block root \(result.blockRoot ?? "none") differs from \(digest.hex), \(blockRoot.hex)"
             failures.append(reasons[primary.id]!)
         }
 
@@ -146,17 +150,22 @@ struct UploadCoordinator: Sendable {
             let outcome = result.replicas.first { $0.nodeID == target.rawValue }
             let targetDigest = outcome?.checksumSHA256.flatMap(SHA256Digest.init(hex:))
             let targetRoot = outcome?.blockRoot.flatMap(SHA256Digest.init(hex:))
-            let isVerified = outcome?.stored == true && targetDigest == digest && outcome?.sizeBytes == size && targetRoot == blockRoot
+            let isVerified =
+                outcome?.stored == true && targetDigest == digest && outcome?.sizeBytes == size && targetRoot == blockRoot
             replicas.append(.init(nodeID: target, digest: targetDigest, isVerified: isVerified))
             if isVerified {
                 verified.append(target)
             } else {
-                let reason = outcome?.error ?? (outcome?.stored == true
-                    ? "\(target): digest \(targetDigest?.hex ?? "?") or block root \(targetRoot?.hex ?? "none") differs from \(digest.hex), \(blockRoot.hex)"
-                    : "\(target): no answer from the primary about this target")
+                let reason =
+                    outcome?.error
+                    ?? (outcome?.stored == true
+                        ? "\(target): digest \(targetDigest?.hex ?? "?") or block root \(targetRoot?.hex ?? "none") differs from \(digest.hex), \(blockRoot.hex)"
+                        : "\(target): no answer from the primary about this target")
                 failures.append(reason)
                 reasons[target] = reason
-                logger.warning("replica not verified; queued for repair", metadata: ["file_key": "\(key)", "node_id": "\(target)", "error": "\(reason)"])
+                logger.warning(
+                    "replica not verified; queued for repair",
+                    metadata: ["file_key": "\(key)", "node_id": "\(target)", "error": "\(reason)"])
             }
         }
         for target in skippedTargets {
@@ -171,11 +180,14 @@ struct UploadCoordinator: Sendable {
         }
         let missing = replicas.filter { !$0.isVerified }.map(\.nodeID)
         for node in missing {
-            queue.append(NewQueueItem(fileKey: key, targetNodeID: node, sourceNodeID: source, kind: .replicate, reason: reasons[node]))
+            queue.append(
+                NewQueueItem(fileKey: key, targetNodeID: node, sourceNodeID: source, kind: .replicate, reason: reasons[node]))
         }
 
         let now = Date()
-        let file = FileRecord(key: key, originalFilename: descriptor.filename, sizeBytes: size, checksum: digest, uploadedAt: now, blockRoot: blockRoot)
+        let file = FileRecord(
+            key: key, originalFilename: descriptor.filename, sizeBytes: size, checksum: digest, uploadedAt: now,
+            blockRoot: blockRoot)
         do {
             try await store.recordUpload(file, verifiedOn: verified, verifiedAt: now, queue: queue)
         } catch {
@@ -184,10 +196,13 @@ struct UploadCoordinator: Sendable {
             throw error
         }
         let latency = await scoreboard.score(of: primary.id)?.ewmaLatencyMs
-        logger.info("stored file", metadata: [
-            "file_key": "\(key)", "bytes": "\(size)", "node_id": "\(primary.id)",
-            "verified": "\(verified.map(\.rawValue).joined(separator: ","))", "queued": "\(missing.map(\.rawValue).joined(separator: ","))",
-        ])
+        logger.info(
+            "stored file",
+            metadata: [
+                "file_key": "\(key)", "bytes": "\(size)", "node_id": "\(primary.id)",
+                "verified": "\(verified.map(\.rawValue).joined(separator: ","))",
+                "queued": "\(missing.map(\.rawValue).joined(separator: ","))",
+            ])
         return UploadOutcome(
             file: file, primary: primary.id, primaryLatencyMs: latency,
             replicatedTo: verified.filter { $0 != primary.id }.sorted(), failedOn: missing.sorted(), replicas: replicas)
@@ -252,7 +267,9 @@ struct UploadCoordinator: Sendable {
             do {
                 _ = try await nodes.deleteBlob(key, on: endpoint)
             } catch {
-                logger.warning("could not remove an unacknowledged copy", metadata: ["file_key": "\(key)", "node_id": "\(id)", "error": "\(error)"])
+                logger.warning(
+                    "could not remove an unacknowledged copy",
+                    metadata: ["file_key": "\(key)", "node_id": "\(id)", "error": "\(error)"])
             }
         }
     }

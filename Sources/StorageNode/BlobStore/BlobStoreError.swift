@@ -23,7 +23,8 @@ enum BlobStoreError: Error, Equatable, Sendable, CustomStringConvertible {
     var description: String {
         switch self {
         case .reservedKey(let key):
-            return "key '\(key)' ends in '\(BlobLayout.digestSuffix)' or '\(BlobLayout.blocksSuffix)', which are reserved for digest files"
+            return
+                "key '\(key)' ends in '\(BlobLayout.digestSuffix)' or '\(BlobLayout.blocksSuffix)', which are reserved for digest files"
         case .blobNotFound(let key): return "blob '\(key)' not found"
         case .digestMismatch(let expected, let actual):
             return "received bytes hash to \(actual.hex), expected \(expected.hex)"

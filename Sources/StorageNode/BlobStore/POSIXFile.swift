@@ -104,7 +104,9 @@ enum POSIXFile {
         try attribute(name, path: path, limit: limit) { getxattr(path, name, $0, limit) }
     }
 
-    private static func attribute(_ name: String, path: String, limit: Int, get: (UnsafeMutableRawPointer) -> Int) throws -> String? {
+    private static func attribute(
+        _ name: String, path: String, limit: Int, get: (UnsafeMutableRawPointer) -> Int
+    ) throws -> String? {
         var bytes = [UInt8](repeating: 0, count: limit)
         let count = bytes.withUnsafeMutableBytes { get($0.baseAddress!) }
         guard count >= 0 else {

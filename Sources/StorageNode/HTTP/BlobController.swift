@@ -19,11 +19,15 @@ struct BlobController: Sendable {
         let input = try BlobPutInput(parsing: request, context: context)
         let result = try await coordinator.put(
             input.key, body: request.body, length: input.contentLength,
-            expectedDigest: input.expectedDigest, expectedBlockRoot: input.expectedBlockRoot, targets: input.targets, logger: context.logger
+            expectedDigest: input.expectedDigest, expectedBlockRoot: input.expectedBlockRoot, targets: input.targets,
+            logger: context.logger
         )
         context.logger.debug(
             "blob stored",
-            metadata: ["file_key": "\(input.key)", "bytes": "\(result.sizeBytes)", "replicas": "\(result.replicas.filter(\.stored).count)/\(result.replicas.count)"]
+            metadata: [
+                "file_key": "\(input.key)", "bytes": "\(result.sizeBytes)",
+                "replicas": "\(result.replicas.filter(\.stored).count)/\(result.replicas.count)",
+            ]
         )
         return .json(result)
     }
@@ -31,7 +35,8 @@ struct BlobController: Sendable {
     @Sendable func get(_ request: Request, context: BasicRequestContext) async throws -> Response {
         let key = try BlobKeyParameter.key(in: context)
         let read = try await store.openVerified(
-            key, BlobReadRequest(rangeHeader: request.headers[.range], expectation: try BlobExpectationHeaders.parse(request.headers)))
+            key,
+            BlobReadRequest(rangeHeader: request.headers[.range], expectation: try BlobExpectationHeaders.parse(request.headers)))
         var headers = read.plan.headers
         headers[.dfsVerified] = read.verification.rawValue
         if let root = read.blockRoot { headers[.dfsBlockRoot] = root.hex }
@@ -67,7 +72,8 @@ struct BlobController: Sendable {
         let key = try BlobKeyParameter.key(in: context)
         let verification = try await store.verify(key, expectation: try BlobExpectationHeaders.parse(request.headers))
         if !verification.intact {
-            context.logger.warning("verification found damage", metadata: ["file_key": "\(key)", "error": "\(verification.problem ?? "")"])
+            context.logger.warning(
+                "verification found damage", metadata: ["file_key": "\(key)", "error": "\(verification.problem ?? "")"])
         }
         return .json(verification)
     }

@@ -12,7 +12,10 @@ struct BlobPutInput: Sendable, Equatable {
     /// `Content-Length`, when the client declared one (absent for chunked bodies).
     var contentLength: Int64?
 
-    init(key: FileKey, expectedDigest: SHA256Digest? = nil, expectedBlockRoot: SHA256Digest? = nil, targets: [NodeEndpoint] = [], contentLength: Int64? = nil) {
+    init(
+        key: FileKey, expectedDigest: SHA256Digest? = nil, expectedBlockRoot: SHA256Digest? = nil, targets: [NodeEndpoint] = [],
+        contentLength: Int64? = nil
+    ) {
         self.key = key
         self.expectedDigest = expectedDigest
         self.expectedBlockRoot = expectedBlockRoot
@@ -39,7 +42,9 @@ struct BlobPutInput: Sendable, Equatable {
             }
             contentLength = length
         }
-        self.init(key: key, expectedDigest: expectedDigest, expectedBlockRoot: expectedBlockRoot, targets: targets, contentLength: contentLength)
+        self.init(
+            key: key, expectedDigest: expectedDigest, expectedBlockRoot: expectedBlockRoot, targets: targets,
+            contentLength: contentLength)
     }
 }
 
@@ -58,7 +63,10 @@ enum BlobExpectationHeaders {
     static func parse(_ headers: HTTPFields) throws -> BlobExpectation? {
         let root = try digest(headers, .dfsExpectedBlockRoot)
         guard let whole = try digest(headers, .dfsExpectedDigest) else {
-            if root != nil { throw APIError.badRequest("invalid_digest", "\(NodeProtocol.expectedBlockRootHeader) needs \(NodeProtocol.expectedDigestHeader).") }
+            if root != nil {
+                throw APIError.badRequest(
+                    "invalid_digest", "\(NodeProtocol.expectedBlockRootHeader) needs \(NodeProtocol.expectedDigestHeader).")
+            }
             return nil
         }
         return BlobExpectation(digest: whole, blockRoot: root)

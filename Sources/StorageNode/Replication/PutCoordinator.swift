@@ -31,7 +31,8 @@ struct PutCoordinator: Sendable {
             return result(for: stored, replicas: [])
         }
         return try await putAndReplicate(
-            key, body: body, length: length, expectedDigest: expectedDigest, expectedBlockRoot: expectedBlockRoot, targets: targets, logger: logger)
+            key, body: body, length: length, expectedDigest: expectedDigest, expectedBlockRoot: expectedBlockRoot,
+            targets: targets, logger: logger)
     }
 
     private func result(for stored: StoredBlob, replicas: [ReplicaOutcome]) -> BlobPutResult {
@@ -66,8 +67,11 @@ struct PutCoordinator: Sendable {
             group.addTask { [store] in
                 defer { localPipe.cancel() }  // a failed local write must not leave the feeder waiting
                 do {
-                    return .local(.success(try await store.put(
-                        key, body: localPipe, expectedDigest: expectedDigest, expectedBlockRoot: expectedBlockRoot, declaredSize: length)))
+                    return .local(
+                        .success(
+                            try await store.put(
+                                key, body: localPipe, expectedDigest: expectedDigest, expectedBlockRoot: expectedBlockRoot,
+                                declaredSize: length)))
                 } catch {
                     return .local(.failure(error))
                 }
