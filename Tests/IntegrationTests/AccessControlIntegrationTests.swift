@@ -1,4 +1,4 @@
-import DFSClient
+import DFSLauncher
 import DFSCore
 import Foundation
 import Testing

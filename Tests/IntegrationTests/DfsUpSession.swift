@@ -1,4 +1,4 @@
-import DFSClient
+import DFSLauncher
 import Foundation
 import TestSupport
 import Testing
@@ -14,6 +14,7 @@ struct DfsUpSession {
     let nodePorts: ClosedRange<Int>
 
     var gatewayURL: String { "http://127.0.0.1:\(gatewayPort)" }
+    var dataDirectory: String { workDirectory + "/data" }
     var standardOutput: String { (try? String(contentsOfFile: workDirectory + "/up.stdout", encoding: .utf8)) ?? "" }
     var standardError: String { (try? String(contentsOfFile: workDirectory + "/up.stderr", encoding: .utf8)) ?? "" }
 

@@ -1,5 +1,5 @@
 import AsyncHTTPClient
-import DFSClient
+import DFSLauncher
 import Foundation
 import NIOCore
 import Testing

@@ -1,4 +1,4 @@
-import DFSClient
+import DFSLauncher
 import DFSCore
 import DFSMetadata
 import Foundation

@@ -1,4 +1,4 @@
-import DFSClient
+import DFSLauncher
 import Foundation
 import Testing
 import TestSupport

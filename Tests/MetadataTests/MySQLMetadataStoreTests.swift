@@ -1,4 +1,4 @@
-import DFSClient
+import DFSLauncher
 import DFSCore
 @testable import DFSMetadata
 import Foundation

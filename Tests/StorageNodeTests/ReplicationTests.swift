@@ -1,4 +1,5 @@
 import DFSClient
+import DFSLauncher
 import DFSCore
 import Foundation
 import HummingbirdTesting

@@ -1,4 +1,4 @@
-import DFSClient
+import DFSLauncher
 import Foundation
 
 /// Runs `body` against a real gateway and `nodes` real storage nodes (the built `dfs-gateway`/`dfs-node`,

@@ -1,4 +1,4 @@
-import DFSClient
+import DFSLauncher
 import DFSCore
 
 /// The running cluster a `withCluster` body gets: URLs, HTTP clients, and node faults. Nodes are numbered

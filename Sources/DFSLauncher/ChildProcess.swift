@@ -64,6 +64,9 @@ public final class ChildProcess: Sendable {
 
     public var hasExited: Bool { exitStatus != nil }
 
+    /// Whether `requestStop` was called: an exit that follows is a shutdown, not a crash.
+    public var isStopRequested: Bool { state.withLock { $0.isStopRequested } }
+
     /// Sends `signal` unless the child has already been reaped. Returns whether it was sent.
     ///
     /// The reaper marks the exit under the same lock before it releases the pid, so a pid that the system
