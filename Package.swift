@@ -1,7 +1,8 @@
-// swift-tools-version:6.1
+// swift-tools-version:6.2
 import PackageDescription
 
-let swiftSettings: [SwiftSetting] = [.enableUpcomingFeature("ExistentialAny")]
+// Warnings fail the build of our own targets (dependencies keep theirs): a warning is fixed when it appears.
+let swiftSettings: [SwiftSetting] = [.enableUpcomingFeature("ExistentialAny"), .treatAllWarnings(as: .error)]
 
 let package = Package(
     name: "SwiftDFS",
@@ -35,14 +36,26 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // Client-side HTTP helpers shared by gateway, node (replication) and CLI.
+        // The node API client the gateway (and a primary node, to replicate) calls nodes through.
         .target(
             name: "DFSClient",
             dependencies: [
                 "DFSCore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Runs a local cluster as child processes (posix_spawn, signals, free ports, the control socket): `dfs up`,
+        // `dfs cluster`, `dfs-loadtest --spawn-cluster` and the integration tests. The servers never link it.
+        .target(
+            name: "DFSLauncher",
+            dependencies: [
+                "DFSCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -110,31 +123,32 @@ let package = Package(
                 "DFSCore", "DFSClient", "DFSServer", "CXattr",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "_NIOFileSystem", package: "swift-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "CLI",
             dependencies: [
-                "DFSCore", "DFSClient", "DFSOptions",
+                "DFSCore", "DFSLauncher", "DFSOptions",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "LoadTest",
             dependencies: [
-                "DFSCore", "DFSClient", "DFSOptions",
+                "DFSCore", "DFSLauncher", "DFSOptions",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "loadtest",
             swiftSettings: swiftSettings
@@ -142,16 +156,18 @@ let package = Package(
         .target(
             name: "TestSupport",
             dependencies: [
-                "DFSCore", "DFSClient", "DFSServer",
+                "DFSCore", "DFSClient", "DFSLauncher", "DFSServer",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Tests/TestSupport",
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "DFSCoreTests", dependencies: ["DFSCore"], swiftSettings: swiftSettings),
-        .testTarget(name: "MetadataTests", dependencies: ["DFSMetadata", "DFSCore", "DFSClient"], swiftSettings: swiftSettings),
+        .testTarget(name: "DFSLauncherTests", dependencies: ["DFSLauncher"], swiftSettings: swiftSettings),
+        .testTarget(name: "CLITests", dependencies: ["CLI", "DFSLauncher"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "MetadataTests", dependencies: ["DFSMetadata", "DFSCore", "DFSLauncher"], swiftSettings: swiftSettings),
         .testTarget(
             name: "GatewayTests",
             dependencies: [
@@ -163,8 +179,9 @@ let package = Package(
         .testTarget(
             name: "StorageNodeTests",
             dependencies: [
-                "StorageNode", "DFSCore", "DFSClient",
+                "StorageNode", "DFSCore", "DFSClient", "DFSLauncher",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -176,7 +193,7 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "TestSupport", "DFSCore", "DFSClient", "DFSMetadata",
+                "TestSupport", "DFSCore", "DFSClient", "DFSLauncher", "DFSMetadata",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],

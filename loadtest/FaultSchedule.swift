@@ -1,4 +1,4 @@
-import DFSClient
+import DFSLauncher
 import Foundation
 
 /// `--fault kill:node-2@10s,start:node-2@25s` — node faults at times since the run started, applied to a

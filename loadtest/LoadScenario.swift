@@ -1,5 +1,5 @@
 import AsyncHTTPClient
-import DFSClient
+import DFSLauncher
 import Foundation
 
 /// One measured run: optionally a freshly spawned cluster (with proxies and faults), seeding, the workload, and

@@ -1,6 +1,6 @@
 import ArgumentParser
 import AsyncHTTPClient
-import DFSClient
+import DFSLauncher
 import DFSOptions
 import Foundation
 

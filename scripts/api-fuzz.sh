@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Checks the gateway's public API against its own description, GET /openapi.yaml (issue 6), on a fresh
+# Checks the gateway's public API against its own description, GET /openapi.yaml, on a fresh
 # `dfs up` cluster (gateway + 3 nodes, SQLite, free loopback ports, temp data):
 #   1. the prototype's Postman collection, folder "Public API", request by request (Tests/python/postman_runner.py);
 #   2. schemathesis (from PyPI, pinned in Tests/python/requirements.txt): every response must match the document

@@ -2,7 +2,7 @@
 # Throughput of SwiftDFS (`dfs up`: gateway + 3 nodes, 3 verified replicas) against a single nginx serving
 # WebDAV PUT/GET from disk (one copy, no fsync: the ceiling a one-copy server reaches on this machine).
 # The identical dfs-loadtest workload runs against both, case by case in the same run, and the script prints
-# SwiftDFS/nginx ratios of files/s next to the targets of issue 5.
+# SwiftDFS/nginx ratios of files/s next to their targets.
 #
 #   scripts/bench-nginx.sh [--duration 20s] [--cases "upload:64MiB:2 download:4KiB:16"] [--out DIR]
 #
@@ -26,7 +26,7 @@ while [ $# -gt 0 ]; do
     esac
 done
 
-# Targets from issue 5: SwiftDFS/nginx files/s.
+# Targets: SwiftDFS/nginx files/s.
 target_for() {
     case "$1" in
         upload:64MiB) echo 0.25 ;; upload:1MiB) echo 0.20 ;; upload:4KiB) echo 0.15 ;;

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The dashboard's browser test (issue 6): headless Chromium driven by Selenium against `dfs up` built in debug.
+# The dashboard's browser test: headless Chromium driven by Selenium against `dfs up` built in debug.
 # With --report first, the test of dfs-loadtest's HTML report instead (Tests/python/report_test.py): a short failover
 # run and a routing comparison rendered, checked as HTML/XML and opened offline in headless Chromium.
 # Needs the debug build (scripts/test.sh builds it first). Screenshots: .build/test-artifacts/dashboard/ (report/).

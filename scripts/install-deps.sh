@@ -1,11 +1,26 @@
 #!/usr/bin/env bash
 # Installs what SwiftDFS needs on a fresh Debian 12 machine that already has the Swift toolchain.
 # Idempotent: skips everything that is already there. Runs apt only as root (or via sudo).
+#
+#   scripts/install-deps.sh --run   what building and running needs (scripts/up.sh)
+#   scripts/install-deps.sh         everything, test tools included (scripts/test.sh)
 set -euo pipefail
 
-# libmariadb-dev + pkg-config: the gateway links the MySQL C client (CMariaDB finds it through pkg-config).
-# chromium + chromium-driver + python3-venv: the dashboard browser test and the API fuzzing (scripts/python-env.sh).
-packages=(curl ca-certificates procps pkg-config libmariadb-dev python3-venv chromium chromium-driver)
+# curl, procps: used by the scripts; libmariadb-dev + pkg-config: the gateway links the MySQL C client
+# (CMariaDB finds it through pkg-config).
+packages=(curl ca-certificates procps pkg-config libmariadb-dev)
+case "${1:-}" in
+    --run) ;;
+    ""|--all)
+        # python3-venv + chromium + chromium-driver: the dashboard browser test and the API fuzzing
+        # (scripts/python-env.sh); the private MariaDB of the tests installs itself (scripts/mariadb-test-server.sh).
+        packages+=(python3-venv chromium chromium-driver)
+        ;;
+    *)
+        echo "usage: $0 [--run | --all]" >&2
+        exit 2
+        ;;
+esac
 missing=()
 for package in "${packages[@]}"; do
     dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")

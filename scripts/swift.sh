@@ -1,3 +1,3 @@
 #!/usr/bin/env bash
-# Runs the toolchain's `swift`, not python-swiftclient's `swift` that may shadow it on PATH (STACK.md).
+# Runs the toolchain's `swift`, not python-swiftclient's `swift` that may shadow it on PATH.
 exec "$(dirname "$(command -v swiftc)")/swift" "$@"

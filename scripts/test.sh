@@ -4,15 +4,27 @@
 # The MySQL-backed tests run against a private MariaDB (scripts/mariadb-test-server.sh), stopped on any exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/install-deps.sh
+scripts/install-deps.sh --all
 # A data directory of this run's own, so two checkouts testing at once do not share a server.
 export DFS_TEST_MARIADB_DIR="${DFS_TEST_MARIADB_DIR:-$(mktemp -d /tmp/dfs-test-mariadb.XXXXXX)}"
 trap 'scripts/mariadb-test-server.sh stop || true' EXIT
-eval "$(scripts/mariadb-test-server.sh start)"
+# Captured first: `eval "$(…)"` would hide a failed start and run the MySQL tests against nothing.
+if ! mariadb_environment="$(scripts/mariadb-test-server.sh start)"; then
+    echo "error: the private MariaDB for the MySQL tests did not start (log: $DFS_TEST_MARIADB_DIR/error.log); stopping" >&2
+    exit 1
+fi
+eval "$mariadb_environment"
+if [ -z "${DFS_TEST_MYSQL_URL:-}" ]; then
+    echo "error: scripts/mariadb-test-server.sh start gave no DFS_TEST_MYSQL_URL; stopping" >&2
+    exit 1
+fi
 # The Grafana dashboard in docs/ may only query metrics the gateway exports (standard library Python, instant).
 echo "== Grafana dashboard queries (Tests/python/grafana_check.py)" >&2
 python3 Tests/python/grafana_check.py
-echo "== build (debug, all targets)" >&2
+# Formatting is checked, not fixed, here: scripts/format.sh rewrites.
+echo "== format check (scripts/format.sh --check)" >&2
+scripts/format.sh --check
+echo "== build (debug, all targets; warnings are errors in ours)" >&2
 scripts/swift.sh build --build-tests
 echo "== tests (MySQL at ${DFS_TEST_MYSQL_URL/:*@/:***@})" >&2
 scripts/swift.sh test --skip-build "$@"

@@ -11,10 +11,13 @@ struct DFS: AsyncParsableCommand {
               dfs put report.pdf          upload; prints the file key
               dfs get KEY                 download to the original name
               dfs ls / dfs nodes / dfs queue
+              dfs cluster pause node-1    failover by hand: status, stop, kill, start, pause, resume
 
             Client commands talk to the gateway named by --gateway or DFS_GATEWAY (default http://127.0.0.1:8080).
             """,
-        subcommands: [Up.self, Put.self, Get.self, Remove.self, List.self, Nodes.self, Queue.self, Recover.self]
+        subcommands: [
+            Up.self, ClusterCommand.self, Put.self, Get.self, Remove.self, List.self, Nodes.self, Queue.self, Recover.self,
+        ]
     )
 
     @OptionGroup var gateway: GatewayOptions

@@ -18,7 +18,8 @@ public struct HTTPNodeClient: NodeClient {
         public var replicaIdleLimit: Duration?
 
         public init(
-            control: Duration = .seconds(5), transferIdle: Duration = .seconds(30), minimumTransferBytesPerSecond: Int64 = 1 << 20,
+            control: Duration = .seconds(5), transferIdle: Duration = .seconds(30),
+            minimumTransferBytesPerSecond: Int64 = 1 << 20,
             replicaIdleLimit: Duration? = nil
         ) {
             self.control = control
@@ -58,7 +59,8 @@ public struct HTTPNodeClient: NodeClient {
     }
 
     public func health(of node: NodeEndpoint, timeout: Duration) async throws -> NodeHealth {
-        let response = try await send(HTTPClientRequest(url: node.baseURL + "/health"), to: node, deadline: .now() + .init(timeout))
+        let response = try await send(
+            HTTPClientRequest(url: node.baseURL + "/health"), to: node, deadline: .now() + .init(timeout))
         return try await decodeJSON(NodeHealth.self, from: response, node: node, limit: 64 << 10)
     }
 
@@ -92,7 +94,9 @@ public struct HTTPNodeClient: NodeClient {
         return try await decodeJSON(BlobPutResult.self, from: response, node: node, limit: 1 << 20)
     }
 
-    public func getBlob(_ key: FileKey, from node: NodeEndpoint, range: ByteRange?, expecting expectation: BlobExpectation?) async throws -> BlobReadStream {
+    public func getBlob(
+        _ key: FileKey, from node: NodeEndpoint, range: ByteRange?, expecting expectation: BlobExpectation?
+    ) async throws -> BlobReadStream {
         var request = HTTPClientRequest(url: node.baseURL + NodeProtocol.blobPath(key))
         if let range { request.headers.add(name: "range", value: range.headerValue) }
         Self.add(expectation, to: &request)
@@ -102,7 +106,10 @@ public struct HTTPNodeClient: NodeClient {
         }
         let digest = response.headers.first(name: NodeProtocol.checksumHeader).flatMap(SHA256Digest.init(hex:))
         // A node that does not say how it checked the bytes may be sending unverified ones: never pass them on.
-        guard let verification = response.headers.first(name: NodeProtocol.verifiedHeader).flatMap(BlobReadVerification.init(rawValue:)) else {
+        guard
+            let verification = response.headers.first(name: NodeProtocol.verifiedHeader).flatMap(
+                BlobReadVerification.init(rawValue:))
+        else {
             throw NodeRequestError.invalidResponse(node.id, reason: "the answer does not say how the node verified it")
         }
         let blockRoot = response.headers.first(name: NodeProtocol.blockRootHeader).flatMap(SHA256Digest.init(hex:))
@@ -116,7 +123,8 @@ public struct HTTPNodeClient: NodeClient {
             servedRange = parsed.range
             totalSize = parsed.total
         } else {
-            let lengthHeader = response.headers.first(name: NodeProtocol.contentLengthHeader) ?? response.headers.first(name: "content-length")
+            let lengthHeader =
+                response.headers.first(name: NodeProtocol.contentLengthHeader) ?? response.headers.first(name: "content-length")
             guard let length = lengthHeader.flatMap({ Int64($0) }) else {
                 throw NodeRequestError.invalidResponse(node.id, reason: "200 without \(NodeProtocol.contentLengthHeader)")
             }
@@ -133,7 +141,9 @@ public struct HTTPNodeClient: NodeClient {
         var request = HTTPClientRequest(url: node.baseURL + NodeProtocol.blobPath(key))
         request.method = .HEAD
         let response = try await send(request, to: node, deadline: .now() + .init(timeout))
-        guard response.status == .ok || response.status == .partialContent else { throw try await failure(from: response, node: node) }
+        guard response.status == .ok || response.status == .partialContent else {
+            throw try await failure(from: response, node: node)
+        }
         guard let header = response.headers.first(name: NodeProtocol.damagedBlocksHeader) else { return [] }
         guard let blocks = NodeProtocol.decodeBlockIndexes(header) else {
             throw NodeRequestError.invalidResponse(node.id, reason: "malformed \(NodeProtocol.damagedBlocksHeader)")
@@ -141,7 +151,9 @@ public struct HTTPNodeClient: NodeClient {
         return blocks
     }
 
-    public func verifyBlob(_ key: FileKey, on node: NodeEndpoint, expecting expectation: BlobExpectation?) async throws -> BlobVerification {
+    public func verifyBlob(
+        _ key: FileKey, on node: NodeEndpoint, expecting expectation: BlobExpectation?
+    ) async throws -> BlobVerification {
         var request = HTTPClientRequest(url: node.baseURL + NodeProtocol.verifyPath(key))
         request.method = .POST
         Self.add(expectation, to: &request)
@@ -173,14 +185,18 @@ public struct HTTPNodeClient: NodeClient {
 
     public func inventory(of node: NodeEndpoint, after: String?, limit: Int) async throws -> InventoryPage {
         var components = URLComponents(string: node.baseURL + "/inventory")!
-        components.queryItems = [URLQueryItem(name: "limit", value: String(limit))] + (after.map { [URLQueryItem(name: "after", value: $0)] } ?? [])
-        let response = try await send(HTTPClientRequest(url: components.string!), to: node, deadline: .now() + .init(timeouts.control))
+        components.queryItems =
+            [URLQueryItem(name: "limit", value: String(limit))] + (after.map { [URLQueryItem(name: "after", value: $0)] } ?? [])
+        let response = try await send(
+            HTTPClientRequest(url: components.string!), to: node, deadline: .now() + .init(timeouts.control))
         return try await decodeJSON(InventoryPage.self, from: response, node: node, limit: 64 << 20)
     }
 
     // MARK: - plumbing
 
-    private func send(_ request: HTTPClientRequest, to node: NodeEndpoint, deadline: NIODeadline) async throws -> HTTPClientResponse {
+    private func send(
+        _ request: HTTPClientRequest, to node: NodeEndpoint, deadline: NIODeadline
+    ) async throws -> HTTPClientResponse {
         var request = request
         if let clusterSecret { request.headers.replaceOrAdd(name: ClusterSecret.headerName, value: clusterSecret.value) }
         do {
@@ -194,7 +210,9 @@ public struct HTTPNodeClient: NodeClient {
         }
     }
 
-    private func decodeJSON<T: Decodable>(_ type: T.Type, from response: HTTPClientResponse, node: NodeEndpoint, limit: Int) async throws -> T {
+    private func decodeJSON<T: Decodable>(
+        _ type: T.Type, from response: HTTPClientResponse, node: NodeEndpoint, limit: Int
+    ) async throws -> T {
         guard (200..<300).contains(response.status.code) else { throw try await failure(from: response, node: node) }
         let buffer: ByteBuffer
         do {
@@ -233,7 +251,9 @@ public struct HTTPNodeClient: NodeClient {
             }
         }
         let text = "\(error)"
-        if text.contains("Connection refused") || text.contains("connectionRefused") || text.contains("ECONNREFUSED") { return "connection refused" }
+        if text.contains("Connection refused") || text.contains("connectionRefused") || text.contains("ECONNREFUSED") {
+            return "connection refused"
+        }
         return String(text.prefix(200))
     }
 }
@@ -245,7 +265,9 @@ func parseContentRange(_ header: String) -> (range: ByteRange, total: Int64)? {
     let halves = rest.split(separator: "/")
     guard halves.count == 2, let total = Int64(halves[1]) else { return nil }
     let bounds = halves[0].split(separator: "-")
-    guard bounds.count == 2, let first = Int64(bounds[0]), let last = Int64(bounds[1]), first >= 0, last >= first else { return nil }
+    guard bounds.count == 2, let first = Int64(bounds[0]), let last = Int64(bounds[1]), first >= 0, last >= first else {
+        return nil
+    }
     return (ByteRange(first: first, last: last), total)
 }
 
@@ -265,7 +287,9 @@ struct ErrorMappingSequence<Base: AsyncSequence & Sendable>: AsyncSequence, Send
         var base: Base.AsyncIterator
         let transform: @Sendable (any Error) -> any Error
         mutating func next() async throws -> ByteBuffer? {
-            do { return try await base.next() } catch is CancellationError { throw CancellationError() } catch { throw transform(error) }
+            do { return try await base.next() } catch is CancellationError { throw CancellationError() } catch {
+                throw transform(error)
+            }
         }
     }
 

@@ -75,7 +75,9 @@ public final class IdleWatch: Sendable {
     /// (`isAlive`, given the rest of the allowance to answer): an answer counts as progress, so a node that is
     /// merely busy (a loaded machine, a slow disk) is not taken for a hung one, while a hung one (SIGSTOP: nothing
     /// answers) is still abandoned when its allowance runs out.
-    public func expire(after limit: Duration, unlessAlive isAlive: @escaping @Sendable (_ within: Duration) async -> Bool) async throws -> Never {
+    public func expire(
+        after limit: Duration, unlessAlive isAlive: @escaping @Sendable (_ within: Duration) async -> Bool
+    ) async throws -> Never {
         let step = Self.step(for: limit)
         while true {
             try await sleepExcusingOwnDelay(step)

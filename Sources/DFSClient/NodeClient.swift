@@ -1,7 +1,7 @@
 import DFSCore
 import NIOCore
 
-/// What the gateway (and a primary node, for replication) needs from a storage node (SPEC §3).
+/// What the gateway (and a primary node, for replication) needs from a storage node.
 public protocol NodeClient: Sendable {
     /// `GET /health`, bounded by `timeout`.
     func health(of node: NodeEndpoint, timeout: Duration) async throws -> NodeHealth
@@ -20,13 +20,17 @@ public protocol NodeClient: Sendable {
 
     /// Opens a blob for reading; the stream must be consumed or dropped by the caller. The node sends only bytes
     /// it verified, and refuses (`blobCorrupt`) a copy that is not the one `expectation` describes.
-    func getBlob(_ key: FileKey, from node: NodeEndpoint, range: ByteRange?, expecting expectation: BlobExpectation?) async throws -> BlobReadStream
+    func getBlob(
+        _ key: FileKey, from node: NodeEndpoint, range: ByteRange?, expecting expectation: BlobExpectation?
+    ) async throws -> BlobReadStream
 
     /// The blocks of `key` that reads on `node` found damaged (empty when none), bounded by `timeout`.
     func damagedBlocks(of key: FileKey, on node: NodeEndpoint, timeout: Duration) async throws -> [Int]
 
     /// Has the node re-read and re-hash the whole blob block by block.
-    func verifyBlob(_ key: FileKey, on node: NodeEndpoint, expecting expectation: BlobExpectation?) async throws -> BlobVerification
+    func verifyBlob(
+        _ key: FileKey, on node: NodeEndpoint, expecting expectation: BlobExpectation?
+    ) async throws -> BlobVerification
 
     /// Removes a blob; returns `false` when the node did not hold it.
     func deleteBlob(_ key: FileKey, on node: NodeEndpoint) async throws -> Bool
@@ -41,7 +45,9 @@ extension NodeClient {
         _ key: FileKey, on node: NodeEndpoint, body: AnyByteStream, length: Int64?, replicateTo targets: [NodeEndpoint],
         expectedDigest: SHA256Digest?
     ) async throws -> BlobPutResult {
-        try await putBlob(key, on: node, body: body, length: length, replicateTo: targets, expectedDigest: expectedDigest, expectedBlockRoot: nil)
+        try await putBlob(
+            key, on: node, body: body, length: length, replicateTo: targets, expectedDigest: expectedDigest,
+            expectedBlockRoot: nil)
     }
 }
 

@@ -57,7 +57,9 @@ public struct BlobBlocks: Sendable, Equatable {
 
     /// The digest of `bytes`, which must be exactly block `index`'s bytes, matches the recorded one.
     public func matches(block index: Int, _ bytes: ByteBuffer) -> Bool {
-        guard digests.indices.contains(index), Int64(bytes.readableBytes) == Int64(span(ofBlock: index).count) else { return false }
+        guard digests.indices.contains(index), Int64(bytes.readableBytes) == Int64(span(ofBlock: index).count) else {
+            return false
+        }
         return SHA256Digest.of(bytes) == digests[index]
     }
 }

@@ -1,6 +1,6 @@
 import Foundation
 
-/// A validated blob/file key: safe to use as a single path component on any node (SPEC §3).
+/// A validated blob/file key: safe to use as a single path component on any node.
 public struct FileKey: Hashable, Sendable, Comparable, CustomStringConvertible, Codable {
     /// Longest accepted key, in bytes; keeps every blob path well under `NAME_MAX`.
     public static let maximumLength = 200
@@ -66,7 +66,8 @@ private func validateIdentifier(_ raw: String, kind: String, maximumLength: Int)
         throw KeyValidationError(description: "\(kind) must not contain '..'")
     }
     for byte in raw.utf8 {
-        let allowed = (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
+        let allowed =
+            (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
             || byte == 0x2E || byte == 0x5F || byte == 0x2D
         if !allowed {
             if byte == 0x2F || byte == 0x5C {

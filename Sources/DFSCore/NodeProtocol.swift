@@ -1,4 +1,4 @@
-/// The storage-node HTTP API shared by the gateway, the nodes and the tests (SPEC §3).
+/// The storage-node HTTP API shared by the gateway, the nodes and the tests.
 ///
 /// Routes (all under the node's base URL):
 /// - `PUT /blobs/{key}`: stream a blob in; the node hashes while writing and answers `BlobPutResult`.
@@ -151,7 +151,9 @@ public struct ReplicaOutcome: Codable, Sendable, Equatable {
     public var blockRoot: String?
     public var error: String?
 
-    public init(nodeID: String, stored: Bool, checksumSHA256: String?, sizeBytes: Int64?, blockRoot: String? = nil, error: String?) {
+    public init(
+        nodeID: String, stored: Bool, checksumSHA256: String?, sizeBytes: Int64?, blockRoot: String? = nil, error: String?
+    ) {
         self.nodeID = nodeID
         self.stored = stored
         self.checksumSHA256 = checksumSHA256
@@ -180,7 +182,10 @@ public struct BlobPutResult: Codable, Sendable, Equatable {
     public var blockRoot: String?
     public var replicas: [ReplicaOutcome]
 
-    public init(nodeID: String, key: String, sizeBytes: Int64, checksumSHA256: String, blockRoot: String? = nil, replicas: [ReplicaOutcome]) {
+    public init(
+        nodeID: String, key: String, sizeBytes: Int64, checksumSHA256: String, blockRoot: String? = nil,
+        replicas: [ReplicaOutcome]
+    ) {
         self.nodeID = nodeID
         self.key = key
         self.sizeBytes = sizeBytes
@@ -215,7 +220,10 @@ public struct BlobVerification: Codable, Sendable, Equatable {
     /// Why the copy is not intact, for logs and queue items.
     public var problem: String?
 
-    public init(sizeBytes: Int64, checksumSHA256: String?, blockRoot: String?, damagedBlocks: [Int], intact: Bool, blocksComputed: Bool, problem: String?) {
+    public init(
+        sizeBytes: Int64, checksumSHA256: String?, blockRoot: String?, damagedBlocks: [Int], intact: Bool, blocksComputed: Bool,
+        problem: String?
+    ) {
         self.sizeBytes = sizeBytes
         self.checksumSHA256 = checksumSHA256
         self.blockRoot = blockRoot
@@ -271,7 +279,7 @@ public struct InventoryPage: Codable, Sendable, Equatable {
     }
 }
 
-/// The JSON error body every SwiftDFS HTTP service answers with (SPEC §2.3).
+/// The JSON error body every SwiftDFS HTTP service answers with.
 public struct ErrorBody: Codable, Sendable, Equatable {
     public var error: String
     public var message: String

@@ -53,8 +53,11 @@ public final class CachingMetadataStore: MetadataStore {
 
     // MARK: - writes that change a file entry
 
-    public func recordUpload(_ file: FileRecord, verifiedOn nodes: [NodeID], verifiedAt: Date, queue: [NewQueueItem]) async throws {
-        try await invalidating(file.key) { try await base.recordUpload(file, verifiedOn: nodes, verifiedAt: verifiedAt, queue: queue) }
+    public func recordUpload(_ file: FileRecord, verifiedOn nodes: [NodeID], verifiedAt: Date, queue: [NewQueueItem]) async throws
+    {
+        try await invalidating(file.key) {
+            try await base.recordUpload(file, verifiedOn: nodes, verifiedAt: verifiedAt, queue: queue)
+        }
     }
 
     public func markDeleted(_ key: FileKey, removedFrom: [NodeID], pendingOn: [NodeID], at time: Date) async throws -> Bool {
@@ -73,7 +76,9 @@ public final class CachingMetadataStore: MetadataStore {
         try await invalidating(key) { try await base.recordLocation(key, on: node, status: status, verifiedAt: verifiedAt) }
     }
 
-    public func markReplicaLost(_ key: FileKey, on node: NodeID, status: LocationStatus, reason: String, at time: Date) async throws -> Bool {
+    public func markReplicaLost(
+        _ key: FileKey, on node: NodeID, status: LocationStatus, reason: String, at time: Date
+    ) async throws -> Bool {
         try await invalidating(key) { try await base.markReplicaLost(key, on: node, status: status, reason: reason, at: time) }
     }
 
@@ -101,8 +106,11 @@ public final class CachingMetadataStore: MetadataStore {
 
     public func enqueue(_ items: [NewQueueItem], at time: Date) async throws { try await base.enqueue(items, at: time) }
 
-    public func claimQueueItems(for node: NodeID, owner: String, includeFailed: Bool, now: Date, leaseUntil: Date, limit: Int) async throws -> [QueueItem] {
-        try await base.claimQueueItems(for: node, owner: owner, includeFailed: includeFailed, now: now, leaseUntil: leaseUntil, limit: limit)
+    public func claimQueueItems(
+        for node: NodeID, owner: String, includeFailed: Bool, now: Date, leaseUntil: Date, limit: Int
+    ) async throws -> [QueueItem] {
+        try await base.claimQueueItems(
+            for: node, owner: owner, includeFailed: includeFailed, now: now, leaseUntil: leaseUntil, limit: limit)
     }
 
     public func renewClaims(_ ids: [Int64], owner: String, leaseUntil: Date) async throws -> Int {
@@ -113,7 +121,9 @@ public final class CachingMetadataStore: MetadataStore {
         try await base.completeQueueItem(id, owner: owner, at: time)
     }
 
-    public func failQueueItem(_ id: Int64, owner: String, error: String, at time: Date, retryAt: Date, maxRetries: Int) async throws -> Bool {
+    public func failQueueItem(
+        _ id: Int64, owner: String, error: String, at time: Date, retryAt: Date, maxRetries: Int
+    ) async throws -> Bool {
         try await base.failQueueItem(id, owner: owner, error: error, at: time, retryAt: retryAt, maxRetries: maxRetries)
     }
 

@@ -2,7 +2,7 @@ import DFSCore
 import Foundation
 
 /// Times every call of another `MetadataStore` and reports it to `record`, so the drivers carry no timers and the
-/// gateway's metrics see store latency per operation (STYLE §6). Operation names are the method names: a fixed set.
+/// gateway's metrics see store latency per operation. Operation names are the method names: a fixed set.
 public struct InstrumentedMetadataStore: MetadataStore {
     /// Receives the operation name, how long it took and whether it succeeded.
     public typealias Recorder = @Sendable (_ operation: String, _ duration: Duration, _ succeeded: Bool) -> Void
@@ -27,8 +27,11 @@ public struct InstrumentedMetadataStore: MetadataStore {
         try await measure("recordProbe") { try await base.recordProbe(of: node, status: status, latencyMs: latencyMs, at: time) }
     }
 
-    public func recordUpload(_ file: FileRecord, verifiedOn nodes: [NodeID], verifiedAt: Date, queue: [NewQueueItem]) async throws {
-        try await measure("recordUpload") { try await base.recordUpload(file, verifiedOn: nodes, verifiedAt: verifiedAt, queue: queue) }
+    public func recordUpload(_ file: FileRecord, verifiedOn nodes: [NodeID], verifiedAt: Date, queue: [NewQueueItem]) async throws
+    {
+        try await measure("recordUpload") {
+            try await base.recordUpload(file, verifiedOn: nodes, verifiedAt: verifiedAt, queue: queue)
+        }
     }
 
     public func file(_ key: FileKey) async throws -> FileEntry? {
@@ -40,7 +43,9 @@ public struct InstrumentedMetadataStore: MetadataStore {
     }
 
     public func markDeleted(_ key: FileKey, removedFrom: [NodeID], pendingOn: [NodeID], at time: Date) async throws -> Bool {
-        try await measure("markDeleted") { try await base.markDeleted(key, removedFrom: removedFrom, pendingOn: pendingOn, at: time) }
+        try await measure("markDeleted") {
+            try await base.markDeleted(key, removedFrom: removedFrom, pendingOn: pendingOn, at: time)
+        }
     }
 
     public func completeDeletes(of key: FileKey, on nodes: [NodeID], at time: Date) async throws {
@@ -52,7 +57,9 @@ public struct InstrumentedMetadataStore: MetadataStore {
     }
 
     public func recordLocation(_ key: FileKey, on node: NodeID, status: LocationStatus, verifiedAt: Date?) async throws {
-        try await measure("recordLocation") { try await base.recordLocation(key, on: node, status: status, verifiedAt: verifiedAt) }
+        try await measure("recordLocation") {
+            try await base.recordLocation(key, on: node, status: status, verifiedAt: verifiedAt)
+        }
     }
 
     public func queueItems(_ filter: QueueFilter) async throws -> [QueueItem] {
@@ -63,9 +70,12 @@ public struct InstrumentedMetadataStore: MetadataStore {
         try await measure("enqueue") { try await base.enqueue(items, at: time) }
     }
 
-    public func claimQueueItems(for node: NodeID, owner: String, includeFailed: Bool, now: Date, leaseUntil: Date, limit: Int) async throws -> [QueueItem] {
+    public func claimQueueItems(
+        for node: NodeID, owner: String, includeFailed: Bool, now: Date, leaseUntil: Date, limit: Int
+    ) async throws -> [QueueItem] {
         try await measure("claimQueueItems") {
-            try await base.claimQueueItems(for: node, owner: owner, includeFailed: includeFailed, now: now, leaseUntil: leaseUntil, limit: limit)
+            try await base.claimQueueItems(
+                for: node, owner: owner, includeFailed: includeFailed, now: now, leaseUntil: leaseUntil, limit: limit)
         }
     }
 
@@ -77,7 +87,9 @@ public struct InstrumentedMetadataStore: MetadataStore {
         try await measure("completeQueueItem") { try await base.completeQueueItem(id, owner: owner, at: time) }
     }
 
-    public func failQueueItem(_ id: Int64, owner: String, error: String, at time: Date, retryAt: Date, maxRetries: Int) async throws -> Bool {
+    public func failQueueItem(
+        _ id: Int64, owner: String, error: String, at time: Date, retryAt: Date, maxRetries: Int
+    ) async throws -> Bool {
         try await measure("failQueueItem") {
             try await base.failQueueItem(id, owner: owner, error: error, at: time, retryAt: retryAt, maxRetries: maxRetries)
         }
@@ -95,8 +107,12 @@ public struct InstrumentedMetadataStore: MetadataStore {
         try await measure("filesExpected") { try await base.filesExpected(on: node) }
     }
 
-    public func markReplicaLost(_ key: FileKey, on node: NodeID, status: LocationStatus, reason: String, at time: Date) async throws -> Bool {
-        try await measure("markReplicaLost") { try await base.markReplicaLost(key, on: node, status: status, reason: reason, at: time) }
+    public func markReplicaLost(
+        _ key: FileKey, on node: NodeID, status: LocationStatus, reason: String, at time: Date
+    ) async throws -> Bool {
+        try await measure("markReplicaLost") {
+            try await base.markReplicaLost(key, on: node, status: status, reason: reason, at: time)
+        }
     }
 
     public func replicasToAudit(on node: NodeID, limit: Int) async throws -> [FileRecord] {

@@ -17,8 +17,10 @@ public struct NodeRecord: Sendable, Equatable {
     public var lastHeartbeat: Date?
     public var statusChangedAt: Date?
 
-    public init(id: NodeID, address: String, status: NodeStatus, role: NodeRole, latencyMs: Double? = nil,
-                lastHeartbeat: Date? = nil, statusChangedAt: Date? = nil) {
+    public init(
+        id: NodeID, address: String, status: NodeStatus, role: NodeRole, latencyMs: Double? = nil,
+        lastHeartbeat: Date? = nil, statusChangedAt: Date? = nil
+    ) {
         self.id = id
         self.address = address
         self.status = status
@@ -40,7 +42,10 @@ public struct FileRecord: Sendable, Equatable {
     /// stream; nil for files recorded before block digests existed, until a node computed them for a verified copy.
     public var blockRoot: SHA256Digest?
 
-    public init(key: FileKey, originalFilename: String, sizeBytes: Int64, checksum: SHA256Digest, uploadedAt: Date, blockRoot: SHA256Digest? = nil) {
+    public init(
+        key: FileKey, originalFilename: String, sizeBytes: Int64, checksum: SHA256Digest, uploadedAt: Date,
+        blockRoot: SHA256Digest? = nil
+    ) {
         self.key = key
         self.originalFilename = originalFilename
         self.sizeBytes = sizeBytes
@@ -133,9 +138,11 @@ public struct QueueItem: Sendable, Equatable {
     public var errorMessage: String?
     public var nextAttemptAt: Date?
 
-    public init(id: Int64, fileKey: FileKey, targetNodeID: NodeID, sourceNodeID: NodeID?, kind: QueueItemKind,
-                status: QueueItemStatus, retryCount: Int, lastAttempt: Date?, createdAt: Date, completedAt: Date?,
-                errorMessage: String?, nextAttemptAt: Date?) {
+    public init(
+        id: Int64, fileKey: FileKey, targetNodeID: NodeID, sourceNodeID: NodeID?, kind: QueueItemKind,
+        status: QueueItemStatus, retryCount: Int, lastAttempt: Date?, createdAt: Date, completedAt: Date?,
+        errorMessage: String?, nextAttemptAt: Date?
+    ) {
         self.id = id
         self.fileKey = fileKey
         self.targetNodeID = targetNodeID
@@ -214,7 +221,9 @@ public struct ReplicationSummary: Sendable, Equatable {
     /// Queue items per status, every status present (zero when none).
     public var queueCounts: [QueueItemStatus: Int]
 
-    public init(underReplicatedFiles: Int, underReplicatedBytes: Int64, oldestMissingSince: Date?, queueCounts: [QueueItemStatus: Int]) {
+    public init(
+        underReplicatedFiles: Int, underReplicatedBytes: Int64, oldestMissingSince: Date?, queueCounts: [QueueItemStatus: Int]
+    ) {
         self.underReplicatedFiles = underReplicatedFiles
         self.underReplicatedBytes = underReplicatedBytes
         self.oldestMissingSince = oldestMissingSince

@@ -1,7 +1,7 @@
 import DFSCore
 import Foundation
 
-/// The gateway's durable state, as domain operations (SPEC §6). One protocol, one driver per database.
+/// The gateway's durable state, as domain operations. One protocol, one driver per database.
 ///
 /// Every method is atomic: a method that writes several rows does so in one transaction.
 public protocol MetadataStore: Sendable {
@@ -39,7 +39,9 @@ public protocol MetadataStore: Sendable {
     func enqueue(_ items: [NewQueueItem], at time: Date) async throws
     /// Atomically moves due PENDING items (and FAILED ones when `includeFailed`) for `node` to IN_PROGRESS under
     /// a lease held by `owner` until `leaseUntil`; files with the fewest verified copies come first.
-    func claimQueueItems(for node: NodeID, owner: String, includeFailed: Bool, now: Date, leaseUntil: Date, limit: Int) async throws -> [QueueItem]
+    func claimQueueItems(
+        for node: NodeID, owner: String, includeFailed: Bool, now: Date, leaseUntil: Date, limit: Int
+    ) async throws -> [QueueItem]
     /// Extends to `leaseUntil` the leases `owner` still holds on these IN_PROGRESS items, while their work runs;
     /// returns how many it still held (an item whose lease ran out may have been reclaimed by another gateway).
     func renewClaims(_ ids: [Int64], owner: String, leaseUntil: Date) async throws -> Int
@@ -48,7 +50,9 @@ public protocol MetadataStore: Sendable {
     func completeQueueItem(_ id: Int64, owner: String, at time: Date) async throws -> Bool
     /// Records a failed attempt, under the same claim check as `completeQueueItem`: back to PENDING with
     /// `retry_count`+1 due at `retryAt`, or FAILED once `retry_count` reaches `maxRetries`.
-    func failQueueItem(_ id: Int64, owner: String, error: String, at time: Date, retryAt: Date, maxRetries: Int) async throws -> Bool
+    func failQueueItem(
+        _ id: Int64, owner: String, error: String, at time: Date, retryAt: Date, maxRetries: Int
+    ) async throws -> Bool
     /// Returns IN_PROGRESS items whose lease expired to PENDING (their worker died); returns how many.
     func releaseExpiredClaims(now: Date) async throws -> Int
 
@@ -60,7 +64,9 @@ public protocol MetadataStore: Sendable {
     func filesExpected(on node: NodeID) async throws -> [FileKey]
     /// For a live file, in one transaction: the location on `node` becomes `status` (MISSING or CORRUPT) and a
     /// REPLICATE item is queued for it. Returns false (and changes nothing) when the file is not live.
-    func markReplicaLost(_ key: FileKey, on node: NodeID, status: LocationStatus, reason: String, at time: Date) async throws -> Bool
+    func markReplicaLost(
+        _ key: FileKey, on node: NodeID, status: LocationStatus, reason: String, at time: Date
+    ) async throws -> Bool
     /// Live files with an ACTIVE location on `node`, the least recently verified first (never verified before all).
     func replicasToAudit(on node: NodeID, limit: Int) async throws -> [FileRecord]
     /// Records that the node's copy was re-hashed and matched; only an ACTIVE location of a live file moves.

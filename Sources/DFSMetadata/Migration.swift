@@ -24,14 +24,22 @@ public struct Migration: Sendable, Equatable {
 
     /// SQLite's migrations, in order. A new file in schema/sqlite must be listed here (a test checks).
     public static let sqlite: [Migration] = [
-        Migration(version: 1, name: "001_sqlite_initial.sql", sql: String(decoding: PackageResources._01_sqlite_initial_sql, as: UTF8.self)),
-        Migration(version: 2, name: "002_sqlite_block_digests.sql", sql: String(decoding: PackageResources._02_sqlite_block_digests_sql, as: UTF8.self)),
+        Migration(
+            version: 1, name: "001_sqlite_initial.sql",
+            sql: String(decoding: PackageResources._01_sqlite_initial_sql, as: UTF8.self)),
+        Migration(
+            version: 2, name: "002_sqlite_block_digests.sql",
+            sql: String(decoding: PackageResources._02_sqlite_block_digests_sql, as: UTF8.self)),
     ]
 
     /// MySQL's migrations, in order, numbered like SQLite's. A new file in schema/mysql must be listed here (a test checks).
     public static let mysql: [Migration] = [
-        Migration(version: 1, name: "001_mysql_initial.sql", sql: String(decoding: PackageResources._01_mysql_initial_sql, as: UTF8.self)),
-        Migration(version: 2, name: "002_mysql_block_digests.sql", sql: String(decoding: PackageResources._02_mysql_block_digests_sql, as: UTF8.self)),
+        Migration(
+            version: 1, name: "001_mysql_initial.sql",
+            sql: String(decoding: PackageResources._01_mysql_initial_sql, as: UTF8.self)),
+        Migration(
+            version: 2, name: "002_mysql_block_digests.sql",
+            sql: String(decoding: PackageResources._02_mysql_block_digests_sql, as: UTF8.self)),
     ]
 }
 

@@ -85,7 +85,8 @@ final class MySQLConnection: @unchecked Sendable {
         let connection = MySQLConnection(handle: handle)
         // Strict mode refuses over-long or invalid values instead of silently truncating them; DATETIMEs
         // are written as UTC text, so the session zone is pinned for any NOW() a migration might use.
-        try connection.execute("SET SESSION sql_mode = 'STRICT_TRANS_TABLES,NO_ZERO_DATE,NO_ENGINE_SUBSTITUTION', time_zone = '+00:00'")
+        try connection.execute(
+            "SET SESSION sql_mode = 'STRICT_TRANS_TABLES,NO_ZERO_DATE,NO_ENGINE_SUBSTITUTION', time_zone = '+00:00'")
         return connection
     }
 
@@ -167,7 +168,8 @@ final class MySQLConnection: @unchecked Sendable {
     private func bindAndExecute(_ statement: UnsafeMutablePointer<MYSQL_STMT>, _ binds: [MySQLValue]) throws {
         let count = binds.count
         guard count == Int(mysql_stmt_param_count(statement)) else {
-            throw MySQLError(code: 2031, message: "statement expects \(mysql_stmt_param_count(statement)) parameters, got \(count)")
+            throw MySQLError(
+                code: 2031, message: "statement expects \(mysql_stmt_param_count(statement)) parameters, got \(count)")
         }
         guard count > 0 else {
             guard mysql_stmt_execute(statement) == 0 else { throw statementError(statement) }
@@ -295,7 +297,8 @@ final class MySQLConnection: @unchecked Sendable {
                     return mysql_stmt_fetch_column(statement, &column, UInt32(index), 0)
                 }
                 guard copied == 0 else { throw statementError(statement) }
-                values.append(String(decoding: UnsafeRawBufferPointer(start: buffer, count: min(length, Int(copiedLength))), as: UTF8.self))
+                values.append(
+                    String(decoding: UnsafeRawBufferPointer(start: buffer, count: min(length, Int(copiedLength))), as: UTF8.self))
             }
             rows.append(MySQLRow(columnIndex: columnIndex, values: values))
         }

@@ -1,6 +1,6 @@
 import Foundation
 
-/// Where and how to reach MySQL/MariaDB: parsed from `mysql://USER:PASS@HOST:PORT/DB` (SPEC §1).
+/// Where and how to reach MySQL/MariaDB: parsed from `mysql://USER:PASS@HOST:PORT/DB`.
 public struct MySQLConnectionOptions: Sendable, Equatable, CustomStringConvertible {
     public var host: String
     public var port: Int
@@ -38,7 +38,9 @@ public struct MySQLConnectionOptions: Sendable, Equatable, CustomStringConvertib
         } else {
             user = credentials
         }
-        guard let slash = location.firstIndex(of: "/") else { throw MetadataError.unavailable("the MySQL URL needs /DATABASE after the host") }
+        guard let slash = location.firstIndex(of: "/") else {
+            throw MetadataError.unavailable("the MySQL URL needs /DATABASE after the host")
+        }
         let hostPort = location[..<slash]
         let database = location[location.index(after: slash)...].split(separator: "?", maxSplits: 1).first ?? ""
         var host = hostPort

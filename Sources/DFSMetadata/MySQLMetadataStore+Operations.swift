@@ -44,17 +44,21 @@ extension MySQLMetadataStore {
 
     // MARK: - files
 
-    public func recordUpload(_ file: FileRecord, verifiedOn nodes: [NodeID], verifiedAt: Date, queue: [NewQueueItem]) async throws {
+    public func recordUpload(_ file: FileRecord, verifiedOn nodes: [NodeID], verifiedAt: Date, queue: [NewQueueItem]) async throws
+    {
         let verified = Self.time(verifiedAt)
         do {
             try await withConnection(transaction: true) { connection in
                 // Locking read: a concurrent upload of the same key on another gateway waits here, then sees it.
-                let existing = try connection.query("SELECT 1 FROM files WHERE file_key = ? FOR UPDATE", [.text(file.key.rawValue)])
+                let existing = try connection.query(
+                    "SELECT 1 FROM files WHERE file_key = ? FOR UPDATE", [.text(file.key.rawValue)])
                 if !existing.isEmpty { throw MetadataError.fileAlreadyExists(file.key) }
                 try connection.update(
                     "INSERT INTO files (file_key, original_filename, size_bytes, checksum_sha256, uploaded_at, block_root) VALUES (?, ?, ?, ?, ?, ?)",
-                    [.text(file.key.rawValue), .text(file.originalFilename), .int(file.sizeBytes), .text(file.checksum.hex),
-                     Self.time(file.uploadedAt), file.blockRoot.map { .text($0.hex) } ?? .null])
+                    [
+                        .text(file.key.rawValue), .text(file.originalFilename), .int(file.sizeBytes), .text(file.checksum.hex),
+                        Self.time(file.uploadedAt), file.blockRoot.map { .text($0.hex) } ?? .null,
+                    ])
                 for node in nodes {
                     try connection.update(
                         "INSERT INTO file_locations (file_key, node_id, status, last_verified_at) VALUES (?, ?, 'ACTIVE', ?)",
@@ -70,11 +74,16 @@ extension MySQLMetadataStore {
 
     public func file(_ key: FileKey) async throws -> FileEntry? {
         try await withConnection { connection in
-            guard let row = try connection.query("SELECT * FROM files WHERE file_key = ? AND deleted_at IS NULL", [.text(key.rawValue)]).first else {
+            guard
+                let row = try connection.query(
+                    "SELECT * FROM files WHERE file_key = ? AND deleted_at IS NULL", [.text(key.rawValue)]
+                ).first
+            else {
                 return nil
             }
             let locations = try connection.query(
-                "SELECT node_id, status, last_verified_at FROM file_locations WHERE file_key = ? ORDER BY node_id", [.text(key.rawValue)])
+                "SELECT node_id, status, last_verified_at FROM file_locations WHERE file_key = ? ORDER BY node_id",
+                [.text(key.rawValue)])
             return try Self.fileEntry(row, locations: locations.map(Self.fileLocation))
         }
     }
@@ -111,7 +120,8 @@ extension MySQLMetadataStore {
     public func markDeleted(_ key: FileKey, removedFrom: [NodeID], pendingOn: [NodeID], at time: Date) async throws -> Bool {
         let now = Self.time(time)
         return try await withConnection(transaction: true) { connection in
-            let live = try connection.query("SELECT 1 FROM files WHERE file_key = ? AND deleted_at IS NULL FOR UPDATE", [.text(key.rawValue)])
+            let live = try connection.query(
+                "SELECT 1 FROM files WHERE file_key = ? AND deleted_at IS NULL FOR UPDATE", [.text(key.rawValue)])
             guard !live.isEmpty else { return false }
             try connection.update("UPDATE files SET deleted_at = ? WHERE file_key = ?", [now, .text(key.rawValue)])
             try connection.update("UPDATE file_locations SET status = 'DELETED' WHERE file_key = ?", [.text(key.rawValue)])
@@ -122,7 +132,11 @@ extension MySQLMetadataStore {
                 """,
                 [now, .text(key.rawValue)])
             try Self.insertQueueItems(
-                pendingOn.map { NewQueueItem(fileKey: key, targetNodeID: $0, sourceNodeID: nil, kind: .delete, reason: "removal from this node pending") },
+                pendingOn.map {
+                    NewQueueItem(
+                        fileKey: key, targetNodeID: $0, sourceNodeID: nil, kind: .delete, reason: "removal from this node pending"
+                    )
+                },
                 at: time, on: connection)
             return true
         }
@@ -176,7 +190,8 @@ extension MySQLMetadataStore {
             }
             let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
             binds.append(.int(Int64(filter.limit)))
-            return try connection.query("SELECT * FROM replication_queue \(whereClause) ORDER BY id LIMIT ?", binds).map(Self.queueItem)
+            return try connection.query("SELECT * FROM replication_queue \(whereClause) ORDER BY id LIMIT ?", binds).map(
+                Self.queueItem)
         }
     }
 
@@ -193,12 +208,17 @@ extension MySQLMetadataStore {
                 INSERT INTO replication_queue (file_key, target_node_id, source_node_id, kind, status, created_at, error_message)
                 VALUES (?, ?, ?, ?, 'PENDING', ?, ?) ON DUPLICATE KEY UPDATE id = id
                 """,
-                [.text(item.fileKey.rawValue), .text(item.targetNodeID.rawValue), item.sourceNodeID.map { .text($0.rawValue) } ?? .null,
-                 .text(item.kind.rawValue), Self.time(time), item.reason.map { .text($0) } ?? .null])
+                [
+                    .text(item.fileKey.rawValue), .text(item.targetNodeID.rawValue),
+                    item.sourceNodeID.map { .text($0.rawValue) } ?? .null,
+                    .text(item.kind.rawValue), Self.time(time), item.reason.map { .text($0) } ?? .null,
+                ])
         }
     }
 
-    public func claimQueueItems(for node: NodeID, owner: String, includeFailed: Bool, now: Date, leaseUntil: Date, limit: Int) async throws -> [QueueItem] {
+    public func claimQueueItems(
+        for node: NodeID, owner: String, includeFailed: Bool, now: Date, leaseUntil: Date, limit: Int
+    ) async throws -> [QueueItem] {
         let nowValue = Self.time(now)
         return try await withConnection(transaction: true) { connection in
             let statuses = includeFailed ? "('PENDING', 'FAILED')" : "('PENDING')"
@@ -255,7 +275,9 @@ extension MySQLMetadataStore {
         }
     }
 
-    public func failQueueItem(_ id: Int64, owner: String, error: String, at time: Date, retryAt: Date, maxRetries: Int) async throws -> Bool {
+    public func failQueueItem(
+        _ id: Int64, owner: String, error: String, at time: Date, retryAt: Date, maxRetries: Int
+    ) async throws -> Bool {
         try await withConnection { connection in
             try connection.update(
                 """
@@ -265,7 +287,10 @@ extension MySQLMetadataStore {
                     error_message = ?, last_attempt = ?, next_attempt_at = ?, lease_owner = NULL, lease_expires_at = NULL
                 WHERE id = ? AND status = 'IN_PROGRESS' AND lease_owner = ? AND lease_expires_at > ?
                 """,
-                [.int(Int64(maxRetries)), .text(String(error.prefix(1000))), Self.time(time), Self.time(retryAt), .int(id), .text(owner), Self.time(time)]) == 1
+                [
+                    .int(Int64(maxRetries)), .text(String(error.prefix(1000))), Self.time(time), Self.time(retryAt), .int(id),
+                    .text(owner), Self.time(time),
+                ]) == 1
         }
     }
 

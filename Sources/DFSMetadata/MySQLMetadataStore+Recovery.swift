@@ -11,7 +11,8 @@ extension MySQLMetadataStore {
                 let slice = keys[start..<min(start + 500, keys.count)]
                 let placeholders = Array(repeating: "?", count: slice.count).joined(separator: ",")
                 let rows = try connection.query(
-                    "SELECT file_key, deleted_at FROM files WHERE file_key IN (\(placeholders))", slice.map { .text($0.rawValue) })
+                    "SELECT file_key, deleted_at FROM files WHERE file_key IN (\(placeholders))", slice.map { .text($0.rawValue) }
+                )
                 for row in rows {
                     let key = try FileKey(validating: try Self.text(row, "file_key"))
                     states[key] = row["deleted_at"] == nil ? .live : .deleted
@@ -33,10 +34,13 @@ extension MySQLMetadataStore {
         }
     }
 
-    public func markReplicaLost(_ key: FileKey, on node: NodeID, status: LocationStatus, reason: String, at time: Date) async throws -> Bool {
+    public func markReplicaLost(
+        _ key: FileKey, on node: NodeID, status: LocationStatus, reason: String, at time: Date
+    ) async throws -> Bool {
         let now = Self.time(time)
         return try await withConnection(transaction: true) { connection in
-            let live = try connection.query("SELECT 1 FROM files WHERE file_key = ? AND deleted_at IS NULL FOR UPDATE", [.text(key.rawValue)])
+            let live = try connection.query(
+                "SELECT 1 FROM files WHERE file_key = ? AND deleted_at IS NULL FOR UPDATE", [.text(key.rawValue)])
             guard !live.isEmpty else { return false }
             try connection.update(
                 """
@@ -45,7 +49,8 @@ extension MySQLMetadataStore {
                 """,
                 [.text(key.rawValue), .text(node.rawValue), .text(status.rawValue), now])
             try Self.insertQueueItems(
-                [NewQueueItem(fileKey: key, targetNodeID: node, sourceNodeID: nil, kind: .replicate, reason: reason)], at: time, on: connection)
+                [NewQueueItem(fileKey: key, targetNodeID: node, sourceNodeID: nil, kind: .replicate, reason: reason)], at: time,
+                on: connection)
             return true
         }
     }
@@ -82,11 +87,14 @@ extension MySQLMetadataStore {
                 """,
                 [.int(Int64(replicationFactor))])
             let oldest = try connection.query(
-                "SELECT MIN(created_at) AS oldest FROM replication_queue WHERE kind = 'REPLICATE' AND status IN ('PENDING', 'IN_PROGRESS', 'FAILED')")
+                "SELECT MIN(created_at) AS oldest FROM replication_queue WHERE kind = 'REPLICATE' AND status IN ('PENDING', 'IN_PROGRESS', 'FAILED')"
+            )
             let counts = try connection.query("SELECT status, COUNT(*) AS n FROM replication_queue GROUP BY status")
             var byStatus = Dictionary(uniqueKeysWithValues: QueueItemStatus.allCases.map { ($0, 0) })
             for row in counts {
-                if let status = row["status"].flatMap(QueueItemStatus.init(rawValue:)) { byStatus[status] = Int(row["n"] ?? "0") ?? 0 }
+                if let status = row["status"].flatMap(QueueItemStatus.init(rawValue:)) {
+                    byStatus[status] = Int(row["n"] ?? "0") ?? 0
+                }
             }
             return ReplicationSummary(
                 underReplicatedFiles: Int(under.first?["files"] ?? "0") ?? 0,

@@ -26,7 +26,8 @@ extension MySQLMetadataStore {
     }
 
     static func nodeRecord(_ row: MySQLRow) throws -> NodeRecord {
-        guard let status = NodeStatus(rawValue: try text(row, "status")), let role = NodeRole(rawValue: try text(row, "role")) else {
+        guard let status = NodeStatus(rawValue: try text(row, "status")), let role = NodeRole(rawValue: try text(row, "role"))
+        else {
             throw MetadataError.corruptRow("node status/role")
         }
         return NodeRecord(
@@ -36,12 +37,17 @@ extension MySQLMetadataStore {
     }
 
     static func fileLocation(_ row: MySQLRow) throws -> FileLocation {
-        guard let status = LocationStatus(rawValue: try text(row, "status")) else { throw MetadataError.corruptRow("location status") }
-        return FileLocation(nodeID: try NodeID(validating: try text(row, "node_id")), status: status, lastVerifiedAt: optionalDate(row, "last_verified_at"))
+        guard let status = LocationStatus(rawValue: try text(row, "status")) else {
+            throw MetadataError.corruptRow("location status")
+        }
+        return FileLocation(
+            nodeID: try NodeID(validating: try text(row, "node_id")), status: status,
+            lastVerifiedAt: optionalDate(row, "last_verified_at"))
     }
 
     static func fileEntry(_ row: MySQLRow, locations: [FileLocation]) throws -> FileEntry {
-        guard let digest = SHA256Digest(hex: try text(row, "checksum_sha256")), let size = row["size_bytes"].flatMap({ Int64($0) }),
+        guard let digest = SHA256Digest(hex: try text(row, "checksum_sha256")),
+            let size = row["size_bytes"].flatMap({ Int64($0) }),
             let sequence = row["seq"].flatMap({ Int64($0) })
         else { throw MetadataError.corruptRow("file row") }
         let file = FileRecord(

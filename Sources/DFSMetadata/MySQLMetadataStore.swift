@@ -2,7 +2,7 @@ import DFSCore
 import Foundation
 import Logging
 
-/// `MetadataStore` on MySQL 8 or MariaDB 10.6+ through the MySQL C client (SPEC §1, §6).
+/// `MetadataStore` on MySQL 8 or MariaDB 10.6+ through the MySQL C client.
 ///
 /// Several gateways may share one database: every operation is one transaction (or one statement) on a
 /// pooled connection, queue claims lock rows with `FOR UPDATE SKIP LOCKED`, and migrations run under a
@@ -38,7 +38,9 @@ public final class MySQLMetadataStore: MetadataStore {
     /// Runs `body` on a pooled connection; with `transaction`, between START TRANSACTION and COMMIT
     /// (rolled back if it throws, and run again from the start after a deadlock).
     @discardableResult
-    func withConnection<T: Sendable>(transaction: Bool = false, _ body: @escaping @Sendable (MySQLConnection) throws -> T) async throws -> T {
+    func withConnection<T: Sendable>(
+        transaction: Bool = false, _ body: @escaping @Sendable (MySQLConnection) throws -> T
+    ) async throws -> T {
         try await pool.withConnection { connection in
             guard transaction else { return try body(connection) }
             try connection.execute("START TRANSACTION")
@@ -71,14 +73,17 @@ public final class MySQLMetadataStore: MetadataStore {
                 CREATE TABLE IF NOT EXISTS schema_migrations (version INT NOT NULL PRIMARY KEY, name VARCHAR(255) NOT NULL,
                     applied_at DATETIME(3) NOT NULL) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4
                 """)
-            let applied = Set(try connection.query("SELECT version FROM schema_migrations").compactMap { $0["version"].flatMap { Int($0) } })
+            let applied = Set(
+                try connection.query("SELECT version FROM schema_migrations").compactMap { $0["version"].flatMap { Int($0) } })
             for migration in Migration.mysql where !applied.contains(migration.version) {
                 do {
                     for statement in migration.statements {
                         do {
                             try connection.execute(statement)
                         } catch let error as MySQLError where error.isAlreadyApplied {
-                            logger.debug("migration statement already applied", metadata: ["version": "\(migration.version)", "error": "\(error)"])
+                            logger.debug(
+                                "migration statement already applied",
+                                metadata: ["version": "\(migration.version)", "error": "\(error)"])
                         }
                     }
                     try connection.update(
@@ -95,7 +100,9 @@ public final class MySQLMetadataStore: MetadataStore {
     /// Applied migration versions, for tests and the status endpoint.
     public func appliedMigrations() async throws -> [Int] {
         try await withConnection { connection in
-            try connection.query("SELECT version FROM schema_migrations ORDER BY version").compactMap { $0["version"].flatMap { Int($0) } }
+            try connection.query("SELECT version FROM schema_migrations ORDER BY version").compactMap {
+                $0["version"].flatMap { Int($0) }
+            }
         }
     }
 }

@@ -40,15 +40,19 @@ extension SQLiteMetadataStore {
 
     // MARK: - files
 
-    public func recordUpload(_ file: FileRecord, verifiedOn nodes: [NodeID], verifiedAt: Date, queue: [NewQueueItem]) async throws {
+    public func recordUpload(_ file: FileRecord, verifiedOn nodes: [NodeID], verifiedAt: Date, queue: [NewQueueItem]) async throws
+    {
         let verified = MetadataTime.format(verifiedAt)
         try await serialized(transaction: true) {
             let existing = try await self.run("SELECT 1 FROM files WHERE file_key = ?", [.text(file.key.rawValue)])
             if !existing.isEmpty { throw MetadataError.fileAlreadyExists(file.key) }
             try await self.run(
                 "INSERT INTO files (file_key, original_filename, size_bytes, checksum_sha256, uploaded_at, block_root) VALUES (?, ?, ?, ?, ?, ?)",
-                [.text(file.key.rawValue), .text(file.originalFilename), .integer(Int(file.sizeBytes)),
-                 .text(file.checksum.hex), .text(MetadataTime.format(file.uploadedAt)), file.blockRoot.map { .text($0.hex) } ?? .null])
+                [
+                    .text(file.key.rawValue), .text(file.originalFilename), .integer(Int(file.sizeBytes)),
+                    .text(file.checksum.hex), .text(MetadataTime.format(file.uploadedAt)),
+                    file.blockRoot.map { .text($0.hex) } ?? .null,
+                ])
             for node in nodes {
                 try await self.run(
                     "INSERT INTO file_locations (file_key, node_id, status, last_verified_at) VALUES (?, ?, 'ACTIVE', ?)",
@@ -60,11 +64,16 @@ extension SQLiteMetadataStore {
 
     public func file(_ key: FileKey) async throws -> FileEntry? {
         try await serialized {
-            guard let row = try await self.run("SELECT * FROM files WHERE file_key = ? AND deleted_at IS NULL", [.text(key.rawValue)]).first else {
+            guard
+                let row = try await self.run(
+                    "SELECT * FROM files WHERE file_key = ? AND deleted_at IS NULL", [.text(key.rawValue)]
+                ).first
+            else {
                 return nil
             }
             let locations = try await self.run(
-                "SELECT node_id, status, last_verified_at FROM file_locations WHERE file_key = ? ORDER BY node_id", [.text(key.rawValue)])
+                "SELECT node_id, status, last_verified_at FROM file_locations WHERE file_key = ? ORDER BY node_id",
+                [.text(key.rawValue)])
             return try Self.fileEntry(row, locations: locations.map(Self.fileLocation))
         }
     }
@@ -115,7 +124,11 @@ extension SQLiteMetadataStore {
                 """,
                 [.text(now), .text(key.rawValue)])
             try await self.insertQueueItems(
-                pendingOn.map { NewQueueItem(fileKey: key, targetNodeID: $0, sourceNodeID: nil, kind: .delete, reason: "removal from this node pending") },
+                pendingOn.map {
+                    NewQueueItem(
+                        fileKey: key, targetNodeID: $0, sourceNodeID: nil, kind: .delete, reason: "removal from this node pending"
+                    )
+                },
                 at: time)
             return true
         }
@@ -150,7 +163,10 @@ extension SQLiteMetadataStore {
                 INSERT INTO file_locations (file_key, node_id, status, last_verified_at) VALUES (?1, ?2, ?3, ?4)
                 ON CONFLICT(file_key, node_id) DO UPDATE SET status = ?3, last_verified_at = COALESCE(?4, last_verified_at)
                 """,
-                [.text(key.rawValue), .text(node.rawValue), .text(status.rawValue), verifiedAt.map { .text(MetadataTime.format($0)) } ?? .null])
+                [
+                    .text(key.rawValue), .text(node.rawValue), .text(status.rawValue),
+                    verifiedAt.map { .text(MetadataTime.format($0)) } ?? .null,
+                ])
         }
     }
 
@@ -170,7 +186,8 @@ extension SQLiteMetadataStore {
             }
             let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
             binds.append(.integer(filter.limit))
-            return try await self.run("SELECT * FROM replication_queue \(whereClause) ORDER BY id LIMIT ?", binds).map(Self.queueItem)
+            return try await self.run("SELECT * FROM replication_queue \(whereClause) ORDER BY id LIMIT ?", binds).map(
+                Self.queueItem)
         }
     }
 
@@ -186,12 +203,17 @@ extension SQLiteMetadataStore {
                 INSERT OR IGNORE INTO replication_queue (file_key, target_node_id, source_node_id, kind, status, created_at, error_message)
                 VALUES (?, ?, ?, ?, 'PENDING', ?, ?)
                 """,
-                [.text(item.fileKey.rawValue), .text(item.targetNodeID.rawValue), item.sourceNodeID.map { .text($0.rawValue) } ?? .null,
-                 .text(item.kind.rawValue), .text(MetadataTime.format(time)), item.reason.map { .text($0) } ?? .null])
+                [
+                    .text(item.fileKey.rawValue), .text(item.targetNodeID.rawValue),
+                    item.sourceNodeID.map { .text($0.rawValue) } ?? .null,
+                    .text(item.kind.rawValue), .text(MetadataTime.format(time)), item.reason.map { .text($0) } ?? .null,
+                ])
         }
     }
 
-    public func claimQueueItems(for node: NodeID, owner: String, includeFailed: Bool, now: Date, leaseUntil: Date, limit: Int) async throws -> [QueueItem] {
+    public func claimQueueItems(
+        for node: NodeID, owner: String, includeFailed: Bool, now: Date, leaseUntil: Date, limit: Int
+    ) async throws -> [QueueItem] {
         let nowText = MetadataTime.format(now)
         return try await serialized(transaction: true) {
             let statuses = includeFailed ? "('PENDING', 'FAILED')" : "('PENDING')"
@@ -228,7 +250,8 @@ extension SQLiteMetadataStore {
         return try await serialized {
             try await self.run(
                 "UPDATE replication_queue SET lease_expires_at = ? WHERE status = 'IN_PROGRESS' AND lease_owner = ? AND id IN (\(placeholders)) RETURNING id",
-                [.text(MetadataTime.format(leaseUntil)), .text(owner)] + ids.map { .integer(Int($0)) }).count
+                [.text(MetadataTime.format(leaseUntil)), .text(owner)] + ids.map { .integer(Int($0)) }
+            ).count
         }
     }
 
@@ -245,7 +268,9 @@ extension SQLiteMetadataStore {
         }
     }
 
-    public func failQueueItem(_ id: Int64, owner: String, error: String, at time: Date, retryAt: Date, maxRetries: Int) async throws -> Bool {
+    public func failQueueItem(
+        _ id: Int64, owner: String, error: String, at time: Date, retryAt: Date, maxRetries: Int
+    ) async throws -> Bool {
         try await serialized {
             try await self.run(
                 """
@@ -255,8 +280,10 @@ extension SQLiteMetadataStore {
                     error_message = ?2, last_attempt = ?3, next_attempt_at = ?4, lease_owner = NULL, lease_expires_at = NULL
                 WHERE id = ?5 AND status = 'IN_PROGRESS' AND lease_owner = ?6 AND lease_expires_at > ?3 RETURNING id
                 """,
-                [.integer(maxRetries), .text(String(error.prefix(1000))), .text(MetadataTime.format(time)),
-                 .text(MetadataTime.format(retryAt)), .integer(Int(id)), .text(owner)]
+                [
+                    .integer(maxRetries), .text(String(error.prefix(1000))), .text(MetadataTime.format(time)),
+                    .text(MetadataTime.format(retryAt)), .integer(Int(id)), .text(owner),
+                ]
             ).count == 1
         }
     }
@@ -268,7 +295,8 @@ extension SQLiteMetadataStore {
                 UPDATE replication_queue SET status = 'PENDING', lease_owner = NULL, lease_expires_at = NULL
                 WHERE status = 'IN_PROGRESS' AND lease_expires_at <= ? RETURNING id
                 """,
-                [.text(MetadataTime.format(now))]).count
+                [.text(MetadataTime.format(now))]
+            ).count
         }
     }
 }

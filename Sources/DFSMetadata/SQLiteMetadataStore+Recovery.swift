@@ -13,7 +13,8 @@ extension SQLiteMetadataStore {
                 let slice = keys[start..<min(start + 500, keys.count)]
                 let placeholders = Array(repeating: "?", count: slice.count).joined(separator: ",")
                 let rows = try await self.run(
-                    "SELECT file_key, deleted_at FROM files WHERE file_key IN (\(placeholders))", slice.map { .text($0.rawValue) })
+                    "SELECT file_key, deleted_at FROM files WHERE file_key IN (\(placeholders))", slice.map { .text($0.rawValue) }
+                )
                 for row in rows {
                     let key = try FileKey(validating: try Self.text(row, "file_key"))
                     states[key] = (row.column("deleted_at")?.string == nil) ? .live : .deleted
@@ -35,7 +36,9 @@ extension SQLiteMetadataStore {
         }
     }
 
-    public func markReplicaLost(_ key: FileKey, on node: NodeID, status: LocationStatus, reason: String, at time: Date) async throws -> Bool {
+    public func markReplicaLost(
+        _ key: FileKey, on node: NodeID, status: LocationStatus, reason: String, at time: Date
+    ) async throws -> Bool {
         try await serialized(transaction: true) {
             let live = try await self.run("SELECT 1 FROM files WHERE file_key = ? AND deleted_at IS NULL", [.text(key.rawValue)])
             guard !live.isEmpty else { return false }
@@ -45,7 +48,8 @@ extension SQLiteMetadataStore {
                 ON CONFLICT(file_key, node_id) DO UPDATE SET status = ?3, last_verified_at = ?4
                 """,
                 [.text(key.rawValue), .text(node.rawValue), .text(status.rawValue), .text(MetadataTime.format(time))])
-            try await self.insertQueueItems([NewQueueItem(fileKey: key, targetNodeID: node, sourceNodeID: nil, kind: .replicate, reason: reason)], at: time)
+            try await self.insertQueueItems(
+                [NewQueueItem(fileKey: key, targetNodeID: node, sourceNodeID: nil, kind: .replicate, reason: reason)], at: time)
             return true
         }
     }
@@ -81,11 +85,14 @@ extension SQLiteMetadataStore {
                 """,
                 [.integer(replicationFactor)])
             let oldest = try await self.run(
-                "SELECT MIN(created_at) AS oldest FROM replication_queue WHERE kind = 'REPLICATE' AND status IN ('PENDING', 'IN_PROGRESS', 'FAILED')")
+                "SELECT MIN(created_at) AS oldest FROM replication_queue WHERE kind = 'REPLICATE' AND status IN ('PENDING', 'IN_PROGRESS', 'FAILED')"
+            )
             let counts = try await self.run("SELECT status, COUNT(*) AS n FROM replication_queue GROUP BY status")
             var byStatus = Dictionary(uniqueKeysWithValues: QueueItemStatus.allCases.map { ($0, 0) })
             for row in counts {
-                if let status = row.column("status")?.string.flatMap(QueueItemStatus.init(rawValue:)) { byStatus[status] = row.column("n")?.integer ?? 0 }
+                if let status = row.column("status")?.string.flatMap(QueueItemStatus.init(rawValue:)) {
+                    byStatus[status] = row.column("n")?.integer ?? 0
+                }
             }
             return ReplicationSummary(
                 underReplicatedFiles: under.first?.column("files")?.integer ?? 0,

@@ -26,7 +26,8 @@ extension SQLiteMetadataStore {
     }
 
     static func nodeRecord(_ row: SQLiteRow) throws -> NodeRecord {
-        guard let status = NodeStatus(rawValue: try text(row, "status")), let role = NodeRole(rawValue: try text(row, "role")) else {
+        guard let status = NodeStatus(rawValue: try text(row, "status")), let role = NodeRole(rawValue: try text(row, "role"))
+        else {
             throw MetadataError.corruptRow("node status/role")
         }
         return NodeRecord(
@@ -36,8 +37,12 @@ extension SQLiteMetadataStore {
     }
 
     static func fileLocation(_ row: SQLiteRow) throws -> FileLocation {
-        guard let status = LocationStatus(rawValue: try text(row, "status")) else { throw MetadataError.corruptRow("location status") }
-        return FileLocation(nodeID: try NodeID(validating: try text(row, "node_id")), status: status, lastVerifiedAt: optionalDate(row, "last_verified_at"))
+        guard let status = LocationStatus(rawValue: try text(row, "status")) else {
+            throw MetadataError.corruptRow("location status")
+        }
+        return FileLocation(
+            nodeID: try NodeID(validating: try text(row, "node_id")), status: status,
+            lastVerifiedAt: optionalDate(row, "last_verified_at"))
     }
 
     static func fileEntry(_ row: SQLiteRow, locations: [FileLocation]) throws -> FileEntry {

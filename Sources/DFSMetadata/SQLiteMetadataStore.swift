@@ -29,7 +29,9 @@ public final class SQLiteMetadataStore: MetadataStore {
         }
         let store = SQLiteMetadataStore(connection: connection, logger: logger)
         try await connection.install(customFunction: containsFolded)
-        for pragma in ["PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON", "PRAGMA busy_timeout=5000"] {
+        for pragma in [
+            "PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON", "PRAGMA busy_timeout=5000",
+        ] {
             _ = try await connection.query(pragma, [])
         }
         try await store.migrate()
@@ -75,8 +77,11 @@ public final class SQLiteMetadataStore: MetadataStore {
 
     func migrate() async throws {
         try await serialized {
-            try await self.run("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)")
-            let applied = Set(try await self.run("SELECT version FROM schema_migrations").compactMap { $0.column("version")?.integer })
+            try await self.run(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+            )
+            let applied = Set(
+                try await self.run("SELECT version FROM schema_migrations").compactMap { $0.column("version")?.integer })
             for migration in Migration.sqlite where !applied.contains(migration.version) {
                 try await self.run("BEGIN IMMEDIATE")
                 do {
@@ -97,7 +102,9 @@ public final class SQLiteMetadataStore: MetadataStore {
     /// Applied migration versions, for tests and the status endpoint.
     public func appliedMigrations() async throws -> [Int] {
         try await serialized {
-            try await self.run("SELECT version FROM schema_migrations ORDER BY version").compactMap { $0.column("version")?.integer }
+            try await self.run("SELECT version FROM schema_migrations ORDER BY version").compactMap {
+                $0.column("version")?.integer
+            }
         }
     }
 }

@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 
-/// The one place that reads `DFS_*` environment variables as fallbacks for command-line options (SPEC §8).
+/// The one place that reads `DFS_*` environment variables as fallbacks for command-line options.
 public enum OptionEnvironment {
     /// The value of `DFS_<NAME>` (name upper-cased, dashes to underscores), if set and not empty.
     public static func value(for optionName: String) -> String? {
@@ -22,7 +22,9 @@ public enum OptionEnvironment {
         if let given { return given }
         if let raw = value(for: optionName) {
             guard let parsed = T(argument: raw) else {
-                throw ValidationError("DFS_\(optionName.uppercased().replacingOccurrences(of: "-", with: "_"))='\(raw)' is not a valid value for --\(optionName)")
+                throw ValidationError(
+                    "DFS_\(optionName.uppercased().replacingOccurrences(of: "-", with: "_"))='\(raw)' is not a valid value for --\(optionName)"
+                )
             }
             return parsed
         }
@@ -42,11 +44,17 @@ public struct DurationArgument: ExpressibleByArgument, Sendable, Equatable, Cust
             return Double(text.dropLast(suffix.count))
         }
         let seconds: Double?
-        if let ms = number("ms") { seconds = ms / 1000 }
-        else if let s = number("s") { seconds = s }
-        else if let m = number("m") { seconds = m * 60 }
-        else if let h = number("h") { seconds = h * 3600 }
-        else { seconds = Double(text) }
+        if let ms = number("ms") {
+            seconds = ms / 1000
+        } else if let s = number("s") {
+            seconds = s
+        } else if let m = number("m") {
+            seconds = m * 60
+        } else if let h = number("h") {
+            seconds = h * 3600
+        } else {
+            seconds = Double(text)
+        }
         guard let seconds, seconds >= 0, seconds.isFinite else { return nil }
         self.duration = .milliseconds(Int64((seconds * 1000).rounded()))
         self.text = argument

@@ -11,7 +11,7 @@ import ServiceLifecycle
 /// curl sends `Expect: 100-continue` for bodies over 1 MiB and waits 1 s for the interim answer;
 /// Hummingbird 2.28's `Application` never sends it, so every large curl upload would stall. This builds
 /// the server the way `ApplicationProtocol.run()` does, and writes the `100` head on the body's first read
-/// (STACK.md): a request refused before that (401, 403, 405, a size that cannot fit) gets its final answer
+///: a request refused before that (401, 403, 405, a size that cannot fit) gets its final answer
 /// at once, marked `Connection: close`, and the client never sends a body nobody would read.
 public struct ContinueAwareHTTPServer<Responder: HTTPResponder>: Service
 where Responder.Context: InitializableFromSource<ApplicationRequestContextSource> {
@@ -19,6 +19,7 @@ where Responder.Context: InitializableFromSource<ApplicationRequestContextSource
     let host: String
     let port: Int
     let serverName: String
+    let limits: ConnectionLimits
     let logger: Logger
     let onServerRunning: @Sendable (Int) async -> Void
 
@@ -27,6 +28,7 @@ where Responder.Context: InitializableFromSource<ApplicationRequestContextSource
         host: String,
         port: Int,
         serverName: String,
+        limits: ConnectionLimits = .defaults,
         logger: Logger,
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) {
@@ -34,6 +36,7 @@ where Responder.Context: InitializableFromSource<ApplicationRequestContextSource
         self.host = host
         self.port = port
         self.serverName = serverName
+        self.limits = limits
         self.logger = logger
         self.onServerRunning = onServerRunning
     }
@@ -41,8 +44,13 @@ where Responder.Context: InitializableFromSource<ApplicationRequestContextSource
     public func run() async throws {
         let responder = self.responder
         let logger = self.logger
-        let server = try HTTPServerBuilder.http1().buildServer(
-            configuration: ServerConfiguration(address: .hostname(host, port: port), serverName: serverName),
+        let headTimeout = limits.requestHeadTimeout
+        let channel = HTTP1Channel.Configuration(
+            additionalChannelHandlers: [RequestHeadDeadline(timeout: headTimeout)], idleTimeout: limits.idleTimeout.timeAmount)
+        let server = try HTTPServerBuilder.http1(configuration: channel).buildServer(
+            configuration: ServerConfiguration(
+                address: .hostname(host, port: port), serverName: serverName,
+                availableConnectionsDelegate: MaximumAvailableConnections(limits.maxConnections)),
             eventLoopGroup: MultiThreadedEventLoopGroup.singleton,
             logger: logger
         ) { (request, responseWriter: consuming ResponseWriter, channel) in
@@ -96,12 +104,12 @@ final class ContinueOnFirstRead: Sendable {
     fileprivate func sendOnce() async throws {
         guard !sent.exchange(true, ordering: .acquiringAndReleasing) else { return }
         // The response writer is the handler's alone; the interim head goes down the same pipeline before any final one.
-        try await channel.writeAndFlush(NIOAny(ResponsePart.head(HTTPResponse(status: .continue)))).get()
+        try await channel.writeAndFlush(ResponsePart.head(HTTPResponse(status: .continue)))
     }
 
     /// NIOHTTPTypes' `HTTPResponsePart`, what the server pipeline writes, named through HummingbirdCore (which
     /// re-exports no NIOHTTPTypes) rather than by depending on swift-nio-extras for one type name.
-    private typealias ResponsePart = HTTPUserEventHandler.OutboundOut
+    private typealias ResponsePart = HTTPConnectionStateHandler.OutboundOut
 
     struct Body: AsyncSequence, Sendable {
         typealias Element = ByteBuffer
@@ -144,7 +152,8 @@ public enum RequestIdentifier {
         (1...64).contains(candidate.utf8.count)
             && candidate.utf8.allSatisfy { byte in
                 (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
-                    || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_") || byte == UInt8(ascii: ".") || byte == UInt8(ascii: ":")
+                    || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_") || byte == UInt8(ascii: ".")
+                    || byte == UInt8(ascii: ":")
             }
     }
 }

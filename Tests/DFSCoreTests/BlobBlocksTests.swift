@@ -25,8 +25,9 @@ struct BlobBlocksTests {
         }
     }
 
-    @Test("whole and block digests equal hashing each part alone, whatever the chunking",
-          arguments: [0, 1, blockSize - 1, blockSize, blockSize + 1, 3 * blockSize, 3 * blockSize + 5])
+    @Test(
+        "whole and block digests equal hashing each part alone, whatever the chunking",
+        arguments: [0, 1, blockSize - 1, blockSize, blockSize + 1, 3 * blockSize, 3 * blockSize + 5])
     func digestsMatchSeparateHashing(_ size: Int) {
         let data = bytes(size)
         for chunk in [1, 7, Self.blockSize, Self.blockSize + 3, max(1, size)] {
@@ -37,7 +38,8 @@ struct BlobBlocksTests {
             let digests = hasher.finalize()
             #expect(digests.whole == DFSCore.SHA256Digest(Crypto.SHA256.hash(data: data)), "size \(size), chunk \(chunk)")
             #expect(digests.blocks.digests == expectedBlocks(data), "size \(size), chunk \(chunk)")
-            #expect(digests.blocks.sizeBytes == Int64(size) && digests.blocks.count == (size + Self.blockSize - 1) / Self.blockSize)
+            #expect(
+                digests.blocks.sizeBytes == Int64(size) && digests.blocks.count == (size + Self.blockSize - 1) / Self.blockSize)
         }
     }
 
@@ -58,14 +60,18 @@ struct BlobBlocksTests {
         var changed = blocks.digests
         changed[1] = blocks.digests[0]
         #expect(BlobBlocks.root(blockSize: Self.blockSize, sizeBytes: blocks.sizeBytes, digests: changed) != blocks.root)
-        #expect(BlobBlocks.root(blockSize: Self.blockSize * 2, sizeBytes: blocks.sizeBytes, digests: blocks.digests) != blocks.root)
-        #expect(BlobBlocks.root(blockSize: Self.blockSize, sizeBytes: blocks.sizeBytes - 1, digests: blocks.digests) != blocks.root)
+        #expect(
+            BlobBlocks.root(blockSize: Self.blockSize * 2, sizeBytes: blocks.sizeBytes, digests: blocks.digests) != blocks.root)
+        #expect(
+            BlobBlocks.root(blockSize: Self.blockSize, sizeBytes: blocks.sizeBytes - 1, digests: blocks.digests) != blocks.root)
         #expect(BlobBlocks(blockSize: Self.blockSize, sizeBytes: blocks.sizeBytes, digests: blocks.digests).root == blocks.root)
     }
 
     @Test("spans and the blocks a range needs")
     func spansAndCovering() {
-        let blocks = BlobBlocks(blockSize: 100, sizeBytes: 250, digests: Array(repeating: DFSCore.SHA256Digest(Crypto.SHA256.hash(data: [1])), count: 3))
+        let blocks = BlobBlocks(
+            blockSize: 100, sizeBytes: 250,
+            digests: Array(repeating: DFSCore.SHA256Digest(Crypto.SHA256.hash(data: [1])), count: 3))
         #expect(blocks.span(ofBlock: 0) == 0..<100 && blocks.span(ofBlock: 2) == 200..<250)
         #expect(blocks.blocks(covering: ByteRange(first: 0, last: 0)) == 0...0)
         #expect(blocks.blocks(covering: ByteRange(first: 99, last: 100)) == 0...1)

@@ -32,7 +32,9 @@ struct DeadlineTests {
         struct Broken: Error {}
         struct Expired: Error {}
         await #expect(throws: Broken.self) {
-            try await race { () async throws -> Int in throw Broken() } against: {
+            try await race { () async throws -> Int in
+                throw Broken()
+            } against: {
                 try await Task.sleep(for: .seconds(3600))
                 throw Expired()
             }

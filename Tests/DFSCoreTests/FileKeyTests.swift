@@ -10,9 +10,12 @@ struct FileKeyTests {
         }
     }
 
-    @Test("refuses keys that could escape or confuse the blob directory", arguments: [
-        "", "..", ".", "../etc/passwd", "a/b", "a\\b", "a..b", ".hidden", "spa ce", "ünï", "a%2Fb", String(repeating: "k", count: 201),
-    ])
+    @Test(
+        "refuses keys that could escape or confuse the blob directory",
+        arguments: [
+            "", "..", ".", "../etc/passwd", "a/b", "a\\b", "a..b", ".hidden", "spa ce", "ünï", "a%2Fb",
+            String(repeating: "k", count: 201),
+        ])
     func refusesUnsafeKeys(_ raw: String) {
         #expect(throws: KeyValidationError.self) { try FileKey(validating: raw) }
     }

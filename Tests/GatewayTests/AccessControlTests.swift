@@ -19,7 +19,7 @@ private let keysFile = """
     read-only  \(readerToken)
     """
 
-/// Issue 6 item 4: API keys, the cluster secret on internal routes, and the refusal to run open on the network.
+/// API keys, the cluster secret on internal routes, and the refusal to run open on the network.
 @Suite("Gateway access control")
 struct AccessControlTests {
     @Test("the keys file gives each token its access and a name; comments and blank lines are skipped")
@@ -31,10 +31,12 @@ struct AccessControlTests {
         #expect(keys.key(for: "rw-0123456789abcdeX") == nil)
     }
 
-    @Test("a bad keys file is refused with its line number and without echoing the token", arguments: [
-        ("admin \(writerToken)", "line 1"), ("read-write short", "at least 16"), ("read-write", "expected"),
-        ("read-only \(readerToken)\nread-write \(readerToken)", "twice"), ("# nothing\n", "no key"),
-    ])
+    @Test(
+        "a bad keys file is refused with its line number and without echoing the token",
+        arguments: [
+            ("admin \(writerToken)", "line 1"), ("read-write short", "at least 16"), ("read-write", "expected"),
+            ("read-only \(readerToken)\nread-write \(readerToken)", "twice"), ("# nothing\n", "no key"),
+        ])
     func badKeysFile(_ text: String, _ reason: String) {
         #expect {
             _ = try APIKeyring(parsing: text)
@@ -49,8 +51,10 @@ struct AccessControlTests {
             (.get, "/health", "/health", .open), (.get, "/", "/", .open), (.get, "/openapi.yaml", "/openapi.yaml", .open),
             (.get, "/dashboard/app.js", "/dashboard/app.js", .open), (.get, nil, "/dashboard/app.js", .open),
             (.get, nil, "/dashboard/../files", .read), (.post, "/health", "/health", .write),
-            (.get, "/files", "/files", .read), (.head, "/download/{key}", "/download/k", .read), (.get, "/metrics", "/metrics", .read),
-            (.get, "/nodes/check", "/nodes/check", .write), (.post, "/upload", "/upload", .write), (.put, "/upload", "/upload", .write),
+            (.get, "/files", "/files", .read), (.head, "/download/{key}", "/download/k", .read),
+            (.get, "/metrics", "/metrics", .read),
+            (.get, "/nodes/check", "/nodes/check", .write), (.post, "/upload", "/upload", .write),
+            (.put, "/upload", "/upload", .write),
             (.delete, "/files/{key}", "/files/k", .write), (.post, "/nodes/{id}/recover", "/nodes/n/recover", .write),
             (.post, "/audit", "/audit", .write), (.post, "/internal/nodes/register", "/internal/nodes/register", .cluster),
             (.get, nil, "/no/such/route", .read),
@@ -118,22 +122,28 @@ struct AccessControlTests {
         var access = AccessControl(keys: try APIKeyring(parsing: keysFile), clusterSecret: nil)
         access.downloadLinks = signer
         func verdict(_ requirement: AccessRequirement, _ authorization: String?, _ link: DownloadLinkClaim) -> AccessVerdict {
-            access.verdict(for: requirement, presenting: .init(authorization: authorization, clusterSecret: nil, downloadLink: link), now: now)
+            access.verdict(
+                for: requirement, presenting: .init(authorization: authorization, clusterSecret: nil, downloadLink: link),
+                now: now)
         }
         #expect(verdict(.read, nil, claim) == .allowed(key: AccessControl.downloadLinkName))
         #expect(verdict(.read, nil, otherFile) == .invalidDownloadLink)
         #expect(verdict(.write, nil, claim) == .missingKey)
         #expect(verdict(.read, "Bearer nope-nope-nope-nope", claim) == .unknownKey)
-        #expect(AccessControl(keys: nil, clusterSecret: nil).verdict(
-            for: .read, presenting: .init(authorization: nil, clusterSecret: nil, downloadLink: otherFile)) == .allowed(key: nil))
+        #expect(
+            AccessControl(keys: nil, clusterSecret: nil).verdict(
+                for: .read, presenting: .init(authorization: nil, clusterSecret: nil, downloadLink: otherFile))
+                == .allowed(key: nil))
     }
 
-    @Test("through the router: 401 with WWW-Authenticate and §2.3 JSON, 403 for a read-only key, the handler never runs")
+    @Test("through the router: 401 with WWW-Authenticate and JSON error, 403 for a read-only key, the handler never runs")
     func middlewareAnswers() async throws {
         let calls = CallCounter()
         let router = Router(context: GatewayContext.self)
         router.add(middleware: APIErrorMiddleware())
-        router.add(middleware: AccessControlMiddleware(access: AccessControl(keys: try APIKeyring(parsing: keysFile), clusterSecret: nil)))
+        router.add(
+            middleware: AccessControlMiddleware(
+                access: AccessControl(keys: try APIKeyring(parsing: keysFile), clusterSecret: nil)))
         router.get("/health") { _, _ in "up" }
         router.get("/files") { _, _ in "list" }
         router.delete("/files/:key") { _, _ in
@@ -169,7 +179,8 @@ struct AccessControlTests {
             _ = try GatewayCommand.parse(["--host", "0.0.0.0"]).configuration()
         } throws: { error in
             let text = "\(error)"
-            return text.contains("refusing to listen on 0.0.0.0") && text.contains("--api-keys-file") && text.contains("--insecure-open")
+            return text.contains("refusing to listen on 0.0.0.0") && text.contains("--api-keys-file")
+                && text.contains("--insecure-open")
         }
         #expect(try GatewayCommand.parse(["--host", "0.0.0.0", "--insecure-open"]).configuration().insecureOpen)
         #expect(try GatewayCommand.parse(["--host", "127.0.0.1"]).configuration().apiKeys == nil)
@@ -185,7 +196,9 @@ struct AccessControlTests {
     @Test("loopback addresses are told from reachable ones")
     func loopback() {
         for host in ["127.0.0.1", "127.1.2.3", "localhost", "::1", "[::1]"] { #expect(ListenAddress.isLoopback(host), "\(host)") }
-        for host in ["0.0.0.0", "::", "10.0.0.1", "192.168.1.5", "127.0.0", "example.com"] { #expect(!ListenAddress.isLoopback(host), "\(host)") }
+        for host in ["0.0.0.0", "::", "10.0.0.1", "192.168.1.5", "127.0.0", "example.com"] {
+            #expect(!ListenAddress.isLoopback(host), "\(host)")
+        }
     }
 
     @Test("the cluster secret matches only itself and never prints")

@@ -16,14 +16,17 @@ struct BoundedDeleteTests {
     let logger = Logger(label: "test")
     let bytes = (0..<10_000).map { UInt8($0 % 251) }
 
-    func withGateway(_ body: (UploadCoordinator, DownloadCoordinator, FileDeleter, FakeNodeCluster, any MetadataStore) async throws -> Void) async throws {
+    func withGateway(
+        _ body: (UploadCoordinator, DownloadCoordinator, FileDeleter, FakeNodeCluster, any MetadataStore) async throws -> Void
+    ) async throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("dfs-delete-\(UUID().uuidString).sqlite").path
         defer { try? FileManager.default.removeItem(atPath: path) }
         let store = try await SQLiteMetadataStore.open(path: path, logger: logger)
         let scoreboard = LatencyScoreboard(halfLife: .seconds(5))
         for index in 0..<3 {
             let id = try NodeID(validating: "node-\(index + 1)")
-            await scoreboard.register(NodeEndpoint(id: id, baseURL: "http://fake-\(index + 1)"), role: .defaultRole(forIndex: index), isUp: true)
+            await scoreboard.register(
+                NodeEndpoint(id: id, baseURL: "http://fake-\(index + 1)"), role: .defaultRole(forIndex: index), isUp: true)
             await scoreboard.probed(id, isUp: true, latency: .milliseconds(1 + index * 4))
         }
         let nodes = FakeNodeCluster()
@@ -40,11 +43,15 @@ struct BoundedDeleteTests {
     }
 
     func upload(_ bytes: [UInt8], with uploads: UploadCoordinator) async throws -> UploadOutcome {
-        let reader = UploadBodyReader(body: AnyByteStream(chunks: [ByteBuffer(bytes: bytes)]), format: .raw, maxSize: 1 << 30, filename: "f.bin")
-        return try await uploads.store(reader, as: UploadDescriptor(filename: "f.bin", expectedDigest: nil, length: Int64(bytes.count)), logger: logger)
+        let reader = UploadBodyReader(
+            body: AnyByteStream(chunks: [ByteBuffer(bytes: bytes)]), format: .raw, maxSize: 1 << 30, filename: "f.bin")
+        return try await uploads.store(
+            reader, as: UploadDescriptor(filename: "f.bin", expectedDigest: nil, length: Int64(bytes.count)), logger: logger)
     }
 
-    @Test("a hung holder costs the delete its deadline, not its hang: the others are removed and completed, its DELETE stays queued")
+    @Test(
+        "a hung holder costs the delete its deadline, not its hang: the others are removed and completed, its DELETE stays queued"
+    )
     func hungHolderIsLeftToTheQueue() async throws {
         try await withGateway { uploads, _, deleter, nodes, store in
             let outcome = try await upload(bytes, with: uploads)
@@ -59,13 +66,16 @@ struct BoundedDeleteTests {
             #expect(try await store.file(key) == nil)
             #expect(nodes.blob(key.rawValue, on: "node-1") == nil && nodes.blob(key.rawValue, on: "node-3") == nil)
             let items = try await store.queueItems(QueueFilter()).filter { $0.kind == .delete && $0.fileKey == key }
-            #expect(Dictionary(uniqueKeysWithValues: items.map { ($0.targetNodeID.rawValue, $0.status) }) == [
-                "node-1": .completed, "node-2": .pending, "node-3": .completed,
-            ])
+            #expect(
+                Dictionary(uniqueKeysWithValues: items.map { ($0.targetNodeID.rawValue, $0.status) }) == [
+                    "node-1": .completed, "node-2": .pending, "node-3": .completed,
+                ])
         }
     }
 
-    @Test("a download that read the file's entry just before a delete removed every copy answers file not found, not no node available")
+    @Test(
+        "a download that read the file's entry just before a delete removed every copy answers file not found, not no node available"
+    )
     func downloadRacingDeleteIsNotFound() async throws {
         try await withGateway { uploads, downloads, deleter, _, _ in
             let outcome = try await upload(bytes, with: uploads)

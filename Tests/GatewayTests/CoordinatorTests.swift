@@ -25,11 +25,13 @@ struct CoordinatorTests {
         let scoreboard = LatencyScoreboard(halfLife: .seconds(5))
         for (index, latency) in [1, 5, 9].enumerated() {
             let id = try NodeID(validating: "node-\(index + 1)")
-            await scoreboard.register(NodeEndpoint(id: id, baseURL: "http://fake-\(index + 1)"), role: .defaultRole(forIndex: index), isUp: true)
+            await scoreboard.register(
+                NodeEndpoint(id: id, baseURL: "http://fake-\(index + 1)"), role: .defaultRole(forIndex: index), isUp: true)
             await scoreboard.probed(id, isUp: true, latency: .milliseconds(latency))
         }
         let nodes = FakeNodeCluster()
-        let uploads = UploadCoordinator(store: store, nodes: nodes, scoreboard: scoreboard, replicationFactor: 3, writeQuorum: writeQuorum)
+        let uploads = UploadCoordinator(
+            store: store, nodes: nodes, scoreboard: scoreboard, replicationFactor: 3, writeQuorum: writeQuorum)
         let downloads = DownloadCoordinator(store: store, nodes: nodes, scoreboard: scoreboard, events: events)
         do {
             try await body(uploads, downloads, nodes, store)
@@ -41,8 +43,10 @@ struct CoordinatorTests {
     }
 
     func upload(_ bytes: [UInt8], with uploads: UploadCoordinator) async throws -> UploadOutcome {
-        let reader = UploadBodyReader(body: AnyByteStream(chunks: [ByteBuffer(bytes: bytes)]), format: .raw, maxSize: 1 << 30, filename: "f.bin")
-        return try await uploads.store(reader, as: UploadDescriptor(filename: "f.bin", expectedDigest: nil, length: Int64(bytes.count)), logger: logger)
+        let reader = UploadBodyReader(
+            body: AnyByteStream(chunks: [ByteBuffer(bytes: bytes)]), format: .raw, maxSize: 1 << 30, filename: "f.bin")
+        return try await uploads.store(
+            reader, as: UploadDescriptor(filename: "f.bin", expectedDigest: nil, length: Int64(bytes.count)), logger: logger)
     }
 
     func readAll(_ plan: DownloadPlan) async throws -> [UInt8] {
@@ -131,7 +135,8 @@ struct CoordinatorTests {
         try await withGateway { uploads, downloads, nodes, store in
             let outcome = try await upload(bytes, with: uploads)
             for node in ["node-1", "node-2"] { nodes.removeBlob(outcome.file.key.rawValue, on: node) }
-            let plan = try await downloads.open(try await downloads.metadata(of: outcome.file.key), rangeHeader: nil, logger: logger)
+            let plan = try await downloads.open(
+                try await downloads.metadata(of: outcome.file.key), rangeHeader: nil, logger: logger)
             #expect(plan.servedBy.rawValue == "node-3")
             #expect(try await readAll(plan) == bytes)
             let queued = try await store.queueItems(QueueFilter(status: .pending)).map(\.targetNodeID.rawValue).sorted()
@@ -139,13 +144,16 @@ struct CoordinatorTests {
         }
     }
 
-    @Test("replicas whose only block rotted are refused by their nodes before the first byte, each one asked is marked corrupt, and an intact one serves")
+    @Test(
+        "replicas whose only block rotted are refused by their nodes before the first byte, each one asked is marked corrupt, and an intact one serves"
+    )
     func rottenReplicasAreSkipped() async throws {
         try await withGateway { uploads, downloads, nodes, store in
             let outcome = try await upload(bytes, with: uploads)
             let key = outcome.file.key.rawValue
             for node in ["node-1", "node-2"] { nodes.rot(key, on: node, at: 9_999) }
-            let plan = try await downloads.open(try await downloads.metadata(of: outcome.file.key), rangeHeader: nil, logger: logger)
+            let plan = try await downloads.open(
+                try await downloads.metadata(of: outcome.file.key), rangeHeader: nil, logger: logger)
             #expect(plan.servedBy.rawValue == "node-3")
             #expect(try await readAll(plan) == bytes)
             // Which rotten copies get asked before node-3 answers depends on the latencies the upload
@@ -185,7 +193,8 @@ struct CoordinatorTests {
             // cut mid-file and the rest of the file comes from copies whose blocks there are intact.
             let damage = ["node-1": 2, "node-2": 1, "node-3": 0]
             for (node, block) in damage { nodes.rot(key, on: node, at: (block << 20) + 17) }
-            let plan = try await downloads.open(try await downloads.metadata(of: outcome.file.key), rangeHeader: nil, logger: logger)
+            let plan = try await downloads.open(
+                try await downloads.metadata(of: outcome.file.key), rangeHeader: nil, logger: logger)
             let received = try await readAll(plan)
             #expect(received.count == large.count && received == large)
             #expect(!broke.entries.isEmpty && broke.entries.allSatisfy { $0 == "node-1" || $0 == "node-2" }, "\(broke.entries)")
@@ -201,12 +210,14 @@ struct CoordinatorTests {
             let outcome = try await upload(large, with: uploads)
             for node in ["node-1", "node-2", "node-3"] { nodes.rot(outcome.file.key.rawValue, on: node, at: 100) }
             await #expect(throws: NoNodeAvailable.self) {
-                _ = try await downloads.open(try await downloads.metadata(of: outcome.file.key), rangeHeader: "bytes=0-10", logger: logger)
+                _ = try await downloads.open(
+                    try await downloads.metadata(of: outcome.file.key), rangeHeader: "bytes=0-10", logger: logger)
             }
             #expect(try await store.file(outcome.file.key)?.damagedReplicas.count == 3)
             // Every copy is now marked CORRUPT, yet its intact blocks still serve.
             for range in ["bytes=1048576-2097151", "bytes=2000000-", "bytes=-5"] {
-                let plan = try await downloads.open(try await downloads.metadata(of: outcome.file.key), rangeHeader: range, logger: logger)
+                let plan = try await downloads.open(
+                    try await downloads.metadata(of: outcome.file.key), rangeHeader: range, logger: logger)
                 let expected: [UInt8]
                 switch range {
                 case "bytes=1048576-2097151": expected = Array(large[1_048_576...2_097_151])
@@ -222,7 +233,8 @@ struct CoordinatorTests {
     func rangeDownload() async throws {
         try await withGateway { uploads, downloads, _, _ in
             let outcome = try await upload(bytes, with: uploads)
-            let plan = try await downloads.open(try await downloads.metadata(of: outcome.file.key), rangeHeader: "bytes=100-2099", logger: logger)
+            let plan = try await downloads.open(
+                try await downloads.metadata(of: outcome.file.key), rangeHeader: "bytes=100-2099", logger: logger)
             #expect(plan.contentLength == 2000)
             #expect(try await readAll(plan) == Array(bytes[100...2099]))
         }

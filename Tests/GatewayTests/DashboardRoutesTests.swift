@@ -7,7 +7,7 @@ import Testing
 
 @testable import Gateway
 
-/// Issue 6: the dashboard is served from files compiled into dfs-gateway, with a strict CSP.
+/// The dashboard is served from files compiled into dfs-gateway, with a strict CSP.
 @Suite("Dashboard files are served from the binary")
 struct DashboardRoutesTests {
     private func withDashboard(_ body: @Sendable (any TestClientProtocol) async throws -> Void) async throws {

@@ -10,7 +10,7 @@ import TestSupport
 
 @testable import Gateway
 
-/// Hedged reads, first-byte failover, mid-stream stalls and hung nodes (issue 5) against in-memory nodes.
+/// Hedged reads, first-byte failover, mid-stream stalls and hung nodes against in-memory nodes.
 @Suite("Download routing: hedging, stalls, hung nodes")
 struct DownloadRoutingTests {
     let logger = Logger(label: "test")
@@ -26,8 +26,10 @@ struct DownloadRoutingTests {
 
     /// node-1…3 UP, node-1 clearly fastest, so it leads every ranking unless it fails.
     func withFixture(
-        hedging: HedgePolicy? = nil, hedgeBudget: Double = 0, firstByteTimeout: Duration = .seconds(2), stallTimeout: Duration = .seconds(2),
-        livenessWindow: Duration = .seconds(1), slowness: SlowSourceDetector = SlowSourceDetector(), events: DownloadEvents = DownloadEvents(),
+        hedging: HedgePolicy? = nil, hedgeBudget: Double = 0, firstByteTimeout: Duration = .seconds(2),
+        stallTimeout: Duration = .seconds(2),
+        livenessWindow: Duration = .seconds(1), slowness: SlowSourceDetector = SlowSourceDetector(),
+        events: DownloadEvents = DownloadEvents(),
         _ body: (Fixture) async throws -> Void
     ) async throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("dfs-routing-\(UUID().uuidString).sqlite").path
@@ -36,16 +38,19 @@ struct DownloadRoutingTests {
         let scoreboard = LatencyScoreboard(halfLife: .seconds(5), ejectAfter: 2, hedging: hedging, hedgeBudget: hedgeBudget)
         for (index, latency) in [1, 20, 40].enumerated() {
             let id = try NodeID(validating: "node-\(index + 1)")
-            await scoreboard.register(NodeEndpoint(id: id, baseURL: "http://fake-\(index + 1)"), role: .defaultRole(forIndex: index), isUp: true)
+            await scoreboard.register(
+                NodeEndpoint(id: id, baseURL: "http://fake-\(index + 1)"), role: .defaultRole(forIndex: index), isUp: true)
             await scoreboard.probed(id, isUp: true, latency: .milliseconds(latency))
         }
         let nodes = FakeNodeCluster()
         let fixture = Fixture(
             uploads: UploadCoordinator(
-                store: store, nodes: nodes, scoreboard: scoreboard, replicationFactor: 3, writeQuorum: 1, livenessWindow: livenessWindow,
+                store: store, nodes: nodes, scoreboard: scoreboard, replicationFactor: 3, writeQuorum: 1,
+                livenessWindow: livenessWindow,
                 livenessTimeout: .milliseconds(300)),
             downloads: DownloadCoordinator(
-                store: store, nodes: nodes, scoreboard: scoreboard, firstByteTimeout: firstByteTimeout, stallTimeout: stallTimeout, slowness: slowness, events: events),
+                store: store, nodes: nodes, scoreboard: scoreboard, firstByteTimeout: firstByteTimeout,
+                stallTimeout: stallTimeout, slowness: slowness, events: events),
             nodes: nodes, scoreboard: scoreboard, store: store)
         do {
             try await body(fixture)
@@ -69,19 +74,24 @@ struct DownloadRoutingTests {
             replicateTo: Array(endpoints.dropFirst()), expectedDigest: nil)
         let digests = FakeNodeCluster.digests(bytes)
         let file = FileRecord(
-            key: key, originalFilename: "f.bin", sizeBytes: Int64(bytes.count), checksum: digests.whole, uploadedAt: Date(), blockRoot: digests.blocks.root)
+            key: key, originalFilename: "f.bin", sizeBytes: Int64(bytes.count), checksum: digests.whole, uploadedAt: Date(),
+            blockRoot: digests.blocks.root)
         try await fixture.store.recordUpload(file, verifiedOn: endpoints.map(\.id), verifiedAt: Date(), queue: [])
         return key
     }
 
     /// Stores the test file through the upload path (which feeds the primary's latency).
     func upload(_ fixture: Fixture) async throws -> FileKey {
-        let reader = UploadBodyReader(body: AnyByteStream(chunks: [ByteBuffer(bytes: bytes)]), format: .raw, maxSize: 1 << 30, filename: "f.bin")
-        return try await fixture.uploads.store(reader, as: UploadDescriptor(filename: "f.bin", expectedDigest: nil, length: Int64(bytes.count)), logger: logger).file.key
+        let reader = UploadBodyReader(
+            body: AnyByteStream(chunks: [ByteBuffer(bytes: bytes)]), format: .raw, maxSize: 1 << 30, filename: "f.bin")
+        return try await fixture.uploads.store(
+            reader, as: UploadDescriptor(filename: "f.bin", expectedDigest: nil, length: Int64(bytes.count)), logger: logger
+        ).file.key
     }
 
     func download(_ key: FileKey, _ fixture: Fixture) async throws -> (DownloadPlan, [UInt8]) {
-        let plan = try await fixture.downloads.open(try await fixture.downloads.metadata(of: key), rangeHeader: nil, logger: logger)
+        let plan = try await fixture.downloads.open(
+            try await fixture.downloads.metadata(of: key), rangeHeader: nil, logger: logger)
         var received: [UInt8] = []
         for try await chunk in plan.body { received += chunk.readableBytesView }
         return (plan, received)
@@ -158,7 +168,9 @@ struct DownloadRoutingTests {
             let key = try await storeFile(fixture)
             for other in ["node-2", "node-3"] {
                 let id = try NodeID(validating: other)
-                for _ in 0..<policy.minimumSamples { await fixture.scoreboard.firstByteObserved(on: id, after: .milliseconds(150)) }
+                for _ in 0..<policy.minimumSamples {
+                    await fixture.scoreboard.firstByteObserved(on: id, after: .milliseconds(150))
+                }
             }
             fixture.nodes.set("node-1", .slowFirstByte(.seconds(60)))
             let started = ContinuousClock.now
@@ -254,7 +266,8 @@ struct DownloadRoutingTests {
             for number in 1...3 {
                 let node = try NodeID(validating: "node-\(number)")
                 await fixture.scoreboard.throughputObserved(on: node, bytesPerSecond: 100_000_000)
-                fixture.nodes.set(node.rawValue, number == 1 ? .tricklesAfter(bytes: 45_000, chunkDelay: .milliseconds(120)) : .hung)
+                fixture.nodes.set(
+                    node.rawValue, number == 1 ? .tricklesAfter(bytes: 45_000, chunkDelay: .milliseconds(120)) : .hung)
             }
             let (_, received) = try await download(key, fixture)
             #expect(received == bytes)
@@ -267,7 +280,9 @@ struct DownloadRoutingTests {
             let key = try await storeFile(fixture)
             fixture.nodes.removeBlob(key.rawValue, on: "node-2")
             let node2 = NodeEndpoint(id: try NodeID(validating: "node-2"), baseURL: "x")
-            _ = try await fixture.nodes.putBlob(key, on: node2, body: AnyByteStream(chunks: [ByteBuffer(bytes: bytes + [1, 2, 3])]), length: nil, replicateTo: [], expectedDigest: nil)
+            _ = try await fixture.nodes.putBlob(
+                key, on: node2, body: AnyByteStream(chunks: [ByteBuffer(bytes: bytes + [1, 2, 3])]), length: nil, replicateTo: [],
+                expectedDigest: nil)
             fixture.nodes.set("node-1", .stallsAfter(bytes: 20_000))
             let (_, received) = try await download(key, fixture)
             #expect(received == bytes)
@@ -302,7 +317,9 @@ struct DownloadRoutingTests {
             for node in ["node-1", "node-2", "node-3"] { fixture.nodes.set(node, .hung) }
             let downloads = fixture.downloads
             let logger = self.logger
-            let attempt = Task { try await downloads.open(try await downloads.metadata(of: key), rangeHeader: nil, logger: logger) }
+            let attempt = Task {
+                try await downloads.open(try await downloads.metadata(of: key), rangeHeader: nil, logger: logger)
+            }
             try await eventually("the hedge is running too") {
                 await fixture.scoreboard.all().map(\.inFlight).reduce(0, +) == 2
             }
@@ -317,7 +334,8 @@ struct DownloadRoutingTests {
         try await withFixture(stallTimeout: .milliseconds(100)) { fixture in
             let key = try await storeFile(fixture)
             for node in ["node-1", "node-2", "node-3"] { fixture.nodes.set(node, .stallsAfter(bytes: 10_000)) }
-            let plan = try await fixture.downloads.open(try await fixture.downloads.metadata(of: key), rangeHeader: nil, logger: logger)
+            let plan = try await fixture.downloads.open(
+                try await fixture.downloads.metadata(of: key), rangeHeader: nil, logger: logger)
             var received = 0
             await #expect(throws: NodeRequestError.self) {
                 for try await chunk in plan.body { received += chunk.readableBytes }
@@ -359,7 +377,9 @@ struct DownloadRoutingTests {
             other[40_000] ^= 0x01
             fixture.nodes.removeBlob(key.rawValue, on: "node-2")
             let node2 = NodeEndpoint(id: try NodeID(validating: "node-2"), baseURL: "x")
-            _ = try await fixture.nodes.putBlob(key, on: node2, body: AnyByteStream(chunks: [ByteBuffer(bytes: other)]), length: nil, replicateTo: [], expectedDigest: nil)
+            _ = try await fixture.nodes.putBlob(
+                key, on: node2, body: AnyByteStream(chunks: [ByteBuffer(bytes: other)]), length: nil, replicateTo: [],
+                expectedDigest: nil)
             fixture.nodes.set("node-1", .stallsAfter(bytes: 20_000))
             let (_, received) = try await download(key, fixture)
             #expect(received == bytes)
@@ -373,8 +393,10 @@ struct DownloadRoutingTests {
         try await withFixture(livenessWindow: .zero) { fixture in
             fixture.nodes.set("node-1", .hung)
             let started = ContinuousClock.now
-            let reader = UploadBodyReader(body: AnyByteStream(chunks: [ByteBuffer(bytes: bytes)]), format: .raw, maxSize: 1 << 30, filename: "h.bin")
-            let outcome = try await fixture.uploads.store(reader, as: UploadDescriptor(filename: "h.bin", expectedDigest: nil, length: Int64(bytes.count)), logger: logger)
+            let reader = UploadBodyReader(
+                body: AnyByteStream(chunks: [ByteBuffer(bytes: bytes)]), format: .raw, maxSize: 1 << 30, filename: "h.bin")
+            let outcome = try await fixture.uploads.store(
+                reader, as: UploadDescriptor(filename: "h.bin", expectedDigest: nil, length: Int64(bytes.count)), logger: logger)
             #expect(outcome.primary.rawValue != "node-1")
             #expect(outcome.failedOn.map(\.rawValue) == ["node-1"])
             // Correctness bound: one liveness timeout (300 ms) plus slack for a starved test machine; a hung node

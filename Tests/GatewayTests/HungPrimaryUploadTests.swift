@@ -26,7 +26,8 @@ struct HungPrimaryUploadTests {
         let scoreboard = LatencyScoreboard(halfLife: .seconds(5))
         for (index, latency) in [1, 50, 60].enumerated() {
             let id = try NodeID(validating: "node-\(index + 1)")
-            await scoreboard.register(NodeEndpoint(id: id, baseURL: "http://fake-\(index + 1)"), role: .defaultRole(forIndex: index), isUp: true)
+            await scoreboard.register(
+                NodeEndpoint(id: id, baseURL: "http://fake-\(index + 1)"), role: .defaultRole(forIndex: index), isUp: true)
             await scoreboard.probed(id, isUp: true, latency: .milliseconds(latency))
         }
         let nodes = FakeNodeCluster()
@@ -46,7 +47,8 @@ struct HungPrimaryUploadTests {
     func upload(_ bytes: [UInt8], with uploads: UploadCoordinator) async throws -> UploadOutcome {
         let chunks = stride(from: 0, to: bytes.count, by: 1000).map { ByteBuffer(bytes: bytes[$0..<min($0 + 1000, bytes.count)]) }
         let reader = UploadBodyReader(body: AnyByteStream(chunks: chunks), format: .raw, maxSize: 1 << 30, filename: "f.bin")
-        return try await uploads.store(reader, as: UploadDescriptor(filename: "f.bin", expectedDigest: nil, length: Int64(bytes.count)), logger: logger)
+        return try await uploads.store(
+            reader, as: UploadDescriptor(filename: "f.bin", expectedDigest: nil, length: Int64(bytes.count)), logger: logger)
     }
 
     @Test("a primary that stops reading mid-body: the kept body is stored by the next node, the stalled one is queued for repair")
@@ -83,11 +85,13 @@ struct HungPrimaryUploadTests {
         }
     }
 
-    @Test("a body larger than the replay buffer fails with primaryStalled once the primary stalls, and nothing is recorded", arguments: [
-        ReplayPolicy(bufferLimit: 4096, budget: ReplayBudget(bytes: 1 << 20)),
-        // Within the limit, but the shared budget is used up by other uploads.
-        ReplayPolicy(bufferLimit: 64 << 10, budget: ReplayBudget(bytes: 2000)),
-    ])
+    @Test(
+        "a body larger than the replay buffer fails with primaryStalled once the primary stalls, and nothing is recorded",
+        arguments: [
+            ReplayPolicy(bufferLimit: 4096, budget: ReplayBudget(bytes: 1 << 20)),
+            // Within the limit, but the shared budget is used up by other uploads.
+            ReplayPolicy(bufferLimit: 64 << 10, budget: ReplayBudget(bytes: 2000)),
+        ])
     func bodyNotKeptFails(policy: ReplayPolicy) async throws {
         let budgetBefore = policy.budget.availableBytes
         try await withGateway(replay: policy) { uploads, nodes, store in
@@ -121,7 +125,9 @@ struct HungPrimaryUploadTests {
                 }
             }
             let reader = UploadBodyReader(body: AnyByteStream(slowBody), format: .raw, maxSize: 1 << 30, filename: "slow.bin")
-            let outcome = try await uploads.store(reader, as: UploadDescriptor(filename: "slow.bin", expectedDigest: nil, length: Int64(bytes.count)), logger: logger)
+            let outcome = try await uploads.store(
+                reader, as: UploadDescriptor(filename: "slow.bin", expectedDigest: nil, length: Int64(bytes.count)),
+                logger: logger)
             #expect(outcome.primary.rawValue == "node-1")
             #expect(outcome.failedOn.isEmpty)
         }

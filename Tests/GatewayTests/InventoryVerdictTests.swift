@@ -10,7 +10,9 @@ struct InventoryVerdictTests {
     @Test("a live file's blob is kept, a deleted file's is removed whatever its age")
     func liveAndDeleted() {
         #expect(InventoryVerdict.judge(state: .live, modifiedAt: 0, now: now, orphanGrace: .seconds(60)) == .keep)
-        #expect(InventoryVerdict.judge(state: .deleted, modifiedAt: now.timeIntervalSince1970, now: now, orphanGrace: .seconds(60)) == .removeDeleted)
+        #expect(
+            InventoryVerdict.judge(state: .deleted, modifiedAt: now.timeIntervalSince1970, now: now, orphanGrace: .seconds(60))
+                == .removeDeleted)
     }
 
     @Test("a blob no file owns is removed only once older than the grace period")
@@ -19,6 +21,8 @@ struct InventoryVerdictTests {
         let old = now.timeIntervalSince1970 - 61
         #expect(InventoryVerdict.judge(state: nil, modifiedAt: young, now: now, orphanGrace: .seconds(60)) == .spareYoungOrphan)
         #expect(InventoryVerdict.judge(state: nil, modifiedAt: old, now: now, orphanGrace: .seconds(60)) == .removeOrphan)
-        #expect(InventoryVerdict.judge(state: nil, modifiedAt: now.timeIntervalSince1970, now: now, orphanGrace: .zero) == .removeOrphan)
+        #expect(
+            InventoryVerdict.judge(state: nil, modifiedAt: now.timeIntervalSince1970, now: now, orphanGrace: .zero)
+                == .removeOrphan)
     }
 }

@@ -3,7 +3,7 @@ import Testing
 
 @testable import Gateway
 
-/// `--metadata mysql://…` and its password sources (issue 4): parsed into the configuration, never printed.
+/// `--metadata mysql://…` and its password sources: parsed into the configuration, never printed.
 @Suite("Metadata options")
 struct MetadataOptionsTests {
     @Test("a mysql:// URL is accepted and printed with its password masked")

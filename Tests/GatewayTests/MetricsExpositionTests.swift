@@ -48,7 +48,9 @@ struct Exposition {
 
     /// The sum over every series of `name` whose labels include `matching`.
     func total(_ name: String, _ matching: [String: String] = [:]) -> Double {
-        samples.filter { sample in sample.name == name && matching.allSatisfy { sample.labels[$0.key] == $0.value } }.reduce(0) { $0 + $1.value }
+        samples.filter { sample in sample.name == name && matching.allSatisfy { sample.labels[$0.key] == $0.value } }.reduce(0) {
+            $0 + $1.value
+        }
     }
 }
 
@@ -57,10 +59,12 @@ struct ExpositionError: Error, CustomStringConvertible {
     var description: String { "not a Prometheus sample line: \(line)" }
 }
 
-/// Issue 6 item 3: `/metrics` serves every family `GatewayMetrics` declares, and the counters move with traffic.
+/// `/metrics` serves every family `GatewayMetrics` declares, and the counters move with traffic.
 @Suite("GET /metrics", .serialized)
 struct MetricsExpositionTests {
-    @Test("every declared metric is served with its type, labels stay bounded, and counters move with uploads, downloads, repairs and audits")
+    @Test(
+        "every declared metric is served with its type, labels stay bounded, and counters move with uploads, downloads, repairs and audits"
+    )
     func everyDeclaredMetricMoves() async throws {
         try await withCluster(nodes: 3, gatewayArguments: ["--audit-interval", "0", "--recovery-interval", "1h"]) { cluster in
             let before = try Exposition(parsing: try await cluster.gateway.get("/metrics").expectingSuccess().text)
@@ -91,7 +95,9 @@ struct MetricsExpositionTests {
                 let series = after.samples.filter { sample in suffixes.contains { declaration.name + $0 == sample.name } }
                 #expect(!series.isEmpty, "\(declaration.name) has no series")
                 for sample in series {
-                    #expect(Set(sample.labels.keys).subtracting(["le"]) == Set(declaration.labels), "\(sample.name) labels \(sample.labels)")
+                    #expect(
+                        Set(sample.labels.keys).subtracting(["le"]) == Set(declaration.labels),
+                        "\(sample.name) labels \(sample.labels)")
                 }
             }
             #expect(!text.contains(key), "a file key leaked into a label")
@@ -102,8 +108,11 @@ struct MetricsExpositionTests {
             #expect(after.total("dfs_http_received_bytes_total", ["route": "/upload"]) >= 190_000)
             #expect(after.total("dfs_http_sent_bytes_total", ["route": "/download/{key}"]) >= 150_000)
             #expect(after.total("dfs_node_request_duration_seconds_count", ["operation": "put", "outcome": "ok"]) >= 2)
-            #expect(after.total("dfs_node_request_duration_seconds_count", ["operation": "health"]) > before.total("dfs_node_request_duration_seconds_count", ["operation": "health"]))
-            #expect(after.total("dfs_metadata_operation_duration_seconds_count", ["operation": "recordUpload", "outcome": "ok"]) == 2)
+            #expect(
+                after.total("dfs_node_request_duration_seconds_count", ["operation": "health"])
+                    > before.total("dfs_node_request_duration_seconds_count", ["operation": "health"]))
+            #expect(
+                after.total("dfs_metadata_operation_duration_seconds_count", ["operation": "recordUpload", "outcome": "ok"]) == 2)
             #expect(after.total("dfs_recovery_repaired_items_total") >= 1)
             #expect(after.total("dfs_recovery_repaired_bytes_total") >= 40_000)
             #expect(after.total("dfs_audit_replicas_checked_total") >= 1)
@@ -122,7 +131,8 @@ struct MetricsExpositionTests {
             Response(status: .ok, body: ResponseBody(byteBuffer: try await request.body.collect(upTo: 1 << 20)))
         }
         try await Application(router: router).test(.router) { client in
-            let echoed = try await client.execute(uri: "/echo/some-file-key", method: .post, body: ByteBuffer(repeating: 7, count: 1000))
+            let echoed = try await client.execute(
+                uri: "/echo/some-file-key", method: .post, body: ByteBuffer(repeating: 7, count: 1000))
             #expect(echoed.body.readableBytes == 1000)
             #expect(try await client.execute(uri: "/no/such/route", method: .get).status == .notFound)
         }
@@ -138,7 +148,8 @@ struct MetricsExpositionTests {
 
     @Test("the README's Metrics section lists every declared metric")
     func readmeListsEveryMetric() throws {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
         let readme = try String(contentsOf: root.appendingPathComponent("README.md"), encoding: .utf8)
         let section = try #require(readme.range(of: "## Metrics").map { String(readme[$0.upperBound...]) })
         for declaration in GatewayMetrics.declarations {

@@ -18,7 +18,9 @@ struct MetricsHistoryTests {
             inFlight: inFlight, consecutiveFailures: 0)
     }
 
-    private func totals(uploads: Int64 = 0, downloads: Int64 = 0, sent: Int64 = 0, calls: [NodeID: (Int64, Int64)] = [:]) -> ActivityTotals {
+    private func totals(
+        uploads: Int64 = 0, downloads: Int64 = 0, sent: Int64 = 0, calls: [NodeID: (Int64, Int64)] = [:]
+    ) -> ActivityTotals {
         ActivityTotals(
             uploads: uploads, downloads: downloads, sentBytes: sent,
             nodeCalls: calls.mapValues { NodeCallTotals(requests: $0.0, errors: $0.1) })
@@ -48,8 +50,10 @@ struct MetricsHistoryTests {
     func downNodeReadsZero() {
         var history = MetricsHistory(window: .seconds(60))
         history.record(at: .zero, time: origin, totals: totals(calls: [node2: (100, 0)]), nodes: [score(node2)])
-        history.record(at: .seconds(1), time: origin + 1, totals: totals(calls: [node2: (150, 1)]), nodes: [score(node2, isUp: false)])
-        history.record(at: .seconds(2), time: origin + 2, totals: totals(calls: [node2: (150, 1)]), nodes: [score(node2, isUp: false)])
+        history.record(
+            at: .seconds(1), time: origin + 1, totals: totals(calls: [node2: (150, 1)]), nodes: [score(node2, isUp: false)])
+        history.record(
+            at: .seconds(2), time: origin + 2, totals: totals(calls: [node2: (150, 1)]), nodes: [score(node2, isUp: false)])
         let samples = history.samples(after: nil).nodes[0].samples
         #expect(samples.map(\.isUp) == [true, false, false])
         #expect(samples.map(\.requestsPerSecond) == [nil, 50, 0])
@@ -62,9 +66,13 @@ struct MetricsHistoryTests {
         #expect(history.capacity == 10)
         for second in 0..<1000 {
             history.record(
-                at: .seconds(second), time: origin + Double(second), totals: totals(downloads: Int64(second), calls: [node1: (Int64(second), 0)]),
+                at: .seconds(second), time: origin + Double(second),
+                totals: totals(downloads: Int64(second), calls: [node1: (Int64(second), 0)]),
                 nodes: [score(node1)])
-            history.record(ReplicationSummary(underReplicatedFiles: second, underReplicatedBytes: 0, oldestMissingSince: nil, queueCounts: [:]), time: origin + Double(second))
+            history.record(
+                ReplicationSummary(
+                    underReplicatedFiles: second, underReplicatedBytes: 0, oldestMissingSince: nil, queueCounts: [:]),
+                time: origin + Double(second))
         }
         let snapshot = history.samples(after: nil)
         #expect(snapshot.nodes[0].samples.count == 10)
@@ -79,7 +87,8 @@ struct MetricsHistoryTests {
     func sinceFilters() {
         var history = MetricsHistory(window: .seconds(60))
         for second in 0..<5 {
-            history.record(at: .seconds(second), time: origin + Double(second), totals: totals(), nodes: [score(node1), score(node2)])
+            history.record(
+                at: .seconds(second), time: origin + Double(second), totals: totals(), nodes: [score(node1), score(node2)])
         }
         let later = history.samples(after: origin + 2)
         #expect(later.nodes.map(\.id) == [node1, node2])
@@ -93,10 +102,13 @@ struct MetricsHistoryTests {
         var history = MetricsHistory(window: .seconds(60))
         let time = origin + 0.123_456
         history.record(at: .zero, time: time, totals: totals(), nodes: [score(node1)])
-        history.record(ReplicationSummary(underReplicatedFiles: 0, underReplicatedBytes: 0, oldestMissingSince: nil, queueCounts: [:]), time: time)
+        history.record(
+            ReplicationSummary(underReplicatedFiles: 0, underReplicatedBytes: 0, oldestMissingSince: nil, queueCounts: [:]),
+            time: time)
         history.record(at: .seconds(1), time: time - 5, totals: totals(), nodes: [score(node1)])
         let snapshot = history.samples(after: nil)
-        let labels = (snapshot.nodes[0].samples.map(\.time) + snapshot.replication.map(\.time)).map(MetricsHistory.milliseconds).sorted()
+        let labels = (snapshot.nodes[0].samples.map(\.time) + snapshot.replication.map(\.time)).map(MetricsHistory.milliseconds)
+            .sorted()
         let first = MetricsHistory.milliseconds(time)
         #expect(labels == [first, first + 1, first + 2])
         // A label sent back as `since`, as a client parses it from the JSON, excludes exactly that sample.

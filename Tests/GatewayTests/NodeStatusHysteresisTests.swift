@@ -33,7 +33,9 @@ struct NodeStatusHysteresisTests {
         _ = hysteresis.observe(node, probeSaysUp: true)
         var transitions: [NodeStatusHysteresis.Transition] = []
         for probe in 0..<20 {
-            if let transition = hysteresis.observe(node, probeSaysUp: probe.isMultiple(of: 2) == false) { transitions.append(transition) }
+            if let transition = hysteresis.observe(node, probeSaysUp: probe.isMultiple(of: 2) == false) {
+                transitions.append(transition)
+            }
         }
         #expect(transitions.isEmpty)
         #expect(hysteresis.isUp(node) == true)

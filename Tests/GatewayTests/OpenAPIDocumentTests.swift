@@ -5,7 +5,7 @@ import TestSupport
 
 @testable import Gateway
 
-/// Issue 6: `GET /openapi.yaml` describes every public endpoint. The live gateway's document is compared with
+/// `GET /openapi.yaml` describes every public endpoint. The live gateway's document is compared with
 /// the routes the composition root registers, so a route added without documentation fails here. Whether the
 /// answers match the schemas is schemathesis' job (scripts/api-fuzz.sh).
 @Suite("OpenAPI document", .serialized)
@@ -98,26 +98,27 @@ struct OpenAPIOutline {
 struct OpenAPIOutlineTests {
     @Test("reads the version and the operations under paths:, parameters reduced to {}")
     func readsOperations() {
-        let outline = OpenAPIOutline(yaml: """
-            openapi: 3.1.0
-            info:
-              title: x
-            paths:
-              /files/{file_key}:
-                parameters:
-                  - name: file_key
-                get:
-                  responses: {}
-                delete:
-                  responses: {}
-              /health:
-                get:
-                  summary: get
-            components:
-              schemas:
-                get:
-                  type: object
-            """)
+        let outline = OpenAPIOutline(
+            yaml: """
+                openapi: 3.1.0
+                info:
+                  title: x
+                paths:
+                  /files/{file_key}:
+                    parameters:
+                      - name: file_key
+                    get:
+                      responses: {}
+                    delete:
+                      responses: {}
+                  /health:
+                    get:
+                      summary: get
+                components:
+                  schemas:
+                    get:
+                      type: object
+                """)
         #expect(outline.version == "3.1.0")
         #expect(outline.operations == ["GET /files/{}", "DELETE /files/{}", "GET /health"])
         #expect(OpenAPIOutline.normalized("GET /dashboard/**") == "GET /dashboard/{}")

@@ -4,12 +4,15 @@ import TestSupport
 
 @testable import Gateway
 
-/// The routing decisions of SPEC §5 and issue 5 with plain values: peak EWMA, ejection, hedge delay and budget.
+/// The routing decisions with plain values: peak EWMA, ejection, hedge delay and budget.
 @Suite("Routing: latency average, ejection, hedging policy")
 struct RoutingTests {
-    func node(_ number: Int, latencyMs: Double?, inFlight: Int = 0, isUp: Bool = true, isEjected: Bool = false) throws -> NodeScore {
+    func node(
+        _ number: Int, latencyMs: Double?, inFlight: Int = 0, isUp: Bool = true, isEjected: Bool = false
+    ) throws -> NodeScore {
         var score = NodeScore(
-            endpoint: NodeEndpoint(id: try NodeID(validating: "node-\(number)"), baseURL: "http://fake-\(number)"), role: .replica, isUp: isUp,
+            endpoint: NodeEndpoint(id: try NodeID(validating: "node-\(number)"), baseURL: "http://fake-\(number)"),
+            role: .replica, isUp: isUp,
             ewmaLatencyMs: latencyMs, inFlight: inFlight, consecutiveFailures: 0)
         score.isEjected = isEjected
         return score
@@ -150,7 +153,8 @@ struct RoutingTests {
 
     @Test("the hedge delay is the node's p95 clamped to MIN..MAX, the pooled p95 if lower, MAX without data")
     func hedgeDelay() {
-        let policy = HedgePolicy(minimumDelay: .milliseconds(20), maximumDelay: .milliseconds(500), quantile: 0.95, minimumSamples: 20)
+        let policy = HedgePolicy(
+            minimumDelay: .milliseconds(20), maximumDelay: .milliseconds(500), quantile: 0.95, minimumSamples: 20)
         var empty = RollingLatencySamples(refreshEvery: 1)
         #expect(policy.delay(node: nil, pooled: empty) == .milliseconds(500))
         var node = RollingLatencySamples(refreshEvery: 1)
@@ -164,7 +168,8 @@ struct RoutingTests {
         #expect(policy.delay(node: stalling, pooled: empty) == .milliseconds(500), "clamped down to MAX")
         var pooled = RollingLatencySamples(refreshEvery: 1)
         for index in 0..<300 { pooled.record(.milliseconds(index % 30 == 0 ? 900 : 40)) }
-        #expect(policy.delay(node: stalling, pooled: pooled) == .milliseconds(40), "the pooled p95 rescues a node that stalls often")
+        #expect(
+            policy.delay(node: stalling, pooled: pooled) == .milliseconds(40), "the pooled p95 rescues a node that stalls often")
         // Too few samples of its own: the pooled figure decides.
         empty.record(.milliseconds(1))
         #expect(policy.delay(node: empty, pooled: pooled) == .milliseconds(40))

@@ -2,13 +2,18 @@ import Testing
 
 @testable import Gateway
 
-/// Slow-source detection (issue 5 item 2) from waits and byte counts alone: the clock is the test's.
+/// Slow-source detection from waits and byte counts alone: the clock is the test's.
 @Suite("Slow-source detection")
 struct SlowSourceDetectorTests {
     /// Feeds `chunks` chunks of `bytes`, each after waiting `wait`, and returns every verdict that is not `.keepGoing`.
-    func feed(_ detector: inout SlowSourceDetector, chunks: Int, bytes: Int, wait: Duration, reference: Double?, remaining: Int64 = 1 << 30) -> [SlowSourceDetector.Verdict] {
-        (0..<chunks).map { _ in detector.delivered(bytes: bytes, waited: wait, recentThroughput: reference, bytesRemaining: remaining) }
-            .filter { $0 != .keepGoing }
+    func feed(
+        _ detector: inout SlowSourceDetector, chunks: Int, bytes: Int, wait: Duration, reference: Double?,
+        remaining: Int64 = 1 << 30
+    ) -> [SlowSourceDetector.Verdict] {
+        (0..<chunks).map { _ in
+            detector.delivered(bytes: bytes, waited: wait, recentThroughput: reference, bytesRemaining: remaining)
+        }
+        .filter { $0 != .keepGoing }
     }
 
     @Test("a source sustained below 1/8 of its recent throughput is judged too slow after one window")
@@ -52,7 +57,8 @@ struct SlowSourceDetectorTests {
     @Test("near the end of a transfer switching is not worth it")
     func smallRemainderIgnored() {
         var detector = SlowSourceDetector()
-        let verdicts = feed(&detector, chunks: 20, bytes: 1024, wait: .milliseconds(100), reference: 100 * 1_048_576, remaining: 100_000)
+        let verdicts = feed(
+            &detector, chunks: 20, bytes: 1024, wait: .milliseconds(100), reference: 100 * 1_048_576, remaining: 100_000)
         #expect(verdicts.isEmpty)
     }
 

@@ -10,7 +10,8 @@ struct UploadBodyReaderTests {
     /// Splits `text` into chunks of `size` bytes, as a network read would.
     func chunks(_ text: String, size: Int) -> AnyByteStream {
         let bytes = Array(text.utf8)
-        return AnyByteStream(chunks: stride(from: 0, to: bytes.count, by: size).map { ByteBuffer(bytes: bytes[$0..<min($0 + size, bytes.count)]) })
+        return AnyByteStream(
+            chunks: stride(from: 0, to: bytes.count, by: size).map { ByteBuffer(bytes: bytes[$0..<min($0 + size, bytes.count)]) })
     }
 
     func readAll(_ reader: UploadBodyReader) async throws -> String {
@@ -22,14 +23,16 @@ struct UploadBodyReaderTests {
 
     let multipart = [
         "--XyZ", "Content-Disposition: form-data; name=\"note\"", "", "ignored field",
-        "--XyZ", "Content-Disposition: form-data; name=\"file\"; filename=\"quote\\\"d; name.txt\"", "Content-Type: text/plain", "",
+        "--XyZ", "Content-Disposition: form-data; name=\"file\"; filename=\"quote\\\"d; name.txt\"", "Content-Type: text/plain",
+        "",
         "hello multipart world",
         "--XyZ--", "",
     ].joined(separator: "\r\n")
 
     @Test("finds the file field among others, at any chunk size", arguments: [1, 3, 7, 64, 4096])
     func multipartFileField(chunkSize: Int) async throws {
-        let reader = UploadBodyReader(body: chunks(multipart, size: chunkSize), format: .multipart(boundary: "XyZ"), maxSize: 1000, filename: nil)
+        let reader = UploadBodyReader(
+            body: chunks(multipart, size: chunkSize), format: .multipart(boundary: "XyZ"), maxSize: 1000, filename: nil)
         try await reader.prepare()
         #expect(reader.filename == "quote\"d; name.txt")
         #expect(try await readAll(reader) == "hello multipart world")
@@ -42,16 +45,19 @@ struct UploadBodyReaderTests {
     @Test("a multipart body without a file field is refused before anything is sent")
     func missingFileField() async throws {
         let body = ["--b", "Content-Disposition: form-data; name=\"other\"", "", "x", "--b--", ""].joined(separator: "\r\n")
-        let reader = UploadBodyReader(body: chunks(body, size: 5), format: .multipart(boundary: "b"), maxSize: 1000, filename: nil)
+        let reader = UploadBodyReader(
+            body: chunks(body, size: 5), format: .multipart(boundary: "b"), maxSize: 1000, filename: nil)
         await #expect(throws: UploadError.self) { try await reader.prepare() }
         #expect(!reader.hasDeliveredBytes)
     }
 
     @Test("raw bodies pass through; the size cap stops an over-size body")
     func rawAndCap() async throws {
-        let reader = UploadBodyReader(body: chunks(String(repeating: "a", count: 100), size: 10), format: .raw, maxSize: 100, filename: "a.bin")
+        let reader = UploadBodyReader(
+            body: chunks(String(repeating: "a", count: 100), size: 10), format: .raw, maxSize: 100, filename: "a.bin")
         #expect(try await readAll(reader).count == 100)
-        let tooBig = UploadBodyReader(body: chunks(String(repeating: "a", count: 101), size: 10), format: .raw, maxSize: 100, filename: "a.bin")
+        let tooBig = UploadBodyReader(
+            body: chunks(String(repeating: "a", count: 101), size: 10), format: .raw, maxSize: 100, filename: "a.bin")
         await #expect(throws: UploadError.self) { _ = try await readAll(tooBig) }
     }
 
@@ -67,14 +73,16 @@ struct UploadBodyReaderTests {
 @Suite("Node selection")
 struct NodeSelectorTests {
     func score(_ id: String, latency: Double?, up: Bool = true, inFlight: Int = 0, failures: Int = 0) -> NodeScore {
-        NodeScore(endpoint: NodeEndpoint(id: try! NodeID(validating: id), baseURL: "http://127.0.0.1:1"), role: .backup, isUp: up,
-                  ewmaLatencyMs: latency, inFlight: inFlight, consecutiveFailures: failures)
+        NodeScore(
+            endpoint: NodeEndpoint(id: try! NodeID(validating: id), baseURL: "http://127.0.0.1:1"), role: .backup, isUp: up,
+            ewmaLatencyMs: latency, inFlight: inFlight, consecutiveFailures: failures)
     }
 
     @Test("the fastest node leads; down nodes come last")
     func fastestFirst() {
         var generator = SystemRandomNumberGenerator()
-        let ranked = NodeSelector().rank([score("a", latency: 50), score("b", latency: 2), score("c", latency: 1, up: false)], using: &generator)
+        let ranked = NodeSelector().rank(
+            [score("a", latency: 50), score("b", latency: 2), score("c", latency: 1, up: false)], using: &generator)
         #expect(ranked.map(\.id.rawValue) == ["b", "a", "c"])
     }
 
@@ -82,7 +90,8 @@ struct NodeSelectorTests {
     func nearTieLoad() {
         var generator = SystemRandomNumberGenerator()
         for _ in 0..<50 {
-            let ranked = NodeSelector().rank([score("a", latency: 1.0, inFlight: 1), score("b", latency: 1.1)], using: &generator)
+            let ranked = NodeSelector().rank(
+                [score("a", latency: 1.0, inFlight: 1), score("b", latency: 1.1)], using: &generator)
             #expect(ranked[0].id.rawValue == "b")
         }
     }
@@ -90,8 +99,12 @@ struct NodeSelectorTests {
     @Test("failures and in-flight load push a node back")
     func penalties() {
         var generator = SystemRandomNumberGenerator()
-        #expect(NodeSelector().rank([score("a", latency: 1, failures: 3), score("b", latency: 5)], using: &generator).first?.id.rawValue == "b")
-        #expect(NodeSelector().rank([score("a", latency: 1, inFlight: 9), score("b", latency: 5)], using: &generator).first?.id.rawValue == "b")
+        #expect(
+            NodeSelector().rank([score("a", latency: 1, failures: 3), score("b", latency: 5)], using: &generator).first?.id
+                .rawValue == "b")
+        #expect(
+            NodeSelector().rank([score("a", latency: 1, inFlight: 9), score("b", latency: 5)], using: &generator).first?.id
+                .rawValue == "b")
     }
 
     @Test("near-ties share the load")
@@ -99,7 +112,8 @@ struct NodeSelectorTests {
         var generator = SystemRandomNumberGenerator()
         var leaders: [String: Int] = [:]
         for _ in 0..<400 {
-            let ranked = NodeSelector().rank([score("a", latency: 1.0), score("b", latency: 1.1), score("c", latency: 40)], using: &generator)
+            let ranked = NodeSelector().rank(
+                [score("a", latency: 1.0), score("b", latency: 1.1), score("c", latency: 40)], using: &generator)
             leaders[ranked[0].id.rawValue, default: 0] += 1
         }
         #expect(leaders["c"] == nil)

@@ -5,8 +5,8 @@ import Testing
 
 @testable import Gateway
 
-/// The client's expected digest (SPEC §2.2): a header that asks for a check the gateway cannot make is refused,
-/// never silently ignored (found by schemathesis, issue 6).
+/// The client's expected digest: a header that asks for a check the gateway cannot make is refused,
+/// never silently ignored (found by schemathesis).
 @Suite("Upload digest headers")
 struct UploadDigestHeaderTests {
     let digest = SHA256Digest(hex: String(repeating: "ab", count: 32))!
@@ -27,9 +27,12 @@ struct UploadDigestHeaderTests {
         #expect(try expected([]) == nil)
     }
 
-    @Test("an empty, colon-less or sha-256-less Content-Digest is refused as invalid_digest", arguments: [
-        "", "sha-256=\(Data(repeating: 0xab, count: 32).base64EncodedString())", "sha-512=:AAAA:", "SHA-256=:AAAA:", "sha-256=::",
-    ])
+    @Test(
+        "an empty, colon-less or sha-256-less Content-Digest is refused as invalid_digest",
+        arguments: [
+            "", "sha-256=\(Data(repeating: 0xab, count: 32).base64EncodedString())", "sha-512=:AAAA:", "SHA-256=:AAAA:",
+            "sha-256=::",
+        ])
     func malformedContentDigest(_ value: String) throws {
         #expect(throws: UploadError.self) { try expected([("Content-Digest", value)]) }
     }
@@ -37,7 +40,9 @@ struct UploadDigestHeaderTests {
     @Test("two headers naming different digests are refused with 422 digest_mismatch")
     func disagreeingHeaders() throws {
         let other = String(repeating: "cd", count: 32)
-        let error = #expect(throws: APIError.self) { try expected([("X-Checksum-SHA256", other), ("Content-Digest", "sha-256=:\(base64):")]) }
+        let error = #expect(throws: APIError.self) {
+            try expected([("X-Checksum-SHA256", other), ("Content-Digest", "sha-256=:\(base64):")])
+        }
         #expect(error?.status.code == 422)
         #expect(error?.code == "digest_mismatch")
     }

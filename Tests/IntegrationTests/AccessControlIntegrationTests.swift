@@ -1,4 +1,4 @@
-import DFSClient
+import DFSLauncher
 import DFSCore
 import Foundation
 import Testing
@@ -7,7 +7,7 @@ import TestSupport
 private let writerToken = "rw-integration-0123456789"
 private let readerToken = "ro-integration-0123456789"
 
-/// Issue 6 item 4 against real processes: nodes demand the cluster secret, the gateway demands API keys when it
+/// Access control against real processes: nodes demand the cluster secret, the gateway demands API keys when it
 /// has them, and neither keys nor the secret leak into logs or `/metrics`.
 @Suite("Access control, end to end", .serialized)
 struct AccessControlIntegrationTests {
@@ -25,7 +25,8 @@ struct AccessControlIntegrationTests {
                 #expect(!commandLine.contains(secret.value), "\(member)")
             }
             let anonymous = cluster.nodeClient(1, withClusterSecret: false)
-            let wrong = HTTPTestClient(baseURL: cluster.nodeURL(1), defaultHeaders: [(ClusterSecret.headerName, secret.value + "x")])
+            let wrong = HTTPTestClient(
+                baseURL: cluster.nodeURL(1), defaultHeaders: [(ClusterSecret.headerName, secret.value + "x")])
             for client in [anonymous, wrong] {
                 let put = try await client.send(.PUT, "/blobs/intruder", body: randomBytes(4096))
                 #expect(put.status == 401)
@@ -51,7 +52,8 @@ struct AccessControlIntegrationTests {
         let folder = try makeTemporaryDirectory(prefix: "dfs-keys")
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let keysFile = folder + "/api-keys"
-        try "# test keys\nread-write \(writerToken) writer\nread-only \(readerToken) reader\n".write(toFile: keysFile, atomically: true, encoding: .utf8)
+        try "# test keys\nread-write \(writerToken) writer\nread-only \(readerToken) reader\n".write(
+            toFile: keysFile, atomically: true, encoding: .utf8)
 
         try await withCluster(nodes: 2, gatewayArguments: ["--api-keys-file", keysFile, "--log-level", "debug"]) { cluster in
             let anonymous = cluster.gateway
@@ -88,10 +90,15 @@ struct AccessControlIntegrationTests {
             #expect(link.hasPrefix("/download/\(answer.file_id)?expires="))
             #expect(try await anonymous.get(link).expectingSuccess().body == bytes)
             #expect(try await anonymous.send(.HEAD, link).status == 200)
-            let other = try await writer.uploadRaw(randomBytes(10), filename: "other.bin").expectingSuccess().json(UploadAnswer.self).file_id
+            let other = try await writer.uploadRaw(randomBytes(10), filename: "other.bin").expectingSuccess().json(
+                UploadAnswer.self
+            ).file_id
             let stolen = try await anonymous.get(link.replacingOccurrences(of: answer.file_id, with: other))
             #expect(stolen.status == 401)
-            #expect(try stolen.jsonObject()["message"] as? String ?? "" == "this download link is not valid for this file or has expired; get a new one from GET /files/{key}/download-link")
+            #expect(
+                try stolen.jsonObject()["message"] as? String ?? ""
+                    == "this download link is not valid for this file or has expired; get a new one from GET /files/{key}/download-link"
+            )
             let stretched = link.replacingOccurrences(of: "expires=", with: "expires=9")
             #expect(try await anonymous.get(stretched).status == 401)
 
@@ -104,7 +111,8 @@ struct AccessControlIntegrationTests {
             let listWithKey = try await CommandRun.run(dfs, ["ls", "--api-key", readerToken], environment: gatewayEnvironment)
             #expect(listWithKey.succeeded, "\(listWithKey)")
             #expect(listWithKey.standardOutput.contains("rw.bin"))
-            let removeReadOnly = try await CommandRun.run(dfs, ["rm", answer.file_id], environment: gatewayEnvironment.merging(["DFS_API_KEY": readerToken]) { $1 })
+            let removeReadOnly = try await CommandRun.run(
+                dfs, ["rm", answer.file_id], environment: gatewayEnvironment.merging(["DFS_API_KEY": readerToken]) { $1 })
             #expect(!removeReadOnly.succeeded)
             #expect(removeReadOnly.standardError.contains("403"), "\(removeReadOnly)")
 
@@ -132,7 +140,9 @@ struct AccessControlIntegrationTests {
         let gateway = try await CommandRun.run(
             binaries + "/" + ClusterBinaries.gatewayName,
             ["--host", "0.0.0.0", "--port", String(port), "--metadata", "sqlite:/dev/null/dfs/metadata.sqlite"],
-            environment: ["DFS_API_KEYS_FILE": "", "DFS_CLUSTER_SECRET": "", "DFS_CLUSTER_SECRET_FILE": "", "DFS_INSECURE_OPEN": ""],
+            environment: [
+                "DFS_API_KEYS_FILE": "", "DFS_CLUSTER_SECRET": "", "DFS_CLUSTER_SECRET_FILE": "", "DFS_INSECURE_OPEN": "",
+            ],
             timeout: .seconds(60))
         #expect(!gateway.succeeded)
         #expect(gateway.standardError.contains("refusing to listen on 0.0.0.0 without API keys"), "\(gateway)")

@@ -10,7 +10,8 @@ struct AuditTests {
         try await withCluster(nodes: 3, gatewayArguments: ["--audit-interval", "1s", "--recovery-interval", "1s"]) { cluster in
             try await cluster.waitForAllNodesUp()
             let bytes = randomBytes(100_000)
-            let key = try await cluster.gateway.uploadRaw(bytes, filename: "rot.bin").expectingSuccess().json(UploadAnswer.self).file_id
+            let key = try await cluster.gateway.uploadRaw(bytes, filename: "rot.bin").expectingSuccess().json(UploadAnswer.self)
+                .file_id
             try flipByte(atPath: cluster.blobPath(node: 2, key: key), offset: 4321)
             // The node checks what it reads: it refuses the damaged copy rather than send it.
             let refused = try await cluster.nodeClient(2).get("/blobs/\(key)")
@@ -25,17 +26,22 @@ struct AuditTests {
             #expect(log.contains("audit found a corrupt replica"))
             #expect(log.contains("auto-recovered \(key) to node-2"))
             try await eventually("node-2 is a verified replica again") {
-                try await cluster.gateway.getJSON("/files", as: FilesAnswer.self).files.first?.replicas == ["node-1", "node-2", "node-3"]
+                try await cluster.gateway.getJSON("/files", as: FilesAnswer.self).files.first?.replicas == [
+                    "node-1", "node-2", "node-3",
+                ]
             }
         }
     }
 
     @Test("POST /audit reports and fixes corrupt, missing and orphaned blobs, and records each replica's verification")
     func manualAuditReport() async throws {
-        try await withCluster(nodes: 3, gatewayArguments: ["--audit-interval", "0", "--recovery-interval", "1h", "--orphan-grace", "0s"]) { cluster in
+        try await withCluster(
+            nodes: 3, gatewayArguments: ["--audit-interval", "0", "--recovery-interval", "1h", "--orphan-grace", "0s"]
+        ) { cluster in
             try await cluster.waitForAllNodesUp()
             let bytes = randomBytes(50_000)
-            let key = try await cluster.gateway.uploadRaw(bytes, filename: "a.bin").expectingSuccess().json(UploadAnswer.self).file_id
+            let key = try await cluster.gateway.uploadRaw(bytes, filename: "a.bin").expectingSuccess().json(UploadAnswer.self)
+                .file_id
             let orphan = "orphan-" + UUID().uuidString.lowercased()
             _ = try await cluster.nodeClient(1).send(.PUT, "/blobs/\(orphan)", body: randomBytes(300)).expectingSuccess()
             try flipByte(atPath: cluster.blobPath(node: 2, key: key), offset: 0)
@@ -61,7 +67,9 @@ struct AuditTests {
             for number in [2, 3] {
                 let recover = try await cluster.gateway.post("/nodes/node-\(number)/recover").expectingSuccess().jsonObject()
                 #expect(recover["success"] as? Int == 1)
-                #expect(sha256Hex(try await cluster.nodeClient(number).get("/blobs/\(key)").expectingSuccess().body) == sha256Hex(bytes))
+                #expect(
+                    sha256Hex(try await cluster.nodeClient(number).get("/blobs/\(key)").expectingSuccess().body)
+                        == sha256Hex(bytes))
             }
             let clean = try await cluster.gateway.post("/audit").expectingSuccess().jsonObject()
             #expect(clean["corrupt"] as? Int == 0)

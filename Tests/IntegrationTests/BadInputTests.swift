@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import TestSupport
 
-/// SPEC §2.3 and §7: bad input gets a clear JSON error and changes nothing.
+/// Bad input gets a clear JSON error and changes nothing.
 @Suite("Bad input is refused and changes nothing", .serialized)
 struct BadInputTests {
     @Test("missing file field, bad keys, over-size, unknown file and wrong digest each get their JSON error")
@@ -12,9 +12,11 @@ struct BadInputTests {
 
             // multipart without a `file` part
             let boundary = "b0undary"
-            let form = Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"other\"\r\n\r\nhello\r\n--\(boundary)--\r\n".utf8)
+            let form = Array(
+                "--\(boundary)\r\nContent-Disposition: form-data; name=\"other\"\r\n\r\nhello\r\n--\(boundary)--\r\n".utf8)
             try expectError(
-                await gateway.post("/upload", body: form, headers: [("Content-Type", "multipart/form-data; boundary=\(boundary)")]),
+                await gateway.post(
+                    "/upload", body: form, headers: [("Content-Type", "multipart/form-data; boundary=\(boundary)")]),
                 status: 400, code: "missing_file_field")
 
             // keys that try to leave the blob directory
@@ -24,8 +26,11 @@ struct BadInputTests {
             try expectError(await gateway.get("/files/..."), status: 400, code: "invalid_key")
 
             // over the size limit: announced by Content-Length, and discovered while streaming a multipart body
-            try expectError(await gateway.uploadRaw(randomBytes((1 << 20) + 1), filename: "big.bin"), status: 413, code: "payload_too_large")
-            try expectError(await gateway.uploadMultipart(randomBytes(1 << 20 + 100_000), filename: "big.bin"), status: 413, code: "payload_too_large")
+            try expectError(
+                await gateway.uploadRaw(randomBytes((1 << 20) + 1), filename: "big.bin"), status: 413, code: "payload_too_large")
+            try expectError(
+                await gateway.uploadMultipart(randomBytes(1 << 20 + 100_000), filename: "big.bin"), status: 413,
+                code: "payload_too_large")
 
             // unknown file, unknown node
             try expectError(await gateway.download("no-such-file"), status: 404, code: "file_not_found")
@@ -35,20 +40,35 @@ struct BadInputTests {
             // a digest that does not match the body, in both header forms, and a malformed one
             let bytes = randomBytes(4096)
             try expectError(
-                await gateway.uploadRaw(bytes, filename: "x", headers: [("X-Checksum-SHA256", String(repeating: "0", count: 64))]),
+                await gateway.uploadRaw(
+                    bytes, filename: "x", headers: [("X-Checksum-SHA256", String(repeating: "0", count: 64))]),
                 status: 422, code: "digest_mismatch")
             try expectError(
-                await gateway.uploadMultipart(bytes, filename: "x", headers: [("Content-Digest", "sha-256=:\(Data(repeating: 7, count: 32).base64EncodedString()):")]),
+                await gateway.uploadMultipart(
+                    bytes, filename: "x",
+                    headers: [("Content-Digest", "sha-256=:\(Data(repeating: 7, count: 32).base64EncodedString()):")]),
                 status: 422, code: "digest_mismatch")
-            try expectError(await gateway.uploadRaw(bytes, filename: "x", headers: [("X-Checksum-SHA256", "xyz")]), status: 400, code: "invalid_digest")
+            try expectError(
+                await gateway.uploadRaw(bytes, filename: "x", headers: [("X-Checksum-SHA256", "xyz")]), status: 400,
+                code: "invalid_digest")
 
             // file names: a raw body needs one; 1-255 bytes of UTF-8 without control characters, in either form
-            try expectError(await gateway.post("/upload", body: bytes, headers: [("Content-Type", "application/octet-stream")]), status: 400, code: "missing_filename")
-            try expectError(await gateway.uploadRaw(bytes, filename: String(repeating: "n", count: 5_000)), status: 400, code: "invalid_filename")
-            try expectError(await gateway.uploadRaw(bytes, filename: String(repeating: "é", count: 128)), status: 400, code: "invalid_filename")
+            try expectError(
+                await gateway.post("/upload", body: bytes, headers: [("Content-Type", "application/octet-stream")]), status: 400,
+                code: "missing_filename")
+            try expectError(
+                await gateway.uploadRaw(bytes, filename: String(repeating: "n", count: 5_000)), status: 400,
+                code: "invalid_filename")
+            try expectError(
+                await gateway.uploadRaw(bytes, filename: String(repeating: "é", count: 128)), status: 400,
+                code: "invalid_filename")
             try expectError(await gateway.uploadRaw(bytes, filename: "tab\tname"), status: 400, code: "invalid_filename")
-            try expectError(await gateway.post("/upload?filename=", body: bytes, headers: [("Content-Type", "application/octet-stream")]), status: 400, code: "invalid_filename")
-            try expectError(await gateway.uploadMultipart(bytes, filename: String(repeating: "m", count: 256)), status: 400, code: "invalid_filename")
+            try expectError(
+                await gateway.post("/upload?filename=", body: bytes, headers: [("Content-Type", "application/octet-stream")]),
+                status: 400, code: "invalid_filename")
+            try expectError(
+                await gateway.uploadMultipart(bytes, filename: String(repeating: "m", count: 256)), status: 400,
+                code: "invalid_filename")
             try expectError(await gateway.uploadMultipart(bytes, filename: "bell\u{7}"), status: 400, code: "invalid_filename")
 
             // bad query parameters
@@ -73,7 +93,7 @@ struct BadInputTests {
     }
 }
 
-/// Asserts a §2.3 error: the status, a JSON body with `error` == code and a non-empty `message`.
+/// Asserts a JSON error: the status, a JSON body with `error` == code and a non-empty `message`.
 func expectError(_ response: TestResponse, status: Int, code: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
     #expect(response.status == status, "expected \(status) \(code), got \(response)", sourceLocation: sourceLocation)
     let body = try response.json(ErrorAnswer.self)

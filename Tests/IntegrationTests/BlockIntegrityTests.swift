@@ -14,7 +14,8 @@ struct BlockIntegrityTests {
 
     /// What a client can ask for: the whole file, HEAD, and every kind of range.
     static let requests: [(name: String, range: String?)] = [
-        ("whole", nil), ("first bytes", "bytes=0-1023"), ("middle", "bytes=1500000-2600000"), ("one byte", "bytes=2097152-2097152"),
+        ("whole", nil), ("first bytes", "bytes=0-1023"), ("middle", "bytes=1500000-2600000"),
+        ("one byte", "bytes=2097152-2097152"),
         ("suffix", "bytes=-70000"), ("open-ended", "bytes=1048570-"), ("whole as a range", "bytes=0-"),
     ]
 
@@ -44,7 +45,8 @@ struct BlockIntegrityTests {
         try await withCluster(nodes: 3, gatewayArguments: ["--audit-interval", "0", "--routing", "round-robin"]) { cluster in
             try await cluster.waitForAllNodesUp()
             let bytes = randomBytes(Self.fileSize)
-            let key = try await cluster.gateway.uploadRaw(bytes, filename: "one.bin").expectingSuccess().json(UploadAnswer.self).file_id
+            let key = try await cluster.gateway.uploadRaw(bytes, filename: "one.bin").expectingSuccess().json(UploadAnswer.self)
+                .file_id
             try Self.damage(cluster, node: 2, key: key, block: 2)
 
             var served = 0
@@ -57,7 +59,9 @@ struct BlockIntegrityTests {
                     if right { served += 1 }
                 }
                 let head = try await cluster.gateway.send(.HEAD, "/download/\(key)")
-                #expect(head.status == 200 && head.header("Content-Length") == String(Self.fileSize) && head.header("ETag") == "\"\(sha256Hex(bytes))\"")
+                #expect(
+                    head.status == 200 && head.header("Content-Length") == String(Self.fileSize)
+                        && head.header("ETag") == "\"\(sha256Hex(bytes))\"")
             }
             #expect(served == 5 * Self.requests.count)
             try await eventually("node-2's damaged copy was marked, queued and repaired", timeout: .seconds(60)) {
@@ -70,7 +74,9 @@ struct BlockIntegrityTests {
             let repaired = try await cluster.nodeClient(2).get("/blobs/\(key)").expectingSuccess()
             #expect(sha256Hex(repaired.body) == sha256Hex(bytes))
             try await eventually("node-2 serves as a verified replica again") {
-                try await cluster.gateway.getJSON("/files", as: FilesAnswer.self).files.first?.replicas == ["node-1", "node-2", "node-3"]
+                try await cluster.gateway.getJSON("/files", as: FilesAnswer.self).files.first?.replicas == [
+                    "node-1", "node-2", "node-3",
+                ]
             }
         }
     }
@@ -80,16 +86,21 @@ struct BlockIntegrityTests {
         try await withCluster(nodes: 3, gatewayArguments: ["--audit-interval", "0", "--recovery-interval", "1h"]) { cluster in
             try await cluster.waitForAllNodesUp()
             let bytes = randomBytes(Self.fileSize)
-            let key = try await cluster.gateway.uploadRaw(bytes, filename: "all.bin").expectingSuccess().json(UploadAnswer.self).file_id
+            let key = try await cluster.gateway.uploadRaw(bytes, filename: "all.bin").expectingSuccess().json(UploadAnswer.self)
+                .file_id
             for node in 1...3 { try Self.damage(cluster, node: node, key: key, block: 1) }
 
             for _ in 0..<3 {
-                for request in Self.requests + [("inside block 1", "bytes=1048576-1048600"), ("ending in block 1", "bytes=1000000-1048576")] {
+                for request in Self.requests + [
+                    ("inside block 1", "bytes=1048576-1048600"), ("ending in block 1", "bytes=1000000-1048576"),
+                ] {
                     let answer = await Self.attempt(cluster, key, range: request.range)
                     let expected = Self.expected(bytes, range: request.range)
                     if Self.span(of: request.range, size: bytes.count).overlaps(Self.blockSize..<(2 * Self.blockSize)) {
                         // Refused before the answer head (503) or cut mid-body: never a complete answer.
-                        #expect(answer == nil || answer!.status == 503, "\(request.name) completed: \(answer.map { "\($0.status)" } ?? "")")
+                        #expect(
+                            answer == nil || answer!.status == 503,
+                            "\(request.name) completed: \(answer.map { "\($0.status)" } ?? "")")
                     } else {
                         #expect(answer?.status == 206 && answer?.body == expected, "\(request.name)")
                     }
@@ -108,10 +119,14 @@ struct BlockIntegrityTests {
 
     @Test("copies damaged in different blocks: downloads and repairs assemble the file from the intact blocks of each")
     func damageInDifferentBlocks() async throws {
-        try await withCluster(nodes: 3, gatewayArguments: ["--audit-interval", "1s", "--recovery-interval", "1s", "--retry-backoff", "200ms"]) { cluster in
+        try await withCluster(
+            nodes: 3, gatewayArguments: ["--audit-interval", "1s", "--recovery-interval", "1s", "--retry-backoff", "200ms"]
+        ) { cluster in
             try await cluster.waitForAllNodesUp()
             let bytes = randomBytes(Self.fileSize)
-            let key = try await cluster.gateway.uploadRaw(bytes, filename: "spread.bin").expectingSuccess().json(UploadAnswer.self).file_id
+            let key = try await cluster.gateway.uploadRaw(bytes, filename: "spread.bin").expectingSuccess().json(
+                UploadAnswer.self
+            ).file_id
             for (node, block) in [(1, 0), (2, 1), (3, 2)] { try Self.damage(cluster, node: node, key: key, block: block) }
 
             let whole = try await cluster.gateway.download(key).expectingSuccess()
@@ -122,21 +137,26 @@ struct BlockIntegrityTests {
                     let blob = try await cluster.nodeClient(node).get("/blobs/\(key)")
                     guard blob.status == 200, sha256Hex(blob.body) == sha256Hex(bytes) else { return false }
                 }
-                return try await cluster.gateway.getJSON("/files", as: FilesAnswer.self).files.first?.replicas == ["node-1", "node-2", "node-3"]
+                return try await cluster.gateway.getJSON("/files", as: FilesAnswer.self).files.first?.replicas == [
+                    "node-1", "node-2", "node-3",
+                ]
             }
             let failed = try await cluster.gateway.getJSON("/replication-queue?status=FAILED", as: QueueAnswer.self)
             #expect(failed.count == 0)
         }
     }
 
-    @Test("a repair whose sources are damaged never spreads a bad byte: it continues from another copy, or fails and records nothing")
+    @Test(
+        "a repair whose sources are damaged never spreads a bad byte: it continues from another copy, or fails and records nothing"
+    )
     func repairFromDamagedSource() async throws {
         try await withCluster(nodes: 3, gatewayArguments: ["--audit-interval", "0", "--recovery-interval", "1h"]) { cluster in
             try await cluster.waitForAllNodesUp()
             await cluster.stopNode(3)
             try await cluster.waitForNode(3, status: "DOWN")
             let bytes = randomBytes(Self.fileSize)
-            let answer = try await cluster.gateway.uploadRaw(bytes, filename: "src.bin").expectingSuccess().json(UploadAnswer.self)
+            let answer = try await cluster.gateway.uploadRaw(bytes, filename: "src.bin").expectingSuccess().json(
+                UploadAnswer.self)
             let key = answer.file_id
             #expect(answer.replication.failed == ["node-3"])
             // The recorded source is damaged in block 3, the other copy in block 0.
@@ -145,7 +165,8 @@ struct BlockIntegrityTests {
             // node-3 coming back is repaired at once, from the damaged copies.
             try await cluster.startNode(3)
             try await eventually("node-3's repair COMPLETED", timeout: .seconds(30)) {
-                try await cluster.gateway.getJSON("/replication-queue?node_id=node-3", as: QueueAnswer.self).items.map(\.status) == ["COMPLETED"]
+                try await cluster.gateway.getJSON("/replication-queue?node_id=node-3", as: QueueAnswer.self).items.map(\.status)
+                    == ["COMPLETED"]
             }
             let copy = try await cluster.nodeClient(3).get("/blobs/\(key)").expectingSuccess()
             #expect(sha256Hex(copy.body) == sha256Hex(bytes), "the new copy holds none of the damage")

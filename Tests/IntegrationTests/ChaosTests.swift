@@ -9,7 +9,9 @@ import TestSupport
 struct ChaosTests {
     @Test("random node stops, crashes and restarts during uploads and deletes: everything heals, nothing resurrects")
     func seededChaos() async throws {
-        let seed = ProcessInfo.processInfo.environment["DFS_CHAOS_SEED"].flatMap(UInt64.init) ?? UInt64.random(in: 1...UInt64(UInt32.max))
+        let seed =
+            ProcessInfo.processInfo.environment["DFS_CHAOS_SEED"].flatMap(UInt64.init)
+            ?? UInt64.random(in: 1...UInt64(UInt32.max))
         var random = SplitMix64(seed: seed)
         FileHandle.standardError.write(Data("chaos: seed \(seed) (replay with DFS_CHAOS_SEED=\(seed))\n".utf8))
         let started = ContinuousClock.now
@@ -57,16 +59,22 @@ struct ChaosTests {
             // The automatic retries alone must heal everything: an item that ends FAILED fails the run at once,
             // never something to recover by hand.
             var failedItems: [QueueAnswer.Item] = []
-            try await eventually("the queue has nothing PENDING, IN_PROGRESS or FAILED", timeout: .seconds(60), interval: .milliseconds(250)) {
+            try await eventually(
+                "the queue has nothing PENDING, IN_PROGRESS or FAILED", timeout: .seconds(60), interval: .milliseconds(250)
+            ) {
                 let status = try await cluster.gateway.get("/status/replication").expectingSuccess().jsonObject()
                 let queue = status["queue"] as? [String: Int] ?? [:]
                 if (queue["FAILED"] ?? 0) > 0 {
-                    failedItems = try await cluster.gateway.getJSON("/replication-queue?status=FAILED", as: QueueAnswer.self).items
+                    failedItems = try await cluster.gateway.getJSON("/replication-queue?status=FAILED", as: QueueAnswer.self)
+                        .items
                     return true
                 }
                 return queue["PENDING"] == 0 && queue["IN_PROGRESS"] == 0 && status["under_replicated_files"] as? Int == 0
             }
-            #expect(failedItems.isEmpty, "items ended FAILED, seed \(seed): \(failedItems.map { "\($0.file_key)→\($0.target_node_id): \($0.error_message ?? "")" })")
+            #expect(
+                failedItems.isEmpty,
+                "items ended FAILED, seed \(seed): \(failedItems.map { "\($0.file_key)→\($0.target_node_id): \($0.error_message ?? "")" })"
+            )
             guard failedItems.isEmpty else { return }
             for (key, digest) in live {
                 for number in 1...3 {
@@ -76,15 +84,19 @@ struct ChaosTests {
             }
             try await eventually("no deleted file exists on any node", timeout: .seconds(30)) {
                 for key in deleted {
-                    for number in 1...3 where try await cluster.nodeClient(number).get("/blobs/\(key)").status != 404 { return false }
+                    for number in 1...3 where try await cluster.nodeClient(number).get("/blobs/\(key)").status != 404 {
+                        return false
+                    }
                 }
                 return true
             }
             let listed = try await cluster.gateway.getJSON("/files?limit=1000", as: FilesAnswer.self)
             #expect(Set(listed.files.map(\.file_key)) == Set(live.keys), "seed \(seed)")
             let elapsed = ContinuousClock.now - started
-            FileHandle.standardError.write(Data(
-                "chaos: seed \(seed), \(faults) faults, \(live.count) files kept, \(deleted.count) deleted, ran \(elapsed)\n".utf8))
+            FileHandle.standardError.write(
+                Data(
+                    "chaos: seed \(seed), \(faults) faults, \(live.count) files kept, \(deleted.count) deleted, ran \(elapsed)\n"
+                        .utf8))
         }
     }
 }
@@ -118,4 +130,3 @@ func seededBytes(_ count: Int, using random: inout SplitMix64) -> [UInt8] {
     }
     return bytes
 }
-

@@ -6,15 +6,17 @@ import NIOCore
 import Testing
 import TestSupport
 
-/// kill -9 of the gateway during repairs and of a node mid-write (issue 3, item 6; SPEC §3, §7).
+/// kill -9 of the gateway during repairs and of a node mid-write.
 @Suite("Crash safety of recovery", .serialized)
 struct CrashRecoveryTests {
     @Test("gateway kill -9 in the middle of a 200-file repair: after restart all 200 end COMPLETED, none duplicated")
     func gatewayKilledMidRepair() async throws {
         // The rate cap stretches the repair over a few seconds so the kill lands in the middle of it.
         // A short lease: on MySQL the restarted gateway takes over only claims whose lease ran out.
-        let arguments = ["--probe-interval", "300ms", "--recovery-interval", "1s", "--recovery-rate", "128KiB", "--recovery-concurrency", "4",
-                         "--repair-lease", "3s"]
+        let arguments = [
+            "--probe-interval", "300ms", "--recovery-interval", "1s", "--recovery-rate", "128KiB", "--recovery-concurrency", "4",
+            "--repair-lease", "3s",
+        ]
         try await withCluster(nodes: 3, gatewayArguments: arguments) { cluster in
             await cluster.stopNode(2)
             try await cluster.waitForNode(2, status: "DOWN")
@@ -22,7 +24,9 @@ struct CrashRecoveryTests {
             var digests: [String: String] = [:]
             for index in 0..<count {
                 let bytes = randomBytes(4096 + index)
-                let key = try await cluster.gateway.uploadRaw(bytes, filename: "c\(index).bin").expectingSuccess().json(UploadAnswer.self).file_id
+                let key = try await cluster.gateway.uploadRaw(bytes, filename: "c\(index).bin").expectingSuccess().json(
+                    UploadAnswer.self
+                ).file_id
                 digests[key] = sha256Hex(bytes)
             }
             try await cluster.startNode(2)
@@ -37,7 +41,8 @@ struct CrashRecoveryTests {
             try await eventually("all \(count) items of node-2 are COMPLETED", timeout: .seconds(60)) {
                 try await completedCount(on: "node-2", in: cluster) == count
             }
-            let items = try await cluster.gateway.getJSON("/replication-queue?node_id=node-2&limit=10000", as: QueueAnswer.self).items
+            let items = try await cluster.gateway.getJSON("/replication-queue?node_id=node-2&limit=10000", as: QueueAnswer.self)
+                .items
             #expect(items.count == count, "one item per file, no duplicates")
             #expect(Set(items.map(\.file_key)) == Set(digests.keys))
             #expect(items.allSatisfy { $0.status == "COMPLETED" })
@@ -57,7 +62,9 @@ struct CrashRecoveryTests {
             let (chunks, feed) = AsyncStream.makeStream(of: ByteBuffer.self)
             var request = HTTPClientRequest(url: cluster.nodeURL(1) + "/blobs/\(key)")
             request.method = .PUT
-            if let secret = cluster.local.clusterSecret { request.headers.add(name: ClusterSecret.headerName, value: secret.value) }
+            if let secret = cluster.local.clusterSecret {
+                request.headers.add(name: ClusterSecret.headerName, value: secret.value)
+            }
             request.body = .stream(chunks, length: .known(Int64(8 << 20)))
             let upload = Task { try await HTTPClient.shared.execute(request, timeout: .seconds(30)) }
             feed.yield(ByteBuffer(bytes: randomBytes(1 << 20)))
@@ -82,7 +89,8 @@ struct CrashRecoveryTests {
 }
 
 private func completedCount(on node: String, in cluster: TestCluster) async throws -> Int {
-    try await cluster.gateway.getJSON("/replication-queue?node_id=\(node)&status=COMPLETED&limit=10000", as: QueueAnswer.self).count
+    try await cluster.gateway.getJSON("/replication-queue?node_id=\(node)&status=COMPLETED&limit=10000", as: QueueAnswer.self)
+        .count
 }
 
 struct InventoryAnswer: Decodable {

@@ -1,4 +1,4 @@
-import DFSClient
+import DFSLauncher
 import Foundation
 import TestSupport
 import Testing
@@ -14,6 +14,7 @@ struct DfsUpSession {
     let nodePorts: ClosedRange<Int>
 
     var gatewayURL: String { "http://127.0.0.1:\(gatewayPort)" }
+    var dataDirectory: String { workDirectory + "/data" }
     var standardOutput: String { (try? String(contentsOfFile: workDirectory + "/up.stdout", encoding: .utf8)) ?? "" }
     var standardError: String { (try? String(contentsOfFile: workDirectory + "/up.stderr", encoding: .utf8)) ?? "" }
 
@@ -41,10 +42,11 @@ func withDfsUp(extraArguments: [String] = [], _ body: (DfsUpSession) async throw
     let workDirectory = try makeTemporaryDirectory(prefix: "dfs-up")
     let nodePorts = try #require(LoopbackPort.freeRange(count: 3), "no 3 consecutive free ports")
     let gatewayPort = try #require(LoopbackPort.free(count: 4).first { !nodePorts.contains($0) })
-    let arguments = [
-        "up", "--port", String(gatewayPort), "--node-port", String(nodePorts.lowerBound), "--nodes", "3",
-        "--data", workDirectory + "/data", "--log-dir", workDirectory + "/logs", "--recovery-interval", "1s",
-    ] + extraArguments
+    let arguments =
+        [
+            "up", "--port", String(gatewayPort), "--node-port", String(nodePorts.lowerBound), "--nodes", "3",
+            "--data", workDirectory + "/data", "--log-dir", workDirectory + "/logs", "--recovery-interval", "1s",
+        ] + extraArguments
     let process = try ChildProcess.launch(
         name: "dfs up",
         executable: DfsUpSession.dfsPath,

@@ -1,4 +1,4 @@
-import DFSClient
+import DFSLauncher
 import Foundation
 import TestSupport
 import Testing
@@ -49,7 +49,8 @@ struct DfsUpTests {
         let routing = ["--eject-after", "3", "--stall-timeout", "3s", "--hedge-after", "30ms,400ms", "--hedge-budget", "10%"]
         try await withDfsUp(extraArguments: routing + ["--no-hedging"]) { up in
             let commandLines = up.childProcessIDs().map(ProcessTable.commandLine(of:))
-            let gateway = try #require(commandLines.first { $0.first?.hasSuffix("dfs-gateway") == true }, "no gateway among \(commandLines)")
+            let gateway = try #require(
+                commandLines.first { $0.first?.hasSuffix("dfs-gateway") == true }, "no gateway among \(commandLines)")
             for pair in stride(from: 0, to: routing.count, by: 2) {
                 let flag = routing[pair]
                 let index = try #require(gateway.firstIndex(of: flag), "\(flag) missing from \(gateway)")
@@ -96,7 +97,8 @@ struct DfsUpTests {
     func unreachableGatewayIsExplained() async throws {
         try #require(FileManager.default.isExecutableFile(atPath: DfsUpSession.dfsPath), "build the products first")
         let port = try #require(LoopbackPort.free(count: 1).first)
-        let run = try await CommandRun.run(DfsUpSession.dfsPath, ["ls", "--gateway", "http://127.0.0.1:\(port)"], timeout: .seconds(30))
+        let run = try await CommandRun.run(
+            DfsUpSession.dfsPath, ["ls", "--gateway", "http://127.0.0.1:\(port)"], timeout: .seconds(30))
         #expect(run.exit == .exited(code: 1), "\(run)")
         #expect(run.standardError.contains("cannot reach the gateway at http://127.0.0.1:\(port)"), "\(run)")
     }

@@ -1,5 +1,5 @@
 import AsyncHTTPClient
-import DFSClient
+import DFSLauncher
 import Foundation
 import NIOCore
 import Testing
@@ -7,7 +7,7 @@ import TestSupport
 
 /// A node may refuse an upload before it has read the body (a full disk). The gateway's HTTP client can then
 /// still be pulling the client's body when the gateway answers; once two tasks read one request body the
-/// gateway process died (SIGILL in NIO's stream, found by schemathesis, issue 6). It must answer the §2.3 error
+/// gateway process died (SIGILL in NIO's stream, found by schemathesis). It must answer the JSON error
 /// and keep serving.
 @Suite("A node that refuses an upload early", .serialized)
 struct EarlyNodeRefusalTests {
@@ -31,7 +31,8 @@ struct EarlyNodeRefusalTests {
             let gateway = HTTPTestClient(baseURL: cluster.gatewayURL)
             let body = [UInt8](repeating: 0x5A, count: 8 << 20)
             for attempt in 0..<6 {
-                let response = attempt.isMultiple(of: 2)
+                let response =
+                    attempt.isMultiple(of: 2)
                     ? try await gateway.uploadRaw(body, filename: "big.bin")
                     : try await gateway.uploadMultipart(body, filename: "big.bin")
                 #expect(response.status == 507, "\(response)")

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import TestSupport
 
-/// SPEC §7 "restarting any process loses nothing acknowledged": the gateway is killed with SIGKILL while
+/// Restarting any process loses nothing acknowledged: the gateway is killed with SIGKILL while
 /// uploads stream through it; after a restart every acknowledged file is listed and downloads intact, and no
 /// half-recorded file appears (every listed file has a verified copy and the right bytes).
 @Suite("Gateway kill -9 during uploads", .serialized)
@@ -23,7 +23,9 @@ struct GatewayCrashDuringUploadsTests {
                     acknowledged.add(answer.file_id, sha256Hex(bytes))
                 }
             }
-            try await eventually("some uploads are acknowledged", timeout: .seconds(30), interval: .milliseconds(20)) { acknowledged.count >= 5 }
+            try await eventually("some uploads are acknowledged", timeout: .seconds(30), interval: .milliseconds(20)) {
+                acknowledged.count >= 5
+            }
             _ = await cluster.local.stop(.gateway, immediately: true)
             uploader.cancel()
             _ = await uploader.value
@@ -31,7 +33,9 @@ struct GatewayCrashDuringUploadsTests {
 
             let listed = try await gateway.getJSON("/files?limit=1000", as: FilesAnswer.self).files
             let listedKeys = Set(listed.map(\.file_key))
-            for (key, _) in acknowledged.all { #expect(listedKeys.contains(key), "acknowledged \(key) is missing after the restart") }
+            for (key, _) in acknowledged.all {
+                #expect(listedKeys.contains(key), "acknowledged \(key) is missing after the restart")
+            }
             for file in listed {
                 #expect(!file.replicas.isEmpty, "\(file.file_key) is listed without a verified copy")
                 let download = try await gateway.download(file.file_key).expectingSuccess()

@@ -42,15 +42,21 @@ struct HistoryEndpointTests {
         let nodes: [Node]
         let cluster: Cluster
 
-        var newest: Double { (nodes.flatMap { $0.samples.map(\.t) } + cluster.traffic.map(\.t) + cluster.replication.map(\.t)).max() ?? 0 }
+        var newest: Double {
+            (nodes.flatMap { $0.samples.map(\.t) } + cluster.traffic.map(\.t) + cluster.replication.map(\.t)).max() ?? 0
+        }
         func node(_ id: String) -> Node? { nodes.first { $0.id == id } }
     }
 
-    @Test("samples follow the traffic; a killed node turns DOWN and its request rate drops to zero; since returns only newer samples")
+    @Test(
+        "samples follow the traffic; a killed node turns DOWN and its request rate drops to zero; since returns only newer samples"
+    )
     func historyFollowsTraffic() async throws {
         try await withCluster(nodes: 3) { cluster in
             let bytes = randomBytes(64 * 1024)
-            let key = try #require(try await cluster.gateway.uploadRaw(bytes, filename: "history.bin").expectingSuccess().jsonObject()["file_id"] as? String)
+            let key = try #require(
+                try await cluster.gateway.uploadRaw(bytes, filename: "history.bin").expectingSuccess().jsonObject()["file_id"]
+                    as? String)
             for _ in 0..<20 { _ = try await cluster.gateway.download(key).expectingSuccess() }
 
             var history = try await cluster.gateway.getJSON("/status/history", as: History.self)
@@ -74,18 +80,23 @@ struct HistoryEndpointTests {
             let number = try #require(Int(busiest.id.dropFirst("node-".count)))
             await cluster.killNode(number)
             try await cluster.waitForNode(number, status: "DOWN")
-            try await eventually("\(busiest.id) DOWN in the history with no requests while downloads go on", timeout: .seconds(20)) {
+            try await eventually(
+                "\(busiest.id) DOWN in the history with no requests while downloads go on", timeout: .seconds(20)
+            ) {
                 _ = try await cluster.gateway.download(key).expectingSuccess()
                 history = try await cluster.gateway.getJSON("/status/history", as: History.self)
                 guard let latest = history.node(busiest.id)?.samples.suffix(2), latest.count == 2 else { return false }
                 return latest.allSatisfy { !$0.up && $0.requests_per_second == 0 }
             }
-            let served = history.nodes.filter { $0.id != busiest.id }.map { $0.samples.suffix(3).compactMap(\.requests_per_second).reduce(0, +) }
+            let served = history.nodes.filter { $0.id != busiest.id }.map {
+                $0.samples.suffix(3).compactMap(\.requests_per_second).reduce(0, +)
+            }
             #expect(served.reduce(0, +) > 0, "the other nodes served nothing after the kill")
 
             let newest = history.newest
             let newer = try await cluster.gateway.getJSON("/status/history?since=\(newest)", as: History.self)
-            let times = newer.nodes.flatMap { $0.samples.map(\.t) } + newer.cluster.traffic.map(\.t) + newer.cluster.replication.map(\.t)
+            let times =
+                newer.nodes.flatMap { $0.samples.map(\.t) } + newer.cluster.traffic.map(\.t) + newer.cluster.replication.map(\.t)
             #expect(times.allSatisfy { $0 > newest }, "since=\(newest) returned \(times.filter { $0 <= newest })")
             #expect(newer.nodes.allSatisfy { $0.samples.count <= 3 })
 

@@ -10,10 +10,14 @@ import TestSupport
 struct HungPrimaryTests {
     /// No probes and no recovery ticks, so nothing but the request itself meets the hung node; round-robin, so the
     /// next upload's primary is known: the node after the last one's, in id order.
-    static let gatewayArguments = ["--health-timeout", "2s", "--probe-interval", "1h", "--recovery-interval", "1h", "--routing", "round-robin"]
+    static let gatewayArguments = [
+        "--health-timeout", "2s", "--probe-interval", "1h", "--recovery-interval", "1h", "--routing", "round-robin",
+    ]
     static let nodeIDs = ["node-1", "node-2", "node-3"]
 
-    @Test("with the next primary SIGSTOPped right after serving traffic, a body within --replay-buffer is stored within 3 s by the next node", arguments: [8 << 10, 4 << 20])
+    @Test(
+        "with the next primary SIGSTOPped right after serving traffic, a body within --replay-buffer is stored within 3 s by the next node",
+        arguments: [8 << 10, 4 << 20])
     func keptBodyGoesToTheNextNode(size: Int) async throws {
         try await withCluster(nodes: 3, gatewayArguments: Self.gatewayArguments) { cluster in
             // Made before the hang: the upload must follow it within the gateway's one-second liveness window.
@@ -30,7 +34,10 @@ struct HungPrimaryTests {
                 #expect(answer.replication.failed == [hung])
                 #expect(answer.replication.successful.count == 1)
                 // The proof that the hung node was this upload's primary: the gateway abandoned it as such.
-                #expect(Self.gatewayLog(cluster).contains { $0.contains("primary stalled; sending the body again") && $0.contains(hung) })
+                #expect(
+                    Self.gatewayLog(cluster).contains {
+                        $0.contains("primary stalled; sending the body again") && $0.contains(hung)
+                    })
                 let metrics = try await cluster.gateway.get("/metrics").expectingSuccess().text
                 #expect(Self.counter("dfs_upload_primary_stalls_total", in: metrics) == 1)
                 #expect(Self.counter("dfs_upload_replays_total", in: metrics) == 1)
@@ -49,15 +56,19 @@ struct HungPrimaryTests {
                 _ = try await cluster.gateway.send(.POST, "/nodes/\(id)/recover").expectingSuccess()
             }
             for number in 1...3 {
-                try await eventually("node-\(number) holds the warm-up file and the upload, nothing else", timeout: .seconds(20)) {
-                    let inventory = try await cluster.nodeClient(number).getJSON("/inventory?limit=1000", as: InventoryAnswer.self)
+                try await eventually("node-\(number) holds the warm-up file and the upload, nothing else", timeout: .seconds(20))
+                {
+                    let inventory = try await cluster.nodeClient(number).getJSON(
+                        "/inventory?limit=1000", as: InventoryAnswer.self)
                     return Set(inventory.blobs.map(\.key)) == [warmKey, answer.file_id]
                 }
             }
         }
     }
 
-    @Test("with the next primary SIGSTOPped, a 64 MiB body fails with a 503 JSON within 3 s; nothing is recorded and, after SIGCONT, nothing of it stays on any node")
+    @Test(
+        "with the next primary SIGSTOPped, a 64 MiB body fails with a 503 JSON within 3 s; nothing is recorded and, after SIGCONT, nothing of it stays on any node"
+    )
     func largeBodyFailsFastAndLeavesNothing() async throws {
         try await withCluster(nodes: 3, gatewayArguments: Self.gatewayArguments) { cluster in
             let bytes = randomBytes(64 << 20)
@@ -77,7 +88,10 @@ struct HungPrimaryTests {
             let error = try response.jsonObject()
             #expect(error["error"] as? String == "primary_unavailable")
             #expect((error["message"] as? String)?.contains(hung) == true)
-            #expect(Self.gatewayLog(cluster).contains { $0.contains("primary stalled and the body was not kept") && $0.contains(hung) })
+            #expect(
+                Self.gatewayLog(cluster).contains {
+                    $0.contains("primary stalled and the body was not kept") && $0.contains(hung)
+                })
             let metrics = try await cluster.gateway.get("/metrics").expectingSuccess().text
             #expect(Self.counter("dfs_upload_primary_stalls_total", in: metrics) == 1)
             #expect(Self.counter("dfs_upload_replays_total", in: metrics) == 0)
@@ -90,18 +104,22 @@ struct HungPrimaryTests {
             }
             for number in 1...3 {
                 try await eventually("node-\(number) holds only the warm-up file", timeout: .seconds(20)) {
-                    let inventory = try await cluster.nodeClient(number).getJSON("/inventory?limit=1000", as: InventoryAnswer.self)
+                    let inventory = try await cluster.nodeClient(number).getJSON(
+                        "/inventory?limit=1000", as: InventoryAnswer.self)
                     return inventory.blobs.map(\.key) == [warmKey]
                 }
             }
         }
     }
 
-    @Test("with a replication target SIGSTOPped right after serving traffic, the primary drops it and the upload answers within 3 s")
+    @Test(
+        "with a replication target SIGSTOPped right after serving traffic, the primary drops it and the upload answers within 3 s"
+    )
     func hungTargetIsDropped() async throws {
         try await withCluster(nodes: 3, gatewayArguments: Self.gatewayArguments) { cluster in
             let bytes = randomBytes(4 << 20)
-            let warm = try await cluster.gateway.uploadRaw(randomBytes(10_000), filename: "warm.bin").expectingSuccess().json(UploadAnswer.self)
+            let warm = try await cluster.gateway.uploadRaw(randomBytes(10_000), filename: "warm.bin").expectingSuccess().json(
+                UploadAnswer.self)
             let index = try #require(Self.nodeIDs.firstIndex(of: warm.node_id))
             let primary = Self.nodeIDs[(index + 1) % 3]
             // Round-robin names the next nodes in id order as targets: the first of them hangs.
@@ -118,7 +136,10 @@ struct HungPrimaryTests {
                 #expect(answer.replication.failed == [hung])
                 // The primary itself gave up on the target (the gateway's liveness check did not leave it out).
                 let primaryLog = (cluster.logTail(of: .node(Self.number(of: primary)), lines: 200) ?? "").split(separator: "\n")
-                #expect(primaryLog.contains { $0.contains("replication to target failed") && $0.contains(hung) && $0.contains("no progress for") })
+                #expect(
+                    primaryLog.contains {
+                        $0.contains("replication to target failed") && $0.contains(hung) && $0.contains("no progress for")
+                    })
                 #expect(sha256Hex(try await cluster.gateway.download(answer.file_id).expectingSuccess().body) == sha256Hex(bytes))
             } catch {
                 try? await cluster.resumeNode(Self.number(of: hung))
@@ -128,11 +149,14 @@ struct HungPrimaryTests {
         }
     }
 
-    @Test("DELETE with a holder SIGSTOPped answers within 3 s, a download after it is a 404 JSON, and after SIGCONT the queued delete removes that copy")
+    @Test(
+        "DELETE with a holder SIGSTOPped answers within 3 s, a download after it is a 404 JSON, and after SIGCONT the queued delete removes that copy"
+    )
     func deleteIsBounded() async throws {
         try await withCluster(nodes: 3, gatewayArguments: Self.gatewayArguments) { cluster in
             let bytes = randomBytes(100_000)
-            let answer = try await cluster.gateway.uploadRaw(bytes, filename: "doomed.bin").expectingSuccess().json(UploadAnswer.self)
+            let answer = try await cluster.gateway.uploadRaw(bytes, filename: "doomed.bin").expectingSuccess().json(
+                UploadAnswer.self)
             #expect(answer.replication.failed.isEmpty)
             try await cluster.pauseNode(2)
             let started: ContinuousClock.Instant
@@ -169,7 +193,8 @@ struct HungPrimaryTests {
     /// Uploads a warm-up file (every node then answered within the gateway's liveness window: no health check
     /// will catch the hang), then SIGSTOPs the node that round-robin makes the next upload's primary.
     static func pauseNextPrimary(of cluster: TestCluster) async throws -> (hung: String, warmKey: String) {
-        let warm = try await cluster.gateway.uploadRaw(randomBytes(10_000), filename: "warm.bin").expectingSuccess().json(UploadAnswer.self)
+        let warm = try await cluster.gateway.uploadRaw(randomBytes(10_000), filename: "warm.bin").expectingSuccess().json(
+            UploadAnswer.self)
         let index = try #require(nodeIDs.firstIndex(of: warm.node_id))
         let next = nodeIDs[(index + 1) % nodeIDs.count]
         // A live probe of every node just before the hang: the scenario is a node that stops right after serving.
@@ -182,7 +207,9 @@ struct HungPrimaryTests {
 
     /// An unlabelled counter's value in a Prometheus text exposition.
     static func counter(_ name: String, in exposition: String) -> Double? {
-        exposition.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Double($0.split(separator: " ").last ?? "") }
+        exposition.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap {
+            Double($0.split(separator: " ").last ?? "")
+        }
     }
 
     static func gatewayLog(_ cluster: TestCluster) -> [Substring] {

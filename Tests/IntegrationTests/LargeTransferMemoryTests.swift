@@ -7,7 +7,7 @@ import NIOCore
 import Testing
 import TestSupport
 
-/// SPEC §2.2 "no upload is ever held whole in memory": a 1 GiB file streams through the gateway and the nodes
+/// No upload is ever held whole in memory: a 1 GiB file streams through the gateway and the nodes
 /// while each process's peak resident memory (VmHWM) stays under 100 MiB. A memory check, not a timing.
 @Suite("Streaming keeps memory flat", .serialized)
 struct LargeTransferMemoryTests {
@@ -30,7 +30,8 @@ struct LargeTransferMemoryTests {
             #expect(answer.checksum_sha256 == source.expectedDigest.hex)
             #expect(answer.replication.successful.count == 2)
 
-            let download = try await HTTPClient.shared.execute(HTTPClientRequest(url: cluster.gatewayURL + "/download/\(answer.file_id)"), timeout: .minutes(10))
+            let download = try await HTTPClient.shared.execute(
+                HTTPClientRequest(url: cluster.gatewayURL + "/download/\(answer.file_id)"), timeout: .minutes(10))
             #expect(download.status == .ok)
             var hasher = StreamingSHA256()
             for try await chunk in download.body { hasher.update(chunk) }
@@ -39,7 +40,7 @@ struct LargeTransferMemoryTests {
 
             var peaks: [String: Int] = [:]
             for (member, pid) in await cluster.local.runningProcessIDs() {
-                peaks["\(member)"] = try #require(peakResidentKiB(of: pid))
+                peaks["\(member)"] = peakResidentKiB(of: pid)
             }
             print("peak RSS (KiB) after 1 GiB up+down: \(peaks.sorted { $0.key < $1.key })")
             #expect(peaks.count == 4)
@@ -95,7 +96,8 @@ struct GeneratedBytes: AsyncSequence, Sendable {
         var produced = 0
         mutating func next() async -> ByteBuffer? {
             guard produced < sequence.total else { return nil }
-            let chunk = GeneratedBytes.chunk(sequence.block, index: index, length: Swift.min(GeneratedBytes.chunkSize, sequence.total - produced))
+            let chunk = GeneratedBytes.chunk(
+                sequence.block, index: index, length: Swift.min(GeneratedBytes.chunkSize, sequence.total - produced))
             produced += chunk.readableBytes
             index += 1
             return chunk

@@ -5,7 +5,7 @@ import NIOCore
 import Testing
 import TestSupport
 
-/// SPEC §4: a source that dies in the middle of a download is replaced by another replica at the byte reached;
+/// A source that dies in the middle of a download is replaced by another replica at the byte reached;
 /// the client gets one complete, correct response.
 @Suite("Mid-stream failover", .serialized)
 struct MidStreamFailoverTests {
@@ -13,9 +13,11 @@ struct MidStreamFailoverTests {
     func sourceKilledMidTransfer() async throws {
         try await withCluster(nodes: 3) { cluster in
             let bytes = randomBytes(64 << 20)
-            let key = try await cluster.gateway.uploadRaw(bytes, filename: "big.bin").expectingSuccess().json(UploadAnswer.self).file_id
+            let key = try await cluster.gateway.uploadRaw(bytes, filename: "big.bin").expectingSuccess().json(UploadAnswer.self)
+                .file_id
 
-            let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: cluster.gatewayURL + "/download/" + key), timeout: .minutes(2))
+            let response = try await HTTPClient.shared.execute(
+                HTTPClientRequest(url: cluster.gatewayURL + "/download/" + key), timeout: .minutes(2))
             #expect(response.status == .ok)
             let servedBy = try #require(response.headers.first(name: "x-routed-from"))
             let number = try #require(Int(servedBy.dropFirst("node-".count)))
@@ -34,18 +36,23 @@ struct MidStreamFailoverTests {
             #expect(hasher.finalize().hex == sha256Hex(bytes))
             #expect(cluster.logTail(of: .gateway, lines: 200)?.contains("download resumed") == true)
             let metrics = try await cluster.gateway.get("/metrics").expectingSuccess().text
-            #expect(metrics.split(separator: "\n").contains { $0.hasPrefix("dfs_download_failovers_total ") && !$0.hasSuffix(" 0") })
+            #expect(
+                metrics.split(separator: "\n").contains { $0.hasPrefix("dfs_download_failovers_total ") && !$0.hasSuffix(" 0") })
         }
     }
 
-    @Test("pausing the serving node (SIGSTOP) in the middle of a 64 MiB download: the stall timeout moves it to another replica, every byte intact")
+    @Test(
+        "pausing the serving node (SIGSTOP) in the middle of a 64 MiB download: the stall timeout moves it to another replica, every byte intact"
+    )
     func sourcePausedMidTransfer() async throws {
         try await withCluster(nodes: 3, gatewayArguments: ["--stall-timeout", "1s", "--recovery-interval", "1h"]) { cluster in
             let bytes = randomBytes(64 << 20)
-            let key = try await cluster.gateway.uploadRaw(bytes, filename: "big.bin").expectingSuccess().json(UploadAnswer.self).file_id
+            let key = try await cluster.gateway.uploadRaw(bytes, filename: "big.bin").expectingSuccess().json(UploadAnswer.self)
+                .file_id
 
             let started = ContinuousClock.now
-            let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: cluster.gatewayURL + "/download/" + key), timeout: .minutes(2))
+            let response = try await HTTPClient.shared.execute(
+                HTTPClientRequest(url: cluster.gatewayURL + "/download/" + key), timeout: .minutes(2))
             #expect(response.status == .ok)
             let servedBy = try #require(response.headers.first(name: "x-served-by"))
             let number = try #require(Int(servedBy.dropFirst("node-".count)))
@@ -80,7 +87,8 @@ struct MidStreamFailoverTests {
         // Probes off: only the first-byte timeout can save these requests from the hung node.
         try await withCluster(nodes: 3, gatewayArguments: ["--probe-interval", "1h", "--recovery-interval", "1h"]) { cluster in
             let bytes = randomBytes(500_000)
-            let key = try await cluster.gateway.uploadRaw(bytes, filename: "h.bin").expectingSuccess().json(UploadAnswer.self).file_id
+            let key = try await cluster.gateway.uploadRaw(bytes, filename: "h.bin").expectingSuccess().json(UploadAnswer.self)
+                .file_id
             let servedBy = try #require(try await cluster.gateway.download(key).expectingSuccess().header("X-Routed-From"))
             let number = try #require(Int(servedBy.dropFirst("node-".count)))
             try await cluster.pauseNode(number)

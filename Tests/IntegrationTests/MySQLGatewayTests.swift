@@ -1,4 +1,4 @@
-import DFSClient
+import DFSLauncher
 import DFSCore
 import DFSMetadata
 import Foundation
@@ -6,7 +6,7 @@ import Logging
 import Testing
 import TestSupport
 
-/// Gateways on MySQL (issue 4): stateless gateways sharing one database, and a database outage.
+/// Gateways on MySQL: stateless gateways sharing one database, and a database outage.
 @Suite("Gateways on MySQL", .serialized)
 struct MySQLGatewayTests {
     @Test("two gateways on one MariaDB: what one uploads, the other lists, serves and deletes")
@@ -45,18 +45,22 @@ struct MySQLGatewayTests {
     @Test("a node stopped and restarted behind two gateways: its queue is drained exactly once")
     func queueDrainedOnceByTwoGateways() async throws {
         try await PrivateMariaDB.with { database in
-            try await withCluster(nodes: 3, metadataURL: database.url, gatewayArguments: ["--probe-interval", "300ms"]) { cluster in
+            try await withCluster(nodes: 3, metadataURL: database.url, gatewayArguments: ["--probe-interval", "300ms"]) {
+                cluster in
                 try await withSecondGateway(of: cluster, metadataURL: database.url) { second in
                     await cluster.stopNode(3)
                     try await cluster.waitForNode(3, status: "DOWN")
                     try await eventually("the second gateway sees node-3 DOWN") {
-                        try await second.getJSON("/nodes", as: [NodeRow].self).contains { $0.id == "node-3" && $0.status == "DOWN" }
+                        try await second.getJSON("/nodes", as: [NodeRow].self).contains {
+                            $0.id == "node-3" && $0.status == "DOWN"
+                        }
                     }
                     var digests: [String: String] = [:]
                     for index in 0..<8 {
                         let bytes = randomBytes(30_000 + index)
                         let gateway = index.isMultiple(of: 2) ? cluster.gateway : second
-                        let answer = try await gateway.uploadRaw(bytes, filename: "q\(index)").expectingSuccess().json(UploadAnswer.self)
+                        let answer = try await gateway.uploadRaw(bytes, filename: "q\(index)").expectingSuccess().json(
+                            UploadAnswer.self)
                         digests[answer.file_id] = sha256Hex(bytes)
                     }
                     try await cluster.startNode(3)
@@ -69,10 +73,13 @@ struct MySQLGatewayTests {
                         #expect(sha256Hex(blob.body) == digest)
                     }
                     // Each file was copied by exactly one of the two gateways.
-                    let logs = [cluster.workDirectory + "/logs/gateway.log", cluster.workDirectory + "/gateway-2/logs/gateway.log"]
-                        .map { (try? String(contentsOfFile: $0, encoding: .utf8)) ?? "" }
+                    let logs = [
+                        cluster.workDirectory + "/logs/gateway.log", cluster.workDirectory + "/gateway-2/logs/gateway.log",
+                    ]
+                    .map { (try? String(contentsOfFile: $0, encoding: .utf8)) ?? "" }
                     for key in digests.keys {
-                        let copies = logs.map { $0.components(separatedBy: "auto-recovered \(key) to node-3").count - 1 }.reduce(0, +)
+                        let copies = logs.map { $0.components(separatedBy: "auto-recovered \(key) to node-3").count - 1 }.reduce(
+                            0, +)
                         #expect(copies == 1, "\(key) was recovered \(copies) times")
                     }
                 }
@@ -89,13 +96,15 @@ struct MySQLGatewayTests {
                 var digests: [String: String] = [:]
                 for index in 0..<3 {
                     let bytes = randomBytes(40_000 + index)
-                    let answer = try await cluster.gateway.uploadRaw(bytes, filename: "t\(index)").expectingSuccess().json(UploadAnswer.self)
+                    let answer = try await cluster.gateway.uploadRaw(bytes, filename: "t\(index)").expectingSuccess().json(
+                        UploadAnswer.self)
                     digests[answer.file_id] = sha256Hex(bytes)
                 }
                 // A gateway that claims node-3's items and is then killed: its claims stay IN_PROGRESS in the
                 // database, held by an owner that will never renew or finish them. (node-3 is DOWN, so the
                 // running gateway cannot have claimed them first.)
-                let dead = try await MySQLMetadataStore.open(try MySQLConnectionOptions(url: database.url), logger: Logger(label: "dead-gateway"))
+                let dead = try await MySQLMetadataStore.open(
+                    try MySQLConnectionOptions(url: database.url), logger: Logger(label: "dead-gateway"))
                 let now = Date()
                 let claimed = try await dead.claimQueueItems(
                     for: try NodeID(validating: "node-3"), owner: "dead-gateway", includeFailed: false, now: now,
@@ -120,15 +129,18 @@ struct MySQLGatewayTests {
     func gatewayKilledMidRepairIsTakenOver() async throws {
         try await PrivateMariaDB.with { database in
             // Gateway A repairs slowly (rate cap) with a short lease, so the kill lands while it holds claims.
-            let slowRepairs = ["--probe-interval", "300ms", "--recovery-interval", "1s", "--repair-lease", "3s",
-                               "--recovery-rate", "48KiB", "--recovery-concurrency", "2"]
+            let slowRepairs = [
+                "--probe-interval", "300ms", "--recovery-interval", "1s", "--repair-lease", "3s",
+                "--recovery-rate", "48KiB", "--recovery-concurrency", "2",
+            ]
             try await withCluster(nodes: 3, metadataURL: database.url, gatewayArguments: slowRepairs) { cluster in
                 await cluster.stopNode(3)
                 try await cluster.waitForNode(3, status: "DOWN")
                 var digests: [String: String] = [:]
                 for index in 0..<12 {
                     let bytes = randomBytes(40_000 + index)
-                    let answer = try await cluster.gateway.uploadRaw(bytes, filename: "k\(index)").expectingSuccess().json(UploadAnswer.self)
+                    let answer = try await cluster.gateway.uploadRaw(bytes, filename: "k\(index)").expectingSuccess().json(
+                        UploadAnswer.self)
                     digests[answer.file_id] = sha256Hex(bytes)
                 }
                 try await cluster.startNode(3)
@@ -139,7 +151,9 @@ struct MySQLGatewayTests {
                 _ = await cluster.local.stop(.gateway, immediately: true)
 
                 try await withSecondGateway(of: cluster, metadataURL: database.url) { second in
-                    try await eventually("gateway B completes every item, A's claims once their lease ran out", timeout: .seconds(60)) {
+                    try await eventually(
+                        "gateway B completes every item, A's claims once their lease ran out", timeout: .seconds(60)
+                    ) {
                         let items = try await second.getJSON("/replication-queue?node_id=node-3", as: QueueAnswer.self).items
                         return items.count == digests.count && items.allSatisfy { $0.status == "COMPLETED" }
                     }
@@ -154,23 +168,32 @@ struct MySQLGatewayTests {
         }
     }
 
-    @Test("a gateway paused (SIGSTOP) mid-repair past its lease: the other takes its items over, and the late wake-up changes nothing")
+    @Test(
+        "a gateway paused (SIGSTOP) mid-repair past its lease: the other takes its items over, and the late wake-up changes nothing"
+    )
     func pausedGatewayLosesItsClaims() async throws {
         try await PrivateMariaDB.with { database in
-            let slowRepairs = ["--probe-interval", "300ms", "--recovery-interval", "1s", "--repair-lease", "3s",
-                               "--recovery-rate", "48KiB", "--recovery-concurrency", "2"]
+            let slowRepairs = [
+                "--probe-interval", "300ms", "--recovery-interval", "1s", "--repair-lease", "3s",
+                "--recovery-rate", "48KiB", "--recovery-concurrency", "2",
+            ]
             try await withCluster(nodes: 3, metadataURL: database.url, gatewayArguments: slowRepairs) { cluster in
                 await cluster.stopNode(3)
                 try await cluster.waitForNode(3, status: "DOWN")
                 var digests: [String: String] = [:]
                 for index in 0..<8 {
                     let bytes = randomBytes(40_000 + index)
-                    let answer = try await cluster.gateway.uploadRaw(bytes, filename: "p\(index)").expectingSuccess().json(UploadAnswer.self)
+                    let answer = try await cluster.gateway.uploadRaw(bytes, filename: "p\(index)").expectingSuccess().json(
+                        UploadAnswer.self)
                     digests[answer.file_id] = sha256Hex(bytes)
                 }
                 try await cluster.startNode(3)
-                try await eventually("gateway A holds claims on node-3's items", timeout: .seconds(30), interval: .milliseconds(50)) {
-                    try await cluster.gateway.getJSON("/replication-queue?node_id=node-3", as: QueueAnswer.self).items.contains { $0.status == "IN_PROGRESS" }
+                try await eventually(
+                    "gateway A holds claims on node-3's items", timeout: .seconds(30), interval: .milliseconds(50)
+                ) {
+                    try await cluster.gateway.getJSON("/replication-queue?node_id=node-3", as: QueueAnswer.self).items.contains {
+                        $0.status == "IN_PROGRESS"
+                    }
                 }
                 try await cluster.local.pause(.gateway)
                 try await withSecondGateway(of: cluster, metadataURL: database.url) { second in
@@ -185,8 +208,9 @@ struct MySQLGatewayTests {
                         cluster.logTail(of: .gateway, lines: 3000)?.contains("after its claim was lost") == true
                     }
                     let after = try await second.getJSON("/replication-queue?node_id=node-3", as: QueueAnswer.self).items
-                    #expect(after.map(\.status) == before.map(\.status) && after.map(\.retry_count) == before.map(\.retry_count),
-                            "the late completion or failure changed nothing")
+                    #expect(
+                        after.map(\.status) == before.map(\.status) && after.map(\.retry_count) == before.map(\.retry_count),
+                        "the late completion or failure changed nothing")
                     #expect(after.allSatisfy { $0.status == "COMPLETED" && $0.retry_count == 0 && $0.error_message == nil })
                 }
                 for (key, digest) in digests {
@@ -197,12 +221,14 @@ struct MySQLGatewayTests {
         }
     }
 
-    @Test("MariaDB stopped under load: every request gets 503 JSON and the gateway keeps running; restarted: it recovers by itself")
+    @Test(
+        "MariaDB stopped under load: every request gets 503 JSON and the gateway keeps running; restarted: it recovers by itself")
     func databaseOutageAndRecovery() async throws {
         try await PrivateMariaDB.with { database in
             try await withCluster(nodes: 3, metadataURL: database.url) { cluster in
                 let gateway = cluster.gateway
-                let before = try await gateway.uploadRaw(randomBytes(50_000), filename: "before.bin").expectingSuccess().json(UploadAnswer.self)
+                let before = try await gateway.uploadRaw(randomBytes(50_000), filename: "before.bin").expectingSuccess().json(
+                    UploadAnswer.self)
 
                 try await database.pause()
                 // Load while the database is away: every answer must be a 200 (served without metadata, e.g.
@@ -214,7 +240,8 @@ struct MySQLGatewayTests {
                             for round in 0..<10 {
                                 answers.append(try await gateway.get("/files"))
                                 answers.append(try await gateway.download(before.file_id))
-                                answers.append(try await gateway.uploadRaw(randomBytes(10_000), filename: "during-\(worker)-\(round).bin"))
+                                answers.append(
+                                    try await gateway.uploadRaw(randomBytes(10_000), filename: "during-\(worker)-\(round).bin"))
                             }
                             return answers
                         }
@@ -248,7 +275,9 @@ struct MySQLGatewayTests {
 }
 
 /// Starts one more gateway on `metadataURL`, knowing the cluster's nodes, and stops it after `body`.
-private func withSecondGateway(of cluster: TestCluster, metadataURL: String, _ body: (HTTPTestClient) async throws -> Void) async throws {
+private func withSecondGateway(
+    of cluster: TestCluster, metadataURL: String, _ body: (HTTPTestClient) async throws -> Void
+) async throws {
     guard let port = LoopbackPort.free(count: 1).first else { throw MariaDBScriptFailed(description: "no free port") }
     var arguments = ["--recovery-interval", "1s", "--probe-interval", "500ms", "--health-timeout", "1s"]
     for number in 1...cluster.nodeCount { arguments += ["--node", "\(cluster.nodeID(number))=\(cluster.nodeURL(number))"] }

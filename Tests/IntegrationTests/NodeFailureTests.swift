@@ -1,9 +1,9 @@
-import DFSClient
+import DFSLauncher
 import Foundation
 import Testing
 import TestSupport
 
-/// Uploads and downloads with nodes stopped or lying about their bytes (SPEC §4, §7).
+/// Uploads and downloads with nodes stopped or lying about their bytes.
 @Suite("Node failures during uploads and downloads", .serialized)
 struct NodeFailureTests {
     @Test("with node-2 stopped an upload still answers 200, names node-2 as failed and queues a PENDING item for it")
@@ -12,7 +12,8 @@ struct NodeFailureTests {
         try await withCluster(nodes: 3, gatewayArguments: ["--recovery-interval", "1h"]) { cluster in
             await cluster.stopNode(2)
             let bytes = randomBytes(50_000)
-            let answer = try await cluster.gateway.uploadMultipart(bytes, filename: "test2.jpg").expectingSuccess().json(UploadAnswer.self)
+            let answer = try await cluster.gateway.uploadMultipart(bytes, filename: "test2.jpg").expectingSuccess().json(
+                UploadAnswer.self)
             #expect(answer.success)
             #expect(answer.replication.failed == ["node-2"])
             #expect(answer.replication.successful.count == 1)
@@ -39,7 +40,8 @@ struct NodeFailureTests {
     func downloadFailsOver() async throws {
         try await withCluster(nodes: 3, gatewayArguments: ["--probe-interval", "1h"]) { cluster in
             let bytes = randomBytes(200_000)
-            let key = try await cluster.gateway.uploadRaw(bytes, filename: "f.bin").expectingSuccess().json(UploadAnswer.self).file_id
+            let key = try await cluster.gateway.uploadRaw(bytes, filename: "f.bin").expectingSuccess().json(UploadAnswer.self)
+                .file_id
             let first = try await cluster.gateway.download(key).expectingSuccess()
             let servedBy = try #require(first.header("X-Routed-From"))
             let number = try #require(Int(servedBy.dropFirst("node-".count)))
@@ -61,7 +63,8 @@ struct NodeFailureTests {
             await cluster.stopNode(3)
             for index in 0..<4 {
                 let bytes = randomBytes(30_000)
-                let answer = try await cluster.gateway.uploadRaw(bytes, filename: "p\(index)").expectingSuccess().json(UploadAnswer.self)
+                let answer = try await cluster.gateway.uploadRaw(bytes, filename: "p\(index)").expectingSuccess().json(
+                    UploadAnswer.self)
                 #expect(answer.node_id == "node-2")
                 #expect(answer.replication.failed.sorted() == ["node-1", "node-3"])
                 #expect(try await cluster.gateway.download(answer.file_id).expectingSuccess().body == bytes)
@@ -72,7 +75,9 @@ struct NodeFailureTests {
     @Test("a delete while node-3 is down removes the file elsewhere and queues a DELETE for node-3")
     func deleteWithNodeDown() async throws {
         try await withCluster(nodes: 3, gatewayArguments: ["--recovery-interval", "1h"]) { cluster in
-            let key = try await cluster.gateway.uploadRaw(randomBytes(5000), filename: "gone.bin").expectingSuccess().json(UploadAnswer.self).file_id
+            let key = try await cluster.gateway.uploadRaw(randomBytes(5000), filename: "gone.bin").expectingSuccess().json(
+                UploadAnswer.self
+            ).file_id
             await cluster.stopNode(3)
             try await cluster.waitForNode(3, status: "DOWN")
             let answer = try await cluster.gateway.delete("/files/\(key)").expectingSuccess().jsonObject()
@@ -97,15 +102,21 @@ struct NodeFailureTests {
             // The fake node-3 runs in this test process (starved of CPU when the whole suite runs) and answers health
             // checks 400 ms late on purpose: give it a health timeout that a late answer cannot exhaust, or the
             // primary abandons it as a hung target instead of receiving its wrong digest.
-            nodes: 2, gatewayArguments: ["--replicas", "3", "--recovery-interval", "1h", "--health-timeout", "3s", "--node", "node-3=http://127.0.0.1:\(fakePort)"]
+            nodes: 2,
+            gatewayArguments: [
+                "--replicas", "3", "--recovery-interval", "1h", "--health-timeout", "3s", "--node",
+                "node-3=http://127.0.0.1:\(fakePort)",
+            ]
         ) { cluster in
             // If a slow first probe left node-3 DOWN, its return would drain the queue this test inspects.
             try await eventually("the fake node-3 is UP in GET /nodes") {
-                let nodes = try JSONSerialization.jsonObject(with: Data(try await cluster.gateway.get("/nodes").body)) as? [[String: Any]]
+                let nodes =
+                    try JSONSerialization.jsonObject(with: Data(try await cluster.gateway.get("/nodes").body)) as? [[String: Any]]
                 return nodes?.contains { $0["id"] as? String == "node-3" && $0["status"] as? String == "UP" } == true
             }
             let bytes = randomBytes(100_000)
-            let answer = try await cluster.gateway.uploadRaw(bytes, filename: "rot.bin").expectingSuccess().json(UploadAnswer.self)
+            let answer = try await cluster.gateway.uploadRaw(bytes, filename: "rot.bin").expectingSuccess().json(
+                UploadAnswer.self)
             #expect(answer.node_id != "node-3")
             #expect(answer.replication.failed == ["node-3"])
             let receipt = try #require(answer.replicas.first { $0.node_id == "node-3" })
@@ -119,7 +130,8 @@ struct NodeFailureTests {
             // The loop's start-up drain may be trying the item right now (and failing, as node-3 rots every copy):
             // wait for it to settle back to PENDING.
             try await eventually("node-3's item is PENDING") {
-                try await cluster.gateway.getJSON("/replication-queue?node_id=node-3", as: QueueAnswer.self).items.first?.status == "PENDING"
+                try await cluster.gateway.getJSON("/replication-queue?node_id=node-3", as: QueueAnswer.self).items.first?.status
+                    == "PENDING"
             }
             let queue = try await cluster.gateway.getJSON("/replication-queue?node_id=node-3", as: QueueAnswer.self)
             #expect(queue.items.count == 1)
@@ -136,7 +148,8 @@ struct NodeFailureTests {
             var keys: [String: String] = [:]
             for index in 0..<3 {
                 let bytes = randomBytes(20_000 + index)
-                let answer = try await cluster.gateway.uploadRaw(bytes, filename: "r\(index)").expectingSuccess().json(UploadAnswer.self)
+                let answer = try await cluster.gateway.uploadRaw(bytes, filename: "r\(index)").expectingSuccess().json(
+                    UploadAnswer.self)
                 keys[answer.file_id] = sha256Hex(bytes)
             }
             try await cluster.startNode(2)

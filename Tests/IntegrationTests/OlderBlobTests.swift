@@ -26,13 +26,19 @@ struct OlderBlobTests {
         let run: CommandRun
         if metadataURL.hasPrefix("sqlite:") {
             run = try await CommandRun.run(
-                "/usr/bin/python3", ["-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute(sys.argv[2]); c.commit()",
-                                     String(metadataURL.dropFirst("sqlite:".count)), statement])
+                "/usr/bin/python3",
+                [
+                    "-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute(sys.argv[2]); c.commit()",
+                    String(metadataURL.dropFirst("sqlite:".count)), statement,
+                ])
         } else {
             let url = try #require(URLComponents(string: metadataURL))
             run = try await CommandRun.run(
                 "/usr/bin/mariadb",
-                ["--no-defaults", "-h", url.host ?? "127.0.0.1", "-P", String(url.port ?? 3306), "-u", url.user ?? "", String(url.path.dropFirst()), "-e", statement],
+                [
+                    "--no-defaults", "-h", url.host ?? "127.0.0.1", "-P", String(url.port ?? 3306), "-u", url.user ?? "",
+                    String(url.path.dropFirst()), "-e", statement,
+                ],
                 environment: ["MYSQL_PWD": url.password ?? ""])
         }
         #expect(run.succeeded, "\(run.standardError)")
@@ -53,7 +59,8 @@ struct OlderBlobTests {
         try await withCluster(nodes: 3, gatewayArguments: ["--audit-interval", "0", "--recovery-interval", "1h"]) { cluster in
             try await cluster.waitForAllNodesUp()
             let bytes = randomBytes(Self.fileSize)
-            let key = try await cluster.gateway.uploadRaw(bytes, filename: "old.bin").expectingSuccess().json(UploadAnswer.self).file_id
+            let key = try await cluster.gateway.uploadRaw(bytes, filename: "old.bin").expectingSuccess().json(UploadAnswer.self)
+                .file_id
             #expect(try await recordedRoot(key, cluster) == Self.blockRoot(bytes))
             try await Self.makeOlder(key, in: cluster)
             #expect(try await recordedRoot(key, cluster) == nil)
@@ -61,7 +68,9 @@ struct OlderBlobTests {
             let whole = try await cluster.gateway.download(key).expectingSuccess()
             #expect(whole.body.count == bytes.count && sha256Hex(whole.body) == sha256Hex(bytes))
             let server = try #require(whole.header("X-Served-By").flatMap { Int($0.dropFirst("node-".count)) })
-            #expect(FileManager.default.fileExists(atPath: cluster.blobPath(node: server, key: key) + ".blocks"), "a verified whole read records the blocks")
+            #expect(
+                FileManager.default.fileExists(atPath: cluster.blobPath(node: server, key: key) + ".blocks"),
+                "a verified whole read records the blocks")
             for range in ["bytes=0-99", "bytes=2000000-2000099", "bytes=-100"] {
                 let part = try await cluster.gateway.download(key, headers: [("Range", range)]).expectingSuccess()
                 #expect(part.status == 206 && part.body.count == 100)
@@ -69,29 +78,35 @@ struct OlderBlobTests {
             let audit = try await cluster.gateway.post("/audit").expectingSuccess().jsonObject()
             #expect(audit["corrupt"] as? Int == 0 && audit["replicas_checked"] as? Int == 3)
             for node in 1...3 {
-                #expect(FileManager.default.fileExists(atPath: cluster.blobPath(node: node, key: key) + ".blocks"), "node-\(node)")
+                #expect(
+                    FileManager.default.fileExists(atPath: cluster.blobPath(node: node, key: key) + ".blocks"), "node-\(node)")
             }
             #expect(try await recordedRoot(key, cluster) == Self.blockRoot(bytes), "the audit recorded the block root")
         }
     }
 
-    @Test("a damaged copy of an older file is never served: its whole check fails, the audit marks it, the repair records the root")
+    @Test(
+        "a damaged copy of an older file is never served: its whole check fails, the audit marks it, the repair records the root")
     func olderFileDamaged() async throws {
         try await withCluster(nodes: 3, gatewayArguments: ["--audit-interval", "0", "--recovery-interval", "1h"]) { cluster in
             try await cluster.waitForAllNodesUp()
             let bytes = randomBytes(Self.fileSize)
-            let key = try await cluster.gateway.uploadRaw(bytes, filename: "old.bin").expectingSuccess().json(UploadAnswer.self).file_id
+            let key = try await cluster.gateway.uploadRaw(bytes, filename: "old.bin").expectingSuccess().json(UploadAnswer.self)
+                .file_id
             try await Self.makeOlder(key, in: cluster)
             try flipByte(atPath: cluster.blobPath(node: 2, key: key), offset: 2_500_000)
             // Straight from the node: the last chunk is held back and the body ends short, never complete and wrong.
-            let direct = try await cluster.nodeClient(2).get("/blobs/\(key)", headers: [("x-dfs-expected-sha256", sha256Hex(bytes))])
+            let direct = try await cluster.nodeClient(2).get(
+                "/blobs/\(key)", headers: [("x-dfs-expected-sha256", sha256Hex(bytes))])
             #expect(direct.body.count < bytes.count && direct.header("x-dfs-verified") == "whole")
             let ranged = try await cluster.nodeClient(2).get("/blobs/\(key)", headers: [("Range", "bytes=0-9")])
             #expect(ranged.status == 422, "a range of it needs the whole SHA-256 first")
 
             let audit = try await cluster.gateway.post("/audit").expectingSuccess().jsonObject()
             #expect(audit["corrupt"] as? Int == 1)
-            #expect(!FileManager.default.fileExists(atPath: cluster.blobPath(node: 2, key: key) + ".blocks"), "no table for damaged bytes")
+            #expect(
+                !FileManager.default.fileExists(atPath: cluster.blobPath(node: 2, key: key) + ".blocks"),
+                "no table for damaged bytes")
             let recover = try await cluster.gateway.post("/nodes/node-2/recover").expectingSuccess().jsonObject()
             #expect(recover["success"] as? Int == 1)
             let repaired = try await cluster.nodeClient(2).get("/blobs/\(key)").expectingSuccess()

@@ -1,9 +1,9 @@
-import DFSClient
+import DFSLauncher
 import Foundation
 import Testing
 import TestSupport
 
-/// The prototype's recovery scenarios (SPEC §9 items 1–5, issue 3 "Must show") against real processes.
+/// The prototype's recovery scenarios against real processes.
 @Suite("Recovery scenarios", .serialized)
 struct RecoveryScenarioTests {
     @Test("scenario 1: a normal upload on 3 nodes lands verified on all three and queues nothing")
@@ -11,7 +11,8 @@ struct RecoveryScenarioTests {
         try await withCluster(nodes: 3) { cluster in
             try await cluster.waitForAllNodesUp()
             let bytes = randomBytes(64_000)
-            let answer = try await cluster.gateway.uploadMultipart(bytes, filename: "test1.jpg").expectingSuccess().json(UploadAnswer.self)
+            let answer = try await cluster.gateway.uploadMultipart(bytes, filename: "test1.jpg").expectingSuccess().json(
+                UploadAnswer.self)
             #expect(answer.success)
             #expect(answer.checksum_sha256 == sha256Hex(bytes))
             #expect(Set(answer.replication.successful + [answer.node_id]) == ["node-1", "node-2", "node-3"])
@@ -26,16 +27,20 @@ struct RecoveryScenarioTests {
         }
     }
 
-    @Test("scenarios 2 and 3: node-2 stopped, upload succeeds with a PENDING item; node-2 restarted, the copy arrives and the item is COMPLETED")
+    @Test(
+        "scenarios 2 and 3: node-2 stopped, upload succeeds with a PENDING item; node-2 restarted, the copy arrives and the item is COMPLETED"
+    )
     func scenarios2And3StoppedNodeCatchesUp() async throws {
         try await withCluster(nodes: 3, gatewayArguments: ["--recovery-interval", "1s", "--probe-interval", "300ms"]) { cluster in
             await cluster.stopNode(2)
             try await cluster.waitForNode(2, status: "DOWN")
             let bytes = randomBytes(80_000)
-            let answer = try await cluster.gateway.uploadMultipart(bytes, filename: "test2.jpg").expectingSuccess().json(UploadAnswer.self)
+            let answer = try await cluster.gateway.uploadMultipart(bytes, filename: "test2.jpg").expectingSuccess().json(
+                UploadAnswer.self)
             #expect(answer.success)
             #expect(answer.replication.failed == ["node-2"])
-            let pending = try await cluster.gateway.getJSON("/replication-queue?status=PENDING&node_id=node-2", as: QueueAnswer.self)
+            let pending = try await cluster.gateway.getJSON(
+                "/replication-queue?status=PENDING&node_id=node-2", as: QueueAnswer.self)
             #expect(pending.items.map(\.file_key) == [answer.file_id])
             let degraded = try await cluster.gateway.get("/status/replication").expectingSuccess().jsonObject()
             #expect(degraded["under_replicated_files"] as? Int == 1)
@@ -71,12 +76,14 @@ struct RecoveryScenarioTests {
             var digests: [String: String] = [:]
             for index in 0..<count {
                 let bytes = randomBytes(10_000 + index * 1000)
-                let answer = try await cluster.gateway.uploadRaw(bytes, filename: "m\(index).bin").expectingSuccess().json(UploadAnswer.self)
+                let answer = try await cluster.gateway.uploadRaw(bytes, filename: "m\(index).bin").expectingSuccess().json(
+                    UploadAnswer.self)
                 #expect(answer.replication.failed == ["node-2"])
                 digests[answer.file_id] = sha256Hex(bytes)
             }
             try await cluster.startNode(2)
-            let before = try await cluster.gateway.getJSON("/replication-queue?status=PENDING&node_id=node-2", as: QueueAnswer.self)
+            let before = try await cluster.gateway.getJSON(
+                "/replication-queue?status=PENDING&node_id=node-2", as: QueueAnswer.self)
             #expect(before.count == count)
 
             let recover = try await cluster.gateway.post("/nodes/node-2/recover").expectingSuccess().jsonObject()
@@ -88,7 +95,8 @@ struct RecoveryScenarioTests {
                 let blob = try await cluster.nodeClient(2).get("/blobs/\(key)").expectingSuccess()
                 #expect(sha256Hex(blob.body) == digest)
             }
-            let completed = try await cluster.gateway.getJSON("/replication-queue?status=COMPLETED&node_id=node-2", as: QueueAnswer.self)
+            let completed = try await cluster.gateway.getJSON(
+                "/replication-queue?status=COMPLETED&node_id=node-2", as: QueueAnswer.self)
             #expect(completed.count == count)
         }
     }
@@ -96,16 +104,21 @@ struct RecoveryScenarioTests {
     @Test("a repair that keeps failing backs off, ends FAILED after --max-retries, and a manual recover then succeeds")
     func repeatedFailuresEndFailedThenManualRecoverSucceeds() async throws {
         try await withCluster(
-            nodes: 3, gatewayArguments: ["--recovery-interval", "1h", "--probe-interval", "1h", "--max-retries", "2", "--retry-backoff", "1h"]
+            nodes: 3,
+            gatewayArguments: [
+                "--recovery-interval", "1h", "--probe-interval", "1h", "--max-retries", "2", "--retry-backoff", "1h",
+            ]
         ) { cluster in
             await cluster.stopNode(2)
             let bytes = randomBytes(30_000)
-            let key = try await cluster.gateway.uploadRaw(bytes, filename: "retry.bin").expectingSuccess().json(UploadAnswer.self).file_id
+            let key = try await cluster.gateway.uploadRaw(bytes, filename: "retry.bin").expectingSuccess().json(UploadAnswer.self)
+                .file_id
 
             // Attempt 1 fails: back to PENDING with retry_count 1 and an error, due only after the (1 h) backoff.
             var recover = try await cluster.gateway.post("/nodes/node-2/recover").expectingSuccess().jsonObject()
             #expect(recover["failed"] as? Int == 1)
-            var item = try #require(try await cluster.gateway.getJSON("/replication-queue?node_id=node-2", as: QueueAnswer.self).items.first)
+            var item = try #require(
+                try await cluster.gateway.getJSON("/replication-queue?node_id=node-2", as: QueueAnswer.self).items.first)
             #expect(item.status == "PENDING")
             #expect(item.retry_count == 1)
             #expect(item.error_message?.isEmpty == false)
@@ -114,7 +127,8 @@ struct RecoveryScenarioTests {
             // Attempt 2 (a manual recover takes items still backing off) reaches --max-retries: FAILED.
             recover = try await cluster.gateway.post("/nodes/node-2/recover").expectingSuccess().jsonObject()
             #expect(recover["failed"] as? Int == 1)
-            item = try #require(try await cluster.gateway.getJSON("/replication-queue?node_id=node-2", as: QueueAnswer.self).items.first)
+            item = try #require(
+                try await cluster.gateway.getJSON("/replication-queue?node_id=node-2", as: QueueAnswer.self).items.first)
             #expect(item.status == "FAILED")
             #expect(item.retry_count == 2)
             let status = try await cluster.gateway.get("/status/replication").expectingSuccess().jsonObject()
@@ -125,7 +139,8 @@ struct RecoveryScenarioTests {
             recover = try await cluster.gateway.post("/nodes/node-2/recover").expectingSuccess().jsonObject()
             #expect(recover["success"] as? Int == 1)
             #expect(recover["failed"] as? Int == 0)
-            item = try #require(try await cluster.gateway.getJSON("/replication-queue?node_id=node-2", as: QueueAnswer.self).items.first)
+            item = try #require(
+                try await cluster.gateway.getJSON("/replication-queue?node_id=node-2", as: QueueAnswer.self).items.first)
             #expect(item.status == "COMPLETED")
             let blob = try await cluster.nodeClient(2).get("/blobs/\(key)").expectingSuccess()
             #expect(sha256Hex(blob.body) == sha256Hex(bytes))
@@ -145,12 +160,15 @@ struct RecoveryScenarioTests {
                 "--probe-interval", "250ms", "--max-retries", "3", "--retry-backoff", "200ms",
             ]
         ) { cluster in
-            let key = try await cluster.gateway.uploadRaw(randomBytes(20_000), filename: "rot.bin").expectingSuccess().json(UploadAnswer.self).file_id
+            let key = try await cluster.gateway.uploadRaw(randomBytes(20_000), filename: "rot.bin").expectingSuccess().json(
+                UploadAnswer.self
+            ).file_id
             try await eventually("node-3's item is FAILED", timeout: .seconds(30)) {
                 let queue = try await cluster.gateway.getJSON("/replication-queue?node_id=node-3", as: QueueAnswer.self)
                 return queue.items.first?.status == "FAILED"
             }
-            let item = try #require(try await cluster.gateway.getJSON("/replication-queue?node_id=node-3", as: QueueAnswer.self).items.first)
+            let item = try #require(
+                try await cluster.gateway.getJSON("/replication-queue?node_id=node-3", as: QueueAnswer.self).items.first)
             #expect(item.file_key == key)
             #expect(item.retry_count == 3)
             #expect(item.error_message?.isEmpty == false)

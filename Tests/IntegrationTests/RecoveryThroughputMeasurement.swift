@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import TestSupport
 
-/// Prints how fast a drain copies 1 MiB files (the closing note of issue 3). A measurement, not a test of
+/// Prints how fast a drain copies 1 MiB files. A measurement, not a test of
 /// speed: it asserts only correctness and runs when DFS_MEASURE_RECOVERY is set (e.g. DFS_MEASURE_RECOVERY=100).
 @Suite("Recovery throughput measurement", .serialized)
 struct RecoveryThroughputMeasurement {
@@ -12,7 +12,9 @@ struct RecoveryThroughputMeasurement {
     func measureDrain() async throws {
         let count = Self.fileCount ?? 0
         let size = 1 << 20
-        try await withCluster(nodes: 3, gatewayArguments: ["--recovery-interval", "1h", "--probe-interval", "1h", "--recovery-concurrency", "4"]) { cluster in
+        try await withCluster(
+            nodes: 3, gatewayArguments: ["--recovery-interval", "1h", "--probe-interval", "1h", "--recovery-concurrency", "4"]
+        ) { cluster in
             await cluster.stopNode(2)
             let payload = randomBytes(size)
             for index in 0..<count {

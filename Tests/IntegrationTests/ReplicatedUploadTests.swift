@@ -10,7 +10,8 @@ struct ReplicatedUploadTests {
     func uploadLandsOnThreeNodes() async throws {
         try await withCluster(nodes: 3) { cluster in
             let bytes = randomBytes(300_000)
-            let answer = try await cluster.gateway.uploadMultipart(bytes, filename: "photo one.jpg").expectingSuccess().json(UploadAnswer.self)
+            let answer = try await cluster.gateway.uploadMultipart(bytes, filename: "photo one.jpg").expectingSuccess().json(
+                UploadAnswer.self)
             #expect(answer.success)
             #expect(answer.original_filename == "photo one.jpg")
             #expect(answer.size_bytes == 300_000)
@@ -20,7 +21,9 @@ struct ReplicatedUploadTests {
             #expect(answer.replication.successful.count == 2)
             #expect(!answer.replication.successful.contains(answer.node_id))
             #expect(answer.replication.failed.isEmpty)
-            #expect(answer.replicas.count == 3 && answer.replicas.allSatisfy { $0.verified && $0.checksum_sha256 == sha256Hex(bytes) })
+            #expect(
+                answer.replicas.count == 3 && answer.replicas.allSatisfy { $0.verified && $0.checksum_sha256 == sha256Hex(bytes) }
+            )
 
             // Every node holds the same bytes (read straight from the node, bypassing the gateway).
             for number in 1...3 {
@@ -68,16 +71,22 @@ struct ReplicatedUploadTests {
             #expect(check["checked_at"] is String)
             let checked = try #require(check["nodes"] as? [[String: Any]])
             #expect(checked.count == 3)
-            #expect(checked.allSatisfy { $0["status"] as? String == "UP" && $0["latency_ms"] is Double && $0["id"] is String && $0["address"] is String })
+            #expect(
+                checked.allSatisfy {
+                    $0["status"] as? String == "UP" && $0["latency_ms"] is Double && $0["id"] is String && $0["address"] is String
+                })
 
             let queue = try await cluster.gateway.getJSON("/replication-queue", as: QueueAnswer.self)
             #expect(queue.count == 0 && queue.items.isEmpty)
-            let byStatus = try await cluster.gateway.getJSON("/replication-queue?status=PENDING&node_id=node-2", as: QueueAnswer.self)
+            let byStatus = try await cluster.gateway.getJSON(
+                "/replication-queue?status=PENDING&node_id=node-2", as: QueueAnswer.self)
             #expect(byStatus.count == 0)
 
             let detail = try await cluster.gateway.get("/files/\(upload.file_id)").expectingSuccess().jsonObject()
             let locations = try #require(detail["locations"] as? [[String: Any]])
-            #expect(locations.count == 3 && locations.allSatisfy { $0["status"] as? String == "ACTIVE" && $0["last_verified_at"] is String })
+            #expect(
+                locations.count == 3
+                    && locations.allSatisfy { $0["status"] as? String == "ACTIVE" && $0["last_verified_at"] is String })
         }
     }
 
@@ -86,7 +95,10 @@ struct ReplicatedUploadTests {
         try await withCluster(nodes: 1) { cluster in
             var keys: [String] = []
             for index in 0..<5 {
-                keys.append(try await cluster.gateway.uploadRaw(randomBytes(100), filename: "f\(index)").expectingSuccess().json(UploadAnswer.self).file_id)
+                keys.append(
+                    try await cluster.gateway.uploadRaw(randomBytes(100), filename: "f\(index)").expectingSuccess().json(
+                        UploadAnswer.self
+                    ).file_id)
             }
             let first = try await cluster.gateway.getJSON("/files?limit=2", as: FilesAnswer.self)
             #expect(first.files.map(\.file_key) == [keys[4], keys[3]])
@@ -104,11 +116,14 @@ struct ReplicatedUploadTests {
         try await withCluster(nodes: 1) { cluster in
             var keys: [String: String] = [:]
             for name in ["Quarterly Report.pdf", "photo.jpg", "report-draft.txt", "Über uns.html", "c++ notes.txt"] {
-                keys[name] = try await cluster.gateway.uploadRaw(randomBytes(64), filename: name).expectingSuccess().json(UploadAnswer.self).file_id
+                keys[name] = try await cluster.gateway.uploadRaw(randomBytes(64), filename: name).expectingSuccess().json(
+                    UploadAnswer.self
+                ).file_id
             }
             let reports = try await cluster.gateway.getJSON("/files?q=REPORT&limit=1", as: FilesAnswer.self)
             #expect(reports.files.map(\.file_key) == [keys["report-draft.txt"]!])
-            let older = try await cluster.gateway.getJSON("/files?q=REPORT&limit=1&after=\(try #require(reports.next_after))", as: FilesAnswer.self)
+            let older = try await cluster.gateway.getJSON(
+                "/files?q=REPORT&limit=1&after=\(try #require(reports.next_after))", as: FilesAnswer.self)
             #expect(older.files.map(\.file_key) == [keys["Quarterly Report.pdf"]!])
             #expect(older.next_after == nil)
             // Percent-encoded, non-ASCII, case folded: "ÜBER" finds "Über uns.html".
@@ -134,7 +149,8 @@ struct ReplicatedUploadTests {
     func rangeHeadConditional() async throws {
         try await withCluster(nodes: 2) { cluster in
             let bytes = randomBytes(5000)
-            let key = try await cluster.gateway.uploadRaw(bytes, filename: "r.bin").expectingSuccess().json(UploadAnswer.self).file_id
+            let key = try await cluster.gateway.uploadRaw(bytes, filename: "r.bin").expectingSuccess().json(UploadAnswer.self)
+                .file_id
             let partial = try await cluster.gateway.download(key, headers: [("Range", "bytes=100-199")])
             #expect(partial.status == 206)
             #expect(partial.body == Array(bytes[100...199]))
@@ -159,7 +175,9 @@ struct ReplicatedUploadTests {
     @Test("a file deleted through the gateway is gone from every node and from the listing")
     func deleteRemovesEverywhere() async throws {
         try await withCluster(nodes: 3) { cluster in
-            let key = try await cluster.gateway.uploadRaw(randomBytes(2000), filename: "d.bin").expectingSuccess().json(UploadAnswer.self).file_id
+            let key = try await cluster.gateway.uploadRaw(randomBytes(2000), filename: "d.bin").expectingSuccess().json(
+                UploadAnswer.self
+            ).file_id
             let answer = try await cluster.gateway.delete("/files/\(key)").expectingSuccess().jsonObject()
             #expect(answer["success"] as? Bool == true)
             #expect(answer["file_key"] as? String == key)

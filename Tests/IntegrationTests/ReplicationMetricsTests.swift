@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import TestSupport
 
-/// SPEC §4 "Recovery" exposure: `/metrics` (Prometheus text) shows how far the cluster is from the replication
+/// Recovery exposure: `/metrics` (Prometheus text) shows how far the cluster is from the replication
 /// factor, and the numbers move with the cluster's state.
 @Suite("Replication exposure in /metrics", .serialized)
 struct ReplicationMetricsTests {
@@ -36,7 +36,8 @@ struct ReplicationMetricsTests {
             _ = try await cluster.gateway.post("/nodes/node-2/recover").expectingSuccess()
             try await eventually("the copy is back and the exposure is zero") {
                 let healed = samples(try await cluster.gateway.get("/metrics").expectingSuccess().text)
-                return healed["dfs_replication_under_replicated_files"] == 0 && healed["dfs_queue_items{status=\"COMPLETED\"}"] == 1
+                return healed["dfs_replication_under_replicated_files"] == 0
+                    && healed["dfs_queue_items{status=\"COMPLETED\"}"] == 1
             }
         }
     }

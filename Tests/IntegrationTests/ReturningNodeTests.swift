@@ -3,7 +3,7 @@ import Foundation
 import Testing
 import TestSupport
 
-/// A node that was DOWN is reconciled against the metadata before it serves again (issue 3, item 4).
+/// A node that was DOWN is reconciled against the metadata before it serves again.
 @Suite("Returning nodes and deletes", .serialized)
 struct ReturningNodeTests {
     @Test("a file deleted while node-3 is down is removed from node-3 when it returns, stays gone and is never listed")
@@ -11,8 +11,12 @@ struct ReturningNodeTests {
         try await withCluster(nodes: 3, gatewayArguments: ["--probe-interval", "300ms", "--recovery-interval", "1s"]) { cluster in
             try await cluster.waitForAllNodesUp()
             let bytes = randomBytes(40_000)
-            let key = try await cluster.gateway.uploadRaw(bytes, filename: "doomed.bin").expectingSuccess().json(UploadAnswer.self).file_id
-            let kept = try await cluster.gateway.uploadRaw(randomBytes(1000), filename: "kept.bin").expectingSuccess().json(UploadAnswer.self).file_id
+            let key = try await cluster.gateway.uploadRaw(bytes, filename: "doomed.bin").expectingSuccess().json(
+                UploadAnswer.self
+            ).file_id
+            let kept = try await cluster.gateway.uploadRaw(randomBytes(1000), filename: "kept.bin").expectingSuccess().json(
+                UploadAnswer.self
+            ).file_id
             await cluster.stopNode(3)
             try await cluster.waitForNode(3, status: "DOWN")
             let deleted = try await cluster.gateway.delete("/files/\(key)").expectingSuccess().jsonObject()
@@ -29,7 +33,9 @@ struct ReturningNodeTests {
             }
             // After the reconciliation and a further drain that finds nothing to do, it is still gone everywhere.
             try await eventually("node-3 was reconciled and has nothing left to recover", timeout: .seconds(20)) {
-                guard cluster.logTail(of: .gateway, lines: 2000)?.contains("reconciled returning node") == true else { return false }
+                guard cluster.logTail(of: .gateway, lines: 2000)?.contains("reconciled returning node") == true else {
+                    return false
+                }
                 let recover = try await cluster.gateway.post("/nodes/node-3/recover").expectingSuccess().jsonObject()
                 return recover["total"] as? Int == 0
             }
@@ -45,7 +51,9 @@ struct ReturningNodeTests {
     func reconciledAtGatewayStart() async throws {
         try await withCluster(nodes: 3, gatewayArguments: ["--probe-interval", "300ms", "--recovery-interval", "1h"]) { cluster in
             try await cluster.waitForAllNodesUp()
-            let key = try await cluster.gateway.uploadRaw(randomBytes(5000), filename: "x.bin").expectingSuccess().json(UploadAnswer.self).file_id
+            let key = try await cluster.gateway.uploadRaw(randomBytes(5000), filename: "x.bin").expectingSuccess().json(
+                UploadAnswer.self
+            ).file_id
             await cluster.stopNode(3)
             try await cluster.waitForNode(3, status: "DOWN")
             _ = try await cluster.gateway.delete("/files/\(key)").expectingSuccess()
@@ -60,17 +68,21 @@ struct ReturningNodeTests {
             try await eventually("the gateway logged the reconciliation and the removal") {
                 let log = cluster.logTail(of: .gateway, lines: 400) ?? ""
                 return log.contains("reconciled node at start")
-                    && (log.contains("removed deleted file \(key) from returning node-3") || log.contains("removed deleted file \(key) from node-3"))
+                    && (log.contains("removed deleted file \(key) from returning node-3")
+                        || log.contains("removed deleted file \(key) from node-3"))
             }
         }
     }
 
     @Test("a returning node loses blobs no file owns and gets back the copies it lost while away")
     func returningNodeIsReconciled() async throws {
-        try await withCluster(nodes: 3, gatewayArguments: ["--probe-interval", "300ms", "--recovery-interval", "1s", "--orphan-grace", "0s"]) { cluster in
+        try await withCluster(
+            nodes: 3, gatewayArguments: ["--probe-interval", "300ms", "--recovery-interval", "1s", "--orphan-grace", "0s"]
+        ) { cluster in
             try await cluster.waitForAllNodesUp()
             let bytes = randomBytes(30_000)
-            let key = try await cluster.gateway.uploadRaw(bytes, filename: "lost.bin").expectingSuccess().json(UploadAnswer.self).file_id
+            let key = try await cluster.gateway.uploadRaw(bytes, filename: "lost.bin").expectingSuccess().json(UploadAnswer.self)
+                .file_id
             // An orphan: bytes on node-3 that no file owns (an upload that died before its metadata was written).
             let orphan = "orphan-" + UUID().uuidString.lowercased()
             _ = try await cluster.nodeClient(3).send(.PUT, "/blobs/\(orphan)", body: randomBytes(500)).expectingSuccess()
@@ -93,7 +105,9 @@ struct ReturningNodeTests {
                 return queue.items.map(\.file_key) == [key] && queue.items.first?.status == "COMPLETED"
             }
             try await eventually("node-3 is listed as a replica again") {
-                try await cluster.gateway.getJSON("/files", as: FilesAnswer.self).files.first?.replicas == ["node-1", "node-2", "node-3"]
+                try await cluster.gateway.getJSON("/files", as: FilesAnswer.self).files.first?.replicas == [
+                    "node-1", "node-2", "node-3",
+                ]
             }
         }
     }
@@ -118,11 +132,15 @@ struct LongOutageTests {
     @Test("with 4 nodes and 3 replicas, a holder DOWN longer than --rereplicate-after has its copy re-made on the fourth node")
     func longOutageIsRereplicated() async throws {
         try await withCluster(
-            nodes: 4, gatewayArguments: ["--replicas", "3", "--probe-interval", "250ms", "--recovery-interval", "500ms", "--rereplicate-after", "1s"]
+            nodes: 4,
+            gatewayArguments: [
+                "--replicas", "3", "--probe-interval", "250ms", "--recovery-interval", "500ms", "--rereplicate-after", "1s",
+            ]
         ) { cluster in
             try await cluster.waitForAllNodesUp()
             let bytes = randomBytes(25_000)
-            let answer = try await cluster.gateway.uploadRaw(bytes, filename: "far.bin").expectingSuccess().json(UploadAnswer.self)
+            let answer = try await cluster.gateway.uploadRaw(bytes, filename: "far.bin").expectingSuccess().json(
+                UploadAnswer.self)
             let holders = Set([answer.node_id] + answer.replication.successful)
             #expect(holders.count == 3)
             let spare = try #require((1...4).first { !holders.contains("node-\($0)") })

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import TestSupport
 
-/// Issue 5 through the real binaries: response headers that say how a download was routed, and a hung node
+/// Latency routing through the real binaries: response headers that say how a download was routed, and a hung node
 /// (SIGSTOP) that costs an upload about one --health-timeout instead of a transfer timeout.
 @Suite("Routing headers and hung nodes", .serialized)
 struct RoutingIntegrationTests {
@@ -10,8 +10,10 @@ struct RoutingIntegrationTests {
     func downloadHeaders() async throws {
         try await withCluster(nodes: 3) { cluster in
             let bytes = randomBytes(100_000)
-            let key = try await cluster.gateway.uploadRaw(bytes, filename: "h.bin").expectingSuccess().json(UploadAnswer.self).file_id
-            let download = try await cluster.gateway.download(key, headers: [("X-Request-Id", "trace-42_a.b:c")]).expectingSuccess()
+            let key = try await cluster.gateway.uploadRaw(bytes, filename: "h.bin").expectingSuccess().json(UploadAnswer.self)
+                .file_id
+            let download = try await cluster.gateway.download(key, headers: [("X-Request-Id", "trace-42_a.b:c")])
+                .expectingSuccess()
             #expect(download.body == bytes)
             let servedBy = try #require(download.header("x-served-by"))
             #expect(["node-1", "node-2", "node-3"].contains(servedBy))
@@ -33,11 +35,16 @@ struct RoutingIntegrationTests {
     func hungNodeIsHedged() async throws {
         // Probes off and a long health timeout: only the hedge can answer quickly. A 100% budget so the first
         // download may hedge (the budget starts empty).
-        try await withCluster(nodes: 3, gatewayArguments: [
-            "--probe-interval", "1h", "--recovery-interval", "1h", "--health-timeout", "5s", "--hedge-after", "100ms,100ms", "--hedge-budget", "100%",
-        ]) { cluster in
+        try await withCluster(
+            nodes: 3,
+            gatewayArguments: [
+                "--probe-interval", "1h", "--recovery-interval", "1h", "--health-timeout", "5s", "--hedge-after", "100ms,100ms",
+                "--hedge-budget", "100%",
+            ]
+        ) { cluster in
             let bytes = randomBytes(300_000)
-            let key = try await cluster.gateway.uploadRaw(bytes, filename: "hedge.bin").expectingSuccess().json(UploadAnswer.self).file_id
+            let key = try await cluster.gateway.uploadRaw(bytes, filename: "hedge.bin").expectingSuccess().json(UploadAnswer.self)
+                .file_id
             let servedBy = try #require(try await cluster.gateway.download(key).expectingSuccess().header("x-served-by"))
             let number = try #require(Int(servedBy.dropFirst("node-".count)))
             try await cluster.pauseNode(number)
@@ -71,7 +78,9 @@ struct RoutingIntegrationTests {
     @Test("with the best node hung (SIGSTOP) an upload goes to other primaries within about one --health-timeout")
     func uploadAvoidsHungNode() async throws {
         // Probes off: nothing but the upload's own liveness check can notice the hang.
-        try await withCluster(nodes: 3, gatewayArguments: ["--probe-interval", "1h", "--recovery-interval", "1h", "--health-timeout", "1s"]) { cluster in
+        try await withCluster(
+            nodes: 3, gatewayArguments: ["--probe-interval", "1h", "--recovery-interval", "1h", "--health-timeout", "1s"]
+        ) { cluster in
             _ = try await cluster.gateway.uploadRaw(randomBytes(10_000), filename: "warm.bin").expectingSuccess()
             try await cluster.pauseNode(1)
             do {
@@ -81,7 +90,8 @@ struct RoutingIntegrationTests {
                 for index in 0..<3 {
                     let bytes = randomBytes(200_000)
                     let started = ContinuousClock.now
-                    let answer = try await cluster.gateway.uploadRaw(bytes, filename: "u\(index).bin").expectingSuccess().json(UploadAnswer.self)
+                    let answer = try await cluster.gateway.uploadRaw(bytes, filename: "u\(index).bin").expectingSuccess().json(
+                        UploadAnswer.self)
                     let elapsed = ContinuousClock.now - started
                     #expect(answer.node_id != "node-1")
                     #expect(answer.replication.failed == ["node-1"])
@@ -107,12 +117,17 @@ struct RoutingIntegrationTests {
     func nodesShowEjection() async throws {
         // Probes off, so only requests judge the nodes; round-robin, so some download starts on the hung node;
         // no hedging, so that download fails over (after the 1 s first-byte timeout) instead of being rescued.
-        try await withCluster(nodes: 3, gatewayArguments: [
-            "--probe-interval", "1h", "--recovery-interval", "1h", "--health-timeout", "1s", "--routing", "round-robin", "--no-hedging",
-            "--eject-after", "1",
-        ]) { cluster in
+        try await withCluster(
+            nodes: 3,
+            gatewayArguments: [
+                "--probe-interval", "1h", "--recovery-interval", "1h", "--health-timeout", "1s", "--routing", "round-robin",
+                "--no-hedging",
+                "--eject-after", "1",
+            ]
+        ) { cluster in
             let bytes = randomBytes(50_000)
-            let key = try await cluster.gateway.uploadRaw(bytes, filename: "eject.bin").expectingSuccess().json(UploadAnswer.self).file_id
+            let key = try await cluster.gateway.uploadRaw(bytes, filename: "eject.bin").expectingSuccess().json(UploadAnswer.self)
+                .file_id
             #expect(try await cluster.gateway.getJSON("/nodes", as: [NodeRow].self).allSatisfy { !$0.ejected })
             try await cluster.pauseNode(1)
             do {

@@ -19,7 +19,7 @@ func sha256Hex(_ bytes: [UInt8]) -> String {
     DFSCore.SHA256Digest(Crypto.SHA256.hash(data: bytes)).hex
 }
 
-/// The decoded upload answer (SPEC §2.1 plus the §2.2 receipt).
+/// The decoded upload answer (the prototype's fields plus the receipt).
 struct UploadAnswer: Decodable {
     struct Replication: Decodable {
         let successful: [String]

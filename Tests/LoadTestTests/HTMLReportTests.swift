@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 #if canImport(FoundationXML)
-import FoundationXML
+    import FoundationXML
 #endif
 
 @testable import LoadTest
@@ -25,18 +25,26 @@ struct HTMLReportTests {
     }
 
     private var faults: [AppliedFault] {
-        [AppliedFault(atSeconds: 2.004, action: "kill", node: "node-1", planned: "kill:node-1@2.0 seconds"),
-         AppliedFault(atSeconds: 4.01, action: "start", node: "node-1", planned: "start:node-1@4.0 seconds", error: "port <in use> & more")]
+        [
+            AppliedFault(atSeconds: 2.004, action: "kill", node: "node-1", planned: "kill:node-1@2.0 seconds"),
+            AppliedFault(
+                atSeconds: 4.01, action: "start", node: "node-1", planned: "start:node-1@4.0 seconds",
+                error: "port <in use> & more"),
+        ]
     }
 
     @Test("a failover run: well-formed XML, one marker per fault, the CDF, nothing fetched from elsewhere")
     func failoverReport() throws {
-        let document = ReportDocument(runs: [record(label: "latency", slowdown: 1, faults: faults)], comparison: nil, command: ["dfs-loadtest", "--fault", "kill:node-1@2s"])
+        let document = ReportDocument(
+            runs: [record(label: "latency", slowdown: 1, faults: faults)], comparison: nil,
+            command: ["dfs-loadtest", "--fault", "kill:node-1@2s"])
         let html = HTMLReport(document).html
         let elements = try parseXML(html)
-        #expect(elements.filter { $0.name == "g" && $0.classes.contains("fault-marker") }.count == 4)  // two charts, two faults each
+        // Two charts, two faults each.
+        #expect(elements.filter { $0.name == "g" && $0.classes.contains("fault-marker") }.count == 4)
         let markers = elements.filter { $0.attributes["data-fault"] != nil }
-        #expect(Set(markers.compactMap { $0.attributes["data-fault"] }) == ["kill:node-1@2.0 seconds", "start:node-1@4.0 seconds"])
+        #expect(
+            Set(markers.compactMap { $0.attributes["data-fault"] }) == ["kill:node-1@2.0 seconds", "start:node-1@4.0 seconds"])
         #expect(markers.contains { $0.attributes["data-at-seconds"] == "2.004" })
         let cdf = try #require(elements.first { $0.name == "figure" && $0.classes.contains("cdf") })
         #expect(elements.filter { $0.name == "path" && $0.classes.contains("line") && $0.isInside(cdf) }.count == 1)
@@ -45,13 +53,17 @@ struct HTMLReportTests {
         // Text from the run is escaped, never markup.
         #expect(html.contains("port &lt;in use&gt; &amp; more"))
         #expect(!html.contains("<script") && !html.contains("<link") && !html.contains(" src="))
-        #expect(html.replacingOccurrences(of: "http://www.w3.org/2000/svg", with: "").range(of: "https?://", options: .regularExpression) == nil)
+        #expect(
+            html.replacingOccurrences(of: "http://www.w3.org/2000/svg", with: "").range(
+                of: "https?://", options: .regularExpression) == nil)
     }
 
     @Test("a routing comparison: every policy on the one CDF, and the ratio table")
     func comparisonReport() throws {
-        let runs = [record(label: "latency", slowdown: 1, faults: []), record(label: "round-robin", slowdown: 8, faults: []),
-                    record(label: "random", slowdown: 6, faults: [])]
+        let runs = [
+            record(label: "latency", slowdown: 1, faults: []), record(label: "round-robin", slowdown: 8, faults: []),
+            record(label: "random", slowdown: 6, faults: []),
+        ]
         let comparison = RoutingComparison(baseline: nil, reports: runs.map { ($0.label, $0.summary) })
         let html = HTMLReport(ReportDocument(runs: runs, comparison: comparison)).html
         let elements = try parseXML(html)
@@ -64,7 +76,8 @@ struct HTMLReportTests {
 
     @Test("the JSON holds what a notebook plots, with null for seconds that had no operation")
     func jsonDocument() throws {
-        let document = ReportDocument(runs: [record(label: "latency", slowdown: 1, faults: faults)], comparison: nil, command: ["dfs-loadtest"])
+        let document = ReportDocument(
+            runs: [record(label: "latency", slowdown: 1, faults: faults)], comparison: nil, command: ["dfs-loadtest"])
         let object = try #require(try JSONSerialization.jsonObject(with: document.json) as? [String: Any])
         #expect(object["comparison"] is NSNull)
         let run = try #require((object["runs"] as? [[String: Any]])?.first)
@@ -100,7 +113,10 @@ func parseXML(_ text: String) throws -> [ParsedElement] {
         var elements: [ParsedElement] = []
         var open: [Int] = []
         var counter = 0
-        func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?, attributes: [String: String] = [:]) {
+        func parser(
+            _ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?,
+            attributes: [String: String] = [:]
+        ) {
             elements.append(ParsedElement(name: name, attributes: attributes, index: counter))
             open.append(elements.count - 1)
             counter += 1
@@ -114,7 +130,10 @@ func parseXML(_ text: String) throws -> [ParsedElement] {
     let collector = Collector()
     parser.delegate = collector
     guard parser.parse() else {
-        throw XMLError(description: "line \(parser.lineNumber), column \(parser.columnNumber): \(parser.parserError.map { "\($0)" } ?? "unknown error")")
+        throw XMLError(
+            description:
+                "line \(parser.lineNumber), column \(parser.columnNumber): \(parser.parserError.map { "\($0)" } ?? "unknown error")"
+        )
     }
     return collector.elements
 }

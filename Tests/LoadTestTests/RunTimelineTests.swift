@@ -8,7 +8,9 @@ struct RunTimelineTests {
     @Test("outcomes land in the second they finished in; quiet seconds are kept; the last second is as long as the run")
     func bucketsBySecond() {
         var timeline = RunTimeline()
-        for micros in [1000, 2000, 3000, 4000] as [UInt64] { timeline.recordSuccess(at: .milliseconds(200), latencyMicros: micros, bytes: 10) }
+        for micros in [1000, 2000, 3000, 4000] as [UInt64] {
+            timeline.recordSuccess(at: .milliseconds(200), latencyMicros: micros, bytes: 10)
+        }
         timeline.recordError(at: .milliseconds(900))
         timeline.recordSuccess(at: .milliseconds(3100), latencyMicros: 500_000, bytes: 10)
         timeline.recordMismatch(at: .milliseconds(3200))

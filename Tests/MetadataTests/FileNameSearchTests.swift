@@ -13,7 +13,9 @@ struct FileNameSearchTests {
     @Test("over-long text and control characters are refused with a reason")
     func refused() throws {
         #expect(try FileNameSearch(String(repeating: "a", count: FileNameSearch.maximumLength)) != nil)
-        #expect(throws: FileNameSearchError.tooLong) { try FileNameSearch(String(repeating: "a", count: FileNameSearch.maximumLength + 1)) }
+        #expect(throws: FileNameSearchError.tooLong) {
+            try FileNameSearch(String(repeating: "a", count: FileNameSearch.maximumLength + 1))
+        }
         #expect(throws: FileNameSearchError.controlCharacter) { try FileNameSearch("a\u{0}b") }
         #expect(throws: FileNameSearchError.controlCharacter) { try FileNameSearch("line\nbreak") }
     }

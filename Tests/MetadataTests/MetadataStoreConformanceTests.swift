@@ -3,7 +3,7 @@ import DFSMetadata
 import Foundation
 import Testing
 
-/// One suite, every backend: the same assertions hold for each driver (STYLE §8).
+/// One suite, every backend: the same assertions hold for each driver.
 @Suite("MetadataStore conformance")
 struct MetadataStoreConformanceTests {
     @Test("nodes register, keep their status across re-registration, and record probes", arguments: TestBackend.all)
@@ -32,7 +32,11 @@ struct MetadataStoreConformanceTests {
             let file = sampleFile("k1", name: "quote's \"name\" 100% ünïcode.txt")
             try await store.recordUpload(
                 file, verifiedOn: [node("node-1"), node("node-3")], verifiedAt: file.uploadedAt,
-                queue: [NewQueueItem(fileKey: file.key, targetNodeID: node("node-2"), sourceNodeID: node("node-1"), kind: .replicate, reason: "down")])
+                queue: [
+                    NewQueueItem(
+                        fileKey: file.key, targetNodeID: node("node-2"), sourceNodeID: node("node-1"), kind: .replicate,
+                        reason: "down")
+                ])
             let entry = try #require(try await store.file(file.key))
             #expect(entry.file == file)
             #expect(entry.verifiedReplicas.map(\.rawValue) == ["node-1", "node-3"])
@@ -45,7 +49,9 @@ struct MetadataStoreConformanceTests {
         }
     }
 
-    @Test("a file's block root is kept with it; an older file without one gets it once, a deleted one never", arguments: TestBackend.all)
+    @Test(
+        "a file's block root is kept with it; an older file without one gets it once, a deleted one never",
+        arguments: TestBackend.all)
     func blockRoots(_ backend: TestBackend) async throws {
         try await backend.withFreshStore { store in
             let root = try #require(SHA256Digest(hex: String(repeating: "ab", count: 32)))
@@ -78,8 +84,12 @@ struct MetadataStoreConformanceTests {
             var other = sampleFile("dup")
             other.originalFilename = "other"
             await #expect(throws: MetadataError.self) {
-                try await store.recordUpload(other, verifiedOn: [node("node-2")], verifiedAt: Date(),
-                    queue: [NewQueueItem(fileKey: other.key, targetNodeID: node("node-3"), sourceNodeID: nil, kind: .replicate, reason: nil)])
+                try await store.recordUpload(
+                    other, verifiedOn: [node("node-2")], verifiedAt: Date(),
+                    queue: [
+                        NewQueueItem(
+                            fileKey: other.key, targetNodeID: node("node-3"), sourceNodeID: nil, kind: .replicate, reason: nil)
+                    ])
             }
             let entry = try #require(try await store.file(key("dup")))
             #expect(entry.file.originalFilename == "a.txt")
@@ -92,7 +102,9 @@ struct MetadataStoreConformanceTests {
     func filesPage(_ backend: TestBackend) async throws {
         try await backend.withFreshStore { store in
             for index in 0..<5 {
-                try await store.recordUpload(sampleFile("f\(index)", at: 1_800_000_000 + Double(index)), verifiedOn: [node("node-1")], verifiedAt: Date(), queue: [])
+                try await store.recordUpload(
+                    sampleFile("f\(index)", at: 1_800_000_000 + Double(index)), verifiedOn: [node("node-1")], verifiedAt: Date(),
+                    queue: [])
             }
             let first = try await store.listFiles(limit: 2, before: nil)
             #expect(first.map(\.file.key.rawValue) == ["f4", "f3"])
@@ -103,7 +115,9 @@ struct MetadataStoreConformanceTests {
         }
     }
 
-    @Test("a name search finds keys and original names containing the text, case ignored (also beyond ASCII), with the cursor", arguments: TestBackend.all)
+    @Test(
+        "a name search finds keys and original names containing the text, case ignored (also beyond ASCII), with the cursor",
+        arguments: TestBackend.all)
     func filesSearch(_ backend: TestBackend) async throws {
         try await backend.withFreshStore { store in
             let files = [
@@ -119,7 +133,8 @@ struct MetadataStoreConformanceTests {
             ]
             for file in files { try await store.recordUpload(file, verifiedOn: [node("node-1")], verifiedAt: Date(), queue: []) }
             func search(_ text: String, limit: Int = 10, before: Int64? = nil) async throws -> [String] {
-                try await store.listFiles(limit: limit, before: before, matching: try FileNameSearch(text)).map(\.file.key.rawValue)
+                try await store.listFiles(limit: limit, before: before, matching: try FileNameSearch(text)).map(
+                    \.file.key.rawValue)
             }
             #expect(try await search("RePoRt") == ["k-report-late", "k-photo", "report-2024"])
             #expect(try await search("ärger") == ["k-cjk", "k-umlaut"])
@@ -144,8 +159,13 @@ struct MetadataStoreConformanceTests {
     func deleteTombstones(_ backend: TestBackend) async throws {
         try await backend.withFreshStore { store in
             let file = sampleFile("gone")
-            try await store.recordUpload(file, verifiedOn: [node("node-1"), node("node-3")], verifiedAt: Date(),
-                queue: [NewQueueItem(fileKey: file.key, targetNodeID: node("node-2"), sourceNodeID: node("node-1"), kind: .replicate, reason: nil)])
+            try await store.recordUpload(
+                file, verifiedOn: [node("node-1"), node("node-3")], verifiedAt: Date(),
+                queue: [
+                    NewQueueItem(
+                        fileKey: file.key, targetNodeID: node("node-2"), sourceNodeID: node("node-1"), kind: .replicate,
+                        reason: nil)
+                ])
             #expect(try await store.markDeleted(file.key, removedFrom: [node("node-1")], pendingOn: [node("node-3")], at: Date()))
             #expect(try await store.file(file.key) == nil)
             #expect(try await store.listFiles(limit: 10, before: nil).isEmpty)
@@ -158,26 +178,31 @@ struct MetadataStoreConformanceTests {
         }
     }
 
-    @Test("a delete marked first queues every node; the nodes it reached at once are completed, the rest stay pending", arguments: TestBackend.all)
+    @Test(
+        "a delete marked first queues every node; the nodes it reached at once are completed, the rest stay pending",
+        arguments: TestBackend.all)
     func deleteMarkedFirstThenCompleted(_ backend: TestBackend) async throws {
         try await backend.withFreshStore { store in
             let file = sampleFile("gone-first")
-            try await store.recordUpload(file, verifiedOn: [node("node-1"), node("node-2"), node("node-3")], verifiedAt: Date(), queue: [])
+            try await store.recordUpload(
+                file, verifiedOn: [node("node-1"), node("node-2"), node("node-3")], verifiedAt: Date(), queue: [])
             let holders = [node("node-1"), node("node-2"), node("node-3")]
             #expect(try await store.markDeleted(file.key, removedFrom: [], pendingOn: holders, at: Date()))
             #expect(try await store.file(file.key) == nil)
             try await store.completeDeletes(of: file.key, on: [node("node-1"), node("node-3")], at: Date())
             let deletes = try await store.queueItems(QueueFilter()).filter { $0.kind == .delete && $0.fileKey == file.key }
-            #expect(Dictionary(uniqueKeysWithValues: deletes.map { ($0.targetNodeID, $0.status) }) == [
-                node("node-1"): .completed, node("node-2"): .pending, node("node-3"): .completed,
-            ])
+            #expect(
+                Dictionary(uniqueKeysWithValues: deletes.map { ($0.targetNodeID, $0.status) }) == [
+                    node("node-1"): .completed, node("node-2"): .pending, node("node-3"): .completed,
+                ])
         }
     }
 
     @Test("enqueue skips a duplicate live item", arguments: TestBackend.all)
     func noDuplicateLiveItems(_ backend: TestBackend) async throws {
         try await backend.withFreshStore { store in
-            let item = NewQueueItem(fileKey: key("x"), targetNodeID: node("node-2"), sourceNodeID: nil, kind: .replicate, reason: nil)
+            let item = NewQueueItem(
+                fileKey: key("x"), targetNodeID: node("node-2"), sourceNodeID: nil, kind: .replicate, reason: nil)
             try await store.enqueue([item, item], at: Date())
             try await store.enqueue([item], at: Date())
             #expect(try await store.queueItems(QueueFilter()).count == 1)
@@ -188,32 +213,54 @@ struct MetadataStoreConformanceTests {
     func claimLifecycle(_ backend: TestBackend) async throws {
         try await backend.withFreshStore { store in
             let now = Date(timeIntervalSince1970: 1_800_000_000)
-            try await store.enqueue([
-                NewQueueItem(fileKey: key("a"), targetNodeID: node("node-2"), sourceNodeID: nil, kind: .replicate, reason: nil),
-                NewQueueItem(fileKey: key("b"), targetNodeID: node("node-3"), sourceNodeID: nil, kind: .replicate, reason: nil),
-            ], at: now)
-            let claimed = try await store.claimQueueItems(for: node("node-2"), owner: "w1", includeFailed: false, now: now, leaseUntil: now.addingTimeInterval(60), limit: 10)
+            try await store.enqueue(
+                [
+                    NewQueueItem(
+                        fileKey: key("a"), targetNodeID: node("node-2"), sourceNodeID: nil, kind: .replicate, reason: nil),
+                    NewQueueItem(
+                        fileKey: key("b"), targetNodeID: node("node-3"), sourceNodeID: nil, kind: .replicate, reason: nil),
+                ], at: now)
+            let claimed = try await store.claimQueueItems(
+                for: node("node-2"), owner: "w1", includeFailed: false, now: now, leaseUntil: now.addingTimeInterval(60),
+                limit: 10)
             #expect(claimed.map(\.fileKey) == [key("a")])
             #expect(claimed[0].status == .inProgress)
             // Claimed items are not handed out twice.
-            #expect(try await store.claimQueueItems(for: node("node-2"), owner: "w2", includeFailed: false, now: now, leaseUntil: now.addingTimeInterval(60), limit: 10).isEmpty)
+            #expect(
+                try await store.claimQueueItems(
+                    for: node("node-2"), owner: "w2", includeFailed: false, now: now, leaseUntil: now.addingTimeInterval(60),
+                    limit: 10
+                ).isEmpty)
 
-            #expect(try await store.failQueueItem(claimed[0].id, owner: "w1", error: "refused", at: now, retryAt: now.addingTimeInterval(30), maxRetries: 2))
+            #expect(
+                try await store.failQueueItem(
+                    claimed[0].id, owner: "w1", error: "refused", at: now, retryAt: now.addingTimeInterval(30), maxRetries: 2))
             var item = try await store.queueItems(QueueFilter(targetNodeID: node("node-2")))[0]
             #expect(item.status == .pending)
             #expect(item.retryCount == 1)
             #expect(item.errorMessage == "refused")
             // Not due before its backoff has passed.
-            #expect(try await store.claimQueueItems(for: node("node-2"), owner: "w1", includeFailed: false, now: now.addingTimeInterval(10), leaseUntil: now.addingTimeInterval(70), limit: 10).isEmpty)
-            let again = try await store.claimQueueItems(for: node("node-2"), owner: "w1", includeFailed: false, now: now.addingTimeInterval(31), leaseUntil: now.addingTimeInterval(90), limit: 10)
+            #expect(
+                try await store.claimQueueItems(
+                    for: node("node-2"), owner: "w1", includeFailed: false, now: now.addingTimeInterval(10),
+                    leaseUntil: now.addingTimeInterval(70), limit: 10
+                ).isEmpty)
+            let again = try await store.claimQueueItems(
+                for: node("node-2"), owner: "w1", includeFailed: false, now: now.addingTimeInterval(31),
+                leaseUntil: now.addingTimeInterval(90), limit: 10)
             #expect(again.count == 1)
-            #expect(try await store.failQueueItem(again[0].id, owner: "w1", error: "refused again", at: now, retryAt: now.addingTimeInterval(60), maxRetries: 2))
+            #expect(
+                try await store.failQueueItem(
+                    again[0].id, owner: "w1", error: "refused again", at: now, retryAt: now.addingTimeInterval(60), maxRetries: 2)
+            )
             item = try await store.queueItems(QueueFilter(targetNodeID: node("node-2")))[0]
             #expect(item.status == .failed)
             #expect(item.retryCount == 2)
 
             // A manual recover takes FAILED items too, and completion is final.
-            let manual = try await store.claimQueueItems(for: node("node-2"), owner: "w1", includeFailed: true, now: now, leaseUntil: now.addingTimeInterval(60), limit: 10)
+            let manual = try await store.claimQueueItems(
+                for: node("node-2"), owner: "w1", includeFailed: true, now: now, leaseUntil: now.addingTimeInterval(60), limit: 10
+            )
             #expect(manual.count == 1)
             #expect(try await store.completeQueueItem(manual[0].id, owner: "w1", at: now))
             item = try await store.queueItems(QueueFilter(targetNodeID: node("node-2")))[0]
@@ -226,24 +273,35 @@ struct MetadataStoreConformanceTests {
     func lostClaimChangesNothing(_ backend: TestBackend) async throws {
         try await backend.withFreshStore { store in
             let now = Date(timeIntervalSince1970: 1_800_000_000)
-            try await store.enqueue([NewQueueItem(fileKey: key("a"), targetNodeID: node("node-2"), sourceNodeID: nil, kind: .replicate, reason: nil)], at: now)
-            let first = try await store.claimQueueItems(for: node("node-2"), owner: "paused", includeFailed: false, now: now, leaseUntil: now.addingTimeInterval(60), limit: 10)
+            try await store.enqueue(
+                [NewQueueItem(fileKey: key("a"), targetNodeID: node("node-2"), sourceNodeID: nil, kind: .replicate, reason: nil)],
+                at: now)
+            let first = try await store.claimQueueItems(
+                for: node("node-2"), owner: "paused", includeFailed: false, now: now, leaseUntil: now.addingTimeInterval(60),
+                limit: 10)
             let id = try #require(first.first?.id)
             // The lease ran out: nobody took the item yet, but the old owner no longer holds it.
             #expect(try await store.completeQueueItem(id, owner: "paused", at: now.addingTimeInterval(61)) == false)
             #expect(try await store.queueItems(QueueFilter())[0].status == .inProgress)
             // Another worker reclaims it; the old owner wakes up and reports, then the new owner finishes.
             #expect(try await store.releaseExpiredClaims(now: now.addingTimeInterval(61)) == 1)
-            let second = try await store.claimQueueItems(for: node("node-2"), owner: "other", includeFailed: false, now: now.addingTimeInterval(62), leaseUntil: now.addingTimeInterval(122), limit: 10)
+            let second = try await store.claimQueueItems(
+                for: node("node-2"), owner: "other", includeFailed: false, now: now.addingTimeInterval(62),
+                leaseUntil: now.addingTimeInterval(122), limit: 10)
             #expect(second.map(\.id) == [id])
-            #expect(try await store.failQueueItem(id, owner: "paused", error: "woke up", at: now.addingTimeInterval(63), retryAt: now, maxRetries: 1) == false)
+            #expect(
+                try await store.failQueueItem(
+                    id, owner: "paused", error: "woke up", at: now.addingTimeInterval(63), retryAt: now, maxRetries: 1) == false)
             #expect(try await store.completeQueueItem(id, owner: "paused", at: now.addingTimeInterval(63)) == false)
             var item = try await store.queueItems(QueueFilter())[0]
-            #expect(item.status == .inProgress && item.retryCount == 0 && item.errorMessage == nil, "the old owner changed nothing")
+            #expect(
+                item.status == .inProgress && item.retryCount == 0 && item.errorMessage == nil, "the old owner changed nothing")
             #expect(try await store.completeQueueItem(id, owner: "other", at: now.addingTimeInterval(64)))
             item = try await store.queueItems(QueueFilter())[0]
             #expect(item.status == .completed)
-            #expect(try await store.failQueueItem(id, owner: "other", error: "late", at: now.addingTimeInterval(65), retryAt: now, maxRetries: 1) == false)
+            #expect(
+                try await store.failQueueItem(
+                    id, owner: "other", error: "late", at: now.addingTimeInterval(65), retryAt: now, maxRetries: 1) == false)
             #expect(try await store.queueItems(QueueFilter())[0].status == .completed, "completion is final")
         }
     }
@@ -252,8 +310,12 @@ struct MetadataStoreConformanceTests {
     func expiredClaimsRelease(_ backend: TestBackend) async throws {
         try await backend.withFreshStore { store in
             let now = Date(timeIntervalSince1970: 1_800_000_000)
-            try await store.enqueue([NewQueueItem(fileKey: key("a"), targetNodeID: node("node-2"), sourceNodeID: nil, kind: .replicate, reason: nil)], at: now)
-            _ = try await store.claimQueueItems(for: node("node-2"), owner: "dead", includeFailed: false, now: now, leaseUntil: now.addingTimeInterval(60), limit: 10)
+            try await store.enqueue(
+                [NewQueueItem(fileKey: key("a"), targetNodeID: node("node-2"), sourceNodeID: nil, kind: .replicate, reason: nil)],
+                at: now)
+            _ = try await store.claimQueueItems(
+                for: node("node-2"), owner: "dead", includeFailed: false, now: now, leaseUntil: now.addingTimeInterval(60),
+                limit: 10)
             #expect(try await store.releaseExpiredClaims(now: now.addingTimeInterval(30)) == 0)
             #expect(try await store.releaseExpiredClaims(now: now.addingTimeInterval(61)) == 1)
             #expect(try await store.queueItems(QueueFilter())[0].status == .pending)
@@ -264,8 +326,12 @@ struct MetadataStoreConformanceTests {
     func leaseRenewal(_ backend: TestBackend) async throws {
         try await backend.withFreshStore { store in
             let now = Date(timeIntervalSince1970: 1_800_000_000)
-            try await store.enqueue([NewQueueItem(fileKey: key("a"), targetNodeID: node("node-2"), sourceNodeID: nil, kind: .replicate, reason: nil)], at: now)
-            let claimed = try await store.claimQueueItems(for: node("node-2"), owner: "w1", includeFailed: false, now: now, leaseUntil: now.addingTimeInterval(60), limit: 10)
+            try await store.enqueue(
+                [NewQueueItem(fileKey: key("a"), targetNodeID: node("node-2"), sourceNodeID: nil, kind: .replicate, reason: nil)],
+                at: now)
+            let claimed = try await store.claimQueueItems(
+                for: node("node-2"), owner: "w1", includeFailed: false, now: now, leaseUntil: now.addingTimeInterval(60),
+                limit: 10)
             let ids = claimed.map(\.id)
             #expect(try await store.renewClaims(ids, owner: "w2", leaseUntil: now.addingTimeInterval(600)) == 0)
             #expect(try await store.renewClaims(ids, owner: "w1", leaseUntil: now.addingTimeInterval(120)) == 1)
@@ -274,7 +340,9 @@ struct MetadataStoreConformanceTests {
             #expect(try await store.releaseExpiredClaims(now: now.addingTimeInterval(90)) == 0)
             #expect(try await store.releaseExpiredClaims(now: now.addingTimeInterval(121)) == 1)
             // Reclaimed after expiry: the first owner no longer holds it.
-            _ = try await store.claimQueueItems(for: node("node-2"), owner: "w2", includeFailed: false, now: now.addingTimeInterval(122), leaseUntil: now.addingTimeInterval(200), limit: 10)
+            _ = try await store.claimQueueItems(
+                for: node("node-2"), owner: "w2", includeFailed: false, now: now.addingTimeInterval(122),
+                leaseUntil: now.addingTimeInterval(200), limit: 10)
             #expect(try await store.renewClaims(ids, owner: "w1", leaseUntil: now.addingTimeInterval(300)) == 0)
         }
     }
@@ -285,7 +353,8 @@ struct MetadataStoreConformanceTests {
             let file = sampleFile("loc")
             try await store.recordUpload(file, verifiedOn: [node("node-1")], verifiedAt: file.uploadedAt, queue: [])
             try await store.recordLocation(file.key, on: node("node-1"), status: .corrupt, verifiedAt: nil)
-            try await store.recordLocation(file.key, on: node("node-2"), status: .active, verifiedAt: file.uploadedAt.addingTimeInterval(5))
+            try await store.recordLocation(
+                file.key, on: node("node-2"), status: .active, verifiedAt: file.uploadedAt.addingTimeInterval(5))
             let entry = try #require(try await store.file(file.key))
             #expect(entry.verifiedReplicas == [node("node-2")])
             #expect(entry.locations.first { $0.nodeID == node("node-1") }?.status == .corrupt)
@@ -293,8 +362,9 @@ struct MetadataStoreConformanceTests {
         }
     }
 
-    @Test("filenames with quotes, backslashes, % and multibyte characters round-trip unchanged; keys keep their case",
-          arguments: TestBackend.all)
+    @Test(
+        "filenames with quotes, backslashes, % and multibyte characters round-trip unchanged; keys keep their case",
+        arguments: TestBackend.all)
     func awkwardTextRoundTrips(_ backend: TestBackend) async throws {
         try await backend.withFreshStore { store in
             let names = [
@@ -304,15 +374,21 @@ struct MetadataStoreConformanceTests {
             ]
             for (index, name) in names.enumerated() {
                 let file = sampleFile("odd-\(index)", name: name)
-                try await store.recordUpload(file, verifiedOn: [node("node-1")], verifiedAt: file.uploadedAt,
-                    queue: [NewQueueItem(fileKey: file.key, targetNodeID: node("node-2"), sourceNodeID: nil, kind: .replicate, reason: name)])
+                try await store.recordUpload(
+                    file, verifiedOn: [node("node-1")], verifiedAt: file.uploadedAt,
+                    queue: [
+                        NewQueueItem(
+                            fileKey: file.key, targetNodeID: node("node-2"), sourceNodeID: nil, kind: .replicate, reason: name)
+                    ])
                 let entry = try #require(try await store.file(file.key))
                 #expect(entry.file.originalFilename == name)
             }
             #expect(try await store.queueItems(QueueFilter()).map(\.errorMessage) == names)
             // Keys that differ only in case or by a trailing character are different files.
-            try await store.recordUpload(sampleFile("Case.Key", name: "upper"), verifiedOn: [node("node-1")], verifiedAt: Date(), queue: [])
-            try await store.recordUpload(sampleFile("case.key", name: "lower"), verifiedOn: [node("node-1")], verifiedAt: Date(), queue: [])
+            try await store.recordUpload(
+                sampleFile("Case.Key", name: "upper"), verifiedOn: [node("node-1")], verifiedAt: Date(), queue: [])
+            try await store.recordUpload(
+                sampleFile("case.key", name: "lower"), verifiedOn: [node("node-1")], verifiedAt: Date(), queue: [])
             #expect(try await store.file(key("Case.Key"))?.file.originalFilename == "upper")
             #expect(try await store.file(key("case.key"))?.file.originalFilename == "lower")
             #expect(try await store.file(key("case.ke")) == nil)
@@ -322,11 +398,15 @@ struct MetadataStoreConformanceTests {
     // Serialized: SQLite waits for a lock inside sqlite3_step, on one of SQLiteNIO's shared pool threads (as many as
     // cores). Two such tests at once can park every pool thread in lock waits while the lock holder's COMMIT queues
     // behind them, until busy_timeout. A gateway holds one connection per file, so only this test meets it.
-    @Test("two stores on one database claiming concurrently never hand out the same item", .serialized, arguments: TestBackend.all)
+    @Test(
+        "two stores on one database claiming concurrently never hand out the same item", .serialized, arguments: TestBackend.all)
     func concurrentClaimsAreExclusive(_ backend: TestBackend) async throws {
         try await backend.withFreshStores(count: 2) { stores in
             let now = Date(timeIntervalSince1970: 1_800_000_000)
-            let items = (0..<40).map { NewQueueItem(fileKey: key("c\($0)"), targetNodeID: node("node-2"), sourceNodeID: nil, kind: .replicate, reason: nil) }
+            let items = (0..<40).map {
+                NewQueueItem(
+                    fileKey: key("c\($0)"), targetNodeID: node("node-2"), sourceNodeID: nil, kind: .replicate, reason: nil)
+            }
             try await stores[0].enqueue(items, at: now)
             // Each store claims small batches in a loop until the queue is empty; both run at once.
             let claimedIDs = try await withThrowingTaskGroup(of: [Int64].self) { group in
@@ -357,9 +437,11 @@ struct MetadataStoreConformanceTests {
 struct SQLiteMigrationTests {
     @Test("every file in schema/sqlite is a listed migration, numbered in order")
     func migrationsMatchSchemaFolder() throws {
-        let schemaFolder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let schemaFolder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
             .appendingPathComponent("schema/sqlite")
-        let files = try FileManager.default.contentsOfDirectory(atPath: schemaFolder.path).filter { $0.hasSuffix(".sql") }.sorted()
+        let files = try FileManager.default.contentsOfDirectory(atPath: schemaFolder.path).filter { $0.hasSuffix(".sql") }
+            .sorted()
         #expect(files == Migration.sqlite.map(\.name))
         #expect(Migration.sqlite.map(\.version) == Array(1...Migration.sqlite.count))
         for migration in Migration.sqlite {

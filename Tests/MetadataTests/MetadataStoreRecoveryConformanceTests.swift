@@ -21,7 +21,8 @@ struct MetadataStoreRecoveryConformanceTests {
     @Test("files expected on a node are the live ones with an ACTIVE location there", arguments: TestBackend.all)
     func filesExpectedOnNode(_ backend: TestBackend) async throws {
         try await backend.withFreshStore { store in
-            try await store.recordUpload(sampleFile("b"), verifiedOn: [node("node-1"), node("node-2")], verifiedAt: Date(), queue: [])
+            try await store.recordUpload(
+                sampleFile("b"), verifiedOn: [node("node-1"), node("node-2")], verifiedAt: Date(), queue: [])
             try await store.recordUpload(sampleFile("a"), verifiedOn: [node("node-2")], verifiedAt: Date(), queue: [])
             try await store.recordUpload(sampleFile("c"), verifiedOn: [node("node-2")], verifiedAt: Date(), queue: [])
             _ = try await store.markDeleted(key("c"), removedFrom: [], pendingOn: [node("node-2")], at: Date())
@@ -35,8 +36,11 @@ struct MetadataStoreRecoveryConformanceTests {
     @Test("a lost replica of a live file is marked and queued once; a deleted file's is left alone", arguments: TestBackend.all)
     func markReplicaLostQueuesRepair(_ backend: TestBackend) async throws {
         try await backend.withFreshStore { store in
-            try await store.recordUpload(sampleFile("f"), verifiedOn: [node("node-1"), node("node-2")], verifiedAt: Date(), queue: [])
-            #expect(try await store.markReplicaLost(key("f"), on: node("node-2"), status: .corrupt, reason: "audit: digest differs", at: Date()))
+            try await store.recordUpload(
+                sampleFile("f"), verifiedOn: [node("node-1"), node("node-2")], verifiedAt: Date(), queue: [])
+            #expect(
+                try await store.markReplicaLost(
+                    key("f"), on: node("node-2"), status: .corrupt, reason: "audit: digest differs", at: Date()))
             #expect(try await store.markReplicaLost(key("f"), on: node("node-2"), status: .corrupt, reason: "again", at: Date()))
             let entry = try #require(try await store.file(key("f")))
             #expect(entry.verifiedReplicas == [node("node-1")])
@@ -47,19 +51,27 @@ struct MetadataStoreRecoveryConformanceTests {
             #expect(queue.first?.errorMessage == "audit: digest differs")
 
             _ = try await store.markDeleted(key("f"), removedFrom: [node("node-1"), node("node-2")], pendingOn: [], at: Date())
-            #expect(try await store.markReplicaLost(key("f"), on: node("node-1"), status: .missing, reason: "gone", at: Date()) == false)
+            #expect(
+                try await store.markReplicaLost(key("f"), on: node("node-1"), status: .missing, reason: "gone", at: Date())
+                    == false)
             #expect(try await store.queueItems(QueueFilter(status: .pending)).isEmpty)
         }
     }
 
-    @Test("the replication summary counts files below the factor, the oldest open repair and the queue by status", arguments: TestBackend.all)
+    @Test(
+        "the replication summary counts files below the factor, the oldest open repair and the queue by status",
+        arguments: TestBackend.all)
     func replicationSummaryCounts(_ backend: TestBackend) async throws {
         try await backend.withFreshStore { store in
             let queued = Date(timeIntervalSince1970: 1_800_000_100)
-            try await store.recordUpload(sampleFile("full"), verifiedOn: [node("node-1"), node("node-2")], verifiedAt: Date(), queue: [])
+            try await store.recordUpload(
+                sampleFile("full"), verifiedOn: [node("node-1"), node("node-2")], verifiedAt: Date(), queue: [])
             try await store.recordUpload(
                 sampleFile("half"), verifiedOn: [node("node-1")], verifiedAt: queued,
-                queue: [NewQueueItem(fileKey: key("half"), targetNodeID: node("node-2"), sourceNodeID: nil, kind: .replicate, reason: nil)])
+                queue: [
+                    NewQueueItem(
+                        fileKey: key("half"), targetNodeID: node("node-2"), sourceNodeID: nil, kind: .replicate, reason: nil)
+                ])
             try await store.recordUpload(sampleFile("dead"), verifiedOn: [node("node-1")], verifiedAt: Date(), queue: [])
             _ = try await store.markDeleted(key("dead"), removedFrom: [node("node-1")], pendingOn: [], at: Date())
             let summary = try await store.replicationSummary(replicationFactor: 2)
@@ -72,7 +84,9 @@ struct MetadataStoreRecoveryConformanceTests {
         }
     }
 
-    @Test("replicas to audit come stalest first, and a verification moves only ACTIVE copies of live files", arguments: TestBackend.all)
+    @Test(
+        "replicas to audit come stalest first, and a verification moves only ACTIVE copies of live files",
+        arguments: TestBackend.all)
     func auditOrderAndVerification(_ backend: TestBackend) async throws {
         try await backend.withFreshStore { store in
             let early = Date(timeIntervalSince1970: 1_800_000_000)
@@ -83,12 +97,18 @@ struct MetadataStoreRecoveryConformanceTests {
             try await store.recordLocation(key("never"), on: node("node-1"), status: .active, verifiedAt: nil)
             try await store.recordUpload(sampleFile("bad"), verifiedOn: [node("node-1")], verifiedAt: early, queue: [])
             _ = try await store.markReplicaLost(key("bad"), on: node("node-1"), status: .corrupt, reason: "rot", at: early)
-            #expect(try await store.replicasToAudit(on: node("node-1"), limit: 10).map(\.key) == [key("never"), key("stale"), key("fresh")])
+            #expect(
+                try await store.replicasToAudit(on: node("node-1"), limit: 10).map(\.key) == [
+                    key("never"), key("stale"), key("fresh"),
+                ])
             #expect(try await store.replicasToAudit(on: node("node-1"), limit: 1).map(\.key) == [key("never")])
 
             try await store.markReplicaVerified(key("never"), on: node("node-1"), at: late.addingTimeInterval(1))
             try await store.markReplicaVerified(key("bad"), on: node("node-1"), at: late)
-            #expect(try await store.replicasToAudit(on: node("node-1"), limit: 10).map(\.key) == [key("stale"), key("fresh"), key("never")])
+            #expect(
+                try await store.replicasToAudit(on: node("node-1"), limit: 10).map(\.key) == [
+                    key("stale"), key("fresh"), key("never"),
+                ])
             let bad = try #require(try await store.file(key("bad")))
             #expect(bad.locations.first?.status == .corrupt)
         }

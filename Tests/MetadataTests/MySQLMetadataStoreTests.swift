@@ -1,4 +1,4 @@
-import DFSClient
+import DFSLauncher
 import DFSCore
 @testable import DFSMetadata
 import Foundation
@@ -25,9 +25,11 @@ struct MySQLMetadataStoreTests {
 
     @Test("every file in schema/mysql is a listed migration, numbered like SQLite's")
     func migrationsMatchSchemaFolder() throws {
-        let schemaFolder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let schemaFolder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
             .appendingPathComponent("schema/mysql")
-        let files = try FileManager.default.contentsOfDirectory(atPath: schemaFolder.path).filter { $0.hasSuffix(".sql") }.sorted()
+        let files = try FileManager.default.contentsOfDirectory(atPath: schemaFolder.path).filter { $0.hasSuffix(".sql") }
+            .sorted()
         #expect(files == Migration.mysql.map(\.name))
         #expect(Migration.mysql.map(\.version) == Migration.sqlite.map(\.version))
         for migration in Migration.mysql {
@@ -73,7 +75,8 @@ struct MySQLMetadataStoreTests {
             try await store.registerNode(id: node("node-1"), address: "http://127.0.0.1:8001", role: .main)
             // Kill every server-side connection to this test's database, the pooled idle one included.
             let killer = try MySQLConnection.connect(options)
-            let ids = try killer.query("SELECT ID FROM information_schema.PROCESSLIST WHERE DB = ? AND ID <> CONNECTION_ID()", [.text(options.database)])
+            let ids = try killer.query(
+                "SELECT ID FROM information_schema.PROCESSLIST WHERE DB = ? AND ID <> CONNECTION_ID()", [.text(options.database)])
             #expect(!ids.isEmpty)
             for row in ids { try killer.execute("KILL CONNECTION \(Int64(row["ID"] ?? "") ?? 0)") }
             killer.close()
@@ -96,7 +99,9 @@ struct MySQLMetadataStoreTests {
             let sequential = try await clock.measure {
                 for index in 0..<count {
                     let file = sampleFile("bench-\(index)")
-                    try await store.recordUpload(file, verifiedOn: [node("node-1"), node("node-2"), node("node-3")], verifiedAt: file.uploadedAt, queue: [])
+                    try await store.recordUpload(
+                        file, verifiedOn: [node("node-1"), node("node-2"), node("node-3")], verifiedAt: file.uploadedAt, queue: []
+                    )
                 }
             }
             // One statement per call: the cost of a single round trip (thread hop + network + server).
@@ -113,7 +118,8 @@ struct MySQLMetadataStoreTests {
                         group.addTask {
                             for index in stride(from: worker, to: count, by: 8) {
                                 let file = sampleFile("par-\(index)")
-                                try await store.recordUpload(file, verifiedOn: [node("node-1"), node("node-2")], verifiedAt: file.uploadedAt, queue: [])
+                                try await store.recordUpload(
+                                    file, verifiedOn: [node("node-1"), node("node-2")], verifiedAt: file.uploadedAt, queue: [])
                             }
                         }
                     }
@@ -131,4 +137,3 @@ struct MySQLMetadataStoreTests {
         }
     }
 }
-

@@ -42,7 +42,8 @@ enum TestBackend: String, CaseIterable, CustomTestStringConvertible, Sendable {
         }
     }
 
-    private static func run(_ body: ([any MetadataStore]) async throws -> Void, closing stores: [any MetadataStore]) async throws {
+    private static func run(_ body: ([any MetadataStore]) async throws -> Void, closing stores: [any MetadataStore]) async throws
+    {
         do {
             try await body(stores)
         } catch {
@@ -61,7 +62,8 @@ enum MySQLTestDatabase {
         let environment = ProcessInfo.processInfo.environment
         guard let url = environment["DFS_TEST_MYSQL_URL"], !url.isEmpty else {
             if environment["CI"] == "true" {
-                throw MetadataError.unavailable("DFS_TEST_MYSQL_URL is unset in CI: start MariaDB with scripts/mariadb-test-server.sh")
+                throw MetadataError.unavailable(
+                    "DFS_TEST_MYSQL_URL is unset in CI: start MariaDB with scripts/mariadb-test-server.sh")
             }
             try Test.cancel("DFS_TEST_MYSQL_URL unset")
         }
@@ -97,5 +99,7 @@ func node(_ raw: String) -> NodeID { try! NodeID(validating: raw) }
 let sampleDigest = SHA256Digest(hex: String(repeating: "ab", count: 32))!
 
 func sampleFile(_ raw: String, at seconds: Double = 1_800_000_000, name: String = "a.txt") -> FileRecord {
-    FileRecord(key: key(raw), originalFilename: name, sizeBytes: 42, checksum: sampleDigest, uploadedAt: Date(timeIntervalSince1970: seconds))
+    FileRecord(
+        key: key(raw), originalFilename: name, sizeBytes: 42, checksum: sampleDigest,
+        uploadedAt: Date(timeIntervalSince1970: seconds))
 }

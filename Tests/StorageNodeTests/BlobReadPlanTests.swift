@@ -18,12 +18,14 @@ struct BlobReadPlanTests {
         #expect(plan.headers[.dfsChecksum] == sha256([1, 2, 3]).hex)
     }
 
-    @Test("one satisfiable range answers 206 with Content-Range", arguments: [
-        ("bytes=0-99", 0, 100, "bytes 0-99/1000"),
-        ("bytes=900-", 900, 100, "bytes 900-999/1000"),
-        ("bytes=-10", 990, 10, "bytes 990-999/1000"),
-        ("bytes=990-5000", 990, 10, "bytes 990-999/1000"),
-    ] as [(String, Int64, Int64, String)])
+    @Test(
+        "one satisfiable range answers 206 with Content-Range",
+        arguments: [
+            ("bytes=0-99", 0, 100, "bytes 0-99/1000"),
+            ("bytes=900-", 900, 100, "bytes 900-999/1000"),
+            ("bytes=-10", 990, 10, "bytes 990-999/1000"),
+            ("bytes=990-5000", 990, 10, "bytes 990-999/1000"),
+        ] as [(String, Int64, Int64, String)])
     func partial(_ header: String, _ offset: Int64, _ length: Int64, _ contentRange: String) throws {
         let plan = try BlobReadPlan(metadata: metadata, rangeHeader: header)
         #expect(plan.status == .partialContent)
@@ -34,7 +36,11 @@ struct BlobReadPlanTests {
 
     @Test("a range past the end is refused with 416 and bytes */size")
     func unsatisfiable() {
-        #expect(throws: APIError(.rangeNotSatisfiable, "range_not_satisfiable", "The requested range lies outside the blob's 1000 bytes.", headers: [.contentRange: "bytes */1000"])) {
+        #expect(
+            throws: APIError(
+                .rangeNotSatisfiable, "range_not_satisfiable", "The requested range lies outside the blob's 1000 bytes.",
+                headers: [.contentRange: "bytes */1000"])
+        ) {
             try BlobReadPlan(metadata: metadata, rangeHeader: "bytes=1000-")
         }
     }

@@ -28,8 +28,12 @@ struct BlobStoreTests {
         }
     }
 
-    @Test("small bodies (one trip to the I/O threads) and bodies just past the read-ahead store the same way",
-          arguments: [1, 4096, BlobStore.smallBodyBytes - 1, BlobStore.smallBodyBytes, BlobStore.smallBodyBytes + 1, 3 * BlobStore.smallBodyBytes])
+    @Test(
+        "small bodies (one trip to the I/O threads) and bodies just past the read-ahead store the same way",
+        arguments: [
+            1, 4096, BlobStore.smallBodyBytes - 1, BlobStore.smallBodyBytes, BlobStore.smallBodyBytes + 1,
+            3 * BlobStore.smallBodyBytes,
+        ])
     func sizesAroundTheReadAhead(_ size: Int) async throws {
         try await withTemporaryDirectory { root in
             let store = try await openStore(at: root)
@@ -41,7 +45,9 @@ struct BlobStoreTests {
             #expect(try await store.metadata(of: key).digest == sha256(data))
             let wrong = testBytes(size, seed: 7)
             await #expect(throws: BlobStoreError.self) {
-                try await store.put(try FileKey(validating: "wrong-\(size)"), body: chunkedBody(wrong, chunkSize: 10_000), expectedDigest: sha256(data))
+                try await store.put(
+                    try FileKey(validating: "wrong-\(size)"), body: chunkedBody(wrong, chunkSize: 10_000),
+                    expectedDigest: sha256(data))
             }
             #expect(filesBelow(root) == ["blobs/si/size-\(size)"])
         }
@@ -99,7 +105,9 @@ struct BlobStoreTests {
         }
     }
 
-    @Test("bad keys are refused before any file is created", arguments: ["../x", "a/b", "", String(repeating: "k", count: 300), "..", "a\\b"])
+    @Test(
+        "bad keys are refused before any file is created",
+        arguments: ["../x", "a/b", "", String(repeating: "k", count: 300), "..", "a\\b"])
     func badKeysRefused(_ raw: String) async throws {
         try await withTemporaryDirectory { root in
             _ = try await openStore(at: root)
@@ -256,7 +264,9 @@ struct BlobStoreTests {
             feed.yield(ByteBuffer(bytes: data[(2 * BlobStore.smallBodyBytes)...]))
             feed.finish()
             await #expect(throws: BlobStoreError.deletedMeanwhile(key)) { try await put.value }
-            await #expect(throws: BlobStoreError.deletedMeanwhile(key)) { try await store.put(key, body: chunkedBody(testBytes(100))) }
+            await #expect(throws: BlobStoreError.deletedMeanwhile(key)) {
+                try await store.put(key, body: chunkedBody(testBytes(100)))
+            }
             #expect(filesBelow(root).isEmpty)
             #expect(store.blobCount == 0)
         }

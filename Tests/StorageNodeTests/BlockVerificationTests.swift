@@ -65,8 +65,12 @@ struct BlockVerificationTests {
         }
     }
 
-    @Test("any range reads whole blocks and hands out exactly the bytes asked for",
-          arguments: ["bytes=0-0", "bytes=0-1048575", "bytes=1048570-1048600", "bytes=2000000-2100000", "bytes=3000000-", "bytes=-7", "bytes=0-"])
+    @Test(
+        "any range reads whole blocks and hands out exactly the bytes asked for",
+        arguments: [
+            "bytes=0-0", "bytes=0-1048575", "bytes=1048570-1048600", "bytes=2000000-2100000", "bytes=3000000-", "bytes=-7",
+            "bytes=0-",
+        ])
     func ranges(_ header: String) async throws {
         try await withTemporaryDirectory { root in
             let store = try await openStore(at: root)
@@ -76,7 +80,9 @@ struct BlockVerificationTests {
             let (bytes, error) = await drain(read)
             #expect(error == nil)
             let first = Int(read.plan.offset)
-            #expect(same(bytes, Array(data[first..<(first + Int(read.plan.length))])), "\(bytes.count) bytes, \(error.map { "\($0)" } ?? "")")
+            #expect(
+                same(bytes, Array(data[first..<(first + Int(read.plan.length))])),
+                "\(bytes.count) bytes, \(error.map { "\($0)" } ?? "")")
             #expect(read.verification == .blocks)
         }
     }
@@ -88,18 +94,24 @@ struct BlockVerificationTests {
             let key = try FileKey(validating: "rotten")
             _ = try await store.put(key, body: chunkedBody(data))
             try rotByte(at: 2 * Self.blockSize + 99, in: root + "/blobs/ro/rotten")
-            let intact = try await store.openVerified(key, BlobReadRequest(rangeHeader: "bytes=0-2097151", expectation: expectation(data)))
+            let intact = try await store.openVerified(
+                key, BlobReadRequest(rangeHeader: "bytes=0-2097151", expectation: expectation(data)))
             let served = await drain(intact)
-            #expect(served.error == nil && same(served.bytes, Array(data[0..<(2 * Self.blockSize)])), "\(served.bytes.count), \(String(describing: served.error))")
+            #expect(
+                served.error == nil && same(served.bytes, Array(data[0..<(2 * Self.blockSize)])),
+                "\(served.bytes.count), \(String(describing: served.error))")
 
             let whole = try await store.openVerified(key, BlobReadRequest(rangeHeader: nil, expectation: expectation(data)))
             let cut = await drain(whole)
             #expect(isCorrupt(cut.error))
-            #expect(same(cut.bytes, Array(data[0..<(2 * Self.blockSize)])), "exactly the blocks before the rotten one, not \(cut.bytes.count) bytes")
+            #expect(
+                same(cut.bytes, Array(data[0..<(2 * Self.blockSize)])),
+                "exactly the blocks before the rotten one, not \(cut.bytes.count) bytes")
             #expect(store.damage.blocks(of: key) == [2])
 
             await #expect(throws: BlobStoreError.self, "the rotten block first: refused before anything is handed out") {
-                _ = try await store.openVerified(key, BlobReadRequest(rangeHeader: "bytes=2097200-2097300", expectation: self.expectation(data)))
+                _ = try await store.openVerified(
+                    key, BlobReadRequest(rangeHeader: "bytes=2097200-2097300", expectation: self.expectation(data)))
             }
             let verification = try await store.verify(key, expectation: expectation(data))
             #expect(!verification.intact && verification.damagedBlocks == [2])
@@ -136,12 +148,14 @@ struct BlockVerificationTests {
             _ = try await store.put(key, body: chunkedBody(data))
             let table = root + "/blobs/ol/older.blocks"
             try FileManager.default.removeItem(atPath: table)
-            let read = try await store.openVerified(key, BlobReadRequest(rangeHeader: nil, expectation: BlobExpectation(digest: sha256(data), blockRoot: nil)))
+            let read = try await store.openVerified(
+                key, BlobReadRequest(rangeHeader: nil, expectation: BlobExpectation(digest: sha256(data), blockRoot: nil)))
             #expect(read.verification == .whole && read.blockRoot == nil)
             let (bytes, error) = await drain(read)
             #expect(error == nil && same(bytes, data), "\(bytes.count), \(String(describing: error))")
             #expect(FileManager.default.fileExists(atPath: table), "the whole read recorded the blocks it hashed")
-            let again = try await store.openVerified(key, BlobReadRequest(rangeHeader: "bytes=5-9", expectation: expectation(data)))
+            let again = try await store.openVerified(
+                key, BlobReadRequest(rangeHeader: "bytes=5-9", expectation: expectation(data)))
             #expect(again.verification == .blocks)
         }
     }
@@ -180,8 +194,10 @@ struct BlockVerificationTests {
             #expect(read.verification == .blocks && read.blockRoot == expectation(data).blockRoot)
             #expect(same(await drain(read).bytes, Array(data[3_000_000...3_000_010])))
             #expect(FileManager.default.fileExists(atPath: root + "/blobs/ol/olda.blocks"))
-            let verification = try await store.verify(try FileKey(validating: "oldb"), expectation: BlobExpectation(digest: sha256(data), blockRoot: nil))
-            #expect(verification.intact && verification.blocksComputed && verification.blockRoot == expectation(data).blockRoot?.hex)
+            let verification = try await store.verify(
+                try FileKey(validating: "oldb"), expectation: BlobExpectation(digest: sha256(data), blockRoot: nil))
+            #expect(
+                verification.intact && verification.blocksComputed && verification.blockRoot == expectation(data).blockRoot?.hex)
             #expect(FileManager.default.fileExists(atPath: root + "/blobs/ol/oldb.blocks"))
         }
     }
@@ -203,7 +219,9 @@ struct BlockVerificationTests {
         }
     }
 
-    @Test("through the routes: GET says how it verified, a bad first block is 422 blob_corrupt, HEAD lists damage, verify reports it")
+    @Test(
+        "through the routes: GET says how it verified, a bad first block is 422 blob_corrupt, HEAD lists damage, verify reports it"
+    )
     func routes() async throws {
         try await withRoutedNode { client, _, root in
             let put = try await client.execute(uri: "/blobs/rv", method: .put, body: ByteBuffer(bytes: data))
@@ -213,7 +231,9 @@ struct BlockVerificationTests {
             var ranged = headers
             ranged[.range] = "bytes=1048576-1048675"
             let get = try await client.execute(uri: "/blobs/rv", method: .get, headers: ranged)
-            #expect(get.status == .partialContent && get.headers[.dfsVerified] == "blocks" && get.headers[.dfsBlockRoot] == expected.blockRoot?.hex)
+            #expect(
+                get.status == .partialContent && get.headers[.dfsVerified] == "blocks"
+                    && get.headers[.dfsBlockRoot] == expected.blockRoot?.hex)
             #expect(same(Array(get.body.readableBytesView), Array(data[1_048_576...1_048_675])))
 
             try rotByte(at: 1_048_600, in: root + "/blobs/rv/rv")
@@ -225,7 +245,8 @@ struct BlockVerificationTests {
             let verify = try await client.execute(uri: "/blobs/rv/verify", method: .post, headers: headers)
             let verification = try decode(BlobVerification.self, verify.body)
             #expect(verify.status == .ok && !verification.intact && verification.damagedBlocks == [1])
-            let wrong = try await client.execute(uri: "/blobs/rv", method: .get, headers: [.dfsExpectedBlockRoot: expected.digest.hex])
+            let wrong = try await client.execute(
+                uri: "/blobs/rv", method: .get, headers: [.dfsExpectedBlockRoot: expected.digest.hex])
             #expect(wrong.status == .badRequest, "a block root alone cannot be checked")
         }
     }

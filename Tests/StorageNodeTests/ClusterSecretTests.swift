@@ -11,7 +11,7 @@ import Testing
 
 private let secretText = "node-secret-0123456789abcdef"
 
-/// Issue 6 item 4: a node started with the cluster secret answers nothing without it, and changes nothing.
+/// A node started with the cluster secret answers nothing without it, and changes nothing.
 @Suite("Node cluster secret")
 struct ClusterSecretTests {
     @Test("without or with a wrong secret every route answers 401 JSON and nothing is stored or deleted")
@@ -21,17 +21,22 @@ struct ClusterSecretTests {
             let good: HTTPFields = [.dfsClusterSecret: secretText]
             let wrong: HTTPFields = [.dfsClusterSecret: secretText + "x"]
             for headers in [HTTPFields(), wrong] {
-                let put = try await client.execute(uri: "/blobs/k1", method: .put, headers: headers, body: ByteBuffer(bytes: testBytes(1000)))
+                let put = try await client.execute(
+                    uri: "/blobs/k1", method: .put, headers: headers, body: ByteBuffer(bytes: testBytes(1000)))
                 #expect(put.status == .unauthorized)
                 #expect(String(buffer: put.body).contains("\"error\":\"unauthorized\""))
                 #expect(put.headers[.dfsNodeID] == "node-1")
                 for (uri, method) in [("/health", HTTPRequest.Method.get), ("/inventory", .get), ("/blobs/k1", .get)] {
-                    #expect(try await client.execute(uri: uri, method: method, headers: headers).status == .unauthorized, "\(method) \(uri)")
+                    #expect(
+                        try await client.execute(uri: uri, method: method, headers: headers).status == .unauthorized,
+                        "\(method) \(uri)")
                 }
             }
             #expect(node.store.blobCount == 0)
 
-            #expect(try await client.execute(uri: "/blobs/k1", method: .put, headers: good, body: ByteBuffer(bytes: testBytes(1000))).status == .ok)
+            #expect(
+                try await client.execute(uri: "/blobs/k1", method: .put, headers: good, body: ByteBuffer(bytes: testBytes(1000)))
+                    .status == .ok)
             #expect(try await client.execute(uri: "/blobs/k1", method: .delete, headers: wrong).status == .unauthorized)
             #expect(node.store.blobCount == 1)
             #expect(try await client.execute(uri: "/blobs/k1", method: .get, headers: good).status == .ok)

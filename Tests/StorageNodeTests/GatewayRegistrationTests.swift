@@ -1,4 +1,4 @@
-import DFSClient
+import DFSLauncher
 import Foundation
 import Hummingbird
 import HummingbirdTesting
@@ -49,5 +49,32 @@ struct GatewayRegistrationTests {
             let failure = await registration(gateway: "http://127.0.0.1:\(port)", client: node).registerOnce()
             #expect(failure != nil)
         }
+    }
+}
+
+@Suite("How registration outcomes are logged")
+struct RegistrationLogPolicyTests {
+    @Test("a gateway not up yet during the first 30 s is debug, not a warning; registering is info")
+    func quietWhileTheGatewayStarts() {
+        var policy = RegistrationLogPolicy(startupGrace: .seconds(30))
+        #expect(policy.entry(succeeded: false, elapsed: .milliseconds(10)).level == .debug)
+        #expect(policy.entry(succeeded: false, elapsed: .seconds(10)).level == .debug)
+        #expect(policy.entry(succeeded: true, elapsed: .seconds(12)).level == .info)
+        #expect(policy.entry(succeeded: true, elapsed: .seconds(22)).level == .trace)
+    }
+
+    @Test("still failing after the grace period warns once; losing the gateway later warns at once")
+    func warnsWhenItMatters() {
+        var neverUp = RegistrationLogPolicy(startupGrace: .seconds(30))
+        #expect(neverUp.entry(succeeded: false, elapsed: .seconds(1)).level == .debug)
+        #expect(neverUp.entry(succeeded: false, elapsed: .seconds(31)).level == .warning)
+        #expect(neverUp.entry(succeeded: false, elapsed: .seconds(41)).level == .debug)
+
+        var lost = RegistrationLogPolicy(startupGrace: .seconds(30))
+        #expect(lost.entry(succeeded: true, elapsed: .seconds(1)).level == .info)
+        #expect(lost.entry(succeeded: false, elapsed: .seconds(11)).level == .warning)
+        #expect(lost.entry(succeeded: false, elapsed: .seconds(21)).level == .debug)
+        #expect(lost.entry(succeeded: true, elapsed: .seconds(31)).level == .info)
+        #expect(lost.entry(succeeded: false, elapsed: .seconds(41)).level == .warning)
     }
 }

@@ -54,10 +54,12 @@ struct NodeCommandTests {
         #expect(configuration.dataDirectory.hasSuffix("/dfs-data/node-9"))
     }
 
-    @Test("bad values are refused at start", arguments: [
-        ["--id", "../x"], ["--port", "0"], ["--role", "LEADER"], ["--gateway", "localhost:8080"],
-        ["--replication-timeout", "0s"], ["--advertise-url", "ftp://x"],
-    ])
+    @Test(
+        "bad values are refused at start",
+        arguments: [
+            ["--id", "../x"], ["--port", "0"], ["--role", "LEADER"], ["--gateway", "localhost:8080"],
+            ["--replication-timeout", "0s"], ["--advertise-url", "ftp://x"],
+        ])
     func refused(_ arguments: [String]) {
         #expect(throws: (any Error).self) { try NodeCommand.parse(arguments).makeConfiguration() }
     }

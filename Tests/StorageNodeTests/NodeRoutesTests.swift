@@ -47,7 +47,11 @@ struct NodeRoutesTests {
             let put = try await client.execute(uri: "/blobs/k1", method: .put, body: ByteBuffer(bytes: data))
             #expect(put.status == .ok)
             let result = try decode(BlobPutResult.self, put.body)
-            #expect(result == BlobPutResult(nodeID: "node-1", key: "k1", sizeBytes: 200_000, checksumSHA256: sha256(data).hex, blockRoot: blockRoot(data), replicas: []))
+            #expect(
+                result
+                    == BlobPutResult(
+                        nodeID: "node-1", key: "k1", sizeBytes: 200_000, checksumSHA256: sha256(data).hex,
+                        blockRoot: blockRoot(data), replicas: []))
             #expect(put.headers[.dfsNodeID] == "node-1")
 
             let get = try await client.execute(uri: "/blobs/k1", method: .get)
@@ -77,9 +81,12 @@ struct NodeRoutesTests {
         }
     }
 
-    @Test("bad keys answer 400 invalid_key JSON and create no file", arguments: [
-        "/blobs/..", "/blobs/a%2Fb", "/blobs/..%2Fx", "/blobs/\(String(repeating: "k", count: 300))", "/blobs/d.sha256", "/blobs/a%20b",
-    ])
+    @Test(
+        "bad keys answer 400 invalid_key JSON and create no file",
+        arguments: [
+            "/blobs/..", "/blobs/a%2Fb", "/blobs/..%2Fx", "/blobs/\(String(repeating: "k", count: 300))", "/blobs/d.sha256",
+            "/blobs/a%20b",
+        ])
     func badKeys(_ uri: String) async throws {
         try await withRoutedNode { client, _, root in
             for method in [HTTPRequest.Method.put, .get, .head, .delete] {
@@ -113,13 +120,15 @@ struct NodeRoutesTests {
         }
     }
 
-    @Test("malformed headers answer 400 with their own codes", arguments: [
-        ("x-dfs-expected-sha256", "xyz", "invalid_digest"),
-        ("x-dfs-replicate-to", "node-2", "invalid_replication_targets"),
-        ("x-dfs-replicate-to", "node-2=ftp://x", "invalid_replication_targets"),
-        ("x-dfs-replica-idle-limit-ms", "0", "invalid_replica_idle_limit"),
-        ("x-dfs-replica-idle-limit-ms", "1s", "invalid_replica_idle_limit"),
-    ])
+    @Test(
+        "malformed headers answer 400 with their own codes",
+        arguments: [
+            ("x-dfs-expected-sha256", "xyz", "invalid_digest"),
+            ("x-dfs-replicate-to", "node-2", "invalid_replication_targets"),
+            ("x-dfs-replicate-to", "node-2=ftp://x", "invalid_replication_targets"),
+            ("x-dfs-replica-idle-limit-ms", "0", "invalid_replica_idle_limit"),
+            ("x-dfs-replica-idle-limit-ms", "1s", "invalid_replica_idle_limit"),
+        ])
     func malformedHeaders(_ name: String, _ value: String, _ code: String) async throws {
         try await withRoutedNode { client, _, _ in
             let response = try await client.execute(
@@ -184,7 +193,9 @@ struct NodeRoutesTests {
         try await withRoutedNode { client, _, _ in
             let response = try await client.execute(uri: "/nope", method: .get)
             #expect(response.status == .notFound)
-            #expect(try decode(ErrorBody.self, response.body) == ErrorBody(error: "not_found", message: "No such route on this node."))
+            #expect(
+                try decode(ErrorBody.self, response.body) == ErrorBody(error: "not_found", message: "No such route on this node.")
+            )
         }
     }
 }

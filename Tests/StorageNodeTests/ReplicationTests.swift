@@ -1,4 +1,5 @@
 import DFSClient
+import DFSLauncher
 import DFSCore
 import Foundation
 import HummingbirdTesting
@@ -62,17 +63,24 @@ final class ScriptedTargets: NodeClient {
             endings.withLock { $0[id] = "complete" }
             let digests = hasher.finalize()
             return BlobPutResult(
-                nodeID: id, key: key.rawValue, sizeBytes: hasher.byteCount, checksumSHA256: digests.whole.hex, blockRoot: digests.blocks.root.hex,
+                nodeID: id, key: key.rawValue, sizeBytes: hasher.byteCount, checksumSHA256: digests.whole.hex,
+                blockRoot: digests.blocks.root.hex,
                 replicas: [])
         }
     }
 
     func health(of node: NodeEndpoint, timeout: Duration) async throws -> NodeHealth { throw TestBodyFailure() }
-    func getBlob(_ key: FileKey, from node: NodeEndpoint, range: ByteRange?, expecting expectation: BlobExpectation?) async throws -> BlobReadStream {
+    func getBlob(
+        _ key: FileKey, from node: NodeEndpoint, range: ByteRange?, expecting expectation: BlobExpectation?
+    ) async throws -> BlobReadStream {
         throw TestBodyFailure()
     }
-    func damagedBlocks(of key: FileKey, on node: NodeEndpoint, timeout: Duration) async throws -> [Int] { throw TestBodyFailure() }
-    func verifyBlob(_ key: FileKey, on node: NodeEndpoint, expecting expectation: BlobExpectation?) async throws -> BlobVerification {
+    func damagedBlocks(of key: FileKey, on node: NodeEndpoint, timeout: Duration) async throws -> [Int] {
+        throw TestBodyFailure()
+    }
+    func verifyBlob(
+        _ key: FileKey, on node: NodeEndpoint, expecting expectation: BlobExpectation?
+    ) async throws -> BlobVerification {
         throw TestBodyFailure()
     }
     func deleteBlob(_ key: FileKey, on node: NodeEndpoint) async throws -> Bool { throw TestBodyFailure() }
@@ -123,7 +131,11 @@ struct ReplicationTests {
                     #expect(result.checksumSHA256 == sha256(data).hex)
                     #expect(result.sizeBytes == 3_000_000)
                     #expect(result.replicas.map(\.nodeID) == ["node-2", "node-3"])
-                    #expect(result.replicas[0] == ReplicaOutcome(nodeID: "node-2", stored: true, checksumSHA256: sha256(data).hex, sizeBytes: 3_000_000, blockRoot: blockRoot(data), error: nil))
+                    #expect(
+                        result.replicas[0]
+                            == ReplicaOutcome(
+                                nodeID: "node-2", stored: true, checksumSHA256: sha256(data).hex, sizeBytes: 3_000_000,
+                                blockRoot: blockRoot(data), error: nil))
                     #expect(result.replicas[1].stored == false)
                     #expect(result.replicas[1].error?.contains("node-3: unreachable") == true)
                     #expect(try await readAll(primary.store, try FileKey(validating: "fan")) == data)
@@ -144,14 +156,20 @@ struct ReplicationTests {
                     let coordinator = PutCoordinator(
                         nodeID: primary.configuration.nodeID,
                         store: primary.store,
-                        replicator: ReplicaStreamer(client: HTTPNodeClient(httpClient: primary.httpClient), idleTimeout: .seconds(5))
+                        replicator: ReplicaStreamer(
+                            client: HTTPNodeClient(httpClient: primary.httpClient), idleTimeout: .seconds(5))
                     )
                     let key = try FileKey(validating: "chunked")
                     let result = try await coordinator.put(
                         key, body: chunkedBody(data, chunkSize: 50_000), length: Int64(data.count),
                         expectedDigest: nil, targets: [targetEndpoint], logger: logger
                     )
-                    #expect(result.replicas == [ReplicaOutcome(nodeID: "node-2", stored: true, checksumSHA256: sha256(data).hex, sizeBytes: 5_000_000, blockRoot: blockRoot(data), error: nil)])
+                    #expect(
+                        result.replicas == [
+                            ReplicaOutcome(
+                                nodeID: "node-2", stored: true, checksumSHA256: sha256(data).hex, sizeBytes: 5_000_000,
+                                blockRoot: blockRoot(data), error: nil)
+                        ])
                     #expect(try await readAll(target.store, key) == data)
                 }
             }

@@ -48,7 +48,8 @@ func blockRoot(_ bytes: [UInt8]) -> String {
 func sha256(_ bytes: [UInt8]) -> DFSCore.SHA256Digest { DFSCore.SHA256Digest(SHA256.hash(data: bytes)) }
 
 /// `bytes` as a body of `chunkSize` chunks; with `failAfter`, throws after that many chunks (a client gone midway).
-func chunkedBody(_ bytes: [UInt8], chunkSize: Int = 64 << 10, failAfter: Int? = nil) -> AsyncThrowingStream<ByteBuffer, any Error> {
+func chunkedBody(_ bytes: [UInt8], chunkSize: Int = 64 << 10, failAfter: Int? = nil) -> AsyncThrowingStream<ByteBuffer, any Error>
+{
     AsyncThrowingStream { continuation in
         var sent = 0
         var offset = 0
@@ -94,7 +95,6 @@ func readAll(_ store: BlobStore, _ key: FileKey) async throws -> [UInt8] {
     return bytes
 }
 
-
 func testConfiguration(id: String, data: String, replicationTimeout: Duration = .seconds(5)) throws -> NodeConfiguration {
     NodeConfiguration(
         nodeID: try NodeID(validating: id),
@@ -115,7 +115,8 @@ func testConfiguration(id: String, data: String, replicationTimeout: Duration = 
 func withLiveNode<T>(id: String, data: String, _ body: (NodeApplication, NodeEndpoint) async throws -> T) async throws -> T {
     let app = try await NodeApplication.build(try testConfiguration(id: id, data: data), logger: Logger(label: "test.\(id)"))
     let (ports, portContinuation) = AsyncStream<Int>.makeStream()
-    let group = ServiceGroup(configuration: .init(services: app.services { port in portContinuation.yield(port) }, logger: app.logger))
+    let group = ServiceGroup(
+        configuration: .init(services: app.services { port in portContinuation.yield(port) }, logger: app.logger))
     let running = Task { try await group.run() }
     var portIterator = ports.makeAsyncIterator()
     guard let port = await portIterator.next() else { throw POSIXError(.EADDRNOTAVAIL) }

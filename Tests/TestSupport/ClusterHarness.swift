@@ -1,4 +1,4 @@
-import DFSClient
+import DFSLauncher
 import Foundation
 
 /// Runs `body` against a real gateway and `nodes` real storage nodes (the built `dfs-gateway`/`dfs-node`,
@@ -93,7 +93,9 @@ private func clusterDatabaseFromEnvironment() async throws -> String? {
         "/usr/bin/mariadb",
         ["--no-defaults", "-h", host, "-P", String(port), "-u", user, "-e", "CREATE DATABASE \(database) CHARACTER SET utf8mb4"],
         environment: ["MYSQL_PWD": components.password ?? ""])
-    guard created.succeeded else { throw ClusterDatabaseError(description: "could not create \(database): \(created.standardError)") }
+    guard created.succeeded else {
+        throw ClusterDatabaseError(description: "could not create \(database): \(created.standardError)")
+    }
     var url = components
     url.path = "/" + database
     return url.string

@@ -1,4 +1,4 @@
-import DFSClient
+import DFSLauncher
 import Foundation
 
 /// Runs a command to completion (a `dfs` client call in a test) and captures its output.

@@ -25,7 +25,11 @@ public final class CorruptingNode: Sendable {
         var count: Int { lock.withLock { blobs.count } }
         /// Every blob in key order, as `GET /inventory` lists them (one page: a test stores a handful).
         var inventory: [InventoryEntry] {
-            lock.withLock { blobs.sorted { $0.key < $1.key }.map { InventoryEntry(key: $0.key, sizeBytes: Int64($0.value.bytes.count), modifiedAt: $0.value.storedAt) } }
+            lock.withLock {
+                blobs.sorted { $0.key < $1.key }.map {
+                    InventoryEntry(key: $0.key, sizeBytes: Int64($0.value.bytes.count), modifiedAt: $0.value.storedAt)
+                }
+            }
         }
     }
 
@@ -48,11 +52,14 @@ public final class CorruptingNode: Sendable {
             stored.set(key, bytes)
             var hasher = StreamingSHA256()
             hasher.update(ByteBuffer(bytes: bytes))
-            return try jsonResponse(BlobPutResult(nodeID: nodeID, key: key, sizeBytes: Int64(bytes.count), checksumSHA256: hasher.finalize().hex, replicas: []))
+            return try jsonResponse(
+                BlobPutResult(
+                    nodeID: nodeID, key: key, sizeBytes: Int64(bytes.count), checksumSHA256: hasher.finalize().hex, replicas: []))
         }
         router.get("/blobs/:key") { _, context -> Response in
             guard let bytes = stored.get(try context.parameters.require("key")) else { return Response(status: .notFound) }
-            return Response(status: .ok, headers: [.contentLength: String(bytes.count)], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+            return Response(
+                status: .ok, headers: [.contentLength: String(bytes.count)], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
         }
         router.delete("/blobs/:key") { _, context -> Response in
             Response(status: stored.remove(try context.parameters.require("key")) ? .ok : .notFound)
@@ -73,7 +80,9 @@ public final class CorruptingNode: Sendable {
 }
 
 private func jsonResponse(_ value: some Encodable) throws -> Response {
-    Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: try JSONEncoder().encode(value))))
+    Response(
+        status: .ok, headers: [.contentType: "application/json"],
+        body: .init(byteBuffer: ByteBuffer(bytes: try JSONEncoder().encode(value))))
 }
 
 /// Serves `router` on loopback `port` as a stand-in storage node; returns the serving task once the port accepts

@@ -84,11 +84,15 @@ public final class FakeNodeCluster: NodeClient, @unchecked Sendable {
             throw NodeRequestError.unreachable(node.id, reason: "health timeout")
         }
         try await refuseIfDown(node)
-        return NodeHealth(status: "UP", nodeID: node.id.rawValue, freeBytes: 1 << 40, blobCount: lock.withLock { blobs[node.id.rawValue]?.count ?? 0 })
+        return NodeHealth(
+            status: "UP", nodeID: node.id.rawValue, freeBytes: 1 << 40,
+            blobCount: lock.withLock { blobs[node.id.rawValue]?.count ?? 0 })
     }
 
-    public func putBlob(_ key: FileKey, on node: NodeEndpoint, body: AnyByteStream, length: Int64?, replicateTo targets: [NodeEndpoint],
-                        expectedDigest: SHA256Digest?, expectedBlockRoot: SHA256Digest?) async throws -> BlobPutResult {
+    public func putBlob(
+        _ key: FileKey, on node: NodeEndpoint, body: AnyByteStream, length: Int64?, replicateTo targets: [NodeEndpoint],
+        expectedDigest: SHA256Digest?, expectedBlockRoot: SHA256Digest?
+    ) async throws -> BlobPutResult {
         try await refuseIfDown(node)
         if case .hungAfterReading(let limit) = behaviour(node.id) {
             var received = 0
@@ -106,30 +110,43 @@ public final class FakeNodeCluster: NodeClient, @unchecked Sendable {
             // A real primary waits for a hung target until its replication timeout.
             if behaviour(target.id) == .hung { try await Self.hangUntilCancelled() }
             if behaviour(target.id) == .down {
-                replicas.append(ReplicaOutcome(nodeID: target.id.rawValue, stored: false, checksumSHA256: nil, sizeBytes: nil, error: "\(target.id): unreachable (connection refused)"))
+                replicas.append(
+                    ReplicaOutcome(
+                        nodeID: target.id.rawValue, stored: false, checksumSHA256: nil, sizeBytes: nil,
+                        error: "\(target.id): unreachable (connection refused)"))
                 continue
             }
             let stored = try store(bytes, key: key, on: target.id, expectedDigest: nil, expectedBlockRoot: expectedBlockRoot)
-            replicas.append(ReplicaOutcome(
-                nodeID: target.id.rawValue, stored: true, checksumSHA256: stored.whole.hex, sizeBytes: Int64(bytes.count),
-                blockRoot: stored.blocks.root.hex, error: nil))
+            replicas.append(
+                ReplicaOutcome(
+                    nodeID: target.id.rawValue, stored: true, checksumSHA256: stored.whole.hex, sizeBytes: Int64(bytes.count),
+                    blockRoot: stored.blocks.root.hex, error: nil))
         }
         return BlobPutResult(
-            nodeID: node.id.rawValue, key: key.rawValue, sizeBytes: Int64(bytes.count), checksumSHA256: own.whole.hex, blockRoot: own.blocks.root.hex,
+            nodeID: node.id.rawValue, key: key.rawValue, sizeBytes: Int64(bytes.count), checksumSHA256: own.whole.hex,
+            blockRoot: own.blocks.root.hex,
             replicas: replicas)
     }
 
-    private func store(_ original: [UInt8], key: FileKey, on node: NodeID, expectedDigest: SHA256Digest?, expectedBlockRoot: SHA256Digest?) throws -> BlobDigests {
+    private func store(
+        _ original: [UInt8], key: FileKey, on node: NodeID, expectedDigest: SHA256Digest?, expectedBlockRoot: SHA256Digest?
+    ) throws -> BlobDigests {
         var bytes = original
         if behaviour(node) == .corrupt, !bytes.isEmpty { bytes[bytes.count / 2] ^= 0xFF }
         let digests = Self.digests(bytes)
-        if let expectedDigest, expectedDigest != digests.whole { throw NodeRequestError.digestMismatch(node, message: "body hashes to \(digests.whole.hex)") }
-        if let expectedBlockRoot, expectedBlockRoot != digests.blocks.root { throw NodeRequestError.digestMismatch(node, message: "block root differs") }
+        if let expectedDigest, expectedDigest != digests.whole {
+            throw NodeRequestError.digestMismatch(node, message: "body hashes to \(digests.whole.hex)")
+        }
+        if let expectedBlockRoot, expectedBlockRoot != digests.blocks.root {
+            throw NodeRequestError.digestMismatch(node, message: "block root differs")
+        }
         lock.withLock { blobs[node.rawValue, default: [:]][key.rawValue] = Stored(bytes: bytes, recorded: digests) }
         return digests
     }
 
-    public func getBlob(_ key: FileKey, from node: NodeEndpoint, range: ByteRange?, expecting expectation: BlobExpectation?) async throws -> BlobReadStream {
+    public func getBlob(
+        _ key: FileKey, from node: NodeEndpoint, range: ByteRange?, expecting expectation: BlobExpectation?
+    ) async throws -> BlobReadStream {
         try await refuseIfDown(node)
         let found: Stored? = lock.withLock {
             getCounts[node.id.rawValue, default: 0] += 1
@@ -138,7 +155,9 @@ public final class FakeNodeCluster: NodeClient, @unchecked Sendable {
         guard let stored = found else { throw NodeRequestError.blobNotFound(node.id) }
         let bytes = stored.bytes
         let blocks = stored.recorded.blocks
-        if let expectation, expectation.digest != stored.recorded.whole || (expectation.blockRoot.map { $0 != blocks.root } ?? false) {
+        if let expectation,
+            expectation.digest != stored.recorded.whole || (expectation.blockRoot.map { $0 != blocks.root } ?? false)
+        {
             throw NodeRequestError.blobCorrupt(node.id, message: "not the expected copy")
         }
         // As a real node: every block the range touches is checked; nothing from the first bad one on is sent, and the
@@ -147,9 +166,13 @@ public final class FakeNodeCluster: NodeClient, @unchecked Sendable {
         if !bytes.isEmpty {
             for index in blocks.blocks(covering: sendable) {
                 let span = blocks.span(ofBlock: index)
-                guard !blocks.matches(block: index, ByteBuffer(bytes: bytes[Int(span.lowerBound)..<Int(span.upperBound)])) else { continue }
+                guard !blocks.matches(block: index, ByteBuffer(bytes: bytes[Int(span.lowerBound)..<Int(span.upperBound)])) else {
+                    continue
+                }
                 lock.withLock { _ = blobs[node.id.rawValue]?[key.rawValue]?.damaged.insert(index) }
-                guard span.lowerBound > sendable.first else { throw NodeRequestError.blobCorrupt(node.id, message: "block \(index) damaged") }
+                guard span.lowerBound > sendable.first else {
+                    throw NodeRequestError.blobCorrupt(node.id, message: "block \(index) damaged")
+                }
                 sendable = ByteRange(first: sendable.first, last: span.lowerBound - 1)
                 break
             }
@@ -161,7 +184,8 @@ public final class FakeNodeCluster: NodeClient, @unchecked Sendable {
             try await Task.sleep(for: delay)
         case .stallsAfter(let limit):
             return BlobReadStream(
-                totalSize: Int64(bytes.count), range: range, recordedDigest: stored.recorded.whole, blockRoot: blocks.root, body: AnyByteStream(StallingChunks(chunks: chunks, limit: limit)))
+                totalSize: Int64(bytes.count), range: range, recordedDigest: stored.recorded.whole, blockRoot: blocks.root,
+                body: AnyByteStream(StallingChunks(chunks: chunks, limit: limit)))
         case .tricklesAfter(let limit, let delay):
             return BlobReadStream(
                 totalSize: Int64(bytes.count), range: range, recordedDigest: stored.recorded.whole, blockRoot: blocks.root,
@@ -169,27 +193,38 @@ public final class FakeNodeCluster: NodeClient, @unchecked Sendable {
         default:
             break
         }
-        return BlobReadStream(totalSize: Int64(bytes.count), range: range, recordedDigest: stored.recorded.whole, blockRoot: blocks.root, body: AnyByteStream(chunks: chunks))
+        return BlobReadStream(
+            totalSize: Int64(bytes.count), range: range, recordedDigest: stored.recorded.whole, blockRoot: blocks.root,
+            body: AnyByteStream(chunks: chunks))
     }
 
     public func damagedBlocks(of key: FileKey, on node: NodeEndpoint, timeout: Duration) async throws -> [Int] {
         try await refuseIfDown(node)
-        guard let stored = lock.withLock({ blobs[node.id.rawValue]?[key.rawValue] }) else { throw NodeRequestError.blobNotFound(node.id) }
+        guard let stored = lock.withLock({ blobs[node.id.rawValue]?[key.rawValue] }) else {
+            throw NodeRequestError.blobNotFound(node.id)
+        }
         return stored.damaged.sorted()
     }
 
-    public func verifyBlob(_ key: FileKey, on node: NodeEndpoint, expecting expectation: BlobExpectation?) async throws -> BlobVerification {
+    public func verifyBlob(
+        _ key: FileKey, on node: NodeEndpoint, expecting expectation: BlobExpectation?
+    ) async throws -> BlobVerification {
         try await refuseIfDown(node)
-        guard let stored = lock.withLock({ blobs[node.id.rawValue]?[key.rawValue] }) else { throw NodeRequestError.blobNotFound(node.id) }
+        guard let stored = lock.withLock({ blobs[node.id.rawValue]?[key.rawValue] }) else {
+            throw NodeRequestError.blobNotFound(node.id)
+        }
         let blocks = stored.recorded.blocks
         let damaged = (0..<blocks.count).filter { index in
             let span = blocks.span(ofBlock: index)
             return !blocks.matches(block: index, ByteBuffer(bytes: stored.bytes[Int(span.lowerBound)..<Int(span.upperBound)]))
         }
-        let other = expectation.map { $0.digest != stored.recorded.whole || ($0.blockRoot.map { $0 != blocks.root } ?? false) } ?? false
+        let other =
+            expectation.map { $0.digest != stored.recorded.whole || ($0.blockRoot.map { $0 != blocks.root } ?? false) } ?? false
         return BlobVerification(
-            sizeBytes: Int64(stored.bytes.count), checksumSHA256: stored.recorded.whole.hex, blockRoot: blocks.root.hex, damagedBlocks: damaged,
-            intact: damaged.isEmpty && !other, blocksComputed: false, problem: damaged.isEmpty && !other ? nil : "damaged blocks \(damaged)")
+            sizeBytes: Int64(stored.bytes.count), checksumSHA256: stored.recorded.whole.hex, blockRoot: blocks.root.hex,
+            damagedBlocks: damaged,
+            intact: damaged.isEmpty && !other, blocksComputed: false,
+            problem: damaged.isEmpty && !other ? nil : "damaged blocks \(damaged)")
     }
 
     public func deleteBlob(_ key: FileKey, on node: NodeEndpoint) async throws -> Bool {
@@ -199,9 +234,13 @@ public final class FakeNodeCluster: NodeClient, @unchecked Sendable {
 
     public func inventory(of node: NodeEndpoint, after: String?, limit: Int) async throws -> InventoryPage {
         try await refuseIfDown(node)
-        let keys = lock.withLock { (blobs[node.id.rawValue] ?? [:]).map { ($0.key, $0.value.bytes.count) } }.sorted { $0.0 < $1.0 }
+        let keys = lock.withLock { (blobs[node.id.rawValue] ?? [:]).map { ($0.key, $0.value.bytes.count) } }.sorted {
+            $0.0 < $1.0
+        }
         let page = keys.filter { after == nil || $0.0 > after! }.prefix(limit)
-        return InventoryPage(blobs: page.map { InventoryEntry(key: $0.0, sizeBytes: Int64($0.1), modifiedAt: 0) }, nextAfter: page.count == limit ? page.last?.0 : nil)
+        return InventoryPage(
+            blobs: page.map { InventoryEntry(key: $0.0, sizeBytes: Int64($0.1), modifiedAt: 0) },
+            nextAfter: page.count == limit ? page.last?.0 : nil)
     }
 
     public static func digest(_ bytes: [UInt8]) -> SHA256Digest { digests(bytes).whole }
@@ -213,7 +252,6 @@ public final class FakeNodeCluster: NodeClient, @unchecked Sendable {
         return hasher.finalize()
     }
 }
-
 
 /// Chunks that slow down after `limit` bytes: each further one comes after `delayAfterLimit` (nil: never, a source
 /// that stalls mid-stream until cancelled).
@@ -244,5 +282,7 @@ struct StallingChunks: AsyncSequence, Sendable {
         }
     }
 
-    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(remaining: chunks[...], limit: limit, delayAfterLimit: delayAfterLimit) }
+    func makeAsyncIterator() -> AsyncIterator {
+        AsyncIterator(remaining: chunks[...], limit: limit, delayAfterLimit: delayAfterLimit)
+    }
 }

@@ -38,7 +38,7 @@ public struct HTTPTestClient: Sendable {
         try await send(.DELETE, path, headers: headers)
     }
 
-    /// `POST /upload?filename=` with a raw body (SPEC §2.2), plus any headers such as `X-Checksum-SHA256`.
+    /// `POST /upload?filename=` with a raw body, plus any headers such as `X-Checksum-SHA256`.
     public func uploadRaw(_ bytes: [UInt8], filename: String, headers: [(String, String)] = []) async throws -> TestResponse {
         let query = filename.addingPercentEncoding(withAllowedCharacters: .urlQueryValueAllowed) ?? filename
         return try await send(
@@ -47,10 +47,13 @@ public struct HTTPTestClient: Sendable {
         )
     }
 
-    /// `POST /upload` as `multipart/form-data` with the bytes in field `file` (the prototype's form, SPEC §2.1).
-    public func uploadMultipart(_ bytes: [UInt8], filename: String, headers: [(String, String)] = []) async throws -> TestResponse {
+    /// `POST /upload` as `multipart/form-data` with the bytes in field `file` (the prototype's form).
+    public func uploadMultipart(_ bytes: [UInt8], filename: String, headers: [(String, String)] = []) async throws -> TestResponse
+    {
         let boundary = "dfs-test-\(UInt64.random(in: 0...UInt64.max))"
-        var body = Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"file\"; filename=\"\(filename)\"\r\nContent-Type: application/octet-stream\r\n\r\n".utf8)
+        var body = Array(
+            "--\(boundary)\r\nContent-Disposition: form-data; name=\"file\"; filename=\"\(filename)\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+                .utf8)
         body += bytes
         body += Array("\r\n--\(boundary)--\r\n".utf8)
         return try await send(
@@ -87,5 +90,6 @@ public struct HTTPTestClient: Sendable {
 
 extension CharacterSet {
     /// Unreserved characters only, so `&`, `=`, `+` and spaces in a filename survive a query string.
-    static let urlQueryValueAllowed = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+    static let urlQueryValueAllowed = CharacterSet(
+        charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 }

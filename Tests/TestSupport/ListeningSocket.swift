@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A TCP listener on a free loopback port that accepts nothing: occupies a port for "port taken" tests.
@@ -11,9 +11,9 @@ public final class ListeningSocket: Sendable {
 
     public init(host: String = "127.0.0.1") throws {
         #if canImport(Darwin)
-        let descriptor = socket(AF_INET, SOCK_STREAM, 0)
+            let descriptor = socket(AF_INET, SOCK_STREAM, 0)
         #else
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         #endif
         guard descriptor >= 0 else { throw SocketError(operation: "socket", code: errno) }
         var address = sockaddr_in()

@@ -18,7 +18,9 @@ public func eventually(
         } catch {
             lastError = error
         }
-        guard clock.now < deadline else { throw ConditionTimedOut(description: description, timeout: timeout, lastError: lastError) }
+        guard clock.now < deadline else {
+            throw ConditionTimedOut(description: description, timeout: timeout, lastError: lastError)
+        }
         try await Task.sleep(for: interval)
     }
 }

@@ -15,6 +15,11 @@ public enum ProcessTable {
         return state != "Z" && state != "X"
     }
 
+    /// The state letter of `/proc/<pid>/stat` (`R`, `S`, `T` for a stopped process, `Z`…), nil if it is gone.
+    public static func state(of pid: Int32) -> Character? {
+        status(of: pid)?.state
+    }
+
     /// The arguments `pid` was started with (`/proc/<pid>/cmdline`), the executable first; empty if it is gone.
     public static func commandLine(of pid: Int32) -> [String] {
         guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return [] }

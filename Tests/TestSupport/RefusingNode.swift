@@ -17,17 +17,21 @@ public final class RefusingNode: Sendable {
         let router = Router()
         router.get("/health") { _, _ -> Response in
             let health = try JSONEncoder().encode(NodeHealth(status: "UP", nodeID: nodeID, freeBytes: 0, blobCount: 0))
-            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: health)))
+            return Response(
+                status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: health)))
         }
         router.put("/blobs/:key") { _, _ -> Response in
             Response(
-                status: HTTPResponse.Status(code: 507, reasonPhrase: "Insufficient Storage"), headers: [.contentType: "application/json"],
+                status: HTTPResponse.Status(code: 507, reasonPhrase: "Insufficient Storage"),
+                headers: [.contentType: "application/json"],
                 body: .init(byteBuffer: ByteBuffer(string: #"{"error":"insufficient_storage","message":"disk full"}"#)))
         }
         router.delete("/blobs/:key") { _, _ in Response(status: .notFound) }
         // Stores nothing; an inventory lets the gateway reconcile it should it flap DOWN and UP under load.
         router.get("/inventory") { _, _ -> Response in
-            Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: #"{"blobs":[]}"#)))
+            Response(
+                status: .ok, headers: [.contentType: "application/json"],
+                body: .init(byteBuffer: ByteBuffer(string: #"{"blobs":[]}"#)))
         }
         task = try await serveStandInNode(router, port: port, name: "refusing-node")
     }

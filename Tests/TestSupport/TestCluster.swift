@@ -1,4 +1,4 @@
-import DFSClient
+import DFSLauncher
 import DFSCore
 
 /// The running cluster a `withCluster` body gets: URLs, HTTP clients, and node faults. Nodes are numbered
@@ -43,7 +43,7 @@ public final class TestCluster: Sendable {
 
     public func resumeNode(_ number: Int) async throws { try await local.resume(.node(number)) }
 
-    /// Stops the gateway gracefully and starts it again on the same port and metadata (SPEC §7).
+    /// Stops the gateway gracefully and starts it again on the same port and metadata.
     public func restartGateway() async throws {
         await local.stop(.gateway)
         try await local.start(.gateway)

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Browser test of the gateway's dashboard (issue 6), in headless Chromium driven by Selenium.
+"""Browser test of the gateway's dashboard, in headless Chromium driven by Selenium.
 
 Starts `dfs up` (the built debug binaries) on loopback ports picked free at run time and checks, without ever
 reloading the page: it loads with no console errors; a dropped file shows upload progress, then appears in the
@@ -578,7 +578,7 @@ def run(bin_dir, update_screenshots):
 
 
 def upload_with_key(url, key, name, body):
-    """A raw-body upload (SPEC §2.2) with a bearer key; returns the receipt."""
+    """A raw-body upload with a bearer key; returns the receipt."""
     request = urllib.request.Request(f"{url}/upload?filename={name}", data=body, method="PUT",
                                      headers={"Authorization": f"Bearer {key}", "Content-Type": "application/octet-stream"})
     with urllib.request.urlopen(request, timeout=30) as response:
@@ -586,7 +586,7 @@ def upload_with_key(url, key, name, body):
 
 
 def run_with_keys(bin_dir):
-    """With API keys on (issue 6): the page asks for a key, a read-only key shows the cluster and downloads through a
+    """With API keys on: the page asks for a key, a read-only key shows the cluster and downloads through a
     signed link (streamed to disk by the browser) but may not delete (the refusal is a message, the file stays), a
     read-write key deletes."""
     work = Path(tempfile.mkdtemp(prefix="dfs-browser-keys."))

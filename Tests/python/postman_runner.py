@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Runs the prototype's Postman collection, folder "Public API (Use These!)", against a running gateway.
 
-SPEC §2.1 promises that the prototype's Postman collection keeps working against SwiftDFS. This runner does
+The prototype's Postman collection must keep working against SwiftDFS. This runner does
 what Postman's runner would: each request of the folder in order, `http://localhost:8080` replaced by the
 gateway's URL, the form-data `file` field filled with a real temporary file, and `{{file_key}}` set from the
 upload's answer (the prototype's `file_id`). Every request must answer 2xx, with JSON where the prototype
@@ -24,7 +24,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 PROTOTYPE_ORIGIN = "http://localhost:8080"
 TIMEOUT_SECONDS = 30
 
-# The prototype's fields each answer must carry (SPEC §2.1), by "METHOD first-path-segment(s)".
+# The prototype's fields each answer must carry, by "METHOD first-path-segment(s)".
 REQUIRED_FIELDS = {
     "GET /health": ["status", "service"],
     "POST /upload": ["success", "file_id", "original_filename", "size_bytes", "checksum_sha256", "node_id",

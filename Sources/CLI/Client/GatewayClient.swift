@@ -3,7 +3,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 
-/// The gateway's public API (SPEC §2.1/§2.2) as the CLI uses it. Every call has a time limit: small calls a
+/// The gateway's public API as the CLI uses it. Every call has a time limit: small calls a
 /// deadline, transfers an idle limit (no byte moved for that long ends them).
 struct GatewayClient {
     let baseURL: String
@@ -42,7 +42,8 @@ struct GatewayClient {
         // timeout's worth of retries.
         configuration.connectionPool.retryConnectionEstablishment = false
         let httpClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
-        let client = GatewayClient(baseURL: options.gatewayURL, timeout: timeout, apiKey: options.effectiveAPIKey, httpClient: httpClient)
+        let client = GatewayClient(
+            baseURL: options.gatewayURL, timeout: timeout, apiKey: options.effectiveAPIKey, httpClient: httpClient)
         do {
             let result = try await body(client)
             try? await httpClient.shutdown()
@@ -59,7 +60,9 @@ struct GatewayClient {
         request.method = method
         let response = try await execute(request, deadline: .now() + .init(timeout), duringTransfer: false)
         let body = try await readSmallBody(response)
-        guard (200..<300).contains(response.status.code) else { throw Self.rejection(status: Int(response.status.code), body: body) }
+        guard (200..<300).contains(response.status.code) else {
+            throw Self.rejection(status: Int(response.status.code), body: body)
+        }
         return Reply(status: Int(response.status.code), body: body)
     }
 
@@ -72,7 +75,9 @@ struct GatewayClient {
     /// Reads a small answer to a transfer: the JSON of a 2xx, else the gateway's error.
     func reply(from response: HTTPClientResponse) async throws -> Reply {
         let body = try await readSmallBody(response)
-        guard (200..<300).contains(response.status.code) else { throw Self.rejection(status: Int(response.status.code), body: body) }
+        guard (200..<300).contains(response.status.code) else {
+            throw Self.rejection(status: Int(response.status.code), body: body)
+        }
         return Reply(status: Int(response.status.code), body: body)
     }
 
@@ -88,7 +93,9 @@ struct GatewayClient {
 
     // MARK: - plumbing
 
-    private func execute(_ request: HTTPClientRequest, deadline: NIODeadline, duringTransfer: Bool) async throws -> HTTPClientResponse {
+    private func execute(
+        _ request: HTTPClientRequest, deadline: NIODeadline, duringTransfer: Bool
+    ) async throws -> HTTPClientResponse {
         var request = request
         if let apiKey { request.headers.replaceOrAdd(name: "Authorization", value: "Bearer \(apiKey)") }
         do {
@@ -106,7 +113,7 @@ struct GatewayClient {
         }
     }
 
-    /// The gateway's `{"error", "message"}` (SPEC §2.3), or the start of whatever else it sent.
+    /// The gateway's `{"error", "message"}`, or the start of whatever else it sent.
     private static func rejection(status: Int, body: ByteBuffer) -> GatewayError {
         let document = try? JSONValue.parse(body.readableBytesView)
         let code = document?["error"]?.text

@@ -19,7 +19,8 @@ enum GatewayError: Error, CustomStringConvertible {
         case .transferStalled(let gateway, let after):
             return "the transfer with \(gateway) made no progress for \(after.formattedSeconds) and was abandoned"
         case .rejected(let status, let code, let message):
-            let hint = status == 401 ? "; pass --api-key KEY or set DFS_API_KEY" : status == 403 ? "; this needs a read-write key" : ""
+            let hint =
+                status == 401 ? "; pass --api-key KEY or set DFS_API_KEY" : status == 403 ? "; this needs a read-write key" : ""
             return "\(message) (HTTP \(status)\(code.map { ", \($0)" } ?? ""))\(hint)"
         case .invalidAnswer(let reason):
             return "the gateway sent an answer dfs cannot read: \(reason)"

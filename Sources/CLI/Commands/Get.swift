@@ -16,7 +16,8 @@ struct Get: AsyncParsableCommand {
     @Argument(help: "The file key that `dfs put` printed.")
     var key: String
 
-    @Option(name: [.short, .customLong("output")], help: "Where to write: a path, a folder, or - for stdout.", completion: .file())
+    @Option(
+        name: [.short, .customLong("output")], help: "Where to write: a path, a folder, or - for stdout.", completion: .file())
     var output: String?
 
     @Flag(help: "Replace an existing file of the same name.")
@@ -34,6 +35,7 @@ struct Get: AsyncParsableCommand {
             try await FileDownload(key: fileKey, output: output, replacesExisting: force).run(with: client)
         }
         let check = result.isVerified ? "sha256 verified" : "sha256 \(result.digest.hex), not announced by the gateway"
-        FileHandle.standardError.write(Data("wrote \(result.destination) (\(ByteCountText.binary(result.size)), \(check))\n".utf8))
+        FileHandle.standardError.write(
+            Data("wrote \(result.destination) (\(ByteCountText.binary(result.size)), \(check))\n".utf8))
     }
 }

@@ -54,6 +54,8 @@ struct List: AsyncParsableCommand {
 
 /// `text` as one shell word, for the command lines the client prints.
 private func shellQuoted(_ text: String) -> String {
-    let plain = text.unicodeScalars.allSatisfy { CharacterSet.alphanumerics.contains($0) || "-_.,/:@".unicodeScalars.contains($0) }
+    let plain = text.unicodeScalars.allSatisfy {
+        CharacterSet.alphanumerics.contains($0) || "-_.,/:@".unicodeScalars.contains($0)
+    }
     return plain && !text.isEmpty ? text : "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'"
 }

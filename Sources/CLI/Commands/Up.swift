@@ -1,6 +1,6 @@
 import DFSOptions
 import ArgumentParser
-import DFSClient
+import DFSLauncher
 import Foundation
 
 struct Up: AsyncParsableCommand {
@@ -12,6 +12,10 @@ struct Up: AsyncParsableCommand {
             it, waits until each answers /health, then starts the gateway on --port with SQLite metadata in \
             --data. Ctrl-C or SIGTERM stops them all (SIGKILL for any still running after 5 s). If dfs itself \
             is killed, its children notice within a second and exit on their own.
+
+            While it runs, `dfs cluster status|stop|kill|start|pause|resume MEMBER` acts on one member through \
+            DATA/control.sock (mode 0600). A member that dies on its own, the gateway included, is reported \
+            and left down unless --restart on-failure; the rest keep running.
 
             The binaries dfs-gateway and dfs-node are taken from the folder of dfs, or from DFS_BIN_DIR.
             Each option also reads DFS_<NAME>, e.g. DFS_NODE_PORT.
@@ -30,17 +34,30 @@ struct Up: AsyncParsableCommand {
     @Option(help: "The address everything listens on; default 127.0.0.1 (env: DFS_HOST).")
     var host: String?
 
-    @Option(help: "Folder for node data (DIR/node-1, …) and the SQLite metadata; default ./dfs-data (env: DFS_DATA).", completion: .directory)
+    @Option(
+        help: "Folder for node data (DIR/node-1, …) and the SQLite metadata; default ./dfs-data (env: DFS_DATA).",
+        completion: .directory)
     var data: String?
 
-    @Option(help: "Metadata URL for the gateway, sqlite:PATH or mysql://USER:PASS@HOST:PORT/DB; default sqlite:DIR/metadata.sqlite (env: DFS_METADATA).")
+    @Option(
+        help:
+            "Metadata URL for the gateway, sqlite:PATH or mysql://USER:PASS@HOST:PORT/DB; default sqlite:DIR/metadata.sqlite (env: DFS_METADATA)."
+    )
     var metadata: String?
 
-    @Option(help: "Write each process's log to DIR/gateway.log, DIR/node-1.log, … instead of this terminal (env: DFS_LOG_DIR).", completion: .directory)
+    @Option(
+        help: "Write each process's log to DIR/gateway.log, DIR/node-1.log, … instead of this terminal (env: DFS_LOG_DIR).",
+        completion: .directory)
     var logDir: String?
 
     @Option(help: "How long each process may take to answer /health; default 30s (env: DFS_STARTUP_TIMEOUT).")
     var startupTimeout: DurationArgument?
+
+    @Option(
+        help:
+            "What to do when a member dies without being asked to: no (report it, leave it down) or on-failure (start it again after 1s, 2s, 4s… up to 30s); default no (env: DFS_RESTART)."
+    )
+    var restart: String?
 
     @OptionGroup(title: "Gateway and node settings (passed through)")
     var tuning: ClusterTuningOptions
@@ -53,7 +70,9 @@ struct Up: AsyncParsableCommand {
             throw ValidationError("port \(port) is outside 1–65535; check --port and --node-port")
         }
         if nodePorts.contains(settings.gatewayPort) {
-            throw ValidationError("the gateway's port \(settings.gatewayPort) collides with the node ports \(nodePorts.lowerBound)–\(nodePorts.upperBound); change --port or --node-port")
+            throw ValidationError(
+                "the gateway's port \(settings.gatewayPort) collides with the node ports \(nodePorts.lowerBound)–\(nodePorts.upperBound); change --port or --node-port"
+            )
         }
     }
 
@@ -70,7 +89,7 @@ struct Up: AsyncParsableCommand {
             logDirectory: settings.logDirectory,
             readinessTimeout: settings.startupTimeout
         )
-        let exitCode = await ClusterSupervisor(configuration: configuration).run()
+        let exitCode = await ClusterSupervisor(configuration: configuration, restartPolicy: settings.restartPolicy).run()
         if exitCode != 0 { throw ExitCode(exitCode) }
     }
 
@@ -83,9 +102,10 @@ struct Up: AsyncParsableCommand {
         var metadataURL: String?
         var logDirectory: String?
         var startupTimeout: Duration
+        var restartPolicy: RestartPolicy
     }
 
-    /// Flags, else `DFS_<NAME>`, else the defaults of SPEC §1/§8.
+    /// Flags, else `DFS_<NAME>`, else the documented defaults.
     private func resolve() throws -> Settings {
         Settings(
             nodeCount: try OptionEnvironment.resolve(nodes, "nodes", default: 3),
@@ -95,7 +115,19 @@ struct Up: AsyncParsableCommand {
             dataDirectory: try OptionEnvironment.resolve(data, "data", default: "./dfs-data"),
             metadataURL: metadata ?? OptionEnvironment.value(for: "metadata"),
             logDirectory: logDir ?? OptionEnvironment.value(for: "log-dir"),
-            startupTimeout: try OptionEnvironment.resolve(startupTimeout, "startup-timeout", default: DurationArgument(.seconds(30))).duration
+            startupTimeout: try OptionEnvironment.resolve(
+                startupTimeout, "startup-timeout", default: DurationArgument(.seconds(30))
+            ).duration,
+            restartPolicy: try resolveRestartPolicy()
         )
+    }
+
+    private func resolveRestartPolicy() throws -> RestartPolicy {
+        let text = restart ?? OptionEnvironment.value(for: "restart") ?? RestartPolicy.no.rawValue
+        guard let policy = RestartPolicy(rawValue: text) else {
+            let choices = RestartPolicy.allCases.map(\.rawValue).joined(separator: " or ")
+            throw ValidationError("--restart must be \(choices), not '\(text)'")
+        }
+        return policy
     }
 }

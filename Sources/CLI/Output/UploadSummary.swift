@@ -1,6 +1,6 @@
 import Foundation
 
-/// The lines `dfs put` prints: key, size, digest, and which nodes hold verified copies (SPEC §2.1/§2.2).
+/// The lines `dfs put` prints: key, size, digest, and which nodes hold verified copies.
 struct UploadSummary {
     let receipt: FileUpload.Receipt
 

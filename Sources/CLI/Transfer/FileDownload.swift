@@ -52,14 +52,17 @@ struct FileDownload {
         let digest = hasher.finalize()
         if let expectedLength, expectedLength != hasher.byteCount {
             destination.discard()
-            throw IntegrityError.downloadLengthMismatch(expected: expectedLength, actual: hasher.byteCount, wentToStandardOutput: chosenTarget == .standardOutput)
+            throw IntegrityError.downloadLengthMismatch(
+                expected: expectedLength, actual: hasher.byteCount, wentToStandardOutput: chosenTarget == .standardOutput)
         }
         if let expectedDigest, expectedDigest != digest.hex {
             destination.discard()
-            throw IntegrityError.downloadDigestMismatch(expected: expectedDigest, actual: digest, wentToStandardOutput: chosenTarget == .standardOutput)
+            throw IntegrityError.downloadDigestMismatch(
+                expected: expectedDigest, actual: digest, wentToStandardOutput: chosenTarget == .standardOutput)
         }
         try destination.commit()
-        return Result(destination: destination.displayName, size: hasher.byteCount, digest: digest, isVerified: expectedDigest != nil)
+        return Result(
+            destination: destination.displayName, size: hasher.byteCount, digest: digest, isVerified: expectedDigest != nil)
     }
 
     /// Where to write, and whether the user named that exact file (then it may be replaced).

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 import AsyncHTTPClient
 import DFSCore
@@ -9,7 +9,7 @@ import Foundation
 import NIOCore
 
 /// `dfs put`: a raw-body upload streamed from disk, with the digest computed first and sent along
-/// (`X-Checksum-SHA256`, SPEC §2.2) so the gateway refuses and keeps nothing if a byte changed on the way.
+/// (`X-Checksum-SHA256`) so the gateway refuses and keeps nothing if a byte changed on the way.
 struct FileUpload {
     let path: String
     let storedName: String

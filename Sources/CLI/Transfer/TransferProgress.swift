@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 import Foundation
 import Synchronization
@@ -57,7 +57,8 @@ final class TransferProgress: Sendable {
     }
 
     private func draw(_ state: inout State, now: ContinuousClock.Instant) {
-        let elapsed = max(0.001, Double((now - started).components.seconds) + Double((now - started).components.attoseconds) / 1e18)
+        let elapsed = max(
+            0.001, Double((now - started).components.seconds) + Double((now - started).components.attoseconds) / 1e18)
         let rate = Double(state.bytes) / elapsed / 1_000_000
         var line = "\(label) \(ByteCountText.binary(state.bytes))"
         if let totalBytes, totalBytes > 0 {

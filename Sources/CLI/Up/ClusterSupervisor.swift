@@ -1,20 +1,23 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
-import DFSClient
+import DFSLauncher
 import Foundation
 
-/// Runs `dfs up`: starts the cluster, reports it, waits for Ctrl-C/SIGTERM (or the gateway dying), and
-/// always stops every child before returning the process exit code.
+/// Runs `dfs up`: opens the control socket, starts the cluster, reports it, serves `dfs cluster` requests
+/// and reports (or restarts) members that die, until Ctrl-C/SIGTERM; then always stops every child before
+/// returning the process exit code. The gateway's death does not end it: `dfs cluster start gateway` can
+/// bring it back.
 struct ClusterSupervisor {
     let configuration: LocalClusterConfiguration
+    var restartPolicy: RestartPolicy = .no
+    var restartBackoff = RestartBackoff()
 
     /// Why the cluster stops.
     private enum Ending {
         case signal(Int32)
-        case gatewayDied(ClusterMemberExit)
         case startFailed(any Error)
         case supervisorGone(pid_t)
     }
@@ -29,13 +32,25 @@ struct ClusterSupervisor {
             report("dfs up: \(error)")
             return 1
         }
+        let controller = ClusterController(cluster: cluster, supervisorPID: getpid(), restartPolicy: restartPolicy)
+        let controlServer: ClusterControlServer?
+        do {
+            try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true)
+            controlServer = try await ClusterControlServer.open(at: controlSocketPath, controller: controller)
+        } catch ClusterControlServerError.inUse(let path) {
+            report("dfs up: \(ClusterControlServerError.inUse(path: path))")
+            return 1
+        } catch {
+            report("dfs up: warning: no control socket, so `dfs cluster` cannot reach this cluster: \(error)")
+            controlServer = nil
+        }
+        defer { controlServer?.removeSocketFile() }
 
-        let ending = await firstEnding(cluster: cluster, signals: signals)
+        let ending = await firstEnding(cluster: cluster, controller: controller, controlServer: controlServer, signals: signals)
+        controller.enter(.stopping)
         switch ending {
         case .signal(let signal):
             report("\ndfs up: \(ProcessExit.name(ofSignal: signal)) received; stopping the cluster (Ctrl-C again to kill it now)")
-        case .gatewayDied(let exit):
-            report("dfs up: the gateway stopped unexpectedly (\(exit.exit)); stopping the nodes")
         case .startFailed(let error):
             report("dfs up: cannot start the cluster: \(describeStartFailure(error))")
         case .supervisorGone(let parent):
@@ -47,16 +62,26 @@ struct ClusterSupervisor {
         case .signal, .supervisorGone:
             report("dfs up: stopped")
             return 0
-        case .gatewayDied, .startFailed:
+        case .startFailed:
             return 1
         }
     }
 
+    private var controlSocketPath: String { ClusterControlServer.path(inDataDirectory: configuration.dataDirectory) }
+
     /// Starts the cluster and waits for whatever ends it first.
-    private func firstEnding(cluster: LocalCluster, signals: ShutdownSignals) async -> Ending {
+    private func firstEnding(
+        cluster: LocalCluster, controller: ClusterController, controlServer: ClusterControlServer?, signals: ShutdownSignals
+    ) async -> Ending {
         await withTaskGroup(of: Ending?.self) { group in
             group.addTask {
                 await signals.next().map(Ending.signal)
+            }
+            if let controlServer {
+                group.addTask {
+                    await controlServer.run()
+                    return nil
+                }
             }
             group.addTask {
                 do {
@@ -64,11 +89,9 @@ struct ClusterSupervisor {
                 } catch {
                     return Task.isCancelled ? nil : .startFailed(error)
                 }
-                printBanner()
-                for await exit in cluster.unexpectedExits {
-                    if exit.member == .gateway { return .gatewayDied(exit) }
-                    report("dfs up: \(exit); the cluster keeps running without it")
-                }
+                controller.enter(.running)
+                printBanner(controlAvailable: controlServer != nil)
+                await superviseExits(of: cluster)
                 return nil
             }
             if let parent = expectedParent() {
@@ -80,6 +103,49 @@ struct ClusterSupervisor {
             }
             group.cancelAll()
             return ending ?? .signal(SIGTERM)
+        }
+    }
+
+    /// Reports each member that dies on its own and, with `--restart on-failure`, starts it again after a
+    /// growing delay, until the task is cancelled.
+    private func superviseExits(of cluster: LocalCluster) async {
+        await withDiscardingTaskGroup { restarts in
+            var backoff = restartBackoff
+            for await exit in cluster.unexpectedExits {
+                switch restartPolicy {
+                case .no:
+                    let others = exit.member == .gateway ? "the nodes keep running" : "the cluster keeps running without it"
+                    report("dfs up: \(exit); \(others). `dfs cluster start \(exit.member)` starts it again")
+                case .onFailure:
+                    let delay = backoff.delay(afterFailureOf: exit.member, ranFor: exit.ranFor)
+                    report("dfs up: \(exit); restarting it in \(delay.formattedSeconds) (--restart on-failure)")
+                    restarts.addTask { await restart(exit.member, firstDelay: delay, in: cluster) }
+                }
+            }
+        }
+    }
+
+    /// Restarts `member` after `firstDelay`, trying again with a longer delay while starts fail, until it runs
+    /// or someone took it in hand with `dfs cluster` (started, stopped or killed it).
+    private func restart(_ member: ClusterMember, firstDelay: Duration, in cluster: LocalCluster) async {
+        var delay = firstDelay
+        var attempt = 1
+        while true {
+            do {
+                try await Task.sleep(for: delay)
+            } catch {
+                return
+            }
+            do {
+                guard let pid = try await cluster.restartAfterFailure(member) else { return }
+                report("dfs up: restarted \(member) (pid \(pid))")
+                return
+            } catch {
+                if Task.isCancelled { return }
+                attempt += 1
+                delay = max(delay, restartBackoff.delay(forAttempt: attempt))
+                report("dfs up: restarting \(member) failed: \(error); next attempt in \(delay.formattedSeconds)")
+            }
         }
     }
 
@@ -99,9 +165,11 @@ struct ClusterSupervisor {
         await cluster.shutdown()
     }
 
-    private func printBanner() {
+    private func printBanner(controlAvailable: Bool) {
         let nodeCount = configuration.nodes.count
-        var lines = ["SwiftDFS is up: a gateway and \(nodeCount) node\(nodeCount == 1 ? "" : "s"), data in \(configuration.dataDirectory)"]
+        var lines = [
+            "SwiftDFS is up: a gateway and \(nodeCount) node\(nodeCount == 1 ? "" : "s"), data in \(configuration.dataDirectory)"
+        ]
         var table = TextTable("", "URL", "ROLE", "DATA")
         table.append(["gateway", configuration.gatewayURL, "", Self.maskingPassword(in: configuration.effectiveMetadataURL)])
         for node in configuration.nodes {
@@ -114,8 +182,18 @@ struct ClusterSupervisor {
         if let secretFile = configuration.clusterSecretFile {
             lines.append("Cluster secret: \(secretFile) (mode 0600; nodes answer only calls that carry it)")
         }
-        let gatewayHint = configuration.gatewayURL == GatewayOptions.defaultGateway ? "" : "--gateway \(configuration.gatewayURL) "
-        lines.append("Try: dfs put \(gatewayHint)FILE    (Ctrl-C stops the cluster)")
+        let dfs = CommandHint.invocation(ofRunningExecutable: ClusterBinaries.runningExecutablePath())
+        let gatewayHint =
+            configuration.gatewayURL == GatewayOptions.defaultGateway ? "" : "--gateway \(configuration.gatewayURL) "
+        lines.append("Dashboard: \(configuration.gatewayURL)/")
+        if controlAvailable {
+            let dataHint =
+                CommandHint.isDefaultDataDirectory(configuration.dataDirectory) ? "" : " --data \(configuration.dataDirectory)"
+            lines.append(
+                "Failover by hand: \(dfs) cluster status|pause|resume|kill|stop|start MEMBER\(dataHint)   (MEMBER: gateway, node-1…)"
+            )
+        }
+        lines.append("Try: \(dfs) put \(gatewayHint)FILE    (Ctrl-C stops the cluster)")
         // Written straight to the descriptor: through a pipe, print() would sit in a buffer until exit.
         FileHandle.standardOutput.write(Data((lines.joined(separator: "\n") + "\n").utf8))
     }

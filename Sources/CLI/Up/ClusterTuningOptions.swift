@@ -37,10 +37,14 @@ struct ClusterTuningOptions: ParsableArguments {
     @Option(help: "Mid-download, a source silent this long is replaced by another replica at the byte reached, e.g. 2s.")
     var stallTimeout: String?
 
-    @Option(help: "Upload bodies up to this size are kept in gateway memory so one whose primary hangs is sent to the next node, e.g. 8MiB (0 disables).")
+    @Option(
+        help:
+            "Upload bodies up to this size are kept in gateway memory so one whose primary hangs is sent to the next node, e.g. 8MiB (0 disables)."
+    )
     var replayBuffer: String?
 
-    @Option(help: "Hedged reads: bounds MIN[,MAX] of the wait for a replica's first byte before another is asked, e.g. 20ms,500ms.")
+    @Option(
+        help: "Hedged reads: bounds MIN[,MAX] of the wait for a replica's first byte before another is asked, e.g. 20ms,500ms.")
     var hedgeAfter: String?
 
     @Option(help: "Share of downloads that may send a hedge request, e.g. 5%.")
@@ -52,10 +56,17 @@ struct ClusterTuningOptions: ParsableArguments {
     @Option(help: "Log level of the gateway and the nodes: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String?
 
-    @Option(help: "Client API keys file for the gateway ('read-only TOKEN' / 'read-write TOKEN' lines); needed with a non-loopback --host.")
+    @Option(
+        help:
+            "Client API keys file for the gateway ('read-only TOKEN' / 'read-write TOKEN' lines); needed with a non-loopback --host."
+    )
     var apiKeysFile: String?
 
-    @Option(parsing: .unconditionalSingleValue, help: "Any other gateway flag, passed as is; repeat it for each word, e.g. --gateway-arg --audit-interval --gateway-arg 10m.")
+    @Option(
+        parsing: .unconditionalSingleValue,
+        help:
+            "Any other gateway flag, passed as is; repeat it for each word, e.g. --gateway-arg --audit-interval --gateway-arg 10m."
+    )
     var gatewayArg: [String] = []
 
     /// What `dfs up` appends to the gateway's command line.

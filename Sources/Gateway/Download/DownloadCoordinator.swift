@@ -70,12 +70,15 @@ struct DownloadCoordinator: Sendable {
 
     /// Opens the whole file as the source of a repair to `target`: every copy but the target's, `preferred` first,
     /// with the same verification and failover as a download but no hedged reads.
-    func openRepairSource(_ entry: FileEntry, for target: NodeID, preferring preferred: NodeID?, logger: Logger) async throws -> DownloadPlan {
+    func openRepairSource(
+        _ entry: FileEntry, for target: NodeID, preferring preferred: NodeID?, logger: Logger
+    ) async throws -> DownloadPlan {
         try await open(entry, range: nil, excluding: target, preferring: preferred, hedging: false, logger: logger)
     }
 
     private func open(
-        _ entry: FileEntry, range: ByteRange?, excluding excluded: NodeID?, preferring preferred: NodeID?, hedging: Bool, logger: Logger
+        _ entry: FileEntry, range: ByteRange?, excluding excluded: NodeID?, preferring preferred: NodeID?, hedging: Bool,
+        logger: Logger
     ) async throws -> DownloadPlan {
         let file = entry.file
         let verified = Set(entry.verifiedReplicas).subtracting(excluded.map { [$0] } ?? [])
@@ -93,7 +96,8 @@ struct DownloadCoordinator: Sendable {
         }
         let hedgeDelay = hedging ? await scoreboard.downloadStarting(on: leader.id) : nil
         let (winner, race) = try await firstSourceToAnswer(
-            file: file, range: range, hedgeDelay: hedgeDelay, race: FirstByteRace(ranked: ranked), knownDamaged: damaged, logger: logger)
+            file: file, range: range, hedgeDelay: hedgeDelay, race: FirstByteRace(ranked: ranked), knownDamaged: damaged,
+            logger: logger)
         guard let (candidate, opened) = winner else {
             // A delete that ran meanwhile removed the copies: the file is gone, which is a 404, not a node failure.
             if try await store.file(file.key) == nil { throw FileAccessError.fileNotFound(file.key) }
@@ -104,13 +108,16 @@ struct DownloadCoordinator: Sendable {
         // Mid-stream fallbacks in rank order, except that a replica that just lost the first-byte race (it was late)
         // goes after the others, and one whose first block was damaged goes last (its later blocks may be intact).
         let untouched = ranked.filter { $0.id != candidate.id && !race.failed.contains($0.id) }
-        let fallbacks = untouched.filter { !race.running.contains($0.id) } + untouched.filter { race.running.contains($0.id) }
+        let fallbacks =
+            untouched.filter { !race.running.contains($0.id) } + untouched.filter { race.running.contains($0.id) }
             + ranked.filter { race.damagedAtStart.contains($0.id) }
         let source = ResumableBlobStream(
             file: file, first: range?.first ?? 0, last: range?.last ?? (file.sizeBytes - 1), opened: opened,
             routing: routing, fallbacks: fallbacks,
-            opener: ReplicaOpener(nodes: nodes, firstByteTimeout: firstByteTimeout), scoreboard: scoreboard, stallTimeout: stallTimeout,
-            slowness: slowness, events: events, recentThroughput: await scoreboard.score(of: candidate.id)?.throughputBytesPerSecond, logger: logger)
+            opener: ReplicaOpener(nodes: nodes, firstByteTimeout: firstByteTimeout), scoreboard: scoreboard,
+            stallTimeout: stallTimeout,
+            slowness: slowness, events: events,
+            recentThroughput: await scoreboard.score(of: candidate.id)?.throughputBytesPerSecond, logger: logger)
         return DownloadPlan(
             file: file, range: range, routing: routing, nodeLatencyMs: await scoreboard.score(of: candidate.id)?.ewmaLatencyMs,
             body: AnyByteStream(ResumableByteSequence(stream: source)))
@@ -120,7 +127,8 @@ struct DownloadCoordinator: Sendable {
     /// late; returns the first whose first byte arrives and whose size and recorded digest fit (nil when every
     /// replica failed), and the race's record. Losers are cancelled and their in-flight slots released.
     private func firstSourceToAnswer(
-        file: FileRecord, range: ByteRange?, hedgeDelay: Duration?, race initial: FirstByteRace, knownDamaged: Set<NodeID>, logger: Logger
+        file: FileRecord, range: ByteRange?, hedgeDelay: Duration?, race initial: FirstByteRace, knownDamaged: Set<NodeID>,
+        logger: Logger
     ) async throws -> (winner: (NodeScore, OpenedReplica)?, race: FirstByteRace) {
         let opener = ReplicaOpener(nodes: nodes, firstByteTimeout: firstByteTimeout)
         let key = file.key
@@ -140,7 +148,9 @@ struct DownloadCoordinator: Sendable {
                     await scoreboard.requestStarted(on: candidate.id)
                     group.addTask {
                         do {
-                            return .opened(candidate, try await opener.open(key, on: candidate.endpoint, range: range, expecting: file.expectation))
+                            return .opened(
+                                candidate,
+                                try await opener.open(key, on: candidate.endpoint, range: range, expecting: file.expectation))
                         } catch {
                             return .failed(candidate, error)
                         }
@@ -150,8 +160,11 @@ struct DownloadCoordinator: Sendable {
                 switch event {
                 case .hedgeDue:
                     // How long the request still running has kept the download waiting decides which replica could win.
-                    guard let leader = race.running.first, let waited = race.startedAt[leader].map({ ContinuousClock.now - $0 }) else { continue }
-                    guard let target = await scoreboard.claimHedge(after: waited, among: race.hedgeCandidates), let extra = race.hedge(to: target) else {
+                    guard let leader = race.running.first, let waited = race.startedAt[leader].map({ ContinuousClock.now - $0 })
+                    else { continue }
+                    guard let target = await scoreboard.claimHedge(after: waited, among: race.hedgeCandidates),
+                        let extra = race.hedge(to: target)
+                    else {
                         // No replica is expected to beat the leader yet. The longer the leader keeps us waiting, the more
                         // replicas qualify: look again when it has waited twice as long, until the first-byte timeout
                         // settles it (a handful of wake-ups at most).
@@ -176,7 +189,8 @@ struct DownloadCoordinator: Sendable {
                         events.failedOver(candidate.id, .beforeFirstByte)
                     } else {
                         for loser in race.running {
-                            await scoreboard.requestAbandoned(on: loser, waited: race.startedAt[loser].map { ContinuousClock.now - $0 })
+                            await scoreboard.requestAbandoned(
+                                on: loser, waited: race.startedAt[loser].map { ContinuousClock.now - $0 })
                         }
                         if candidate.id == race.hedgedTo { events.hedgeWon(candidate.id) }
                         return ((candidate, opened), race)
@@ -196,9 +210,12 @@ struct DownloadCoordinator: Sendable {
                         await markDamaged(key, on: candidate.id, status: damage, reason: "\(error)", logger: logger)
                     }
                     race.recordFailure(
-                        candidate.id, reason: (error as? NodeRequestError)?.description ?? "\(candidate.id): \(error)", copyDamaged: damage == .corrupt)
+                        candidate.id, reason: (error as? NodeRequestError)?.description ?? "\(candidate.id): \(error)",
+                        copyDamaged: damage == .corrupt)
                     events.failedOver(candidate.id, .beforeFirstByte)
-                    logger.warning("replica failed before the first byte; trying the next", metadata: ["file_key": "\(key)", "node_id": "\(candidate.id)", "error": "\(error)"])
+                    logger.warning(
+                        "replica failed before the first byte; trying the next",
+                        metadata: ["file_key": "\(key)", "node_id": "\(candidate.id)", "error": "\(error)"])
                 }
                 // Nothing running any more (the hedge timer aside): fail over to the next replica, if any.
                 if race.running.isEmpty {
@@ -228,12 +245,14 @@ struct DownloadCoordinator: Sendable {
 
     /// Takes a replica out of service and queues its repair from a verified copy (a copy already marked stays so).
     func markDamaged(_ key: FileKey, on node: NodeID, status: LocationStatus, reason: String, logger: Logger) async {
-        logger.warning("replica damaged; queued for repair", metadata: ["file_key": "\(key)", "node_id": "\(node)", "reason": "\(reason)"])
+        logger.warning(
+            "replica damaged; queued for repair", metadata: ["file_key": "\(key)", "node_id": "\(node)", "reason": "\(reason)"])
         do {
             // One transaction: the location leaves service and its repair is queued together (or not at all).
             _ = try await store.markReplicaLost(key, on: node, status: status, reason: reason, at: Date())
         } catch {
-            logger.error("could not record a damaged replica", metadata: ["file_key": "\(key)", "node_id": "\(node)", "error": "\(error)"])
+            logger.error(
+                "could not record a damaged replica", metadata: ["file_key": "\(key)", "node_id": "\(node)", "error": "\(error)"])
         }
     }
 }

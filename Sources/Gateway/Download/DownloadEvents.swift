@@ -29,5 +29,7 @@ struct DownloadEvents: Sendable {
     /// A source's stream broke mid-transfer: the node died, or it found a damaged block and cut the stream before it.
     var sourceBroke: @Sendable (_ key: FileKey, _ node: NodeID) -> Void = { _, _ in }
     /// A node refused to serve its copy because it is damaged (or missing): MISSING or CORRUPT, and why.
-    var copyDamaged: @Sendable (_ key: FileKey, _ node: NodeID, _ status: LocationStatus, _ reason: String) -> Void = { _, _, _, _ in }
+    var copyDamaged: @Sendable (_ key: FileKey, _ node: NodeID, _ status: LocationStatus, _ reason: String) -> Void = {
+        _, _, _, _ in
+    }
 }

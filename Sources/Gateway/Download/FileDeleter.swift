@@ -25,7 +25,8 @@ struct FileDeleter: Sendable {
         guard let entry = try await store.file(key) else { throw FileAccessError.fileNotFound(key) }
         // Every node that holds or may soon hold a copy: recorded locations, plus any node with a live repair item.
         let queued = try await store.queueItems(QueueFilter(limit: 10_000)).filter { $0.fileKey == key && $0.kind == .replicate }
-        let holders = Set(entry.locations.filter { $0.status != .deleted }.map(\.nodeID)).union(queued.map(\.targetNodeID)).sorted()
+        let holders = Set(entry.locations.filter { $0.status != .deleted }.map(\.nodeID)).union(queued.map(\.targetNodeID))
+            .sorted()
         // Gone from the metadata before any copy goes: a download from now on answers 404, never a 503 from nodes
         // that already removed theirs. Each holder keeps a queued DELETE until its copy is known to be gone.
         guard try await store.markDeleted(key, removedFrom: [], pendingOn: holders, at: Date()) else {
@@ -43,9 +44,9 @@ struct FileDeleter: Sendable {
                         _ = try await withDeadline(deadline) { try await nodes.deleteBlob(key, on: score.endpoint) }
                         return (node, true)
                     } catch {
-                        logger.warning("node did not remove its copy in time; the delete stays queued", metadata: [
-                            "file_key": "\(key)", "node_id": "\(node)", "error": "\(error)",
-                        ])
+                        logger.warning(
+                            "node did not remove its copy in time; the delete stays queued",
+                            metadata: ["file_key": "\(key)", "node_id": "\(node)", "error": "\(error)"])
                         return (node, false)
                     }
                 }
@@ -58,9 +59,16 @@ struct FileDeleter: Sendable {
             try await store.completeDeletes(of: key, on: deleted, at: Date())
         } catch {
             // The queued items then remove copies that are already gone: harmless.
-            logger.warning("could not record the removals; their queued deletes will run again", metadata: ["file_key": "\(key)", "error": "\(error)"])
+            logger.warning(
+                "could not record the removals; their queued deletes will run again",
+                metadata: ["file_key": "\(key)", "error": "\(error)"])
         }
-        logger.info("deleted file", metadata: ["file_key": "\(key)", "deleted_from": "\(deleted.sorted().map(\.rawValue))", "pending": "\(pending.sorted().map(\.rawValue))"])
+        logger.info(
+            "deleted file",
+            metadata: [
+                "file_key": "\(key)", "deleted_from": "\(deleted.sorted().map(\.rawValue))",
+                "pending": "\(pending.sorted().map(\.rawValue))",
+            ])
         return DeleteOutcome(key: key, deletedFrom: deleted.sorted(), pendingOn: pending.sorted())
     }
 }

@@ -53,18 +53,25 @@ final class ReplicaDamageReports: Service, Sendable {
         case .streamBroke(let key, let node):
             guard let endpoint = await scoreboard.score(of: node)?.endpoint else { return }
             // A node that died or hangs does not answer: nothing is known about its copy then.
-            guard let blocks = try? await nodes.damagedBlocks(of: key, on: endpoint, timeout: timeout), !blocks.isEmpty else { return }
-            await record(key, on: node, status: .corrupt, reason: "reads found blocks \(blocks.map(String.init).joined(separator: ",")) damaged")
+            guard let blocks = try? await nodes.damagedBlocks(of: key, on: endpoint, timeout: timeout), !blocks.isEmpty else {
+                return
+            }
+            await record(
+                key, on: node, status: .corrupt,
+                reason: "reads found blocks \(blocks.map(String.init).joined(separator: ",")) damaged")
         }
     }
 
     private func record(_ key: FileKey, on node: NodeID, status: LocationStatus, reason: String) async {
         do {
             if try await store.markReplicaLost(key, on: node, status: status, reason: reason, at: Date()) {
-                logger.warning("replica damaged; queued for repair", metadata: ["file_key": "\(key)", "node_id": "\(node)", "reason": "\(reason)"])
+                logger.warning(
+                    "replica damaged; queued for repair",
+                    metadata: ["file_key": "\(key)", "node_id": "\(node)", "reason": "\(reason)"])
             }
         } catch {
-            logger.error("could not record a damaged replica", metadata: ["file_key": "\(key)", "node_id": "\(node)", "error": "\(error)"])
+            logger.error(
+                "could not record a damaged replica", metadata: ["file_key": "\(key)", "node_id": "\(node)", "error": "\(error)"])
         }
     }
 }

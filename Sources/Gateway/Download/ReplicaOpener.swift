@@ -9,7 +9,9 @@ struct ReplicaOpener: Sendable {
     let nodes: any NodeClient
     var firstByteTimeout: Duration
 
-    func open(_ key: FileKey, on node: NodeEndpoint, range: ByteRange?, expecting expectation: BlobExpectation) async throws -> OpenedReplica {
+    func open(
+        _ key: FileKey, on node: NodeEndpoint, range: ByteRange?, expecting expectation: BlobExpectation
+    ) async throws -> OpenedReplica {
         let nodes = self.nodes
         let firstByteTimeout = self.firstByteTimeout
         return try await race {

@@ -19,7 +19,7 @@ final class ResumableBlobStream {
     /// The part of the blob being served, inclusive bounds.
     private let first: Int64
     private let last: Int64
-    private var current: SourceIterator
+    private var current: WatchedSource
     /// A resumed source's first chunk, read while opening it (within the first-byte timeout), not yet passed on.
     private var pendingChunk: ByteBuffer?
     private var currentNode: NodeID
@@ -43,13 +43,16 @@ final class ResumableBlobStream {
     /// - Parameters:
     ///   - first, last: the inclusive byte range served (`last` is `first - 1` for an empty file).
     ///   - opened: the serving node's stream with its first chunk already read (and not yet passed on).
-    init(file: FileRecord, first: Int64, last: Int64, opened: OpenedReplica, routing: DownloadRouting,
-         fallbacks: [NodeScore], opener: ReplicaOpener, scoreboard: LatencyScoreboard, stallTimeout: Duration,
-         slowness: SlowSourceDetector = SlowSourceDetector(), events: DownloadEvents = DownloadEvents(), recentThroughput: Double?, logger: Logger) {
+    init(
+        file: FileRecord, first: Int64, last: Int64, opened: OpenedReplica, routing: DownloadRouting,
+        fallbacks: [NodeScore], opener: ReplicaOpener, scoreboard: LatencyScoreboard, stallTimeout: Duration,
+        slowness: SlowSourceDetector = SlowSourceDetector(), events: DownloadEvents = DownloadEvents(), recentThroughput: Double?,
+        logger: Logger
+    ) {
         self.file = file
         self.first = first
         self.last = last
-        self.current = SourceIterator(opened.iterator)
+        self.current = WatchedSource(opened.iterator, stallTimeout: stallTimeout)
         self.pendingChunk = opened.first
         self.currentNode = routing.servedBy
         self.lease = StreamLease(on: routing.servedBy, in: scoreboard.streaming)
@@ -76,8 +79,8 @@ final class ResumableBlobStream {
             }
             let waitStarted = ContinuousClock.now
             // Once every byte is in, only the body's end is left, which the HTTP client reports as soon as the
-            // Content-Length is reached: no stall timer (a task group and a timer per response) is needed for it.
-            let outcome = delivered == expectedLength ? await current.next() : await current.next(within: stallTimeout)
+            // Content-Length is reached: that wait is not watched.
+            let outcome = await current.next(watched: delivered < expectedLength)
             switch outcome {
             case .chunk(let chunk):
                 guard let passed = pass(chunk) else { return finished() }
@@ -86,7 +89,9 @@ final class ResumableBlobStream {
             case .end:
                 if delivered == expectedLength { return finished() }
                 // A node ends its answer early, cleanly, only before a block it found damaged.
-                try await resume(after: "the node stopped after \(delivered) of \(expectedLength) bytes, before a damaged block", cause: .damaged)
+                try await resume(
+                    after: "the node stopped after \(delivered) of \(expectedLength) bytes, before a damaged block",
+                    cause: .damaged)
             case .stalled:
                 try await resume(after: "no byte for \(stallTimeout)", cause: .stalled)
             case .failed(let error as CancellationError):
@@ -109,7 +114,9 @@ final class ResumableBlobStream {
     }
 
     private func judgePace(bytes: Int, waited: Duration) async {
-        switch slowness.delivered(bytes: bytes, waited: waited, recentThroughput: recentThroughput, bytesRemaining: expectedLength - delivered) {
+        switch slowness.delivered(
+            bytes: bytes, waited: waited, recentThroughput: recentThroughput, bytesRemaining: expectedLength - delivered)
+        {
         case .keepGoing:
             break
         case .measured(let rate):
@@ -117,7 +124,9 @@ final class ResumableBlobStream {
             recentThroughput = await scoreboard.score(of: currentNode)?.throughputBytesPerSecond
         case .tooSlow(let rate):
             let expected = recentThroughput ?? 0
-            await switchIfPossible(reason: "delivering \(Int(rate)) B/s, below 1/\(Int(1 / slowness.slowFraction)) of its recent \(Int(expected)) B/s")
+            await switchIfPossible(
+                reason:
+                    "delivering \(Int(rate)) B/s, below 1/\(Int(1 / slowness.slowFraction)) of its recent \(Int(expected)) B/s")
         }
     }
 
@@ -125,7 +134,9 @@ final class ResumableBlobStream {
     /// the nodes, the failovers and the hedge, since response headers leave before any mid-stream event.
     private func finished() -> ByteBuffer? {
         lease.release()
-        let level: Logger.Level = midStreamFailovers.isEmpty && routing.failedBeforeFirstByte.isEmpty && routing.hedgedTo == nil ? .debug : .info
+        current.cancel()
+        let level: Logger.Level =
+            midStreamFailovers.isEmpty && routing.failedBeforeFirstByte.isEmpty && routing.hedgedTo == nil ? .debug : .info
         logger.log(level: level, "download served", metadata: summary())
         return nil
     }
@@ -148,23 +159,28 @@ final class ResumableBlobStream {
         events.failedOver(currentNode, cause)
         // Let the node be asked, off this path, which blocks it found damaged (a broken stream may be a death too).
         if cause == .broken || cause == .damaged { events.sourceBroke(key, currentNode) }
-        logger.warning("source failed mid-stream; resuming from another replica", metadata: [
-            "file_key": "\(key)", "node_id": "\(currentNode)", "bytes": "\(delivered)", "error": "\(reason)",
-        ])
+        logger.warning(
+            "source failed mid-stream; resuming from another replica",
+            metadata: [
+                "file_key": "\(key)", "node_id": "\(currentNode)", "bytes": "\(delivered)", "error": "\(reason)",
+            ])
         if try await switchToFallback(reason: reason, keeping: stoppedSource) { return }
         var metadata = summary()
         metadata["error"] = "\(reason)"
         lease.release()
         logger.warning("download aborted: no replica can continue", metadata: metadata)
         events.aborted()
-        throw NodeRequestError.unreachable(currentNode, reason: "\(reason); no other replica could continue at byte \(first + delivered)")
+        throw NodeRequestError.unreachable(
+            currentNode, reason: "\(reason); no other replica could continue at byte \(first + delivered)")
     }
 
     /// The source is alive but far too slow: moves on only if another replica opens, else keeps it.
     private func switchIfPossible(reason: String) async {
-        logger.warning("source too slow; trying another replica", metadata: [
-            "file_key": "\(key)", "node_id": "\(currentNode)", "bytes": "\(delivered)", "reason": "\(reason)",
-        ])
+        logger.warning(
+            "source too slow; trying another replica",
+            metadata: [
+                "file_key": "\(key)", "node_id": "\(currentNode)", "bytes": "\(delivered)", "reason": "\(reason)",
+            ])
         let slowNode = currentNode
         if (try? await switchToFallback(reason: reason)) == true {
             await scoreboard.requestFailed(on: slowNode)
@@ -185,15 +201,21 @@ final class ResumableBlobStream {
             let candidate = fallbacks.removeFirst()
             await scoreboard.requestStarted(on: candidate.id)
             do {
-                let opened = try await opener.open(key, on: candidate.endpoint, range: ByteRange(first: resumeAt, last: last), expecting: file.expectation)
+                let opened = try await opener.open(
+                    key, on: candidate.endpoint, range: ByteRange(first: resumeAt, last: last), expecting: file.expectation)
                 await scoreboard.requestFinished(on: candidate.id, latency: opened.latency, failed: false)
-                if opened.stream.totalSize != file.sizeBytes || (opened.stream.recordedDigest.map { $0 != file.checksum } ?? false) {
-                    logger.warning("replica holds a different blob; not resuming from it", metadata: [
-                        "file_key": "\(key)", "node_id": "\(candidate.id)", "bytes": "\(opened.stream.totalSize)",
-                    ])
+                if opened.stream.totalSize != file.sizeBytes
+                    || (opened.stream.recordedDigest.map { $0 != file.checksum } ?? false)
+                {
+                    logger.warning(
+                        "replica holds a different blob; not resuming from it",
+                        metadata: [
+                            "file_key": "\(key)", "node_id": "\(candidate.id)", "bytes": "\(opened.stream.totalSize)",
+                        ])
                     continue
                 }
-                current = SourceIterator(opened.iterator)
+                current.cancel()
+                current = WatchedSource(opened.iterator, stallTimeout: stallTimeout)
                 lease.release()
                 lease = StreamLease(on: candidate.id, in: scoreboard.streaming)
                 pendingChunk = opened.first
@@ -202,7 +224,8 @@ final class ResumableBlobStream {
                 currentNode = candidate.id
                 slowness.reset()
                 recentThroughput = await scoreboard.score(of: candidate.id)?.throughputBytesPerSecond
-                logger.info("download resumed", metadata: ["file_key": "\(key)", "node_id": "\(candidate.id)", "bytes": "\(delivered)"])
+                logger.info(
+                    "download resumed", metadata: ["file_key": "\(key)", "node_id": "\(candidate.id)", "bytes": "\(delivered)"])
                 return true
             } catch is CancellationError {
                 await scoreboard.requestAbandoned(on: candidate.id)
@@ -211,54 +234,17 @@ final class ResumableBlobStream {
                 await scoreboard.requestFinished(on: candidate.id, latency: nil, failed: false)
                 events.copyDamaged(key, candidate.id, error.copyDamage!, error.description)
                 if error.copyDamage == .corrupt { damagedHere.append(candidate) }
-                logger.warning("replica's copy is damaged; not resuming from it", metadata: ["file_key": "\(key)", "node_id": "\(candidate.id)", "error": "\(error)"])
+                logger.warning(
+                    "replica's copy is damaged; not resuming from it",
+                    metadata: ["file_key": "\(key)", "node_id": "\(candidate.id)", "error": "\(error)"])
             } catch {
                 await scoreboard.requestFinished(on: candidate.id, latency: nil, failed: true)
-                logger.warning("replica could not resume the download", metadata: ["file_key": "\(key)", "node_id": "\(candidate.id)", "error": "\(error)"])
+                logger.warning(
+                    "replica could not resume the download",
+                    metadata: ["file_key": "\(key)", "node_id": "\(candidate.id)", "error": "\(error)"])
             }
         }
         return false
-    }
-}
-
-/// A source's iterator whose `next()` can be abandoned after a deadline: the wait runs in a child task that is
-/// cancelled when the stall timer wins (cancelling an HTTP body read closes that connection).
-///
-/// `@unchecked Sendable`: the iterator moves into one child task at a time and the caller awaits that task before
-/// touching it again; once a wait is abandoned the iterator is never used again.
-final class SourceIterator: @unchecked Sendable {
-    private var iterator: AnyByteStream.AsyncIterator
-
-    enum Outcome: Sendable {
-        case chunk(ByteBuffer)
-        case end
-        case stalled
-        case failed(any Error)
-    }
-
-    init(_ iterator: AnyByteStream.AsyncIterator) { self.iterator = iterator }
-
-    /// The next outcome, however long it takes.
-    func next() async -> Outcome {
-        do {
-            return try await iterator.next().map(Outcome.chunk) ?? .end
-        } catch {
-            return .failed(error)
-        }
-    }
-
-    func next(within timeout: Duration) async -> Outcome {
-        let outcome: Outcome
-        do {
-            outcome = try await withDeadline(timeout) { try await self.iterator.next().map(Outcome.chunk) ?? .end }
-        } catch is DeadlineExceeded {
-            outcome = .stalled
-        } catch {
-            outcome = .failed(error)
-        }
-        // Our own cancellation reaches the wait too; report it as such rather than as a stall or a source failure.
-        if Task.isCancelled { return .failed(CancellationError()) }
-        return outcome
     }
 }
 

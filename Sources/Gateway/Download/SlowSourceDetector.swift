@@ -1,5 +1,5 @@
 /// Decides, from how long the gateway waited for each chunk, whether a download's source has become far slower
-/// than that node's recent throughput (issue 5 item 2). Pure: it sees byte counts and waits, never a clock or a
+/// than that node's recent throughput. Pure: it sees byte counts and waits, never a clock or a
 /// socket, so it is tested with plain values.
 ///
 /// Only the time spent waiting for the source counts: a slow client holds the response back between chunks, and
@@ -20,8 +20,10 @@ struct SlowSourceDetector: Sendable, Equatable {
     private var windowBytes: Int64 = 0
     private var windowWait: Duration = .zero
 
-    init(slowFraction: Double = 1.0 / 8, window: Duration = .seconds(1), measureEveryBytes: Int64 = 16 << 20,
-         minimumMeasuredWait: Duration = .milliseconds(10), minimumBytesRemaining: Int64 = 1 << 20) {
+    init(
+        slowFraction: Double = 1.0 / 8, window: Duration = .seconds(1), measureEveryBytes: Int64 = 16 << 20,
+        minimumMeasuredWait: Duration = .milliseconds(10), minimumBytesRemaining: Int64 = 1 << 20
+    ) {
         self.slowFraction = slowFraction
         self.window = window
         self.measureEveryBytes = measureEveryBytes

@@ -4,7 +4,7 @@ import DFSMetadata
 import HTTPTypes
 import Hummingbird
 
-/// The single mapping from domain errors to HTTP (STYLE §5); handlers never build error responses themselves.
+/// The single mapping from domain errors to HTTP; handlers never build error responses themselves.
 extension APIError {
     init(mapping error: any Error) {
         switch error {
@@ -21,26 +21,35 @@ extension APIError {
             case .fileNotFound(let key):
                 self = APIError(status: .notFound, code: "file_not_found", message: "no file with key \(key)")
             case .rangeNotSatisfiable(let size):
-                self = APIError(status: .rangeNotSatisfiable, code: "range_not_satisfiable", message: "the requested range is outside the file's \(size) bytes")
+                self = APIError(
+                    status: .rangeNotSatisfiable, code: "range_not_satisfiable",
+                    message: "the requested range is outside the file's \(size) bytes")
             }
         case let error as NodeNotFound:
             self = APIError(status: .notFound, code: "node_not_found", message: "no node with id \(error.id)")
         case let error as NoNodeAvailable:
             self = APIError(
                 status: .serviceUnavailable, code: "no_node_available",
-                message: "no storage node could take the \(error.action): " + (error.attempts.isEmpty ? "none tried" : error.attempts.joined(separator: "; ")),
+                message: "no storage node could take the \(error.action): "
+                    + (error.attempts.isEmpty ? "none tried" : error.attempts.joined(separator: "; ")),
                 attempts: error.attempts)
         case let error as NodeRequestError:
             switch error {
             case .insufficientStorage(let node, let message):
-                self = APIError(status: HTTPResponse.Status(code: 507, reasonPhrase: "Insufficient Storage"), code: "insufficient_storage", message: "node \(node) is out of space: \(message)")
+                self = APIError(
+                    status: HTTPResponse.Status(code: 507, reasonPhrase: "Insufficient Storage"), code: "insufficient_storage",
+                    message: "node \(node) is out of space: \(message)")
             default:
-                self = APIError(status: .serviceUnavailable, code: "no_node_available", message: error.description, attempts: [error.description])
+                self = APIError(
+                    status: .serviceUnavailable, code: "no_node_available", message: error.description,
+                    attempts: [error.description])
             }
         case let error as MetadataError:
             switch error {
             case .unavailable(let reason):
-                self = APIError(status: .serviceUnavailable, code: "metadata_unavailable", message: "the metadata store is unavailable: \(reason)")
+                self = APIError(
+                    status: .serviceUnavailable, code: "metadata_unavailable",
+                    message: "the metadata store is unavailable: \(reason)")
             default:
                 self = APIError(status: .internalServerError, code: "internal_error", message: "internal error (metadata)")
             }
@@ -53,7 +62,10 @@ extension APIError {
             case 413: code = "payload_too_large"
             default: code = "bad_request"
             }
-            let fallback = error.status.code == 404 ? "no such endpoint" : error.status.code == 405 ? "method not allowed on this endpoint" : "the request could not be handled"
+            let fallback =
+                error.status.code == 404
+                ? "no such endpoint"
+                : error.status.code == 405 ? "method not allowed on this endpoint" : "the request could not be handled"
             self = APIError(status: error.status, code: code, message: error.body ?? fallback)
         default:
             self = APIError(status: .internalServerError, code: "internal_error", message: "internal server error")
@@ -63,29 +75,36 @@ extension APIError {
     private static func map(_ error: UploadError) -> APIError {
         switch error {
         case .missingFileField:
-            return APIError(status: .badRequest, code: "missing_file_field", message: "the multipart body has no part named 'file'")
+            return APIError(
+                status: .badRequest, code: "missing_file_field", message: "the multipart body has no part named 'file'")
         case .missingFilename:
-            return APIError(status: .badRequest, code: "missing_filename", message: "a raw upload body needs its file name in ?filename=")
+            return APIError(
+                status: .badRequest, code: "missing_filename", message: "a raw upload body needs its file name in ?filename=")
         case .invalidFilename(let reason):
             return APIError(status: .badRequest, code: "invalid_filename", message: reason)
         case .malformedMultipart(let reason):
             return APIError(status: .badRequest, code: "malformed_multipart", message: reason)
         case .payloadTooLarge(let limit):
-            return APIError(status: .contentTooLarge, code: "payload_too_large", message: "the upload exceeds the limit of \(limit) bytes")
+            return APIError(
+                status: .contentTooLarge, code: "payload_too_large", message: "the upload exceeds the limit of \(limit) bytes")
         case .digestMismatch(let expected, let actual):
-            return APIError(status: .unprocessableContent, code: "digest_mismatch", message: "the body hashes to \(actual.hex), the client declared \(expected.hex); nothing was stored")
+            return APIError(
+                status: .unprocessableContent, code: "digest_mismatch",
+                message: "the body hashes to \(actual.hex), the client declared \(expected.hex); nothing was stored")
         case .invalidDigestHeader(let reason):
             return APIError(status: .badRequest, code: "invalid_digest", message: reason)
         case .quorumNotReached(let required, let verified, let failures):
             return APIError(
                 status: .serviceUnavailable, code: "no_node_available",
-                message: "only \(verified.count) verified copies, \(required) required: " + failures.joined(separator: "; "), attempts: failures)
+                message: "only \(verified.count) verified copies, \(required) required: " + failures.joined(separator: "; "),
+                attempts: failures)
         case .bodyInterrupted(let reason):
             return APIError(status: .badRequest, code: "body_interrupted", message: "the request body ended early: \(reason)")
         case .primaryStalled(let attempts):
             return APIError(
                 status: .serviceUnavailable, code: "primary_unavailable",
-                message: "the upload's primary node stopped reading or answering and the body was too large to send again; nothing was stored: "
+                message:
+                    "the upload's primary node stopped reading or answering and the body was too large to send again; nothing was stored: "
                     + attempts.joined(separator: "; "),
                 attempts: attempts)
         }

@@ -3,7 +3,7 @@ import Foundation
 import Hummingbird
 import NIOCore
 
-/// An error as the client sees it: status plus the JSON `{"error", "message"}` of SPEC §2.3.
+/// An error as the client sees it: status plus the JSON `{"error", "message"}` every client of the prototype parses.
 struct APIError: Error, HTTPResponseError, Sendable {
     var status: HTTPResponse.Status
     var code: String
@@ -25,9 +25,10 @@ struct APIError: Error, HTTPResponseError, Sendable {
     }
 }
 
-/// Renders every error that leaves a handler as §2.3 JSON, logging unknown ones with the request id.
+/// Renders every error that leaves a handler as that JSON, logging unknown ones with the request id.
 struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response
+    {
         do {
             return try await next(request, context)
         } catch {

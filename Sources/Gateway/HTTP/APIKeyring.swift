@@ -45,14 +45,18 @@ struct APIKeyring: Sendable {
                 throw APIKeysFileError(line: lineNumber, reason: "access must be read-only or read-write, not '\(fields[0])'")
             }
             let token = fields[1]
-            guard token.count >= Self.minimumTokenLength, token.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7F }) else {
-                throw APIKeysFileError(line: lineNumber, reason: "the token must be at least \(Self.minimumTokenLength) printable ASCII characters")
+            guard token.count >= Self.minimumTokenLength, token.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7F })
+            else {
+                throw APIKeysFileError(
+                    line: lineNumber, reason: "the token must be at least \(Self.minimumTokenLength) printable ASCII characters")
             }
             let digest = Self.digest(String(token))
             guard keys[digest] == nil else { throw APIKeysFileError(line: lineNumber, reason: "this token is listed twice") }
             keys[digest] = APIKey(access: access, name: fields.count == 3 ? String(fields[2]) : "line-\(lineNumber)")
         }
-        guard !keys.isEmpty else { throw APIKeysFileError(line: nil, reason: "the file holds no key (an empty file would leave the API open)") }
+        guard !keys.isEmpty else {
+            throw APIKeysFileError(line: nil, reason: "the file holds no key (an empty file would leave the API open)")
+        }
         self.keysByDigest = keys
     }
 

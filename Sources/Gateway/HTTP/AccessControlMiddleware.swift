@@ -3,11 +3,12 @@ import HTTPTypes
 import Hummingbird
 
 /// Checks every request against `AccessControl` before its handler runs; a refused request changes nothing.
-/// Sits inside `APIErrorMiddleware`, so refusals render as SPEC §2.3 JSON.
+/// Sits inside `APIErrorMiddleware`, so refusals render as the same JSON error body as every other error.
 struct AccessControlMiddleware<Context: RequestContext>: RouterMiddleware {
     let access: AccessControl
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response
+    {
         let requirement = AccessPolicy.requirement(method: request.method, route: context.endpointPath, path: request.uri.path)
         let credentials = PresentedCredentials(
             authorization: request.headers[.authorization], clusterSecret: request.headers[.dfsClusterSecret],
@@ -19,25 +20,31 @@ struct AccessControlMiddleware<Context: RequestContext>: RouterMiddleware {
             return try await next(request, context)
         case .missingKey:
             throw APIError(
-                status: .unauthorized, code: "unauthorized", message: "this endpoint needs an API key: send Authorization: Bearer <key>",
+                status: .unauthorized, code: "unauthorized",
+                message: "this endpoint needs an API key: send Authorization: Bearer <key>",
                 headers: [.wwwAuthenticate: #"Bearer realm="dfs-gateway""#])
         case .unknownKey:
             throw APIError(
                 status: .unauthorized, code: "unauthorized", message: "the API key is not valid",
                 headers: [.wwwAuthenticate: #"Bearer realm="dfs-gateway", error="invalid_token""#])
         case .readOnlyKey(let name):
-            context.logger.info("read-only key refused a change", metadata: ["api_key": "\(name)", "method": "\(request.method)"])
+            context.logger.info(
+                "read-only key refused a change", metadata: ["api_key": "\(name)", "method": "\(request.method)"])
             throw APIError(
-                status: .forbidden, code: "forbidden", message: "this API key is read-only; \(request.method) \(context.endpointPath ?? request.uri.path) needs a read-write key",
+                status: .forbidden, code: "forbidden",
+                message:
+                    "this API key is read-only; \(request.method) \(context.endpointPath ?? request.uri.path) needs a read-write key",
                 headers: [.wwwAuthenticate: #"Bearer realm="dfs-gateway", error="insufficient_scope""#])
         case .invalidDownloadLink:
             throw APIError(
                 status: .unauthorized, code: "unauthorized",
-                message: "this download link is not valid for this file or has expired; get a new one from GET /files/{key}/download-link",
+                message:
+                    "this download link is not valid for this file or has expired; get a new one from GET /files/{key}/download-link",
                 headers: [.wwwAuthenticate: #"Bearer realm="dfs-gateway""#])
         case .missingClusterSecret:
             throw APIError(
-                status: .unauthorized, code: "unauthorized", message: "internal routes need the cluster secret in \(ClusterSecret.headerName)",
+                status: .unauthorized, code: "unauthorized",
+                message: "internal routes need the cluster secret in \(ClusterSecret.headerName)",
                 headers: [.wwwAuthenticate: "DFS-Cluster-Secret"])
         }
     }

@@ -34,7 +34,10 @@ enum AccessPolicy {
         if isRead {
             // A raw path is trusted only when it climbs nowhere: no `..` segment can reach past the asset folder.
             let climbs = route == nil && path.split(separator: "/").contains("..")
-            if !climbs && (openRoutes.contains(template) || openRoutePrefixes.contains(where: { template == $0 || template.hasPrefix($0 + "/") })) {
+            if !climbs
+                && (openRoutes.contains(template)
+                    || openRoutePrefixes.contains(where: { template == $0 || template.hasPrefix($0 + "/") }))
+            {
                 return .open
             }
             return actingGetRoutes.contains(template) ? .write : .read
@@ -86,7 +89,9 @@ struct AccessControl: Sendable {
     /// The name logs give a request let in by a signed download link.
     static let downloadLinkName = "download-link"
 
-    func verdict(for requirement: AccessRequirement, presenting credentials: PresentedCredentials, now: Date = Date()) -> AccessVerdict {
+    func verdict(
+        for requirement: AccessRequirement, presenting credentials: PresentedCredentials, now: Date = Date()
+    ) -> AccessVerdict {
         switch requirement {
         case .open:
             return .allowed(key: nil)

@@ -2,7 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 
-/// Serves the dashboard (issue 6): the page at `GET /`, its script, style and icon under `/dashboard/`.
+/// Serves the dashboard: the page at `GET /`, its script, style and icon under `/dashboard/`.
 /// Everything is static; the page reads the public API like any other client.
 struct DashboardRoutes: Sendable {
     func register(on router: Router<GatewayContext>) {

@@ -35,7 +35,8 @@ struct DownloadLinkSigner: Sendable {
             let mac = SHA256Digest(hex: claim.signature)
         else { return false }
         // Constant-time comparison inside swift-crypto.
-        return HMAC<SHA256>.isValidAuthenticationCode(mac.bytes, authenticating: Self.message(claim.fileKey, expires), using: secret)
+        return HMAC<SHA256>.isValidAuthenticationCode(
+            mac.bytes, authenticating: Self.message(claim.fileKey, expires), using: secret)
     }
 
     private static func message(_ fileKey: String, _ expires: Int64) -> Data {

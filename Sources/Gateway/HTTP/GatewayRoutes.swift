@@ -6,7 +6,7 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 
-/// Registers the gateway's public API (SPEC §2.1, §2.2). Handlers parse, call one domain method, encode.
+/// Registers the gateway's public API. Handlers parse, call one domain method, encode.
 struct GatewayRoutes: Sendable {
     let services: GatewayServices
 
@@ -22,20 +22,27 @@ struct GatewayRoutes: Sendable {
         router.head("/download/:key") { request, context in try await self.download(request, context: context, headOnly: true) }
         router.get("/files") { request, _ in try await self.listFiles(request) }
         router.get("/files/:key") { _, context in
-            FileDetailResponse(try await services.downloads.metadata(of: try FileKey(validating: context.parameters.require("key"))))
+            FileDetailResponse(
+                try await services.downloads.metadata(of: try FileKey(validating: context.parameters.require("key"))))
         }
         router.get("/files/:key/download-link") { _, context in
             let key = try FileKey(validating: context.parameters.require("key"))
             _ = try await services.downloads.metadata(of: key)  // an unknown file is a 404 now, not when the link is used
             // A link is a credential while it lives: no cache may keep it.
-            return EditedResponse(headers: [.cacheControl: "no-store"], response: DownloadLinkResponse(services.access.downloadLinks.link(for: key)))
+            return EditedResponse(
+                headers: [.cacheControl: "no-store"], response: DownloadLinkResponse(services.access.downloadLinks.link(for: key))
+            )
         }
         router.delete("/files/:key") { _, context in
-            DeleteResponse(try await services.deleter.delete(try FileKey(validating: context.parameters.require("key")), logger: context.logger))
+            DeleteResponse(
+                try await services.deleter.delete(
+                    try FileKey(validating: context.parameters.require("key")), logger: context.logger))
         }
         router.get("/nodes") { _, _ in try await self.nodes() }
         router.get("/nodes/check") { _, _ in await self.checkNodes() }
-        router.post("/nodes/:id/recover") { _, context in try await self.recover(context.parameters.require("id"), context: context) }
+        router.post("/nodes/:id/recover") { _, context in
+            try await self.recover(context.parameters.require("id"), context: context)
+        }
         router.get("/replication-queue") { request, _ in try await self.queue(request) }
         router.get("/status/replication") { _, _ in try await self.replicationStatus() }
         router.get("/metrics") { _, _ in try await self.metrics() }
@@ -47,12 +54,15 @@ struct GatewayRoutes: Sendable {
 
     func health() async throws -> HealthResponse {
         let all = await services.scoreboard.all()
-        return HealthResponse(nodes_up: all.filter(\.isUp).count, nodes_total: all.count, replicas: services.configuration.replicas)
+        return HealthResponse(
+            nodes_up: all.filter(\.isUp).count, nodes_total: all.count, replicas: services.configuration.replicas)
     }
 
     func upload(_ request: Request, context: GatewayContext) async throws -> UploadResponse {
         let input = try UploadInput(parsing: request, maxUploadSize: services.configuration.maxUploadSize)
-        let reader = UploadBodyReader(body: AnyByteStream(request.body), format: input.format, maxSize: services.configuration.maxUploadSize, filename: input.filename)
+        let reader = UploadBodyReader(
+            body: AnyByteStream(request.body), format: input.format, maxSize: services.configuration.maxUploadSize,
+            filename: input.filename)
         try await reader.prepare()
         let descriptor = UploadDescriptor(
             filename: reader.filename ?? "upload.bin", expectedDigest: input.expectedDigest,
@@ -124,11 +134,13 @@ struct GatewayRoutes: Sendable {
         for record in records {
             let score = await services.scoreboard.score(of: record.id)
             let health = await services.prober.lastHealth.health(of: record.id)
-            result.append(NodeStatusDTO(
-                id: record.id.rawValue, address: record.address, status: (score?.isUp ?? (record.status == .up)) ? "UP" : "DOWN",
-                role: record.role.rawValue, last_heartbeat: record.lastHeartbeat.map(MetadataTime.format),
-                latency_ms: (score?.ewmaLatencyMs ?? record.latencyMs).map(roundedMs), in_flight: score?.inFlight ?? 0,
-                ejected: score?.isEjected ?? false, free_bytes: health?.freeBytes, blob_count: health?.blobCount))
+            result.append(
+                NodeStatusDTO(
+                    id: record.id.rawValue, address: record.address,
+                    status: (score?.isUp ?? (record.status == .up)) ? "UP" : "DOWN",
+                    role: record.role.rawValue, last_heartbeat: record.lastHeartbeat.map(MetadataTime.format),
+                    latency_ms: (score?.ewmaLatencyMs ?? record.latencyMs).map(roundedMs), in_flight: score?.inFlight ?? 0,
+                    ejected: score?.isEjected ?? false, free_bytes: health?.freeBytes, blob_count: health?.blobCount))
         }
         return result
     }
@@ -152,7 +164,8 @@ struct GatewayRoutes: Sendable {
         let summary = try await services.repairer.drain(id, includeFailed: true)
         return RecoverResponse(
             message: summary.total == 0 ? "nothing to recover on \(id)" : "recovery of \(id) finished",
-            node_id: id.rawValue, total: summary.total, success: summary.success, failed: summary.failed, pending_items: summary.pendingItems)
+            node_id: id.rawValue, total: summary.total, success: summary.success, failed: summary.failed,
+            pending_items: summary.pendingItems)
     }
 
     func queue(_ request: Request) async throws -> QueueResponse {
@@ -160,7 +173,8 @@ struct GatewayRoutes: Sendable {
         var filter = QueueFilter(limit: 1000)
         if let raw = parameters.get("status"), !raw.isEmpty {
             guard let status = QueueItemStatus(rawValue: raw.uppercased()) else {
-                throw APIError.badRequest("status must be one of \(QueueItemStatus.allCases.map(\.rawValue).joined(separator: ", "))")
+                throw APIError.badRequest(
+                    "status must be one of \(QueueItemStatus.allCases.map(\.rawValue).joined(separator: ", "))")
             }
             filter.status = status
         }
@@ -177,13 +191,15 @@ struct GatewayRoutes: Sendable {
         let factor = services.configuration.replicas
         let summary = try await services.store.replicationSummary(replicationFactor: factor)
         let all = await services.scoreboard.all()
-        return ReplicationStatusResponse(summary, replicationFactor: factor, nodesUp: all.filter(\.isUp).count, nodesTotal: all.count, now: Date())
+        return ReplicationStatusResponse(
+            summary, replicationFactor: factor, nodesUp: all.filter(\.isUp).count, nodesTotal: all.count, now: Date())
     }
 
     func metrics() async throws -> Response {
         let summary = try await services.store.replicationSummary(replicationFactor: services.configuration.replicas)
         let all = await services.scoreboard.all()
-        let text = services.metrics.render(summary: summary, nodesUp: all.filter(\.isUp).count, nodesTotal: all.count, now: Date())
+        let text = services.metrics.render(
+            summary: summary, nodesUp: all.filter(\.isUp).count, nodesTotal: all.count, now: Date())
         return Response(
             status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
             body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
@@ -209,9 +225,10 @@ struct GatewayRoutes: Sendable {
 /// `Content-Disposition: attachment` with an ASCII fallback and the RFC 5987 UTF-8 form.
 enum ContentDispositionHeader {
     static func attachment(filename: String) -> String {
-        let ascii = String(filename.unicodeScalars.map { scalar -> Character in
-            (scalar.isASCII && scalar.value >= 0x20 && scalar != "\"" && scalar != "\\") ? Character(scalar) : "_"
-        })
+        let ascii = String(
+            filename.unicodeScalars.map { scalar -> Character in
+                (scalar.isASCII && scalar.value >= 0x20 && scalar != "\"" && scalar != "\\") ? Character(scalar) : "_"
+            })
         let allowed = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "!#$&+-.^_`|~"))
         let encoded = filename.addingPercentEncoding(withAllowedCharacters: allowed) ?? ascii
         return "attachment; filename=\"\(ascii)\"; filename*=UTF-8''\(encoded)"

@@ -13,7 +13,8 @@ struct MethodNotAllowedMiddleware<Context: RequestContext>: RouterMiddleware {
         self.routes = routes.map { ($0.method, $0.path) }
     }
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response
+    {
         do {
             return try await next(request, context)
         } catch let error as HTTPError where error.status == .notFound {

@@ -1,7 +1,7 @@
 import Hummingbird
 import NIOCore
 
-/// Serves the API's description, `GET /openapi.yaml` (SPEC §2.2), from the copy compiled into the binary.
+/// Serves the API's description, `GET /openapi.yaml`, from the copy compiled into the binary.
 ///
 /// The source is `Sources/Gateway/OpenAPI/openapi.yaml`; SwiftPM embeds it (`.embedInCode` in Package.swift),
 /// so a deployed gateway needs no resource files beside it. The document is kept true by

@@ -2,7 +2,7 @@ import DFSMetadata
 import Foundation
 import Hummingbird
 
-/// `GET /status/replication`: how far the store is from full replication, and the queue's state (issue 3).
+/// `GET /status/replication`: how far the store is from full replication, and the queue's state.
 struct ReplicationStatusResponse: ResponseEncodable {
     let replication_factor: Int
     let under_replicated_files: Int
@@ -21,7 +21,9 @@ struct ReplicationStatusResponse: ResponseEncodable {
         under_replicated_files = summary.underReplicatedFiles
         under_replicated_bytes = summary.underReplicatedBytes
         oldest_missing_since = summary.oldestMissingSince.map(MetadataTime.format)
-        oldest_missing_age_seconds = summary.oldestMissingSince.map { max(0, (now.timeIntervalSince($0) * 1000).rounded() / 1000) }
+        oldest_missing_age_seconds = summary.oldestMissingSince.map {
+            max(0, (now.timeIntervalSince($0) * 1000).rounded() / 1000)
+        }
         queue = Dictionary(uniqueKeysWithValues: summary.queueCounts.map { ($0.key.rawValue, $0.value) })
         failed_items = summary.queueCounts[.failed] ?? 0
         nodes_up = nodesUp

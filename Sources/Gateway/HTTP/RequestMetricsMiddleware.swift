@@ -8,16 +8,18 @@ import Synchronization
 struct RequestMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
     let metrics: GatewayMetrics
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response
+    {
         let started = ContinuousClock.now
         let received = ByteTally()
         var request = request
         // Counting in the stream itself keeps uploads streaming: each chunk is passed on as it comes.
-        request.body = RequestBody(asyncSequence: request.body.map { buffer in
-            received.add(buffer.readableBytes)
-            self.metrics.activity.received(buffer.readableBytes)
-            return buffer
-        })
+        request.body = RequestBody(
+            asyncSequence: request.body.map { buffer in
+                received.add(buffer.readableBytes)
+                self.metrics.activity.received(buffer.readableBytes)
+                return buffer
+            })
         let method = request.method.rawValue
         let response: Response
         do {
@@ -41,11 +43,12 @@ struct RequestMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
                     receivedBytes: received.total, sentBytes: sent.total)
             }
             do {
-                try await body.write(writer.map { buffer in
-                    sent.add(buffer.readableBytes)
-                    metrics.activity.sent(buffer.readableBytes)
-                    return buffer
-                })
+                try await body.write(
+                    writer.map { buffer in
+                        sent.add(buffer.readableBytes)
+                        metrics.activity.sent(buffer.readableBytes)
+                        return buffer
+                    })
             } catch {
                 record()
                 throw error

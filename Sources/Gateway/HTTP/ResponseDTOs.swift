@@ -3,7 +3,7 @@ import DFSMetadata
 import Foundation
 import Hummingbird
 
-// The prototype's JSON field names live here and only here (SPEC §2.1).
+// The prototype's JSON field names live here and only here.
 
 struct UploadResponse: ResponseEncodable {
     struct Replication: Encodable {
@@ -32,7 +32,9 @@ struct UploadResponse: ResponseEncodable {
     var uploaded_at: String
 
     init(_ outcome: UploadOutcome) {
-        message = outcome.failedOn.isEmpty ? "file stored with every replica verified" : "file stored; missing replicas are queued for repair"
+        message =
+            outcome.failedOn.isEmpty
+            ? "file stored with every replica verified" : "file stored; missing replicas are queued for repair"
         file_id = outcome.file.key.rawValue
         file_key = outcome.file.key.rawValue
         original_filename = outcome.file.originalFilename
@@ -42,7 +44,9 @@ struct UploadResponse: ResponseEncodable {
         replication = Replication(successful: outcome.replicatedTo.map(\.rawValue), failed: outcome.failedOn.map(\.rawValue))
         selected_node = outcome.primary.rawValue
         node_latency_ms = outcome.primaryLatencyMs.map(roundedMs)
-        replicas = outcome.replicas.map { Replica(node_id: $0.nodeID.rawValue, checksum_sha256: $0.digest?.hex, verified: $0.isVerified) }
+        replicas = outcome.replicas.map {
+            Replica(node_id: $0.nodeID.rawValue, checksum_sha256: $0.digest?.hex, verified: $0.isVerified)
+        }
         uploaded_at = MetadataTime.format(outcome.file.uploadedAt)
     }
 }
@@ -108,7 +112,11 @@ struct FileDetailResponse: ResponseEncodable {
         uploaded_at = summary.uploaded_at
         replicas = summary.replicas
         block_root = entry.file.blockRoot?.hex
-        locations = entry.locations.map { Location(node_id: $0.nodeID.rawValue, status: $0.status.rawValue, last_verified_at: $0.lastVerifiedAt.map(MetadataTime.format)) }
+        locations = entry.locations.map {
+            Location(
+                node_id: $0.nodeID.rawValue, status: $0.status.rawValue,
+                last_verified_at: $0.lastVerifiedAt.map(MetadataTime.format))
+        }
     }
 }
 

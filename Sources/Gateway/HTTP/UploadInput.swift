@@ -4,7 +4,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 
-/// The parts of an upload request checked at the edge (SPEC §2.1, §2.2).
+/// The parts of an upload request checked at the edge.
 struct UploadInput {
     var format: UploadBodyReader.Format
     var filename: String?

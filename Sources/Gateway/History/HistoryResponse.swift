@@ -96,7 +96,8 @@ struct HistoryResponse: ResponseEncodable {
         window_seconds = window.inSeconds
         replication_status = status
         nodes = snapshot.nodes.map { Node(id: $0.id.rawValue, samples: $0.samples.map(NodePoint.init)) }
-        cluster = Cluster(traffic: snapshot.traffic.map(TrafficPoint.init), replication: snapshot.replication.map(ReplicationPoint.init))
+        cluster = Cluster(
+            traffic: snapshot.traffic.map(TrafficPoint.init), replication: snapshot.replication.map(ReplicationPoint.init))
     }
 }
 

@@ -15,7 +15,8 @@ struct HistoryRoutes: Sendable {
         var since: Date? = nil
         if let raw = request.uri.queryParameters.get("since") {
             // Decimal digits only, as the document's `number` means: no hex float, `inf` or `nan`, which Double also reads.
-            let isDecimal = raw.first.map { $0.isASCII && ($0.isNumber || $0 == "-") } ?? false
+            let isDecimal =
+                raw.first.map { $0.isASCII && ($0.isNumber || $0 == "-") } ?? false
                 && raw.allSatisfy { $0.isASCII && ($0.isNumber || ".eE+-".contains($0)) }
             guard isDecimal, let seconds = Double(raw), seconds >= 0 else {
                 throw APIError.badRequest("since must be a time in Unix seconds, e.g. the t of a sample already received")

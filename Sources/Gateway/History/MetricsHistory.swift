@@ -97,22 +97,25 @@ struct MetricsHistory: Sendable {
             nodeLastSeen[node] = nil
         }
         if let seconds = rates, let before {
-            trafficRing.append(TrafficSample(
-                time: time,
-                uploadsPerSecond: Self.rate(totals.uploads - before.uploads, over: seconds),
-                downloadsPerSecond: Self.rate(totals.downloads - before.downloads, over: seconds),
-                serverErrorsPerSecond: Self.rate(totals.serverErrors - before.serverErrors, over: seconds),
-                receivedBytesPerSecond: Self.rate(totals.receivedBytes - before.receivedBytes, over: seconds),
-                sentBytesPerSecond: Self.rate(totals.sentBytes - before.sentBytes, over: seconds)))
+            trafficRing.append(
+                TrafficSample(
+                    time: time,
+                    uploadsPerSecond: Self.rate(totals.uploads - before.uploads, over: seconds),
+                    downloadsPerSecond: Self.rate(totals.downloads - before.downloads, over: seconds),
+                    serverErrorsPerSecond: Self.rate(totals.serverErrors - before.serverErrors, over: seconds),
+                    receivedBytesPerSecond: Self.rate(totals.receivedBytes - before.receivedBytes, over: seconds),
+                    sentBytesPerSecond: Self.rate(totals.sentBytes - before.sentBytes, over: seconds)))
         }
         if previous == nil || rates != nil { previous = (at, totals) }
     }
 
     mutating func record(_ summary: ReplicationSummary, time: Date) {
         let time = label(time)
-        replicationRing.append(ReplicationSample(
-            time: time, underReplicatedFiles: summary.underReplicatedFiles, underReplicatedBytes: summary.underReplicatedBytes,
-            queueCounts: summary.queueCounts))
+        replicationRing.append(
+            ReplicationSample(
+                time: time, underReplicatedFiles: summary.underReplicatedFiles,
+                underReplicatedBytes: summary.underReplicatedBytes,
+                queueCounts: summary.queueCounts))
     }
 
     /// Every sample taken after `since` (all of them when nil), nodes in id order. Compared in whole milliseconds, the

@@ -19,24 +19,39 @@ struct Gateway {
 }
 
 /// The one composition root: opens the store, registers nodes, wires coordinators, routes and services.
-func buildGateway(_ config: GatewayConfiguration, logger: Logger, onListening: @escaping @Sendable (Int) async -> Void = { _ in }) async throws -> Gateway {
-    logger.info("starting dfs-gateway", metadata: [
-        "host": "\(config.host)", "port": "\(config.port)", "metadata": "\(config.metadata)",
-        "nodes": "\(config.nodes.map { "\($0.id)=\($0.baseURL)" }.joined(separator: ","))",
-        "replicas": "\(config.replicas)", "routing": "\(config.routing.rawValue)", "eject_after": "\(config.ejectAfter)", "stall_timeout": "\(config.stallTimeout)",
-        "hedging": "\(config.isHedgingEnabled ? "\(config.hedging.minimumDelay)...\(config.hedging.maximumDelay), budget \(config.hedgeBudget)" : "off")",
-        "write_quorum": "\(config.writeQuorum)",
-        "recovery_interval": "\(config.recoveryInterval)", "probe_interval": "\(config.probeInterval)",
-        "health_timeout": "\(config.healthTimeout)", "max_retries": "\(config.maxRetries)", "retry_backoff": "\(config.retryBackoff)",
-        "recovery_concurrency": "\(config.recoveryConcurrency)", "recovery_rate": "\(config.recoveryRate.map(String.init) ?? "unlimited")",
-        "status_change_probes": "\(config.statusChangeProbes)", "orphan_grace": "\(config.orphanGrace)", "rereplicate_after": "\(config.rereplicateAfter)",
-        "audit_interval": "\(config.auditInterval)", "audit_rate": "\(config.auditRate)", "audit_batch": "\(config.auditBatch)", "max_upload_size": "\(config.maxUploadSize)",
-        "replay_buffer": "\(config.replayBuffer)", "replay_budget": "\(config.replayBudget)",
-        // Whether access control is on, never a key or the secret.
-        "api_keys": "\(config.apiKeys.map { "\($0.count) keys" } ?? "none (open API)")", "cluster_secret": "\(config.clusterSecret == nil ? "none" : "set")",
-    ])
-    if config.apiKeys == nil { logger.warning("no API keys: every client may upload, download and delete (configure --api-keys-file)") }
-    if config.clusterSecret == nil { logger.warning("no cluster secret: nodes and /internal routes are open (configure --cluster-secret-file)") }
+func buildGateway(
+    _ config: GatewayConfiguration, logger: Logger, onListening: @escaping @Sendable (Int) async -> Void = { _ in }
+) async throws -> Gateway {
+    logger.info(
+        "starting dfs-gateway",
+        metadata: [
+            "host": "\(config.host)", "port": "\(config.port)", "metadata": "\(config.metadata)",
+            "nodes": "\(config.nodes.map { "\($0.id)=\($0.baseURL)" }.joined(separator: ","))",
+            "replicas": "\(config.replicas)", "routing": "\(config.routing.rawValue)", "eject_after": "\(config.ejectAfter)",
+            "stall_timeout": "\(config.stallTimeout)",
+            "hedging":
+                "\(config.isHedgingEnabled ? "\(config.hedging.minimumDelay)...\(config.hedging.maximumDelay), budget \(config.hedgeBudget)" : "off")",
+            "write_quorum": "\(config.writeQuorum)",
+            "recovery_interval": "\(config.recoveryInterval)", "probe_interval": "\(config.probeInterval)",
+            "health_timeout": "\(config.healthTimeout)", "max_retries": "\(config.maxRetries)",
+            "retry_backoff": "\(config.retryBackoff)",
+            "recovery_concurrency": "\(config.recoveryConcurrency)",
+            "recovery_rate": "\(config.recoveryRate.map(String.init) ?? "unlimited")",
+            "status_change_probes": "\(config.statusChangeProbes)", "orphan_grace": "\(config.orphanGrace)",
+            "rereplicate_after": "\(config.rereplicateAfter)",
+            "audit_interval": "\(config.auditInterval)", "audit_rate": "\(config.auditRate)",
+            "audit_batch": "\(config.auditBatch)", "max_upload_size": "\(config.maxUploadSize)",
+            "replay_buffer": "\(config.replayBuffer)", "replay_budget": "\(config.replayBudget)",
+            // Whether access control is on, never a key or the secret.
+            "api_keys": "\(config.apiKeys.map { "\($0.count) keys" } ?? "none (open API)")",
+            "cluster_secret": "\(config.clusterSecret == nil ? "none" : "set")",
+        ])
+    if config.apiKeys == nil {
+        logger.warning("no API keys: every client may upload, download and delete (configure --api-keys-file)")
+    }
+    if config.clusterSecret == nil {
+        logger.warning("no cluster secret: nodes and /internal routes are open (configure --cluster-secret-file)")
+    }
     let metrics = GatewayMetrics()
     let driver: any MetadataStore
     switch config.metadata {
@@ -79,15 +94,20 @@ func buildGateway(_ config: GatewayConfiguration, logger: Logger, onListening: @
             httpClient: httpClient,
             // A primary drops a hung replication target within the health timeout too; while it waits for one, it
             // still answers the upload's health checks, so it is not taken for hung itself.
-            timeouts: .init(control: config.nodeTimeout, transferIdle: config.nodeTimeout, replicaIdleLimit: config.healthTimeout),
+            timeouts: .init(
+                control: config.nodeTimeout, transferIdle: config.nodeTimeout, replicaIdleLimit: config.healthTimeout),
             clusterSecret: config.clusterSecret),
         metrics: metrics)
-    let prober = HealthProber(store: store, nodes: nodeClient, scoreboard: scoreboard,
-        availability: NodeAvailability(threshold: config.statusChangeProbes), timeout: config.healthTimeout, logger: Logger(label: "dfs.prober"))
+    let prober = HealthProber(
+        store: store, nodes: nodeClient, scoreboard: scoreboard,
+        availability: NodeAvailability(threshold: config.statusChangeProbes), timeout: config.healthTimeout,
+        logger: Logger(label: "dfs.prober"))
     let damageReports = ReplicaDamageReports(
-        store: store, nodes: nodeClient, scoreboard: scoreboard, timeout: config.healthTimeout, logger: Logger(label: "dfs.download"))
+        store: store, nodes: nodeClient, scoreboard: scoreboard, timeout: config.healthTimeout,
+        logger: Logger(label: "dfs.download"))
     let downloads = DownloadCoordinator(
-        store: store, nodes: nodeClient, scoreboard: scoreboard, firstByteTimeout: config.healthTimeout, stallTimeout: config.stallTimeout,
+        store: store, nodes: nodeClient, scoreboard: scoreboard, firstByteTimeout: config.healthTimeout,
+        stallTimeout: config.stallTimeout,
         events: DownloadEvents(
             hedgeSent: { _ in metrics.recordDownloadHedge() },
             failedOver: { _, _ in metrics.recordDownloadFailover() },
@@ -100,10 +120,12 @@ func buildGateway(_ config: GatewayConfiguration, logger: Logger, onListening: @
         // Unique across gateways sharing one MySQL (pids repeat across hosts): leases are checked by owner.
         workerID: "gateway-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString.prefix(8).lowercased())",
         lease: config.repairLease, logger: Logger(label: "dfs.recovery"), metrics: metrics)
-    let reconciler = NodeReconciler(store: store, nodes: nodeClient, orphanGrace: config.orphanGrace, pageSize: 1000, logger: Logger(label: "dfs.recovery"))
+    let reconciler = NodeReconciler(
+        store: store, nodes: nodeClient, orphanGrace: config.orphanGrace, pageSize: 1000, logger: Logger(label: "dfs.recovery"))
     let auditor = ReplicaAuditor(
         store: store, nodes: nodeClient, scoreboard: scoreboard, reconciler: reconciler,
-        rateLimiter: TransferRateLimiter(bytesPerSecond: config.auditRate), batchSize: config.auditBatch, logger: Logger(label: "dfs.audit"),
+        rateLimiter: TransferRateLimiter(bytesPerSecond: config.auditRate), batchSize: config.auditBatch,
+        logger: Logger(label: "dfs.audit"),
         metrics: metrics)
     // Probe once before serving so the first requests route to nodes known to be UP.
     _ = await prober.probeAll()
@@ -113,7 +135,8 @@ func buildGateway(_ config: GatewayConfiguration, logger: Logger, onListening: @
     let services = GatewayServices(
         configuration: config, store: store, scoreboard: scoreboard,
         uploads: UploadCoordinator(
-            store: store, nodes: nodeClient, scoreboard: scoreboard, replicationFactor: config.replicas, writeQuorum: config.writeQuorum,
+            store: store, nodes: nodeClient, scoreboard: scoreboard, replicationFactor: config.replicas,
+            writeQuorum: config.writeQuorum,
             livenessTimeout: config.healthTimeout, stallLimit: config.healthTimeout,
             replay: ReplayPolicy(bufferLimit: config.replayBuffer, budget: ReplayBudget(bytes: config.replayBudget)),
             primaryStalled: { _, replayed in metrics.recordUploadPrimaryStall(replayed: replayed) }),
@@ -130,16 +153,20 @@ func buildGateway(_ config: GatewayConfiguration, logger: Logger, onListening: @
     OpenAPIRoutes().register(on: router)
     // Keep this the last registration: it answers 405 for the routes registered above it.
     router.add(middleware: MethodNotAllowedMiddleware(routes: router.routes))
+    let (limits, limitWarning) = config.connectionLimits.fittedToDescriptorLimit()
+    if let limitWarning { logger.warning("\(limitWarning)") }
     let server = ContinueAwareHTTPServer(
         responder: router.buildResponder(), host: config.host, port: config.port, serverName: "dfs-gateway",
-        logger: logger, onServerRunning: { port in
+        limits: limits, logger: logger,
+        onServerRunning: { port in
             logger.info("dfs-gateway listening", metadata: ["url": "http://\(config.host):\(port)"])
             await onListening(port)
         })
     let loop = RecoveryLoop(
         prober: prober, repairer: repairer,
         reconciler: reconciler,
-        store: store, rereplicateAfter: config.rereplicateAfter, replicationFactor: config.replicas, probeInterval: config.probeInterval,
+        store: store, rereplicateAfter: config.rereplicateAfter, replicationFactor: config.replicas,
+        probeInterval: config.probeInterval,
         recoveryInterval: config.recoveryInterval, triggers: triggerStream, logger: Logger(label: "dfs.recovery"))
 
     var serviceConfigurations: [ServiceGroupConfiguration.ServiceConfiguration] = [
@@ -147,20 +174,23 @@ func buildGateway(_ config: GatewayConfiguration, logger: Logger, onListening: @
         .init(service: ClosingService(name: "http-client") { try await httpClient.shutdown() }),
         .init(service: damageReports),
         .init(service: loop),
-        .init(service: HistorySampler(
-            history: history, counters: metrics.activity, scoreboard: scoreboard, store: store, replicationFactor: config.replicas,
-            clock: ContinuousClock(), logger: Logger(label: "dfs.history"))),
+        .init(
+            service: HistorySampler(
+                history: history, counters: metrics.activity, scoreboard: scoreboard, store: store,
+                replicationFactor: config.replicas,
+                clock: ContinuousClock(), logger: Logger(label: "dfs.history"))),
     ]
     if config.auditInterval > .zero {
         serviceConfigurations.append(.init(service: AuditLoop(auditor: auditor, interval: config.auditInterval)))
     }
     serviceConfigurations += [
-        .init(service: server),
+        .init(service: server)
     ]
     if let watchdog = ParentWatchdog.fromEnvironment(logger: logger) {
         serviceConfigurations.append(.init(service: watchdog, successTerminationBehavior: .gracefullyShutdownGroup))
     }
-    let group = ServiceGroup(configuration: .init(services: serviceConfigurations, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+    let group = ServiceGroup(
+        configuration: .init(services: serviceConfigurations, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
     return Gateway(services: services, serviceGroup: group, routes: router.routes.map { "\($0.method) \($0.path)" })
 }
 

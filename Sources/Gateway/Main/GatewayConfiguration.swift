@@ -11,7 +11,9 @@ enum MetadataLocation: Sendable, Equatable, CustomStringConvertible {
     init(parsing text: String) throws {
         if text.hasPrefix("sqlite:") {
             let path = String(text.dropFirst("sqlite:".count))
-            guard !path.isEmpty else { throw ConfigurationError("--metadata sqlite: needs a path, e.g. sqlite:./dfs-data/metadata.sqlite") }
+            guard !path.isEmpty else {
+                throw ConfigurationError("--metadata sqlite: needs a path, e.g. sqlite:./dfs-data/metadata.sqlite")
+            }
             self = .sqlite(path: path)
         } else if text.hasPrefix("mysql://") {
             do {
@@ -30,7 +32,9 @@ enum MetadataLocation: Sendable, Equatable, CustomStringConvertible {
         switch self {
         case .sqlite(let path): return "sqlite:\(path)"
         case .mysql(let url):
-            guard let at = url.lastIndex(of: "@"), let colon = url[url.index(url.startIndex, offsetBy: 8)..<at].firstIndex(of: ":") else { return url }
+            guard let at = url.lastIndex(of: "@"),
+                let colon = url[url.index(url.startIndex, offsetBy: 8)..<at].firstIndex(of: ":")
+            else { return url }
             return String(url[..<url.index(after: colon)]) + "***" + String(url[at...])
         }
     }
@@ -99,22 +103,30 @@ struct GatewayConfiguration: Sendable {
     var clusterSecret: ClusterSecret? = nil
     /// Client API keys (`--api-keys-file`); nil leaves the API open.
     var apiKeys: APIKeyring? = nil
+    /// How long slow or idle clients may hold a connection, and how many may be open.
+    var connectionLimits = ConnectionLimits.defaults
     /// Allows a non-loopback `host` without API keys and cluster secret.
     var insecureOpen: Bool = false
 
     func validate() throws {
         guard (1...65535).contains(port) || port == 0 else { throw ConfigurationError("--port must be 1-65535") }
         guard replicas >= 1 else { throw ConfigurationError("--replicas must be at least 1") }
-        guard writeQuorum >= 1, writeQuorum <= replicas else { throw ConfigurationError("--write-quorum must be between 1 and --replicas (\(replicas))") }
+        guard writeQuorum >= 1, writeQuorum <= replicas else {
+            throw ConfigurationError("--write-quorum must be between 1 and --replicas (\(replicas))")
+        }
         guard maxRetries >= 1 else { throw ConfigurationError("--max-retries must be at least 1") }
         guard repairLease >= .seconds(1) else { throw ConfigurationError("--repair-lease must be at least 1s") }
         guard recoveryConcurrency >= 1 else { throw ConfigurationError("--recovery-concurrency must be at least 1") }
-        guard recoveryRate.map({ $0 > 0 }) ?? true else { throw ConfigurationError("--recovery-rate must be positive (omit it for no cap)") }
+        guard recoveryRate.map({ $0 > 0 }) ?? true else {
+            throw ConfigurationError("--recovery-rate must be positive (omit it for no cap)")
+        }
         guard statusChangeProbes >= 1 else { throw ConfigurationError("--status-change-probes must be at least 1") }
         guard auditRate > 0, auditBatch >= 1 else { throw ConfigurationError("--audit-rate and --audit-batch must be positive") }
         guard retryBackoff > .zero else { throw ConfigurationError("--retry-backoff must be positive") }
         guard maxUploadSize > 0 else { throw ConfigurationError("--max-upload-size must be positive") }
-        guard replayBuffer >= 0, replayBudget >= 0 else { throw ConfigurationError("--replay-buffer and --replay-budget must not be negative") }
+        guard replayBuffer >= 0, replayBudget >= 0 else {
+            throw ConfigurationError("--replay-buffer and --replay-budget must not be negative")
+        }
         guard healthTimeout > .zero, nodeTimeout > .zero else { throw ConfigurationError("timeouts must be positive") }
         guard ejectAfter >= 1 else { throw ConfigurationError("--eject-after must be at least 1") }
         guard stallTimeout > .zero else { throw ConfigurationError("--stall-timeout must be positive") }

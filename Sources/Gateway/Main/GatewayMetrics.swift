@@ -16,7 +16,7 @@ struct MetricDeclaration: Sendable, Equatable {
     var descriptor: MetricNameDescriptor { MetricNameDescriptor(metricName: name, unitName: "", helpText: help) }
 }
 
-/// Every metric the gateway exports, declared in one place (STYLE §6), served as Prometheus text at `/metrics`.
+/// Every metric the gateway exports, declared in one place, served as Prometheus text at `/metrics`.
 ///
 /// Labels come from bounded sets only: route templates (`/files/{key}`, never a key), a fixed list of methods,
 /// status codes, node ids (the registered nodes), store operation names, queue statuses. Keys and secrets never
@@ -94,7 +94,8 @@ final class GatewayMetrics: Sendable {
     /// Every family `/metrics` serves.
     static let declarations: [MetricDeclaration] = [
         httpRequests, httpRequestDuration, httpReceivedBytes, httpSentBytes, nodeRequestDuration, nodeRequestErrors,
-        downloadFailovers, downloadHedges, uploadPrimaryStalls, uploadReplays, queueItems, underReplicatedFiles, underReplicatedBytes, oldestMissingCopy,
+        downloadFailovers, downloadHedges, uploadPrimaryStalls, uploadReplays, queueItems, underReplicatedFiles,
+        underReplicatedBytes, oldestMissingCopy,
         repairedItems, repairedBytes, repairFailures, auditedReplicas, auditDamagedReplicas, auditLastCompleted,
         metadataDuration, nodesUp, nodesTotal,
     ]
@@ -102,12 +103,14 @@ final class GatewayMetrics: Sendable {
     /// HTTP and node latencies: a tiny JSON answer takes a millisecond, a large transfer minutes.
     static let requestBuckets: [Duration] = [
         .milliseconds(1), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100),
-        .milliseconds(250), .milliseconds(500), .seconds(1), .milliseconds(2500), .seconds(5), .seconds(10), .seconds(30), .seconds(60),
+        .milliseconds(250), .milliseconds(500), .seconds(1), .milliseconds(2500), .seconds(5), .seconds(10), .seconds(30),
+        .seconds(60),
     ]
     /// Store calls: SQLite answers in microseconds, MySQL over a network in milliseconds.
     static let metadataBuckets: [Duration] = [
         .microseconds(100), .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10),
-        .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(5),
+        .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1),
+        .seconds(5),
     ]
     /// Methods outside this set share one label value, so a client inventing methods cannot grow the series.
     static let knownMethods: Set<String> = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]
@@ -150,9 +153,10 @@ final class GatewayMetrics: Sendable {
         underReplicatedFilesGauge = registry.makeGauge(descriptor: Self.underReplicatedFiles.descriptor)
         underReplicatedBytesGauge = registry.makeGauge(descriptor: Self.underReplicatedBytes.descriptor)
         oldestMissingCopyGauge = registry.makeGauge(descriptor: Self.oldestMissingCopy.descriptor)
-        queueItemGauges = Dictionary(uniqueKeysWithValues: QueueItemStatus.allCases.map { status in
-            (status, registry.makeGauge(descriptor: Self.queueItems.descriptor, labels: [("status", status.rawValue)]))
-        })
+        queueItemGauges = Dictionary(
+            uniqueKeysWithValues: QueueItemStatus.allCases.map { status in
+                (status, registry.makeGauge(descriptor: Self.queueItems.descriptor, labels: [("status", status.rawValue)]))
+            })
         nodesUpGauge = registry.makeGauge(descriptor: Self.nodesUp.descriptor)
         nodesTotalGauge = registry.makeGauge(descriptor: Self.nodesTotal.descriptor)
     }
@@ -165,9 +169,12 @@ final class GatewayMetrics: Sendable {
         let method = Self.knownMethods.contains(method) ? method : "OTHER"
         let labels = [("route", route), ("method", method), ("status", String(status))]
         registry.makeCounter(descriptor: Self.httpRequests.descriptor, labels: labels).increment()
-        registry.makeDurationHistogram(descriptor: Self.httpRequestDuration.descriptor, labels: labels, buckets: Self.requestBuckets)
-            .record(duration)
-        registry.makeCounter(descriptor: Self.httpReceivedBytes.descriptor, labels: [("route", route)]).increment(by: receivedBytes)
+        registry.makeDurationHistogram(
+            descriptor: Self.httpRequestDuration.descriptor, labels: labels, buckets: Self.requestBuckets
+        )
+        .record(duration)
+        registry.makeCounter(descriptor: Self.httpReceivedBytes.descriptor, labels: [("route", route)]).increment(
+            by: receivedBytes)
         registry.makeCounter(descriptor: Self.httpSentBytes.descriptor, labels: [("route", route)]).increment(by: sentBytes)
         activity.requestAnswered(route: route, method: method, status: status)
     }
@@ -179,7 +186,8 @@ final class GatewayMetrics: Sendable {
             labels: [("node_id", node.rawValue), ("operation", operation), ("outcome", succeeded ? "ok" : "error")],
             buckets: Self.requestBuckets
         ).record(duration)
-        let errors = registry.makeCounter(descriptor: Self.nodeRequestErrors.descriptor, labels: [("node_id", node.rawValue), ("operation", operation)])
+        let errors = registry.makeCounter(
+            descriptor: Self.nodeRequestErrors.descriptor, labels: [("node_id", node.rawValue), ("operation", operation)])
         if !succeeded { errors.increment() }
         activity.nodeCallFinished(node, operation: operation, succeeded: succeeded)
     }

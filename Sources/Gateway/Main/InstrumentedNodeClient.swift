@@ -17,11 +17,14 @@ struct InstrumentedNodeClient: NodeClient {
     ) async throws -> BlobPutResult {
         try await measure(node, "put") {
             try await base.putBlob(
-                key, on: node, body: body, length: length, replicateTo: targets, expectedDigest: expectedDigest, expectedBlockRoot: expectedBlockRoot)
+                key, on: node, body: body, length: length, replicateTo: targets, expectedDigest: expectedDigest,
+                expectedBlockRoot: expectedBlockRoot)
         }
     }
 
-    func getBlob(_ key: FileKey, from node: NodeEndpoint, range: ByteRange?, expecting expectation: BlobExpectation?) async throws -> BlobReadStream {
+    func getBlob(
+        _ key: FileKey, from node: NodeEndpoint, range: ByteRange?, expecting expectation: BlobExpectation?
+    ) async throws -> BlobReadStream {
         try await measure(node, "get") { try await base.getBlob(key, from: node, range: range, expecting: expectation) }
     }
 
@@ -29,7 +32,9 @@ struct InstrumentedNodeClient: NodeClient {
         try await measure(node, "head") { try await base.damagedBlocks(of: key, on: node, timeout: timeout) }
     }
 
-    func verifyBlob(_ key: FileKey, on node: NodeEndpoint, expecting expectation: BlobExpectation?) async throws -> BlobVerification {
+    func verifyBlob(
+        _ key: FileKey, on node: NodeEndpoint, expecting expectation: BlobExpectation?
+    ) async throws -> BlobVerification {
         try await measure(node, "verify") { try await base.verifyBlob(key, on: node, expecting: expectation) }
     }
 

@@ -57,7 +57,8 @@ struct HealthProber: Sendable {
             }
             let latencyMs = await scoreboard.score(of: result.node.id)?.ewmaLatencyMs
             do {
-                try await store.recordProbe(of: result.node.id, status: isUsable ? .up : .down, latencyMs: result.isUp ? latencyMs : nil, at: Date())
+                try await store.recordProbe(
+                    of: result.node.id, status: isUsable ? .up : .down, latencyMs: result.isUp ? latencyMs : nil, at: Date())
             } catch {
                 logger.error("could not record a probe", metadata: ["node_id": "\(result.node.id)", "error": "\(error)"])
             }
@@ -77,7 +78,8 @@ struct HealthProber: Sendable {
         let started = ContinuousClock.now
         do {
             let health = try await nodes.health(of: node, timeout: timeout)
-            return ProbeResult(node: node, isUp: health.status == "UP", latency: ContinuousClock.now - started, health: health, error: nil)
+            return ProbeResult(
+                node: node, isUp: health.status == "UP", latency: ContinuousClock.now - started, health: health, error: nil)
         } catch {
             return ProbeResult(node: node, isUp: false, latency: nil, health: nil, error: "\(error)")
         }

@@ -2,7 +2,7 @@ import DFSCore
 import DFSMetadata
 import Foundation
 
-/// What to do with one blob a node lists, judged against the metadata (issue 3, "returning nodes").
+/// What to do with one blob a node lists, judged against the metadata.
 enum InventoryVerdict: Sendable, Equatable {
     /// A live file's copy: keep it.
     case keep

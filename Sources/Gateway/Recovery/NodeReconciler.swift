@@ -37,21 +37,29 @@ struct NodeReconciler: Sendable {
             let now = Date()
             for (key, entry) in keyed {
                 present.insert(entry.key)
-                switch InventoryVerdict.judge(state: states[key], modifiedAt: entry.modifiedAt, now: now, orphanGrace: orphanGrace) {
+                switch InventoryVerdict.judge(
+                    state: states[key], modifiedAt: entry.modifiedAt, now: now, orphanGrace: orphanGrace)
+                {
                 case .keep, .spareYoungOrphan: continue
                 case .removeDeleted:
                     _ = try await nodes.deleteBlob(key, on: node)
                     report.removedDeleted += 1
-                    logger.info("removed deleted file \(key) from returning \(node.id)", metadata: ["file_key": "\(key)", "node_id": "\(node.id)"])
+                    logger.info(
+                        "removed deleted file \(key) from returning \(node.id)",
+                        metadata: ["file_key": "\(key)", "node_id": "\(node.id)"])
                 case .removeOrphan:
                     _ = try await nodes.deleteBlob(key, on: node)
                     report.removedOrphans += 1
-                    logger.info("removed orphan blob \(key) from \(node.id)", metadata: ["file_key": "\(key)", "node_id": "\(node.id)", "bytes": "\(entry.sizeBytes)"])
+                    logger.info(
+                        "removed orphan blob \(key) from \(node.id)",
+                        metadata: ["file_key": "\(key)", "node_id": "\(node.id)", "bytes": "\(entry.sizeBytes)"])
                 }
             }
         } while cursor != nil
         for key in expected where !present.contains(key.rawValue) {
-            if try await store.markReplicaLost(key, on: node.id, status: .missing, reason: "missing from \(node.id) at reconciliation", at: Date()) {
+            if try await store.markReplicaLost(
+                key, on: node.id, status: .missing, reason: "missing from \(node.id) at reconciliation", at: Date())
+            {
                 report.queuedMissing += 1
                 logger.warning("replica missing; queued for repair", metadata: ["file_key": "\(key)", "node_id": "\(node.id)"])
             }

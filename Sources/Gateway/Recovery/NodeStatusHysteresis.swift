@@ -1,7 +1,7 @@
 import DFSCore
 
 /// Decides when a node's UP/DOWN status really changed: a change needs `threshold` consecutive probes that
-/// agree, so a node flapping every few seconds does not start a repair storm (issue 3, "hysteresis").
+/// agree, so a node flapping every few seconds does not start a repair storm.
 ///
 /// A node seen for the first time takes its first probe result at once: at startup there is no history to
 /// protect and waiting would only delay serving.

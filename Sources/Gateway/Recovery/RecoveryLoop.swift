@@ -4,7 +4,7 @@ import Foundation
 import Logging
 import ServiceLifecycle
 
-/// The background loop of SPEC §4 "Recovery": probes nodes every `probeInterval`; when a node comes back UP
+/// The recovery loop: probes nodes every `probeInterval`; when a node comes back UP
 /// (confirmed by the hysteresis) reconciles its inventory, lets it serve and drains its queue at once; drains
 /// every serving node's queue every `recoveryInterval`.
 struct RecoveryLoop: Service {
@@ -23,7 +23,7 @@ struct RecoveryLoop: Service {
 
     func run() async throws {
         // Cancelled on graceful shutdown: sleeps and the trigger stream end at once.
-        try await cancelWhenGracefulShutdown {
+        await cancelWhenGracefulShutdown {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await self.drainTriggered() }
                 group.addTask { await self.tickForever() }
@@ -43,7 +43,7 @@ struct RecoveryLoop: Service {
         var sinceDrain = Duration.zero
         var firstTick = true
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            let (results, cameBack) = await prober.probeAll()
+            let (results, _) = await prober.probeAll()
             sinceDrain += probeInterval
             let drainAll = firstTick || sinceDrain >= recoveryInterval
             if drainAll { sinceDrain = .zero }
@@ -77,14 +77,17 @@ struct RecoveryLoop: Service {
             guard let endpoint = await prober.scoreboard.score(of: node)?.endpoint else { continue }
             do {
                 let report = try await reconciler.reconcile(endpoint)
-                logger.info("reconciled returning node", metadata: [
-                    "node_id": "\(node)", "blobs": "\(report.listed)", "removed_deleted": "\(report.removedDeleted)",
-                    "removed_orphans": "\(report.removedOrphans)", "queued_missing": "\(report.queuedMissing)",
-                ])
+                logger.info(
+                    "reconciled returning node",
+                    metadata: [
+                        "node_id": "\(node)", "blobs": "\(report.listed)", "removed_deleted": "\(report.removedDeleted)",
+                        "removed_orphans": "\(report.removedOrphans)", "queued_missing": "\(report.queuedMissing)",
+                    ])
                 await prober.markReconciled(node)
                 ready.append(node)
             } catch {
-                logger.warning("reconciliation failed; the node stays out of service", metadata: ["node_id": "\(node)", "error": "\(error)"])
+                logger.warning(
+                    "reconciliation failed; the node stays out of service", metadata: ["node_id": "\(node)", "error": "\(error)"])
             }
         }
         return ready
@@ -94,10 +97,12 @@ struct RecoveryLoop: Service {
         for node in nodes {
             do {
                 let report = try await reconciler.reconcile(node)
-                logger.info("reconciled node at start", metadata: [
-                    "node_id": "\(node.id)", "blobs": "\(report.listed)", "removed_deleted": "\(report.removedDeleted)",
-                    "removed_orphans": "\(report.removedOrphans)", "queued_missing": "\(report.queuedMissing)",
-                ])
+                logger.info(
+                    "reconciled node at start",
+                    metadata: [
+                        "node_id": "\(node.id)", "blobs": "\(report.listed)", "removed_deleted": "\(report.removedDeleted)",
+                        "removed_orphans": "\(report.removedOrphans)", "queued_missing": "\(report.queuedMissing)",
+                    ])
             } catch {
                 logger.warning("reconciliation at start failed", metadata: ["node_id": "\(node.id)", "error": "\(error)"])
             }
@@ -109,13 +114,16 @@ struct RecoveryLoop: Service {
         do {
             let now = Date()
             let seconds = Double(rereplicateAfter.components.seconds) + Double(rereplicateAfter.components.attoseconds) / 1e18
-            let longDown = try await store.nodes().filter { $0.status == .down && ($0.statusChangedAt.map { now.timeIntervalSince($0) >= seconds } ?? false) }
+            let longDown = try await store.nodes().filter {
+                $0.status == .down && ($0.statusChangedAt.map { now.timeIntervalSince($0) >= seconds } ?? false)
+            }
             guard !longDown.isEmpty else { return }
             let serving = await prober.scoreboard.ranked().filter(\.isUp).map(\.id)
             guard !serving.isEmpty else { return }
             let planner = RereplicationPlanner(replicationFactor: replicationFactor)
             var queued: [FileKey: Set<NodeID>] = [:]
-            for item in try await store.queueItems(QueueFilter(status: .pending, limit: 1_000_000)) where item.kind == .replicate {
+            for item in try await store.queueItems(QueueFilter(status: .pending, limit: 1_000_000)) where item.kind == .replicate
+            {
                 queued[item.fileKey, default: []].insert(item.targetNodeID)
             }
             var keys = Set<FileKey>()
@@ -123,13 +131,19 @@ struct RecoveryLoop: Service {
             var items: [NewQueueItem] = []
             for key in keys.sorted(by: { $0.rawValue < $1.rawValue }) {
                 guard let entry = try await store.file(key) else { continue }
-                for target in planner.extraTargets(locations: entry.locations, queuedTargets: queued[key] ?? [], serving: serving) {
-                    items.append(NewQueueItem(fileKey: key, targetNodeID: target, sourceNodeID: nil, kind: .replicate, reason: "replica holder DOWN longer than \(rereplicateAfter)"))
+                for target in planner.extraTargets(locations: entry.locations, queuedTargets: queued[key] ?? [], serving: serving)
+                {
+                    items.append(
+                        NewQueueItem(
+                            fileKey: key, targetNodeID: target, sourceNodeID: nil, kind: .replicate,
+                            reason: "replica holder DOWN longer than \(rereplicateAfter)"))
                 }
             }
             guard !items.isEmpty else { return }
             try await store.enqueue(items, at: now)
-            logger.info("queued extra copies for a long outage", metadata: ["count": "\(items.count)", "down": "\(longDown.map(\.id.rawValue))"])
+            logger.info(
+                "queued extra copies for a long outage",
+                metadata: ["count": "\(items.count)", "down": "\(longDown.map(\.id.rawValue))"])
         } catch {
             logger.error("could not plan extra copies", metadata: ["error": "\(error)"])
         }
@@ -139,10 +153,12 @@ struct RecoveryLoop: Service {
         do {
             let summary = try await repairer.drain(node, includeFailed: false)
             if summary.total > 0 {
-                logger.info("recovery pass", metadata: [
-                    "node_id": "\(node)", "total": "\(summary.total)", "success": "\(summary.success)",
-                    "failed": "\(summary.failed)", "pending": "\(summary.pendingItems)",
-                ])
+                logger.info(
+                    "recovery pass",
+                    metadata: [
+                        "node_id": "\(node)", "total": "\(summary.total)", "success": "\(summary.success)",
+                        "failed": "\(summary.failed)", "pending": "\(summary.pendingItems)",
+                    ])
             }
         } catch {
             logger.error("recovery pass failed", metadata: ["node_id": "\(node)", "error": "\(error)"])

@@ -30,7 +30,7 @@ struct RepairWorker: Sendable {
     let rateLimiter: TransferRateLimiter
     let workerID: String
     /// How long a claim lasts without renewal (`--repair-lease`): a gateway that dies mid-repair holds its items
-    /// this long at most, then any gateway takes them over (SPEC §6). Live work renews it every third of that.
+    /// this long at most, then any gateway takes them over. Live work renews it every third of that.
     var lease: Duration = .seconds(60)
     let logger: Logger
     /// Recovery throughput: items and bytes repaired, failed attempts.
@@ -41,7 +41,9 @@ struct RepairWorker: Sendable {
 
     /// Processes the due items of `node` (FAILED ones too when `includeFailed`), `concurrency` at a time.
     func drain(_ node: NodeID, includeFailed: Bool) async throws -> RecoverySummary {
-        guard let target = await scoreboard.score(of: node) else { return RecoverySummary(total: 0, success: 0, failed: 0, pendingItems: 0) }
+        guard let target = await scoreboard.score(of: node) else {
+            return RecoverySummary(total: 0, success: 0, failed: 0, pendingItems: 0)
+        }
         var total = 0
         var success = 0
         var failed = 0
@@ -49,24 +51,27 @@ struct RepairWorker: Sendable {
         while true {
             let now = Date()
             let batch = try await store.claimQueueItems(
-                for: node, owner: workerID, includeFailed: retryFailed, now: now, leaseUntil: now.addingTimeInterval(leaseSeconds), limit: max(1, concurrency) * 4)
+                for: node, owner: workerID, includeFailed: retryFailed, now: now,
+                leaseUntil: now.addingTimeInterval(leaseSeconds), limit: max(1, concurrency) * 4)
             retryFailed = false  // a FAILED item gets one manual retry per drain, not a loop
             if batch.isEmpty { break }
             total += batch.count
-            let results = await whileRenewingLeases(of: batch.map(\.id)) { await withTaskGroup(of: Bool.self) { group in
-                var running = 0
-                var outcomes: [Bool] = []
-                for item in batch {
-                    if running >= max(1, concurrency), let finished = await group.next() {
-                        outcomes.append(finished)
-                        running -= 1
+            let results = await whileRenewingLeases(of: batch.map(\.id)) {
+                await withTaskGroup(of: Bool.self) { group in
+                    var running = 0
+                    var outcomes: [Bool] = []
+                    for item in batch {
+                        if running >= max(1, concurrency), let finished = await group.next() {
+                            outcomes.append(finished)
+                            running -= 1
+                        }
+                        group.addTask { await process(item, on: target.endpoint) }
+                        running += 1
                     }
-                    group.addTask { await process(item, on: target.endpoint) }
-                    running += 1
+                    for await finished in group { outcomes.append(finished) }
+                    return outcomes
                 }
-                for await finished in group { outcomes.append(finished) }
-                return outcomes
-            } }
+            }
             success += results.filter { $0 }.count
             failed += results.filter { !$0 }.count
             if results.allSatisfy({ !$0 }) { break }  // the node is failing every item: stop hammering it
@@ -101,14 +106,18 @@ struct RepairWorker: Sendable {
             case .replicate: try await replicate(item, to: target)
             case .delete:
                 _ = try await nodes.deleteBlob(item.fileKey, on: target)
-                logger.info("removed deleted file \(item.fileKey) from \(target.id)", metadata: ["file_key": "\(item.fileKey)", "node_id": "\(target.id)"])
+                logger.info(
+                    "removed deleted file \(item.fileKey) from \(target.id)",
+                    metadata: ["file_key": "\(item.fileKey)", "node_id": "\(target.id)"])
             }
             guard try await store.completeQueueItem(item.id, owner: workerID, at: Date()) else {
                 // Our claim ran out (this gateway stalled) and the item may be another gateway's now: its outcome is
                 // theirs to record. The copy made here is verified, so its location stands.
-                logger.warning("repair finished after its claim was lost; left to the new owner", metadata: [
-                    "file_key": "\(item.fileKey)", "node_id": "\(target.id)",
-                ])
+                logger.warning(
+                    "repair finished after its claim was lost; left to the new owner",
+                    metadata: [
+                        "file_key": "\(item.fileKey)", "node_id": "\(target.id)",
+                    ])
                 return false
             }
             metrics?.repairedItemCount.increment()
@@ -118,13 +127,24 @@ struct RepairWorker: Sendable {
             let retryAt = Date().addingTimeInterval(backoff.seconds(afterFailures: item.retryCount))
             let willFail = item.retryCount + 1 >= maxRetries
             if willFail {
-                logger.error("repair FAILED after \(item.retryCount + 1) attempts", metadata: ["file_key": "\(item.fileKey)", "node_id": "\(target.id)", "error": "\(error)"])
+                logger.error(
+                    "repair FAILED after \(item.retryCount + 1) attempts",
+                    metadata: ["file_key": "\(item.fileKey)", "node_id": "\(target.id)", "error": "\(error)"])
             } else {
-                logger.warning("repair attempt failed; will retry", metadata: ["file_key": "\(item.fileKey)", "node_id": "\(target.id)", "attempt": "\(item.retryCount + 1)", "error": "\(error)"])
+                logger.warning(
+                    "repair attempt failed; will retry",
+                    metadata: [
+                        "file_key": "\(item.fileKey)", "node_id": "\(target.id)", "attempt": "\(item.retryCount + 1)",
+                        "error": "\(error)",
+                    ])
             }
             do {
-                if try await !store.failQueueItem(item.id, owner: workerID, error: "\(error)", at: Date(), retryAt: retryAt, maxRetries: maxRetries) {
-                    logger.warning("repair failed after its claim was lost; left to the new owner", metadata: ["file_key": "\(item.fileKey)", "node_id": "\(target.id)"])
+                if try await !store.failQueueItem(
+                    item.id, owner: workerID, error: "\(error)", at: Date(), retryAt: retryAt, maxRetries: maxRetries)
+                {
+                    logger.warning(
+                        "repair failed after its claim was lost; left to the new owner",
+                        metadata: ["file_key": "\(item.fileKey)", "node_id": "\(target.id)"])
                 }
             } catch {
                 logger.error("could not record a failed repair", metadata: ["file_key": "\(item.fileKey)", "error": "\(error)"])
@@ -158,19 +178,25 @@ struct RepairWorker: Sendable {
         // see); re-check so the copy that just landed does not outlive its file.
         guard try await store.file(file.key) != nil else {
             _ = try? await nodes.deleteBlob(file.key, on: target)
-            logger.info("file deleted during its repair; removed the new copy", metadata: ["file_key": "\(file.key)", "node_id": "\(target.id)"])
+            logger.info(
+                "file deleted during its repair; removed the new copy",
+                metadata: ["file_key": "\(file.key)", "node_id": "\(target.id)"])
             return
         }
         // A file recorded before block digests existed gets its root now: the target computed it from bytes whose
         // SHA-256 it checked against the recorded one.
         if file.blockRoot == nil, try await store.recordBlockRoot(file.key, root: root) {
-            logger.info("recorded the block digests of an older file", metadata: ["file_key": "\(file.key)", "node_id": "\(target.id)"])
+            logger.info(
+                "recorded the block digests of an older file", metadata: ["file_key": "\(file.key)", "node_id": "\(target.id)"])
         }
         try await store.recordLocation(file.key, on: target.id, status: .active, verifiedAt: Date())
         metrics?.repairedByteCount.increment(by: file.sizeBytes)
-        logger.info("auto-recovered \(file.key) to \(target.id)", metadata: [
-            "file_key": "\(file.key)", "node_id": "\(target.id)", "source": "\(source.servedBy)", "bytes": "\(file.sizeBytes)",
-        ])
+        logger.info(
+            "auto-recovered \(file.key) to \(target.id)",
+            metadata: [
+                "file_key": "\(file.key)", "node_id": "\(target.id)", "source": "\(source.servedBy)",
+                "bytes": "\(file.sizeBytes)",
+            ])
     }
 }
 
@@ -183,7 +209,8 @@ enum RepairError: Error, CustomStringConvertible {
         switch self {
         case .noVerifiedSource(let key): return "no verified replica of \(key) to copy from"
         case .digestMismatch(let key, let node): return "copy of \(key) on \(node) has the wrong digest"
-        case .allSourcesFailed(_, let errors): return errors.isEmpty ? "no healthy source replica" : errors.joined(separator: "; ")
+        case .allSourcesFailed(_, let errors):
+            return errors.isEmpty ? "no healthy source replica" : errors.joined(separator: "; ")
         }
     }
 }

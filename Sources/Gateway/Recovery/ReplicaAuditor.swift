@@ -47,10 +47,13 @@ struct ReplicaAuditor: Sendable {
             }
         }
         metrics?.auditLastCompletedTime.set(Date().timeIntervalSince1970)
-        logger.info("audit pass finished", metadata: [
-            "nodes": "\(report.nodesAudited)", "checked": "\(report.replicasChecked)", "corrupt": "\(report.corrupt)",
-            "missing": "\(report.missing)", "removed_orphans": "\(report.removedOrphans)", "removed_deleted": "\(report.removedDeleted)",
-        ])
+        logger.info(
+            "audit pass finished",
+            metadata: [
+                "nodes": "\(report.nodesAudited)", "checked": "\(report.replicasChecked)", "corrupt": "\(report.corrupt)",
+                "missing": "\(report.missing)", "removed_orphans": "\(report.removedOrphans)",
+                "removed_deleted": "\(report.removedDeleted)",
+            ])
         return report
     }
 
@@ -66,18 +69,26 @@ struct ReplicaAuditor: Sendable {
             case .matches:
                 try await store.markReplicaVerified(file.key, on: node.id, at: Date())
             case .differs(let problem):
-                if try await store.markReplicaLost(file.key, on: node.id, status: .corrupt, reason: "audit: \(problem)", at: Date()) {
+                if try await store.markReplicaLost(
+                    file.key, on: node.id, status: .corrupt, reason: "audit: \(problem)", at: Date())
+                {
                     report.corrupt += 1
                     metrics?.auditDamagedReplicaCount.increment()
-                    logger.error("audit found a corrupt replica; queued for repair", metadata: [
-                        "file_key": "\(file.key)", "node_id": "\(node.id)", "reason": "\(problem)",
-                    ])
+                    logger.error(
+                        "audit found a corrupt replica; queued for repair",
+                        metadata: [
+                            "file_key": "\(file.key)", "node_id": "\(node.id)", "reason": "\(problem)",
+                        ])
                 }
             case .absent:
-                if try await store.markReplicaLost(file.key, on: node.id, status: .missing, reason: "audit: blob missing", at: Date()) {
+                if try await store.markReplicaLost(
+                    file.key, on: node.id, status: .missing, reason: "audit: blob missing", at: Date())
+                {
                     report.missing += 1
                     metrics?.auditDamagedReplicaCount.increment()
-                    logger.warning("audit found a missing replica; queued for repair", metadata: ["file_key": "\(file.key)", "node_id": "\(node.id)"])
+                    logger.warning(
+                        "audit found a missing replica; queued for repair",
+                        metadata: ["file_key": "\(file.key)", "node_id": "\(node.id)"])
                 }
             }
         }
@@ -103,7 +114,8 @@ struct ReplicaAuditor: Sendable {
         }
         if let root = verification.blockRoot.flatMap(SHA256Digest.init(hex:)), file.blockRoot == nil {
             if try await store.recordBlockRoot(file.key, root: root) {
-                logger.info("recorded the block digests of an older file", metadata: ["file_key": "\(file.key)", "node_id": "\(node.id)"])
+                logger.info(
+                    "recorded the block digests of an older file", metadata: ["file_key": "\(file.key)", "node_id": "\(node.id)"])
             }
         }
         return .matches

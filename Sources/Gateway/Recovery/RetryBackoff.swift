@@ -1,4 +1,4 @@
-/// When a failed queue item is tried again: `base`·2^retries, capped (SPEC §4 "Recovery").
+/// When a failed queue item is tried again: `base`·2^retries, capped.
 struct RetryBackoff: Sendable, Equatable {
     var base: Duration
     var cap: Duration = .seconds(600)

@@ -1,6 +1,6 @@
 import DFSCore
 
-/// When a download asks a second replica too (issue 5 item 3): after the chosen node's usual time to first byte
+/// When a download asks a second replica too: after the chosen node's usual time to first byte
 /// has passed without one. Pure values; the coordinator asks and acts.
 struct HedgePolicy: Sendable, Equatable {
     /// Bounds of the hedge delay (`--hedge-after MIN,MAX`): never hedge sooner than `minimumDelay` (a burst
@@ -82,4 +82,3 @@ struct HedgeBudget: Sendable, Equatable {
         return true
     }
 }
-

@@ -26,7 +26,10 @@ actor LatencyScoreboard {
     ///   - ejectAfter: consecutive failed requests that take a node out of selection until a probe succeeds.
     ///   - hedging: when downloads may ask a second replica; nil switches hedged reads off.
     ///   - hedgeBudget: the share of downloads that may be hedged.
-    init(halfLife: Duration, policy: RoutingPolicy = .latency, ejectAfter: Int = 2, hedging: HedgePolicy? = HedgePolicy(), hedgeBudget: Double = 0.05) {
+    init(
+        halfLife: Duration, policy: RoutingPolicy = .latency, ejectAfter: Int = 2, hedging: HedgePolicy? = HedgePolicy(),
+        hedgeBudget: Double = 0.05
+    ) {
         self.selector = NodeSelector(policy: policy)
         self.average = LatencyAverage(halfLife: halfLife)
         self.ejectAfter = max(1, ejectAfter)
@@ -42,7 +45,8 @@ actor LatencyScoreboard {
             if let isUp { existing.isUp = isUp }
             scores[endpoint.id] = existing
         } else {
-            scores[endpoint.id] = NodeScore(endpoint: endpoint, role: role, isUp: isUp ?? true, ewmaLatencyMs: nil, inFlight: 0, consecutiveFailures: 0)
+            scores[endpoint.id] = NodeScore(
+                endpoint: endpoint, role: role, isUp: isUp ?? true, ewmaLatencyMs: nil, inFlight: 0, consecutiveFailures: 0)
         }
     }
 
@@ -141,7 +145,8 @@ actor LatencyScoreboard {
             // The scoreboard's view now, not the one the download was ranked with.
             let latencyMs = score(of: candidate.id).flatMap { $0.currentLatencyMs ?? $0.ewmaLatencyMs }
             return HedgeCandidate(
-                id: candidate.id, expectedFirstByteMs: hedging.expectedFirstByteMs(samples: firstByteSamples[candidate.id], latencyMs: latencyMs))
+                id: candidate.id,
+                expectedFirstByteMs: hedging.expectedFirstByteMs(samples: firstByteSamples[candidate.id], latencyMs: latencyMs))
         }
         guard let target = hedging.target(among: judged, waited: waited), hedgeBudget.trySpend() else { return nil }
         return target
@@ -158,7 +163,8 @@ actor LatencyScoreboard {
         lastThroughputAt[node] = now
         // Plain time decay over a long half-life, not peak-sensitive: the yardstick a slow source is judged by
         // should follow the node's lasting speed, not one burst or one bad stretch.
-        let weightOfOld = score.throughputBytesPerSecond == nil ? 0 : pow(0.5, elapsed.inSeconds / Self.throughputHalfLife.inSeconds)
+        let weightOfOld =
+            score.throughputBytesPerSecond == nil ? 0 : pow(0.5, elapsed.inSeconds / Self.throughputHalfLife.inSeconds)
         score.throughputBytesPerSecond = (score.throughputBytesPerSecond ?? 0) * weightOfOld + bytesPerSecond * (1 - weightOfOld)
         scores[node] = score
     }

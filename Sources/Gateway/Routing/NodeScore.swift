@@ -1,7 +1,7 @@
 import DFSCore
 import Foundation
 
-/// What the gateway has measured about one node; the input of every routing decision (SPEC §5).
+/// What the gateway has measured about one node; the input of every routing decision.
 struct NodeScore: Sendable, Equatable {
     var endpoint: NodeEndpoint
     var role: NodeRole
@@ -42,7 +42,7 @@ struct NodeScore: Sendable, Equatable {
 /// Peak-sensitive, time-decayed EWMA (Finagle's "peak EWMA"). A sample above the average replaces it at once,
 /// so a node that just turned slow loses traffic on its very next answer; lower samples blend in with a
 /// weight that depends on the time since the previous sample, so the average forgets a peak within a few
-/// `halfLife`s whatever the request rate (SPEC §5: "decaying within seconds").
+/// `halfLife`s whatever the request rate; old measurements must stop steering traffic within seconds.
 struct LatencyAverage: Sendable {
     var halfLife: Duration
 

@@ -1,5 +1,5 @@
 /// How the gateway orders nodes (`--routing`). `latency` is the product; the others exist so benchmarks can
-/// compare against the naive choices on the same cluster and workload (SPEC §5, issue 5).
+/// compare against the naive choices on the same cluster and workload.
 enum RoutingPolicy: String, Sendable, CaseIterable {
     case latency
     case roundRobin = "round-robin"

@@ -99,24 +99,32 @@ struct UploadCoordinator: Sendable {
                 stalled.insert(primary.id)
                 attempts.append("\(primary.id): stopped reading or answering (\(stall.description))")
                 let reached = [primary.id] + targets.map(\.id)
-                await queueRemoval(of: key, from: reached, reason: "upload abandoned: primary \(primary.id) stalled", logger: logger)
+                await queueRemoval(
+                    of: key, from: reached, reason: "upload abandoned: primary \(primary.id) stalled", logger: logger)
                 primaryStalled(primary.id, body.canReplay)
                 guard body.canReplay else {
-                    logger.warning("primary stalled and the body was not kept; upload failed", metadata: ["node_id": "\(primary.id)", "file_key": "\(key)"])
+                    logger.warning(
+                        "primary stalled and the body was not kept; upload failed",
+                        metadata: ["node_id": "\(primary.id)", "file_key": "\(key)"])
                     throw UploadError.primaryStalled(attempts: attempts)
                 }
-                logger.warning("primary stalled; sending the body again to the next node", metadata: [
-                    "node_id": "\(primary.id)", "file_key": "\(key)", "bytes": "\(body.keptBytes)",
-                ])
+                logger.warning(
+                    "primary stalled; sending the body again to the next node",
+                    metadata: [
+                        "node_id": "\(primary.id)", "file_key": "\(key)", "bytes": "\(body.keptBytes)",
+                    ])
                 continue
             } catch let error as NodeRequestError {
                 await scoreboard.requestFinished(on: primary.id, latency: nil, failed: true)
                 attempts.append(error.description)
                 if case .unreachable = error, body.canReplay {
                     if reader.hasDeliveredBytes {
-                        await queueRemoval(of: key, from: [primary.id] + targets.map(\.id), reason: "upload abandoned: primary \(primary.id) unreachable", logger: logger)
+                        await queueRemoval(
+                            of: key, from: [primary.id] + targets.map(\.id),
+                            reason: "upload abandoned: primary \(primary.id) unreachable", logger: logger)
                     }
-                    logger.warning("primary unreachable; trying the next node", metadata: ["node_id": "\(primary.id)", "error": "\(error)"])
+                    logger.warning(
+                        "primary unreachable; trying the next node", metadata: ["node_id": "\(primary.id)", "error": "\(error)"])
                     continue
                 }
                 // The body reached the nodes at least in part: make sure no copy of an unacknowledged upload stays.
@@ -171,12 +179,14 @@ struct UploadCoordinator: Sendable {
         var reasons: [NodeID: String] = [:]
         let primaryDigest = SHA256Digest(hex: result.checksumSHA256)
         // A copy counts only when its blocks are the gateway's too: the node's block root is the proof.
-        let primaryVerified = primaryDigest == digest && result.sizeBytes == size && result.blockRoot.flatMap(SHA256Digest.init(hex:)) == blockRoot
+        let primaryVerified =
+            primaryDigest == digest && result.sizeBytes == size && result.blockRoot.flatMap(SHA256Digest.init(hex:)) == blockRoot
         replicas.append(.init(nodeID: primary.id, digest: primaryDigest, isVerified: primaryVerified))
         if primaryVerified {
             verified.append(primary.id)
         } else {
-            reasons[primary.id] = "\(primary.id): digest \(result.checksumSHA256) or block root \(result.blockRoot ?? "none") differs from \(digest.hex), \(blockRoot.hex)"
+            reasons[primary.id] =
+                "\(primary.id): digest \(result.checksumSHA256) or block root \(result.blockRoot ?? "none") differs from \(digest.hex), \(blockRoot.hex)"
             failures.append(reasons[primary.id]!)
         }
 
@@ -184,17 +194,22 @@ struct UploadCoordinator: Sendable {
             let outcome = result.replicas.first { $0.nodeID == target.rawValue }
             let targetDigest = outcome?.checksumSHA256.flatMap(SHA256Digest.init(hex:))
             let targetRoot = outcome?.blockRoot.flatMap(SHA256Digest.init(hex:))
-            let isVerified = outcome?.stored == true && targetDigest == digest && outcome?.sizeBytes == size && targetRoot == blockRoot
+            let isVerified =
+                outcome?.stored == true && targetDigest == digest && outcome?.sizeBytes == size && targetRoot == blockRoot
             replicas.append(.init(nodeID: target, digest: targetDigest, isVerified: isVerified))
             if isVerified {
                 verified.append(target)
             } else {
-                let reason = outcome?.error ?? (outcome?.stored == true
-                    ? "\(target): digest \(targetDigest?.hex ?? "?") or block root \(targetRoot?.hex ?? "none") differs from \(digest.hex), \(blockRoot.hex)"
-                    : "\(target): no answer from the primary about this target")
+                let reason =
+                    outcome?.error
+                    ?? (outcome?.stored == true
+                        ? "\(target): digest \(targetDigest?.hex ?? "?") or block root \(targetRoot?.hex ?? "none") differs from \(digest.hex), \(blockRoot.hex)"
+                        : "\(target): no answer from the primary about this target")
                 failures.append(reason)
                 reasons[target] = reason
-                logger.warning("replica not verified; queued for repair", metadata: ["file_key": "\(key)", "node_id": "\(target)", "error": "\(reason)"])
+                logger.warning(
+                    "replica not verified; queued for repair",
+                    metadata: ["file_key": "\(key)", "node_id": "\(target)", "error": "\(reason)"])
             }
         }
         for target in skippedTargets {
@@ -209,11 +224,14 @@ struct UploadCoordinator: Sendable {
         }
         let missing = replicas.filter { !$0.isVerified }.map(\.nodeID)
         for node in missing {
-            queue.append(NewQueueItem(fileKey: key, targetNodeID: node, sourceNodeID: source, kind: .replicate, reason: reasons[node]))
+            queue.append(
+                NewQueueItem(fileKey: key, targetNodeID: node, sourceNodeID: source, kind: .replicate, reason: reasons[node]))
         }
 
         let now = Date()
-        let file = FileRecord(key: key, originalFilename: descriptor.filename, sizeBytes: size, checksum: digest, uploadedAt: now, blockRoot: blockRoot)
+        let file = FileRecord(
+            key: key, originalFilename: descriptor.filename, sizeBytes: size, checksum: digest, uploadedAt: now,
+            blockRoot: blockRoot)
         do {
             try await store.recordUpload(file, verifiedOn: verified, verifiedAt: now, queue: queue)
         } catch {
@@ -222,10 +240,13 @@ struct UploadCoordinator: Sendable {
             throw error
         }
         let latency = await scoreboard.score(of: primary.id)?.ewmaLatencyMs
-        logger.info("stored file", metadata: [
-            "file_key": "\(key)", "bytes": "\(size)", "node_id": "\(primary.id)",
-            "verified": "\(verified.map(\.rawValue).joined(separator: ","))", "queued": "\(missing.map(\.rawValue).joined(separator: ","))",
-        ])
+        logger.info(
+            "stored file",
+            metadata: [
+                "file_key": "\(key)", "bytes": "\(size)", "node_id": "\(primary.id)",
+                "verified": "\(verified.map(\.rawValue).joined(separator: ","))",
+                "queued": "\(missing.map(\.rawValue).joined(separator: ","))",
+            ])
         return UploadOutcome(
             file: file, primary: primary.id, primaryLatencyMs: latency,
             replicatedTo: verified.filter { $0 != primary.id }.sorted(), failedOn: missing.sorted(), replicas: replicas)
@@ -284,9 +305,11 @@ struct UploadCoordinator: Sendable {
         do {
             try await store.enqueue(items, at: Date())
         } catch {
-            logger.error("could not queue the removal of an abandoned upload's copies; the audit will find them as orphans", metadata: [
-                "file_key": "\(key)", "error": "\(error)",
-            ])
+            logger.error(
+                "could not queue the removal of an abandoned upload's copies; the audit will find them as orphans",
+                metadata: [
+                    "file_key": "\(key)", "error": "\(error)",
+                ])
         }
     }
 
@@ -304,7 +327,9 @@ struct UploadCoordinator: Sendable {
                         _ = try await withDeadline(limit) { try await nodes.deleteBlob(key, on: endpoint) }
                         return nil
                     } catch {
-                        logger.warning("could not remove an unacknowledged copy; queued", metadata: ["file_key": "\(key)", "node_id": "\(id)", "error": "\(error)"])
+                        logger.warning(
+                            "could not remove an unacknowledged copy; queued",
+                            metadata: ["file_key": "\(key)", "node_id": "\(id)", "error": "\(error)"])
                         return id
                     }
                 }
@@ -312,7 +337,8 @@ struct UploadCoordinator: Sendable {
             for await id in group { if let id { unconfirmed.append(id) } }
         }
         if !unconfirmed.isEmpty {
-            await queueRemoval(of: key, from: unconfirmed.sorted(), reason: "upload failed; copy not confirmed removed", logger: logger)
+            await queueRemoval(
+                of: key, from: unconfirmed.sorted(), reason: "upload failed; copy not confirmed removed", logger: logger)
         }
     }
 }

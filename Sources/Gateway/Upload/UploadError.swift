@@ -18,7 +18,7 @@ enum UploadError: Error, Sendable {
     case primaryStalled(attempts: [String])
 }
 
-/// No node could take the request; `attempts` are the nodes tried and why (SPEC §2.3: a 503 says so).
+/// No node could take the request; `attempts` are the nodes tried and why, so the 503 can say who was asked.
 struct NoNodeAvailable: Error, Sendable {
     var action: String
     var attempts: [String]

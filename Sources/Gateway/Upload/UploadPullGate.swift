@@ -6,7 +6,7 @@ import Synchronization
 /// The HTTP client returns as soon as a node answers, and a node may answer before it has read the whole body
 /// (it refuses the upload, its disk is full). The client's own task may then still be pulling the next chunk
 /// from the request body while the gateway drains that body, answers, or tries the next node: two readers of
-/// one body, which Hummingbird's request stream treats as a fatal error (found by schemathesis, issue 6).
+/// one body, which Hummingbird's request stream treats as a fatal error (found by schemathesis).
 /// `close()` waits for such a pull to finish and makes every later one fail, so once it returns the reader is
 /// the caller's alone again.
 final class UploadPullGate: Sendable {

@@ -1,7 +1,7 @@
 import DFSCore
 import Foundation
 
-/// Where a node keeps things under its data directory (SPEC §3).
+/// Where a node keeps things under its data directory.
 ///
 /// `blobs/<first two characters of the key>/<key>` holds the bytes, and its extended attribute `user.dfs.sha256`
 /// the digest computed while writing (on a file system without extended attributes, and for blobs written before

@@ -39,7 +39,9 @@ extension BlobStore {
     /// Counts blob files once at start; afterwards puts and deletes keep the count.
     static func countBlobs(in layout: BlobLayout) throws -> Int {
         try shardNames(in: layout).reduce(0) { total, shard in
-            total + (try POSIXFile.listDirectory(layout.blobsDirectory + "/" + shard).lazy.compactMap(BlobLayout.key(fromEntry:)).count)
+            total
+                + (try POSIXFile.listDirectory(layout.blobsDirectory + "/" + shard).lazy.compactMap(BlobLayout.key(fromEntry:))
+                    .count)
         }
     }
 

@@ -12,7 +12,9 @@ extension BlobStore {
                 throw BlobStoreError.blobNotFound(key)
             }
             let path = layout.blobPath(for: key)
-            let digest = try Self.recordedDigest(of: key, in: layout) { try POSIXFile.attribute(BlobLayout.digestAttribute, atPath: path) }
+            let digest = try Self.recordedDigest(of: key, in: layout) {
+                try POSIXFile.attribute(BlobLayout.digestAttribute, atPath: path)
+            }
             return BlobMetadata(sizeBytes: status.sizeBytes, digest: digest, modifiedAt: status.modifiedAt)
         }
     }
@@ -44,7 +46,8 @@ extension BlobStore {
                 },
                 modifiedAt: status.modifiedAt
             )
-            return OpenBlob(key: key, metadata: metadata, identity: status.identity, descriptor: descriptor, path: path, threads: threads)
+            return OpenBlob(
+                key: key, metadata: metadata, identity: status.identity, descriptor: descriptor, path: path, threads: threads)
         } catch {
             close(descriptor)
             throw error

@@ -48,7 +48,8 @@ extension BlobStore {
         let key = blob.key
         let size = blob.metadata.sizeBytes
         if let recorded = blob.metadata.digest, let expected = expectation?.digest, recorded != expected {
-            throw BlobStoreError.blobCorrupt(key, reason: "it was written with SHA-256 \(recorded.hex), not the expected \(expected.hex)")
+            throw BlobStoreError.blobCorrupt(
+                key, reason: "it was written with SHA-256 \(recorded.hex), not the expected \(expected.hex)")
         }
         guard let reference = blob.metadata.digest ?? expectation?.digest else {
             throw BlobStoreError.blobCorrupt(key, reason: "no digest is recorded or expected for it, so nothing can be verified")
@@ -79,7 +80,8 @@ extension BlobStore {
         }
         let digests = hasher.finalize()
         guard digests.whole == reference else {
-            throw BlobStoreError.blobCorrupt(blob.key, reason: "its bytes hash to \(digests.whole.hex), not the recorded \(reference.hex)")
+            throw BlobStoreError.blobCorrupt(
+                blob.key, reason: "its bytes hash to \(digests.whole.hex), not the recorded \(reference.hex)")
         }
         try recordBlocks(digests, of: blob)
         return digests
@@ -123,12 +125,15 @@ extension BlobStore {
                 let digests = try await threads.runIfActive { try self.computeBlocks(of: blob, reference: trusted.reference) }
                 let rootDiffers = expectation?.blockRoot.map { $0 != digests.blocks.root } ?? false
                 return BlobVerification(
-                    sizeBytes: blob.metadata.sizeBytes, checksumSHA256: recorded, blockRoot: digests.blocks.root.hex, damagedBlocks: [],
-                    intact: !rootDiffers, blocksComputed: true, problem: rootDiffers ? "its block digests are not the ones recorded for it" : nil)
+                    sizeBytes: blob.metadata.sizeBytes, checksumSHA256: recorded, blockRoot: digests.blocks.root.hex,
+                    damagedBlocks: [],
+                    intact: !rootDiffers, blocksComputed: true,
+                    problem: rootDiffers ? "its block digests are not the ones recorded for it" : nil)
             } catch let BlobStoreError.blobCorrupt(_, reason) {
                 // Without block digests there is no telling which block went bad.
                 return BlobVerification(
-                    sizeBytes: blob.metadata.sizeBytes, checksumSHA256: recorded, blockRoot: nil, damagedBlocks: [], intact: false,
+                    sizeBytes: blob.metadata.sizeBytes, checksumSHA256: recorded, blockRoot: nil, damagedBlocks: [],
+                    intact: false,
                     blocksComputed: false, problem: reason)
             }
         }
@@ -147,7 +152,8 @@ extension BlobStore {
                 damage.record(index, of: key)
             }
         }
-        var problem: String? = damaged.isEmpty ? nil : "blocks \(damaged.map(String.init).joined(separator: ",")) no longer match their digests"
+        var problem: String? =
+            damaged.isEmpty ? nil : "blocks \(damaged.map(String.init).joined(separator: ",")) no longer match their digests"
         if let expected = expectation?.blockRoot, expected != blocks.root {
             problem = problem ?? "its block digests are not the ones recorded for it"
         }

@@ -45,7 +45,9 @@ final class BlobStore: Sendable {
 
     /// Opens (creating if needed) the store at `root`, removes writes a crash left in `tmp/`, counts blobs once.
     /// - Parameter sidecarDigests: keep digests in `.sha256` files even where attributes work (tests of that layout).
-    static func open(at root: String, threads: NIOThreadPool, logger: Logger, sidecarDigests: Bool = false) async throws -> BlobStore {
+    static func open(
+        at root: String, threads: NIOThreadPool, logger: Logger, sidecarDigests: Bool = false
+    ) async throws -> BlobStore {
         let layout = BlobLayout(root: root)
         let (leftovers, count, attributes) = try await threads.runIfActive {
             try POSIXFile.makeDirectories(layout.blobsDirectory)
@@ -60,7 +62,8 @@ final class BlobStore: Sendable {
             logger.info("removed unfinished writes left by an earlier run", metadata: ["count": "\(leftovers)"])
         }
         if !attributes && !sidecarDigests {
-            logger.notice("this file system keeps no extended attributes: blob digests go to .sha256 files", metadata: ["data": "\(root)"])
+            logger.notice(
+                "this file system keeps no extended attributes: blob digests go to .sha256 files", metadata: ["data": "\(root)"])
         }
         return BlobStore(layout: layout, threads: threads, blobCount: count, digestsInAttribute: attributes)
     }
@@ -168,7 +171,9 @@ final class BlobStore: Sendable {
     }
 
     /// Checks the digests, seals the draft and moves it into place; runs on the I/O threads.
-    private func finish(_ draft: BlobDraft, as key: FileKey, expectedDigest: SHA256Digest?, expectedBlockRoot: SHA256Digest?) throws -> StoredBlob {
+    private func finish(
+        _ draft: BlobDraft, as key: FileKey, expectedDigest: SHA256Digest?, expectedBlockRoot: SHA256Digest?
+    ) throws -> StoredBlob {
         let digests = draft.digests
         if let expectedDigest, expectedDigest != digests.whole {
             throw BlobStoreError.digestMismatch(expected: expectedDigest, actual: digests.whole)
@@ -211,12 +216,14 @@ final class BlobStore: Sendable {
     private func ensureRoom(for declaredSize: Int64) async throws {
         let available = try await availableBytes()
         if declaredSize > available {
-            throw BlobStoreError.insufficientStorage(detail: "a blob of \(declaredSize) bytes does not fit in \(available) free bytes")
+            throw BlobStoreError.insufficientStorage(
+                detail: "a blob of \(declaredSize) bytes does not fit in \(available) free bytes")
         }
     }
 
     /// Writes the rest of the body as it arrives; body failures become `incompleteBody`, disk failures pass through.
-    private func receive<Chunks: AsyncIteratorProtocol>(_ chunks: inout Chunks, into draft: BlobDraft) async throws where Chunks.Element == ByteBuffer {
+    private func receive<Chunks: AsyncIteratorProtocol>(_ chunks: inout Chunks, into draft: BlobDraft) async throws
+    where Chunks.Element == ByteBuffer {
         do {
             while let chunk = try await chunks.next() {
                 do {
@@ -247,7 +254,11 @@ final class BlobStore: Sendable {
         /// Puts the table in place (or drops a stale one) just before the blob: a crash between the two renames
         /// leaves a table whose size and whole digest do not match the blob there, which readers ignore.
         func placeTable() throws {
-            if let tableDraft { try POSIXFile.rename(tableDraft, to: blocksPath) } else { try POSIXFile.removeIfPresent(blocksPath) }
+            if let tableDraft {
+                try POSIXFile.rename(tableDraft, to: blocksPath)
+            } else {
+                try POSIXFile.removeIfPresent(blocksPath)
+            }
         }
         if digestsInAttribute {
             if try POSIXFile.makeDirectory(shard) { try POSIXFile.syncDirectory(layout.blobsDirectory) }

@@ -25,7 +25,8 @@ enum BlobStoreError: Error, Equatable, Sendable, CustomStringConvertible {
     var description: String {
         switch self {
         case .reservedKey(let key):
-            return "key '\(key)' ends in '\(BlobLayout.digestSuffix)' or '\(BlobLayout.blocksSuffix)', which are reserved for digest files"
+            return
+                "key '\(key)' ends in '\(BlobLayout.digestSuffix)' or '\(BlobLayout.blocksSuffix)', which are reserved for digest files"
         case .blobNotFound(let key): return "blob '\(key)' not found"
         case .deletedMeanwhile(let key): return "blob '\(key)' was deleted; a put of it is refused"
         case .digestMismatch(let expected, let actual):

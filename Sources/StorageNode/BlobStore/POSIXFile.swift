@@ -4,7 +4,7 @@ import NIOCore
 
 /// The few blocking system calls the blob store needs, throwing `BlobStoreError` with errno.
 ///
-/// Plain POSIX rather than Foundation: durability (SPEC §3) depends on exactly which descriptor is
+/// Plain POSIX rather than Foundation: durability depends on exactly which descriptor is
 /// `fsync`ed and when, and these calls make that explicit. Callers run them on the I/O thread pool.
 enum POSIXFile {
     static func openForReading(_ path: String) throws -> Int32 {
@@ -104,7 +104,9 @@ enum POSIXFile {
         try attribute(name, path: path, limit: limit) { getxattr(path, name, $0, limit) }
     }
 
-    private static func attribute(_ name: String, path: String, limit: Int, get: (UnsafeMutableRawPointer) -> Int) throws -> String? {
+    private static func attribute(
+        _ name: String, path: String, limit: Int, get: (UnsafeMutableRawPointer) -> Int
+    ) throws -> String? {
         var bytes = [UInt8](repeating: 0, count: limit)
         let count = bytes.withUnsafeMutableBytes { get($0.baseAddress!) }
         guard count >= 0 else {

@@ -77,7 +77,8 @@ final class VerifiedBlobRead: @unchecked Sendable {
         }
         guard blocks.matches(block: index, bytes) else {
             store.damage.record(index, of: blob.key)
-            throw BlobStoreError.blobCorrupt(blob.key, reason: "block \(index) (bytes \(span.lowerBound)-\(span.upperBound - 1)) no longer matches its digest")
+            throw BlobStoreError.blobCorrupt(
+                blob.key, reason: "block \(index) (bytes \(span.lowerBound)-\(span.upperBound - 1)) no longer matches its digest")
         }
         let from = max(plan.offset, span.lowerBound)
         let to = min(plan.offset + plan.length, span.upperBound)
@@ -91,7 +92,8 @@ final class VerifiedBlobRead: @unchecked Sendable {
         guard offset < size else {
             let digests = hasher.finalize()
             guard digests.whole == trusted.reference else {
-                throw BlobStoreError.blobCorrupt(blob.key, reason: "its bytes hash to \(digests.whole.hex), not the recorded \(trusted.reference.hex)")
+                throw BlobStoreError.blobCorrupt(
+                    blob.key, reason: "its bytes hash to \(digests.whole.hex), not the recorded \(trusted.reference.hex)")
             }
             // Best effort: the read itself is already verified.
             try? store.recordBlocks(digests, of: blob)

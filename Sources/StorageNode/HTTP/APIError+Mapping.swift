@@ -45,7 +45,8 @@ extension APIError {
         case .blobCorrupt(let key, let reason):
             return APIError(.unprocessableContent, "blob_corrupt", "Blob '\(key)' cannot be served: \(reason).")
         case .insufficientStorage(let detail):
-            return APIError(.insufficientStorage, "insufficient_storage", "The node's disk is full (\(detail)); nothing was stored.")
+            return APIError(
+                .insufficientStorage, "insufficient_storage", "The node's disk is full (\(detail)); nothing was stored.")
         case .incompleteBody(let reason):
             return .badRequest("incomplete_body", "The request body ended early (\(reason)); nothing was stored.")
         case .systemCall:
@@ -59,7 +60,8 @@ extension APIError {
         case .methodNotAllowed: return APIError(.methodNotAllowed, "method_not_allowed", "Method not allowed on this route.")
         default:
             let code = error.status.reasonPhrase.lowercased().replacingOccurrences(of: " ", with: "_")
-            return APIError(error.status, code.isEmpty ? "http_\(error.status.code)" : code, error.body ?? error.status.reasonPhrase)
+            return APIError(
+                error.status, code.isEmpty ? "http_\(error.status.code)" : code, error.body ?? error.status.reasonPhrase)
         }
     }
 }

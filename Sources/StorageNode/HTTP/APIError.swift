@@ -3,7 +3,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 
-/// An error answer: status, stable snake_case code and a sentence, rendered as `ErrorBody` JSON (SPEC §2.3).
+/// An error answer: status, stable snake_case code and a sentence, rendered as `ErrorBody` JSON.
 struct APIError: HTTPResponseError, Sendable, Equatable {
     var status: HTTPResponse.Status
     var code: String

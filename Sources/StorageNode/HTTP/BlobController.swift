@@ -24,7 +24,10 @@ struct BlobController: Sendable {
         )
         context.logger.debug(
             "blob stored",
-            metadata: ["file_key": "\(input.key)", "bytes": "\(result.sizeBytes)", "replicas": "\(result.replicas.filter(\.stored).count)/\(result.replicas.count)"]
+            metadata: [
+                "file_key": "\(input.key)", "bytes": "\(result.sizeBytes)",
+                "replicas": "\(result.replicas.filter(\.stored).count)/\(result.replicas.count)",
+            ]
         )
         return .json(result)
     }
@@ -32,7 +35,8 @@ struct BlobController: Sendable {
     @Sendable func get(_ request: Request, context: BasicRequestContext) async throws -> Response {
         let key = try BlobKeyParameter.key(in: context)
         let read = try await store.openVerified(
-            key, BlobReadRequest(rangeHeader: request.headers[.range], expectation: try BlobExpectationHeaders.parse(request.headers)))
+            key,
+            BlobReadRequest(rangeHeader: request.headers[.range], expectation: try BlobExpectationHeaders.parse(request.headers)))
         var headers = read.plan.headers
         headers[.dfsVerified] = read.verification.rawValue
         if let root = read.blockRoot { headers[.dfsBlockRoot] = root.hex }
@@ -68,7 +72,8 @@ struct BlobController: Sendable {
         let key = try BlobKeyParameter.key(in: context)
         let verification = try await store.verify(key, expectation: try BlobExpectationHeaders.parse(request.headers))
         if !verification.intact {
-            context.logger.warning("verification found damage", metadata: ["file_key": "\(key)", "error": "\(verification.problem ?? "")"])
+            context.logger.warning(
+                "verification found damage", metadata: ["file_key": "\(key)", "error": "\(verification.problem ?? "")"])
         }
         return .json(verification)
     }

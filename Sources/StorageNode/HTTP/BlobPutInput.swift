@@ -49,13 +49,15 @@ struct BlobPutInput: Sendable, Equatable {
         var replicaIdleLimit: Duration?
         if let header = request.headers[.dfsReplicaIdleLimit] {
             guard let milliseconds = Int64(header), milliseconds > 0 else {
-                throw APIError.badRequest("invalid_replica_idle_limit", "\(NodeProtocol.replicaIdleLimitHeader) must be a positive number of milliseconds.")
+                throw APIError.badRequest(
+                    "invalid_replica_idle_limit",
+                    "\(NodeProtocol.replicaIdleLimitHeader) must be a positive number of milliseconds.")
             }
             replicaIdleLimit = .milliseconds(milliseconds)
         }
         self.init(
-            key: key, expectedDigest: expectedDigest, expectedBlockRoot: expectedBlockRoot, targets: targets, contentLength: contentLength,
-            replicaIdleLimit: replicaIdleLimit)
+            key: key, expectedDigest: expectedDigest, expectedBlockRoot: expectedBlockRoot, targets: targets,
+            contentLength: contentLength, replicaIdleLimit: replicaIdleLimit)
     }
 }
 
@@ -74,7 +76,10 @@ enum BlobExpectationHeaders {
     static func parse(_ headers: HTTPFields) throws -> BlobExpectation? {
         let root = try digest(headers, .dfsExpectedBlockRoot)
         guard let whole = try digest(headers, .dfsExpectedDigest) else {
-            if root != nil { throw APIError.badRequest("invalid_digest", "\(NodeProtocol.expectedBlockRootHeader) needs \(NodeProtocol.expectedDigestHeader).") }
+            if root != nil {
+                throw APIError.badRequest(
+                    "invalid_digest", "\(NodeProtocol.expectedBlockRootHeader) needs \(NodeProtocol.expectedDigestHeader).")
+            }
             return nil
         }
         return BlobExpectation(digest: whole, blockRoot: root)

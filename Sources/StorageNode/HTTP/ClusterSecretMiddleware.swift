@@ -5,7 +5,8 @@ import Hummingbird
 struct ClusterSecretMiddleware<Context: RequestContext>: RouterMiddleware {
     let secret: ClusterSecret
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response
+    {
         guard secret.matches(request.headers[.dfsClusterSecret]) else {
             throw APIError(
                 .unauthorized, "unauthorized",

@@ -6,7 +6,8 @@ import Logging
 /// Unexpected errors are logged here at error level (the request logger carries the request id) and
 /// their text never reaches the client.
 struct ErrorMappingMiddleware<Context: RequestContext>: RouterMiddleware {
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response
+    {
         do {
             return try await next(request, context)
         } catch {

@@ -1,9 +1,11 @@
 import DFSCore
 import Hummingbird
 
-/// The node's HTTP API (SPEC §3; routes and wire types in `NodeProtocol`).
+/// The node's HTTP API (routes and wire types in `NodeProtocol`).
 enum NodeRouter {
-    static func make(nodeID: NodeID, store: BlobStore, coordinator: PutCoordinator, clusterSecret: ClusterSecret? = nil) -> Router<BasicRequestContext> {
+    static func make(
+        nodeID: NodeID, store: BlobStore, coordinator: PutCoordinator, clusterSecret: ClusterSecret? = nil
+    ) -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
         router.add(middleware: NodeIDHeaderMiddleware(nodeID: nodeID))
         router.add(middleware: ErrorMappingMiddleware())
@@ -18,7 +20,8 @@ enum NodeRouter {
 struct NodeIDHeaderMiddleware<Context: RequestContext>: RouterMiddleware {
     let nodeID: NodeID
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response
+    {
         var response = try await next(request, context)
         response.headers[.dfsNodeID] = nodeID.rawValue
         return response

@@ -31,13 +31,15 @@ struct NodeApplication: Sendable {
         let timeout = configuration.replicationTimeout
         let httpClient = HTTPNodeClient.makeHTTPClient(connectTimeout: min(.seconds(5), timeout), idleTimeout: timeout)
         // Replication fan-out to other nodes carries the secret too: they check it like any other caller.
-        let nodeClient = HTTPNodeClient(httpClient: httpClient, timeouts: .init(transferIdle: timeout), clusterSecret: configuration.clusterSecret)
+        let nodeClient = HTTPNodeClient(
+            httpClient: httpClient, timeouts: .init(transferIdle: timeout), clusterSecret: configuration.clusterSecret)
         let coordinator = PutCoordinator(
             nodeID: configuration.nodeID,
             store: store,
             replicator: ReplicaStreamer(client: nodeClient, idleTimeout: timeout)
         )
-        let router = NodeRouter.make(nodeID: configuration.nodeID, store: store, coordinator: coordinator, clusterSecret: configuration.clusterSecret)
+        let router = NodeRouter.make(
+            nodeID: configuration.nodeID, store: store, coordinator: coordinator, clusterSecret: configuration.clusterSecret)
         logger.info(
             "blob store open",
             metadata: ["data": "\(configuration.dataDirectory)", "blob_count": "\(store.blobCount)"]
@@ -65,27 +67,37 @@ struct NodeApplication: Sendable {
             .init(service: ShutdownHook { try await httpClient.shutdown() }, serviceName: "http-client"),
         ]
         if let gatewayURL = configuration.gatewayURL {
-            services.append(.init(service: GatewayRegistration(
-                gatewayURL: gatewayURL,
-                announcement: .init(id: configuration.nodeID.rawValue, address: configuration.advertiseURL, role: configuration.role?.rawValue),
-                interval: configuration.heartbeatInterval,
-                timeout: configuration.registrationTimeout,
-                httpClient: httpClient,
-                clusterSecret: configuration.clusterSecret,
-                logger: Logger(label: "dfs.node.registration")
-            ), serviceName: "gateway-registration"))
+            services.append(
+                .init(
+                    service: GatewayRegistration(
+                        gatewayURL: gatewayURL,
+                        announcement: .init(
+                            id: configuration.nodeID.rawValue, address: configuration.advertiseURL,
+                            role: configuration.role?.rawValue),
+                        interval: configuration.heartbeatInterval,
+                        timeout: configuration.registrationTimeout,
+                        httpClient: httpClient,
+                        clusterSecret: configuration.clusterSecret,
+                        logger: Logger(label: "dfs.node.registration")
+                    ), serviceName: "gateway-registration"))
         }
-        services.append(.init(service: ContinueAwareHTTPServer(
-            responder: responder,
-            host: configuration.host,
-            port: configuration.port,
-            serverName: "dfs-node",
-            logger: logger,
-            onServerRunning: onServerRunning
-        ), serviceName: "http-server"))
+        let (limits, limitWarning) = configuration.connectionLimits.fittedToDescriptorLimit()
+        if let limitWarning { logger.warning("\(limitWarning)") }
+        services.append(
+            .init(
+                service: ContinueAwareHTTPServer(
+                    responder: responder,
+                    host: configuration.host,
+                    port: configuration.port,
+                    serverName: "dfs-node",
+                    limits: limits,
+                    logger: logger,
+                    onServerRunning: onServerRunning
+                ), serviceName: "http-server"))
         if let supervisor {
             // Its return means the supervisor died: stop everything gracefully rather than cancel.
-            services.append(.init(service: supervisor, successTerminationBehavior: .gracefullyShutdownGroup, serviceName: "parent-watchdog"))
+            services.append(
+                .init(service: supervisor, successTerminationBehavior: .gracefullyShutdownGroup, serviceName: "parent-watchdog"))
         }
         return services
     }
@@ -93,13 +105,14 @@ struct NodeApplication: Sendable {
     /// Runs until SIGTERM or SIGINT (or the supervisor's death), then stops gracefully.
     func run(supervisor: ParentWatchdog?) async throws {
         let logger = self.logger
-        let group = ServiceGroup(configuration: .init(
-            services: services(supervisor: supervisor) { port in
-                logger.info("listening", metadata: ["port": "\(port)", "advertise_url": "\(configuration.advertiseURL)"])
-            },
-            gracefulShutdownSignals: [.sigterm, .sigint],
-            logger: logger
-        ))
+        let group = ServiceGroup(
+            configuration: .init(
+                services: services(supervisor: supervisor) { port in
+                    logger.info("listening", metadata: ["port": "\(port)", "advertise_url": "\(configuration.advertiseURL)"])
+                },
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            ))
         try await group.run()
     }
 }

@@ -27,10 +27,12 @@ struct NodeCommand: AsyncParsableCommand {
     @Option(help: Self.help("Port to listen on (default: 8001)", "port", value: "port"))
     var port: Int?
 
-    @Option(name: .customLong("data"), help: Self.help("Data directory for blobs (default: ./dfs-data/<id>)", "data", value: "dir"))
+    @Option(
+        name: .customLong("data"), help: Self.help("Data directory for blobs (default: ./dfs-data/<id>)", "data", value: "dir"))
     var dataDirectory: String?
 
-    @Option(help: Self.help("Base URL others use to reach this node (default: http://<host>:<port>)", "advertise-url", value: "url"))
+    @Option(
+        help: Self.help("Base URL others use to reach this node (default: http://<host>:<port>)", "advertise-url", value: "url"))
     var advertiseURL: String?
 
     @Option(help: Self.help("Gateway base URL to register with and heartbeat to (default: none)", "gateway", value: "url"))
@@ -39,10 +41,15 @@ struct NodeCommand: AsyncParsableCommand {
     @Option(help: Self.help("Role reported to the gateway: MAIN, REPLICA or BACKUP (default: none)", "role", value: "role"))
     var role: String?
 
-    @Option(help: Self.help("Give up on a replication target after this long without progress, e.g. 500ms, 30s, 2m (default: 30s)", "replication-timeout", value: "duration"))
+    @Option(
+        help: Self.help(
+            "Give up on a replication target after this long without progress, e.g. 500ms, 30s, 2m (default: 30s)",
+            "replication-timeout", value: "duration"))
     var replicationTimeout: DurationArgument?
 
-    @Option(help: Self.help("Interval between registrations with the gateway (default: 10s)", "heartbeat-interval", value: "duration"))
+    @Option(
+        help: Self.help("Interval between registrations with the gateway (default: 10s)", "heartbeat-interval", value: "duration")
+    )
     var heartbeatInterval: DurationArgument?
 
     @Option(help: Self.help("Log level (default: info)", "log-level", value: "level"))
@@ -52,12 +59,17 @@ struct NodeCommand: AsyncParsableCommand {
 
     @Option(help: ClusterSecretOption.fileHelp) var clusterSecretFile: String?
 
-    @Flag(help: InsecureOpenOption.help("Allow a non-loopback --host without a cluster secret: anyone who can reach the port can then read, write and delete blobs."))
+    @Flag(
+        help: InsecureOpenOption.help(
+            "Allow a non-loopback --host without a cluster secret: anyone who can reach the port can then read, write and delete blobs."
+        ))
     var insecureOpen = false
 
     func validate() throws {
         _ = try makeConfiguration()
     }
+
+    @OptionGroup(title: "Slow and idle clients") var connectionLimits: ConnectionLimitOptions
 
     func run() async throws {
         let configuration = try makeConfiguration()
@@ -66,7 +78,8 @@ struct NodeCommand: AsyncParsableCommand {
         logger[metadataKey: "node_id"] = "\(configuration.nodeID)"
         logger.info("starting dfs-node", metadata: configuration.logMetadata)
         if configuration.clusterSecret == nil {
-            logger.warning("no cluster secret: this node answers anyone who can reach its port; start it with --cluster-secret-file")
+            logger.warning(
+                "no cluster secret: this node answers anyone who can reach its port; start it with --cluster-secret-file")
         }
         let node = try await NodeApplication.build(configuration, logger: logger)
         try await node.run(supervisor: ParentWatchdog.fromEnvironment(logger: logger))
@@ -96,15 +109,18 @@ struct NodeCommand: AsyncParsableCommand {
             }
             nodeRole = parsed
         }
-        let replication = try OptionEnvironment.resolve(replicationTimeout, "replication-timeout", default: DurationArgument(argument: "30s")!)
+        let replication = try OptionEnvironment.resolve(
+            replicationTimeout, "replication-timeout", default: DurationArgument(argument: "30s")!)
         guard replication.duration > .zero else { throw ValidationError("--replication-timeout must be positive") }
-        let heartbeat = try OptionEnvironment.resolve(heartbeatInterval, "heartbeat-interval", default: DurationArgument(argument: "10s")!)
+        let heartbeat = try OptionEnvironment.resolve(
+            heartbeatInterval, "heartbeat-interval", default: DurationArgument(argument: "10s")!)
         guard heartbeat.duration > .zero else { throw ValidationError("--heartbeat-interval must be positive") }
         let secret = try ClusterSecretOption.resolve(secret: clusterSecret, file: clusterSecretFile)
         // Checked before anything binds: an open node on a reachable address hands every blob to the network.
         if secret == nil, !ListenAddress.isLoopback(host), !InsecureOpenOption.resolve(insecureOpen) {
             throw ValidationError(
-                "refusing to listen on \(host) without a cluster secret: pass --cluster-secret-file FILE (the gateway's secret), or --insecure-open to run an open node")
+                "refusing to listen on \(host) without a cluster secret: pass --cluster-secret-file FILE (the gateway's secret), or --insecure-open to run an open node"
+            )
         }
         var configuration = NodeConfiguration(
             nodeID: nodeID,
@@ -119,6 +135,7 @@ struct NodeCommand: AsyncParsableCommand {
             logLevel: try OptionEnvironment.resolve(logLevel, "log-level", default: .info)
         )
         configuration.clusterSecret = secret
+        configuration.connectionLimits = try connectionLimits.resolve()
         return configuration
     }
 

@@ -1,3 +1,4 @@
+import DFSServer
 import DFSCore
 import Logging
 
@@ -25,6 +26,8 @@ struct NodeConfiguration: Sendable {
     /// Required on every request (and sent on every call to other nodes and the gateway); nil leaves the node
     /// open, which the command allows only on a loopback address or with `--insecure-open`.
     var clusterSecret: ClusterSecret? = nil
+    /// How long slow or idle clients may hold a connection, and how many may be open.
+    var connectionLimits = ConnectionLimits.defaults
 
     /// The effective settings, logged once at start.
     var logMetadata: Logger.Metadata {

@@ -7,8 +7,9 @@ import ServiceLifecycle
 
 /// Registers the node with the gateway at start and again every `interval`, which doubles as its heartbeat.
 ///
-/// Never fatal: a gateway that is down or refuses is logged (a warning when registration starts failing,
-/// debug while it keeps failing) and retried on the next tick.
+/// Never fatal: a gateway that is down or refuses is logged (see `RegistrationLogPolicy`: quiet while the
+/// gateway may still be starting, a warning when registration starts failing after that) and retried on the
+/// next tick.
 struct GatewayRegistration: Service {
     /// The body of `POST /internal/nodes/register`.
     struct Announcement: Codable, Equatable, Sendable {
@@ -30,20 +31,16 @@ struct GatewayRegistration: Service {
     let logger: Logger
 
     func run() async throws {
-        var wasRegistered: Bool?
+        // Only how loudly a failure is logged depends on time; that decision is RegistrationLogPolicy's.
+        let clock = ContinuousClock()
+        var logPolicy = RegistrationLogPolicy()
+        let started = clock.now
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             let failure = await registerOnce()
-            switch (failure, wasRegistered) {
-            case (nil, .some(true)):
-                logger.trace("heartbeat sent", metadata: ["gateway": "\(gatewayURL)"])
-            case (nil, _):
-                logger.info("registered with gateway", metadata: ["gateway": "\(gatewayURL)"])
-            case (let failure?, .some(false)):
-                logger.debug("gateway registration still failing", metadata: ["gateway": "\(gatewayURL)", "error": "\(failure)"])
-            case (let failure?, _):
-                logger.warning("gateway registration failed; will retry", metadata: ["gateway": "\(gatewayURL)", "error": "\(failure)"])
-            }
-            wasRegistered = failure == nil
+            let entry = logPolicy.entry(succeeded: failure == nil, elapsed: started.duration(to: clock.now))
+            var metadata: Logger.Metadata = ["gateway": "\(gatewayURL)"]
+            if let failure { metadata["error"] = "\(failure)" }
+            logger.log(level: entry.level, entry.message, metadata: metadata)
             try? await cancelWhenGracefulShutdown { [interval] in try await Task.sleep(for: interval) }
         }
     }

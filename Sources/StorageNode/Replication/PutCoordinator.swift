@@ -3,7 +3,7 @@ import Logging
 import NIOCore
 
 /// Stores an incoming blob locally and, when the gateway names targets, streams the same bytes to them
-/// in parallel while they arrive (SPEC §3, §4 Upload).
+/// in parallel while they arrive.
 ///
 /// Each chunk is handed to one `ChunkPipe` per consumer: the local store and every target. Pipes are
 /// bounded, so memory stays at a few chunks per consumer whatever the blob size. A target that fails
@@ -32,8 +32,8 @@ struct PutCoordinator: Sendable {
             return result(for: stored, replicas: [])
         }
         return try await putAndReplicate(
-            key, body: body, length: length, expectedDigest: expectedDigest, expectedBlockRoot: expectedBlockRoot, targets: targets,
-            replicaIdleLimit: replicaIdleLimit, logger: logger)
+            key, body: body, length: length, expectedDigest: expectedDigest, expectedBlockRoot: expectedBlockRoot,
+            targets: targets, replicaIdleLimit: replicaIdleLimit, logger: logger)
     }
 
     private func result(for stored: StoredBlob, replicas: [ReplicaOutcome]) -> BlobPutResult {
@@ -69,8 +69,11 @@ struct PutCoordinator: Sendable {
             group.addTask { [store] in
                 defer { localPipe.cancel() }  // a failed local write must not leave the feeder waiting
                 do {
-                    return .local(.success(try await store.put(
-                        key, body: localPipe, expectedDigest: expectedDigest, expectedBlockRoot: expectedBlockRoot, declaredSize: length)))
+                    return .local(
+                        .success(
+                            try await store.put(
+                                key, body: localPipe, expectedDigest: expectedDigest, expectedBlockRoot: expectedBlockRoot,
+                                declaredSize: length)))
                 } catch {
                     return .local(.failure(error))
                 }

@@ -41,7 +41,10 @@ struct ReplicaStreamer: Sendable {
             }
             logger.debug(
                 "replica stored",
-                metadata: ["node_id": "\(target.id)", "bytes": "\(answer.sizeBytes)", "duration_ms": "\(started.duration(to: .now).milliseconds)"]
+                metadata: [
+                    "node_id": "\(target.id)", "bytes": "\(answer.sizeBytes)",
+                    "duration_ms": "\(started.duration(to: .now).milliseconds)",
+                ]
             )
             return ReplicaOutcome(
                 nodeID: target.id.rawValue, stored: true, checksumSHA256: answer.checksumSHA256, sizeBytes: answer.sizeBytes,

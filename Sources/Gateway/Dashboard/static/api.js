@@ -1,4 +1,4 @@
-// Access to the gateway's API: errors as SPEC §2.3 sentences, a time limit, and the API key (issue 6: with
+// Access to the gateway's API: errors as sentences, a time limit, and the API key (with
 // keys on, a 401 asks for one; it is kept in localStorage and sent as `Authorization: Bearer <key>`).
 import { $ } from "./dom.js";
 
@@ -8,7 +8,7 @@ const REQUEST_TIMEOUT_MS = 10000;
 
 const keyPrompt = { open: false, declined: false }; // declined: cancelled, so a 401 does not pop it up again
 
-/** An error answer of the gateway (SPEC §2.3) or a network failure, as one readable sentence. */
+/** An error answer of the gateway or a network failure, as one readable sentence. */
 export class ApiError extends Error {
   constructor(status, code, message) {
     super(message);

@@ -7,6 +7,7 @@ public enum LocalClusterError: Error, Sendable, CustomStringConvertible {
     case alreadyRunning(ClusterMember)
     case notRunning(ClusterMember)
     case unknownMember(ClusterMember)
+    case shuttingDown
 
     public var description: String {
         switch self {
@@ -25,6 +26,8 @@ public enum LocalClusterError: Error, Sendable, CustomStringConvertible {
             return "\(member.phrase) is not running"
         case .unknownMember(let member):
             return "this cluster has no \(member)"
+        case .shuttingDown:
+            return "the cluster is shutting down"
         }
     }
 }

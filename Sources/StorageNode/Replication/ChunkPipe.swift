@@ -7,9 +7,9 @@ import Synchronization
 /// each chunk to every target's pipe and waits while a pipe is full, so memory stays bounded by
 /// `capacity` chunks per target. When the consumer gives up (`cancel`, e.g. its request failed),
 /// pending and later `send`s return `false` at once, so a dead target never stalls the others.
-public final class ChunkPipe: Sendable, AsyncSequence {
-    public typealias Element = ByteBuffer
-    public typealias Failure = any Error
+final class ChunkPipe: Sendable, AsyncSequence {
+    typealias Element = ByteBuffer
+    typealias Failure = any Error
 
     private struct State {
         var buffer: [ByteBuffer] = []
@@ -51,7 +51,7 @@ public final class ChunkPipe: Sendable, AsyncSequence {
     private let capacity: Int
     private let state = Mutex(State())
 
-    public init(capacity: Int = 4) {
+    init(capacity: Int = 4) {
         precondition(capacity > 0)
         self.capacity = capacity
     }
@@ -59,7 +59,7 @@ public final class ChunkPipe: Sendable, AsyncSequence {
     /// Hands a chunk to the consumer; waits while `capacity` chunks are already queued.
     /// Returns `false` if the consumer is gone (the chunk is dropped).
     @discardableResult
-    public func send(_ chunk: ByteBuffer) async -> Bool {
+    func send(_ chunk: ByteBuffer) async -> Bool {
         while true {
             enum Step { case done(Bool), wait }
             let step: Step = state.withLock { s in
@@ -91,7 +91,7 @@ public final class ChunkPipe: Sendable, AsyncSequence {
     }
 
     /// Ends the stream; `error` makes the consumer's iteration throw (the producer's source failed).
-    public func finish(throwing error: (any Error)? = nil) {
+    func finish(throwing error: (any Error)? = nil) {
         state.withLock { s in
             s.finished = true
             s.failure = error
@@ -103,7 +103,7 @@ public final class ChunkPipe: Sendable, AsyncSequence {
     }
 
     /// Called by the consumer when it stops reading: frees a waiting producer and drops buffered chunks.
-    public func cancel() {
+    func cancel() {
         state.withLock { $0.consumerLeft(failingWaitingConsumer: false) }
     }
 
@@ -140,10 +140,10 @@ public final class ChunkPipe: Sendable, AsyncSequence {
         }
     }
 
-    public struct AsyncIterator: AsyncIteratorProtocol {
+    struct AsyncIterator: AsyncIteratorProtocol {
         let pipe: ChunkPipe
-        public mutating func next() async throws -> ByteBuffer? { try await pipe.next() }
+        mutating func next() async throws -> ByteBuffer? { try await pipe.next() }
     }
 
-    public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(pipe: self) }
+    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(pipe: self) }
 }

@@ -7,7 +7,7 @@ public struct LocalClusterNode: Sendable, Equatable {
 
     public var id: String { Self.id(number: number) }
 
-    /// The role the gateway gives a node by its position in `--node` (SPEC §1).
+    /// The role the gateway gives a node by its position in `--node`.
     public var role: String {
         switch number {
         case 1: return "MAIN"

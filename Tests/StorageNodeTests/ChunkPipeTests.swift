@@ -1,4 +1,4 @@
-import DFSCore
+@testable import StorageNode
 import NIOCore
 import Testing
 

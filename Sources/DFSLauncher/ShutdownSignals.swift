@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 import Dispatch
 import Synchronization
@@ -11,12 +11,12 @@ import Synchronization
 /// Each signal's default action is replaced by "ignore" and a DispatchSource reports it instead (the
 /// pattern swift-service-lifecycle uses). Signals queue up until `next()` takes them, so a Ctrl-C during
 /// start-up is not lost, and a second one can be awaited separately (it means: stop now).
-final class ShutdownSignals: @unchecked Sendable {
+public final class ShutdownSignals: @unchecked Sendable {
     // @unchecked: `sources` is written only in init and DispatchSource is thread-safe; the mailbox is Sendable.
     private let sources: [any DispatchSourceSignal]
     private let mailbox = SignalMailbox()
 
-    init(_ signals: [Int32] = [SIGINT, SIGTERM, SIGHUP]) {
+    public init(_ signals: [Int32] = [SIGINT, SIGTERM, SIGHUP]) {
         let mailbox = self.mailbox
         sources = signals.map { signalNumber in
             signal(signalNumber, SIG_IGN)
@@ -32,7 +32,7 @@ final class ShutdownSignals: @unchecked Sendable {
     }
 
     /// The next signal received (possibly one that came earlier), or nil if the calling task is cancelled.
-    func next() async -> Int32? {
+    public func next() async -> Int32? {
         await mailbox.next()
     }
 }

@@ -1,15 +1,16 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 extension ChildProcess {
     /// `posix_spawn` with default signal dispositions, an empty mask, a new process group, stdin from
     /// `/dev/null`, stdout/stderr as `output` says, and no other inherited file descriptors.
-    static func spawn(executable: String, arguments: [String], environment: [String: String], output: ChildOutput) throws -> pid_t {
+    static func spawn(executable: String, arguments: [String], environment: [String: String], output: ChildOutput) throws -> pid_t
+    {
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
@@ -22,7 +23,7 @@ extension ChildProcess {
         posix_spawnattr_setpgroup(&attributes, 0)
         var flags = Int32(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETPGROUP)
         #if canImport(Darwin)
-        flags |= Int32(POSIX_SPAWN_CLOEXEC_DEFAULT)
+            flags |= Int32(POSIX_SPAWN_CLOEXEC_DEFAULT)
         #endif
         posix_spawnattr_setflags(&attributes, Int16(flags))
 
@@ -42,9 +43,9 @@ extension ChildProcess {
         switch output {
         case .inherit:
             #if canImport(Darwin)
-            // With CLOEXEC_DEFAULT even 1 and 2 would close; dup2 onto themselves keeps them.
-            posix_spawn_file_actions_adddup2(&actions, 1, 1)
-            posix_spawn_file_actions_adddup2(&actions, 2, 2)
+                // With CLOEXEC_DEFAULT even 1 and 2 would close; dup2 onto themselves keeps them.
+                posix_spawn_file_actions_adddup2(&actions, 1, 1)
+                posix_spawn_file_actions_adddup2(&actions, 2, 2)
             #endif
             break
         case .discard:
@@ -59,10 +60,10 @@ extension ChildProcess {
             posix_spawn_file_actions_adddup2(&actions, try openForAppending(standardError), 2)
         }
         #if os(Linux)
-        // A NIO socket or a log file of the supervisor must not stay open in a long-lived child.
-        if let closeFrom = closeFromAction {
-            _ = closeFrom(&actions, 3)
-        }
+            // A NIO socket or a log file of the supervisor must not stay open in a long-lived child.
+            if let closeFrom = closeFromAction {
+                _ = closeFrom(&actions, 3)
+            }
         #endif
 
         let argv = ([executable] + arguments).map { strdup($0) } + [nil]
@@ -79,12 +80,14 @@ extension ChildProcess {
 }
 
 #if os(Linux)
-private typealias CloseFromAction = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+    private typealias CloseFromAction = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
 
-/// glibc ≥ 2.34 has `posix_spawn_file_actions_addclosefrom_np`, but its header hides it from Swift's Glibc
-/// module; look it up at run time and do without it on older systems (descriptors are CLOEXEC there anyway).
-private let closeFromAction: CloseFromAction? = {
-    guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addclosefrom_np") else { return nil }
-    return unsafeBitCast(symbol, to: CloseFromAction.self)
-}()
+    /// glibc ≥ 2.34 has `posix_spawn_file_actions_addclosefrom_np`, but its header hides it from Swift's Glibc
+    /// module; look it up at run time and do without it on older systems (descriptors are CLOEXEC there anyway).
+    private let closeFromAction: CloseFromAction? = {
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addclosefrom_np") else {
+            return nil
+        }
+        return unsafeBitCast(symbol, to: CloseFromAction.self)
+    }()
 #endif

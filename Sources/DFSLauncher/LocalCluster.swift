@@ -1,5 +1,6 @@
 import DFSCore
 import Foundation
+import Synchronization
 
 /// A gateway and its storage nodes running as child processes of this one (`dfs up`, integration tests,
 /// `dfs-loadtest --spawn-cluster`).
@@ -9,12 +10,19 @@ import Foundation
 /// sleep. Call `shutdown()` on every path out: it stops all members and returns only when none is left.
 public actor LocalCluster {
     public nonisolated let configuration: LocalClusterConfiguration
-    /// Members that ended without being asked to, as they end. Finishes at the first `shutdown()`.
+    /// Members that ended without being asked to after they were ready, as they end (one that dies while
+    /// starting fails its start instead). Finishes at the first `shutdown()`.
     public nonisolated let unexpectedExits: AsyncStream<ClusterMemberExit>
 
     private nonisolated let unexpectedExitSink: AsyncStream<ClusterMemberExit>.Continuation
     private let readiness = ReadinessProbe()
     private var processes: [ClusterMember: ChildProcess] = [:]
+    /// Members sent SIGSTOP and not SIGCONT since.
+    private var pausedMembers: Set<ClusterMember> = []
+    /// Members being restarted after they ended on their own; a failed attempt leaves them here.
+    private var membersAwaitingRestart: Set<ClusterMember> = []
+    /// Set when `shutdown()` begins: no member may start after that.
+    private var isStopping = false
     private var isShutDown = false
 
     /// Checks that both executables exist; starts nothing.
@@ -45,7 +53,8 @@ public actor LocalCluster {
         if let running = processes.first(where: { !$0.value.hasExited }) {
             throw LocalClusterError.alreadyRunning(running.key)
         }
-        for member in configuration.members where !LoopbackPort.isAvailable(configuration.port(of: member), host: configuration.host) {
+        for member in configuration.members
+        where !LoopbackPort.isAvailable(configuration.port(of: member), host: configuration.host) {
             throw LocalClusterError.portInUse(port: configuration.port(of: member), host: configuration.host, member: member)
         }
         do {
@@ -67,6 +76,7 @@ public actor LocalCluster {
     /// - Throws: `LocalClusterError` (`.alreadyRunning`, `.exitedBeforeReady`, `.notReady`, …).
     public func start(_ member: ClusterMember) async throws {
         guard configuration.members.contains(member) else { throw LocalClusterError.unknownMember(member) }
+        guard !isStopping else { throw LocalClusterError.shuttingDown }
         if let existing = processes[member], !existing.hasExited { throw LocalClusterError.alreadyRunning(member) }
         let port = configuration.port(of: member)
         guard LoopbackPort.isAvailable(port, host: configuration.host) else {
@@ -76,10 +86,11 @@ public actor LocalCluster {
         let secret = try ensureClusterSecret()
         // A node's /health needs the secret like every node route; the gateway's is open.
         let probeSecret = member == .gateway ? nil : secret
-        let process = try launch(member)
+        let (process, readiness) = try launch(member)
         processes[member] = process
+        pausedMembers.remove(member)
         do {
-            try await readiness.waitUntilHealthy(
+            try await self.readiness.waitUntilHealthy(
                 member, url: configuration.url(of: member), clusterSecret: probeSecret, process: process,
                 timeout: configuration.readinessTimeout, logFile: configuration.logFile(of: member)
             )
@@ -88,13 +99,35 @@ public actor LocalCluster {
             await stop(process, gracePeriod: configuration.shutdownGracePeriod)
             throw error
         }
+        readiness.markReady()
+        membersAwaitingRestart.remove(member)
+    }
+
+    /// Starts a member again that ended on its own, unless someone started, stopped or killed it since.
+    /// Returns the new pid, or nil when the member is no longer down on its own (so it is not restarted).
+    /// - Throws: what `start(_:)` throws; the member then stays due for another attempt.
+    public func restartAfterFailure(_ member: ClusterMember) async throws -> Int32? {
+        guard !isStopping, let process = processes[member], process.hasExited,
+            !process.isStopRequested || membersAwaitingRestart.contains(member)
+        else { return nil }
+        membersAwaitingRestart.insert(member)
+        try await start(member)
+        return processes[member]?.pid
     }
 
     /// Stops one member: SIGTERM (or SIGKILL with `immediately`), SIGKILL after the grace period.
     /// Returns how it ended, or nil if it was not running.
+    ///
+    /// A member that had already ended on its own is marked stopped, so it is not restarted.
     @discardableResult
     public func stop(_ member: ClusterMember, immediately: Bool = false) async -> ProcessExit? {
         guard let process = processes[member] else { return nil }
+        pausedMembers.remove(member)
+        membersAwaitingRestart.remove(member)
+        if let exit = process.exitStatus {
+            processes[member] = nil
+            return exit
+        }
         if immediately {
             process.requestStop(with: SIGKILL)
             return await process.waitForExit(timeout: .seconds(10))
@@ -105,11 +138,29 @@ public actor LocalCluster {
     /// Freezes a member with SIGSTOP: its sockets stay open but it answers nothing (a hung node).
     public func pause(_ member: ClusterMember) throws {
         try runningProcess(member).send(SIGSTOP)
+        pausedMembers.insert(member)
     }
 
     /// Lets a paused member run again (SIGCONT).
     public func resume(_ member: ClusterMember) throws {
         try runningProcess(member).send(SIGCONT)
+        pausedMembers.remove(member)
+    }
+
+    /// Every member's state, pid and port, in the order gateway, node-1, node-2…
+    public func memberStatuses() -> [ClusterMemberStatus] {
+        configuration.members.map { member in
+            let process = processes[member]
+            let exit = process?.exitStatus
+            let state = ClusterMemberState.of(
+                hasProcess: process != nil, exit: exit, wasStopRequested: process?.isStopRequested ?? false,
+                isPaused: pausedMembers.contains(member), isDownUnexpectedly: membersAwaitingRestart.contains(member)
+            )
+            return ClusterMemberStatus(
+                member: member, state: state, pid: exit == nil ? process?.pid : nil, port: configuration.port(of: member),
+                lastExit: exit?.description
+            )
+        }
     }
 
     /// The pid of a running member, or nil.
@@ -131,6 +182,7 @@ public actor LocalCluster {
     /// Stops every member — the gateway first, so it records no node as DOWN on the way out — and
     /// returns when all have exited (SIGKILL for any still running after the grace period).
     public func shutdown() async {
+        isStopping = true
         let gateway = processes[.gateway]
         if let gateway { await stop(gateway, gracePeriod: configuration.shutdownGracePeriod) }
         let nodes = processes.filter { $0.key != .gateway }.values
@@ -186,7 +238,9 @@ public actor LocalCluster {
         }
     }
 
-    private func launch(_ member: ClusterMember) throws -> ChildProcess {
+    /// Starts the member's process; its exit counts as unexpected only once `markReady()` was called on the
+    /// returned flag (one that dies while starting fails its start instead).
+    private func launch(_ member: ClusterMember) throws -> (ChildProcess, ReadyFlag) {
         let executable = (configuration.binaryDirectory as NSString).appendingPathComponent(member.binaryName)
         let arguments = configuration.arguments(for: member)
         var environment = ProcessInfo.processInfo.environment
@@ -205,14 +259,18 @@ public actor LocalCluster {
             output = .inherit
         }
         let sink = unexpectedExitSink
+        let readiness = ReadyFlag()
+        let clock = ContinuousClock()
+        let launchedAt = clock.now
         do {
-            return try ChildProcess.launch(
+            let process = try ChildProcess.launch(
                 name: member.description, executable: executable, arguments: arguments,
                 environment: environment, output: output
             ) { pid, exit, wasStopRequested in
-                guard !wasStopRequested else { return }
-                sink.yield(ClusterMemberExit(member: member, pid: pid, exit: exit))
+                guard !wasStopRequested, readiness.isReady else { return }
+                sink.yield(ClusterMemberExit(member: member, pid: pid, exit: exit, ranFor: clock.now - launchedAt))
             }
+            return (process, readiness)
         } catch ChildProcessError.notExecutable(let path) {
             throw LocalClusterError.binaryMissing(path: path)
         }
@@ -239,5 +297,16 @@ public actor LocalCluster {
         guard descriptor >= 0 else { return }  // the spawn reports an unwritable log clearly
         let handle = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
         try? handle.write(contentsOf: Data(text.utf8))
+    }
+}
+
+/// Whether a started member has answered its first health probe.
+private final class ReadyFlag: Sendable {
+    private let value = Mutex(false)
+
+    var isReady: Bool { value.withLock { $0 } }
+
+    func markReady() {
+        value.withLock { $0 = true }
     }
 }

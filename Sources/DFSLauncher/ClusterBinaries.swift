@@ -20,9 +20,9 @@ public enum ClusterBinaries {
     /// Absolute path of the running executable, symlinks resolved.
     public static func runningExecutablePath() -> String? {
         #if os(Linux)
-        if let resolved = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
-            return resolved
-        }
+            if let resolved = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
+                return resolved
+            }
         #endif
         return Bundle.main.executablePath ?? CommandLine.arguments.first
     }

@@ -1,9 +1,9 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 import Dispatch
 import Foundation
@@ -63,6 +63,9 @@ public final class ChildProcess: Sendable {
     public var exitStatus: ProcessExit? { state.withLock { $0.exit } }
 
     public var hasExited: Bool { exitStatus != nil }
+
+    /// Whether `requestStop` was called: an exit that follows is a shutdown, not a crash.
+    public var isStopRequested: Bool { state.withLock { $0.isStopRequested } }
 
     /// Sends `signal` unless the child has already been reaped. Returns whether it was sent.
     ///

@@ -1,0 +1,188 @@
+import DFSClient
+import NIOCore
+import Synchronization
+
+/// One source's bytes, read one chunk ahead by a pump task and watched by a single watchdog task for the whole
+/// stream: a wait for the next chunk that lasts longer than `stallTimeout` ends as `.stalled`, and the pump is
+/// cancelled (cancelling an HTTP body read closes that connection).
+///
+/// The alternative, a race of the read against a timer per chunk, costs a task group, two child tasks and a timer
+/// for every chunk of every download; here a chunk costs one hand-over between two tasks.
+final class WatchedSource: Sendable {
+    enum Outcome: Sendable {
+        case chunk(ByteBuffer)
+        case end
+        case stalled
+        case failed(any Error)
+
+        var isLast: Bool {
+            if case .chunk = self { return false }
+            return true
+        }
+    }
+
+    private let state: SharedHandOver
+    private let pump: Task<Void, Never>
+    private let watchdog: Task<Void, Never>
+
+    init(_ iterator: AnyByteStream.AsyncIterator, stallTimeout: Duration, clock: ContinuousClock = ContinuousClock()) {
+        let state = SharedHandOver()
+        let reader = IteratorBox(iterator)
+        self.state = state
+        self.pump = Task {
+            while await Self.slotIsFree(state) {
+                let outcome: Outcome
+                do {
+                    outcome = try await reader.iterator.next().map(Outcome.chunk) ?? .end
+                } catch {
+                    outcome = .failed(error)
+                }
+                Self.deliver(outcome, to: state)
+                if outcome.isLast { return }
+            }
+        }
+        let pump = self.pump
+        self.watchdog = Task {
+            let step = stallTimeout / 4
+            while !Task.isCancelled {
+                do { try await clock.sleep(for: step) } catch { return }
+                let now = clock.now
+                let stalled = state.withLock { hand -> CheckedContinuation<Outcome, Never>? in
+                    guard let since = hand.waitingSince, now - since >= stallTimeout, let consumer = hand.consumer else {
+                        return nil
+                    }
+                    hand.consumer = nil
+                    hand.closed = true
+                    return consumer
+                }
+                if let stalled {
+                    pump.cancel()
+                    stalled.resume(returning: .stalled)
+                    return
+                }
+            }
+        }
+    }
+
+    deinit {
+        pump.cancel()
+        watchdog.cancel()
+        let producer = state.withLock { hand in
+            hand.closed = true
+            return hand.takeProducer()
+        }
+        producer?.resume()
+    }
+
+    /// The next outcome. A wait longer than the stall timeout ends as `.stalled` when `watched`; unwatched waits
+    /// (the body's end after the last byte, which the HTTP client reports at once) take as long as they take.
+    func next(watched: Bool = true) async -> Outcome {
+        if let ready = takeReady() { return ready }
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { (consumer: CheckedContinuation<Outcome, Never>) in
+                let immediate = state.withLock { hand -> Outcome? in
+                    if let ready = hand.ready {
+                        hand.ready = nil
+                        return ready
+                    }
+                    if hand.closed { return .failed(CancellationError()) }
+                    hand.consumer = consumer
+                    hand.waitingSince = watched ? ContinuousClock.now : nil
+                    return nil
+                }
+                if let immediate {
+                    resumeProducer()
+                    consumer.resume(returning: immediate)
+                }
+            }
+        } onCancel: {
+            pump.cancel()
+            let consumer = state.withLock { hand in
+                hand.closed = true
+                return hand.takeConsumer()
+            }
+            consumer?.resume(returning: .failed(CancellationError()))
+        }
+    }
+
+    /// Stops reading: the source is abandoned (too slow, or replaced).
+    func cancel() {
+        pump.cancel()
+        watchdog.cancel()
+    }
+
+    private func takeReady() -> Outcome? {
+        let ready = state.withLock { hand -> Outcome? in
+            defer { hand.ready = nil }
+            return hand.ready
+        }
+        if ready != nil { resumeProducer() }
+        return ready
+    }
+
+    private func resumeProducer() {
+        state.withLock { $0.takeProducer() }?.resume()
+    }
+
+    /// Waits until the consumer took the chunk read ahead; false once the source is closed.
+    private static func slotIsFree(_ state: SharedHandOver) async -> Bool {
+        await withCheckedContinuation { (producer: CheckedContinuation<Void, Never>) in
+            let free = state.withLock { hand -> Bool in
+                if hand.closed || hand.ready == nil { return true }
+                hand.producer = producer
+                return false
+            }
+            if free { producer.resume() }
+        }
+        return state.withLock { !$0.closed } && !Task.isCancelled
+    }
+
+    private static func deliver(_ outcome: Outcome, to state: SharedHandOver) {
+        let consumer = state.withLock { hand -> CheckedContinuation<Outcome, Never>? in
+            guard !hand.closed else { return nil }
+            if let consumer = hand.takeConsumer() { return consumer }
+            hand.ready = outcome
+            return nil
+        }
+        consumer?.resume(returning: outcome)
+    }
+}
+
+/// What the pump, the consumer and the watchdog share; only touched under its mutex.
+private struct HandOver {
+    /// The chunk (or end) read ahead, not yet taken.
+    var ready: WatchedSource.Outcome?
+    /// The consumer waiting for `ready`.
+    var consumer: CheckedContinuation<WatchedSource.Outcome, Never>?
+    /// Since when the consumer waits, when that wait is watched.
+    var waitingSince: ContinuousClock.Instant?
+    /// The pump waiting for the consumer to take `ready`.
+    var producer: CheckedContinuation<Void, Never>?
+    /// Stalled, cancelled or abandoned: nothing more is handed over.
+    var closed = false
+
+    mutating func takeConsumer() -> CheckedContinuation<WatchedSource.Outcome, Never>? {
+        defer {
+            consumer = nil
+            waitingSince = nil
+        }
+        return consumer
+    }
+
+    mutating func takeProducer() -> CheckedContinuation<Void, Never>? {
+        defer { producer = nil }
+        return producer
+    }
+}
+
+private final class SharedHandOver: Sendable {
+    private let mutex = Mutex(HandOver())
+
+    func withLock<Result>(_ body: (inout HandOver) -> Result) -> Result { mutex.withLock { body(&$0) } }
+}
+
+/// The source's iterator, used only by the pump task.
+private final class IteratorBox: @unchecked Sendable {
+    var iterator: AnyByteStream.AsyncIterator
+    init(_ iterator: AnyByteStream.AsyncIterator) { self.iterator = iterator }
+}

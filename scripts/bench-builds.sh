@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# Before/after: the same dfs-loadtest workloads against two builds of SwiftDFS, alternated A B A B … case by case
+# in one run, each run on a fresh `dfs up` cluster (3 nodes, 3 verified replicas) of that build. Prints files/s per
+# run and the B/A ratio of each pair, so a machine whose load drifts during the run still compares like with like.
+#
+#   scripts/bench-builds.sh --a DIR --b DIR [--rounds 3] [--duration 10s] [--cases "download:1MiB:8 download:64MiB:2"]
+#
+# DIR holds release binaries (dfs, dfs-gateway, dfs-node, dfs-loadtest), e.g. a worktree's .build/release. Every
+# run uses the loadtest of its own build. Everything listens on 127.0.0.1 and is stopped by PID when it ends.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+a=""; b=""; rounds=3; duration=10s
+cases="download:4KiB:16 download:1MiB:8 download:64MiB:2"
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --a) a="$2"; shift 2 ;;
+        --b) b="$2"; shift 2 ;;
+        --rounds) rounds="$2"; shift 2 ;;
+        --duration) duration="$2"; shift 2 ;;
+        --cases) cases="$2"; shift 2 ;;
+        -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+        *) echo "unknown argument: $1" >&2; exit 64 ;;
+    esac
+done
+[ -n "$a" ] && [ -n "$b" ] || { echo "--a DIR and --b DIR are required" >&2; exit 64; }
+for dir in "$a" "$b"; do
+    for binary in dfs dfs-gateway dfs-node dfs-loadtest; do
+        [ -x "$dir/$binary" ] || { echo "$dir/$binary is missing" >&2; exit 1; }
+    done
+done
+
+work=$(mktemp -d /tmp/dfs-bench-builds.XXXXXX)
+cluster_pid=""
+stop_cluster() {
+    [ -n "$cluster_pid" ] && kill -0 "$cluster_pid" 2>/dev/null || return 0
+    kill -INT "$cluster_pid" 2>/dev/null || true
+    for _ in $(seq 1 100); do kill -0 "$cluster_pid" 2>/dev/null || break; sleep 0.1; done
+    kill -0 "$cluster_pid" 2>/dev/null && kill -KILL "$cluster_pid" 2>/dev/null || true
+    wait "$cluster_pid" 2>/dev/null || true
+    cluster_pid=""
+}
+trap 'stop_cluster; rm -rf "$work/dfs-data"' EXIT
+
+free_ports() { # N consecutive free loopback ports below the ephemeral range
+    python3 - "$1" <<'EOF'
+import random, socket, sys
+count = int(sys.argv[1])
+for _ in range(1000):
+    first = random.randrange(20000, 30000)
+    sockets = []
+    try:
+        for port in range(first, first + count):
+            s = socket.socket(); s.bind(("127.0.0.1", port)); sockets.append(s)
+        print(" ".join(str(p) for p in range(first, first + count))); break
+    except OSError:
+        pass
+    finally:
+        for s in sockets: s.close()
+EOF
+}
+
+run() { # BIN WORKLOAD SIZE CONCURRENCY OUTFILE: one loadtest on a fresh cluster of that build
+    local bin="$1" gateway_port node_port
+    read -r gateway_port node_port _ _ <<<"$(free_ports 4)"
+    rm -rf "$work/dfs-data"
+    "$bin/dfs" up --port "$gateway_port" --node-port "$node_port" --data "$work/dfs-data" --log-dir "$work/logs" > "$work/up.log" 2>&1 &
+    cluster_pid=$!
+    for _ in $(seq 1 300); do
+        curl -sf -o /dev/null --max-time 1 "http://127.0.0.1:$gateway_port/health" && break
+        kill -0 "$cluster_pid" 2>/dev/null || { echo "dfs up of $bin ended early:" >&2; tail -20 "$work/up.log" >&2; exit 1; }
+        sleep 0.1
+    done
+    "$bin/dfs-loadtest" --gateway "http://127.0.0.1:$gateway_port" --workload "$2" --size "$3" --concurrency "$4" \
+        --duration "$duration" --seed-files 16 --json > "$5"
+    stop_cluster
+}
+
+echo "A: $a"
+echo "B: $b"
+echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+printf '\n| workload | size | c | round | A files/s | B files/s | B/A | errors, mismatches |\n|---|---|---|---|---|---|---|---|\n'
+for case in $cases; do
+    IFS=: read -r workload size concurrency <<<"$case"
+    ratios=()
+    for round in $(seq 1 "$rounds"); do
+        run "$a" "$workload" "$size" "$concurrency" "$work/a.json"
+        run "$b" "$workload" "$size" "$concurrency" "$work/b.json"
+        line=$(jq -r -n --slurpfile x "$work/a.json" --slurpfile y "$work/b.json" '
+            ($x[0].ops_per_second) as $af | ($y[0].ops_per_second) as $bf |
+            "\($af * 10 | round / 10) \($bf * 10 | round / 10) \(if $af > 0 then ($bf / $af * 1000 | round / 1000) else 0 end) \($x[0].errors + $y[0].errors), \($x[0].mismatches + $y[0].mismatches)"')
+        read -r af bf ratio errors <<<"$line"
+        ratios+=("$ratio")
+        printf '| %s | %s | %s | %s | %s | %s | %s | %s |\n' "$workload" "$size" "$concurrency" "$round" "$af" "$bf" "$ratio" "$errors"
+    done
+    median=$(printf '%s\n' "${ratios[@]}" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
+    printf '| %s | %s | %s | median | | | **%s** | |\n' "$workload" "$size" "$concurrency" "$median"
+done
+echo
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
