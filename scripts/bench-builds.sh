@@ -24,6 +24,7 @@ while [ $# -gt 0 ]; do
     esac
 done
 [ -n "$a" ] && [ -n "$b" ] || { echo "--a DIR and --b DIR are required" >&2; exit 64; }
+command -v jq > /dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends jq
 for dir in "$a" "$b"; do
     for binary in dfs dfs-gateway dfs-node dfs-loadtest; do
         [ -x "$dir/$binary" ] || { echo "$dir/$binary is missing" >&2; exit 1; }

@@ -58,6 +58,8 @@ struct NodeRoutesTests {
             #expect(get.status == .ok)
             #expect(Array(get.body.readableBytesView) == data)
             #expect(get.headers[.dfsContentLength] == "200000" && get.headers[.dfsVerified] == "blocks")
+            // One block, checked before the head left: a plain Content-Length body.
+            #expect(get.headers[.contentLength] == "200000")
             #expect(get.headers[.dfsChecksum] == sha256(data).hex)
 
             let head = try await client.execute(uri: "/blobs/k1", method: .head)

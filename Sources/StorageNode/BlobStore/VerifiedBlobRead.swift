@@ -32,6 +32,15 @@ final class VerifiedBlobRead: @unchecked Sendable {
     var verification: BlobReadVerification { trusted.blocks == nil ? .whole : .blocks }
     var blockRoot: SHA256Digest? { trusted.blocks?.root }
 
+    /// The whole answer, already read and checked while opening, when the plan fits in its first block: such a
+    /// body can never be cut short, so it goes out with a plain Content-Length in one write.
+    var completeBody: ByteBuffer? {
+        guard trusted.blocks != nil, nextBlock > lastBlock, let ready, Int64(ready.readableBytes) == plan.length else {
+            return nil
+        }
+        return ready
+    }
+
     /// Reads and checks the first chunk; runs on the I/O threads, while opening.
     func prepareFirst() throws {
         guard plan.length > 0 else { return }

@@ -40,11 +40,15 @@ struct BlobController: Sendable {
         var headers = read.plan.headers
         headers[.dfsVerified] = read.verification.rawValue
         if let root = read.blockRoot { headers[.dfsBlockRoot] = root.hex }
+        headers[.dfsContentLength] = String(read.plan.length)
+        if let whole = read.completeBody {
+            // Checked before the head leaves: nothing can cut it, so no chunked framing and one write.
+            return Response(status: read.plan.status, headers: headers, body: .init(byteBuffer: whole))
+        }
         // Chunked, with the length in a header of its own: before a damaged block the body ends early but cleanly, so
         // every verified byte before it is flushed and the reader can resume at exactly that byte. Cutting a
         // Content-Length body instead drops whatever NIO still had queued.
         headers[.contentLength] = nil
-        headers[.dfsContentLength] = String(read.plan.length)
         let logger = context.logger
         let body = ResponseBody { writer in
             do {
