@@ -49,6 +49,12 @@ struct Up: AsyncParsableCommand {
     @Option(help: "How long each process may take to answer /health; default 30s (env: DFS_STARTUP_TIMEOUT).")
     var startupTimeout: DurationArgument?
 
+    @Flag(
+        help:
+            "Serve HTTPS everywhere: make a private CA and a certificate per process under DIR/tls (kept for the next start), and verify every internal call against it (env: DFS_TLS=1)."
+    )
+    var tls = false
+
     @OptionGroup(title: "Gateway and node settings (passed through)")
     var tuning: ClusterTuningOptions
 
@@ -68,7 +74,7 @@ struct Up: AsyncParsableCommand {
 
     func run() async throws {
         let settings = try resolve()
-        let configuration = LocalClusterConfiguration(
+        var configuration = LocalClusterConfiguration(
             host: settings.host,
             gatewayPort: settings.gatewayPort,
             nodePorts: LocalClusterConfiguration.consecutiveNodePorts(count: settings.nodeCount, from: settings.firstNodePort),
@@ -79,6 +85,9 @@ struct Up: AsyncParsableCommand {
             logDirectory: settings.logDirectory,
             readinessTimeout: settings.startupTimeout
         )
+        if settings.usesTLS {
+            configuration.certificates = ClusterCertificates(directory: configuration.defaultCertificateDirectory)
+        }
         let exitCode = await ClusterSupervisor(configuration: configuration).run()
         if exitCode != 0 { throw ExitCode(exitCode) }
     }
@@ -92,6 +101,7 @@ struct Up: AsyncParsableCommand {
         var metadataURL: String?
         var logDirectory: String?
         var startupTimeout: Duration
+        var usesTLS: Bool
     }
 
     /// Flags, else `DFS_<NAME>`, else the documented defaults.
@@ -106,7 +116,8 @@ struct Up: AsyncParsableCommand {
             logDirectory: logDir ?? OptionEnvironment.value(for: "log-dir"),
             startupTimeout: try OptionEnvironment.resolve(
                 startupTimeout, "startup-timeout", default: DurationArgument(.seconds(30))
-            ).duration
+            ).duration,
+            usesTLS: tls || ["1", "true", "yes"].contains(OptionEnvironment.value(for: "tls")?.lowercased() ?? "")
         )
     }
 }

@@ -116,8 +116,13 @@ struct ClusterSupervisor {
         if let secretFile = configuration.clusterSecretFile {
             lines.append("Cluster secret: \(secretFile) (mode 0600; nodes answer only calls that carry it)")
         }
-        let gatewayHint =
+        var gatewayHint =
             configuration.gatewayURL == GatewayOptions.defaultGateway ? "" : "--gateway \(configuration.gatewayURL) "
+        if let certificates = configuration.certificates {
+            lines.append(
+                "TLS CA: \(certificates.certificateAuthorityFile) (clients: --cacert FILE or DFS_CACERT; curl --cacert FILE)")
+            gatewayHint += "--cacert \(certificates.certificateAuthorityFile) "
+        }
         lines.append("Try: dfs put \(gatewayHint)FILE    (Ctrl-C stops the cluster)")
         // Written straight to the descriptor: through a pipe, print() would sit in a buffer until exit.
         FileHandle.standardOutput.write(Data((lines.joined(separator: "\n") + "\n").utf8))

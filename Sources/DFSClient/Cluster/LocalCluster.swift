@@ -81,7 +81,8 @@ public actor LocalCluster {
         processes[member] = process
         do {
             try await readiness.waitUntilHealthy(
-                member, url: configuration.url(of: member), clusterSecret: probeSecret, process: process,
+                member, url: configuration.url(of: member), clusterSecret: probeSecret,
+                trustRoots: TrustRoots(caFile: configuration.certificates?.certificateAuthorityFile), process: process,
                 timeout: configuration.readinessTimeout, logFile: configuration.logFile(of: member)
             )
         } catch {
@@ -226,6 +227,7 @@ public actor LocalCluster {
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         }
         _ = try ensureClusterSecret()
+        try configuration.certificates?.ensure(members: configuration.members, host: configuration.host)
     }
 
     /// The cluster's secret, generated into its file at the first start (nil when the cluster runs without one).
