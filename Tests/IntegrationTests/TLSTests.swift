@@ -153,6 +153,46 @@ struct TLSTests {
     }
 
     @Test(
+        "over TLS the slow-client limits and 100 Continue hold: no handshake is closed on the head timeout; curl's big upload gets 100 Continue"
+    )
+    func limitsAndContinueOverTLS() async throws {
+        let limits = ["--request-head-timeout", "2s", "--idle-timeout", "3s"]
+        try await withCluster(nodes: 1, gatewayArguments: limits, nodeArguments: limits, tls: true) { cluster in
+            let configuration = cluster.local.configuration
+            let clock = ContinuousClock()
+            let opened = clock.now
+            var silent: [RawConnection] = []
+            for port in [configuration.gatewayPort, configuration.nodePorts[0]] {
+                silent.append(try RawConnection(port: port))  // TCP only, never a ClientHello
+                let partial = try RawConnection(port: port)
+                try partial.send([0x16, 0x03, 0x01])  // the start of a TLS record, then nothing
+                silent.append(partial)
+            }
+            #expect(try await cluster.gateway.get("/health").status == 200)
+            try await eventually(
+                "connections without a handshake are closed", timeout: .seconds(10), interval: .milliseconds(200)
+            ) {
+                silent.allSatisfy(\.isClosedByPeer)
+            }
+            #expect(clock.now - opened >= .milliseconds(1500), "closed before the head timeout")
+
+            let ca = try #require(configuration.certificates).certificateAuthorityFile
+            let source = cluster.workDirectory + "/big.bin"
+            try Data(randomBytes(3 << 20)).write(to: URL(fileURLWithPath: source))
+            let upload = try await TLSProbe.shell(
+                "curl -sS -v --max-time 20 --cacert '\(ca)' -F 'file=@\(source)' -o /dev/null -w '%{http_code} %{time_total}' "
+                    + "'\(cluster.gatewayURL)/upload' 2>&1")
+            #expect(upload.succeeded, "\(upload)")
+            #expect(upload.standardOutput.contains("HTTP/1.1 100 Continue"), "\(upload.standardOutput.suffix(2000))")
+            let summary = upload.standardOutput.split(separator: "\n").last.map(String.init) ?? ""
+            let fields = summary.split(separator: " ")
+            #expect(fields.first == "200", "\(summary)")
+            // Without the interim answer curl waits a full second before sending the body.
+            #expect((fields.last.flatMap { Double($0) } ?? 99) < 1.0, "upload took \(summary)")
+        }
+    }
+
+    @Test(
         "a non-loopback --host without TLS is refused at start, on gateway and node, naming --tls-cert and --insecure-plaintext")
     func plaintextOnTheNetworkIsRefused() async throws {
         let folder = try makeTemporaryDirectory(prefix: "dfs-plaintext")
