@@ -5,7 +5,8 @@ set -euo pipefail
 
 # libmariadb-dev + pkg-config: the gateway links the MySQL C client (CMariaDB finds it through pkg-config).
 # chromium + chromium-driver + python3-venv: the dashboard browser test and the API fuzzing (scripts/python-env.sh).
-packages=(curl ca-certificates procps pkg-config libmariadb-dev python3-venv chromium chromium-driver)
+# openssl: `dfs up --tls` makes its CA and certificates with it; iproute2: the network-namespace test; jq: bench scripts.
+packages=(curl ca-certificates procps pkg-config libmariadb-dev python3-venv chromium chromium-driver openssl iproute2 jq)
 missing=()
 for package in "${packages[@]}"; do
     dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
