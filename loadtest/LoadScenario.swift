@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import DFSClient
 import DFSLauncher
 import Foundation
 
@@ -19,6 +20,8 @@ struct LoadScenario: Sendable {
     var faults: FaultSchedule?
     var showsProgress: Bool
     var apiKey: String? = nil
+    /// Whom an https:// target must be signed by (`--cacert`).
+    var trustRoots: TrustRoots = .system
 
     /// - Parameter label: names the run in the report's charts and tables.
     func run(label: String) async throws -> RunRecord {
@@ -49,6 +52,7 @@ struct LoadScenario: Sendable {
         }
         var clientConfiguration = HTTPClient.Configuration()
         clientConfiguration.timeout = .init(connect: .seconds(5), read: .seconds(60))
+        clientConfiguration.tlsConfiguration = trustRoots.clientConfiguration
         clientConfiguration.connectionPool = .init(
             idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: max(8, concurrency * 2))
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)

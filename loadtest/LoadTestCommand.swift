@@ -1,5 +1,6 @@
 import ArgumentParser
 import AsyncHTTPClient
+import DFSClient
 import DFSLauncher
 import DFSOptions
 import Foundation
@@ -23,6 +24,8 @@ struct LoadTestCommand: AsyncParsableCommand {
     @Option(help: "upload, download or mixed.") var workload: String = "mixed"
     @Option(help: "API key sent as Authorization: Bearer to a gateway with keys on (read-write for uploads); DFS_API_KEY sets it too.")
     var apiKey: String?
+    @Option(help: "PEM CA certificate an https:// gateway must be signed by, e.g. dfs-data/tls/ca.pem of `dfs up --tls`; DFS_CACERT sets it too (default: the system's roots).")
+    var cacert: String?
     @Option(help: "Size of each file, e.g. 4KiB, 1MiB, 64MiB.") var size = ByteSizeArgument(argument: "1MiB")!
     @Option(help: "Number of operations (default 100 unless --duration is given).") var count: Int?
     @Option(help: "Run for this long instead of a count, e.g. 60s.") var duration: DurationArgument?
@@ -77,7 +80,8 @@ struct LoadTestCommand: AsyncParsableCommand {
             length: duration.map { .duration($0.duration) } ?? .count(count ?? 100), seedFiles: seedFiles,
             spawnedNodes: spawnCluster ? nodes : nil, gatewayArguments: gatewayArg,
             impairments: try LinkImpairment.parse(delays: delay, stalls: stall), faults: try fault.map(FaultSchedule.init(parsing:)),
-            showsProgress: !json, apiKey: apiKey ?? ProcessInfo.processInfo.environment["DFS_API_KEY"])
+            showsProgress: !json, apiKey: apiKey ?? ProcessInfo.processInfo.environment["DFS_API_KEY"],
+            trustRoots: TrustRoots(caFile: cacert ?? OptionEnvironment.value(for: "cacert")))
         if compareRouting {
             let (runs, comparison) = try await compare(scenario)
             try writeReports(ReportDocument(runs: runs, comparison: comparison))

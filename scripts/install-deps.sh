@@ -7,14 +7,15 @@
 set -euo pipefail
 
 # curl, procps: used by the scripts; libmariadb-dev + pkg-config: the gateway links the MySQL C client
-# (CMariaDB finds it through pkg-config).
-packages=(curl ca-certificates procps pkg-config libmariadb-dev)
+# (CMariaDB finds it through pkg-config); openssl: `dfs up --tls` makes its CA and certificates with it.
+packages=(curl ca-certificates procps pkg-config libmariadb-dev openssl)
 case "${1:-}" in
     --run) ;;
     ""|--all)
         # python3-venv + chromium + chromium-driver: the dashboard browser test and the API fuzzing
-        # (scripts/python-env.sh); the private MariaDB of the tests installs itself (scripts/mariadb-test-server.sh).
-        packages+=(python3-venv chromium chromium-driver)
+        # (scripts/python-env.sh); iproute2: the network-namespace test; jq: the bench scripts. The private MariaDB
+        # of the tests installs itself (scripts/mariadb-test-server.sh).
+        packages+=(python3-venv chromium chromium-driver iproute2 jq)
         ;;
     *)
         echo "usage: $0 [--run | --all]" >&2

@@ -46,8 +46,12 @@ public struct HTTPNodeClient: NodeClient {
     }
 
     /// A client configured for node traffic: short connect timeout, idle read timeout, large pool.
-    public static func makeHTTPClient(connectTimeout: Duration, idleTimeout: Duration) -> HTTPClient {
+    /// - Parameter trustRoots: the CA that https:// nodes (and the gateway) must be signed by.
+    public static func makeHTTPClient(
+        connectTimeout: Duration, idleTimeout: Duration, trustRoots: TrustRoots = .system
+    ) -> HTTPClient {
         var configuration = HTTPClient.Configuration()
+        configuration.tlsConfiguration = trustRoots.clientConfiguration
         configuration.timeout = .init(connect: .init(connectTimeout), read: .init(idleTimeout))
         configuration.httpVersion = .http1Only
         configuration.decompression = .disabled

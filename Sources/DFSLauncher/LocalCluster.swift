@@ -1,3 +1,4 @@
+import DFSClient
 import DFSCore
 import Foundation
 import Synchronization
@@ -91,7 +92,8 @@ public actor LocalCluster {
         pausedMembers.remove(member)
         do {
             try await self.readiness.waitUntilHealthy(
-                member, url: configuration.url(of: member), clusterSecret: probeSecret, process: process,
+                member, url: configuration.url(of: member), clusterSecret: probeSecret,
+                trustRoots: TrustRoots(caFile: configuration.certificates?.certificateAuthorityFile), process: process,
                 timeout: configuration.readinessTimeout, logFile: configuration.logFile(of: member)
             )
         } catch {
@@ -283,6 +285,7 @@ public actor LocalCluster {
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         }
         _ = try ensureClusterSecret()
+        try configuration.certificates?.ensure(members: configuration.members, host: configuration.host)
     }
 
     /// The cluster's secret, generated into its file at the first start (nil when the cluster runs without one).

@@ -30,6 +30,11 @@ public struct LocalClusterConfiguration: Sendable {
     public var shutdownGracePeriod: Duration
     /// Where the secret gateway and nodes share lives; generated there at the first start when missing.
     public var clusterSecret: ClusterSecretLocation = .inDataDirectory
+    /// When set, every member serves HTTPS with its own certificate from here and verifies its peers against
+    /// the folder's CA; made at the first start when missing.
+    public var certificates: ClusterCertificates? = nil
+    /// A member whose certificate is taken from elsewhere (e.g. one signed by another CA).
+    public var certificateOverrides: [ClusterMember: ServerCertificateFilePair] = [:]
 
     public init(
         host: String = "127.0.0.1",
@@ -66,7 +71,13 @@ public struct LocalClusterConfiguration: Sendable {
         (0..<count).map { firstNodePort + $0 }
     }
 
-    public var gatewayURL: String { "http://\(urlHost):\(gatewayPort)" }
+    public var gatewayURL: String { "\(scheme)://\(urlHost):\(gatewayPort)" }
+
+    /// `https` when the cluster runs with certificates.
+    public var scheme: String { certificates == nil ? "http" : "https" }
+
+    /// Where `dfs up --tls` keeps the CA and the members' certificates.
+    public var defaultCertificateDirectory: String { (dataDirectory as NSString).appendingPathComponent("tls") }
 
     public var effectiveMetadataURL: String {
         metadataURL ?? "sqlite:" + (dataDirectory as NSString).appendingPathComponent("metadata.sqlite")
@@ -78,7 +89,7 @@ public struct LocalClusterConfiguration: Sendable {
             return LocalClusterNode(
                 number: number,
                 port: port,
-                url: "http://\(urlHost):\(port)",
+                url: "\(scheme)://\(urlHost):\(port)",
                 dataDirectory: (dataDirectory as NSString).appendingPathComponent(LocalClusterNode.id(number: number))
             )
         }
@@ -104,7 +115,19 @@ public struct LocalClusterConfiguration: Sendable {
     }
 
     public func url(of member: ClusterMember) -> String {
-        "http://\(urlHost):\(port(of: member))"
+        "\(scheme)://\(urlHost):\(port(of: member))"
+    }
+
+    /// `--tls-cert`, `--tls-key` and `--tls-ca` for `member`, or nothing for a plain-HTTP cluster.
+    public func tlsArguments(for member: ClusterMember) -> [String] {
+        guard let certificates else { return [] }
+        let pair =
+            certificateOverrides[member]
+            ?? ServerCertificateFilePair(
+                certificate: certificates.certificateFile(of: member), key: certificates.keyFile(of: member))
+        return [
+            "--tls-cert", pair.certificate, "--tls-key", pair.key, "--tls-ca", certificates.certificateAuthorityFile,
+        ]
     }
 
     public func logFile(of member: ClusterMember) -> String? {
@@ -118,7 +141,7 @@ public struct LocalClusterConfiguration: Sendable {
             var arguments = ["--host", host, "--port", String(gatewayPort), "--metadata", effectiveMetadataURL]
             for node in nodes { arguments += ["--node", "\(node.id)=\(nodeURLOverrides[node.number] ?? node.url)"] }
             if let clusterSecretFile { arguments += ["--cluster-secret-file", clusterSecretFile] }
-            return arguments + gatewayArguments
+            return arguments + tlsArguments(for: member) + gatewayArguments
         case .node(let number):
             let node = nodes[number - 1]
             var arguments = [
@@ -127,7 +150,7 @@ public struct LocalClusterConfiguration: Sendable {
             ]
             if nodesRegisterWithGateway { arguments += ["--gateway", gatewayURL] }
             if let clusterSecretFile { arguments += ["--cluster-secret-file", clusterSecretFile] }
-            return arguments + nodeArguments
+            return arguments + tlsArguments(for: member) + nodeArguments
         }
     }
 
@@ -152,4 +175,15 @@ public enum ClusterSecretLocation: Sendable, Equatable {
     case file(String)
     /// No secret: nodes and internal routes stay open (tests of open clusters only).
     case none
+}
+
+/// A certificate file and its key file.
+public struct ServerCertificateFilePair: Sendable, Equatable {
+    public var certificate: String
+    public var key: String
+
+    public init(certificate: String, key: String) {
+        self.certificate = certificate
+        self.key = key
+    }
 }

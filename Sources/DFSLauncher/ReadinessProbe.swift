@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import DFSClient
 import DFSCore
 import NIOCore
 
@@ -13,6 +14,7 @@ struct ReadinessProbe {
         _ member: ClusterMember,
         url: String,
         clusterSecret: ClusterSecret? = nil,
+        trustRoots: TrustRoots = .system,
         process: ChildProcess,
         timeout: Duration,
         logFile: String?
@@ -20,13 +22,25 @@ struct ReadinessProbe {
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: timeout)
         var interval = pollInterval
+        // An https member is probed with a client that trusts the cluster's CA; one client for the whole wait.
+        let client: HTTPClient
+        if url.hasPrefix("https://") {
+            var configuration = HTTPClient.Configuration()
+            configuration.tlsConfiguration = trustRoots.clientConfiguration
+            client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        } else {
+            client = HTTPClient.shared
+        }
+        defer {
+            if client !== HTTPClient.shared { client.shutdown { _ in } }
+        }
         while true {
             try Task.checkCancellation()
             if let exit = process.exitStatus {
                 let tail = logFile.flatMap { LogTail.lines(30, ofFile: $0) }
                 throw LocalClusterError.exitedBeforeReady(member: member, exit: exit, logTail: tail)
             }
-            if await isHealthy(url, clusterSecret: clusterSecret) { return }
+            if await isHealthy(url, clusterSecret: clusterSecret, client: client) { return }
             guard clock.now < deadline else {
                 throw LocalClusterError.notReady(member: member, url: url, timeout: timeout)
             }
@@ -36,11 +50,11 @@ struct ReadinessProbe {
     }
 
     /// One `GET /health`; any failure (refused, timeout, non-200) means not yet.
-    func isHealthy(_ url: String, clusterSecret: ClusterSecret? = nil) async -> Bool {
+    func isHealthy(_ url: String, clusterSecret: ClusterSecret? = nil, client: HTTPClient = .shared) async -> Bool {
         do {
             var request = HTTPClientRequest(url: url + "/health")
             if let clusterSecret { request.headers.add(name: ClusterSecret.headerName, value: clusterSecret.value) }
-            let response = try await HTTPClient.shared.execute(request, timeout: .init(attemptTimeout))
+            let response = try await client.execute(request, timeout: .init(attemptTimeout))
             _ = try? await response.body.collect(upTo: 1 << 20)
             return response.status == .ok
         } catch {

@@ -1,6 +1,7 @@
 import HTTPTypes
 import Hummingbird
 import HummingbirdCore
+import HummingbirdTLS
 import Logging
 import NIOCore
 import NIOPosix
@@ -20,6 +21,8 @@ where Responder.Context: InitializableFromSource<ApplicationRequestContextSource
     let port: Int
     let serverName: String
     let limits: ConnectionLimits
+    /// nil serves plain HTTP; else HTTPS with whatever pair the certificate holds when a handshake starts.
+    let certificate: ServerCertificate?
     let logger: Logger
     let onServerRunning: @Sendable (Int) async -> Void
 
@@ -29,6 +32,7 @@ where Responder.Context: InitializableFromSource<ApplicationRequestContextSource
         port: Int,
         serverName: String,
         limits: ConnectionLimits = .defaults,
+        certificate: ServerCertificate? = nil,
         logger: Logger,
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) {
@@ -37,6 +41,7 @@ where Responder.Context: InitializableFromSource<ApplicationRequestContextSource
         self.port = port
         self.serverName = serverName
         self.limits = limits
+        self.certificate = certificate
         self.logger = logger
         self.onServerRunning = onServerRunning
     }
@@ -47,7 +52,15 @@ where Responder.Context: InitializableFromSource<ApplicationRequestContextSource
         let headTimeout = limits.requestHeadTimeout
         let channel = HTTP1Channel.Configuration(
             additionalChannelHandlers: [RequestHeadDeadline(timeout: headTimeout)], idleTimeout: limits.idleTimeout.timeAmount)
-        let server = try HTTPServerBuilder.http1(configuration: channel).buildServer(
+        // Over TLS the head deadline also covers the handshake: a client that opens a socket and never completes
+        // one is closed on the same schedule as one that never finishes its head.
+        let builder: HTTPServerBuilder =
+            if let certificate {
+                try .tls(.http1(configuration: channel), tlsConfiguration: certificate.serverConfiguration())
+            } else {
+                .http1(configuration: channel)
+            }
+        let server = try builder.buildServer(
             configuration: ServerConfiguration(
                 address: .hostname(host, port: port), serverName: serverName,
                 availableConnectionsDelegate: MaximumAvailableConnections(limits.maxConnections)),

@@ -182,7 +182,9 @@ struct AccessControlTests {
             return text.contains("refusing to listen on 0.0.0.0") && text.contains("--api-keys-file")
                 && text.contains("--insecure-open")
         }
-        #expect(try GatewayCommand.parse(["--host", "0.0.0.0", "--insecure-open"]).configuration().insecureOpen)
+        #expect(
+            try GatewayCommand.parse(["--host", "0.0.0.0", "--insecure-open", "--insecure-plaintext"]).configuration()
+                .insecureOpen)
         #expect(try GatewayCommand.parse(["--host", "127.0.0.1"]).configuration().apiKeys == nil)
 
         var config = GatewayConfiguration()
@@ -190,7 +192,46 @@ struct AccessControlTests {
         config.apiKeys = try APIKeyring(parsing: keysFile)
         #expect(throws: ConfigurationError.self) { try config.validate() }  // still no cluster secret
         config.clusterSecret = try ClusterSecret(validating: "cluster-secret-0123456789")
+        config.transportSecurity.allowsPlaintextOnNetwork = true
         try config.validate()
+    }
+
+    @Test("a non-loopback --host without TLS refuses to start even with keys and secret; TLS or --insecure-plaintext allows it")
+    func plaintextExposure() throws {
+        var config = GatewayConfiguration()
+        config.host = "10.1.2.3"
+        config.apiKeys = try APIKeyring(parsing: keysFile)
+        config.clusterSecret = try ClusterSecret(validating: "cluster-secret-0123456789")
+        #expect {
+            try config.validate()
+        } throws: { error in
+            let text = "\(error)"
+            return text.contains("refusing to listen on 10.1.2.3 without TLS") && text.contains("--tls-cert")
+                && text.contains("--insecure-plaintext")
+        }
+        config.transportSecurity.serverCertificate = .init(certificateFile: "/tls/gateway.pem", keyFile: "/tls/gateway.key")
+        try config.validate()
+        config.transportSecurity = TransportSecurity(allowsPlaintextOnNetwork: true)
+        try config.validate()
+        // --insecure-open waives keys and secret, not TLS.
+        #expect {
+            _ = try GatewayCommand.parse(["--host", "0.0.0.0", "--insecure-open"]).configuration()
+        } throws: { "\($0)".contains("without TLS") }
+        config.host = "127.0.0.1"
+        config.transportSecurity = TransportSecurity()
+        try config.validate()
+    }
+
+    @Test("--tls-cert needs --tls-key, and every TLS file must be readable")
+    func tlsFlags() throws {
+        #expect {
+            _ = try GatewayCommand.parse(["--tls-cert", "/etc/hostname"]).configuration()
+        } throws: { "\($0)".contains("--tls-cert and --tls-key go together") }
+        #expect {
+            _ = try GatewayCommand.parse(["--tls-ca", "/nonexistent/ca.pem"]).configuration()
+        } throws: { "\($0)".contains("--tls-ca /nonexistent/ca.pem cannot be read") }
+        let config = try GatewayCommand.parse(["--tls-cert", "/etc/hostname", "--tls-key", "/etc/hostname"]).configuration()
+        #expect(config.transportSecurity.servesHTTPS && config.transportSecurity.scheme == "https")
     }
 
     @Test("loopback addresses are told from reachable ones")

@@ -50,14 +50,26 @@ struct ClusterSecretTests {
         } throws: { error in
             "\(error)".contains("refusing to listen on 0.0.0.0 without a cluster secret")
         }
-        #expect(try NodeCommand.parse(["--host", "0.0.0.0", "--insecure-open"]).makeConfiguration().clusterSecret == nil)
+        #expect(
+            try NodeCommand.parse(["--host", "0.0.0.0", "--insecure-open", "--insecure-plaintext"]).makeConfiguration()
+                .clusterSecret == nil)
         #expect(try NodeCommand.parse(["--host", "127.0.0.1"]).makeConfiguration().clusterSecret == nil)
 
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("dfs-secret-\(UUID().uuidString)").path
         try "\(secretText)\n".write(toFile: path, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: path) }
-        let configuration = try NodeCommand.parse(["--host", "0.0.0.0", "--cluster-secret-file", path]).makeConfiguration()
+        let configuration = try NodeCommand.parse(
+            ["--host", "0.0.0.0", "--cluster-secret-file", path, "--insecure-plaintext"]
+        ).makeConfiguration()
         #expect(configuration.clusterSecret?.matches(secretText) == true)
+        // A secret is not TLS: on a reachable address the node still wants a certificate or --insecure-plaintext.
+        #expect {
+            _ = try NodeCommand.parse(["--host", "0.0.0.0", "--cluster-secret-file", path]).makeConfiguration()
+        } throws: { "\($0)".contains("without TLS") }
+        let tls = try NodeCommand.parse(
+            ["--host", "0.0.0.0", "--cluster-secret-file", path, "--tls-cert", path, "--tls-key", path]
+        ).makeConfiguration()
+        #expect(tls.transportSecurity.servesHTTPS && tls.advertiseURL == "https://0.0.0.0:8001")
         #expect(!"\(configuration.logMetadata)".contains(secretText))
         #expect(throws: (any Error).self) { try NodeCommand.parse(["--cluster-secret", "short"]).makeConfiguration() }
     }

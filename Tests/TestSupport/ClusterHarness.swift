@@ -1,3 +1,5 @@
+import AsyncHTTPClient
+import DFSClient
 import DFSLauncher
 import Foundation
 
@@ -14,12 +16,15 @@ import Foundation
 ///     `--replicas N` when N < 3.
 ///   - nodeArguments: extra flags for every node.
 ///   - metadataURL: the gateway's `--metadata`; nil means SQLite in the temp folder.
+///   - tls: every member serves HTTPS with a certificate of a CA made for this cluster (`data/tls/ca.pem`), and
+///     the cluster's `gateway` and `nodeClient` trust that CA.
 public func withCluster<Result>(
     nodes: Int = 3,
     metadataURL: String? = nil,
     gatewayArguments: [String] = [],
     nodeArguments: [String] = [],
     readinessTimeout: Duration = .seconds(60),
+    tls: Bool = false,
     _ body: (TestCluster) async throws -> Result
 ) async throws -> Result {
     let workDirectory = try makeTemporaryDirectory(prefix: "dfs-cluster")
@@ -27,7 +32,7 @@ public func withCluster<Result>(
     guard ports.count == nodes + 1 else { throw NoFreePorts(wanted: nodes + 1) }
     var clusterMetadata = metadataURL
     if clusterMetadata == nil { clusterMetadata = try await clusterDatabaseFromEnvironment() }
-    let configuration = LocalClusterConfiguration(
+    var configuration = LocalClusterConfiguration(
         gatewayPort: ports[0],
         nodePorts: Array(ports.dropFirst()),
         dataDirectory: workDirectory + "/data",
@@ -37,7 +42,18 @@ public func withCluster<Result>(
         logDirectory: workDirectory + "/logs",
         readinessTimeout: readinessTimeout
     )
-    let cluster = TestCluster(try LocalCluster(configuration), workDirectory: workDirectory)
+    var client = HTTPClient.shared
+    if tls {
+        let certificates = ClusterCertificates(directory: configuration.defaultCertificateDirectory)
+        configuration.certificates = certificates
+        var clientConfiguration = HTTPClient.Configuration()
+        clientConfiguration.tlsConfiguration = TrustRoots(caFile: certificates.certificateAuthorityFile).clientConfiguration
+        client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
+    }
+    let cluster = TestCluster(try LocalCluster(configuration), workDirectory: workDirectory, client: client)
+    defer {
+        if client !== HTTPClient.shared { client.shutdown { _ in } }
+    }
     do {
         try await cluster.local.start()
         let result = try await body(cluster)

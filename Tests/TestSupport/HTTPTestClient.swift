@@ -9,16 +9,24 @@ public struct HTTPTestClient: Sendable {
     public var timeout: Duration
     /// Sent with every request before the call's own headers (the cluster secret, an API key).
     public var defaultHeaders: [(String, String)]
+    /// The client that sends the calls: the shared one, or one that trusts a test cluster's CA.
+    public var client: HTTPClient
 
-    public init(baseURL: String, timeout: Duration = .seconds(30), defaultHeaders: [(String, String)] = []) {
+    public init(
+        baseURL: String, timeout: Duration = .seconds(30), defaultHeaders: [(String, String)] = [],
+        client: HTTPClient = .shared
+    ) {
         self.baseURL = baseURL
         self.timeout = timeout
         self.defaultHeaders = defaultHeaders
+        self.client = client
     }
 
     /// The same client, sending `Authorization: Bearer <key>` on every request.
     public func withAPIKey(_ key: String) -> HTTPTestClient {
-        HTTPTestClient(baseURL: baseURL, timeout: timeout, defaultHeaders: defaultHeaders + [("Authorization", "Bearer \(key)")])
+        HTTPTestClient(
+            baseURL: baseURL, timeout: timeout, defaultHeaders: defaultHeaders + [("Authorization", "Bearer \(key)")],
+            client: client)
     }
 
     public func get(_ path: String, headers: [(String, String)] = []) async throws -> TestResponse {
@@ -78,7 +86,7 @@ public struct HTTPTestClient: Sendable {
         request.method = method
         for (name, value) in defaultHeaders + headers { request.headers.add(name: name, value: value) }
         if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
-        let response = try await HTTPClient.shared.execute(request, timeout: .init(timeout))
+        let response = try await client.execute(request, timeout: .init(timeout))
         let buffer = try await response.body.collect(upTo: 1 << 30)
         return TestResponse(
             status: Int(response.status.code),

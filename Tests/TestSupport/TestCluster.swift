@@ -1,3 +1,5 @@
+import AsyncHTTPClient
+import DFSClient
 import DFSLauncher
 import DFSCore
 
@@ -9,9 +11,13 @@ public final class TestCluster: Sendable {
     /// Data and logs live here (`data/`, `logs/<member>.log`).
     public let workDirectory: String
 
-    init(_ local: LocalCluster, workDirectory: String) {
+    /// The client behind `gateway` and `nodeClient`: one that trusts the cluster's CA when it runs HTTPS.
+    public let client: HTTPClient
+
+    init(_ local: LocalCluster, workDirectory: String, client: HTTPClient = .shared) {
         self.local = local
         self.workDirectory = workDirectory
+        self.client = client
     }
 
     public var gatewayURL: String { local.gatewayURL }
@@ -21,12 +27,12 @@ public final class TestCluster: Sendable {
     public func nodeID(_ number: Int) -> String { node(number).id }
 
     /// Calls to the gateway's public API.
-    public var gateway: HTTPTestClient { HTTPTestClient(baseURL: gatewayURL) }
+    public var gateway: HTTPTestClient { HTTPTestClient(baseURL: gatewayURL, client: client) }
 
     /// Calls straight to one node's internal API, with the cluster secret unless `withClusterSecret` is false.
     public func nodeClient(_ number: Int, withClusterSecret: Bool = true) -> HTTPTestClient {
         let secretHeader = withClusterSecret ? local.clusterSecret.map { [(ClusterSecret.headerName, $0.value)] } ?? [] : []
-        return HTTPTestClient(baseURL: nodeURL(number), defaultHeaders: secretHeader)
+        return HTTPTestClient(baseURL: nodeURL(number), defaultHeaders: secretHeader, client: client)
     }
 
     /// SIGTERM, and waits until it has exited (SIGKILL after 5 s).

@@ -25,6 +25,14 @@ public struct TestResponse: Sendable, CustomStringConvertible {
         return object
     }
 
+    /// The body as a JSON array of objects (`GET /nodes`).
+    public func jsonArray() throws -> [[String: Any]] {
+        guard let array = try JSONSerialization.jsonObject(with: Data(body)) as? [[String: Any]] else {
+            throw UnexpectedResponse(response: self, expectation: "a JSON array of objects")
+        }
+        return array
+    }
+
     /// Self if 2xx; else throws with the status and body, so a failing test shows the gateway's message.
     @discardableResult
     public func expectingSuccess() throws -> TestResponse {

@@ -38,6 +38,7 @@ struct GatewayClient {
         configuration.timeout = .init(connect: .seconds(5), read: .init(timeout))
         configuration.timeout.write = .init(timeout)
         configuration.decompression = .disabled
+        configuration.tlsConfiguration = options.trustRoots.clientConfiguration
         // One gateway, one person waiting: a refused connection should say so now, not after the connect
         // timeout's worth of retries.
         configuration.connectionPool.retryConnectionEstablishment = false

@@ -1,5 +1,6 @@
 import DFSOptions
 import ArgumentParser
+import DFSClient
 import Foundation
 
 /// `--gateway`, `--timeout` and `--api-key`, shared by every client command.
@@ -33,6 +34,20 @@ struct GatewayOptions: ParsableArguments {
     )
     var apiKey: String?
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "PEM CA certificate an https:// gateway must be signed by, e.g. dfs-data/tls/ca.pem from `dfs up --tls` (env: DFS_CACERT; default: the system's roots).",
+            valueName: "file"
+        )
+    )
+    var cacert: String?
+
+    /// `--cacert`, else `DFS_CACERT`, else the system's roots.
+    var trustRoots: TrustRoots {
+        TrustRoots(caFile: cacert ?? OptionEnvironment.value(for: "cacert"))
+    }
+
     /// `--api-key`, else `DFS_API_KEY`, else none.
     var effectiveAPIKey: String? {
         apiKey ?? OptionEnvironment.value(for: "api-key")
@@ -57,5 +72,8 @@ struct GatewayOptions: ParsableArguments {
             throw ValidationError("--gateway must be an http:// or https:// URL, such as \(Self.defaultGateway); got '\(url)'")
         }
         _ = try requestTimeout()
+        if case .certificateAuthority(let file) = trustRoots, !FileManager.default.isReadableFile(atPath: file) {
+            throw ValidationError("--cacert \(file) cannot be read")
+        }
     }
 }

@@ -58,6 +58,11 @@ struct Up: AsyncParsableCommand {
             "What to do when a member dies without being asked to: no (report it, leave it down) or on-failure (start it again after 1s, 2s, 4s… up to 30s); default no (env: DFS_RESTART)."
     )
     var restart: String?
+    @Flag(
+        help:
+            "Serve HTTPS everywhere: make a private CA and a certificate per process under DIR/tls (kept for the next start), and verify every internal call against it (env: DFS_TLS=1)."
+    )
+    var tls = false
 
     @OptionGroup(title: "Gateway and node settings (passed through)")
     var tuning: ClusterTuningOptions
@@ -78,7 +83,7 @@ struct Up: AsyncParsableCommand {
 
     func run() async throws {
         let settings = try resolve()
-        let configuration = LocalClusterConfiguration(
+        var configuration = LocalClusterConfiguration(
             host: settings.host,
             gatewayPort: settings.gatewayPort,
             nodePorts: LocalClusterConfiguration.consecutiveNodePorts(count: settings.nodeCount, from: settings.firstNodePort),
@@ -89,6 +94,9 @@ struct Up: AsyncParsableCommand {
             logDirectory: settings.logDirectory,
             readinessTimeout: settings.startupTimeout
         )
+        if settings.usesTLS {
+            configuration.certificates = ClusterCertificates(directory: configuration.defaultCertificateDirectory)
+        }
         let exitCode = await ClusterSupervisor(configuration: configuration, restartPolicy: settings.restartPolicy).run()
         if exitCode != 0 { throw ExitCode(exitCode) }
     }
@@ -103,6 +111,7 @@ struct Up: AsyncParsableCommand {
         var logDirectory: String?
         var startupTimeout: Duration
         var restartPolicy: RestartPolicy
+        var usesTLS: Bool
     }
 
     /// Flags, else `DFS_<NAME>`, else the documented defaults.
@@ -118,7 +127,8 @@ struct Up: AsyncParsableCommand {
             startupTimeout: try OptionEnvironment.resolve(
                 startupTimeout, "startup-timeout", default: DurationArgument(.seconds(30))
             ).duration,
-            restartPolicy: try resolveRestartPolicy()
+            restartPolicy: try resolveRestartPolicy(),
+            usesTLS: tls || ["1", "true", "yes"].contains(OptionEnvironment.value(for: "tls")?.lowercased() ?? "")
         )
     }
 

@@ -183,8 +183,13 @@ struct ClusterSupervisor {
             lines.append("Cluster secret: \(secretFile) (mode 0600; nodes answer only calls that carry it)")
         }
         let dfs = CommandHint.invocation(ofRunningExecutable: ClusterBinaries.runningExecutablePath())
-        let gatewayHint =
+        var gatewayHint =
             configuration.gatewayURL == GatewayOptions.defaultGateway ? "" : "--gateway \(configuration.gatewayURL) "
+        if let certificates = configuration.certificates {
+            lines.append(
+                "TLS CA: \(certificates.certificateAuthorityFile) (clients: --cacert FILE or DFS_CACERT; curl --cacert FILE)")
+            gatewayHint += "--cacert \(certificates.certificateAuthorityFile) "
+        }
         lines.append("Dashboard: \(configuration.gatewayURL)/")
         if controlAvailable {
             let dataHint =

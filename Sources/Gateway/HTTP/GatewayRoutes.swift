@@ -217,7 +217,10 @@ struct GatewayRoutes: Sendable {
         let known = await services.scoreboard.score(of: id)
         let role = body.role.flatMap { NodeRole(rawValue: $0.uppercased()) } ?? known?.role ?? .backup
         try await services.store.registerNode(id: id, address: body.address, role: role)
-        await services.scoreboard.register(NodeEndpoint(id: id, baseURL: body.address), role: role, isUp: known?.isUp)
+        // A node new to this gateway serves only once a probe of ours reached it: its registration proves that it can
+        // reach us, not that we can reach it or trust its certificate.
+        await services.scoreboard.register(
+            NodeEndpoint(id: id, baseURL: body.address), role: role, isUp: known?.isUp ?? false)
         return .ok
     }
 }

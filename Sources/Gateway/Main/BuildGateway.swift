@@ -45,7 +45,12 @@ func buildGateway(
             // Whether access control is on, never a key or the secret.
             "api_keys": "\(config.apiKeys.map { "\($0.count) keys" } ?? "none (open API)")",
             "cluster_secret": "\(config.clusterSecret == nil ? "none" : "set")",
+            "tls": "\(config.transportSecurity.logDescription)",
         ])
+    // Read before anything opens: a gateway that cannot serve its certificate must not start at all.
+    let certificate = try config.transportSecurity.serverCertificate.map {
+        try ServerCertificate(certificateFile: $0.certificateFile, keyFile: $0.keyFile)
+    }
     if config.apiKeys == nil {
         logger.warning("no API keys: every client may upload, download and delete (configure --api-keys-file)")
     }
@@ -88,7 +93,9 @@ func buildGateway(
         await scoreboard.register(NodeEndpoint(id: record.id, baseURL: record.address), role: record.role, isUp: false)
     }
 
-    let httpClient = HTTPNodeClient.makeHTTPClient(connectTimeout: config.healthTimeout, idleTimeout: config.nodeTimeout)
+    let httpClient = HTTPNodeClient.makeHTTPClient(
+        connectTimeout: config.healthTimeout, idleTimeout: config.nodeTimeout,
+        trustRoots: TrustRoots(caFile: config.transportSecurity.certificateAuthorityFile))
     let nodeClient = InstrumentedNodeClient(
         base: HTTPNodeClient(
             httpClient: httpClient,
@@ -157,9 +164,10 @@ func buildGateway(
     if let limitWarning { logger.warning("\(limitWarning)") }
     let server = ContinueAwareHTTPServer(
         responder: router.buildResponder(), host: config.host, port: config.port, serverName: "dfs-gateway",
-        limits: limits, logger: logger,
+        limits: limits, certificate: certificate, logger: logger,
         onServerRunning: { port in
-            logger.info("dfs-gateway listening", metadata: ["url": "http://\(config.host):\(port)"])
+            logger.info(
+                "dfs-gateway listening", metadata: ["url": "\(config.transportSecurity.scheme)://\(config.host):\(port)"])
             await onListening(port)
         })
     let loop = RecoveryLoop(
@@ -186,6 +194,9 @@ func buildGateway(
     serviceConfigurations += [
         .init(service: server)
     ]
+    if let certificate {
+        serviceConfigurations.append(.init(service: CertificateReloader(certificate: certificate, logger: logger)))
+    }
     if let watchdog = ParentWatchdog.fromEnvironment(logger: logger) {
         serviceConfigurations.append(.init(service: watchdog, successTerminationBehavior: .gracefullyShutdownGroup))
     }

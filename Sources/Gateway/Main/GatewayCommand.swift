@@ -147,6 +147,7 @@ struct GatewayCommand: AsyncParsableCommand {
         ))
     var insecureOpen = false
     @OptionGroup(title: "Slow and idle clients") var connectionLimits: ConnectionLimitOptions
+    @OptionGroup(title: "TLS") var tls: TLSOptions
 
     func configuration() throws -> GatewayConfiguration {
         var config = GatewayConfiguration()
@@ -257,6 +258,11 @@ struct GatewayCommand: AsyncParsableCommand {
             }
         }
         config.insecureOpen = InsecureOpenOption.resolve(insecureOpen)
+        do {
+            config.transportSecurity = try tls.resolve()
+        } catch let error as ValidationError {
+            throw ConfigurationError(error.message)
+        }
         try config.validate()
         config.connectionLimits = try connectionLimits.resolve()
         return config

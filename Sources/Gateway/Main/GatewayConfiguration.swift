@@ -107,6 +107,8 @@ struct GatewayConfiguration: Sendable {
     var connectionLimits = ConnectionLimits.defaults
     /// Allows a non-loopback `host` without API keys and cluster secret.
     var insecureOpen: Bool = false
+    /// HTTPS on the listener, and the CA that nodes must be signed by.
+    var transportSecurity = TransportSecurity()
 
     func validate() throws {
         guard (1...65535).contains(port) || port == 0 else { throw ConfigurationError("--port must be 1-65535") }
@@ -142,7 +144,16 @@ struct GatewayConfiguration: Sendable {
     /// Checked before anything binds: on an address others can reach, an open gateway lets anyone delete every file
     /// and register a node of their own.
     func validateExposure() throws {
-        guard !ListenAddress.isLoopback(host), !insecureOpen else { return }
+        guard !ListenAddress.isLoopback(host) else { return }
+        if !insecureOpen { try validateAuthentication() }
+        do {
+            try transportSecurity.checkExposure(host: host)
+        } catch {
+            throw ConfigurationError(error.message)
+        }
+    }
+
+    private func validateAuthentication() throws {
         var missing: [String] = []
         if apiKeys == nil { missing.append("API keys (--api-keys-file FILE)") }
         if clusterSecret == nil { missing.append("a cluster secret (--cluster-secret-file FILE)") }

@@ -14,11 +14,17 @@ struct NodeApplication: Sendable {
     let httpClient: HTTPClient
     let ioThreads: NIOThreadPool
     let responder: RouterResponder<BasicRequestContext>
+    /// The pair served over HTTPS (nil: plain HTTP); SIGHUP reloads it.
+    let certificate: ServerCertificate?
     let logger: Logger
 
     /// Opens the store and wires store, replication and routes. Call `run` (or `services`) afterwards,
     /// which also releases the HTTP client and the I/O threads at the end.
     static func build(_ configuration: NodeConfiguration, logger: Logger) async throws -> NodeApplication {
+        // Read before anything opens: a node that cannot serve its certificate must not start at all.
+        let certificate = try configuration.transportSecurity.serverCertificate.map {
+            try ServerCertificate(certificateFile: $0.certificateFile, keyFile: $0.keyFile)
+        }
         let ioThreads = NIOThreadPool(numberOfThreads: configuration.ioThreadCount)
         ioThreads.start()
         let store: BlobStore
@@ -29,7 +35,9 @@ struct NodeApplication: Sendable {
             throw error
         }
         let timeout = configuration.replicationTimeout
-        let httpClient = HTTPNodeClient.makeHTTPClient(connectTimeout: min(.seconds(5), timeout), idleTimeout: timeout)
+        let httpClient = HTTPNodeClient.makeHTTPClient(
+            connectTimeout: min(.seconds(5), timeout), idleTimeout: timeout,
+            trustRoots: TrustRoots(caFile: configuration.transportSecurity.certificateAuthorityFile))
         // Replication fan-out to other nodes carries the secret too: they check it like any other caller.
         let nodeClient = HTTPNodeClient(
             httpClient: httpClient, timeouts: .init(transferIdle: timeout), clusterSecret: configuration.clusterSecret)
@@ -50,6 +58,7 @@ struct NodeApplication: Sendable {
             httpClient: httpClient,
             ioThreads: ioThreads,
             responder: router.buildResponder(),
+            certificate: certificate,
             logger: logger
         )
     }
@@ -91,9 +100,15 @@ struct NodeApplication: Sendable {
                     port: configuration.port,
                     serverName: "dfs-node",
                     limits: limits,
+                    certificate: certificate,
                     logger: logger,
                     onServerRunning: onServerRunning
                 ), serviceName: "http-server"))
+        if let certificate {
+            services.append(
+                .init(
+                    service: CertificateReloader(certificate: certificate, logger: logger), serviceName: "certificate-reloader"))
+        }
         if let supervisor {
             // Its return means the supervisor died: stop everything gracefully rather than cancel.
             services.append(

@@ -32,7 +32,8 @@ struct NodeCommand: AsyncParsableCommand {
     var dataDirectory: String?
 
     @Option(
-        help: Self.help("Base URL others use to reach this node (default: http://<host>:<port>)", "advertise-url", value: "url"))
+        help: Self.help(
+            "Base URL others use to reach this node (default: http[s]://<host>:<port>)", "advertise-url", value: "url"))
     var advertiseURL: String?
 
     @Option(help: Self.help("Gateway base URL to register with and heartbeat to (default: none)", "gateway", value: "url"))
@@ -71,6 +72,8 @@ struct NodeCommand: AsyncParsableCommand {
 
     @OptionGroup(title: "Slow and idle clients") var connectionLimits: ConnectionLimitOptions
 
+    @OptionGroup(title: "TLS") var tls: TLSOptions
+
     func run() async throws {
         let configuration = try makeConfiguration()
         LogSetup.bootstrap(level: configuration.logLevel)
@@ -99,7 +102,9 @@ struct NodeCommand: AsyncParsableCommand {
         let port = try OptionEnvironment.resolve(port, "port", default: 8001)
         guard (1...65535).contains(port) else { throw ValidationError("--port must be between 1 and 65535") }
         let data = try OptionEnvironment.resolve(dataDirectory, "data", default: "./dfs-data/\(nodeID)")
-        let advertise = try OptionEnvironment.resolve(advertiseURL, "advertise-url", default: "http://\(host):\(port)")
+        let security = try tls.resolve()
+        let advertise = try OptionEnvironment.resolve(
+            advertiseURL, "advertise-url", default: "\(security.scheme)://\(host):\(port)")
         let gatewayURL = gateway ?? OptionEnvironment.value(for: "gateway")
         let roleText = role ?? OptionEnvironment.value(for: "role")
         var nodeRole: NodeRole?
@@ -122,6 +127,11 @@ struct NodeCommand: AsyncParsableCommand {
                 "refusing to listen on \(host) without a cluster secret: pass --cluster-secret-file FILE (the gateway's secret), or --insecure-open to run an open node"
             )
         }
+        do {
+            try security.checkExposure(host: host)
+        } catch {
+            throw ValidationError(error.message)
+        }
         var configuration = NodeConfiguration(
             nodeID: nodeID,
             host: host,
@@ -136,6 +146,7 @@ struct NodeCommand: AsyncParsableCommand {
         )
         configuration.clusterSecret = secret
         configuration.connectionLimits = try connectionLimits.resolve()
+        configuration.transportSecurity = security
         return configuration
     }
 

@@ -28,6 +28,8 @@ struct NodeConfiguration: Sendable {
     var clusterSecret: ClusterSecret? = nil
     /// How long slow or idle clients may hold a connection, and how many may be open.
     var connectionLimits = ConnectionLimits.defaults
+    /// HTTPS on the listener, and the CA that other nodes and the gateway must be signed by.
+    var transportSecurity = TransportSecurity()
 
     /// The effective settings, logged once at start.
     var logMetadata: Logger.Metadata {
@@ -44,6 +46,7 @@ struct NodeConfiguration: Sendable {
             "log_level": "\(logLevel)",
             // Whether a secret is set, never the secret.
             "cluster_secret": "\(clusterSecret == nil ? "none" : "set")",
+            "tls": "\(transportSecurity.logDescription)",
         ]
     }
 }
