@@ -21,52 +21,64 @@ final class WatchedSource: Sendable {
         }
     }
 
-    private let state: SharedHandOver
-    private let pump: Task<Void, Never>
-    private let watchdog: Task<Void, Never>
+    private let state = SharedHandOver()
+    private let reader: IteratorBox
+    private let stallTimeout: Duration
+    private let clock: ContinuousClock
+    /// Started at the first watched wait: a small download, whose first chunk (read while opening) was all of it,
+    /// only waits for the body's end and needs neither.
+    private let tasks = Mutex<(pump: Task<Void, Never>, watchdog: Task<Void, Never>)?>(nil)
 
     init(_ iterator: AnyByteStream.AsyncIterator, stallTimeout: Duration, clock: ContinuousClock = ContinuousClock()) {
-        let state = SharedHandOver()
-        let reader = IteratorBox(iterator)
-        self.state = state
-        self.pump = Task {
-            while await Self.slotIsFree(state) {
-                let outcome: Outcome
-                do {
-                    outcome = try await reader.iterator.next().map(Outcome.chunk) ?? .end
-                } catch {
-                    outcome = .failed(error)
-                }
-                Self.deliver(outcome, to: state)
-                if outcome.isLast { return }
-            }
-        }
-        let pump = self.pump
-        self.watchdog = Task {
-            let step = stallTimeout / 4
-            while !Task.isCancelled {
-                do { try await clock.sleep(for: step) } catch { return }
-                let now = clock.now
-                let stalled = state.withLock { hand -> CheckedContinuation<Outcome, Never>? in
-                    guard let since = hand.waitingSince, now - since >= stallTimeout, let consumer = hand.consumer else {
-                        return nil
+        self.reader = IteratorBox(iterator)
+        self.stallTimeout = stallTimeout
+        self.clock = clock
+    }
+
+    private func startIfNeeded() {
+        tasks.withLock { tasks in
+            guard tasks == nil else { return }
+            let (state, reader, stallTimeout, clock) = (self.state, self.reader, self.stallTimeout, self.clock)
+            let pump = Task {
+                while await Self.slotIsFree(state) {
+                    let outcome: Outcome
+                    do {
+                        outcome = try await reader.iterator.next().map(Outcome.chunk) ?? .end
+                    } catch {
+                        outcome = .failed(error)
                     }
-                    hand.consumer = nil
-                    hand.closed = true
-                    return consumer
-                }
-                if let stalled {
-                    pump.cancel()
-                    stalled.resume(returning: .stalled)
-                    return
+                    Self.deliver(outcome, to: state)
+                    if outcome.isLast { return }
                 }
             }
+            let watchdog = Task {
+                let step = stallTimeout / 4
+                while !Task.isCancelled {
+                    do { try await clock.sleep(for: step) } catch { return }
+                    let now = clock.now
+                    let stalled = state.withLock { hand -> CheckedContinuation<Outcome, Never>? in
+                        guard let since = hand.waitingSince, now - since >= stallTimeout, let consumer = hand.consumer else {
+                            return nil
+                        }
+                        hand.consumer = nil
+                        hand.closed = true
+                        return consumer
+                    }
+                    if let stalled {
+                        pump.cancel()
+                        stalled.resume(returning: .stalled)
+                        return
+                    }
+                }
+            }
+            tasks = (pump, watchdog)
         }
     }
 
+    private var isStarted: Bool { tasks.withLock { $0 != nil } }
+
     deinit {
-        pump.cancel()
-        watchdog.cancel()
+        cancel()
         let producer = state.withLock { hand in
             hand.closed = true
             return hand.takeProducer()
@@ -77,6 +89,17 @@ final class WatchedSource: Sendable {
     /// The next outcome. A wait longer than the stall timeout ends as `.stalled` when `watched`; unwatched waits
     /// (the body's end after the last byte, which the HTTP client reports at once) take as long as they take.
     func next(watched: Bool = true) async -> Outcome {
+        if !isStarted {
+            // Nothing read ahead yet: an unwatched wait reads in this task, as a plain iterator would.
+            guard watched else {
+                do {
+                    return try await reader.iterator.next().map(Outcome.chunk) ?? .end
+                } catch {
+                    return .failed(error)
+                }
+            }
+            startIfNeeded()
+        }
         if let ready = takeReady() { return ready }
         return await withTaskCancellationHandler {
             await withCheckedContinuation { (consumer: CheckedContinuation<Outcome, Never>) in
@@ -96,7 +119,7 @@ final class WatchedSource: Sendable {
                 }
             }
         } onCancel: {
-            pump.cancel()
+            tasks.withLock { $0?.pump.cancel() }
             let consumer = state.withLock { hand in
                 hand.closed = true
                 return hand.takeConsumer()
@@ -107,8 +130,10 @@ final class WatchedSource: Sendable {
 
     /// Stops reading: the source is abandoned (too slow, or replaced).
     func cancel() {
-        pump.cancel()
-        watchdog.cancel()
+        tasks.withLock { tasks in
+            tasks?.pump.cancel()
+            tasks?.watchdog.cancel()
+        }
     }
 
     private func takeReady() -> Outcome? {
