@@ -96,7 +96,8 @@ extension ClusterControlSocketTests {
         defer { server.removeSocketFile() }
         let silent = try SilentClient(path: path)
         defer { silent.close() }
-        let reply = try await ClusterControlClient.request(ClusterControlRequest(action: .status), to: path, timeout: .seconds(5))
+        let reply = try await ClusterControlClient.request(
+            ClusterControlRequest(action: .status), to: path, timeout: .seconds(30))
         #expect(reply.succeeded)
         #expect(silent.readsEndOfStream(within: .seconds(5)), "the silent connection is still open")
         serving.cancel()

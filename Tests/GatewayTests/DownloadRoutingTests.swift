@@ -220,7 +220,7 @@ struct DownloadRoutingTests {
 
     @Test("a source that stalls mid-stream is replaced at the byte reached and the body is complete")
     func midStreamStallResumes() async throws {
-        try await withFixture(stallTimeout: .milliseconds(200)) { fixture in
+        try await withFixture(stallTimeout: .seconds(1)) { fixture in
             let key = try await storeFile(fixture)
             fixture.nodes.set("node-1", .stallsAfter(bytes: 20_000))
             let started = ContinuousClock.now
@@ -276,7 +276,7 @@ struct DownloadRoutingTests {
 
     @Test("a replacement source holding a different blob (another size) is passed over for one that matches")
     func resumeSkipsMismatchedReplica() async throws {
-        try await withFixture(stallTimeout: .milliseconds(200)) { fixture in
+        try await withFixture(stallTimeout: .seconds(1)) { fixture in
             let key = try await storeFile(fixture)
             fixture.nodes.removeBlob(key.rawValue, on: "node-2")
             let node2 = NodeEndpoint(id: try NodeID(validating: "node-2"), baseURL: "x")
@@ -352,7 +352,7 @@ struct DownloadRoutingTests {
         events.hedgeWon = { log.record("hedge-won \($0)") }
         events.failedOver = { log.record("failover \($0) \($1.rawValue)") }
         let policy = HedgePolicy(minimumDelay: .milliseconds(50), maximumDelay: .milliseconds(50))
-        try await withFixture(hedging: policy, hedgeBudget: 1, stallTimeout: .milliseconds(200), events: events) { fixture in
+        try await withFixture(hedging: policy, hedgeBudget: 1, stallTimeout: .seconds(1), events: events) { fixture in
             let key = try await storeFile(fixture)
             fixture.nodes.set("node-1", .slowFirstByte(.seconds(3)))
             fixture.nodes.set("node-2", .stallsAfter(bytes: 20_000))
@@ -370,7 +370,7 @@ struct DownloadRoutingTests {
         let log = EventLog()
         var events = DownloadEvents()
         events.copyDamaged = { _, node, status, _ in log.record("damaged \(node) \(status.rawValue)") }
-        try await withFixture(stallTimeout: .milliseconds(200), events: events) { fixture in
+        try await withFixture(stallTimeout: .seconds(1), events: events) { fixture in
             let key = try await storeFile(fixture)
             // node-2's copy was rewritten with other bytes (its recorded digest is theirs), so it is not the file.
             var other = bytes

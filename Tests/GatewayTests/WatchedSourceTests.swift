@@ -8,23 +8,46 @@ import Testing
 /// The download path's per-stream watchdog, against sources the test controls.
 @Suite("Watched source")
 struct WatchedSourceTests {
-    /// A source that yields what the test sends and notices when its reader gives up on it.
+    /// A source that yields what the test sends and notices when its reader gives up on it: by cancelling a read
+    /// or by letting go of the iterator (what ends an HTTP body's request).
     final class ControlledSource: Sendable {
         let stream: AsyncThrowingStream<ByteBuffer, any Error>
         let continuation: AsyncThrowingStream<ByteBuffer, any Error>.Continuation
-        private let terminated = Flag()
+        private let abandoned = Flag()
 
         final class Flag: Sendable {
             let value = Atomic<Bool>(false)
         }
 
-        init() {
-            (stream, continuation) = AsyncThrowingStream.makeStream(of: ByteBuffer.self)
-            continuation.onTermination = { [terminated] _ in terminated.value.store(true, ordering: .releasing) }
+        /// Marks the source abandoned when the iterator holding it is released.
+        final class ReleaseTracker: Sendable {
+            let flag: Flag
+            init(_ flag: Flag) { self.flag = flag }
+            deinit { flag.value.store(true, ordering: .releasing) }
         }
 
-        var wasAbandoned: Bool { terminated.value.load(ordering: .acquiring) }
-        var iterator: AnyByteStream.AsyncIterator { AnyByteStream(stream).makeAsyncIterator() }
+        struct Tracked: AsyncSequence, Sendable {
+            let stream: AsyncThrowingStream<ByteBuffer, any Error>
+            let flag: Flag
+
+            struct AsyncIterator: AsyncIteratorProtocol {
+                var inner: AsyncThrowingStream<ByteBuffer, any Error>.AsyncIterator
+                let tracker: ReleaseTracker
+                mutating func next() async throws -> ByteBuffer? { try await inner.next() }
+            }
+
+            func makeAsyncIterator() -> AsyncIterator {
+                AsyncIterator(inner: stream.makeAsyncIterator(), tracker: ReleaseTracker(flag))
+            }
+        }
+
+        init() {
+            (stream, continuation) = AsyncThrowingStream.makeStream(of: ByteBuffer.self)
+            continuation.onTermination = { [abandoned] _ in abandoned.value.store(true, ordering: .releasing) }
+        }
+
+        var wasAbandoned: Bool { abandoned.value.load(ordering: .acquiring) }
+        var iterator: AnyByteStream.AsyncIterator { AnyByteStream(Tracked(stream: stream, flag: abandoned)).makeAsyncIterator() }
     }
 
     func chunk(_ text: String) -> ByteBuffer { ByteBuffer(string: text) }

@@ -16,7 +16,8 @@ struct GatewayRegistrationTests {
             gatewayURL: gateway,
             announcement: .init(id: "node-2", address: "http://127.0.0.1:8002", role: "REPLICA"),
             interval: .seconds(10),
-            timeout: .seconds(2),
+            // Generous: the stand-in gateway runs in this (possibly starved) test process.
+            timeout: .seconds(10),
             httpClient: client.httpClient,
             logger: Logger(label: "test.registration")
         )

@@ -50,6 +50,9 @@ final class WatchedSource: Sendable {
                     Self.deliver(outcome, to: state)
                     if outcome.isLast { return }
                 }
+                // Closed or cancelled before the source ended: let go of it now (an HTTP body's iterator, once
+                // released, ends its request) rather than when this object goes.
+                reader.abandon()
             }
             let watchdog = Task {
                 let step = stallTimeout / 4
@@ -210,4 +213,6 @@ private final class SharedHandOver: Sendable {
 private final class IteratorBox: @unchecked Sendable {
     var iterator: AnyByteStream.AsyncIterator
     init(_ iterator: AnyByteStream.AsyncIterator) { self.iterator = iterator }
+
+    func abandon() { iterator = AnyByteStream(chunks: []).makeAsyncIterator() }
 }
