@@ -45,6 +45,10 @@ struct FileDownload {
         } catch {
             progress.abandon()
             destination.discard()
+            if let expectedLength, hasher.byteCount < expectedLength, Self.isEarlyEnd(error) {
+                throw IntegrityError.downloadLengthMismatch(
+                    expected: expectedLength, actual: hasher.byteCount, wentToStandardOutput: chosenTarget == .standardOutput)
+            }
             throw client.describeTransferFailure(error)
         }
         progress.finish()
@@ -75,6 +79,14 @@ struct FileDownload {
             return (.file((output as NSString).appendingPathComponent(defaultName)), false)
         }
         return (.file(output), true)
+    }
+
+    /// The connection ended before the announced length arrived (as opposed to a stall or a timeout): said as a
+    /// short download, not as an HTTP parser's words.
+    private static func isEarlyEnd(_ error: any Error) -> Bool {
+        if let parserError = error as? HTTPParserError, parserError == .invalidEOFState { return true }
+        if let clientError = error as? HTTPClientError, clientError == .remoteConnectionClosed { return true }
+        return false
     }
 
     /// A 64-hex-digit SHA-256 from `X-Checksum-SHA256`, else from the ETag (quotes and `W/` stripped).
