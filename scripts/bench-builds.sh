@@ -43,27 +43,10 @@ stop_cluster() {
 }
 trap 'stop_cluster; rm -rf "$work/dfs-data"' EXIT
 
-free_ports() { # N consecutive free loopback ports below the ephemeral range
-    python3 - "$1" <<'EOF'
-import random, socket, sys
-count = int(sys.argv[1])
-for _ in range(1000):
-    first = random.randrange(20000, 30000)
-    sockets = []
-    try:
-        for port in range(first, first + count):
-            s = socket.socket(); s.bind(("127.0.0.1", port)); sockets.append(s)
-        print(" ".join(str(p) for p in range(first, first + count))); break
-    except OSError:
-        pass
-    finally:
-        for s in sockets: s.close()
-EOF
-}
 
 run() { # BIN WORKLOAD SIZE CONCURRENCY OUTFILE: one loadtest on a fresh cluster of that build
     local bin="$1" gateway_port node_port
-    read -r gateway_port node_port _ _ <<<"$(free_ports 4)"
+    read -r gateway_port node_port < <(python3 Tests/python/free_ports.py 3)
     rm -rf "$work/dfs-data"
     "$bin/dfs" up --port "$gateway_port" --node-port "$node_port" --data "$work/dfs-data" --log-dir "$work/logs" > "$work/up.log" 2>&1 &
     cluster_pid=$!

@@ -54,23 +54,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_ports() { # N consecutive free loopback ports below the ephemeral range
-    python3 - "$1" <<'PY'
-import random, socket, sys
-count = int(sys.argv[1])
-for _ in range(1000):
-    first = random.randrange(20000, 30000)
-    sockets = []
-    try:
-        for port in range(first, first + count):
-            s = socket.socket(); s.bind(("127.0.0.1", port)); sockets.append(s)
-        print(" ".join(str(p) for p in range(first, first + count))); break
-    except OSError:
-        pass
-    finally:
-        for s in sockets: s.close()
-PY
-}
 
 wait_healthy() { # URL PID [CURL-ARGS…]: poll until URL answers 2xx; fail if the process ends or 60 s pass.
     local url="$1" pid="$2" status
@@ -88,7 +71,7 @@ wait_healthy() { # URL PID [CURL-ARGS…]: poll until URL answers 2xx; fail if t
 # KIND (plain|tls): starts one `dfs up` and sets <kind>_pid and <kind>_url.
 start_cluster() {
     local kind="$1" gateway_port node_port flags=()
-    read -r gateway_port node_port _ _ <<<"$(free_ports 4)"
+    read -r gateway_port node_port < <(python3 Tests/python/free_ports.py 3)
     [ "$kind" = tls ] && flags=(--tls)
     "$bin/dfs" up "${flags[@]}" --port "$gateway_port" --node-port "$node_port" --data "$work/$kind-data" \
         --log-dir "$work/$kind-logs" > "$work/$kind-up.log" 2>&1 &

@@ -127,44 +127,25 @@ struct MySQLGatewayTests {
 
     @Test("a gateway killed with SIGKILL mid-repair: the other gateway finishes its claimed items after the lease, each once")
     func gatewayKilledMidRepairIsTakenOver() async throws {
-        try await PrivateMariaDB.with { database in
-            // Gateway A repairs slowly (rate cap) with a short lease, so the kill lands while it holds claims.
-            let slowRepairs = [
-                "--probe-interval", "300ms", "--recovery-interval", "1s", "--repair-lease", "3s",
-                "--recovery-rate", "48KiB", "--recovery-concurrency", "2",
-            ]
-            try await withCluster(nodes: 3, metadataURL: database.url, gatewayArguments: slowRepairs) { cluster in
-                await cluster.stopNode(3)
-                try await cluster.waitForNode(3, status: "DOWN")
-                var digests: [String: String] = [:]
-                for index in 0..<12 {
-                    let bytes = randomBytes(40_000 + index)
-                    let answer = try await cluster.gateway.uploadRaw(bytes, filename: "k\(index)").expectingSuccess().json(
-                        UploadAnswer.self)
-                    digests[answer.file_id] = sha256Hex(bytes)
-                }
-                try await cluster.startNode(3)
-                try await eventually("gateway A is repairing node-3", timeout: .seconds(30), interval: .milliseconds(50)) {
-                    let items = try await cluster.gateway.getJSON("/replication-queue?node_id=node-3", as: QueueAnswer.self).items
-                    return items.contains { $0.status == "COMPLETED" } && items.contains { $0.status == "IN_PROGRESS" }
-                }
-                _ = await cluster.local.stop(.gateway, immediately: true)
-
-                try await withSecondGateway(of: cluster, metadataURL: database.url) { second in
-                    try await eventually(
-                        "gateway B completes every item, A's claims once their lease ran out", timeout: .seconds(60)
-                    ) {
-                        let items = try await second.getJSON("/replication-queue?node_id=node-3", as: QueueAnswer.self).items
-                        return items.count == digests.count && items.allSatisfy { $0.status == "COMPLETED" }
-                    }
-                    let items = try await second.getJSON("/replication-queue?node_id=node-3", as: QueueAnswer.self).items
-                    #expect(Set(items.map(\.file_key)) == Set(digests.keys), "one item per file, none duplicated")
-                }
-                for (key, digest) in digests {
-                    let blob = try await cluster.nodeClient(3).get("/blobs/\(key)").expectingSuccess()
-                    #expect(sha256Hex(blob.body) == digest)
-                }
+        try await withSlowRepairsOfNode3(files: 12, named: "k") { database, cluster, digests in
+            try await cluster.startNode(3)
+            try await eventually("gateway A is repairing node-3", timeout: .seconds(30), interval: .milliseconds(50)) {
+                let items = try await cluster.gateway.getJSON("/replication-queue?node_id=node-3", as: QueueAnswer.self).items
+                return items.contains { $0.status == "COMPLETED" } && items.contains { $0.status == "IN_PROGRESS" }
             }
+            _ = await cluster.local.stop(.gateway, immediately: true)
+
+            try await withSecondGateway(of: cluster, metadataURL: database.url) { second in
+                try await eventually(
+                    "gateway B completes every item, A's claims once their lease ran out", timeout: .seconds(60)
+                ) {
+                    let items = try await second.getJSON("/replication-queue?node_id=node-3", as: QueueAnswer.self).items
+                    return items.count == digests.count && items.allSatisfy { $0.status == "COMPLETED" }
+                }
+                let items = try await second.getJSON("/replication-queue?node_id=node-3", as: QueueAnswer.self).items
+                #expect(Set(items.map(\.file_key)) == Set(digests.keys), "one item per file, none duplicated")
+            }
+            try await expectCopies(digests, on: cluster)
         }
     }
 
@@ -172,6 +153,43 @@ struct MySQLGatewayTests {
         "a gateway paused (SIGSTOP) mid-repair past its lease: the other takes its items over, and the late wake-up changes nothing"
     )
     func pausedGatewayLosesItsClaims() async throws {
+        try await withSlowRepairsOfNode3(files: 8, named: "p") { database, cluster, digests in
+            try await cluster.startNode(3)
+            try await eventually(
+                "gateway A holds claims on node-3's items", timeout: .seconds(30), interval: .milliseconds(50)
+            ) {
+                try await cluster.gateway.getJSON("/replication-queue?node_id=node-3", as: QueueAnswer.self).items.contains {
+                    $0.status == "IN_PROGRESS"
+                }
+            }
+            try await cluster.local.pause(.gateway)
+            try await withSecondGateway(of: cluster, metadataURL: database.url) { second in
+                try await eventually("gateway B finishes every item once A's leases ran out", timeout: .seconds(60)) {
+                    let items = try await second.getJSON("/replication-queue?node_id=node-3", as: QueueAnswer.self).items
+                    return items.count == digests.count && items.allSatisfy { $0.status == "COMPLETED" }
+                }
+                let before = try await second.getJSON("/replication-queue?node_id=node-3", as: QueueAnswer.self).items
+                // A wakes up with transfers it started under claims it no longer holds.
+                try await cluster.local.resume(.gateway)
+                try await eventually("A noticed its claims were lost", timeout: .seconds(60)) {
+                    cluster.logTail(of: .gateway, lines: 3000)?.contains("after its claim was lost") == true
+                }
+                let after = try await second.getJSON("/replication-queue?node_id=node-3", as: QueueAnswer.self).items
+                #expect(
+                    after.map(\.status) == before.map(\.status) && after.map(\.retry_count) == before.map(\.retry_count),
+                    "the late completion or failure changed nothing")
+                #expect(after.allSatisfy { $0.status == "COMPLETED" && $0.retry_count == 0 && $0.error_message == nil })
+            }
+            try await expectCopies(digests, on: cluster)
+        }
+    }
+
+    /// A cluster on a private MariaDB whose gateway repairs slowly (rate cap) with a short lease, so a kill or pause
+    /// lands while it holds claims: node-3 was down while `files` files were uploaded; `body` starts it again.
+    private func withSlowRepairsOfNode3(
+        files: Int, named prefix: String,
+        _ body: (PrivateMariaDB, TestCluster, [String: String]) async throws -> Void
+    ) async throws {
         try await PrivateMariaDB.with { database in
             let slowRepairs = [
                 "--probe-interval", "300ms", "--recovery-interval", "1s", "--repair-lease", "3s",
@@ -181,43 +199,22 @@ struct MySQLGatewayTests {
                 await cluster.stopNode(3)
                 try await cluster.waitForNode(3, status: "DOWN")
                 var digests: [String: String] = [:]
-                for index in 0..<8 {
+                for index in 0..<files {
                     let bytes = randomBytes(40_000 + index)
-                    let answer = try await cluster.gateway.uploadRaw(bytes, filename: "p\(index)").expectingSuccess().json(
-                        UploadAnswer.self)
+                    let answer = try await cluster.gateway.uploadRaw(bytes, filename: "\(prefix)\(index)").expectingSuccess()
+                        .json(UploadAnswer.self)
                     digests[answer.file_id] = sha256Hex(bytes)
                 }
-                try await cluster.startNode(3)
-                try await eventually(
-                    "gateway A holds claims on node-3's items", timeout: .seconds(30), interval: .milliseconds(50)
-                ) {
-                    try await cluster.gateway.getJSON("/replication-queue?node_id=node-3", as: QueueAnswer.self).items.contains {
-                        $0.status == "IN_PROGRESS"
-                    }
-                }
-                try await cluster.local.pause(.gateway)
-                try await withSecondGateway(of: cluster, metadataURL: database.url) { second in
-                    try await eventually("gateway B finishes every item once A's leases ran out", timeout: .seconds(60)) {
-                        let items = try await second.getJSON("/replication-queue?node_id=node-3", as: QueueAnswer.self).items
-                        return items.count == digests.count && items.allSatisfy { $0.status == "COMPLETED" }
-                    }
-                    let before = try await second.getJSON("/replication-queue?node_id=node-3", as: QueueAnswer.self).items
-                    // A wakes up with transfers it started under claims it no longer holds.
-                    try await cluster.local.resume(.gateway)
-                    try await eventually("A noticed its claims were lost", timeout: .seconds(60)) {
-                        cluster.logTail(of: .gateway, lines: 3000)?.contains("after its claim was lost") == true
-                    }
-                    let after = try await second.getJSON("/replication-queue?node_id=node-3", as: QueueAnswer.self).items
-                    #expect(
-                        after.map(\.status) == before.map(\.status) && after.map(\.retry_count) == before.map(\.retry_count),
-                        "the late completion or failure changed nothing")
-                    #expect(after.allSatisfy { $0.status == "COMPLETED" && $0.retry_count == 0 && $0.error_message == nil })
-                }
-                for (key, digest) in digests {
-                    let blob = try await cluster.nodeClient(3).get("/blobs/\(key)").expectingSuccess()
-                    #expect(sha256Hex(blob.body) == digest)
-                }
+                try await body(database, cluster, digests)
             }
+        }
+    }
+
+    /// Every file's copy on node-3 has the uploaded bytes.
+    private func expectCopies(_ digests: [String: String], on cluster: TestCluster) async throws {
+        for (key, digest) in digests {
+            let blob = try await cluster.nodeClient(3).get("/blobs/\(key)").expectingSuccess()
+            #expect(sha256Hex(blob.body) == digest)
         }
     }
 
