@@ -90,7 +90,7 @@ final class RequestHeadDeadline: ChannelInboundHandler, RemovableChannelHandler 
     private var pending: Scheduled<Void>?
 
     init(timeout: Duration) {
-        self.timeout = timeout.timeAmount
+        self.timeout = TimeAmount(timeout)
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -123,12 +123,5 @@ final class RequestHeadDeadline: ChannelInboundHandler, RemovableChannelHandler 
     private func disarm() {
         pending?.cancel()
         pending = nil
-    }
-}
-
-extension Duration {
-    var timeAmount: TimeAmount {
-        let (seconds, attoseconds) = components
-        return .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
     }
 }

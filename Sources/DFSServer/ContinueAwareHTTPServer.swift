@@ -51,7 +51,7 @@ where Responder.Context: InitializableFromSource<ApplicationRequestContextSource
         let logger = self.logger
         let headTimeout = limits.requestHeadTimeout
         let channel = HTTP1Channel.Configuration(
-            additionalChannelHandlers: [RequestHeadDeadline(timeout: headTimeout)], idleTimeout: limits.idleTimeout.timeAmount)
+            additionalChannelHandlers: [RequestHeadDeadline(timeout: headTimeout)], idleTimeout: TimeAmount(limits.idleTimeout))
         // Over TLS the head deadline also covers the handshake: a client that opens a socket and never completes
         // one is closed on the same schedule as one that never finishes its head.
         let builder: HTTPServerBuilder =
