@@ -33,10 +33,10 @@ extension BlobStore {
             if trusted.blocks == nil && (wantsPart || request.expectation?.blockRoot != nil) {
                 trusted.blocks = try self.computeBlocks(of: blob, reference: trusted.reference).blocks
             }
-            if let expected = request.expectation?.blockRoot, let blocks = trusted.blocks, blocks.root != expected {
+            let read = VerifiedBlobRead(blob: blob, plan: plan, trusted: trusted, store: self)
+            if let expected = request.expectation?.blockRoot, let root = read.blockRoot, root != expected {
                 throw BlobStoreError.blobCorrupt(key, reason: "its block digests are not the ones recorded for it")
             }
-            let read = VerifiedBlobRead(blob: blob, plan: plan, trusted: trusted, store: self)
             try read.prepareFirst()
             return read
         }

@@ -26,11 +26,13 @@ final class VerifiedBlobRead: @unchecked Sendable {
         self.blob = blob
         self.plan = plan
         self.trusted = trusted
+        self.blockRoot = trusted.blocks?.root
         self.store = store
     }
 
     var verification: BlobReadVerification { trusted.blocks == nil ? .whole : .blocks }
-    var blockRoot: SHA256Digest? { trusted.blocks?.root }
+    /// Computed once: the node checks it against the recorded root and reports it in a header.
+    let blockRoot: SHA256Digest?
 
     /// The whole answer, already read and checked while opening, when the plan fits in its first block: such a
     /// body can never be cut short, so it goes out with a plain Content-Length in one write.
