@@ -176,7 +176,7 @@ let package = Package(
         .testTarget(
             name: "GatewayTests",
             dependencies: [
-                "Gateway", "DFSCore", "DFSMetadata", "TestSupport",
+                "Gateway", "DFSCore", "DFSMetadata", "DFSServer", "TestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings
@@ -184,7 +184,7 @@ let package = Package(
         .testTarget(
             name: "StorageNodeTests",
             dependencies: [
-                "StorageNode", "DFSCore", "DFSClient", "DFSLauncher",
+                "StorageNode", "DFSCore", "DFSClient", "DFSLauncher", "DFSServer",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],

@@ -17,6 +17,8 @@ struct FaultSchedule: Sendable {
 
     let faults: [Fault]
 
+    init(faults: [Fault]) { self.faults = faults.sorted { $0.at < $1.at } }
+
     init(parsing text: String) throws {
         faults = try text.split(separator: ",").map { entry in
             let parts = entry.split(separator: "@")

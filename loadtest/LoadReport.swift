@@ -22,6 +22,10 @@ struct LoadReport: Codable, Sendable {
     var failovers: Int
     /// Per impaired node: what its proxy did, and how many responses began and were stalled there.
     var linkImpairments: [String: String]
+    /// Succeeded and failed operations per kind (upload, download, delete).
+    var byOperation: [String: OperationTally.Counts] = [:]
+    /// With `--verify-after` (and `--churn`): what was found once the run was over.
+    var afterRun: AfterRunCheck? = nil
 
     enum CodingKeys: String, CodingKey {
         case target, workload, concurrency, seconds, operations, errors, mismatches, faults, failovers
@@ -33,6 +37,8 @@ struct LoadReport: Codable, Sendable {
         case megabytesPerSecond = "mb_per_second"
         case latencyMs = "latency_ms"
         case errorSamples = "error_samples"
+        case byOperation = "by_operation"
+        case afterRun = "after_run"
     }
 
     static let percentiles: [(String, Double)] = [("p50", 50), ("p90", 90), ("p99", 99), ("p99.9", 99.9), ("max", 100)]
@@ -86,6 +92,16 @@ struct LoadReport: Codable, Sendable {
             lines.append("gateway       \(hedgedDownloads) of \(downloadAnswers) downloads hedged (\(String(format: "%.1f", share))% extra requests), \(failovers) failovers")
         }
         for (node, what) in linkImpairments.sorted(by: { $0.key < $1.key }) { lines.append("proxy         \(node): \(what)") }
+        if byOperation.count > 1 || faults.count > 0 {
+            for kind in OperationTally.Kind.allCases {
+                guard let counts = byOperation[kind.rawValue] else { continue }
+                let share = counts.successPercent.map { String(format: "%.2f%%", $0) } ?? "-"
+                let gone = counts.goneByDelete > 0 ? ", \(counts.goneByDelete) answered 404 after the run deleted them" : ""
+                lines.append(
+                    "\(kind.rawValue.padding(toLength: 14, withPad: " ", startingAt: 0))\(counts.succeeded) of \(counts.attempted) succeeded (\(share))\(gone)")
+            }
+        }
+        if let afterRun { lines += afterRun.table }
         for sample in errorSamples { lines.append("  error: \(sample)") }
         return lines.joined(separator: "\n")
     }

@@ -22,6 +22,12 @@ struct LoadScenario: Sendable {
     var apiKey: String? = nil
     /// Whom an https:// target must be signed by (`--cacert`).
     var trustRoots: TrustRoots = .system
+    /// Share of a mixed run's operations that delete a file (`--delete-share`).
+    var deleteShare: Double = 0
+    /// Check every stored and deleted file once the run is over (`--verify-after`, implied by `--churn`).
+    var verifiesAfter = false
+    /// How long the after-run check waits for every node UP and every file back to full copies.
+    var settleLimit: Duration = .seconds(120)
 
     /// - Parameter label: names the run in the report's charts and tables.
     func run(label: String) async throws -> RunRecord {
@@ -60,7 +66,8 @@ struct LoadScenario: Sendable {
         let recorder = LatencyRecorder()
         let runner = WorkloadRunner(
             gatewayURL: targetURL, target: target, kind: workload, fileSize: fileSize, concurrency: concurrency,
-            length: length, client: client, recorder: recorder, block: RandomBlock.make(count: Payload.chunkSize), apiKey: apiKey)
+            length: length, client: client, recorder: recorder, block: RandomBlock.make(count: Payload.chunkSize), apiKey: apiKey,
+            deleteShare: deleteShare)
         var record: RunRecord? = nil
         var failure: (any Error)? = nil
         do {
@@ -74,11 +81,19 @@ struct LoadScenario: Sendable {
                 guard let faults, let cluster else { return [] }
                 return await faults.run(on: cluster, startedAt: started) { line in progress(line) }
             }()
-            await runner.run(files: seeded)
+            let shared = await runner.run(files: seeded)
             let elapsed = ContinuousClock.now - started
             ticker?.cancel()
             _ = await ticker?.value
             let applied = await faultsApplied
+            var afterRun: AfterRunCheck? = nil
+            if verifiesAfter {
+                let outcome = shared.outcome
+                progress("checking \(outcome.stored.count) stored and \(outcome.deleted.count) deleted files once the cluster settled")
+                afterRun = await AfterRunCheck.run(
+                    gatewayURL: targetURL, client: client, stored: outcome.stored, deleted: outcome.deleted,
+                    settleLimit: settleLimit, authorize: runner.authorize)
+            }
             let linkReport = Dictionary(uniqueKeysWithValues: proxies.map { node, proxy in
                 let now = proxy.responses
                 let total = now.total - (before[node]?.total ?? 0)
@@ -86,9 +101,11 @@ struct LoadScenario: Sendable {
                 return ("node-\(node)", "\(proxy.impairment); \(total) responses, \(stalled) stalled")
             })
             let snapshot = recorder.snapshot
-            let report = LoadReport(
+            var report = LoadReport(
                 target: target, workload: workload.rawValue, fileSize: fileSize, concurrency: concurrency, elapsed: elapsed,
                 snapshot: snapshot, faults: applied.map(\.summary), linkImpairments: linkReport)
+            report.byOperation = runner.tally.snapshot
+            report.afterRun = afterRun
             record = RunRecord(
                 label: label, summary: report, timeline: snapshot.timeline.seconds(through: elapsed),
                 latencyPercentiles: PercentilePoint.distribution(of: snapshot.histogram), faults: applied)
@@ -99,7 +116,9 @@ struct LoadScenario: Sendable {
         if let cluster { await cluster.shutdown() }
         // A failed run keeps its folder: the node and gateway logs are what explains it.
         if let workDirectory {
-            if failure == nil, (record?.summary.errors ?? 0) == 0, (record?.summary.mismatches ?? 0) == 0 {
+            if failure == nil, (record?.summary.errors ?? 0) == 0, (record?.summary.mismatches ?? 0) == 0,
+                record?.summary.afterRun?.isClean ?? true
+            {
                 try? FileManager.default.removeItem(atPath: workDirectory)
             } else {
                 progress("kept \(workDirectory) (logs) because the run had errors")

@@ -36,6 +36,13 @@ struct LoadTestCommand: AsyncParsableCommand {
     @Option(help: "Nodes of the spawned cluster.") var nodes = 3
     @Option(help: "Node faults for a spawned cluster: ACTION:node-N@TIME,… with kill, stop, start, pause, resume.")
     var fault: String?
+    @Option(help: "Churn a spawned cluster, the schedule drawn from this seed: one node faulty at a time, killed or paused for 2-5 s, then restored as the next one fails; the last is restored at the end. Implies --verify-after.")
+    var churn: UInt64?
+    @Option(help: "Percent of a mixed run's operations that delete a stored file (gateway only); the rest are half uploads, half downloads.")
+    var deleteShare: Double = 0
+    @Flag(help: "Once the run is over, wait for every node UP and every file back to full copies (up to --settle-limit), then read back every stored file and ask for every deleted one: lost, wrong or resurrected files fail the run.")
+    var verifyAfter = false
+    @Option(help: "How long --verify-after waits for the cluster to settle.") var settleLimit = DurationArgument(argument: "120s")!
     @Option(help: "Add one-way latency in front of spawned nodes through a TCP delay proxy: node-2=50ms[,node-3=10ms].")
     var delay: String?
     @Option(help: "Stall a share of a spawned node's responses before their first byte (per request, also on keep-alive connections): node-2=200ms@10%.")
@@ -56,7 +63,14 @@ struct LoadTestCommand: AsyncParsableCommand {
         guard let kind = TargetKind(rawValue: targetKind) else { throw ValidationError("--target-kind must be gateway or webdav") }
         guard concurrency >= 1 else { throw ValidationError("--concurrency must be at least 1") }
         guard size.bytes >= 1 else { throw ValidationError("--size must be at least 1 byte") }
-        let needsCluster = [("--delay", delay != nil), ("--stall", stall != nil), ("--fault", fault != nil),
+        guard (0...100).contains(deleteShare) else { throw ValidationError("--delete-share is a percentage, 0 to 100") }
+        if deleteShare > 0 && (workload != "mixed" || kind != .gateway) {
+            throw ValidationError("--delete-share needs --workload mixed against a gateway")
+        }
+        if (verifyAfter || churn != nil) && kind != .gateway { throw ValidationError("--verify-after needs a gateway") }
+        if churn != nil && fault != nil { throw ValidationError("give --churn or --fault, not both") }
+        if churn != nil && duration == nil { throw ValidationError("--churn needs --duration: the schedule spans the run") }
+        let needsCluster = [("--churn", churn != nil), ("--delay", delay != nil), ("--stall", stall != nil), ("--fault", fault != nil),
                             ("--routing", routing != nil), ("--compare-routing", compareRouting)]
         for (option, isGiven) in needsCluster where isGiven && !spawnCluster {
             throw ValidationError("\(option) needs --spawn-cluster: it acts on the tool's own cluster")
@@ -74,14 +88,21 @@ struct LoadTestCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let scenario = LoadScenario(
+        var faults = try fault.map(FaultSchedule.init(parsing:))
+        if let churn, let duration {
+            faults = FaultSchedule.churn(seed: churn, nodes: nodes, duration: duration.duration)
+        }
+        var scenario = LoadScenario(
             targetURL: gateway, target: TargetKind(rawValue: targetKind)!, workload: WorkloadKind(rawValue: workload)!,
             fileSize: Int(size.bytes), concurrency: concurrency,
             length: duration.map { .duration($0.duration) } ?? .count(count ?? 100), seedFiles: seedFiles,
             spawnedNodes: spawnCluster ? nodes : nil, gatewayArguments: gatewayArg,
-            impairments: try LinkImpairment.parse(delays: delay, stalls: stall), faults: try fault.map(FaultSchedule.init(parsing:)),
+            impairments: try LinkImpairment.parse(delays: delay, stalls: stall), faults: faults,
             showsProgress: !json, apiKey: apiKey ?? ProcessInfo.processInfo.environment["DFS_API_KEY"],
             trustRoots: TrustRoots(caFile: cacert ?? OptionEnvironment.value(for: "cacert")))
+        scenario.deleteShare = deleteShare / 100
+        scenario.verifiesAfter = verifyAfter || churn != nil
+        scenario.settleLimit = settleLimit.duration
         if compareRouting {
             let (runs, comparison) = try await compare(scenario)
             try writeReports(ReportDocument(runs: runs, comparison: comparison))
@@ -94,7 +115,7 @@ struct LoadTestCommand: AsyncParsableCommand {
         let record = try await single.run(label: routing ?? "run")
         try writeReports(ReportDocument(runs: [record], comparison: nil))
         print(json ? record.summary.json : record.summary.table)
-        if record.summary.mismatches > 0 { throw ExitCode(2) }
+        if record.summary.mismatches > 0 || record.summary.afterRun?.isClean == false { throw ExitCode(2) }
     }
 
     private func compare(_ scenario: LoadScenario) async throws -> (runs: [RunRecord], comparison: RoutingComparison) {

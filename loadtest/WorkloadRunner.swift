@@ -44,6 +44,9 @@ struct WorkloadRunner: Sendable {
     let block: [UInt8]
     /// Sent as `Authorization: Bearer` when the gateway has API keys on (a read-write key: uploads need one).
     var apiKey: String? = nil
+    /// Share of a mixed run's operations that delete a stored file (0...1); the rest are half uploads, half downloads.
+    var deleteShare: Double = 0
+    let tally = OperationTally()
 
     /// Uploads `count` files for the download workload to read; returns them.
     func seed(count: Int) async throws -> [StoredFile] {
@@ -54,7 +57,9 @@ struct WorkloadRunner: Sendable {
         return files
     }
 
-    func run(files initial: [StoredFile]) async {
+    /// Runs the workload; returns what is stored and what was deleted at the end, for `AfterRunCheck`.
+    @discardableResult
+    func run(files initial: [StoredFile]) async -> SharedRunState {
         let shared = SharedRunState(files: initial)
         let deadline: ContinuousClock.Instant? = {
             if case .duration(let duration) = length { return .now + duration }
@@ -72,7 +77,14 @@ struct WorkloadRunner: Sendable {
                         switch kind {
                         case .upload: doUpload = true
                         case .download: doUpload = false
-                        case .mixed: doUpload = Bool.random(using: &generator)
+                        case .mixed:
+                            if deleteShare > 0, Double.random(in: 0..<1, using: &generator) < deleteShare,
+                                let victim = shared.takeForDeletion(using: &generator)
+                            {
+                                await delete(victim, shared: shared)
+                                continue
+                            }
+                            doUpload = Bool.random(using: &generator)
                         }
                         let candidates = shared.files
                         if doUpload || candidates.isEmpty {
@@ -80,10 +92,13 @@ struct WorkloadRunner: Sendable {
                             do {
                                 let stored = try await upload(seed: UInt64(worker) << 32 | UInt64(ticket))
                                 recorder.recordSuccess(latency: ContinuousClock.now - started, bytes: Int64(fileSize))
+                                tally.succeeded(.upload)
                                 shared.add(stored)
                             } catch let error as LoadTestMismatch {
+                                tally.failed(.upload)
                                 recorder.recordMismatch(error.description)
                             } catch {
+                                tally.failed(.upload)
                                 recorder.recordError("upload: \(error)")
                             }
                         } else {
@@ -92,9 +107,14 @@ struct WorkloadRunner: Sendable {
                             do {
                                 try await download(file)
                                 recorder.recordSuccess(latency: ContinuousClock.now - started, bytes: Int64(file.size))
+                                tally.succeeded(.download)
+                            } catch let error as LoadTestHTTPError where error.status == 404 && shared.wasDeleted(file.key) {
+                                tally.goneByDelete()
                             } catch let error as LoadTestMismatch {
+                                tally.failed(.download)
                                 recorder.recordMismatch(error.description)
                             } catch {
+                                tally.failed(.download)
                                 recorder.recordError("download \(file.key): \(error)")
                             }
                         }
@@ -102,9 +122,30 @@ struct WorkloadRunner: Sendable {
                 }
             }
         }
+        return shared
     }
 
-    private func authorize(_ request: inout HTTPClientRequest) {
+    private func delete(_ file: StoredFile, shared: SharedRunState) async {
+        let started = ContinuousClock.now
+        do {
+            var request = HTTPClientRequest(url: gatewayURL + "/files/" + file.key)
+            request.method = .DELETE
+            authorize(&request)
+            let response = try await client.execute(request, timeout: .seconds(60))
+            let body = try await response.body.collect(upTo: 1 << 20)
+            guard response.status == .ok else { throw LoadTestHTTPError(status: Int(response.status.code), body: String(buffer: body)) }
+            shared.deleteConfirmed(file.key)
+            recorder.recordSuccess(latency: ContinuousClock.now - started, bytes: 0)
+            tally.succeeded(.delete)
+        } catch {
+            // Whether the file is gone is unknown now: the after-run check leaves it out.
+            shared.deleteUncertain(file.key)
+            tally.failed(.delete)
+            recorder.recordError("delete \(file.key): \(error)")
+        }
+    }
+
+    func authorize(_ request: inout HTTPClientRequest) {
         if let apiKey, target == .gateway { request.headers.add(name: "authorization", value: "Bearer \(apiKey)") }
     }
 
@@ -182,14 +223,54 @@ struct LoadTestMismatch: Error, CustomStringConvertible {
     let description: String
 }
 
-/// What the workers share: the operation counter and the files stored so far.
+/// What the workers share: the operation counter, the files stored so far, and those the run deleted.
 final class SharedRunState: Sendable {
-    private let issued = Atomic<Int>(0)
-    private let stored: Mutex<[StoredFile]>
+    private struct Files {
+        var stored: [StoredFile]
+        /// Taken for deletion (from then on a `404` for them is expected).
+        var deleting: Set<String> = []
+        /// The gateway answered their DELETE with 200.
+        var deleted: [StoredFile] = []
+        /// Their DELETE failed: gone or not, nobody knows.
+        var uncertain: Set<String> = []
+        var taken: [String: StoredFile] = [:]
+    }
 
-    init(files: [StoredFile]) { stored = Mutex(files) }
+    private let issued = Atomic<Int>(0)
+    private let state: Mutex<Files>
+
+    init(files: [StoredFile]) { state = Mutex(Files(stored: files)) }
 
     func nextTicket() -> Int { issued.add(1, ordering: .relaxed).oldValue }
-    var files: [StoredFile] { stored.withLock { $0 } }
-    func add(_ file: StoredFile) { stored.withLock { $0.append(file) } }
+    var files: [StoredFile] { state.withLock { $0.stored } }
+    func add(_ file: StoredFile) { state.withLock { $0.stored.append(file) } }
+
+    /// Removes a random stored file from the candidates and marks it as being deleted; nil when none is left.
+    func takeForDeletion(using generator: inout some RandomNumberGenerator) -> StoredFile? {
+        state.withLock { files in
+            guard !files.stored.isEmpty else { return nil }
+            let file = files.stored.remove(at: Int.random(in: 0..<files.stored.count, using: &generator))
+            files.deleting.insert(file.key)
+            files.taken[file.key] = file
+            return file
+        }
+    }
+
+    func wasDeleted(_ key: String) -> Bool { state.withLock { $0.deleting.contains(key) } }
+
+    func deleteConfirmed(_ key: String) {
+        state.withLock { files in
+            if let file = files.taken.removeValue(forKey: key) { files.deleted.append(file) }
+        }
+    }
+
+    func deleteUncertain(_ key: String) {
+        state.withLock { files in
+            files.taken[key] = nil
+            files.uncertain.insert(key)
+        }
+    }
+
+    /// Files the run stored and did not try to delete, and files whose DELETE was confirmed.
+    var outcome: (stored: [StoredFile], deleted: [StoredFile]) { state.withLock { ($0.stored, $0.deleted) } }
 }

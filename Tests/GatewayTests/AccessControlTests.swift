@@ -140,7 +140,7 @@ struct AccessControlTests {
     func middlewareAnswers() async throws {
         let calls = CallCounter()
         let router = Router(context: GatewayContext.self)
-        router.add(middleware: APIErrorMiddleware())
+        router.add(middleware: APIErrorMiddleware(mapping: APIError.init(mapping:)))
         router.add(
             middleware: AccessControlMiddleware(
                 access: AccessControl(keys: try APIKeyring(parsing: keysFile), clusterSecret: nil)))

@@ -1,3 +1,4 @@
+import DFSServer
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -12,7 +13,7 @@ import Testing
 struct DashboardRoutesTests {
     private func withDashboard(_ body: @Sendable (any TestClientProtocol) async throws -> Void) async throws {
         let router = Router(context: GatewayContext.self)
-        router.add(middleware: APIErrorMiddleware())
+        router.add(middleware: APIErrorMiddleware(mapping: APIError.init(mapping:)))
         DashboardRoutes().register(on: router)
         try await Application(router: router).test(.router, body)
     }

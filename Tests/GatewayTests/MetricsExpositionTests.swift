@@ -1,3 +1,4 @@
+import DFSServer
 import Foundation
 import Hummingbird
 import HummingbirdTesting
@@ -126,7 +127,7 @@ struct MetricsExpositionTests {
         let metrics = GatewayMetrics()
         let router = Router(context: GatewayContext.self)
         router.add(middleware: RequestMetricsMiddleware(metrics: metrics))
-        router.add(middleware: APIErrorMiddleware())
+        router.add(middleware: APIErrorMiddleware(mapping: APIError.init(mapping:)))
         router.post("/echo/:key") { request, _ in
             Response(status: .ok, body: ResponseBody(byteBuffer: try await request.body.collect(upTo: 1 << 20)))
         }

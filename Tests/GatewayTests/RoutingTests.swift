@@ -44,7 +44,8 @@ struct RoutingTests {
 
     @Test("a node sidelined by one slow answer leads again once its peak has decayed, without new samples")
     func sidelinedNodeComesBack() async throws {
-        let scoreboard = LatencyScoreboard(halfLife: .milliseconds(50))
+        let clock = ManualTime()
+        let scoreboard = LatencyScoreboard(halfLife: .seconds(1), time: clock.source)
         let slow = try NodeID(validating: "node-1")
         let steady = try NodeID(validating: "node-2")
         await scoreboard.register(NodeEndpoint(id: slow, baseURL: "x"), role: .main, isUp: true)
@@ -52,14 +53,11 @@ struct RoutingTests {
         await scoreboard.probed(steady, isUp: true, latency: .milliseconds(10))
         await scoreboard.probed(slow, isUp: true, latency: .milliseconds(500))
         #expect(await scoreboard.ranked().first?.id == steady)
-        // Both decay alike over time, but node-2's probe was earlier; keep it fresh so only the peak decays.
-        try await eventually("node-1's peak has decayed below node-2", timeout: .seconds(5), interval: .milliseconds(50)) {
-            await scoreboard.probed(steady, isUp: true, latency: .milliseconds(10))
-            let node1 = await scoreboard.score(of: slow)?.currentLatencyMs ?? .infinity
-            return node1 < 10 / 1.3
-        }
-        // Not a near-tie (ratio 1.3 > 1.25), so the order is not left to chance: node-1 leads.
+        // Six half-lives: 500 ms decays to 7.8 ms, below node-2's fresh 10 ms by more than a near-tie (1.25).
+        clock.advance(by: .seconds(6))
         await scoreboard.probed(steady, isUp: true, latency: .milliseconds(10))
+        let decayed = try #require(await scoreboard.score(of: slow)?.currentLatencyMs)
+        #expect(abs(decayed - 500 / 64) < 1e-6)
         #expect(await scoreboard.ranked().first?.id == slow)
         #expect(await scoreboard.score(of: slow)?.ewmaLatencyMs == 500, "the measured figure itself only moves with samples")
     }
@@ -78,6 +76,22 @@ struct RoutingTests {
         }
     }
 
+    @Test("a flapping node follows every steady one, however fast, and precedes ejected and DOWN ones")
+    func flappingRanksAfterSteady() throws {
+        var generator = SystemRandomNumberGenerator()
+        var flapping = try node(1, latencyMs: 0.5)
+        flapping.isFlapping = true
+        let candidates = [
+            flapping, try node(2, latencyMs: 40), try node(3, latencyMs: 1, isEjected: true), try node(4, latencyMs: 90),
+            try node(5, latencyMs: 1, isUp: false),
+        ]
+        for policy in RoutingPolicy.allCases {
+            let ranked = NodeSelector(policy: policy).rank(candidates, turn: 7, using: &generator).map(\.id.rawValue)
+            #expect(Set(ranked.prefix(2)) == ["node-2", "node-4"], "\(policy)")
+            #expect(Array(ranked.suffix(3)) == ["node-1", "node-3", "node-5"], "\(policy)")
+        }
+    }
+
     @Test("consecutive failures eject a node at --eject-after; a successful probe re-admits it")
     func ejectionAndReadmission() async throws {
         let scoreboard = LatencyScoreboard(halfLife: .seconds(5), ejectAfter: 3)
@@ -87,8 +101,7 @@ struct RoutingTests {
         await scoreboard.probed(fast.id, isUp: true, latency: .milliseconds(1))
         await scoreboard.probed(try NodeID(validating: "node-2"), isUp: true, latency: .milliseconds(30))
         for _ in 0..<2 {
-            await scoreboard.requestStarted(on: fast.id)
-            await scoreboard.requestFinished(on: fast.id, latency: nil, failed: true)
+            await scoreboard.startRequest(on: fast.id).failed()
         }
         #expect(await scoreboard.score(of: fast.id)?.isEjected == false)
         await scoreboard.requestFailed(on: fast.id)
@@ -101,6 +114,24 @@ struct RoutingTests {
         await scoreboard.probed(fast.id, isUp: true, latency: .milliseconds(1))
         #expect(await scoreboard.score(of: fast.id)?.isEjected == false)
         #expect(await scoreboard.score(of: fast.id)?.consecutiveFailures == 0)
+    }
+
+    @Test("a request lease is the node's load until its first verdict or until it is dropped unjudged")
+    func requestLeaseEndsItself() async throws {
+        let scoreboard = LatencyScoreboard(halfLife: .seconds(5), ejectAfter: 1)
+        let id = try NodeID(validating: "node-1")
+        await scoreboard.register(NodeEndpoint(id: id, baseURL: "x"), role: .main, isUp: true)
+        let judged = scoreboard.startRequest(on: id)
+        var dropped: RequestLease? = scoreboard.startRequest(on: id)
+        #expect(await scoreboard.score(of: id)?.inFlight == 2)
+        await judged.succeeded(latency: .milliseconds(3))
+        await judged.failed()
+        #expect(await scoreboard.score(of: id)?.inFlight == 1)
+        #expect(await scoreboard.score(of: id)?.isEjected == false, "only the first verdict counts")
+        #expect(dropped != nil)
+        dropped = nil
+        #expect(await scoreboard.score(of: id)?.inFlight == 0, "a lease dropped without a verdict frees its slot")
+        #expect(await scoreboard.score(of: id)?.consecutiveFailures == 0, "and passes no verdict")
     }
 
     @Test("a node returning to UP (reconciled after an outage) is re-admitted even without a latency sample")
@@ -122,8 +153,7 @@ struct RoutingTests {
         await scoreboard.register(NodeEndpoint(id: id, baseURL: "x"), role: .main, isUp: true)
         for _ in 0..<5 {
             await scoreboard.requestFailed(on: id)
-            await scoreboard.requestStarted(on: id)
-            await scoreboard.requestFinished(on: id, latency: .milliseconds(2), failed: false)
+            await scoreboard.startRequest(on: id).succeeded(latency: .milliseconds(2))
         }
         #expect(await scoreboard.score(of: id)?.isEjected == false)
     }

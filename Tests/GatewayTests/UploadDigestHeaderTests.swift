@@ -1,3 +1,4 @@
+import DFSServer
 import DFSCore
 import Foundation
 import HTTPTypes

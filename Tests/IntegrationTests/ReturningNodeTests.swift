@@ -3,7 +3,7 @@ import Foundation
 import Testing
 import TestSupport
 
-/// A node that was DOWN is reconciled against the metadata before it serves again.
+/// A node that was DOWN is reconciled against the metadata when it returns.
 @Suite("Returning nodes and deletes", .serialized)
 struct ReturningNodeTests {
     @Test("a file deleted while node-3 is down is removed from node-3 when it returns, stays gone and is never listed")

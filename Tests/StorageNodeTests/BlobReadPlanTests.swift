@@ -1,3 +1,4 @@
+import DFSServer
 import DFSCore
 import HTTPTypes
 import Hummingbird
@@ -38,7 +39,8 @@ struct BlobReadPlanTests {
     func unsatisfiable() {
         #expect(
             throws: APIError(
-                .rangeNotSatisfiable, "range_not_satisfiable", "The requested range lies outside the blob's 1000 bytes.",
+                status: .rangeNotSatisfiable, code: "range_not_satisfiable",
+                message: "The requested range lies outside the blob's 1000 bytes.",
                 headers: [.contentRange: "bytes */1000"])
         ) {
             try BlobReadPlan(metadata: metadata, rangeHeader: "bytes=1000-")

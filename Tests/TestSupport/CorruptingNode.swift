@@ -64,8 +64,8 @@ public final class CorruptingNode: Sendable {
         router.delete("/blobs/:key") { _, context -> Response in
             Response(status: stored.remove(try context.parameters.require("key")) ? .ok : .notFound)
         }
-        // The gateway reconciles a node that comes back before it serves again: a slow health answer on a loaded
-        // machine can make this one flap DOWN and UP, and without an inventory it would stay out of service.
+        // The gateway reconciles a node that comes back: a slow health answer on a loaded machine can make this one
+        // flap DOWN and UP, and without an inventory each reconciliation would fail and be retried.
         router.get("/inventory") { request, _ -> Response in
             let after = request.uri.queryParameters.get("after").map { String($0) } ?? ""
             return try jsonResponse(InventoryPage(blobs: stored.inventory.filter { $0.key > after }, nextAfter: nil))

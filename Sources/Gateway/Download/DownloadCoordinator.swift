@@ -134,6 +134,8 @@ struct DownloadCoordinator: Sendable {
         let key = file.key
         return try await withThrowingTaskGroup(of: FirstByteRace.Event.self) { group in
             var race = initial
+            // The requests still running; one left here when the race ends is given up and its slot freed.
+            var leases: [NodeID: RequestLease] = [:]
             defer { group.cancelAll() }
             var next = race.nextCandidate()
             if hedgeDelay != nil, next != nil {
@@ -145,7 +147,7 @@ struct DownloadCoordinator: Sendable {
             while true {
                 if let candidate = next {
                     next = nil
-                    await scoreboard.requestStarted(on: candidate.id)
+                    leases[candidate.id] = scoreboard.startRequest(on: candidate.id)
                     group.addTask {
                         do {
                             return .opened(
@@ -183,14 +185,14 @@ struct DownloadCoordinator: Sendable {
                 case .opened(let candidate, let opened):
                     race.finished(candidate.id)
                     await scoreboard.firstByteObserved(on: candidate.id, after: opened.latency)
-                    await scoreboard.requestFinished(on: candidate.id, latency: opened.latency, failed: false)
+                    await leases.removeValue(forKey: candidate.id)?.succeeded(latency: opened.latency)
                     if let problem = await mismatch(of: opened, for: file, on: candidate.id, logger: logger) {
                         race.recordFailure(candidate.id, reason: problem)
                         events.failedOver(candidate.id, .beforeFirstByte)
                     } else {
                         for loser in race.running {
-                            await scoreboard.requestAbandoned(
-                                on: loser, waited: race.startedAt[loser].map { ContinuousClock.now - $0 })
+                            await leases.removeValue(forKey: loser)?.abandoned(
+                                waited: race.startedAt[loser].map { ContinuousClock.now - $0 })
                         }
                         if candidate.id == race.hedgedTo { events.hedgeWon(candidate.id) }
                         return ((candidate, opened), race)
@@ -198,14 +200,16 @@ struct DownloadCoordinator: Sendable {
                 case .failed(let candidate, let error):
                     race.finished(candidate.id)
                     if error is CancellationError {
-                        // The client went away: give back every slot this race still holds.
-                        await scoreboard.requestAbandoned(on: candidate.id)
-                        for other in race.running { await scoreboard.requestAbandoned(on: other) }
+                        // The client went away: the slots this race still holds end with their leases.
                         throw CancellationError()
                     }
                     // A missing or damaged copy says nothing about the node's health.
                     let damage = (error as? NodeRequestError)?.copyDamage
-                    await scoreboard.requestFinished(on: candidate.id, latency: nil, failed: damage == nil)
+                    if damage == nil {
+                        await leases.removeValue(forKey: candidate.id)?.failed()
+                    } else {
+                        await leases.removeValue(forKey: candidate.id)?.succeeded(latency: nil)
+                    }
                     if let damage, !(damage == .corrupt && knownDamaged.contains(candidate.id)) {
                         await markDamaged(key, on: candidate.id, status: damage, reason: "\(error)", logger: logger)
                     }

@@ -199,11 +199,11 @@ final class ResumableBlobStream {
         while !fallbacks.isEmpty {
             try Task.checkCancellation()
             let candidate = fallbacks.removeFirst()
-            await scoreboard.requestStarted(on: candidate.id)
+            let request = scoreboard.startRequest(on: candidate.id)
             do {
                 let opened = try await opener.open(
                     key, on: candidate.endpoint, range: ByteRange(first: resumeAt, last: last), expecting: file.expectation)
-                await scoreboard.requestFinished(on: candidate.id, latency: opened.latency, failed: false)
+                await request.succeeded(latency: opened.latency)
                 if opened.stream.totalSize != file.sizeBytes
                     || (opened.stream.recordedDigest.map { $0 != file.checksum } ?? false)
                 {
@@ -228,17 +228,18 @@ final class ResumableBlobStream {
                     "download resumed", metadata: ["file_key": "\(key)", "node_id": "\(candidate.id)", "bytes": "\(delivered)"])
                 return true
             } catch is CancellationError {
-                await scoreboard.requestAbandoned(on: candidate.id)
+                await request.abandoned()
                 throw CancellationError()
             } catch let error as NodeRequestError where error.copyDamage != nil {
-                await scoreboard.requestFinished(on: candidate.id, latency: nil, failed: false)
+                // A missing or damaged copy says nothing against the node.
+                await request.succeeded(latency: nil)
                 events.copyDamaged(key, candidate.id, error.copyDamage!, error.description)
                 if error.copyDamage == .corrupt { damagedHere.append(candidate) }
                 logger.warning(
                     "replica's copy is damaged; not resuming from it",
                     metadata: ["file_key": "\(key)", "node_id": "\(candidate.id)", "error": "\(error)"])
             } catch {
-                await scoreboard.requestFinished(on: candidate.id, latency: nil, failed: true)
+                await request.failed()
                 logger.warning(
                     "replica could not resume the download",
                     metadata: ["file_key": "\(key)", "node_id": "\(candidate.id)", "error": "\(error)"])

@@ -1,6 +1,7 @@
 import DFSClient
 import DFSCore
 import DFSMetadata
+import DFSServer
 import HTTPTypes
 import Hummingbird
 

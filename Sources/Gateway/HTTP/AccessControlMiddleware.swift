@@ -1,4 +1,5 @@
 import DFSCore
+import DFSServer
 import HTTPTypes
 import Hummingbird
 

@@ -1,6 +1,7 @@
 import DFSClient
 import DFSCore
 import DFSMetadata
+import DFSServer
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -12,7 +13,7 @@ struct GatewayRoutes: Sendable {
 
     func register(on router: Router<GatewayContext>) {
         router.add(middleware: RequestMetricsMiddleware(metrics: services.metrics))
-        router.add(middleware: APIErrorMiddleware())
+        router.add(middleware: APIErrorMiddleware(mapping: APIError.init(mapping:)))
         router.add(middleware: AccessControlMiddleware(access: services.access))
         router.get("/health") { _, _ in try await self.health() }
         router.post("/upload") { request, context in try await self.upload(request, context: context) }

@@ -1,5 +1,6 @@
 import DFSClient
 import DFSCore
+import DFSServer
 import Foundation
 import HTTPTypes
 import Hummingbird

@@ -1,3 +1,4 @@
+import DFSServer
 import Foundation
 import Hummingbird
 

@@ -175,7 +175,8 @@ func buildGateway(
         reconciler: reconciler,
         store: store, rereplicateAfter: config.rereplicateAfter, replicationFactor: config.replicas,
         probeInterval: config.probeInterval,
-        recoveryInterval: config.recoveryInterval, triggers: triggerStream, logger: Logger(label: "dfs.recovery"))
+        recoveryInterval: config.recoveryInterval, triggers: triggerStream,
+        announceReturn: { triggerContinuation.yield($0) }, logger: Logger(label: "dfs.recovery"))
 
     var serviceConfigurations: [ServiceGroupConfiguration.ServiceConfiguration] = [
         .init(service: ClosingService(name: "metadata") { try await store.close() }),

@@ -10,7 +10,7 @@ struct ProbeResult: Sendable {
     var node: NodeEndpoint
     /// What this probe saw.
     var isUp: Bool
-    /// Whether the node may serve after this probe: confirmed UP by the hysteresis and reconciled.
+    /// Whether the node may serve after this probe: confirmed UP by the hysteresis.
     var isUsable = false
     var latency: Duration?
     var health: NodeHealth?
@@ -18,7 +18,7 @@ struct ProbeResult: Sendable {
 }
 
 /// Probes every node's `/health` with `--health-timeout`, feeds the scoreboard, records UP/DOWN in metadata,
-/// and tells the repairer when a node comes back.
+/// and tells the repairer when a node comes back; nodes left out of routing are probed more often (`probeExcluded`).
 struct HealthProber: Sendable {
     let store: any MetadataStore
     let nodes: any NodeClient
@@ -31,22 +31,45 @@ struct HealthProber: Sendable {
 
     /// Probes all nodes concurrently; returns the results and the ids that just turned DOWN→UP.
     func probeAll() async -> (results: [ProbeResult], cameBack: [NodeID]) {
-        let all = await scoreboard.all()
+        await probe(await scoreboard.all().map(\.endpoint), onlyAnswersCount: false)
+    }
+
+    /// Probes only the nodes routing leaves out (DOWN, or ejected after failed requests), so one that answers again
+    /// is back within a short probe instead of a full probe interval. Here only an answer counts: a node still UP
+    /// but ejected is not pushed towards DOWN by these extra probes, which would make a short outage look like
+    /// flapping.
+    func probeExcluded() async -> (results: [ProbeResult], cameBack: [NodeID]) {
+        let excluded = await scoreboard.all().filter { !$0.isUp || $0.isEjected }.map(\.endpoint)
+        guard !excluded.isEmpty else { return ([], []) }
+        return await probe(excluded, onlyAnswersCount: true)
+    }
+
+    private func probe(
+        _ endpoints: [NodeEndpoint], onlyAnswersCount: Bool
+    ) async -> (
+        results: [ProbeResult], cameBack: [NodeID]
+    ) {
         var results: [ProbeResult] = []
         await withTaskGroup(of: ProbeResult.self) { group in
-            for score in all {
-                group.addTask { await probe(score.endpoint) }
+            for endpoint in endpoints {
+                group.addTask { await probe(endpoint) }
             }
             for await result in group { results.append(result) }
         }
         var cameBack: [NodeID] = []
         var judged: [ProbeResult] = []
         for var result in results.sorted(by: { $0.node.id < $1.node.id }) {
+            if onlyAnswersCount && !result.isUp {
+                result.isUsable = await availability.isUp(result.node.id) == true
+                judged.append(result)
+                continue
+            }
             let (transition, isUsable) = await availability.observe(result.node.id, probeSaysUp: result.isUp)
             result.isUsable = isUsable
             judged.append(result)
             if let health = result.health { await lastHealth.record(health, of: result.node.id) }
             await scoreboard.probed(result.node.id, isUp: isUsable, latency: result.isUp ? result.latency : nil)
+            await scoreboard.markFlapping(result.node.id, await availability.isFlapping(result.node.id))
             switch transition {
             case .cameUp:
                 logger.info("node is UP", metadata: ["node_id": "\(result.node.id)"])
@@ -66,12 +89,9 @@ struct HealthProber: Sendable {
         return (judged, cameBack)
     }
 
-    /// Lets a reconciled node serve again.
+    /// Notes that a returned node's inventory now matches the metadata.
     func markReconciled(_ node: NodeID) async {
-        if await availability.reconciled(node) {
-            await scoreboard.probed(node, isUp: true, latency: nil)
-            logger.info("node reconciled and serving", metadata: ["node_id": "\(node)"])
-        }
+        await availability.reconciled(node)
     }
 
     func probe(_ node: NodeEndpoint) async -> ProbeResult {

@@ -4,9 +4,10 @@ import Foundation
 import Logging
 import ServiceLifecycle
 
-/// The recovery loop: probes nodes every `probeInterval`; when a node comes back UP
-/// (confirmed by the hysteresis) reconciles its inventory, lets it serve and drains its queue at once; drains
-/// every serving node's queue every `recoveryInterval`.
+/// The recovery loop: probes nodes every `probeInterval`, and the ones routing leaves out every
+/// `returnProbeInterval`; when a node comes back UP it serves at once, its queue is drained first (fewest verified
+/// copies first, so a write that missed it is whole again before anything else), then its inventory is reconciled
+/// unless it is flapping; drains every serving node's queue every `recoveryInterval`.
 struct RecoveryLoop: Service {
     let prober: HealthProber
     let repairer: RepairWorker
@@ -17,8 +18,12 @@ struct RecoveryLoop: Service {
     let replicationFactor: Int
     let probeInterval: Duration
     let recoveryInterval: Duration
-    /// A node came back, seen from outside the loop (a live `/nodes/check` that saw one come back).
+    /// How often the nodes routing leaves out (DOWN or ejected) are probed, so a returning one is back quickly.
+    var returnProbeInterval: Duration = .seconds(1)
+    /// A node came back: seen by the loop's own probes or from outside it (a live `/nodes/check`).
     let triggers: AsyncStream<NodeID>
+    /// Hands a node that came back to `triggers`.
+    let announceReturn: @Sendable (NodeID) -> Void
     let logger: Logger
 
     func run() async throws {
@@ -27,15 +32,33 @@ struct RecoveryLoop: Service {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await self.drainTriggered() }
                 group.addTask { await self.tickForever() }
+                group.addTask { await self.watchExcludedNodes() }
                 await group.next()
                 group.cancelAll()
             }
         }
     }
 
+    /// A returned node first gets the copies it missed, then (unless it is flapping) its inventory reconciled, and
+    /// whatever that found missing.
     private func drainTriggered() async {
-        for await _ in triggers {
-            for node in await bringBackReturningNodes() { await drain(node) }
+        for await node in triggers {
+            // Repairs to it that died with an earlier attempt are due again, not stuck until their lease ends.
+            _ = try? await store.releaseExpiredClaims(now: Date())
+            await drain(node)
+            for reconciled in await bringBackReturningNodes() { await drain(reconciled) }
+        }
+    }
+
+    private func watchExcludedNodes() async {
+        let interval = min(returnProbeInterval, probeInterval)
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            do {
+                try await Task.sleep(for: interval)
+            } catch {
+                return
+            }
+            for node in await prober.probeExcluded().cameBack { announceReturn(node) }
         }
     }
 
@@ -43,7 +66,8 @@ struct RecoveryLoop: Service {
         var sinceDrain = Duration.zero
         var firstTick = true
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            let (results, _) = await prober.probeAll()
+            let (results, cameBack) = await prober.probeAll()
+            for node in cameBack { announceReturn(node) }
             sinceDrain += probeInterval
             let drainAll = firstTick || sinceDrain >= recoveryInterval
             if drainAll { sinceDrain = .zero }
@@ -53,13 +77,13 @@ struct RecoveryLoop: Service {
                 await reconcileAtStart(results.filter(\.isUsable).map(\.node))
             }
             firstTick = false
-            let returned = await bringBackReturningNodes()
-            let toDrain = drainAll ? results.filter(\.isUsable).map(\.node.id) : returned
-            if !toDrain.isEmpty {
+            if drainAll {
                 _ = try? await store.releaseExpiredClaims(now: Date())
+                // Returned nodes that were flapping, or whose reconciliation failed, once they stay.
+                await bringBackReturningNodes()
+                await rereplicateLongOutages()
+                for node in Set(results.filter(\.isUsable).map(\.node.id)).sorted() { await drain(node) }
             }
-            if drainAll { await rereplicateLongOutages() }
-            for node in Set(toDrain).sorted() { await drain(node) }
             do {
                 try await Task.sleep(for: probeInterval)
             } catch {
@@ -68,8 +92,8 @@ struct RecoveryLoop: Service {
         }
     }
 
-    /// Reconciles every node that came back UP (or whose last reconciliation failed) before it serves again;
-    /// returns the ones now serving, to drain at once.
+    /// Reconciles every node that came back UP and is not flapping (or whose last reconciliation failed); returns
+    /// the ones reconciled, to drain what that queued.
     @discardableResult
     private func bringBackReturningNodes() async -> [NodeID] {
         var ready: [NodeID] = []
@@ -87,7 +111,8 @@ struct RecoveryLoop: Service {
                 ready.append(node)
             } catch {
                 logger.warning(
-                    "reconciliation failed; the node stays out of service", metadata: ["node_id": "\(node)", "error": "\(error)"])
+                    "reconciliation failed; it is tried again at the next recovery pass",
+                    metadata: ["node_id": "\(node)", "error": "\(error)"])
             }
         }
         return ready

@@ -17,10 +17,12 @@ actor LatencyScoreboard {
     private var hedgeBudget: HedgeBudget
     private var turn = 0
     private var generator = SystemRandomNumberGenerator()
-    private let clock = ContinuousClock()
+    private let time: MonotonicTime
     private static let throughputHalfLife: Duration = .seconds(30)
     /// Downloads streaming from each node after their first byte; part of every node's in-flight count.
-    nonisolated let streaming = StreamingCounts()
+    nonisolated let streaming = InFlightCounts()
+    /// Requests opened on each node and not yet judged (`RequestLease`); the rest of its in-flight count.
+    nonisolated let requests = InFlightCounts()
 
     /// - Parameters:
     ///   - ejectAfter: consecutive failed requests that take a node out of selection until a probe succeeds.
@@ -28,8 +30,9 @@ actor LatencyScoreboard {
     ///   - hedgeBudget: the share of downloads that may be hedged.
     init(
         halfLife: Duration, policy: RoutingPolicy = .latency, ejectAfter: Int = 2, hedging: HedgePolicy? = HedgePolicy(),
-        hedgeBudget: Double = 0.05
+        hedgeBudget: Double = 0.05, time: MonotonicTime = .system
     ) {
+        self.time = time
         self.selector = NodeSelector(policy: policy)
         self.average = LatencyAverage(halfLife: halfLife)
         self.ejectAfter = max(1, ejectAfter)
@@ -60,27 +63,22 @@ actor LatencyScoreboard {
         return selector.rank(Array(candidates), turn: turn, using: &generator)
     }
 
-    func requestStarted(on node: NodeID) { scores[node]?.inFlight += 1 }
+    /// A request to `node` starts: it counts as the node's load until the lease is judged or dropped.
+    nonisolated func startRequest(on node: NodeID) -> RequestLease {
+        RequestLease(on: node, scoreboard: self, counts: requests)
+    }
 
-    /// Ends a request. `failed` counts towards ejection; a success (with or without a latency sample) clears
-    /// the failure streak. A request abandoned for reasons of its own (a hedge that lost) passes neither.
-    func requestFinished(on node: NodeID, latency: Duration?, failed: Bool) {
+    /// A request (or a check) the node answered: the failure streak ends; `latency`, if given, is a sample.
+    func requestSucceeded(on node: NodeID, latency: Duration?) {
         guard var score = scores[node] else { return }
-        score.inFlight = max(0, score.inFlight - 1)
-        if failed {
-            score.consecutiveFailures += 1
-            if score.consecutiveFailures >= ejectAfter { score.isEjected = true }
-        } else {
-            score.consecutiveFailures = 0
-            score.isEjected = false
-            lastSuccessAt[node] = clock.now
-            if let latency { score.ewmaLatencyMs = fold(latency, into: score, node: node) }
-        }
+        score.consecutiveFailures = 0
+        score.isEjected = false
+        lastSuccessAt[node] = time.now
+        if let latency { score.ewmaLatencyMs = fold(latency, into: score, node: node) }
         scores[node] = score
     }
 
-    /// A failure seen outside a started request (a stream that broke or crawled after its request ended):
-    /// counts towards ejection without touching the in-flight count.
+    /// A failed request, or a failure seen after one ended (a stream that broke or crawled): counts towards ejection.
     func requestFailed(on node: NodeID) {
         guard var score = scores[node] else { return }
         score.consecutiveFailures += 1
@@ -88,13 +86,11 @@ actor LatencyScoreboard {
         scores[node] = score
     }
 
-    /// Releases an in-flight slot without judging the node's health (e.g. the losing side of a hedge, cancelled by
-    /// us). `waited`, if given, is how long it had not answered: a lower bound of its latency, folded in as a sample
-    /// so a node that keeps losing races stops leading them.
-    func requestAbandoned(on node: NodeID, waited: Duration? = nil) {
+    /// How long a request we gave up on had not been answered (the losing side of a hedge), folded in as a latency
+    /// sample: a lower bound, so a node that keeps losing races stops leading them.
+    func waitObserved(on node: NodeID, waited: Duration) {
         guard var score = scores[node] else { return }
-        score.inFlight = max(0, score.inFlight - 1)
-        if let waited { score.ewmaLatencyMs = fold(waited, into: score, node: node) }
+        score.ewmaLatencyMs = fold(waited, into: score, node: node)
         scores[node] = score
     }
 
@@ -110,15 +106,18 @@ actor LatencyScoreboard {
         if isUp && (latency != nil || !wasUp) {
             score.consecutiveFailures = 0
             score.isEjected = false
-            lastSuccessAt[node] = clock.now
+            lastSuccessAt[node] = time.now
             if let latency { score.ewmaLatencyMs = fold(latency, into: score, node: node) }
         }
         scores[node] = score
         return wasUp
     }
 
+    /// Whether the node went DOWN often lately: routing then puts it after the steady ones.
+    func markFlapping(_ node: NodeID, _ isFlapping: Bool) { scores[node]?.isFlapping = isFlapping }
+
     /// How long ago the node last answered anything successfully; nil if never.
-    func timeSinceLastSuccess(of node: NodeID) -> Duration? { lastSuccessAt[node].map { clock.now - $0 } }
+    func timeSinceLastSuccess(of node: NodeID) -> Duration? { lastSuccessAt[node].map { time.now - $0 } }
 
     // MARK: - downloads: first bytes, hedging, throughput
 
@@ -158,7 +157,7 @@ actor LatencyScoreboard {
     /// A measured stretch of `node` delivering at `bytesPerSecond` (source wait time only, not the client's).
     func throughputObserved(on node: NodeID, bytesPerSecond: Double) {
         guard var score = scores[node], bytesPerSecond.isFinite, bytesPerSecond > 0 else { return }
-        let now = clock.now
+        let now = time.now
         let elapsed = lastThroughputAt[node].map { now - $0 } ?? .zero
         lastThroughputAt[node] = now
         // Plain time decay over a long half-life, not peak-sensitive: the yardstick a slow source is judged by
@@ -173,15 +172,15 @@ actor LatencyScoreboard {
     /// average decayed for the time since its last sample.
     private func withStreams(_ score: NodeScore) -> NodeScore {
         var counted = score
-        counted.inFlight += streaming.count(on: score.id)
+        counted.inFlight = requests.count(on: score.id) + streaming.count(on: score.id)
         if let latency = score.ewmaLatencyMs, let sampledAt = lastSampleAt[score.id] {
-            counted.currentLatencyMs = average.decayed(latency, elapsed: clock.now - sampledAt)
+            counted.currentLatencyMs = average.decayed(latency, elapsed: time.now - sampledAt)
         }
         return counted
     }
 
     private func fold(_ latency: Duration, into score: NodeScore, node: NodeID) -> Double {
-        let now = clock.now
+        let now = time.now
         let elapsed = lastSampleAt[node].map { now - $0 } ?? .zero
         lastSampleAt[node] = now
         return average.updated(previous: score.ewmaLatencyMs, sample: latency.milliseconds, elapsed: elapsed)

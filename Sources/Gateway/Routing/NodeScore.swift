@@ -21,6 +21,9 @@ struct NodeScore: Sendable, Equatable {
     /// Bytes per second the node recently delivered while the gateway waited for it (downloads); nil until
     /// a transfer lasted long enough to measure. The yardstick of slow-source detection.
     var throughputBytesPerSecond: Double?
+    /// Went DOWN often lately (`NodeStatusHysteresis`): still chosen, but after every steady node, so a node that
+    /// keeps going away leads no uploads or downloads while others can.
+    var isFlapping = false
 
     var id: NodeID { endpoint.id }
 

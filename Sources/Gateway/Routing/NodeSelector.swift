@@ -4,14 +4,28 @@ import DFSCore
 ///
 /// The best-cost node leads, except that among near-ties (within `nearTieRatio` of the best) two are drawn
 /// at random and the less loaded leads (a coin decides equal load) — power of two choices, so equally fast
-/// nodes share the work instead of the marginally fastest taking all of it. Nodes that are DOWN or ejected
-/// (passive health) come last whatever the policy: worth a try only when nothing else is left.
+/// nodes share the work instead of the marginally fastest taking all of it. Flapping nodes follow the steady ones,
+/// in the same order among themselves; nodes that are DOWN or ejected (passive health) come last whatever the
+/// policy: worth a try only when nothing else is left.
 struct NodeSelector: Sendable {
     var nearTieRatio: Double = 1.25
     var policy: RoutingPolicy = .latency
 
     /// Orders `candidates` by `policy`; selectable nodes always come before the last-resort ones. `turn` drives round-robin.
     func rank(_ candidates: [NodeScore], turn: Int, using generator: inout some RandomNumberGenerator) -> [NodeScore] {
+        let steady = candidates.filter { !$0.isSelectable || !$0.isFlapping }
+        let flapping = candidates.filter { $0.isSelectable && $0.isFlapping }
+        guard !flapping.isEmpty else { return rankSteady(candidates, turn: turn, using: &generator) }
+        let lastResort = Self.lastResort(candidates)
+        let ahead = rankSteady(steady, turn: turn, using: &generator).filter(\.isSelectable)
+        return ahead + rankSteady(flapping, turn: turn, using: &generator) + lastResort
+    }
+
+    private func rankSteady(
+        _ candidates: [NodeScore], turn: Int, using generator: inout some RandomNumberGenerator
+    )
+        -> [NodeScore]
+    {
         switch policy {
         case .latency:
             return rank(candidates, using: &generator)

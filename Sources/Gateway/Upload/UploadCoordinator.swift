@@ -70,7 +70,7 @@ struct UploadCoordinator: Sendable {
             let others = ranked.enumerated().filter { $0.offset != index }.map(\.element).prefix(replicationFactor - 1)
             let targets = others.filter { $0.isSelectable && !stalled.contains($0.id) }.map(\.endpoint)
             let unreachableTargets = others.filter { !$0.isSelectable || stalled.contains($0.id) }.map(\.id)
-            await scoreboard.requestStarted(on: primary.id)
+            let lease = scoreboard.startRequest(on: primary.id)
             let gate = UploadPullGate()
             let watch = IdleWatch()
             let sent = BodyEndMarkingStream(watch.watching(body.attempt(through: gate)))
@@ -89,13 +89,13 @@ struct UploadCoordinator: Sendable {
                 }
                 // Only the wait after the last body byte is the node's latency (durable write and replication);
                 // the time before it measures the client's upload speed and the file's size.
-                await scoreboard.requestFinished(on: primary.id, latency: sent.timeSinceEnd, failed: false)
+                await lease.succeeded(latency: sent.timeSinceEnd)
                 try await reader.drainRemainder()
                 return try await finish(
                     key: key, reader: reader, descriptor: descriptor, primary: primary, result: result,
                     plannedTargets: targets.map(\.id), skippedTargets: unreachableTargets, logger: logger)
             } catch let stall as IdleTimeout {
-                await scoreboard.requestFinished(on: primary.id, latency: nil, failed: true)
+                await lease.failed()
                 stalled.insert(primary.id)
                 attempts.append("\(primary.id): stopped reading or answering (\(stall.description))")
                 let reached = [primary.id] + targets.map(\.id)
@@ -115,7 +115,7 @@ struct UploadCoordinator: Sendable {
                     ])
                 continue
             } catch let error as NodeRequestError {
-                await scoreboard.requestFinished(on: primary.id, latency: nil, failed: true)
+                await lease.failed()
                 attempts.append(error.description)
                 if case .unreachable = error, body.canReplay {
                     if reader.hasDeliveredBytes {
@@ -135,7 +135,8 @@ struct UploadCoordinator: Sendable {
                 if case .insufficientStorage = error { throw error }
                 throw NoNodeAvailable(action: "upload", attempts: attempts)
             } catch {
-                await scoreboard.requestFinished(on: primary.id, latency: nil, failed: !(error is UploadError))
+                // The client's body failing says nothing against the node.
+                if error is UploadError { await lease.succeeded(latency: nil) } else { await lease.failed() }
                 // The client's body failed (too large, interrupted, malformed). The nodes discard a partial blob when
                 // the stream breaks, but a body cut exactly at a chunk boundary can look complete to them, and the
                 // trailing multipart bytes are read only after the put: remove whatever copy may exist.
@@ -272,8 +273,7 @@ struct UploadCoordinator: Sendable {
                     let health = try? await withDeadline(timeout) { try await nodes.health(of: node.endpoint, timeout: timeout) }
                     let answered = health?.status == "UP"
                     if answered {
-                        await scoreboard.requestStarted(on: node.id)
-                        await scoreboard.requestFinished(on: node.id, latency: ContinuousClock.now - started, failed: false)
+                        await scoreboard.requestSucceeded(on: node.id, latency: ContinuousClock.now - started)
                         return nil
                     }
                     return node.id

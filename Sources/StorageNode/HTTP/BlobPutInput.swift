@@ -1,4 +1,5 @@
 import DFSCore
+import DFSServer
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -36,13 +37,13 @@ struct BlobPutInput: Sendable, Equatable {
             do {
                 targets = try NodeProtocol.decodeTargets(header)
             } catch {
-                throw APIError.badRequest("invalid_replication_targets", "\(NodeProtocol.replicateToHeader): \(error).")
+                throw APIError.badRequest("\(NodeProtocol.replicateToHeader): \(error).", code: "invalid_replication_targets")
             }
         }
         var contentLength: Int64?
         if let header = request.headers[.contentLength] {
             guard let length = Int64(header), length >= 0 else {
-                throw APIError.badRequest("invalid_content_length", "Content-Length must be a byte count.")
+                throw APIError.badRequest("Content-Length must be a byte count.", code: "invalid_content_length")
             }
             contentLength = length
         }
@@ -50,8 +51,8 @@ struct BlobPutInput: Sendable, Equatable {
         if let header = request.headers[.dfsReplicaIdleLimit] {
             guard let milliseconds = Int64(header), milliseconds > 0 else {
                 throw APIError.badRequest(
-                    "invalid_replica_idle_limit",
-                    "\(NodeProtocol.replicaIdleLimitHeader) must be a positive number of milliseconds.")
+                    "\(NodeProtocol.replicaIdleLimitHeader) must be a positive number of milliseconds.",
+                    code: "invalid_replica_idle_limit")
             }
             replicaIdleLimit = .milliseconds(milliseconds)
         }
@@ -67,7 +68,7 @@ enum BlobExpectationHeaders {
     static func digest(_ headers: HTTPFields, _ name: HTTPField.Name) throws -> SHA256Digest? {
         guard let header = headers[name] else { return nil }
         guard let digest = SHA256Digest(hex: header.trimmingCharacters(in: .whitespaces)) else {
-            throw APIError.badRequest("invalid_digest", "\(name) must be 64 hex digits.")
+            throw APIError.badRequest("\(name) must be 64 hex digits.", code: "invalid_digest")
         }
         return digest
     }
@@ -78,7 +79,7 @@ enum BlobExpectationHeaders {
         guard let whole = try digest(headers, .dfsExpectedDigest) else {
             if root != nil {
                 throw APIError.badRequest(
-                    "invalid_digest", "\(NodeProtocol.expectedBlockRootHeader) needs \(NodeProtocol.expectedDigestHeader).")
+                    "\(NodeProtocol.expectedBlockRootHeader) needs \(NodeProtocol.expectedDigestHeader).", code: "invalid_digest")
             }
             return nil
         }

@@ -1,4 +1,5 @@
 import DFSCore
+import DFSServer
 import HTTPTypes
 
 /// Status, headers and byte span of a GET or HEAD answer for one blob, honouring a single `Range`.
@@ -33,8 +34,8 @@ struct BlobReadPlan: Equatable, Sendable {
             headers[.contentRange] = range.contentRange(totalSize: size)
         case .unsatisfiable:
             throw APIError(
-                .rangeNotSatisfiable, "range_not_satisfiable",
-                "The requested range lies outside the blob's \(size) bytes.",
+                status: .rangeNotSatisfiable, code: "range_not_satisfiable",
+                message: "The requested range lies outside the blob's \(size) bytes.",
                 headers: [.contentRange: "bytes */\(size)"]
             )
         }

@@ -1,4 +1,5 @@
 import DFSCore
+import DFSServer
 import Hummingbird
 
 /// Refuses any request that does not carry the cluster secret: 401, before a handler runs, so nothing changes.
@@ -9,8 +10,8 @@ struct ClusterSecretMiddleware<Context: RequestContext>: RouterMiddleware {
     {
         guard secret.matches(request.headers[.dfsClusterSecret]) else {
             throw APIError(
-                .unauthorized, "unauthorized",
-                "this node only answers its cluster: send the cluster secret in \(ClusterSecret.headerName)",
+                status: .unauthorized, code: "unauthorized",
+                message: "this node only answers its cluster: send the cluster secret in \(ClusterSecret.headerName)",
                 headers: [.wwwAuthenticate: "DFS-Cluster-Secret"])
         }
         return try await next(request, context)

@@ -1,4 +1,5 @@
 import DFSCore
+import DFSServer
 import Hummingbird
 
 /// The node's HTTP API (routes and wire types in `NodeProtocol`).
@@ -8,7 +9,7 @@ enum NodeRouter {
     ) -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
         router.add(middleware: NodeIDHeaderMiddleware(nodeID: nodeID))
-        router.add(middleware: ErrorMappingMiddleware())
+        router.add(middleware: APIErrorMiddleware(mapping: APIError.init(mapping:)))
         if let clusterSecret { router.add(middleware: ClusterSecretMiddleware(secret: clusterSecret)) }
         BlobController(store: store, coordinator: coordinator).register(on: router)
         NodeStatusController(nodeID: nodeID, store: store).register(on: router)

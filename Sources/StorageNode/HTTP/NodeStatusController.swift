@@ -1,4 +1,5 @@
 import DFSCore
+import DFSServer
 import Hummingbird
 
 /// `GET /health` and `GET /inventory`.
@@ -25,7 +26,7 @@ struct NodeStatusController: Sendable {
         var limit = Self.defaultInventoryLimit
         if let text = query.get("limit") {
             guard let value = Int(text), value > 0 else {
-                throw APIError.badRequest("invalid_query", "limit must be a positive whole number.")
+                throw APIError.badRequest("limit must be a positive whole number.", code: "invalid_query")
             }
             limit = min(value, Self.maximumInventoryLimit)
         }
