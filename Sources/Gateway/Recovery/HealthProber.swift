@@ -38,10 +38,17 @@ struct HealthProber: Sendable {
     /// is back within a short probe instead of a full probe interval. Here only an answer counts: a node still UP
     /// but ejected is not pushed towards DOWN by these extra probes, which would make a short outage look like
     /// flapping.
+    /// An ejected node that answers comes back too (without a DOWN→UP transition): uploads meanwhile queued its
+    /// copies, and they are due now.
     func probeExcluded() async -> (results: [ProbeResult], cameBack: [NodeID]) {
-        let excluded = await scoreboard.all().filter { !$0.isUp || $0.isEjected }.map(\.endpoint)
+        let excluded = await scoreboard.all().filter { !$0.isUp || $0.isEjected }
         guard !excluded.isEmpty else { return ([], []) }
-        return await probe(excluded, onlyAnswersCount: true)
+        var (results, cameBack) = await probe(excluded.map(\.endpoint), onlyAnswersCount: true)
+        let ejected = Set(excluded.filter { $0.isUp && $0.isEjected }.map(\.id))
+        for result in results where result.isUp && ejected.contains(result.node.id) && !cameBack.contains(result.node.id) {
+            cameBack.append(result.node.id)
+        }
+        return (results, cameBack)
     }
 
     private func probe(
