@@ -54,22 +54,36 @@ struct UploadCoordinator: Sendable {
     var primaryStalled: @Sendable (_ node: NodeID, _ replayed: Bool) -> Void = { _, _ in }
 
     func store(_ reader: UploadBodyReader, as descriptor: UploadDescriptor, logger: Logger) async throws -> UploadOutcome {
-        let ranked = await confirmingLiveness(of: await scoreboard.ranked(), logger: logger)
+        var ranked = await confirmingLiveness(of: await scoreboard.ranked(), logger: logger)
         guard !ranked.isEmpty else { throw NoNodeAvailable(action: "upload", attempts: ["no storage nodes are configured"]) }
         let body = ReplayableUploadBody(reader: reader, policy: replay, declaredLength: descriptor.length)
         defer { body.release() }
 
         var attempts: [String] = []
-        var stalled: Set<NodeID> = []
-        for (index, primary) in ranked.enumerated() {
+        // Primaries this upload tried, and the nodes (primaries or targets) that failed one of its attempts.
+        var tried: Set<NodeID> = []
+        var failed: Set<NodeID> = []
+        var rechecked: Set<NodeID> = []
+        var shortOfQuorum: UploadError? = nil
+        while true {
+            ranked = await enoughForQuorum(ranked, leavingOut: failed, rechecked: &rechecked, logger: logger)
+            guard let index = ranked.firstIndex(where: { !tried.contains($0.id) }) else { break }
+            let primary = ranked[index]
+            tried.insert(primary.id)
             // A fresh key per attempt: a copy that an abandoned attempt leaves late (a paused node resuming) can
             // never be taken for the file's.
             let key = FileKey.generate()
-            // The replica set: the primary plus the best-ranked others; down, ejected or stalled ones are queued, not
+            // The replica set: the primary plus the best-ranked others; down, ejected or failed ones are queued, not
             // contacted (the primary would wait its whole replication timeout on a hung target).
-            let others = ranked.enumerated().filter { $0.offset != index }.map(\.element).prefix(replicationFactor - 1)
-            let targets = others.filter { $0.isSelectable && !stalled.contains($0.id) }.map(\.endpoint)
-            let unreachableTargets = others.filter { !$0.isSelectable || stalled.contains($0.id) }.map(\.id)
+            // Nodes that failed an attempt go last: another takes their place when there is one, else they are queued.
+            let rest = ranked.enumerated().filter { $0.offset != index }.map(\.element)
+            let others = (rest.filter { !failed.contains($0.id) } + rest.filter { failed.contains($0.id) })
+                .prefix(replicationFactor - 1)
+            let isTarget = { (node: NodeScore) in
+                node.isSelectable && !failed.contains(node.id)
+            }
+            let targets = others.filter(isTarget).map(\.endpoint)
+            let unreachableTargets = others.filter { !isTarget($0) }.map(\.id)
             let lease = scoreboard.startRequest(on: primary.id)
             let gate = UploadPullGate()
             let watch = IdleWatch()
@@ -96,7 +110,7 @@ struct UploadCoordinator: Sendable {
                     plannedTargets: targets.map(\.id), skippedTargets: unreachableTargets, logger: logger)
             } catch let stall as IdleTimeout {
                 await lease.failed()
-                stalled.insert(primary.id)
+                failed.insert(primary.id)
                 attempts.append("\(primary.id): stopped reading or answering (\(stall.description))")
                 let reached = [primary.id] + targets.map(\.id)
                 await queueRemoval(
@@ -116,6 +130,7 @@ struct UploadCoordinator: Sendable {
                 continue
             } catch let error as NodeRequestError {
                 await lease.failed()
+                failed.insert(primary.id)
                 attempts.append(error.description)
                 if case .unreachable = error, body.canReplay {
                     if reader.hasDeliveredBytes {
@@ -134,6 +149,16 @@ struct UploadCoordinator: Sendable {
                 }
                 if case .insufficientStorage = error { throw error }
                 throw NoNodeAvailable(action: "upload", attempts: attempts)
+            } catch UploadError.quorumNotReached(let required, let verified, let failures) where body.canReplay {
+                // Too few targets verified a copy (a node that died since the ranking): nothing was recorded and the
+                // copies are gone; the kept body goes to another replica set, with nodes that answer again if needed.
+                failed.formUnion(targets.map(\.id).filter { !verified.contains($0) })
+                attempts += failures
+                shortOfQuorum = .quorumNotReached(required: required, verified: verified, failures: failures)
+                logger.warning(
+                    "too few copies verified; sending the body again to another replica set",
+                    metadata: ["node_id": "\(primary.id)", "error": "\(failures)"])
+                continue
             } catch {
                 // The client's body failing says nothing against the node.
                 if error is UploadError { await lease.succeeded(latency: nil) } else { await lease.failed() }
@@ -144,6 +169,7 @@ struct UploadCoordinator: Sendable {
                 throw error
             }
         }
+        if let shortOfQuorum { throw shortOfQuorum }
         throw NoNodeAvailable(action: "upload", attempts: attempts)
     }
 
@@ -251,6 +277,46 @@ struct UploadCoordinator: Sendable {
         return UploadOutcome(
             file: file, primary: primary.id, primaryLatencyMs: latency,
             replicatedTo: verified.filter { $0 != primary.id }.sorted(), failedOn: missing.sorted(), replicas: replicas)
+    }
+
+    /// When fewer usable nodes are left than `writeQuorum` (selectable and not `leavingOut`, the primaries this
+    /// upload saw fail), the upload would fail as it stands: the nodes routing left out (DOWN, or ejected after
+    /// failed requests) are checked now, all at once within `livenessTimeout`, each once per upload (`rechecked`),
+    /// and those that answer take part. A node back from a short outage often answers before the next probe says
+    /// so; this costs at most one liveness timeout, and only an upload that would otherwise fail.
+    private func enoughForQuorum(
+        _ ranked: [NodeScore], leavingOut failed: Set<NodeID>, rechecked: inout Set<NodeID>, logger: Logger
+    ) async -> [NodeScore] {
+        let usable = ranked.filter { $0.isSelectable && !failed.contains($0.id) }
+        let candidates = ranked.filter { !$0.isSelectable && !failed.contains($0.id) && !rechecked.contains($0.id) }
+        guard usable.count < writeQuorum, !candidates.isEmpty else { return ranked }
+        rechecked.formUnion(candidates.map(\.id))
+        let nodes = self.nodes
+        let timeout = livenessTimeout
+        let answering = await withTaskGroup(of: NodeID?.self) { group in
+            for node in candidates {
+                group.addTask {
+                    let health = try? await withDeadline(timeout) { try await nodes.health(of: node.endpoint, timeout: timeout) }
+                    return health?.status == "UP" ? node.id : nil
+                }
+            }
+            var answered: Set<NodeID> = []
+            for await id in group { if let id { answered.insert(id) } }
+            return answered
+        }
+        guard !answering.isEmpty else { return ranked }
+        logger.info(
+            "too few nodes in selection for the write quorum; taking nodes that answer again",
+            metadata: ["node_id": "\(answering.sorted().map(\.rawValue))"])
+        // Those that answered rank right after the selectable ones, ahead of the rest of the last resort.
+        let rejoined = ranked.filter { answering.contains($0.id) }.map { node -> NodeScore in
+            var usable = node
+            usable.isUp = true
+            usable.isEjected = false
+            return usable
+        }
+        let selectable = ranked.filter(\.isSelectable)
+        return selectable + rejoined + ranked.filter { !$0.isSelectable && !answering.contains($0.id) }
     }
 
     /// `ranked` with every selectable node not heard from within `livenessWindow` health-checked first (all at
