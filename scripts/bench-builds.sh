@@ -2,6 +2,8 @@
 # Before/after: the same dfs-loadtest workloads against two builds of SwiftDFS, alternated A B A B … case by case
 # in one run, each run on a fresh `dfs up` cluster (3 nodes, 3 verified replicas) of that build. Prints files/s per
 # run and the B/A ratio of each pair, so a machine whose load drifts during the run still compares like with like.
+# Also the CPU time the gateway and the nodes spent per file (user + system, from /proc), which a busy machine
+# disturbs far less than the rate.
 #
 #   scripts/bench-builds.sh --a DIR --b DIR [--rounds 3] [--duration 10s] [--cases "download:1MiB:8 download:64MiB:2"]
 #
@@ -19,7 +21,7 @@ while [ $# -gt 0 ]; do
         --rounds) rounds="$2"; shift 2 ;;
         --duration) duration="$2"; shift 2 ;;
         --cases) cases="$2"; shift 2 ;;
-        -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
         *) echo "unknown argument: $1" >&2; exit 64 ;;
     esac
 done
@@ -44,6 +46,14 @@ stop_cluster() {
 trap 'stop_cluster; rm -rf "$work/dfs-data"' EXIT
 
 
+cpu_ticks() { # PROCESS-NAME: user + system clock ticks of the cluster's processes of that name
+    local total=0 pid
+    for pid in $(pgrep -P "$cluster_pid" -x "$1"); do
+        total=$((total + $(awk '{ print $14 + $15 }' "/proc/$pid/stat")))
+    done
+    echo "$total"
+}
+
 run() { # BIN WORKLOAD SIZE CONCURRENCY OUTFILE: one loadtest on a fresh cluster of that build
     local bin="$1" gateway_port node_port
     read -r gateway_port node_port < <(python3 Tests/python/free_ports.py 3)
@@ -55,15 +65,23 @@ run() { # BIN WORKLOAD SIZE CONCURRENCY OUTFILE: one loadtest on a fresh cluster
         kill -0 "$cluster_pid" 2>/dev/null || { echo "dfs up of $bin ended early:" >&2; tail -20 "$work/up.log" >&2; exit 1; }
         sleep 0.1
     done
+    local gateway_before nodes_before
+    gateway_before=$(cpu_ticks dfs-gateway)
+    nodes_before=$(cpu_ticks dfs-node)
     "$bin/dfs-loadtest" --gateway "http://127.0.0.1:$gateway_port" --workload "$2" --size "$3" --concurrency "$4" \
         --duration "$duration" --seed-files 16 --json > "$5"
+    # CPU milliseconds per file (seeding included, a few files), gateway and all nodes.
+    jq --argjson gateway "$(( $(cpu_ticks dfs-gateway) - gateway_before ))" --argjson nodes "$(( $(cpu_ticks dfs-node) - nodes_before ))" \
+        --argjson hz "$(getconf CLK_TCK)" \
+        '. + {cpu_ms_per_file: {gateway: ($gateway * 1000 / $hz / .operations), nodes: ($nodes * 1000 / $hz / .operations)}}' \
+        "$5" > "$5.tmp" && mv "$5.tmp" "$5"
     stop_cluster
 }
 
 echo "A: $a"
 echo "B: $b"
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; load before: $(cut -d' ' -f1-3 /proc/loadavg)"
-printf '\n| workload | size | c | round | A files/s | B files/s | B/A | errors, mismatches |\n|---|---|---|---|---|---|---|---|\n'
+printf '\n| workload | size | c | round | A files/s | B files/s | B/A | A CPU ms/file gateway+nodes | B CPU ms/file | errors, mismatches |\n|---|---|---|---|---|---|---|---|---|---|\n'
 for case in $cases; do
     IFS=: read -r workload size concurrency <<<"$case"
     ratios=()
@@ -72,13 +90,14 @@ for case in $cases; do
         run "$b" "$workload" "$size" "$concurrency" "$work/b.json"
         line=$(jq -r -n --slurpfile x "$work/a.json" --slurpfile y "$work/b.json" '
             ($x[0].ops_per_second) as $af | ($y[0].ops_per_second) as $bf |
-            "\($af * 10 | round / 10) \($bf * 10 | round / 10) \(if $af > 0 then ($bf / $af * 1000 | round / 1000) else 0 end) \($x[0].errors + $y[0].errors), \($x[0].mismatches + $y[0].mismatches)"')
-        read -r af bf ratio errors <<<"$line"
+            def cpu(r): "\(r.cpu_ms_per_file.gateway * 1000 | round / 1000)+\(r.cpu_ms_per_file.nodes * 1000 | round / 1000)";
+            "\($af * 10 | round / 10) \($bf * 10 | round / 10) \(if $af > 0 then ($bf / $af * 1000 | round / 1000) else 0 end) \(cpu($x[0])) \(cpu($y[0])) \($x[0].errors + $y[0].errors), \($x[0].mismatches + $y[0].mismatches)"')
+        read -r af bf ratio acpu bcpu errors <<<"$line"
         ratios+=("$ratio")
-        printf '| %s | %s | %s | %s | %s | %s | %s | %s |\n' "$workload" "$size" "$concurrency" "$round" "$af" "$bf" "$ratio" "$errors"
+        printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$workload" "$size" "$concurrency" "$round" "$af" "$bf" "$ratio" "$acpu" "$bcpu" "$errors"
     done
     median=$(printf '%s\n' "${ratios[@]}" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
-    printf '| %s | %s | %s | median | | | **%s** | |\n' "$workload" "$size" "$concurrency" "$median"
+    printf '| %s | %s | %s | median | | | **%s** | | | |\n' "$workload" "$size" "$concurrency" "$median"
 done
 echo
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"

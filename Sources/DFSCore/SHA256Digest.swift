@@ -6,16 +6,22 @@ import NIOCore
 public struct SHA256Digest: Hashable, Sendable, CustomStringConvertible, Codable {
     public let bytes: [UInt8]
 
-    public init?(hex: String) {
-        let utf8 = Array(hex.lowercased().utf8)
+    public init?(hex: some StringProtocol) {
+        // Straight off the UTF-8 view, either case: this runs for every digest header of every node request, and
+        // lowercasing or copying the text first cost more than the rest of a small read.
+        let utf8 = hex.utf8
         guard utf8.count == 64 else { return nil }
-        var out: [UInt8] = []
-        out.reserveCapacity(32)
+        var out = [UInt8](repeating: 0, count: 32)
         var index = 0
-        while index < 64 {
-            guard let high = hexValue(utf8[index]), let low = hexValue(utf8[index + 1]) else { return nil }
-            out.append(high << 4 | low)
-            index += 2
+        var high: UInt8 = 0
+        for character in utf8 {
+            guard let value = hexValue(character) else { return nil }
+            if index.isMultiple(of: 2) {
+                high = value
+            } else {
+                out[index / 2] = high << 4 | value
+            }
+            index += 1
         }
         self.bytes = out
     }
@@ -68,6 +74,7 @@ private func hexValue(_ c: UInt8) -> UInt8? {
     switch c {
     case 0x30...0x39: return c - 0x30
     case 0x61...0x66: return c - 0x61 + 10
+    case 0x41...0x46: return c - 0x41 + 10
     default: return nil
     }
 }
