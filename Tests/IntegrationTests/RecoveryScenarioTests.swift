@@ -70,7 +70,10 @@ struct RecoveryScenarioTests {
     @Test("scenario 4: a manual recover of node-2 answers success N, failed 0 for N queued files")
     func scenario4ManualRecover() async throws {
         // Probing and the loop are effectively off, so only the manual recover can copy anything.
-        try await withCluster(nodes: 3, gatewayArguments: ["--recovery-interval", "1h", "--probe-interval", "1h"]) { cluster in
+        try await withCluster(
+            nodes: 3,
+            gatewayArguments: ["--recovery-interval", "1h", "--probe-interval", "1h", "--return-probe-interval", "0s"]
+        ) { cluster in
             await cluster.stopNode(2)
             let count = 5
             var digests: [String: String] = [:]

@@ -33,6 +33,7 @@ func buildGateway(
                 "\(config.isHedgingEnabled ? "\(config.hedging.minimumDelay)...\(config.hedging.maximumDelay), budget \(config.hedgeBudget)" : "off")",
             "write_quorum": "\(config.writeQuorum)",
             "recovery_interval": "\(config.recoveryInterval)", "probe_interval": "\(config.probeInterval)",
+            "return_probe_interval": "\(config.returnProbeInterval)",
             "health_timeout": "\(config.healthTimeout)", "max_retries": "\(config.maxRetries)",
             "retry_backoff": "\(config.retryBackoff)",
             "recovery_concurrency": "\(config.recoveryConcurrency)",
@@ -175,7 +176,7 @@ func buildGateway(
         reconciler: reconciler,
         store: store, rereplicateAfter: config.rereplicateAfter, replicationFactor: config.replicas,
         probeInterval: config.probeInterval,
-        recoveryInterval: config.recoveryInterval, triggers: triggerStream,
+        recoveryInterval: config.recoveryInterval, returnProbeInterval: config.returnProbeInterval, triggers: triggerStream,
         announceReturn: { triggerContinuation.yield($0) }, logger: Logger(label: "dfs.recovery"))
 
     var serviceConfigurations: [ServiceGroupConfiguration.ServiceConfiguration] = [

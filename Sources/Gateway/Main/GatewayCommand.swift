@@ -46,6 +46,11 @@ struct GatewayCommand: AsyncParsableCommand {
     @Option(help: OptionEnvironment.help("How often nodes are probed for health and latency (default 5s).", "probe-interval"))
     var probeInterval: DurationArgument?
     @Option(
+        help: OptionEnvironment.help(
+            "How often nodes left out of routing (DOWN, or ejected after failed requests) are probed, so one that answers again is used again quickly; 0s turns it off (default 1s, at most --probe-interval).",
+            "return-probe-interval"))
+    var returnProbeInterval: DurationArgument?
+    @Option(
         help: OptionEnvironment.help("Timeout of one health probe and of connecting to a node (default 2s).", "health-timeout"))
     var healthTimeout: DurationArgument?
     @Option(help: OptionEnvironment.help("A node transfer fails after this long without a byte (default 30s).", "node-timeout"))
@@ -180,6 +185,9 @@ struct GatewayCommand: AsyncParsableCommand {
         ).duration
         config.probeInterval = try OptionEnvironment.resolve(
             probeInterval, "probe-interval", default: DurationArgument(argument: "5s")!
+        ).duration
+        config.returnProbeInterval = try OptionEnvironment.resolve(
+            returnProbeInterval, "return-probe-interval", default: DurationArgument(argument: "1s")!
         ).duration
         config.healthTimeout = try OptionEnvironment.resolve(
             healthTimeout, "health-timeout", default: DurationArgument(argument: "2s")!

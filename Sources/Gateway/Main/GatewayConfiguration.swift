@@ -60,6 +60,8 @@ struct GatewayConfiguration: Sendable {
     var writeQuorum: Int = 1
     var recoveryInterval: Duration = .seconds(30)
     var probeInterval: Duration = .seconds(5)
+    /// How often nodes left out of routing are probed; zero turns it off.
+    var returnProbeInterval: Duration = .seconds(1)
     var healthTimeout: Duration = .seconds(2)
     var nodeTimeout: Duration = .seconds(30)
     var maxRetries: Int = 5

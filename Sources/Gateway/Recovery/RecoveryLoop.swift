@@ -18,7 +18,8 @@ struct RecoveryLoop: Service {
     let replicationFactor: Int
     let probeInterval: Duration
     let recoveryInterval: Duration
-    /// How often the nodes routing leaves out (DOWN or ejected) are probed, so a returning one is back quickly.
+    /// How often the nodes routing leaves out (DOWN or ejected) are probed, so a returning one is back quickly
+    /// (at most `probeInterval`); zero turns these probes off.
     var returnProbeInterval: Duration = .seconds(1)
     /// A node came back: seen by the loop's own probes or from outside it (a live `/nodes/check`).
     let triggers: AsyncStream<NodeID>
@@ -32,7 +33,8 @@ struct RecoveryLoop: Service {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await self.drainTriggered() }
                 group.addTask { await self.tickForever() }
-                group.addTask { await self.watchExcludedNodes() }
+                // The first task to end ends the loop: this one is started only when it runs until cancelled.
+                if returnProbeInterval > .zero { group.addTask { await self.watchExcludedNodes() } }
                 await group.next()
                 group.cancelAll()
             }
