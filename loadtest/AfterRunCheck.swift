@@ -46,7 +46,7 @@ struct AfterRunCheck: Codable, Sendable, Equatable {
             try? await Task.sleep(for: .milliseconds(500))
         }
         let waited = ContinuousClock.now - started
-        check.settleSeconds = (Double(waited.components.seconds) + Double(waited.components.attoseconds) / 1e18).rounded()
+        check.settleSeconds = waited.inSeconds.rounded()
         check.underReplicated = status?.under_replicated_files
         check.failedRepairs = status?.failed_items
         for file in stored {

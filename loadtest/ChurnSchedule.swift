@@ -1,3 +1,5 @@
+import DFSCore
+
 /// `--churn SEED`: a fault schedule drawn from a seed, so a churn run can be repeated exactly. One node is faulty
 /// at a time: every 2-5 s the faulty node is restored (started again after a kill, resumed after a pause) and a
 /// node drawn at random is killed or paused; at the end of the run the last one is restored, so what was stored can
@@ -20,7 +22,7 @@ extension FaultSchedule {
             let start = at + .milliseconds(100)
             guard start + gap.lowerBound <= duration else { break }
             let next = Fault(
-                action: random.next() % 2 == 0 ? .kill : .pause, node: Int(random.next() % UInt64(nodes)) + 1, at: start)
+                action: random.next(below: 2) == 0 ? .kill : .pause, node: Int(random.next(below: UInt64(nodes))) + 1, at: start)
             faults.append(next)
             faulty = next
             at = min(at + random.duration(in: gap), duration)
@@ -34,25 +36,12 @@ extension FaultSchedule {
     }
 }
 
-/// A small seeded generator (SplitMix64): the same seed gives the same schedule on every machine.
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
+extension SplitMix64 {
     /// A duration drawn evenly from `range`, to the millisecond.
     mutating func duration(in range: ClosedRange<Duration>) -> Duration {
         let low = range.lowerBound.milliseconds
         let high = range.upperBound.milliseconds
-        return .milliseconds(low + Int64(next() % UInt64(high - low + 1)))
+        return .milliseconds(low + Int64(next(below: UInt64(high - low + 1))))
     }
 }
 

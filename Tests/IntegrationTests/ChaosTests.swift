@@ -1,3 +1,4 @@
+import DFSCore
 import Foundation
 import Testing
 import TestSupport
@@ -99,22 +100,6 @@ struct ChaosTests {
                         .utf8))
         }
     }
-}
-
-/// A tiny seedable generator (SplitMix64), so a failing run can be replayed from its printed seed.
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    mutating func next(below bound: UInt64) -> UInt64 { next() % bound }
 }
 
 func seededBytes(_ count: Int, using random: inout SplitMix64) -> [UInt8] {

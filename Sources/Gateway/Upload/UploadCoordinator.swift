@@ -291,19 +291,7 @@ struct UploadCoordinator: Sendable {
         let candidates = ranked.filter { !$0.isSelectable && !failed.contains($0.id) && !rechecked.contains($0.id) }
         guard usable.count < writeQuorum, !candidates.isEmpty else { return ranked }
         rechecked.formUnion(candidates.map(\.id))
-        let nodes = self.nodes
-        let timeout = livenessTimeout
-        let answering = await withTaskGroup(of: NodeID?.self) { group in
-            for node in candidates {
-                group.addTask {
-                    let health = try? await withDeadline(timeout) { try await nodes.health(of: node.endpoint, timeout: timeout) }
-                    return health?.status == "UP" ? node.id : nil
-                }
-            }
-            var answered: Set<NodeID> = []
-            for await id in group { if let id { answered.insert(id) } }
-            return answered
-        }
+        let answering = Set(await healthChecks(of: candidates).keys)
         guard !answering.isEmpty else { return ranked }
         logger.info(
             "too few nodes in selection for the write quorum; taking nodes that answer again",
@@ -319,6 +307,26 @@ struct UploadCoordinator: Sendable {
         return selectable + rejoined + ranked.filter { !$0.isSelectable && !answering.contains($0.id) }
     }
 
+    /// Health-checks `nodes` all at once, each within `livenessTimeout`; returns those that answered UP, with how long
+    /// the check took.
+    private func healthChecks(of candidates: [NodeScore]) async -> [NodeID: Duration] {
+        let nodes = self.nodes
+        let timeout = livenessTimeout
+        return await withTaskGroup(of: (NodeID, Duration)?.self) { group in
+            for node in candidates {
+                group.addTask {
+                    let started = ContinuousClock.now
+                    // The client's own deadline may not hold when a node hangs: bound it here as well.
+                    let health = try? await withDeadline(timeout) { try await nodes.health(of: node.endpoint, timeout: timeout) }
+                    return health?.status == "UP" ? (node.id, ContinuousClock.now - started) : nil
+                }
+            }
+            var answered: [NodeID: Duration] = [:]
+            for await case let (id, latency)? in group { answered[id] = latency }
+            return answered
+        }
+    }
+
     /// `ranked` with every selectable node not heard from within `livenessWindow` health-checked first (all at
     /// once); those that do not answer within `livenessTimeout` count a failure and move to the end as DOWN for
     /// this upload, so it neither streams to them nor names them as replication targets.
@@ -329,26 +337,9 @@ struct UploadCoordinator: Sendable {
             if quiet.map({ $0 > livenessWindow }) ?? true { stale.append(node) }
         }
         guard !stale.isEmpty else { return ranked }
-        let nodes = self.nodes
-        let timeout = livenessTimeout
-        let silent = await withTaskGroup(of: NodeID?.self) { group in
-            for node in stale {
-                group.addTask {
-                    let started = ContinuousClock.now
-                    // The client's own deadline may not hold when a node hangs: bound it here as well.
-                    let health = try? await withDeadline(timeout) { try await nodes.health(of: node.endpoint, timeout: timeout) }
-                    let answered = health?.status == "UP"
-                    if answered {
-                        await scoreboard.requestSucceeded(on: node.id, latency: ContinuousClock.now - started)
-                        return nil
-                    }
-                    return node.id
-                }
-            }
-            var unanswered: Set<NodeID> = []
-            for await id in group { if let id { unanswered.insert(id) } }
-            return unanswered
-        }
+        let answered = await healthChecks(of: stale)
+        for (id, latency) in answered { await scoreboard.requestSucceeded(on: id, latency: latency) }
+        let silent = Set(stale.map(\.id)).subtracting(answered.keys)
         guard !silent.isEmpty else { return ranked }
         for id in silent {
             await scoreboard.requestFailed(on: id)
