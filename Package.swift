@@ -68,7 +68,7 @@ let package = Package(
             providers: [.apt(["libmariadb-dev"])]
         ),
         // <sys/xattr.h> for Swift: the storage node records each blob's digest in an extended attribute.
-        .target(name: "CXattr"),
+        .target(name: "CFileSystem"),
         .target(
             name: "DFSMetadata",
             dependencies: [
@@ -125,7 +125,7 @@ let package = Package(
         .executableTarget(
             name: "StorageNode",
             dependencies: [
-                "DFSCore", "DFSClient", "DFSServer", "CXattr",
+                "DFSCore", "DFSClient", "DFSServer", "CFileSystem",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),

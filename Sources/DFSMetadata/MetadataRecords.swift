@@ -230,3 +230,12 @@ public struct ReplicationSummary: Sendable, Equatable {
         self.queueCounts = queueCounts
     }
 }
+
+/// One upload to record, as both stores queue it for a group commit: the file, the nodes holding verified copies,
+/// and the copies still to make.
+struct UploadRecord: Sendable {
+    var file: FileRecord
+    var nodes: [NodeID]
+    var verifiedAt: Date
+    var queue: [NewQueueItem]
+}

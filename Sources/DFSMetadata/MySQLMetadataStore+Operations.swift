@@ -46,30 +46,67 @@ extension MySQLMetadataStore {
 
     public func recordUpload(_ file: FileRecord, verifiedOn nodes: [NodeID], verifiedAt: Date, queue: [NewQueueItem]) async throws
     {
-        let verified = Self.time(verifiedAt)
-        do {
-            try await withConnection(transaction: true) { connection in
-                // Locking read: a concurrent upload of the same key on another gateway waits here, then sees it.
-                let existing = try connection.query(
-                    "SELECT 1 FROM files WHERE file_key = ? FOR UPDATE", [.text(file.key.rawValue)])
-                if !existing.isEmpty { throw MetadataError.fileAlreadyExists(file.key) }
-                try connection.update(
-                    "INSERT INTO files (file_key, original_filename, size_bytes, checksum_sha256, uploaded_at, block_root) VALUES (?, ?, ?, ?, ?, ?)",
-                    [
-                        .text(file.key.rawValue), .text(file.originalFilename), .int(file.sizeBytes), .text(file.checksum.hex),
-                        Self.time(file.uploadedAt), file.blockRoot.map { .text($0.hex) } ?? .null,
-                    ])
-                for node in nodes {
-                    try connection.update(
-                        "INSERT INTO file_locations (file_key, node_id, status, last_verified_at) VALUES (?, ?, 'ACTIVE', ?)",
-                        [.text(file.key.rawValue), .text(node.rawValue), verified])
+        try await uploadCommits.submit(
+            UploadRecord(file: file, nodes: nodes, verifiedAt: verifiedAt, queue: queue),
+            committingWith: { [self] uploads in await self.commitUploads(uploads) })
+    }
+
+    /// Records a batch of uploads in one transaction, each in its own savepoint so a taken key fails that upload
+    /// alone. Should the batch's transaction fail as a whole (a deadlock with another gateway rolls it all back),
+    /// each upload is recorded again in a transaction of its own, so one conflict never fails its neighbours.
+    private func commitUploads(_ uploads: [UploadRecord]) async -> [Result<Void, any Error>] {
+        if uploads.count > 1 {
+            let batched = try? await withConnection(transaction: true) { connection in
+                try uploads.map { upload -> Result<Void, any Error> in
+                    try connection.execute("SAVEPOINT upload")
+                    do {
+                        try Self.insert(upload, on: connection)
+                        try connection.execute("RELEASE SAVEPOINT upload")
+                        return .success(())
+                    } catch let error as MetadataError {
+                        try connection.execute("ROLLBACK TO SAVEPOINT upload")
+                        return .failure(error)
+                    } catch let error as MySQLError where error.isDuplicateKey {
+                        try connection.execute("ROLLBACK TO SAVEPOINT upload")
+                        return .failure(MetadataError.fileAlreadyExists(upload.file.key))
+                    }
                 }
-                try Self.insertQueueItems(queue, at: verifiedAt, on: connection)
             }
-        } catch let error as MySQLError where error.isDuplicateKey {
-            // Two gateways raced past the locking read (gap locks differ by isolation level): the key is taken.
-            throw MetadataError.fileAlreadyExists(file.key)
+            if let batched { return batched }
         }
+        var outcomes: [Result<Void, any Error>] = []
+        for upload in uploads {
+            do {
+                try await withConnection(transaction: true) { connection in try Self.insert(upload, on: connection) }
+                outcomes.append(.success(()))
+            } catch let error as MySQLError where error.isDuplicateKey {
+                // Two gateways raced past the locking read (gap locks differ by isolation level): the key is taken.
+                outcomes.append(.failure(MetadataError.fileAlreadyExists(upload.file.key)))
+            } catch {
+                outcomes.append(.failure(error))
+            }
+        }
+        return outcomes
+    }
+
+    private static func insert(_ upload: UploadRecord, on connection: MySQLConnection) throws {
+        let file = upload.file
+        let verified = Self.time(upload.verifiedAt)
+        // Locking read: a concurrent upload of the same key on another gateway waits here, then sees it.
+        let existing = try connection.query("SELECT 1 FROM files WHERE file_key = ? FOR UPDATE", [.text(file.key.rawValue)])
+        if !existing.isEmpty { throw MetadataError.fileAlreadyExists(file.key) }
+        try connection.update(
+            "INSERT INTO files (file_key, original_filename, size_bytes, checksum_sha256, uploaded_at, block_root) VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                .text(file.key.rawValue), .text(file.originalFilename), .int(file.sizeBytes), .text(file.checksum.hex),
+                Self.time(file.uploadedAt), file.blockRoot.map { .text($0.hex) } ?? .null,
+            ])
+        for node in upload.nodes {
+            try connection.update(
+                "INSERT INTO file_locations (file_key, node_id, status, last_verified_at) VALUES (?, ?, 'ACTIVE', ?)",
+                [.text(file.key.rawValue), .text(node.rawValue), verified])
+        }
+        try Self.insertQueueItems(upload.queue, at: upload.verifiedAt, on: connection)
     }
 
     public func file(_ key: FileKey) async throws -> FileEntry? {

@@ -10,6 +10,8 @@ import Logging
 public final class MySQLMetadataStore: MetadataStore {
     let pool: MySQLConnectionPool
     let logger: Logger
+    /// Uploads recorded while a commit is under way wait for the next one (see `GroupCommit`).
+    let uploadCommits = GroupCommit<UploadRecord>()
 
     private init(pool: MySQLConnectionPool, logger: Logger) {
         self.pool = pool

@@ -42,24 +42,58 @@ extension SQLiteMetadataStore {
 
     public func recordUpload(_ file: FileRecord, verifiedOn nodes: [NodeID], verifiedAt: Date, queue: [NewQueueItem]) async throws
     {
-        let verified = MetadataTime.format(verifiedAt)
-        try await serialized(transaction: true) {
-            let existing = try await self.run("SELECT 1 FROM files WHERE file_key = ?", [.text(file.key.rawValue)])
-            if !existing.isEmpty { throw MetadataError.fileAlreadyExists(file.key) }
-            try await self.run(
-                "INSERT INTO files (file_key, original_filename, size_bytes, checksum_sha256, uploaded_at, block_root) VALUES (?, ?, ?, ?, ?, ?)",
-                [
-                    .text(file.key.rawValue), .text(file.originalFilename), .integer(Int(file.sizeBytes)),
-                    .text(file.checksum.hex), .text(MetadataTime.format(file.uploadedAt)),
-                    file.blockRoot.map { .text($0.hex) } ?? .null,
-                ])
-            for node in nodes {
-                try await self.run(
-                    "INSERT INTO file_locations (file_key, node_id, status, last_verified_at) VALUES (?, ?, 'ACTIVE', ?)",
-                    [.text(file.key.rawValue), .text(node.rawValue), .text(verified)])
+        try await uploadCommits.submit(
+            UploadRecord(file: file, nodes: nodes, verifiedAt: verifiedAt, queue: queue),
+            committingWith: { [self] uploads in await self.commitUploads(uploads) })
+    }
+
+    /// Records a batch of uploads in one transaction (one WAL fsync); each in its own savepoint when there are
+    /// several, so a key that already exists fails that upload alone.
+    private func commitUploads(_ uploads: [UploadRecord]) async -> [Result<Void, any Error>] {
+        do {
+            return try await serialized(transaction: true) {
+                guard uploads.count > 1 else {
+                    try await self.insert(uploads[0])
+                    return [.success(())]
+                }
+                var outcomes: [Result<Void, any Error>] = []
+                for upload in uploads {
+                    try await self.run("SAVEPOINT upload")
+                    do {
+                        try await self.insert(upload)
+                        try await self.run("RELEASE upload")
+                        outcomes.append(.success(()))
+                    } catch {
+                        try await self.run("ROLLBACK TO upload")
+                        try await self.run("RELEASE upload")
+                        outcomes.append(.failure(error))
+                    }
+                }
+                return outcomes
             }
-            try await self.insertQueueItems(queue, at: verifiedAt)
+        } catch {
+            return Array(repeating: .failure(error), count: uploads.count)
         }
+    }
+
+    private func insert(_ upload: UploadRecord) async throws {
+        let file = upload.file
+        let verified = MetadataTime.format(upload.verifiedAt)
+        let existing = try await self.run("SELECT 1 FROM files WHERE file_key = ?", [.text(file.key.rawValue)])
+        if !existing.isEmpty { throw MetadataError.fileAlreadyExists(file.key) }
+        try await self.run(
+            "INSERT INTO files (file_key, original_filename, size_bytes, checksum_sha256, uploaded_at, block_root) VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                .text(file.key.rawValue), .text(file.originalFilename), .integer(Int(file.sizeBytes)),
+                .text(file.checksum.hex), .text(MetadataTime.format(file.uploadedAt)),
+                file.blockRoot.map { .text($0.hex) } ?? .null,
+            ])
+        for node in upload.nodes {
+            try await self.run(
+                "INSERT INTO file_locations (file_key, node_id, status, last_verified_at) VALUES (?, ?, 'ACTIVE', ?)",
+                [.text(file.key.rawValue), .text(node.rawValue), .text(verified)])
+        }
+        try await self.insertQueueItems(upload.queue, at: upload.verifiedAt)
     }
 
     public func file(_ key: FileKey) async throws -> FileEntry? {

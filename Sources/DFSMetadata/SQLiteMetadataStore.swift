@@ -9,6 +9,8 @@ public final class SQLiteMetadataStore: MetadataStore {
     let connection: SQLiteConnection
     let lock = AsyncSerialLock()
     let logger: Logger
+    /// Uploads recorded while a commit is on disk wait for the next one (see `GroupCommit`).
+    let uploadCommits = GroupCommit<UploadRecord>()
 
     private init(connection: SQLiteConnection, logger: Logger) {
         self.connection = connection

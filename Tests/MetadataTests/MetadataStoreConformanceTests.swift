@@ -98,6 +98,48 @@ struct MetadataStoreConformanceTests {
         }
     }
 
+    @Test(
+        "concurrent uploads are all recorded; of two with one key, one wins and the other alone is refused",
+        arguments: TestBackend.all)
+    func concurrentUploadsWithDuplicates(_ backend: TestBackend) async throws {
+        try await backend.withFreshStore { store in
+            let outcomes = await withTaskGroup(of: (String, String, Bool).self) { group in
+                for index in 0..<40 {
+                    for name in index < 10 ? ["first", "second"] : ["only"] {
+                        group.addTask {
+                            let file = sampleFile("c\(index)", name: name)
+                            let queued = NewQueueItem(
+                                fileKey: file.key, targetNodeID: node("node-3"), sourceNodeID: node("node-1"), kind: .replicate,
+                                reason: name)
+                            do {
+                                try await store.recordUpload(
+                                    file, verifiedOn: [node("node-1")], verifiedAt: Date(), queue: [queued])
+                                return (file.key.rawValue, name, true)
+                            } catch MetadataError.fileAlreadyExists {
+                                return (file.key.rawValue, name, false)
+                            } catch {
+                                Issue.record("unexpected \(error)")
+                                return (file.key.rawValue, name, false)
+                            }
+                        }
+                    }
+                }
+                return await group.reduce(into: []) { $0.append($1) }
+            }
+            let winners = outcomes.filter(\.2)
+            #expect(winners.count == 40)
+            #expect(Set(winners.map(\.0)).count == 40)
+            #expect(try await store.listFiles(limit: 100, before: nil).count == 40)
+            for winner in winners {
+                #expect(try await store.file(key(winner.0))?.file.originalFilename == winner.1)
+            }
+            let queue = try await store.queueItems(QueueFilter())
+            #expect(queue.count == 40, "only the recorded uploads' queue items remain")
+            #expect(
+                Set(queue.map { "\($0.fileKey.rawValue)/\($0.errorMessage ?? "")" }) == Set(winners.map { "\($0.0)/\($0.1)" }))
+        }
+    }
+
     @Test("files page newest first with a cursor", arguments: TestBackend.all)
     func filesPage(_ backend: TestBackend) async throws {
         try await backend.withFreshStore { store in

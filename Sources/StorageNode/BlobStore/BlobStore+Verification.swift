@@ -95,7 +95,7 @@ extension BlobStore {
         try POSIXFile.writeDurably(BlockTableFile.encode(digests), to: draft)
         defer { _ = try? POSIXFile.removeIfPresent(draft) }
         let blobPath = layout.blobPath(for: blob.key)
-        let placed = try withNamespaceLock {
+        let placed = try withNamespaceLock { _ in
             guard try POSIXFile.status(of: blobPath)?.identity == blob.identity else { return false }
             try POSIXFile.rename(draft, to: layout.blocksPath(for: blob.key))
             return true

@@ -31,6 +31,11 @@ final class BlobStore: Sendable {
     let damage = DamagedBlocks()
     /// Deleted keys: a put of one that finishes later is discarded (see `DeletedKeys`).
     let deletedKeys = DeletedKeys()
+    /// Puts ready to be moved into place, made durable a batch at a time (see `BlobStore+GroupCommit`).
+    let commits = GroupCommit<PendingCommit>()
+    /// Directory fsyncs made by commit batches so far: one per changed shard directory per batch, so fewer than
+    /// puts when batches share them.
+    let directorySyncs = Atomic<Int>(0)
 
     private init(layout: BlobLayout, threads: NIOThreadPool, blobCount: Int, digestsInAttribute: Bool) {
         self.layout = layout
@@ -84,9 +89,10 @@ final class BlobStore: Sendable {
         }
     }
 
-    /// Runs a quick namespace change (renames under `blobs/`) serialised with puts and deletes.
-    func withNamespaceLock<T>(_ body: () throws -> T) throws -> T {
-        try namespace.withLock { _ in try body() }
+    /// Runs a quick namespace change (renames under `blobs/`) serialised with puts and deletes; `body` may adjust
+    /// the blob count.
+    func withNamespaceLock<T>(_ body: (inout Int) throws -> T) throws -> T {
+        try namespace.withLock { count in try body(&count) }
     }
 
     /// Blobs currently stored, kept up to date by puts and deletes (no disk scan).
@@ -101,10 +107,11 @@ final class BlobStore: Sendable {
     /// Streams `body` into `key`, hashing the whole blob and each block while writing; durable and visible only once
     /// this returns.
     ///
-    /// Durable: temp file in `tmp/`, the digest in its extended attribute, fsync, rename into place, fsync the
-    /// directory; a blob of more than one block has its block table written and fsynced first and renamed just
-    /// before it (with a digest sidecar instead of the attribute, that is written and fsynced too, and renamed after
-    /// the blob). A body that fails midway, a digest other than `expectedDigest` or a block root other than
+    /// Durable: temp file in `tmp/`, the digest in its extended attribute, fsynced (a blob of more than
+    /// `smallBodyBytes` at once, a smaller one in its commit batch), renamed into place and its directory fsynced
+    /// in a group commit (`commit(_:)`); a blob of more than one block has its block table written and fsynced first and renamed just
+    /// before it (with a digest sidecar instead of the attribute, each blob is committed alone: sidecar written and
+    /// fsynced, renamed after the blob, directory fsynced). A body that fails midway, a digest other than `expectedDigest` or a block root other than
     /// `expectedBlockRoot` leaves nothing visible. An existing blob under `key` is replaced atomically.
     func put<Body: AsyncSequence>(
         _ key: FileKey,
@@ -135,22 +142,31 @@ final class BlobStore: Sendable {
         }
         let bufferedHead = head
         if bodyEnded {
-            return try await threads.runIfActive {
+            // A small blob's data is flushed in its commit batch, together with the others'.
+            let prepared = try await threads.runIfActive {
                 let draft = try Self.draft(in: layout, startingWith: bufferedHead)
                 do {
-                    return try self.finish(draft, as: key, expectedDigest: expectedDigest, expectedBlockRoot: expectedBlockRoot)
+                    return try self.prepare(
+                        draft, expectedDigest: expectedDigest, expectedBlockRoot: expectedBlockRoot, syncData: false)
                 } catch {
                     draft.discard()
                     throw error
                 }
             }
+            do {
+                return try await commit(prepared, as: key)
+            } catch {
+                prepared.draft.discard()
+                throw error
+            }
         }
         let draft = try await threads.runIfActive { try Self.draft(in: layout, startingWith: bufferedHead) }
         do {
             try await receive(&chunks, into: draft)
-            return try await threads.runIfActive {
-                try self.finish(draft, as: key, expectedDigest: expectedDigest, expectedBlockRoot: expectedBlockRoot)
+            let prepared = try await threads.runIfActive {
+                try self.prepare(draft, expectedDigest: expectedDigest, expectedBlockRoot: expectedBlockRoot, syncData: true)
             }
+            return try await commit(prepared, as: key)
         } catch {
             // A close and an unlink: cheap enough to do inline, and it must happen even if the task was cancelled.
             draft.discard()
@@ -170,10 +186,12 @@ final class BlobStore: Sendable {
         return draft
     }
 
-    /// Checks the digests, seals the draft and moves it into place; runs on the I/O threads.
-    private func finish(
-        _ draft: BlobDraft, as key: FileKey, expectedDigest: SHA256Digest?, expectedBlockRoot: SHA256Digest?
-    ) throws -> StoredBlob {
+    /// Checks the digests, seals the draft and writes its block table; runs on the I/O threads.
+    /// - Parameter syncData: whether the draft's data is flushed now (a large blob, whose flush takes long enough
+    ///   to hold back a whole batch) or in its commit batch.
+    private func prepare(
+        _ draft: BlobDraft, expectedDigest: SHA256Digest?, expectedBlockRoot: SHA256Digest?, syncData: Bool
+    ) throws -> PreparedBlob {
         let digests = draft.digests
         if let expectedDigest, expectedDigest != digests.whole {
             throw BlobStoreError.digestMismatch(expected: expectedDigest, actual: digests.whole)
@@ -181,10 +199,25 @@ final class BlobStore: Sendable {
         if let expectedBlockRoot, expectedBlockRoot != digests.blocks.root {
             throw BlobStoreError.blockRootMismatch(expected: expectedBlockRoot, actual: digests.blocks.root)
         }
-        try draft.seal(digestAttribute: digestsInAttribute ? digests.whole : nil)
-        try commit(draft, as: key, digests: digests)
+        // Without attributes the digest sidecar is written apart and every step keeps its own fsync.
+        try draft.seal(digestAttribute: digestsInAttribute ? digests.whole : nil, syncData: syncData || !digestsInAttribute)
+        // A blob of one block needs no table: its single block digest is its whole digest.
+        let tableDraft = digests.blocks.count > 1 ? layout.newTemporaryPath() : nil
+        if let tableDraft { try POSIXFile.writeDurably(BlockTableFile.encode(digests), to: tableDraft) }
+        return PreparedBlob(draft: draft, digests: digests, tableDraft: tableDraft)
+    }
+
+    /// Moves a prepared blob into place, durably: in a group commit where digests live in attributes, else alone.
+    private func commit(_ prepared: PreparedBlob, as key: FileKey) async throws -> StoredBlob {
+        defer { prepared.removeTableDraft() }  // still there only if a step failed
+        if digestsInAttribute {
+            try await commits.submit(
+                PendingCommit(blob: prepared, key: key), committingWith: { [self] batch in await self.commit(batch) })
+        } else {
+            try await threads.runIfActive { try self.commitWithSidecar(prepared, as: key) }
+        }
         damage.forget(key)
-        return StoredBlob(key: key, digests: digests)
+        return StoredBlob(key: key, digests: prepared.digests)
     }
 
     /// Removes a blob and its sidecars; returns false if there was none.
@@ -239,43 +272,14 @@ final class BlobStore: Sendable {
         }
     }
 
-    /// Moves a sealed draft into place, with its block table when it has more than one block and a digest sidecar
-    /// when the digest is not in its attribute; runs on the I/O threads.
-    private func commit(_ draft: BlobDraft, as key: FileKey, digests: BlobDigests) throws {
-        let digest = digests.whole
+    /// Moves a sealed draft into place with its digest in a sidecar (a file system without extended attributes),
+    /// each step fsynced; runs on the I/O threads.
+    private func commitWithSidecar(_ prepared: PreparedBlob, as key: FileKey) throws {
         let blobPath = layout.blobPath(for: key)
         let digestPath = layout.digestPath(for: key)
-        let blocksPath = layout.blocksPath(for: key)
         let shard = layout.shardDirectory(for: key)
-        // A blob of one block needs no table: its single block digest is its whole digest.
-        let tableDraft = digests.blocks.count > 1 ? layout.newTemporaryPath() : nil
-        if let tableDraft { try POSIXFile.writeDurably(BlockTableFile.encode(digests), to: tableDraft) }
-        defer { if let tableDraft { _ = try? POSIXFile.removeIfPresent(tableDraft) } }  // still there only if a step failed
-        /// Puts the table in place (or drops a stale one) just before the blob: a crash between the two renames
-        /// leaves a table whose size and whole digest do not match the blob there, which readers ignore.
-        func placeTable() throws {
-            if let tableDraft {
-                try POSIXFile.rename(tableDraft, to: blocksPath)
-            } else {
-                try POSIXFile.removeIfPresent(blocksPath)
-            }
-        }
-        if digestsInAttribute {
-            if try POSIXFile.makeDirectory(shard) { try POSIXFile.syncDirectory(layout.blobsDirectory) }
-            try namespace.withLock { count in
-                if deletedKeys.contains(key) { throw BlobStoreError.deletedMeanwhile(key) }
-                let replacing = try POSIXFile.status(of: blobPath) != nil
-                // A sidecar from before attributes were used would outlive the blob it described: drop it first.
-                try POSIXFile.removeIfPresent(digestPath)
-                try placeTable()
-                try POSIXFile.rename(draft.path, to: blobPath)
-                if !replacing { count += 1 }
-            }
-            try POSIXFile.syncDirectory(shard)
-            return
-        }
         let digestDraft = layout.newTemporaryPath()
-        try POSIXFile.writeDurably(digest.hex + "\n", to: digestDraft)
+        try POSIXFile.writeDurably(prepared.digests.whole.hex + "\n", to: digestDraft)
         defer { _ = try? POSIXFile.removeIfPresent(digestDraft) }  // still there only if a step below failed
         if try POSIXFile.makeDirectory(shard) { try POSIXFile.syncDirectory(layout.blobsDirectory) }
         try namespace.withLock { count in
@@ -284,12 +288,23 @@ final class BlobStore: Sendable {
             // Drop the old digest first: a crash between the renames then leaves a blob without a
             // digest (served without x-checksum-sha256), never a digest that describes other bytes.
             try POSIXFile.removeIfPresent(digestPath)
-            try placeTable()
-            try POSIXFile.rename(draft.path, to: blobPath)
+            try placeTable(of: prepared, as: key)
+            try POSIXFile.rename(prepared.draft.path, to: blobPath)
             if !replacing { count += 1 }
             try POSIXFile.rename(digestDraft, to: digestPath)
         }
         try POSIXFile.syncDirectory(shard)
+    }
+
+    /// Puts a blob's table in place (or drops a stale one) just before the blob: a crash between the two renames
+    /// leaves a table whose size and whole digest do not match the blob there, which readers ignore.
+    func placeTable(of prepared: PreparedBlob, as key: FileKey) throws {
+        let blocksPath = layout.blocksPath(for: key)
+        if let tableDraft = prepared.tableDraft {
+            try POSIXFile.rename(tableDraft, to: blocksPath)
+        } else {
+            try POSIXFile.removeIfPresent(blocksPath)
+        }
     }
 }
 

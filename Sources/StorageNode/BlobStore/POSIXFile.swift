@@ -1,4 +1,4 @@
-import CXattr
+import CFileSystem
 import Glibc
 import NIOCore
 
@@ -37,6 +37,13 @@ enum POSIXFile {
 
     static func sync(_ fd: Int32, path: String) throws {
         guard retryingOnInterrupt({ fsync(fd) }) == 0 else { throw BlobStoreError.fromErrno("fsync", path) }
+    }
+
+    /// Starts writing a file's dirty pages back without waiting (a hint: only a later fsync makes them durable).
+    /// On ext4 this also allocates the file's blocks now, so that one journal commit covers the allocations of every
+    /// file of a batch whose writeback was started before it.
+    static func startWriteback(_ fd: Int32) {
+        _ = retryingOnInterrupt { dfs_start_writeback(fd) }
     }
 
     /// Makes a directory's entries (a rename, an unlink, a new child) durable.

@@ -1,0 +1,81 @@
+import DFSCore
+import Glibc
+
+/// A blob received, checked and sealed in `tmp/`, waiting to be moved into place.
+struct PreparedBlob: Sendable {
+    let draft: BlobDraft
+    let digests: BlobDigests
+    /// Its block table, written and fsynced in `tmp/`, for a blob of more than one block.
+    let tableDraft: String?
+
+    func removeTableDraft() {
+        if let tableDraft { _ = try? POSIXFile.removeIfPresent(tableDraft) }
+    }
+}
+
+/// One put in a commit batch.
+struct PendingCommit: Sendable {
+    let blob: PreparedBlob
+    let key: FileKey
+}
+
+extension BlobStore {
+    /// Commits a batch of puts with about two journal commits in all instead of two per put: each draft is fsynced
+    /// (their writeback was started when they were sealed, so the first fsync's journal commit covers the block
+    /// allocations of all of them and the others find their data written), then each is renamed into place, then
+    /// each shard directory that changed is fsynced (the first commits every rename). A put answers only after
+    /// its directory's fsync, so what it acknowledged survives a crash; before that, a crash leaves the key as it
+    /// was (the old blob, or none) plus a draft in `tmp/` that the next start removes. Only the puts' own files are
+    /// flushed, never the rest of the file system (`syncfs` would wait for every other writer's dirty pages too).
+    /// One put's failure (its key deleted meanwhile) fails it alone. Runs in one trip to the I/O threads.
+    func commit(_ batch: [PendingCommit]) async -> [Result<Void, any Error>] {
+        do {
+            return try await threads.runIfActive {
+                var outcomes = batch.map { pending in Result { try pending.blob.draft.completeSync() } }
+                var changedShards: [String: [Int]] = [:]
+                for (index, pending) in batch.enumerated() where (try? outcomes[index].get()) != nil {
+                    outcomes[index] = Result {
+                        if try self.place(pending.blob, as: pending.key) {
+                            try self.syncDirectoryCounted(self.layout.blobsDirectory)
+                        }
+                    }
+                    if (try? outcomes[index].get()) != nil {
+                        changedShards[self.layout.shardDirectory(for: pending.key), default: []].append(index)
+                    }
+                }
+                for (shard, indices) in changedShards {
+                    do {
+                        try self.syncDirectoryCounted(shard)
+                    } catch {
+                        for index in indices { outcomes[index] = .failure(error) }
+                    }
+                }
+                return outcomes
+            }
+        } catch {
+            return Array(repeating: .failure(error), count: batch.count)
+        }
+    }
+
+    private func syncDirectoryCounted(_ path: String) throws {
+        directorySyncs.add(1, ordering: .relaxed)
+        try POSIXFile.syncDirectory(path)
+    }
+
+    /// Renames one prepared blob (and its table) into place, not yet durably; returns whether its shard directory
+    /// had to be created (then `blobs/` itself needs an fsync). Runs on the I/O threads.
+    private func place(_ blob: PreparedBlob, as key: FileKey) throws -> Bool {
+        let blobPath = layout.blobPath(for: key)
+        let createdShard = try POSIXFile.makeDirectory(layout.shardDirectory(for: key))
+        try withNamespaceLock { count in
+            if deletedKeys.contains(key) { throw BlobStoreError.deletedMeanwhile(key) }
+            let replacing = try POSIXFile.status(of: blobPath) != nil
+            // A sidecar from before attributes were used would outlive the blob it described: drop it first.
+            try POSIXFile.removeIfPresent(layout.digestPath(for: key))
+            try placeTable(of: blob, as: key)
+            try POSIXFile.rename(blob.draft.path, to: blobPath)
+            if !replacing { count += 1 }
+        }
+        return createdShard
+    }
+}
