@@ -1,5 +1,6 @@
 import DFSCore
 import Foundation
+import Synchronization
 
 /// Where a node keeps things under its data directory.
 ///
@@ -28,8 +29,16 @@ struct BlobLayout: Sendable {
     func digestPath(for key: FileKey) -> String { blobPath(for: key) + Self.digestSuffix }
     func blocksPath(for key: FileKey) -> String { blobPath(for: key) + Self.blocksSuffix }
 
-    /// A fresh, never reused name in `tmp/`.
-    func newTemporaryPath() -> String { temporaryDirectory + "/" + UUID().uuidString.lowercased() + ".tmp" }
+    /// A fresh, never reused name in `tmp/`: this process's random prefix and a counter (a UUID each time cost an
+    /// open, read and close of /dev/urandom per write). Drafts are created exclusively, so a clash could only fail
+    /// a write, never mix two.
+    func newTemporaryPath() -> String {
+        let serial = Self.temporarySerial.add(1, ordering: .relaxed).newValue
+        return temporaryDirectory + "/" + Self.processPrefix + "-" + String(serial, radix: 16) + ".tmp"
+    }
+
+    private static let processPrefix = UUID().uuidString.lowercased()
+    private static let temporarySerial = Atomic<UInt64>(0)
 
     /// Refuses keys whose blob file would be another key's sidecar (`k.sha256` and `k.blocks` belong to `k`).
     static func checkStorable(_ key: FileKey) throws {

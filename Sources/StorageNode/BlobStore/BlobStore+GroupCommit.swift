@@ -57,6 +57,16 @@ extension BlobStore {
         }
     }
 
+    /// Creates the key's shard directory unless this process saw it already (shards are never removed): returns
+    /// whether it was created now.
+    private func makeShardDirectory(for key: FileKey) throws -> Bool {
+        let shard = layout.shardDirectory(for: key)
+        if knownShards.withLock({ $0.contains(shard) }) { return false }
+        let created = try POSIXFile.makeDirectory(shard)
+        knownShards.withLock { _ = $0.insert(shard) }
+        return created
+    }
+
     private func syncDirectoryCounted(_ path: String) throws {
         directorySyncs.add(1, ordering: .relaxed)
         try POSIXFile.syncDirectory(path)
@@ -66,16 +76,32 @@ extension BlobStore {
     /// had to be created (then `blobs/` itself needs an fsync). Runs on the I/O threads.
     private func place(_ blob: PreparedBlob, as key: FileKey) throws -> Bool {
         let blobPath = layout.blobPath(for: key)
-        let createdShard = try POSIXFile.makeDirectory(layout.shardDirectory(for: key))
+        let createdShard = try makeShardDirectory(for: key)
+        // Should the shard have gone (removed by hand), this put fails and the next one creates it again.
+        do {
+            try moveIntoPlace(blob, as: key, at: blobPath)
+        } catch {
+            knownShards.withLock { _ = $0.remove(layout.shardDirectory(for: key)) }
+            throw error
+        }
+        return createdShard
+    }
+
+    private func moveIntoPlace(_ blob: PreparedBlob, as key: FileKey, at blobPath: String) throws {
         try withNamespaceLock { count in
             if deletedKeys.contains(key) { throw BlobStoreError.deletedMeanwhile(key) }
             let replacing = try POSIXFile.status(of: blobPath) != nil
-            // A sidecar from before attributes were used would outlive the blob it described: drop it first.
-            try POSIXFile.removeIfPresent(layout.digestPath(for: key))
-            try placeTable(of: blob, as: key)
+            if replacing {
+                // A sidecar from before attributes were used would outlive the blob it described: drop it first.
+                try POSIXFile.removeIfPresent(layout.digestPath(for: key))
+                try placeTable(of: blob, as: key)
+            } else if let tableDraft = blob.tableDraft {
+                // A new key has no sidecar to drop; a table a crash left without its blob describes other bytes
+                // (readers ignore it), and a new table replaces it.
+                try POSIXFile.rename(tableDraft, to: layout.blocksPath(for: key))
+            }
             try POSIXFile.rename(blob.draft.path, to: blobPath)
             if !replacing { count += 1 }
         }
-        return createdShard
     }
 }

@@ -36,6 +36,8 @@ final class BlobStore: Sendable {
     /// Directory fsyncs made by commit batches so far: one per changed shard directory per batch, so fewer than
     /// puts when batches share them.
     let directorySyncs = Atomic<Int>(0)
+    /// Shard directories known to exist (created or found by a commit), so a put needs no mkdir.
+    let knownShards = Mutex<Set<String>>([])
 
     private init(layout: BlobLayout, threads: NIOThreadPool, blobCount: Int, digestsInAttribute: Bool) {
         self.layout = layout
