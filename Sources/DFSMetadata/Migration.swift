@@ -30,6 +30,9 @@ public struct Migration: Sendable, Equatable {
         Migration(
             version: 2, name: "002_sqlite_block_digests.sql",
             sql: String(decoding: PackageResources._02_sqlite_block_digests_sql, as: UTF8.self)),
+        Migration(
+            version: 3, name: "003_sqlite_name_search.sql",
+            sql: String(decoding: PackageResources._03_sqlite_name_search_sql, as: UTF8.self)),
     ]
 
     /// MySQL's migrations, in order, numbered like SQLite's. A new file in schema/mysql must be listed here (a test checks).
@@ -40,6 +43,9 @@ public struct Migration: Sendable, Equatable {
         Migration(
             version: 2, name: "002_mysql_block_digests.sql",
             sql: String(decoding: PackageResources._02_mysql_block_digests_sql, as: UTF8.self)),
+        Migration(
+            version: 3, name: "003_mysql_name_search.sql",
+            sql: String(decoding: PackageResources._03_mysql_name_search_sql, as: UTF8.self)),
     ]
 }
 

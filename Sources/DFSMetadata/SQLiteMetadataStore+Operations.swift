@@ -116,20 +116,31 @@ extension SQLiteMetadataStore {
         try await serialized {
             var sql = "SELECT * FROM files WHERE deleted_at IS NULL AND seq < ?"
             var binds: [SQLiteData] = [.integer(Int(before ?? Int64.max))]
+            var order = " ORDER BY seq DESC LIMIT ?"
             if let matching {
                 // The text is ?2 and its longest ASCII stretch ?3 (seq is ?1, LIMIT takes the next number). SQLite's
                 // own lower() folds ASCII only; dfs_contains_folded applies FileNameSearch's rule. Keys are ASCII, so
                 // lower() is exact for them; for names it first rules out most rows cheaply, as a Swift call per row
                 // costs far more.
-                var nameMatches = "dfs_contains_folded(original_filename, ?2)"
+                var nameMatches = "dfs_contains_folded(files.original_filename, ?2)"
                 binds += [.text(matching.folded)]
                 if let run = matching.longestASCIIRun {
-                    nameMatches = "(instr(lower(original_filename), ?3) > 0 AND \(nameMatches))"
+                    nameMatches = "(instr(lower(files.original_filename), ?3) > 0 AND \(nameMatches))"
                     binds += [.text(run)]
+                    if run.utf8.count >= Self.trigramLength {
+                        // Every match contains the stretch, so the trigram index (migration 003) yields all
+                        // candidates, newest first, and the page stops the walk; ?4 is the stretch as an FTS phrase.
+                        sql = """
+                            SELECT files.* FROM files_search JOIN files ON files.seq = files_search.rowid
+                            WHERE files_search MATCH ?4 AND files_search.rowid < ?1 AND deleted_at IS NULL
+                            """
+                        binds += [.text(Self.ftsPhrase(run))]
+                        order = " ORDER BY files_search.rowid DESC LIMIT ?"
+                    }
                 }
-                sql += " AND (instr(lower(file_key), ?2) > 0 OR \(nameMatches))"
+                sql += " AND (instr(lower(files.file_key), ?2) > 0 OR \(nameMatches))"
             }
-            let rows = try await self.run(sql + " ORDER BY seq DESC LIMIT ?", binds + [.integer(limit)])
+            let rows = try await self.run(sql + order, binds + [.integer(limit)])
             guard !rows.isEmpty else { return [] }
             let keys = rows.compactMap { $0.column("file_key")?.string }
             let placeholders = Array(repeating: "?", count: keys.count).joined(separator: ",")
@@ -143,6 +154,12 @@ extension SQLiteMetadataStore {
             return try rows.map { row in try Self.fileEntry(row, locations: byKey[row.column("file_key")?.string ?? ""] ?? []) }
         }
     }
+
+    /// The trigram index finds only texts of at least this many characters.
+    static let trigramLength = 3
+
+    /// `text` as an FTS5 phrase: quoted, its quotes doubled, so no character of it is query syntax.
+    static func ftsPhrase(_ text: String) -> String { "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }
 
     public func markDeleted(_ key: FileKey, removedFrom: [NodeID], pendingOn: [NodeID], at time: Date) async throws -> Bool {
         let now = MetadataTime.format(time)

@@ -194,6 +194,12 @@ struct MetadataStoreConformanceTests {
             #expect(try await search("report", before: first.last!.sequence) == ["report-2024"])
             #expect(try await store.markDeleted(key("k-photo"), removedFrom: [node("node-1")], pendingOn: [], at: Date()))
             #expect(try await search("report") == ["k-report-late", "report-2024"])
+            // Full-text query syntax in the text (quotes, OR, *, NEAR) is only text.
+            let quoted = sampleFile("k-quoted", at: 1_800_000_008, name: "he said \"yes\" OR no* NEAR(x).txt")
+            try await store.recordUpload(quoted, verifiedOn: [node("node-1")], verifiedAt: Date(), queue: [])
+            #expect(try await search("\"YES\" or") == ["k-quoted"])
+            #expect(try await search("no* near(") == ["k-quoted"])
+            #expect(try await search("yes OR").isEmpty)
         }
     }
 

@@ -1,0 +1,4 @@
+-- SwiftDFS metadata, MySQL backend, migration 003: nothing to change, numbered like SQLite's 003.
+-- SQLite's 003 adds a trigram index for GET /files?q=. MariaDB's InnoDB full-text indexes match words, not
+-- substrings (the n-gram parser exists in MySQL only), so on MySQL a search scans `files` newest first, which a
+-- common text ends early; a rare text costs a scan of the table.
