@@ -115,6 +115,28 @@ public struct FileNameSearch: Sendable, Equatable {
         return String(decoding: longest, as: UTF8.self)
     }
 
+    /// The longest stretch of the text whose characters are ASCII or have no case at all (CJK, kana, digits, most
+    /// punctuation), nil if it has none. Every other character may have been lowercased from something else in a
+    /// name; these stand in the name as they stand in the text (ASCII up to its case), so an index that ignores ASCII
+    /// case finds every name that can match by looking for this stretch (with the one exception of
+    /// `longestASCIIRun`: a few characters lowercase to ASCII).
+    public var longestCaseStableRun: String? {
+        var longest: [Unicode.Scalar] = []
+        var current: [Unicode.Scalar] = []
+        for scalar in folded.unicodeScalars {
+            if scalar.isASCII || !scalar.properties.changesWhenCaseMapped {
+                current.append(scalar)
+                if current.count > longest.count { longest = current }
+            } else {
+                current = []
+            }
+        }
+        guard !longest.isEmpty else { return nil }
+        var run = ""
+        run.unicodeScalars.append(contentsOf: longest)
+        return run
+    }
+
     /// Unicode lowercasing, so "ÄRGER.PDF" is found by "ärger".
     static func fold(_ text: String) -> String { text.lowercased() }
 

@@ -123,20 +123,23 @@ extension SQLiteMetadataStore {
                 // lower() is exact for them; for names it first rules out most rows cheaply, as a Swift call per row
                 // costs far more.
                 var nameMatches = "dfs_contains_folded(files.original_filename, ?2)"
+                let stable = matching.longestCaseStableRun.flatMap { $0.unicodeScalars.count >= Self.trigramLength ? $0 : nil }
                 binds += [.text(matching.folded)]
                 if let run = matching.longestASCIIRun {
                     nameMatches = "(instr(lower(files.original_filename), ?3) > 0 AND \(nameMatches))"
                     binds += [.text(run)]
-                    if run.utf8.count >= Self.trigramLength {
-                        // Every match contains the stretch, so the trigram index (migration 003) yields all
-                        // candidates, newest first, and the page stops the walk; ?4 is the stretch as an FTS phrase.
-                        sql = """
-                            SELECT files.* FROM files_search JOIN files ON files.seq = files_search.rowid
-                            WHERE files_search MATCH ?4 AND files_search.rowid < ?1 AND deleted_at IS NULL
-                            """
-                        binds += [.text(Self.ftsPhrase(run))]
-                        order = " ORDER BY files_search.rowid DESC LIMIT ?"
-                    }
+                } else if stable != nil {
+                    binds += [.null]  // ?3 unused, ?4 follows
+                }
+                if let stable {
+                    // Every match contains this stretch, so the trigram index (migration 003) yields all candidates,
+                    // newest first, and the page's end stops the walk; ?4 is the stretch as an FTS phrase.
+                    sql = """
+                        SELECT files.* FROM files_search JOIN files ON files.seq = files_search.rowid
+                        WHERE files_search MATCH ?4 AND files_search.rowid < ?1 AND deleted_at IS NULL
+                        """
+                    binds += [.text(Self.ftsPhrase(stable))]
+                    order = " ORDER BY files_search.rowid DESC LIMIT ?"
                 }
                 sql += " AND (instr(lower(files.file_key), ?2) > 0 OR \(nameMatches))"
             }
@@ -155,7 +158,7 @@ extension SQLiteMetadataStore {
         }
     }
 
-    /// The trigram index finds only texts of at least this many characters.
+    /// The trigram index finds only texts of at least this many characters (Unicode scalars).
     static let trigramLength = 3
 
     /// `text` as an FTS5 phrase: quoted, its quotes doubled, so no character of it is query syntax.

@@ -20,12 +20,16 @@ struct FileNameSearchTests {
         #expect(throws: FileNameSearchError.controlCharacter) { try FileNameSearch("line\nbreak") }
     }
 
-    @Test("the longest ASCII stretch of the text, which SQLite prefilters with")
+    @Test("the longest ASCII and case-stable stretches of the text, which SQLite prefilters and looks up with")
     func asciiRun() throws {
         #expect(try FileNameSearch("Report")?.longestASCIIRun == "report")
         #expect(try FileNameSearch("Über-99")?.longestASCIIRun == "ber-99")
         #expect(try FileNameSearch("a日本語bc")?.longestASCIIRun == "bc")
         #expect(try FileNameSearch("日本語")?.longestASCIIRun == nil)
+        // Characters with a case (ü, Ä) end a case-stable stretch; ASCII, CJK and digits do not.
+        #expect(try FileNameSearch("Über-99")?.longestCaseStableRun == "ber-99")
+        #expect(try FileNameSearch("写真 Report ä")?.longestCaseStableRun == "写真 report ")
+        #expect(try FileNameSearch("ÄÖÜ")?.longestCaseStableRun == nil)
     }
 
     @Test("matches ignores case beyond ASCII")

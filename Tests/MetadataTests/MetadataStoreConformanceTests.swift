@@ -200,6 +200,12 @@ struct MetadataStoreConformanceTests {
             #expect(try await search("\"YES\" or") == ["k-quoted"])
             #expect(try await search("no* near(") == ["k-quoted"])
             #expect(try await search("yes OR").isEmpty)
+            // Caseless scripts go through the same lookup as ASCII.
+            let invoice = sampleFile("k-invoice", at: 1_800_000_009, name: "請求書 2024.pdf")
+            try await store.recordUpload(invoice, verifiedOn: [node("node-1")], verifiedAt: Date(), queue: [])
+            #expect(try await search("請求書") == ["k-invoice"])
+            #expect(try await search("求書 2") == ["k-invoice"])
+            #expect(try await search("請求書書").isEmpty)
         }
     }
 
