@@ -76,29 +76,43 @@ extension SQLiteMetadataStore {
     }
 
     public func replicationSummary(replicationFactor: Int) async throws -> ReplicationSummary {
-        try await serialized {
-            let under = try await self.run(
-                """
-                SELECT COUNT(*) AS files, COALESCE(SUM(size_bytes), 0) AS bytes FROM files f
-                WHERE f.deleted_at IS NULL
-                  AND (SELECT COUNT(*) FROM file_locations l WHERE l.file_key = f.file_key AND l.status = 'ACTIVE') < ?
-                """,
-                [.integer(replicationFactor)])
-            let oldest = try await self.run(
-                "SELECT MIN(created_at) AS oldest FROM replication_queue WHERE kind = 'REPLICATE' AND status IN ('PENDING', 'IN_PROGRESS', 'FAILED')"
-            )
-            let counts = try await self.run("SELECT status, COUNT(*) AS n FROM replication_queue GROUP BY status")
-            var byStatus = Dictionary(uniqueKeysWithValues: QueueItemStatus.allCases.map { ($0, 0) })
-            for row in counts {
-                if let status = row.column("status")?.string.flatMap(QueueItemStatus.init(rawValue:)) {
-                    byStatus[status] = row.column("n")?.integer ?? 0
-                }
+        // One read transaction on the snapshot connection: the three counts describe one moment, and writes go on.
+        let reader = snapshotConnection
+        return try await snapshotLock.withLock {
+            _ = try await reader.query("BEGIN", [])
+            do {
+                let summary = try await Self.summary(on: reader, replicationFactor: replicationFactor)
+                _ = try await reader.query("COMMIT", [])
+                return summary
+            } catch {
+                _ = try? await reader.query("ROLLBACK", [])
+                throw error
             }
-            return ReplicationSummary(
-                underReplicatedFiles: under.first?.column("files")?.integer ?? 0,
-                underReplicatedBytes: Int64(under.first?.column("bytes")?.integer ?? 0),
-                oldestMissingSince: oldest.first.flatMap { Self.optionalDate($0, "oldest") },
-                queueCounts: byStatus)
         }
+    }
+
+    private static func summary(on reader: SQLiteConnection, replicationFactor: Int) async throws -> ReplicationSummary {
+        let under = try await reader.query(
+            """
+            SELECT COUNT(*) AS files, COALESCE(SUM(size_bytes), 0) AS bytes FROM files f
+            WHERE f.deleted_at IS NULL
+              AND (SELECT COUNT(*) FROM file_locations l WHERE l.file_key = f.file_key AND l.status = 'ACTIVE') < ?
+            """,
+            [.integer(replicationFactor)])
+        let oldest = try await reader.query(
+            "SELECT MIN(created_at) AS oldest FROM replication_queue WHERE kind = 'REPLICATE' AND status IN ('PENDING', 'IN_PROGRESS', 'FAILED')",
+            [])
+        let counts = try await reader.query("SELECT status, COUNT(*) AS n FROM replication_queue GROUP BY status", [])
+        var byStatus = Dictionary(uniqueKeysWithValues: QueueItemStatus.allCases.map { ($0, 0) })
+        for row in counts {
+            if let status = row.column("status")?.string.flatMap(QueueItemStatus.init(rawValue:)) {
+                byStatus[status] = row.column("n")?.integer ?? 0
+            }
+        }
+        return ReplicationSummary(
+            underReplicatedFiles: under.first?.column("files")?.integer ?? 0,
+            underReplicatedBytes: Int64(under.first?.column("bytes")?.integer ?? 0),
+            oldestMissingSince: oldest.first.flatMap { Self.optionalDate($0, "oldest") },
+            queueCounts: byStatus)
     }
 }

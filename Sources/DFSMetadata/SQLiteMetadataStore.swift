@@ -4,16 +4,23 @@ import Logging
 import SQLiteNIO
 
 /// `MetadataStore` on an embedded SQLite file: one connection, operations serialised, WAL journal,
-/// `synchronous=FULL` so an acknowledged upload survives a crash of the process or the machine.
+/// `synchronous=FULL` so an acknowledged upload survives a crash of the process or the machine. A second,
+/// read-only connection serves the whole-store counts (`replicationSummary`), which read every file: in WAL mode a
+/// reader never blocks the writer, so those seconds at a million files no longer hold every request back.
 public final class SQLiteMetadataStore: MetadataStore {
     let connection: SQLiteConnection
+    /// Read-only, unserialised: for whole-store reads that may take seconds and need only a consistent snapshot.
+    let snapshotConnection: SQLiteConnection
     let lock = AsyncSerialLock()
+    /// One read transaction at a time on `snapshotConnection`.
+    let snapshotLock = AsyncSerialLock()
     let logger: Logger
     /// Uploads recorded while a commit is on disk wait for the next one (see `GroupCommit`).
     let uploadCommits = GroupCommit<UploadRecord>()
 
-    private init(connection: SQLiteConnection, logger: Logger) {
+    private init(connection: SQLiteConnection, snapshotConnection: SQLiteConnection, logger: Logger) {
         self.connection = connection
+        self.snapshotConnection = snapshotConnection
         self.logger = logger
     }
 
@@ -29,13 +36,23 @@ public final class SQLiteMetadataStore: MetadataStore {
         } catch {
             throw MetadataError.unavailable("cannot open SQLite database at \(path): \(error)")
         }
-        let store = SQLiteMetadataStore(connection: connection, logger: logger)
         try await connection.install(customFunction: containsFolded)
         for pragma in [
             "PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON", "PRAGMA busy_timeout=5000",
         ] {
             _ = try await connection.query(pragma, [])
         }
+        let snapshotConnection: SQLiteConnection
+        do {
+            snapshotConnection = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
+            for pragma in ["PRAGMA query_only=ON", "PRAGMA busy_timeout=5000"] {
+                _ = try await snapshotConnection.query(pragma, [])
+            }
+        } catch {
+            try? await connection.close()
+            throw MetadataError.unavailable("cannot open SQLite database at \(path) for reading: \(error)")
+        }
+        let store = SQLiteMetadataStore(connection: connection, snapshotConnection: snapshotConnection, logger: logger)
         try await store.migrate()
         return store
     }
@@ -50,6 +67,7 @@ public final class SQLiteMetadataStore: MetadataStore {
     }
 
     public func close() async throws {
+        try? await snapshotConnection.close()
         try await connection.close()
     }
 
