@@ -34,25 +34,10 @@ for dir in "$a" "$b"; do
 done
 
 work=$(mktemp -d /tmp/dfs-bench-builds.XXXXXX)
-cluster_pid=""
-stop_cluster() {
-    [ -n "$cluster_pid" ] && kill -0 "$cluster_pid" 2>/dev/null || return 0
-    kill -INT "$cluster_pid" 2>/dev/null || true
-    for _ in $(seq 1 100); do kill -0 "$cluster_pid" 2>/dev/null || break; sleep 0.1; done
-    kill -0 "$cluster_pid" 2>/dev/null && kill -KILL "$cluster_pid" 2>/dev/null || true
-    wait "$cluster_pid" 2>/dev/null || true
-    cluster_pid=""
-}
+source scripts/lib/bench-cluster.sh
 trap 'stop_cluster; rm -rf "$work/dfs-data"' EXIT
 
 
-cpu_ticks() { # PROCESS-NAME: user + system clock ticks of the cluster's processes of that name
-    local total=0 pid
-    for pid in $(pgrep -P "$cluster_pid" -x "$1"); do
-        total=$((total + $(awk '{ print $14 + $15 }' "/proc/$pid/stat")))
-    done
-    echo "$total"
-}
 
 run() { # BIN WORKLOAD SIZE CONCURRENCY OUTFILE: one loadtest on a fresh cluster of that build
     local bin="$1" gateway_port node_port
@@ -66,12 +51,12 @@ run() { # BIN WORKLOAD SIZE CONCURRENCY OUTFILE: one loadtest on a fresh cluster
         sleep 0.1
     done
     local gateway_before nodes_before
-    gateway_before=$(cpu_ticks dfs-gateway)
-    nodes_before=$(cpu_ticks dfs-node)
+    gateway_before=$(cluster_cpu_ticks dfs-gateway)
+    nodes_before=$(cluster_cpu_ticks dfs-node)
     "$bin/dfs-loadtest" --gateway "http://127.0.0.1:$gateway_port" --workload "$2" --size "$3" --concurrency "$4" \
         --duration "$duration" --seed-files 16 --json > "$5"
     # CPU milliseconds per file (seeding included, a few files), gateway and all nodes.
-    jq --argjson gateway "$(( $(cpu_ticks dfs-gateway) - gateway_before ))" --argjson nodes "$(( $(cpu_ticks dfs-node) - nodes_before ))" \
+    jq --argjson gateway "$(( $(cluster_cpu_ticks dfs-gateway) - gateway_before ))" --argjson nodes "$(( $(cluster_cpu_ticks dfs-node) - nodes_before ))" \
         --argjson hz "$(getconf CLK_TCK)" \
         '. + {cpu_ms_per_file: {gateway: ($gateway * 1000 / $hz / .operations), nodes: ($nodes * 1000 / $hz / .operations)}}' \
         "$5" > "$5.tmp" && mv "$5.tmp" "$5"

@@ -60,21 +60,14 @@ cp "$bin/dfs" "$bin/dfs-gateway" "$bin/dfs-node" "$bin/dfs-loadtest" "$work/bin/
 source_bin="$bin"
 echo "== bench-cost: $bin (copied to $work/bin)"
 bin="$work/bin"
-cluster_pid=""; gateway_port=""; gateway_pid=""; node_pids=""; load_pid=""
+source scripts/lib/bench-cluster.sh
+gateway_port=""; gateway_pid=""; node_pids=""; load_pid=""
 helper_pids=()  # strace and perf processes of the current run
 stop_helpers() {
     local pid
     for pid in "${helper_pids[@]}"; do kill -INT "$pid" 2>/dev/null || true; done
     for pid in "${helper_pids[@]}"; do wait "$pid" 2>/dev/null || true; done
     helper_pids=()
-}
-stop_cluster() {
-    [ -n "$cluster_pid" ] && kill -0 "$cluster_pid" 2>/dev/null || return 0
-    kill -INT "$cluster_pid" 2>/dev/null || true
-    for _ in $(seq 1 100); do kill -0 "$cluster_pid" 2>/dev/null || break; sleep 0.1; done
-    kill -0 "$cluster_pid" 2>/dev/null && kill -KILL "$cluster_pid" 2>/dev/null || true
-    wait "$cluster_pid" 2>/dev/null || true
-    cluster_pid=""
 }
 cleanup() {
     stop_helpers

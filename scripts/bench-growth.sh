@@ -59,17 +59,9 @@ empty="$work/empty"   # the empty store: schema and the three node rows, nothing
 grown="$work/grown"   # the grown store
 results="$work/results.jsonl"
 : > "$results"
-cluster_pid=""
-stop_cluster() {
-    [ -n "$cluster_pid" ] && kill -0 "$cluster_pid" 2>/dev/null || { cluster_pid=""; return 0; }
-    kill -INT "$cluster_pid" 2>/dev/null || true
-    for _ in $(seq 1 300); do kill -0 "$cluster_pid" 2>/dev/null || break; sleep 0.1; done
-    kill -0 "$cluster_pid" 2>/dev/null && kill -KILL "$cluster_pid" 2>/dev/null || true
-    wait "$cluster_pid" 2>/dev/null || true
-    cluster_pid=""
-}
+source scripts/lib/bench-cluster.sh
 cleanup() {
-    stop_cluster
+    stop_cluster 30
     if [ "$keep" = 1 ]; then echo "kept $work" >&2; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
@@ -619,13 +611,6 @@ start_cluster() { # DATA LABEL: a cluster on DATA, started a second time if the 
     launch "$1" "$work/logs/$2-again" || { echo "dfs up ended early twice" >&2; exit 2; }
 }
 
-cpu_ticks() { # PROCESS-NAME: user + system clock ticks of the cluster's processes of that name
-    local total=0 pid
-    for pid in $(pgrep -P "$cluster_pid" -x "$1"); do
-        total=$((total + $(awk '{ print $14 + $15 }' "/proc/$pid/stat")))
-    done
-    echo "$total"
-}
 
 measure() { # ROUND STORE DATA: one cluster run on DATA; appends to $results
     local round="$1" store="$2" data="$3" case workload size concurrency out check load_start status
@@ -645,8 +630,8 @@ measure() { # ROUND STORE DATA: one cluster run on DATA; appends to $results
     for case in $cases; do
         IFS=: read -r workload size concurrency <<<"$case"
         out="$work/r$round-$store-$workload-$size.json"
-        gateway_before=$(cpu_ticks dfs-gateway)
-        nodes_before=$(cpu_ticks dfs-node)
+        gateway_before=$(cluster_cpu_ticks dfs-gateway)
+        nodes_before=$(cluster_cpu_ticks dfs-node)
         status=0
         "$bin/dfs-loadtest" --gateway "$gateway_url" --workload "$workload" --size "$size" --concurrency "$concurrency" \
             --duration "$duration" --seed-files 16 --json > "$out" || status=$?
@@ -655,8 +640,8 @@ measure() { # ROUND STORE DATA: one cluster run on DATA; appends to $results
         # CPU milliseconds per file (the download seeding included), gateway and all nodes, as in bench-builds.sh: a
         # busy machine disturbs it far less than the rate.
         jq -c --argjson round "$round" --arg store "$store" --arg size "$size" \
-            --argjson gateway "$(( $(cpu_ticks dfs-gateway) - gateway_before ))" \
-            --argjson nodes "$(( $(cpu_ticks dfs-node) - nodes_before ))" --argjson hz "$(getconf CLK_TCK)" '
+            --argjson gateway "$(( $(cluster_cpu_ticks dfs-gateway) - gateway_before ))" \
+            --argjson nodes "$(( $(cluster_cpu_ticks dfs-node) - nodes_before ))" --argjson hz "$(getconf CLK_TCK)" '
             {type: "rate", round: $round, store: $store, workload, size: $size, concurrency, ops: .ops_per_second,
              mbps: .mb_per_second, p50: .latency_ms.p50, p99: .latency_ms.p99, max: .latency_ms.max, errors,
              mismatches, cpu_ms_per_file: {gateway: ($gateway * 1000 / $hz / ([.operations, 1] | max)),
@@ -672,7 +657,7 @@ measure() { # ROUND STORE DATA: one cluster run on DATA; appends to $results
     growth store-times "$gateway_url" \
         | jq -c --argjson round "$round" --arg store "$store" '{type: "store", round: $round, store: $store, times: .}' \
         >> "$results"
-    stop_cluster
+    stop_cluster 30
     jq -nc --argjson round "$round" --arg store "$store" --arg before "$load_start" \
         --arg after "$(cut -d' ' -f1-3 /proc/loadavg)" '{type: "run", round: $round, store: $store, load: [$before, $after]}' \
         >> "$results"
@@ -691,7 +676,7 @@ echo "grown store: $files files recorded ($others beyond the held ones), $blobs 
 # store is pruned back to its state before (see prune), and the grown store starts as a copy of this one.
 echo "== preparing the empty store" >&2
 start_cluster "$empty" prepare
-stop_cluster
+stop_cluster 30
 growth mark "$empty"
 cp -a "$empty" "$grown"
 load_seeding=$(cut -d' ' -f1-3 /proc/loadavg)

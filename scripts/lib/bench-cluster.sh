@@ -1,0 +1,21 @@
+# Sourced by the bench scripts: stops the `dfs up` cluster a script started (its PID in $cluster_pid) and reads the
+# CPU time of its processes.
+
+cluster_pid=""
+
+stop_cluster() { # [SECONDS]: SIGINT, up to SECONDS (10) for a graceful stop, then SIGKILL
+    [ -n "$cluster_pid" ] && kill -0 "$cluster_pid" 2>/dev/null || { cluster_pid=""; return 0; }
+    kill -INT "$cluster_pid" 2>/dev/null || true
+    for _ in $(seq 1 $(( ${1:-10} * 10 ))); do kill -0 "$cluster_pid" 2>/dev/null || break; sleep 0.1; done
+    kill -0 "$cluster_pid" 2>/dev/null && kill -KILL "$cluster_pid" 2>/dev/null || true
+    wait "$cluster_pid" 2>/dev/null || true
+    cluster_pid=""
+}
+
+cluster_cpu_ticks() { # PROCESS-NAME: user + system clock ticks of the cluster's processes of that name
+    local total=0 pid
+    for pid in $(pgrep -P "$cluster_pid" -x "$1"); do
+        total=$((total + $(awk '{ print $14 + $15 }' "/proc/$pid/stat")))
+    done
+    echo "$total"
+}
