@@ -32,20 +32,21 @@ extension BlobStore {
         do {
             return try await threads.runIfActive {
                 var outcomes = batch.map { pending in Result { try pending.blob.draft.completeSync() } }
-                var changedShards: [String: [Int]] = [:]
-                for (index, pending) in batch.enumerated() where (try? outcomes[index].get()) != nil {
-                    outcomes[index] = Result {
+                // Who waits on which directory fsync: each changed shard, and `blobs/` for the shards created now.
+                var waiting: [String: [Int]] = [:]
+                for (index, pending) in batch.enumerated() where outcomes[index].isSuccess {
+                    do {
                         if try self.place(pending.blob, as: pending.key) {
-                            try self.syncDirectoryCounted(self.layout.blobsDirectory)
+                            waiting[self.layout.blobsDirectory, default: []].append(index)
                         }
-                    }
-                    if (try? outcomes[index].get()) != nil {
-                        changedShards[self.layout.shardDirectory(for: pending.key), default: []].append(index)
+                        waiting[self.layout.shardDirectory(for: pending.key), default: []].append(index)
+                    } catch {
+                        outcomes[index] = .failure(error)
                     }
                 }
-                for (shard, indices) in changedShards {
+                for (directory, indices) in waiting {
                     do {
-                        try self.syncDirectoryCounted(shard)
+                        try self.syncDirectoryCounted(directory)
                     } catch {
                         for index in indices { outcomes[index] = .failure(error) }
                     }
@@ -103,5 +104,12 @@ extension BlobStore {
             try POSIXFile.rename(blob.draft.path, to: blobPath)
             if !replacing { count += 1 }
         }
+    }
+}
+
+extension Result {
+    fileprivate var isSuccess: Bool {
+        if case .success = self { return true }
+        return false
     }
 }
