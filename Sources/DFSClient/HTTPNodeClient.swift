@@ -117,28 +117,21 @@ public struct HTTPNodeClient: NodeClient {
             throw NodeRequestError.invalidResponse(node.id, reason: "the answer does not say how the node verified it")
         }
         let blockRoot = response.headers.first(name: NodeProtocol.blockRootHeader).flatMap(SHA256Digest.init(hex:))
-        let totalSize: Int64
-        var servedRange: ByteRange? = nil
-        if response.status == .partialContent {
-            // Content-Range: bytes first-last/total
-            guard let contentRange = response.headers.first(name: "content-range"),
-                let parsed = parseContentRange(contentRange)
-            else { throw NodeRequestError.invalidResponse(node.id, reason: "206 without a valid Content-Range") }
-            servedRange = parsed.range
-            totalSize = parsed.total
-        } else {
-            let lengthHeader =
-                response.headers.first(name: NodeProtocol.contentLengthHeader) ?? response.headers.first(name: "content-length")
-            guard let length = lengthHeader.flatMap({ Int64($0) }) else {
-                throw NodeRequestError.invalidResponse(node.id, reason: "200 without \(NodeProtocol.contentLengthHeader)")
-            }
-            totalSize = length
+        let framing: BlobAnswerFraming
+        do {
+            framing = try BlobAnswerFraming(
+                partial: response.status == .partialContent, requested: range,
+                contentRange: response.headers.first(name: "content-range"),
+                declaredLength: response.headers.first(name: NodeProtocol.contentLengthHeader),
+                httpLength: response.headers.first(name: "content-length"))
+        } catch let problem as BlobAnswerFraming.Problem {
+            throw NodeRequestError.invalidResponse(node.id, reason: problem.reason)
         }
         let nodeID = node.id
         let body = response.body.mapErrors { error in NodeRequestError.unreachable(nodeID, reason: "stream broke: \(error)") }
         return BlobReadStream(
-            totalSize: totalSize, range: servedRange, recordedDigest: digest, blockRoot: blockRoot, verification: verification,
-            body: AnyByteStream(body))
+            totalSize: framing.totalSize, range: framing.servedRange, recordedDigest: digest, blockRoot: blockRoot,
+            verification: verification, mayEndBeforeDamage: framing.mayEndBeforeDamage, body: AnyByteStream(body))
     }
 
     public func damagedBlocks(of key: FileKey, on node: NodeEndpoint, timeout: Duration) async throws -> [Int] {
@@ -260,19 +253,6 @@ public struct HTTPNodeClient: NodeClient {
         }
         return String(text.prefix(200))
     }
-}
-
-func parseContentRange(_ header: String) -> (range: ByteRange, total: Int64)? {
-    // "bytes 0-99/1000"
-    guard header.hasPrefix("bytes ") else { return nil }
-    let rest = header.dropFirst(6)
-    let halves = rest.split(separator: "/")
-    guard halves.count == 2, let total = Int64(halves[1]) else { return nil }
-    let bounds = halves[0].split(separator: "-")
-    guard bounds.count == 2, let first = Int64(bounds[0]), let last = Int64(bounds[1]), first >= 0, last >= first else {
-        return nil
-    }
-    return (ByteRange(first: first, last: last), total)
 }
 
 extension AsyncSequence where Self: Sendable, Element == ByteBuffer {

@@ -60,17 +60,22 @@ public struct BlobReadStream: Sendable {
     /// The root of the node's block digests, when it holds them.
     public var blockRoot: SHA256Digest?
     public var verification: BlobReadVerification
+    /// The body may end cleanly before its length, at a block boundary, right before a block the node found damaged:
+    /// true only for a chunked answer. A body framed by `Content-Length` that ends early is broken, never a
+    /// verified prefix.
+    public var mayEndBeforeDamage: Bool
     public var body: AnyByteStream
 
     public init(
         totalSize: Int64, range: ByteRange?, recordedDigest: SHA256Digest?, blockRoot: SHA256Digest? = nil,
-        verification: BlobReadVerification = .blocks, body: AnyByteStream
+        verification: BlobReadVerification = .blocks, mayEndBeforeDamage: Bool = true, body: AnyByteStream
     ) {
         self.totalSize = totalSize
         self.range = range
         self.recordedDigest = recordedDigest
         self.blockRoot = blockRoot
         self.verification = verification
+        self.mayEndBeforeDamage = mayEndBeforeDamage
         self.body = body
     }
 }

@@ -205,6 +205,43 @@ struct CoordinatorTests {
         }
     }
 
+    @Test(
+        "a source whose answer ends cleanly where no verified answer ends (inside a block, or short of its Content-Length) aborts the response instead of being resumed"
+    )
+    func unexplainedEarlyEndAborts() async throws {
+        let large = (0..<(3 << 20)).map { UInt8(($0 * 11) % 251) }
+        let cases: [(cut: Int, framedByLength: Bool, completes: Bool)] = [
+            (983_040, true, false), (983_040, false, false), (1 << 20, true, false),
+            // Chunked and at a block boundary: what a node does before a damaged block, so the rest comes from a copy.
+            (1 << 20, false, true),
+        ]
+        for (cut, framedByLength, completes) in cases {
+            try await withGateway { uploads, downloads, nodes, _ in
+                let outcome = try await upload(large, with: uploads)
+                // Every copy answers so: each source of a completing download delivers one block from where it starts.
+                for node in ["node-1", "node-2", "node-3"] {
+                    nodes.set(node, .endsCleanlyAfter(bytes: cut, framedByLength: framedByLength))
+                }
+                let plan = try await downloads.open(
+                    try await downloads.metadata(of: outcome.file.key), rangeHeader: nil, logger: logger)
+                var received: [UInt8] = []
+                var failure: (any Error)? = nil
+                do {
+                    for try await chunk in plan.body { received += chunk.readableBytesView }
+                } catch {
+                    failure = error
+                }
+                let label = "cut at \(cut), framed by length: \(framedByLength)"
+                if completes {
+                    #expect(failure == nil && received == large, "\(label)")
+                } else {
+                    #expect(failure != nil, "\(label)")
+                    #expect(received.count == cut && received == Array(large[..<cut]), "\(label)")
+                }
+            }
+        }
+    }
+
     @Test("a range inside intact blocks is served even when every copy is damaged elsewhere; a range over the damage is not")
     func rangesAroundDamage() async throws {
         try await withGateway { uploads, downloads, nodes, store in

@@ -26,6 +26,9 @@ public final class FakeNodeCluster: NodeClient, @unchecked Sendable {
         case hungAfterReading(bytes: Int)
         /// Reads deliver this many bytes at once, then each further 1000-byte chunk after `chunkDelay`.
         case tricklesAfter(bytes: Int, chunkDelay: Duration)
+        /// Reads end cleanly after this many bytes, as no correct node ends them: inside a block, or (when
+        /// `framedByLength`) short of the Content-Length the answer declared.
+        case endsCleanlyAfter(bytes: Int, framedByLength: Bool)
     }
 
     /// A blob as a node holds it: its bytes now, and the digests it recorded when it was written.
@@ -190,6 +193,11 @@ public final class FakeNodeCluster: NodeClient, @unchecked Sendable {
             return BlobReadStream(
                 totalSize: Int64(bytes.count), range: range, recordedDigest: stored.recorded.whole, blockRoot: blocks.root,
                 body: AnyByteStream(StallingChunks(chunks: chunks, limit: limit, delayAfterLimit: delay)))
+        case .endsCleanlyAfter(let limit, let framedByLength):
+            return BlobReadStream(
+                totalSize: Int64(bytes.count), range: range, recordedDigest: stored.recorded.whole, blockRoot: blocks.root,
+                mayEndBeforeDamage: !framedByLength,
+                body: AnyByteStream(chunks: [ByteBuffer(bytes: slice.prefix(limit))]))
         default:
             break
         }

@@ -23,6 +23,8 @@ final class ResumableBlobStream {
     /// A resumed source's first chunk, read while opening it (within the first-byte timeout), not yet passed on.
     private var pendingChunk: ByteBuffer?
     private var currentNode: NodeID
+    /// The current source's answer is chunked, so it may end cleanly before a damaged block (`BlobReadStream`).
+    private var currentMayEndBeforeDamage: Bool
     /// The current source's in-flight slot, held while it streams.
     private var lease: StreamLease
     private var fallbacks: [NodeScore]
@@ -55,6 +57,7 @@ final class ResumableBlobStream {
         self.current = WatchedSource(opened.iterator, stallTimeout: stallTimeout)
         self.pendingChunk = opened.first
         self.currentNode = routing.servedBy
+        self.currentMayEndBeforeDamage = opened.stream.mayEndBeforeDamage
         self.lease = StreamLease(on: routing.servedBy, in: scoreboard.streaming)
         self.routing = routing
         self.fallbacks = fallbacks
@@ -88,7 +91,9 @@ final class ResumableBlobStream {
                 return passed
             case .end:
                 if delivered == expectedLength { return finished() }
-                // A node ends its answer early, cleanly, only before a block it found damaged.
+                // A node ends its answer early, cleanly, only before a block it found damaged; any other early end
+                // means the answer is not what it claimed, and none of its bytes can be vouched for.
+                try refuseUnexplainedEnd()
                 try await resume(
                     after: "the node stopped after \(delivered) of \(expectedLength) bytes, before a damaged block",
                     cause: .damaged)
@@ -100,6 +105,26 @@ final class ResumableBlobStream {
                 try await resume(after: "\(error)", cause: .broken)
             }
         }
+    }
+
+    /// Throws (aborting the response) when the current source ended cleanly where no node ends a verified answer:
+    /// inside a block, or short of a `Content-Length` it declared.
+    private func refuseUnexplainedEnd() throws {
+        let reached = first + delivered
+        let atBlockBoundary = reached % Int64(BlobBlocks.standardBlockSize) == 0
+        guard !currentMayEndBeforeDamage || !atBlockBoundary else { return }
+        let reason =
+            currentMayEndBeforeDamage
+            ? "the node's answer ended at byte \(reached), inside a block, where no verified answer ends"
+            : "the node's answer ended at byte \(reached), short of the Content-Length it declared"
+        var metadata = summary()
+        metadata["node_id"] = "\(currentNode)"
+        metadata["error"] = "\(reason)"
+        lease.release()
+        current.cancel()
+        logger.error("download aborted: a node's answer ended early without cause", metadata: metadata)
+        events.aborted()
+        throw NodeRequestError.invalidResponse(currentNode, reason: reason)
     }
 
     /// Trims a chunk to the range (a misbehaving node cannot make the body too long) and counts it; nil when the
@@ -222,6 +247,7 @@ final class ResumableBlobStream {
                 midStreamFailovers.append((candidate.id, reason))
                 sources.append(candidate.id)
                 currentNode = candidate.id
+                currentMayEndBeforeDamage = opened.stream.mayEndBeforeDamage
                 slowness.reset()
                 recentThroughput = await scoreboard.score(of: candidate.id)?.throughputBytesPerSecond
                 logger.info(
