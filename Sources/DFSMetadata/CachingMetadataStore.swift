@@ -98,8 +98,8 @@ public final class CachingMetadataStore: MetadataStore {
         try await base.recordProbe(of: node, status: status, latencyMs: latencyMs, at: time)
     }
 
-    public func listFiles(limit: Int, before: Int64?, matching: FileNameSearch?) async throws -> [FileEntry] {
-        try await base.listFiles(limit: limit, before: before, matching: matching)
+    public func listFiles(limit: Int, before: Int64?, matching: FileNameSearch?, scanSpan: Int64) async throws -> FilePage {
+        try await base.listFiles(limit: limit, before: before, matching: matching, scanSpan: scanSpan)
     }
 
     public func queueItems(_ filter: QueueFilter) async throws -> [QueueItem] { try await base.queueItems(filter) }

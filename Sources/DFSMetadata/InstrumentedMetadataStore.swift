@@ -38,8 +38,10 @@ public struct InstrumentedMetadataStore: MetadataStore {
         try await measure("file") { try await base.file(key) }
     }
 
-    public func listFiles(limit: Int, before: Int64?, matching: FileNameSearch?) async throws -> [FileEntry] {
-        try await measure("listFiles") { try await base.listFiles(limit: limit, before: before, matching: matching) }
+    public func listFiles(limit: Int, before: Int64?, matching: FileNameSearch?, scanSpan: Int64) async throws -> FilePage {
+        try await measure("listFiles") {
+            try await base.listFiles(limit: limit, before: before, matching: matching, scanSpan: scanSpan)
+        }
     }
 
     public func markDeleted(_ key: FileKey, removedFrom: [NodeID], pendingOn: [NodeID], at time: Date) async throws -> Bool {

@@ -83,6 +83,33 @@ public struct FileLocation: Sendable, Equatable {
     }
 }
 
+/// One page of a file listing: the files, newest first, and the cursor the next page starts from.
+public struct FilePage: Sendable, Equatable {
+    /// Sequence numbers a search without an index examines per page: about 20-30 ms of SQLite's scan on this
+    /// machine, so a page stays interactive however many files the store holds.
+    public static let unindexedScanSpan: Int64 = 20_000
+
+    public var entries: [FileEntry]
+    /// The `before` of the next page; nil when nothing older is left. A page of a bounded scan can hold fewer files
+    /// than asked, or none, and still have a next one.
+    public var nextBefore: Int64?
+
+    public init(entries: [FileEntry], nextBefore: Int64?) {
+        self.entries = entries
+        self.nextBefore = nextBefore
+    }
+
+    /// The page from rows fetched with `LIMIT limit + 1`, newest first, of a scan that stopped above `scanFloor`
+    /// (sequence numbers below it were not examined; nil when the scan reached the oldest file).
+    static func fromRows(_ rows: [FileEntry], limit: Int, scanFloor: Int64?) -> FilePage {
+        if rows.count > limit {
+            let page = Array(rows.prefix(limit))
+            return FilePage(entries: page, nextBefore: page.last?.sequence)
+        }
+        return FilePage(entries: rows, nextBefore: scanFloor)
+    }
+}
+
 /// A file with its replicas.
 public struct FileEntry: Sendable, Equatable {
     public var file: FileRecord

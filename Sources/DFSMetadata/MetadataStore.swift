@@ -20,7 +20,9 @@ public protocol MetadataStore: Sendable {
     /// Live files, newest first, `limit` at most, strictly older than the cursor `before` (a sequence number);
     /// with `matching`, only those whose key or original filename contains it, case ignored (Unicode
     /// lowercasing on both backends: Swift's in SQLite, MySQL's LOWER, which agree on the letters of names).
-    func listFiles(limit: Int, before: Int64?, matching: FileNameSearch?) async throws -> [FileEntry]
+    /// A search no index serves examines at most `scanSpan` sequence numbers below the cursor, so one page costs
+    /// the same at any store size; the page then says where the scan goes on (`FilePage.nextBefore`).
+    func listFiles(limit: Int, before: Int64?, matching: FileNameSearch?, scanSpan: Int64) async throws -> FilePage
     /// Tombstones the file: locations on `removedFrom` become DELETED, its live REPLICATE items are cancelled,
     /// and a DELETE item is queued for each node in `pendingOn`. Returns false if no live file had that key.
     func markDeleted(_ key: FileKey, removedFrom: [NodeID], pendingOn: [NodeID], at time: Date) async throws -> Bool
@@ -81,7 +83,7 @@ public protocol MetadataStore: Sendable {
 extension MetadataStore {
     /// Every live file, newest first (no name filter).
     public func listFiles(limit: Int, before: Int64?) async throws -> [FileEntry] {
-        try await listFiles(limit: limit, before: before, matching: nil)
+        try await listFiles(limit: limit, before: before, matching: nil, scanSpan: FilePage.unindexedScanSpan).entries
     }
 }
 

@@ -125,11 +125,26 @@ extension MySQLMetadataStore {
         }
     }
 
-    public func listFiles(limit: Int, before: Int64?, matching: FileNameSearch?) async throws -> [FileEntry] {
+    public func listFiles(limit: Int, before: Int64?, matching: FileNameSearch?, scanSpan: Int64) async throws -> FilePage {
         try await withConnection { connection in
             var sql = "SELECT * FROM files WHERE deleted_at IS NULL AND seq < ?"
             var binds: [MySQLValue] = [.int(before ?? Int64.max)]
+            var scanFloor: Int64? = nil
             if let matching {
+                // MariaDB has no substring index: every row is read, so a page reads at most `scanSpan` sequence
+                // numbers.
+                let top: Int64
+                if let before {
+                    top = before
+                } else {
+                    top =
+                        (try connection.query("SELECT MAX(seq) AS newest FROM files").first?["newest"]).flatMap { Int64($0) }
+                        .map { $0 + 1 } ?? 1
+                }
+                let floor = top - scanSpan
+                scanFloor = floor > 0 ? floor : nil
+                sql += " AND seq >= ?"
+                binds += [.int(max(floor, 0))]
                 // file_key is binary (LOWER would leave it alone) and a _ci collation would also equate accents:
                 // compare Unicode-lowercased text byte for byte, as FileNameSearch does.
                 sql += """
@@ -138,8 +153,8 @@ extension MySQLMetadataStore {
                     """
                 binds += [.text(matching.folded), .text(matching.folded)]
             }
-            let rows = try connection.query(sql + " ORDER BY seq DESC LIMIT ?", binds + [.int(Int64(limit))])
-            guard !rows.isEmpty else { return [] }
+            let rows = try connection.query(sql + " ORDER BY seq DESC LIMIT ?", binds + [.int(Int64(limit + 1))])
+            guard !rows.isEmpty else { return FilePage(entries: [], nextBefore: scanFloor) }
             let keys = rows.compactMap { $0["file_key"] }
             // Only the number of placeholders varies; the keys themselves are bound.
             let placeholders = Array(repeating: "?", count: keys.count).joined(separator: ",")
@@ -150,7 +165,8 @@ extension MySQLMetadataStore {
             for row in locationRows {
                 byKey[row["file_key"] ?? "", default: []].append(try Self.fileLocation(row))
             }
-            return try rows.map { row in try Self.fileEntry(row, locations: byKey[row["file_key"] ?? ""] ?? []) }
+            let entries = try rows.map { row in try Self.fileEntry(row, locations: byKey[row["file_key"] ?? ""] ?? []) }
+            return FilePage.fromRows(entries, limit: limit, scanFloor: scanFloor)
         }
     }
 

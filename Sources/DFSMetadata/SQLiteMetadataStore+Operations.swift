@@ -112,11 +112,12 @@ extension SQLiteMetadataStore {
         }
     }
 
-    public func listFiles(limit: Int, before: Int64?, matching: FileNameSearch?) async throws -> [FileEntry] {
+    public func listFiles(limit: Int, before: Int64?, matching: FileNameSearch?, scanSpan: Int64) async throws -> FilePage {
         try await serialized {
             var sql = "SELECT * FROM files WHERE deleted_at IS NULL AND seq < ?"
             var binds: [SQLiteData] = [.integer(Int(before ?? Int64.max))]
             var order = " ORDER BY seq DESC LIMIT ?"
+            var scanFloor: Int64? = nil
             if let matching {
                 // The text is ?2 and its longest ASCII stretch ?3 (seq is ?1, LIMIT takes the next number). SQLite's
                 // own lower() folds ASCII only; dfs_contains_folded applies FileNameSearch's rule. Keys are ASCII, so
@@ -140,11 +141,17 @@ extension SQLiteMetadataStore {
                         """
                     binds += [.text(Self.ftsPhrase(stable))]
                     order = " ORDER BY files_search.rowid DESC LIMIT ?"
+                } else {
+                    // No index: every row is read, so a page reads at most `scanSpan` sequence numbers.
+                    let top = try await self.scanTop(before: before)
+                    let floor = top - scanSpan
+                    scanFloor = floor > 0 ? floor : nil
+                    sql += " AND seq >= \(max(floor, 0))"
                 }
                 sql += " AND (instr(lower(files.file_key), ?2) > 0 OR \(nameMatches))"
             }
-            let rows = try await self.run(sql + order, binds + [.integer(limit)])
-            guard !rows.isEmpty else { return [] }
+            let rows = try await self.run(sql + order, binds + [.integer(limit + 1)])
+            guard !rows.isEmpty else { return FilePage(entries: [], nextBefore: scanFloor) }
             let keys = rows.compactMap { $0.column("file_key")?.string }
             let placeholders = Array(repeating: "?", count: keys.count).joined(separator: ",")
             let locationRows = try await self.run(
@@ -154,8 +161,18 @@ extension SQLiteMetadataStore {
             for row in locationRows {
                 byKey[row.column("file_key")?.string ?? "", default: []].append(try Self.fileLocation(row))
             }
-            return try rows.map { row in try Self.fileEntry(row, locations: byKey[row.column("file_key")?.string ?? ""] ?? []) }
+            let entries = try rows.map { row in
+                try Self.fileEntry(row, locations: byKey[row.column("file_key")?.string ?? ""] ?? [])
+            }
+            return FilePage.fromRows(entries, limit: limit, scanFloor: scanFloor)
         }
+    }
+
+    /// Where a bounded scan starts: the cursor, else one past the newest sequence number.
+    private func scanTop(before: Int64?) async throws -> Int64 {
+        if let before { return before }
+        let newest = try await self.run("SELECT max(seq) AS newest FROM files").first?.column("newest")?.integer
+        return Int64(newest ?? 0) + 1
     }
 
     /// The trigram index finds only texts of at least this many characters (Unicode scalars).

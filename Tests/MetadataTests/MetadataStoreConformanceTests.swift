@@ -175,8 +175,10 @@ struct MetadataStoreConformanceTests {
             ]
             for file in files { try await store.recordUpload(file, verifiedOn: [node("node-1")], verifiedAt: Date(), queue: []) }
             func search(_ text: String, limit: Int = 10, before: Int64? = nil) async throws -> [String] {
-                try await store.listFiles(limit: limit, before: before, matching: try FileNameSearch(text)).map(
-                    \.file.key.rawValue)
+                let page = try await store.listFiles(
+                    limit: limit, before: before, matching: try FileNameSearch(text), scanSpan: FilePage.unindexedScanSpan)
+                #expect(page.nextBefore == nil, "a small store is scanned whole in one page")
+                return page.entries.map(\.file.key.rawValue)
             }
             #expect(try await search("RePoRt") == ["k-report-late", "k-photo", "report-2024"])
             #expect(try await search("ärger") == ["k-cjk", "k-umlaut"])
@@ -189,9 +191,11 @@ struct MetadataStoreConformanceTests {
             #expect(try await search("no such name").isEmpty)
             #expect(try await search("cafe") == ["k-decomposed"])
             #expect(try await search("e\u{301} M") == ["k-decomposed"])
-            let first = try await store.listFiles(limit: 2, before: nil, matching: try FileNameSearch("report"))
-            #expect(first.map(\.file.key.rawValue) == ["k-report-late", "k-photo"])
-            #expect(try await search("report", before: first.last!.sequence) == ["report-2024"])
+            let first = try await store.listFiles(
+                limit: 2, before: nil, matching: try FileNameSearch("report"), scanSpan: FilePage.unindexedScanSpan)
+            #expect(first.entries.map(\.file.key.rawValue) == ["k-report-late", "k-photo"])
+            #expect(first.nextBefore == first.entries.last!.sequence)
+            #expect(try await search("report", before: first.nextBefore) == ["report-2024"])
             #expect(try await store.markDeleted(key("k-photo"), removedFrom: [node("node-1")], pendingOn: [], at: Date()))
             #expect(try await search("report") == ["k-report-late", "report-2024"])
             // Full-text query syntax in the text (quotes, OR, *, NEAR) is only text.
@@ -206,6 +210,40 @@ struct MetadataStoreConformanceTests {
             #expect(try await search("請求書") == ["k-invoice"])
             #expect(try await search("求書 2") == ["k-invoice"])
             #expect(try await search("請求書書").isEmpty)
+        }
+    }
+
+    @Test(
+        "a search no index serves reads a bounded span per page and says where it goes on; following the cursor finds every match once",
+        arguments: TestBackend.all)
+    func boundedSearchScan(_ backend: TestBackend) async throws {
+        try await backend.withFreshStore { store in
+            // Two-letter texts have no trigram on SQLite; MariaDB scans every search.
+            let names = (0..<23).map { $0 % 5 == 0 ? "zq-\($0).txt" : "plain-\($0).txt" }
+            for (index, name) in names.enumerated() {
+                let file = sampleFile("k-\(index)", at: 1_800_000_000 + Double(index), name: name)
+                try await store.recordUpload(file, verifiedOn: [node("node-1")], verifiedAt: Date(), queue: [])
+            }
+            let search = try FileNameSearch("zQ")
+            var found: [String] = []
+            var before: Int64? = nil
+            var pages = 0
+            repeat {
+                let page = try await store.listFiles(limit: 10, before: before, matching: search, scanSpan: 4)
+                #expect(page.entries.count <= 1, "4 sequence numbers hold at most one match of every fifth file")
+                if let next = page.nextBefore, let oldest = page.entries.last?.sequence { #expect(next <= oldest) }
+                found += page.entries.map(\.file.key.rawValue)
+                before = page.nextBefore
+                pages += 1
+            } while before != nil && pages < 100
+            #expect(found == ["k-20", "k-15", "k-10", "k-5", "k-0"])
+            #expect(pages == 6, "23 files, 4 sequence numbers a page")
+            // The limit still ends a page first when matches are dense, and without a text nothing is bounded.
+            let dense = try await store.listFiles(
+                limit: 3, before: nil, matching: try FileNameSearch("pl"), scanSpan: 100)
+            #expect(dense.entries.count == 3 && dense.nextBefore == dense.entries.last?.sequence)
+            let all = try await store.listFiles(limit: 100, before: nil, matching: nil, scanSpan: 4)
+            #expect(all.entries.count == 23 && all.nextBefore == nil)
         }
     }
 

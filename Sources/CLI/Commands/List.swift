@@ -14,7 +14,7 @@ struct List: AsyncParsableCommand {
     @Option(help: "At most this many files (the gateway caps it at 1000).")
     var limit: Int?
 
-    @Option(help: "Start after this cursor (printed at the end of a full page).")
+    @Option(help: "Start after this cursor (printed at the end of a page that has more after it).")
     var after: String?
 
     @Flag(help: "Print the gateway's JSON answer instead of a table.")
@@ -45,8 +45,12 @@ struct List: AsyncParsableCommand {
                 TimestampText.short(file["uploaded_at"]?.text), file["replicas"]?.text,
             ])
         }
-        print(files.isEmpty ? "no files" : table.rendered)
-        if let next = document["next_after"]?.text {
+        let next = document["next_after"]?.text
+        // A search no index serves reads a bounded span per page: an empty page can still have older files to search.
+        print(
+            !files.isEmpty ? table.rendered : next == nil ? "no files" : "no match on this page; older files are not searched yet"
+        )
+        if let next {
             print("more: dfs ls\(search.map { " --search " + shellQuoted($0) } ?? "") --after \(next)")
         }
     }

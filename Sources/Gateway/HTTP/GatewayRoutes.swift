@@ -123,10 +123,10 @@ struct GatewayRoutes: Sendable {
         } catch {
             throw APIError.badRequest("\(error)")
         }
-        let entries = try await services.store.listFiles(limit: limit + 1, before: before, matching: search)
-        let page = Array(entries.prefix(limit))
-        let next = entries.count > limit ? page.last.map { String($0.sequence) } : nil
-        return FileListResponse(files: page.map(FileSummaryDTO.init), count: page.count, next_after: next)
+        let page = try await services.store.listFiles(
+            limit: limit, before: before, matching: search, scanSpan: FilePage.unindexedScanSpan)
+        return FileListResponse(
+            files: page.entries.map(FileSummaryDTO.init), count: page.entries.count, next_after: page.nextBefore.map(String.init))
     }
 
     func nodes() async throws -> [NodeStatusDTO] {

@@ -238,7 +238,11 @@ function renderFiles() {
   }
   $("files").replaceChildren(...rows);
   $("files-empty").hidden = files.length > 0;
-  $("files-empty").textContent = searching ? "No file name matches." : "No files.";
+  // A search no index serves reads a bounded span of files per page: an empty page with a next one means the
+  // older files are not searched yet, not that nothing matches.
+  $("files-empty").textContent = !searching ? "No files."
+    : state.nextAfter ? "No match among these files; older ones follow on the next page."
+    : "No file name matches.";
   $("search-note").hidden = !searching;
   $("search-note").textContent = searching ? `Files whose name or key contains “${state.filesQuery}”, case ignored.` : "";
   $("prev-page").disabled = state.cursors.length <= 1;
