@@ -123,14 +123,28 @@ public enum NodeRole: String, Sendable, Codable, CaseIterable {
 public struct NodeHealth: Codable, Sendable, Equatable {
     public var status: String
     public var nodeID: String
+    /// Bytes new blobs may still take: the file system's free space, within the capacity.
     public var freeBytes: Int64
     public var blobCount: Int
+    /// What placement weighs the node by (`dfs-node --capacity`, else its file system's size); nil from a node
+    /// that does not say.
+    public var capacityBytes: Int64?
+    /// Bytes held against the capacity: the blobs' with `--capacity`, else the file system's used bytes.
+    public var usedBytes: Int64?
+    /// The failure domain (`dfs-node --zone`); nil: the node's own.
+    public var zone: String?
 
-    public init(status: String, nodeID: String, freeBytes: Int64, blobCount: Int) {
+    public init(
+        status: String, nodeID: String, freeBytes: Int64, blobCount: Int, capacityBytes: Int64? = nil,
+        usedBytes: Int64? = nil, zone: String? = nil
+    ) {
         self.status = status
         self.nodeID = nodeID
         self.freeBytes = freeBytes
         self.blobCount = blobCount
+        self.capacityBytes = capacityBytes
+        self.usedBytes = usedBytes
+        self.zone = zone
     }
 
     enum CodingKeys: String, CodingKey {
@@ -138,6 +152,9 @@ public struct NodeHealth: Codable, Sendable, Equatable {
         case nodeID = "node_id"
         case freeBytes = "free_bytes"
         case blobCount = "blob_count"
+        case capacityBytes = "capacity_bytes"
+        case usedBytes = "used_bytes"
+        case zone
     }
 }
 

@@ -14,6 +14,8 @@ public struct LocalClusterConfiguration: Sendable {
     public var gatewayArguments: [String]
     /// Appended to every node's command line.
     public var nodeArguments: [String]
+    /// Appended to node N's command line after `nodeArguments` (e.g. its own `--zone` or `--capacity`).
+    public var perNodeArguments: [Int: [String]] = [:]
     /// Whether nodes get `--gateway URL` to register and heartbeat (the gateway also has them via `--node`).
     public var nodesRegisterWithGateway: Bool
     public var binaryDirectory: String
@@ -150,7 +152,7 @@ public struct LocalClusterConfiguration: Sendable {
             ]
             if nodesRegisterWithGateway { arguments += ["--gateway", gatewayURL] }
             if let clusterSecretFile { arguments += ["--cluster-secret-file", clusterSecretFile] }
-            return arguments + tlsArguments(for: member) + nodeArguments
+            return arguments + tlsArguments(for: member) + nodeArguments + (perNodeArguments[number] ?? [])
         }
     }
 

@@ -19,6 +19,11 @@ public enum OptionEnvironment {
 
     /// Command-line value if given, else `DFS_<NAME>`, else the default; throws a ValidationError naming the option.
     public static func resolve<T: ExpressibleByArgument>(_ given: T?, _ optionName: String, default fallback: T) throws -> T {
+        try resolve(given, optionName) ?? fallback
+    }
+
+    /// Command-line value if given, else `DFS_<NAME>`, else nil (an option without a default).
+    public static func resolve<T: ExpressibleByArgument>(_ given: T?, _ optionName: String) throws -> T? {
         if let given { return given }
         if let raw = value(for: optionName) {
             guard let parsed = T(argument: raw) else {
@@ -28,7 +33,7 @@ public enum OptionEnvironment {
             }
             return parsed
         }
-        return fallback
+        return nil
     }
 }
 

@@ -15,6 +15,7 @@ import Foundation
 ///     `--probe-interval 500ms` and `--health-timeout 1s` so failure tests finish quickly, and
 ///     `--replicas N` when N < 3.
 ///   - nodeArguments: extra flags for every node.
+///   - perNodeArguments: extra flags for node N (e.g. its `--zone`, `--capacity`).
 ///   - metadataURL: the gateway's `--metadata`; nil means SQLite in the temp folder.
 ///   - tls: every member serves HTTPS with a certificate of a CA made for this cluster (`data/tls/ca.pem`), and
 ///     the cluster's `gateway` and `nodeClient` trust that CA.
@@ -23,6 +24,7 @@ public func withCluster<Result>(
     metadataURL: String? = nil,
     gatewayArguments: [String] = [],
     nodeArguments: [String] = [],
+    perNodeArguments: [Int: [String]] = [:],
     readinessTimeout: Duration = .seconds(60),
     tls: Bool = false,
     _ body: (TestCluster) async throws -> Result
@@ -42,6 +44,7 @@ public func withCluster<Result>(
         logDirectory: workDirectory + "/logs",
         readinessTimeout: readinessTimeout
     )
+    configuration.perNodeArguments = perNodeArguments
     var client = HTTPClient.shared
     if tls {
         let certificates = ClusterCertificates(directory: configuration.defaultCertificateDirectory)

@@ -38,7 +38,7 @@ extension APIError {
             switch error {
             case .insufficientStorage(let node, let message):
                 self = APIError(
-                    status: HTTPResponse.Status(code: 507, reasonPhrase: "Insufficient Storage"), code: "insufficient_storage",
+                    status: Self.insufficientStorage, code: "insufficient_storage",
                     message: "node \(node) is out of space: \(message)")
             default:
                 self = APIError(
@@ -108,8 +108,21 @@ extension APIError {
                     "the upload's primary node stopped reading or answering and the body was too large to send again; nothing was stored: "
                     + attempts.joined(separator: "; "),
                 attempts: attempts)
+        case .noRoom(let attempts):
+            return APIError(
+                status: insufficientStorage, code: "insufficient_storage",
+                message: "no storage node has room for this file: " + attempts.joined(separator: "; "), attempts: attempts)
+        case .outOfSpaceMidBody(let attempts):
+            return APIError(
+                status: insufficientStorage, code: "insufficient_storage",
+                message:
+                    "the upload's primary node ran out of space mid-body and the body was too large to send again; nothing was stored: "
+                    + attempts.joined(separator: "; "),
+                attempts: attempts)
         }
     }
+
+    private static let insufficientStorage = HTTPResponse.Status(code: 507, reasonPhrase: "Insufficient Storage")
 }
 
 struct NodeNotFound: Error {

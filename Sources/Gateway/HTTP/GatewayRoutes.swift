@@ -141,7 +141,9 @@ struct GatewayRoutes: Sendable {
                     status: (score?.isUp ?? (record.status == .up)) ? "UP" : "DOWN",
                     role: record.role.rawValue, last_heartbeat: record.lastHeartbeat.map(MetadataTime.format),
                     latency_ms: (score?.ewmaLatencyMs ?? record.latencyMs).map(roundedMs), in_flight: score?.inFlight ?? 0,
-                    ejected: score?.isEjected ?? false, free_bytes: health?.freeBytes, blob_count: health?.blobCount))
+                    ejected: score?.isEjected ?? false, free_bytes: health?.freeBytes, blob_count: health?.blobCount,
+                    zone: health?.zone ?? record.id.rawValue, capacity_bytes: health?.capacityBytes,
+                    used_bytes: health?.usedBytes))
         }
         return result
     }

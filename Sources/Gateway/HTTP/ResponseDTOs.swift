@@ -150,6 +150,11 @@ struct NodeStatusDTO: Encodable {
     /// From the node's last answered probe (kept while it is DOWN).
     @NullWhenAbsent var free_bytes: Int64?
     @NullWhenAbsent var blob_count: Int?
+    /// Placement (SPEC §10): the node's failure domain (its own id when it names none), what it may hold and what
+    /// it holds, from its last answered probe.
+    var zone: String
+    @NullWhenAbsent var capacity_bytes: Int64?
+    @NullWhenAbsent var used_bytes: Int64?
 }
 
 struct NodeCheckResponse: ResponseEncodable {

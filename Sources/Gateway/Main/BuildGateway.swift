@@ -27,7 +27,8 @@ func buildGateway(
         metadata: [
             "host": "\(config.host)", "port": "\(config.port)", "metadata": "\(config.metadata)",
             "nodes": "\(config.nodes.map { "\($0.id)=\($0.baseURL)" }.joined(separator: ","))",
-            "replicas": "\(config.replicas)", "routing": "\(config.routing.rawValue)", "eject_after": "\(config.ejectAfter)",
+            "replicas": "\(config.replicas)", "full_threshold": "\(config.fullThreshold)",
+            "routing": "\(config.routing.rawValue)", "eject_after": "\(config.ejectAfter)",
             "stall_timeout": "\(config.stallTimeout)",
             "hedging":
                 "\(config.isHedgingEnabled ? "\(config.hedging.minimumDelay)...\(config.hedging.maximumDelay), budget \(config.hedgeBudget)" : "off")",
@@ -127,7 +128,8 @@ func buildGateway(
         rateLimiter: TransferRateLimiter(bytesPerSecond: config.recoveryRate),
         // Unique across gateways sharing one MySQL (pids repeat across hosts): leases are checked by owner.
         workerID: "gateway-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString.prefix(8).lowercased())",
-        lease: config.repairLease, logger: Logger(label: "dfs.recovery"), metrics: metrics)
+        lease: config.repairLease, logger: Logger(label: "dfs.recovery"), metrics: metrics, rooms: prober.lastHealth,
+        fullThreshold: config.fullThreshold)
     let reconciler = NodeReconciler(
         store: store, nodes: nodeClient, orphanGrace: config.orphanGrace, pageSize: 1000, logger: Logger(label: "dfs.recovery"))
     let auditor = ReplicaAuditor(
@@ -147,7 +149,8 @@ func buildGateway(
             writeQuorum: config.writeQuorum,
             livenessTimeout: config.healthTimeout, stallLimit: config.healthTimeout,
             replay: ReplayPolicy(bufferLimit: config.replayBuffer, budget: ReplayBudget(bytes: config.replayBudget)),
-            primaryStalled: { _, replayed in metrics.recordUploadPrimaryStall(replayed: replayed) }),
+            primaryStalled: { _, replayed in metrics.recordUploadPrimaryStall(replayed: replayed) },
+            rooms: prober.lastHealth, fullThreshold: config.fullThreshold),
         downloads: downloads,
         deleter: FileDeleter(store: store, nodes: nodeClient, scoreboard: scoreboard, nodeDeadline: config.healthTimeout),
         prober: prober, repairer: repairer, metrics: metrics, auditor: auditor, history: history,

@@ -41,6 +41,11 @@ struct GatewayCommand: AsyncParsableCommand {
     var writeQuorum: Int?
     @Option(
         help: OptionEnvironment.help(
+            "No new copies on a node whose used share of its capacity reaches this, e.g. 95% or 0.95 (default 95%).",
+            "full-threshold"))
+    var fullThreshold: String?
+    @Option(
+        help: OptionEnvironment.help(
             "How often the recovery loop drains the replication queue (default 30s).", "recovery-interval"))
     var recoveryInterval: DurationArgument?
     @Option(help: OptionEnvironment.help("How often nodes are probed for health and latency (default 5s).", "probe-interval"))
@@ -180,6 +185,12 @@ struct GatewayCommand: AsyncParsableCommand {
         }
         config.replicas = try OptionEnvironment.resolve(replicas, "replicas", default: config.replicas)
         config.writeQuorum = try OptionEnvironment.resolve(writeQuorum, "write-quorum", default: config.writeQuorum)
+        if let text = fullThreshold ?? OptionEnvironment.value(for: "full-threshold") {
+            guard let share = GatewayConfiguration.parseShare(text) else {
+                throw ConfigurationError("--full-threshold '\(text)' is not a share such as 95% or 0.95")
+            }
+            config.fullThreshold = share
+        }
         config.recoveryInterval = try OptionEnvironment.resolve(
             recoveryInterval, "recovery-interval", default: DurationArgument(argument: "30s")!
         ).duration

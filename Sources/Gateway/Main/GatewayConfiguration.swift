@@ -58,6 +58,8 @@ struct GatewayConfiguration: Sendable {
     var nodes: [NodeEndpoint] = []
     var replicas: Int = 3
     var writeQuorum: Int = 1
+    /// New copies stop on a node whose used share of its capacity reaches this.
+    var fullThreshold = 0.95
     var recoveryInterval: Duration = .seconds(30)
     var probeInterval: Duration = .seconds(5)
     /// How often nodes left out of routing are probed; zero turns it off.
@@ -118,6 +120,9 @@ struct GatewayConfiguration: Sendable {
         guard writeQuorum >= 1, writeQuorum <= replicas else {
             throw ConfigurationError("--write-quorum must be between 1 and --replicas (\(replicas))")
         }
+        guard fullThreshold > 0, fullThreshold <= 1 else {
+            throw ConfigurationError("--full-threshold must be above 0 % and at most 100 %")
+        }
         guard maxRetries >= 1 else { throw ConfigurationError("--max-retries must be at least 1") }
         guard repairLease >= .seconds(1) else { throw ConfigurationError("--repair-lease must be at least 1s") }
         guard recoveryConcurrency >= 1 else { throw ConfigurationError("--recovery-concurrency must be at least 1") }
@@ -164,5 +169,16 @@ struct GatewayConfiguration: Sendable {
                 "refusing to listen on \(host) without \(missing.joined(separator: " and ")): anyone who can reach it could read and delete every file. "
                     + "Configure them, listen on 127.0.0.1, or pass --insecure-open to run an open gateway deliberately.")
         }
+    }
+}
+
+extension GatewayConfiguration {
+    /// "95%", "95 %" or "0.95" as 0.95; nil for anything else.
+    static func parseShare(_ text: String) -> Double? {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        if trimmed.hasSuffix("%") {
+            return Double(trimmed.dropLast().trimmingCharacters(in: .whitespaces)).map { $0 / 100 }
+        }
+        return Double(trimmed)
     }
 }

@@ -147,7 +147,10 @@ struct RecoveryLoop: Service {
             guard !longDown.isEmpty else { return }
             let serving = await prober.scoreboard.ranked().filter(\.isUp).map(\.id)
             guard !serving.isEmpty else { return }
-            let planner = RereplicationPlanner(replicationFactor: replicationFactor)
+            let planner = RereplicationPlanner(
+                replicationFactor: replicationFactor,
+                placer: ReplicaPlacer(replicas: replicationFactor, fullThreshold: repairer.fullThreshold))
+            let rooms = await prober.lastHealth.rooms()
             var queued: [FileKey: Set<NodeID>] = [:]
             for item in try await store.queueItems(QueueFilter(status: .pending, limit: 1_000_000)) where item.kind == .replicate
             {
@@ -158,7 +161,8 @@ struct RecoveryLoop: Service {
             var items: [NewQueueItem] = []
             for key in keys.sorted(by: { $0.rawValue < $1.rawValue }) {
                 guard let entry = try await store.file(key) else { continue }
-                for target in planner.extraTargets(locations: entry.locations, queuedTargets: queued[key] ?? [], serving: serving)
+                for target in planner.extraTargets(
+                    locations: entry.locations, queuedTargets: queued[key] ?? [], serving: serving, key: key, rooms: rooms)
                 {
                     items.append(
                         NewQueueItem(

@@ -35,6 +35,10 @@ struct RepairWorker: Sendable {
     let logger: Logger
     /// Recovery throughput: items and bytes repaired, failed attempts.
     var metrics: GatewayMetrics? = nil
+    /// Each node's room: a copy owed to a node without room waits in the queue (never FAILED) until it has some.
+    var rooms: NodeHealthLedger? = nil
+    /// A node at or above this used share of its capacity takes no new copies (`--full-threshold`).
+    var fullThreshold = 0.95
 
     private var leaseSeconds: TimeInterval { Double(lease.components.seconds) + Double(lease.components.attoseconds) / 1e18 }
     private var leaseRenewalInterval: Duration { lease / 3 }
@@ -125,8 +129,15 @@ struct RepairWorker: Sendable {
         } catch {
             metrics?.repairFailureCount.increment()
             let retryAt = Date().addingTimeInterval(backoff.seconds(afterFailures: item.retryCount))
-            let willFail = item.retryCount + 1 >= maxRetries
-            if willFail {
+            // A node without room is not failing: its copy waits, however long that takes.
+            let waitsForRoom = Self.isLackOfRoom(error)
+            if case NodeRequestError.insufficientStorage = error { await rooms?.refusedSpace(target.id) }
+            let willFail = !waitsForRoom && item.retryCount + 1 >= maxRetries
+            if waitsForRoom {
+                logger.info(
+                    "repair waits for room on its target",
+                    metadata: ["file_key": "\(item.fileKey)", "node_id": "\(target.id)", "error": "\(error)"])
+            } else if willFail {
                 logger.error(
                     "repair FAILED after \(item.retryCount + 1) attempts",
                     metadata: ["file_key": "\(item.fileKey)", "node_id": "\(target.id)", "error": "\(error)"])
@@ -140,7 +151,8 @@ struct RepairWorker: Sendable {
             }
             do {
                 if try await !store.failQueueItem(
-                    item.id, owner: workerID, error: "\(error)", at: Date(), retryAt: retryAt, maxRetries: maxRetries)
+                    item.id, owner: workerID, error: "\(error)", at: Date(), retryAt: retryAt,
+                    maxRetries: waitsForRoom ? .max : maxRetries)
                 {
                     logger.warning(
                         "repair failed after its claim was lost; left to the new owner",
@@ -158,6 +170,9 @@ struct RepairWorker: Sendable {
         let file = entry.file
         guard !Set(entry.verifiedReplicas + entry.damagedReplicas).subtracting([target.id]).isEmpty else {
             throw RepairError.noVerifiedSource(file.key)
+        }
+        if let refusal = await rooms?.rooms()[target.id]?.refusal(length: file.sizeBytes, fullThreshold: fullThreshold) {
+            throw RepairError.noRoom(target.id, refusal)
         }
         let source: DownloadPlan
         do {
@@ -200,10 +215,21 @@ struct RepairWorker: Sendable {
     }
 }
 
+extension RepairWorker {
+    static func isLackOfRoom(_ error: any Error) -> Bool {
+        switch error {
+        case RepairError.noRoom, NodeRequestError.insufficientStorage: return true
+        default: return false
+        }
+    }
+}
+
 enum RepairError: Error, CustomStringConvertible {
     case noVerifiedSource(FileKey)
     case digestMismatch(FileKey, NodeID)
     case allSourcesFailed(FileKey, [String])
+    /// The target has no room for the copy now (full, too little free space, or it refused for lack of space).
+    case noRoom(NodeID, String)
 
     var description: String {
         switch self {
@@ -211,6 +237,7 @@ enum RepairError: Error, CustomStringConvertible {
         case .digestMismatch(let key, let node): return "copy of \(key) on \(node) has the wrong digest"
         case .allSourcesFailed(_, let errors):
             return errors.isEmpty ? "no healthy source replica" : errors.joined(separator: "; ")
+        case .noRoom(let node, let why): return "\(node) has no room: \(why)"
         }
     }
 }

@@ -2,17 +2,23 @@ import DFSCore
 import DFSMetadata
 
 /// Where to make extra copies of a file whose replicas sit on nodes that have been DOWN too long
-/// (`--rereplicate-after`): serving nodes without a copy, best first, just enough to bring the copies on serving
-/// nodes (verified or already queued) back to the replication factor. A short outage never gets here, so a
-/// node that blips does not cause a burst of copies it will make redundant on its return.
+/// (`--rereplicate-after`): serving nodes without a copy, just enough to bring the copies on serving nodes (verified
+/// or already queued) back to the replication factor. With a placer they are chosen as placement chooses (capacity,
+/// room, zones other than the copies' when there are such nodes), else best first. A short outage never gets here,
+/// so a node that blips does not cause a burst of copies it will make redundant on its return.
 struct RereplicationPlanner: Sendable {
     let replicationFactor: Int
+    var placer: ReplicaPlacer? = nil
 
     /// - Parameters:
     ///   - locations: the file's recorded locations.
     ///   - queuedTargets: nodes with a live REPLICATE item for the file.
     ///   - serving: nodes that may take a copy now, best first.
-    func extraTargets(locations: [FileLocation], queuedTargets: Set<NodeID>, serving: [NodeID]) -> [NodeID] {
+    ///   - key, rooms: the file, and every node's room, for the placer.
+    func extraTargets(
+        locations: [FileLocation], queuedTargets: Set<NodeID>, serving: [NodeID], key: FileKey? = nil,
+        rooms: [NodeID: NodeRoom] = [:]
+    ) -> [NodeID] {
         let servingSet = Set(serving)
         let verifiedOnServing = Set(locations.filter { $0.status == .active }.map(\.nodeID)).intersection(servingSet)
         let coming = queuedTargets.intersection(servingSet).subtracting(verifiedOnServing)
@@ -20,6 +26,13 @@ struct RereplicationPlanner: Sendable {
         guard missing > 0 else { return [] }
         let hasRow = Set(locations.filter { $0.status == .active }.map(\.nodeID))
         let candidates = serving.filter { !hasRow.contains($0) && !queuedTargets.contains($0) }
-        return Array(candidates.prefix(missing))
+        guard let placer, let key else { return Array(candidates.prefix(missing)) }
+        let withRoom = candidates.filter {
+            (rooms[$0] ?? NodeRoom()).refusal(length: nil, fullThreshold: placer.fullThreshold) == nil
+        }
+        let usedZones = Set(verifiedOnServing.union(coming).map { rooms[$0]?.zone ?? $0.rawValue })
+        let otherZones = withRoom.filter { !usedZones.contains(rooms[$0]?.zone ?? $0.rawValue) }
+        let pool = otherZones.count >= missing ? otherZones : withRoom
+        return placer.choose(key, among: pool, count: missing, rooms: rooms)
     }
 }

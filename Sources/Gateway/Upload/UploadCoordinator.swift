@@ -31,8 +31,8 @@ struct UploadOutcome: Sendable {
     var replicas: [Replica]
 }
 
-/// The upload flow: choose a primary by latency, stream the body to it while hashing (whole and per block), let it
-/// fan out to the replica targets, verify every replica's SHA-256 and block root against the gateway's own, record
+/// The upload flow: choose the replica set by placement (`ReplicaPlacer`: capacity, zones, room) and its primary by
+/// latency, stream the body to the primary while hashing (whole and per block), let it fan out to the others, verify every replica's SHA-256 and block root against the gateway's own, record
 /// file (with its block root) + verified locations + repair items in one transaction, then answer.
 struct UploadCoordinator: Sendable {
     let store: any MetadataStore
@@ -52,6 +52,10 @@ struct UploadCoordinator: Sendable {
     var replay: ReplayPolicy = .disabled
     /// Told when a primary is abandoned as stalled, and whether its body went to the next node (for metrics).
     var primaryStalled: @Sendable (_ node: NodeID, _ replayed: Bool) -> Void = { _, _ in }
+    /// Each node's room (capacity, use, zone, refusals), as its health answers and refusals report it.
+    var rooms = NodeHealthLedger()
+    /// New copies stop on a node whose used share of its capacity reaches this (`--full-threshold`).
+    var fullThreshold = 0.95
 
     func store(_ reader: UploadBodyReader, as descriptor: UploadDescriptor, logger: Logger) async throws -> UploadOutcome {
         var ranked = await confirmingLiveness(of: await scoreboard.ranked(), logger: logger)
@@ -65,22 +69,34 @@ struct UploadCoordinator: Sendable {
         var failed: Set<NodeID> = []
         var rechecked: Set<NodeID> = []
         var shortOfQuorum: UploadError? = nil
-        while true {
+        let placer = ReplicaPlacer(replicas: replicationFactor, fullThreshold: fullThreshold)
+        placing: while true {
             ranked = await enoughForQuorum(ranked, leavingOut: failed, rechecked: &rechecked, logger: logger)
-            guard let index = ranked.firstIndex(where: { !tried.contains($0.id) }) else { break }
-            let primary = ranked[index]
-            tried.insert(primary.id)
             // A fresh key per attempt: a copy that an abandoned attempt leaves late (a paused node resuming) can
             // never be taken for the file's.
             let key = FileKey.generate()
-            // The replica set: the primary plus the best-ranked others; down, ejected or failed ones are queued, not
-            // contacted (the primary would wait its whole replication timeout on a hung target).
-            // Nodes that failed an attempt go last: another takes their place when there is one, else they are queued.
-            let rest = ranked.enumerated().filter { $0.offset != index }.map(\.element)
-            let others = (rest.filter { !failed.contains($0.id) } + rest.filter { failed.contains($0.id) })
-                .prefix(replicationFactor - 1)
+            // The replica set by placement, the primary its best-routed member. Down, ejected or failed members are
+            // queued, not contacted (the primary would wait its whole replication timeout on a hung target); nodes
+            // that failed an attempt are in the set only when no other node can take their place.
+            let primary: NodeScore
+            let others: [NodeScore]
+            let waitingForRoom: Set<NodeID>
+            switch placer.place(
+                key, ranked: ranked, rooms: await rooms.rooms(), avoiding: failed, notAsPrimary: tried,
+                length: descriptor.length)
+            {
+            case .placed(let chosen, let rest, let waiting):
+                primary = chosen
+                others = rest
+                waitingForRoom = waiting
+            case .noPrimary:
+                break placing
+            case .noRoom(let reasons):
+                throw UploadError.noRoom(attempts: attempts + reasons)
+            }
+            tried.insert(primary.id)
             let isTarget = { (node: NodeScore) in
-                node.isSelectable && !failed.contains(node.id)
+                node.isSelectable && !failed.contains(node.id) && !waitingForRoom.contains(node.id)
             }
             let targets = others.filter(isTarget).map(\.endpoint)
             let unreachableTargets = others.filter { !isTarget($0) }.map(\.id)
@@ -132,6 +148,18 @@ struct UploadCoordinator: Sendable {
                 await lease.failed()
                 failed.insert(primary.id)
                 attempts.append(error.description)
+                if case .insufficientStorage = error {
+                    // Full, or out of space mid-body: it takes no new copies until it reports more room, and the
+                    // kept body goes to another replica set; only an upload no set can hold is refused 507.
+                    await rooms.refusedSpace(primary.id)
+                    if body.canReplay {
+                        await removeEverywhere(key, nodes: [primary.id] + targets.map(\.id), logger: logger)
+                        logger.warning(
+                            "primary out of space; sending the body to another replica set",
+                            metadata: ["node_id": "\(primary.id)", "error": "\(error)"])
+                        continue
+                    }
+                }
                 if case .unreachable = error, body.canReplay {
                     if reader.hasDeliveredBytes {
                         await queueRemoval(
@@ -147,7 +175,7 @@ struct UploadCoordinator: Sendable {
                 if case .digestMismatch = error, let expected = descriptor.expectedDigest {
                     throw UploadError.digestMismatch(expected: expected, actual: reader.digest)
                 }
-                if case .insufficientStorage = error { throw error }
+                if case .insufficientStorage = error { throw UploadError.outOfSpaceMidBody(attempts: attempts) }
                 throw NoNodeAvailable(action: "upload", attempts: attempts)
             } catch UploadError.quorumNotReached(let required, let verified, let failures) where body.canReplay {
                 // Too few targets verified a copy (a node that died since the ranking): nothing was recorded and the

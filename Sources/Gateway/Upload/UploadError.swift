@@ -16,6 +16,10 @@ enum UploadError: Error, Sendable {
     /// The primary stopped reading or answering and the body was too large to keep for sending it again;
     /// `attempts` are the nodes tried and why.
     case primaryStalled(attempts: [String])
+    /// No node has room for the file (full, below its length in free bytes, or refusing for lack of space).
+    case noRoom(attempts: [String])
+    /// The primary ran out of space while the body streamed, and the body was too large to keep for another node.
+    case outOfSpaceMidBody(attempts: [String])
 }
 
 /// No node could take the request; `attempts` are the nodes tried and why, so the 503 can say who was asked.

@@ -89,10 +89,11 @@ extension BlobStore {
     }
 
     private func moveIntoPlace(_ blob: PreparedBlob, as key: FileKey, at blobPath: String) throws {
-        try withNamespaceLock { count in
+        try withNamespaceLock { tally in
             if deletedKeys.contains(key) { throw BlobStoreError.deletedMeanwhile(key) }
-            let replacing = try POSIXFile.status(of: blobPath) != nil
-            if replacing {
+            let previous = try POSIXFile.status(of: blobPath)
+            try checkCapacity(for: blob.digests.blocks.sizeBytes, replacing: previous?.sizeBytes, in: tally)
+            if previous != nil {
                 // A sidecar from before attributes were used would outlive the blob it described: drop it first.
                 try POSIXFile.removeIfPresent(layout.digestPath(for: key))
                 try placeTable(of: blob, as: key)
@@ -102,7 +103,7 @@ extension BlobStore {
                 try POSIXFile.rename(tableDraft, to: layout.blocksPath(for: key))
             }
             try POSIXFile.rename(blob.draft.path, to: blobPath)
-            if !replacing { count += 1 }
+            tally.place(bytes: blob.digests.blocks.sizeBytes, replacing: previous?.sizeBytes)
         }
     }
 }

@@ -36,16 +36,48 @@ extension BlobStore {
         return InventoryPage(blobs: entries, nextAfter: hasMore ? entries.last?.key : nil)
     }
 
-    /// Counts blob files once at start; afterwards puts and deletes keep the count.
-    static func countBlobs(in layout: BlobLayout) throws -> Int {
-        try shardNames(in: layout).reduce(0) { total, shard in
-            total
-                + (try POSIXFile.listDirectory(layout.blobsDirectory + "/" + shard).lazy.compactMap(BlobLayout.key(fromEntry:))
-                    .count)
+    /// Counts blob files and their bytes once at start; afterwards puts and deletes keep the tally.
+    static func measureBlobs(in layout: BlobLayout) throws -> BlobTally {
+        var tally = BlobTally()
+        for shard in try shardNames(in: layout) {
+            let directory = layout.blobsDirectory + "/" + shard
+            for name in try POSIXFile.listDirectory(directory) where BlobLayout.key(fromEntry: name) != nil {
+                // A blob deleted meanwhile (nothing else runs yet, but the disk may be shared) just is not counted.
+                guard let status = try POSIXFile.status(of: directory + "/" + name) else { continue }
+                tally.place(bytes: status.sizeBytes, replacing: nil)
+            }
         }
+        return tally
     }
 
     private static func shardNames(in layout: BlobLayout) throws -> [String] {
         try POSIXFile.listDirectory(layout.blobsDirectory).filter(BlobLayout.isShardName).sorted()
     }
+}
+
+/// How many blobs the store holds and their bytes, kept under the namespace lock.
+struct BlobTally: Sendable, Equatable {
+    var count = 0
+    var bytes: Int64 = 0
+
+    mutating func place(bytes size: Int64, replacing previous: Int64?) {
+        if let previous {
+            bytes -= previous
+        } else {
+            count += 1
+        }
+        bytes += size
+    }
+
+    mutating func remove(bytes size: Int64) {
+        count -= 1
+        bytes -= size
+    }
+}
+
+/// A node's room: reported in `/health`, weighed by placement.
+struct StoreSpace: Sendable, Equatable {
+    var capacityBytes: Int64
+    var usedBytes: Int64
+    var freeBytes: Int64
 }

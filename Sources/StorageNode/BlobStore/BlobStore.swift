@@ -22,7 +22,9 @@ final class BlobStore: Sendable {
     let threads: NIOThreadPool
     /// Serialises namespace changes (renames and unlinks under `blobs/`) so the blob count it guards stays
     /// exact under concurrent puts and deletes of one key. Held only for those quick calls, never for fsync.
-    private let namespace: Mutex<Int>
+    private let namespace: Mutex<BlobTally>
+    /// The most the blobs may take (`dfs-node --capacity`); nil: whatever the file system holds.
+    let capacityBytes: Int64?
     /// Whether digests go into the blob's extended attribute (one file, one fsync per blob) rather than a
     /// `.sha256` sidecar file (a second file, written and fsynced, and a second rename): decided at open by
     /// whether the file system keeps extended attributes.
@@ -39,10 +41,13 @@ final class BlobStore: Sendable {
     /// Shard directories known to exist (created or found by a commit), so a put needs no mkdir.
     let knownShards = Mutex<Set<String>>([])
 
-    private init(layout: BlobLayout, threads: NIOThreadPool, blobCount: Int, digestsInAttribute: Bool) {
+    private init(
+        layout: BlobLayout, threads: NIOThreadPool, tally: BlobTally, digestsInAttribute: Bool, capacityBytes: Int64?
+    ) {
         self.layout = layout
         self.threads = threads
-        self.namespace = Mutex(blobCount)
+        self.namespace = Mutex(tally)
+        self.capacityBytes = capacityBytes
         self.digestsInAttribute = digestsInAttribute
     }
 
@@ -52,18 +57,19 @@ final class BlobStore: Sendable {
 
     /// Opens (creating if needed) the store at `root`, removes writes a crash left in `tmp/`, counts blobs once.
     /// - Parameter sidecarDigests: keep digests in `.sha256` files even where attributes work (tests of that layout).
+    /// - Parameter capacityBytes: the most the blobs may take (`dfs-node --capacity`); nil: the file system's size.
     static func open(
-        at root: String, threads: NIOThreadPool, logger: Logger, sidecarDigests: Bool = false
+        at root: String, threads: NIOThreadPool, logger: Logger, sidecarDigests: Bool = false, capacityBytes: Int64? = nil
     ) async throws -> BlobStore {
         let layout = BlobLayout(root: root)
-        let (leftovers, count, attributes) = try await threads.runIfActive {
+        let (leftovers, tally, attributes) = try await threads.runIfActive {
             try POSIXFile.makeDirectories(layout.blobsDirectory)
             try POSIXFile.makeDirectories(layout.temporaryDirectory)
             var leftovers = 0
             for name in try POSIXFile.listDirectory(layout.temporaryDirectory) {
                 if try POSIXFile.removeIfPresent(layout.temporaryDirectory + "/" + name) { leftovers += 1 }
             }
-            return (leftovers, try countBlobs(in: layout), try !sidecarDigests && keepsExtendedAttributes(layout))
+            return (leftovers, try measureBlobs(in: layout), try !sidecarDigests && keepsExtendedAttributes(layout))
         }
         if leftovers > 0 {
             logger.info("removed unfinished writes left by an earlier run", metadata: ["count": "\(leftovers)"])
@@ -72,7 +78,8 @@ final class BlobStore: Sendable {
             logger.notice(
                 "this file system keeps no extended attributes: blob digests go to .sha256 files", metadata: ["data": "\(root)"])
         }
-        return BlobStore(layout: layout, threads: threads, blobCount: count, digestsInAttribute: attributes)
+        return BlobStore(
+            layout: layout, threads: threads, tally: tally, digestsInAttribute: attributes, capacityBytes: capacityBytes)
     }
 
     /// Whether a file in `tmp/` takes the digest attribute (ext4, xfs, btrfs do; some tmpfs and overlay mounts not).
@@ -92,18 +99,32 @@ final class BlobStore: Sendable {
     }
 
     /// Runs a quick namespace change (renames under `blobs/`) serialised with puts and deletes; `body` may adjust
-    /// the blob count.
-    func withNamespaceLock<T>(_ body: (inout Int) throws -> T) throws -> T {
-        try namespace.withLock { count in try body(&count) }
+    /// the blob count and bytes.
+    func withNamespaceLock<T>(_ body: (inout BlobTally) throws -> T) throws -> T {
+        try namespace.withLock { tally in try body(&tally) }
     }
 
     /// Blobs currently stored, kept up to date by puts and deletes (no disk scan).
-    var blobCount: Int { namespace.withLock { $0 } }
+    var blobCount: Int { namespace.withLock { $0.count } }
 
-    /// Free bytes on the data directory's file system.
+    /// Bytes of the blobs currently stored (their sizes; not the tables, sidecars or file system overhead).
+    var storedBytes: Int64 { namespace.withLock { $0.bytes } }
+
+    /// Free bytes for new blobs: the file system's, and no more than the capacity leaves.
     func availableBytes() async throws -> Int64 {
+        try await space().freeBytes
+    }
+
+    /// What the node holds against what it may hold (`dfs-node --capacity`, else its file system's size).
+    func space() async throws -> StoreSpace {
         let root = layout.root
-        return try await threads.runIfActive { try POSIXFile.availableBytes(at: root) }
+        let disk = try await threads.runIfActive { try POSIXFile.space(at: root) }
+        guard let capacityBytes else {
+            return StoreSpace(capacityBytes: disk.total, usedBytes: disk.used, freeBytes: disk.available)
+        }
+        let stored = storedBytes
+        return StoreSpace(
+            capacityBytes: capacityBytes, usedBytes: stored, freeBytes: max(0, min(disk.available, capacityBytes - stored)))
     }
 
     /// Streams `body` into `key`, hashing the whole blob and each block while writing; durable and visible only once
@@ -229,14 +250,15 @@ final class BlobStore: Sendable {
         let sidecars = [layout.digestPath(for: key), layout.blocksPath(for: key)]
         let shard = layout.shardDirectory(for: key)
         let removed = try await threads.runIfActive {
-            let removed = try self.namespace.withLock { count in
+            let removed = try self.namespace.withLock { tally in
                 // Under the namespace lock, as commits check it there: a put either lands before this delete
                 // (and is removed now) or finds the key deleted and discards its bytes.
                 self.deletedKeys.insert(key)
+                let size = try POSIXFile.status(of: blobPath)?.sizeBytes
                 let removed = try POSIXFile.removeIfPresent(blobPath)
                 // After the blob: a crash in between leaves lone sidecars, which nothing reads.
                 for sidecar in sidecars { try POSIXFile.removeIfPresent(sidecar) }
-                if removed { count -= 1 }
+                if removed { tally.remove(bytes: size ?? 0) }
                 return removed
             }
             if removed { try POSIXFile.syncDirectory(shard) }
@@ -247,6 +269,17 @@ final class BlobStore: Sendable {
     }
 
     // MARK: - writing
+
+    /// Refuses a blob that would take the store past its capacity (a body of unannounced length is only measured
+    /// once received). Runs under the namespace lock, where the tally is exact.
+    func checkCapacity(for size: Int64, replacing previous: Int64?, in tally: BlobTally) throws {
+        guard let capacityBytes else { return }
+        let after = tally.bytes - (previous ?? 0) + size
+        if after > capacityBytes {
+            throw BlobStoreError.insufficientStorage(
+                detail: "a blob of \(size) bytes would take this node to \(after) of its \(capacityBytes)-byte capacity")
+        }
+    }
 
     private func ensureRoom(for declaredSize: Int64) async throws {
         let available = try await availableBytes()
@@ -284,15 +317,16 @@ final class BlobStore: Sendable {
         try POSIXFile.writeDurably(prepared.digests.whole.hex + "\n", to: digestDraft)
         defer { _ = try? POSIXFile.removeIfPresent(digestDraft) }  // still there only if a step below failed
         if try POSIXFile.makeDirectory(shard) { try POSIXFile.syncDirectory(layout.blobsDirectory) }
-        try namespace.withLock { count in
+        try namespace.withLock { tally in
             if deletedKeys.contains(key) { throw BlobStoreError.deletedMeanwhile(key) }
-            let replacing = try POSIXFile.status(of: blobPath) != nil
+            let previous = try POSIXFile.status(of: blobPath)
+            try checkCapacity(for: prepared.digests.blocks.sizeBytes, replacing: previous?.sizeBytes, in: tally)
             // Drop the old digest first: a crash between the renames then leaves a blob without a
             // digest (served without x-checksum-sha256), never a digest that describes other bytes.
             try POSIXFile.removeIfPresent(digestPath)
             try placeTable(of: prepared, as: key)
             try POSIXFile.rename(prepared.draft.path, to: blobPath)
-            if !replacing { count += 1 }
+            tally.place(bytes: prepared.digests.blocks.sizeBytes, replacing: previous?.sizeBytes)
             try POSIXFile.rename(digestDraft, to: digestPath)
         }
         try POSIXFile.syncDirectory(shard)

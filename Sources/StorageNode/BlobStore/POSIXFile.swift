@@ -214,9 +214,15 @@ enum POSIXFile {
 
     /// Bytes an unprivileged writer may still use on the file system holding `path`.
     static func availableBytes(at path: String) throws -> Int64 {
+        try space(at: path).available
+    }
+
+    /// Size, used and available bytes of the file system holding `path`.
+    static func space(at path: String) throws -> (total: Int64, used: Int64, available: Int64) {
         var info = statvfs()
         guard statvfs(path, &info) == 0 else { throw BlobStoreError.fromErrno("statvfs", path) }
-        return Int64(info.f_bavail) * Int64(info.f_frsize)
+        let unit = Int64(info.f_frsize)
+        return (Int64(info.f_blocks) * unit, Int64(info.f_blocks - info.f_bfree) * unit, Int64(info.f_bavail) * unit)
     }
 
     private static func retryingOnInterrupt(_ call: () -> Int32) -> Int32 {

@@ -5,14 +5,14 @@ import Hummingbird
 /// The node's HTTP API (routes and wire types in `NodeProtocol`).
 enum NodeRouter {
     static func make(
-        nodeID: NodeID, store: BlobStore, coordinator: PutCoordinator, clusterSecret: ClusterSecret? = nil
+        nodeID: NodeID, zone: String? = nil, store: BlobStore, coordinator: PutCoordinator, clusterSecret: ClusterSecret? = nil
     ) -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
         router.add(middleware: NodeIDHeaderMiddleware(nodeID: nodeID))
         router.add(middleware: APIErrorMiddleware(mapping: APIError.init(mapping:)))
         if let clusterSecret { router.add(middleware: ClusterSecretMiddleware(secret: clusterSecret)) }
         BlobController(store: store, coordinator: coordinator).register(on: router)
-        NodeStatusController(nodeID: nodeID, store: store).register(on: router)
+        NodeStatusController(nodeID: nodeID, zone: zone ?? nodeID.rawValue, store: store).register(on: router)
         return router
     }
 }

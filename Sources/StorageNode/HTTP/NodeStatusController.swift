@@ -8,6 +8,7 @@ struct NodeStatusController: Sendable {
     static let maximumInventoryLimit = 10_000
 
     let nodeID: NodeID
+    let zone: String
     let store: BlobStore
 
     func register(on router: Router<BasicRequestContext>) {
@@ -16,8 +17,11 @@ struct NodeStatusController: Sendable {
     }
 
     @Sendable func health(_ request: Request, context: BasicRequestContext) async throws -> Response {
-        let freeBytes = try await store.availableBytes()
-        return .json(NodeHealth(status: "UP", nodeID: nodeID.rawValue, freeBytes: freeBytes, blobCount: store.blobCount))
+        let space = try await store.space()
+        return .json(
+            NodeHealth(
+                status: "UP", nodeID: nodeID.rawValue, freeBytes: space.freeBytes, blobCount: store.blobCount,
+                capacityBytes: space.capacityBytes, usedBytes: space.usedBytes, zone: zone))
     }
 
     @Sendable func inventory(_ request: Request, context: BasicRequestContext) async throws -> Response {

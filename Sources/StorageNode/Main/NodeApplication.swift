@@ -29,7 +29,8 @@ struct NodeApplication: Sendable {
         ioThreads.start()
         let store: BlobStore
         do {
-            store = try await BlobStore.open(at: configuration.dataDirectory, threads: ioThreads, logger: logger)
+            store = try await BlobStore.open(
+                at: configuration.dataDirectory, threads: ioThreads, logger: logger, capacityBytes: configuration.capacityBytes)
         } catch {
             try? await ioThreads.shutdownGracefully()
             throw error
@@ -47,10 +48,14 @@ struct NodeApplication: Sendable {
             replicator: ReplicaStreamer(client: nodeClient, idleTimeout: timeout)
         )
         let router = NodeRouter.make(
-            nodeID: configuration.nodeID, store: store, coordinator: coordinator, clusterSecret: configuration.clusterSecret)
+            nodeID: configuration.nodeID, zone: configuration.zone, store: store, coordinator: coordinator,
+            clusterSecret: configuration.clusterSecret)
         logger.info(
             "blob store open",
-            metadata: ["data": "\(configuration.dataDirectory)", "blob_count": "\(store.blobCount)"]
+            metadata: [
+                "data": "\(configuration.dataDirectory)", "blob_count": "\(store.blobCount)",
+                "stored_bytes": "\(store.storedBytes)",
+            ]
         )
         return NodeApplication(
             configuration: configuration,

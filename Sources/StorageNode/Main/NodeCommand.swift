@@ -53,6 +53,18 @@ struct NodeCommand: AsyncParsableCommand {
     )
     var heartbeatInterval: DurationArgument?
 
+    @Option(
+        help: Self.help(
+            "Bytes this node may hold, e.g. 500GiB: its weight in placement and its limit (default: its file system's size)",
+            "capacity", value: "size"))
+    var capacity: ByteSizeArgument?
+
+    @Option(
+        help: Self.help(
+            "Failure domain (a rack, host or room): no two copies of a file go to one zone while there are as many zones as copies (default: the node's id)",
+            "zone", value: "name"))
+    var zone: String?
+
     @Option(help: Self.help("Log level (default: info)", "log-level", value: "level"))
     var logLevel: Logger.Level?
 
@@ -132,6 +144,14 @@ struct NodeCommand: AsyncParsableCommand {
         } catch {
             throw ValidationError(error.message)
         }
+        let capacity = try OptionEnvironment.resolve(capacity, "capacity")
+        if let capacity, capacity.bytes <= 0 { throw ValidationError("--capacity must be positive") }
+        let zoneName = zone ?? OptionEnvironment.value(for: "zone") ?? nodeID.rawValue
+        do {
+            _ = try NodeID(validating: zoneName)
+        } catch {
+            throw ValidationError("--zone '\(zoneName)': letters, digits, '.', '_' and '-' only, at most 64")
+        }
         var configuration = NodeConfiguration(
             nodeID: nodeID,
             host: host,
@@ -140,6 +160,8 @@ struct NodeCommand: AsyncParsableCommand {
             advertiseURL: try Self.baseURL(advertise, option: "advertise-url"),
             gatewayURL: try gatewayURL.map { try Self.baseURL($0, option: "gateway") },
             role: nodeRole,
+            capacityBytes: capacity?.bytes,
+            zone: zone ?? OptionEnvironment.value(for: "zone"),
             replicationTimeout: replication.duration,
             heartbeatInterval: heartbeat.duration,
             logLevel: try OptionEnvironment.resolve(logLevel, "log-level", default: .info)

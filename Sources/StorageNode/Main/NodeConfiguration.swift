@@ -15,6 +15,11 @@ struct NodeConfiguration: Sendable {
     /// When set, the node registers itself there and keeps doing so as a heartbeat.
     var gatewayURL: String?
     var role: NodeRole?
+    /// The most this node's blobs may take, and its weight in placement; nil: its file system's size.
+    var capacityBytes: Int64? = nil
+    /// Its failure domain; placement keeps a file's copies in separate zones while there are enough of them. Nil:
+    /// a zone of its own, named by its id.
+    var zone: String? = nil
     /// How long a replication target may make no progress before the primary gives up on it.
     var replicationTimeout: Duration
     var heartbeatInterval: Duration
@@ -40,6 +45,8 @@ struct NodeConfiguration: Sendable {
             "advertise_url": "\(advertiseURL)",
             "gateway": "\(gatewayURL ?? "none")",
             "role": "\(role?.rawValue ?? "unset")",
+            "capacity": "\(capacityBytes.map { "\($0) bytes" } ?? "the file system's size")",
+            "zone": "\(zone ?? nodeID.rawValue)",
             "replication_timeout": "\(replicationTimeout)",
             "heartbeat_interval": "\(heartbeatInterval)",
             "io_threads": "\(ioThreadCount)",
