@@ -17,7 +17,7 @@ struct DFS: AsyncParsableCommand {
             """,
         subcommands: [
             Up.self, ClusterCommand.self, Put.self, Get.self, Remove.self, List.self, Nodes.self, Queue.self, Recover.self,
-            PlacementSim.self,
+            Drain.self, Activate.self, RemoveNode.self, PlacementSim.self,
         ]
     )
 

@@ -166,7 +166,15 @@ public struct HTTPNodeClient: NodeClient {
     }
 
     public func deleteBlob(_ key: FileKey, on node: NodeEndpoint) async throws -> Bool {
-        var request = HTTPClientRequest(url: node.baseURL + NodeProtocol.blobPath(key))
+        try await delete(key, on: node, query: "")
+    }
+
+    public func retireBlob(_ key: FileKey, on node: NodeEndpoint) async throws -> Bool {
+        try await delete(key, on: node, query: "?\(NodeProtocol.movedQueryItem)=true")
+    }
+
+    private func delete(_ key: FileKey, on node: NodeEndpoint, query: String) async throws -> Bool {
+        var request = HTTPClientRequest(url: node.baseURL + NodeProtocol.blobPath(key) + query)
         request.method = .DELETE
         let response = try await send(request, to: node, deadline: .now() + .init(timeouts.control))
         switch response.status.code {

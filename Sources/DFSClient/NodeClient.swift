@@ -35,6 +35,10 @@ public protocol NodeClient: Sendable {
     /// Removes a blob; returns `false` when the node did not hold it.
     func deleteBlob(_ key: FileKey, on node: NodeEndpoint) async throws -> Bool
 
+    /// Removes a copy of a live file that placement moved elsewhere. Unlike `deleteBlob`, the node does not refuse
+    /// later puts of the key: the copy may be placed there again.
+    func retireBlob(_ key: FileKey, on node: NodeEndpoint) async throws -> Bool
+
     /// One page of the node's inventory, keys ascending after `after`.
     func inventory(of node: NodeEndpoint, after: String?, limit: Int) async throws -> InventoryPage
 }

@@ -18,6 +18,8 @@
 /// - `GET /health` → `NodeHealth`; `GET /inventory?after=&limit=` → `InventoryPage`.
 public enum NodeProtocol {
     public static let replicateToHeader = "x-dfs-replicate-to"
+    /// `DELETE /blobs/{key}?moved=true`: the copy moved elsewhere; the key may be put here again.
+    public static let movedQueryItem = "moved"
     public static let expectedDigestHeader = "x-dfs-expected-sha256"
     public static let expectedBlockRootHeader = "x-dfs-expected-block-root"
     /// On a put with targets: abandon a target that makes no progress for this many milliseconds (the caller's own
@@ -133,11 +135,14 @@ public struct NodeHealth: Codable, Sendable, Equatable {
     public var usedBytes: Int64?
     /// The failure domain (`dfs-node --zone`); nil: the node's own.
     public var zone: String?
+    /// Bytes of the node's own blobs, whatever else shares its file system: what rebalancing evens out.
+    public var storedBytes: Int64?
 
     public init(
         status: String, nodeID: String, freeBytes: Int64, blobCount: Int, capacityBytes: Int64? = nil,
-        usedBytes: Int64? = nil, zone: String? = nil
+        usedBytes: Int64? = nil, zone: String? = nil, storedBytes: Int64? = nil
     ) {
+        self.storedBytes = storedBytes
         self.status = status
         self.nodeID = nodeID
         self.freeBytes = freeBytes
@@ -155,6 +160,7 @@ public struct NodeHealth: Codable, Sendable, Equatable {
         case capacityBytes = "capacity_bytes"
         case usedBytes = "used_bytes"
         case zone
+        case storedBytes = "stored_bytes"
     }
 }
 

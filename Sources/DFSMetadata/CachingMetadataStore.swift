@@ -94,6 +94,23 @@ public final class CachingMetadataStore: MetadataStore {
 
     public func nodes() async throws -> [NodeRecord] { try await base.nodes() }
 
+    public func setNodeState(_ node: NodeID, to state: NodeState) async throws -> Bool {
+        try await base.setNodeState(node, to: state)
+    }
+
+    public func removeNode(_ node: NodeID, at time: Date) async throws -> Bool {
+        // Every entry listing the node changes: start over.
+        defer {
+            state.withLock { state in
+                state.entries.removeAll()
+                state.generation &+= 1
+            }
+        }
+        return try await base.removeNode(node, at: time)
+    }
+
+    public func activeLocationCount(on node: NodeID) async throws -> Int { try await base.activeLocationCount(on: node) }
+
     public func recordProbe(of node: NodeID, status: NodeStatus, latencyMs: Double?, at time: Date) async throws {
         try await base.recordProbe(of: node, status: status, latencyMs: latencyMs, at: time)
     }

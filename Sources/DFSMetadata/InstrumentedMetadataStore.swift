@@ -23,6 +23,18 @@ public struct InstrumentedMetadataStore: MetadataStore {
         try await measure("nodes") { try await base.nodes() }
     }
 
+    public func setNodeState(_ node: NodeID, to state: NodeState) async throws -> Bool {
+        try await measure("setNodeState") { try await base.setNodeState(node, to: state) }
+    }
+
+    public func removeNode(_ node: NodeID, at time: Date) async throws -> Bool {
+        try await measure("removeNode") { try await base.removeNode(node, at: time) }
+    }
+
+    public func activeLocationCount(on node: NodeID) async throws -> Int {
+        try await measure("activeLocationCount") { try await base.activeLocationCount(on: node) }
+    }
+
     public func recordProbe(of node: NodeID, status: NodeStatus, latencyMs: Double?, at time: Date) async throws {
         try await measure("recordProbe") { try await base.recordProbe(of: node, status: status, latencyMs: latencyMs, at: time) }
     }

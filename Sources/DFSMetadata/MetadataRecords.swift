@@ -7,6 +7,15 @@ public enum NodeStatus: String, Sendable, Codable {
     case down = "DOWN"
 }
 
+/// Where a node is in its lifecycle (SPEC §10): only an ACTIVE node takes new copies.
+public enum NodeState: String, Sendable, Codable, CaseIterable {
+    case active = "ACTIVE"
+    /// Taking no new copies while the copies it holds are re-made elsewhere.
+    case draining = "DRAINING"
+    /// Holds nothing anyone needs: may be removed.
+    case drained = "DRAINED"
+}
+
 /// A row of `nodes`.
 public struct NodeRecord: Sendable, Equatable {
     public var id: NodeID
@@ -16,11 +25,13 @@ public struct NodeRecord: Sendable, Equatable {
     public var latencyMs: Double?
     public var lastHeartbeat: Date?
     public var statusChangedAt: Date?
+    public var state: NodeState
 
     public init(
         id: NodeID, address: String, status: NodeStatus, role: NodeRole, latencyMs: Double? = nil,
-        lastHeartbeat: Date? = nil, statusChangedAt: Date? = nil
+        lastHeartbeat: Date? = nil, statusChangedAt: Date? = nil, state: NodeState = .active
     ) {
+        self.state = state
         self.id = id
         self.address = address
         self.status = status

@@ -11,6 +11,13 @@ public protocol MetadataStore: Sendable {
     func nodes() async throws -> [NodeRecord]
     /// Records a probe result; `statusChangedAt` moves only when the status changes.
     func recordProbe(of node: NodeID, status: NodeStatus, latencyMs: Double?, at time: Date) async throws
+    /// Moves `node` to `state` (drain, activate, drained); false when no such node is known.
+    func setNodeState(_ node: NodeID, to state: NodeState) async throws -> Bool
+    /// Forgets `node`: its row, its location rows (a copy still ACTIVE there no longer counts, so placement re-makes
+    /// it elsewhere) and its live queue items (CANCELLED). False when no such node is known.
+    func removeNode(_ node: NodeID, at time: Date) async throws -> Bool
+    /// How many live files `node` holds a verified copy of (ACTIVE locations).
+    func activeLocationCount(on node: NodeID) async throws -> Int
 
     /// Records an acknowledged upload: the file row, its verified locations and the queue items for every
     /// missing replica, in one transaction. Throws `fileAlreadyExists` if the key is taken.

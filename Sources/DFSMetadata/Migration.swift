@@ -33,6 +33,9 @@ public struct Migration: Sendable, Equatable {
         Migration(
             version: 3, name: "003_sqlite_name_search.sql",
             sql: String(decoding: PackageResources._03_sqlite_name_search_sql, as: UTF8.self)),
+        Migration(
+            version: 4, name: "004_sqlite_node_state.sql",
+            sql: String(decoding: PackageResources._04_sqlite_node_state_sql, as: UTF8.self)),
     ]
 
     /// MySQL's migrations, in order, numbered like SQLite's. A new file in schema/mysql must be listed here (a test checks).
@@ -46,6 +49,9 @@ public struct Migration: Sendable, Equatable {
         Migration(
             version: 3, name: "003_mysql_name_search.sql",
             sql: String(decoding: PackageResources._03_mysql_name_search_sql, as: UTF8.self)),
+        Migration(
+            version: 4, name: "004_mysql_node_state.sql",
+            sql: String(decoding: PackageResources._04_mysql_node_state_sql, as: UTF8.self)),
     ]
 }
 

@@ -25,6 +25,41 @@ extension MySQLMetadataStore {
         }
     }
 
+    public func setNodeState(_ node: NodeID, to state: NodeState) async throws -> Bool {
+        try await withConnection { connection in
+            try connection.update("UPDATE nodes SET state = ? WHERE id = ?", [.text(state.rawValue), .text(node.rawValue)])
+            return try !connection.query("SELECT 1 FROM nodes WHERE id = ?", [.text(node.rawValue)]).isEmpty
+        }
+    }
+
+    public func removeNode(_ node: NodeID, at time: Date) async throws -> Bool {
+        let id = MySQLValue.text(node.rawValue)
+        return try await withConnection(transaction: true) { connection in
+            guard try !connection.query("SELECT 1 FROM nodes WHERE id = ? FOR UPDATE", [id]).isEmpty else { return false }
+            try connection.update(
+                """
+                UPDATE replication_queue SET status = 'CANCELLED', completed_at = ?, error_message = 'node removed'
+                WHERE target_node_id = ? AND status IN ('PENDING', 'IN_PROGRESS', 'FAILED')
+                """,
+                [Self.time(time), id])
+            try connection.update("DELETE FROM file_locations WHERE node_id = ?", [id])
+            try connection.update("DELETE FROM nodes WHERE id = ?", [id])
+            return true
+        }
+    }
+
+    public func activeLocationCount(on node: NodeID) async throws -> Int {
+        try await withConnection { connection in
+            let rows = try connection.query(
+                """
+                SELECT COUNT(*) AS n FROM file_locations l JOIN files f ON f.file_key = l.file_key
+                WHERE l.node_id = ? AND l.status = 'ACTIVE' AND f.deleted_at IS NULL
+                """,
+                [.text(node.rawValue)])
+            return rows.first?["n"].flatMap { Int($0) } ?? 0
+        }
+    }
+
     public func recordProbe(of node: NodeID, status: NodeStatus, latencyMs: Double?, at time: Date) async throws {
         let now = Self.time(time)
         let status = MySQLValue.text(status.rawValue)

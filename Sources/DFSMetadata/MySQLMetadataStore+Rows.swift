@@ -26,14 +26,15 @@ extension MySQLMetadataStore {
     }
 
     static func nodeRecord(_ row: MySQLRow) throws -> NodeRecord {
-        guard let status = NodeStatus(rawValue: try text(row, "status")), let role = NodeRole(rawValue: try text(row, "role"))
+        guard let status = NodeStatus(rawValue: try text(row, "status")), let role = NodeRole(rawValue: try text(row, "role")),
+            let state = NodeState(rawValue: try text(row, "state"))
         else {
-            throw MetadataError.corruptRow("node status/role")
+            throw MetadataError.corruptRow("node status/role/state")
         }
         return NodeRecord(
             id: try NodeID(validating: try text(row, "id")), address: try text(row, "address"), status: status, role: role,
             latencyMs: row["latency_ms"].flatMap(Double.init), lastHeartbeat: optionalDate(row, "last_heartbeat"),
-            statusChangedAt: optionalDate(row, "status_changed_at"))
+            statusChangedAt: optionalDate(row, "status_changed_at"), state: state)
     }
 
     static func fileLocation(_ row: MySQLRow) throws -> FileLocation {

@@ -22,6 +22,41 @@ extension SQLiteMetadataStore {
         }
     }
 
+    public func setNodeState(_ node: NodeID, to state: NodeState) async throws -> Bool {
+        try await serialized {
+            try await self.run("UPDATE nodes SET state = ? WHERE id = ?", [.text(state.rawValue), .text(node.rawValue)])
+            return try await self.run("SELECT 1 FROM nodes WHERE id = ?", [.text(node.rawValue)]).isEmpty == false
+        }
+    }
+
+    public func removeNode(_ node: NodeID, at time: Date) async throws -> Bool {
+        try await serialized(transaction: true) {
+            let id = SQLiteData.text(node.rawValue)
+            guard try await !self.run("SELECT 1 FROM nodes WHERE id = ?", [id]).isEmpty else { return false }
+            try await self.run(
+                """
+                UPDATE replication_queue SET status = 'CANCELLED', completed_at = ?, error_message = 'node removed'
+                WHERE target_node_id = ? AND status IN ('PENDING', 'IN_PROGRESS', 'FAILED')
+                """,
+                [.text(MetadataTime.format(time)), id])
+            try await self.run("DELETE FROM file_locations WHERE node_id = ?", [id])
+            try await self.run("DELETE FROM nodes WHERE id = ?", [id])
+            return true
+        }
+    }
+
+    public func activeLocationCount(on node: NodeID) async throws -> Int {
+        try await serialized {
+            let rows = try await self.run(
+                """
+                SELECT COUNT(*) AS n FROM file_locations l JOIN files f ON f.file_key = l.file_key
+                WHERE l.node_id = ? AND l.status = 'ACTIVE' AND f.deleted_at IS NULL
+                """,
+                [.text(node.rawValue)])
+            return Int(rows.first?.column("n")?.integer ?? 0)
+        }
+    }
+
     public func recordProbe(of node: NodeID, status: NodeStatus, latencyMs: Double?, at time: Date) async throws {
         let now = MetadataTime.format(time)
         try await serialized {

@@ -26,6 +26,47 @@ struct MetadataStoreConformanceTests {
         }
     }
 
+    @Test(
+        "a node starts ACTIVE, drains and activates; removing it forgets its locations and cancels its queue",
+        arguments: TestBackend.all)
+    func nodeLifecycle(_ backend: TestBackend) async throws {
+        try await backend.withFreshStore { store in
+            for id in ["node-1", "node-2", "node-3"] {
+                try await store.registerNode(id: node(id), address: "http://127.0.0.1:8001", role: .replica)
+            }
+            #expect(try await store.nodes().allSatisfy { $0.state == .active })
+            #expect(try await store.setNodeState(node("node-2"), to: .draining))
+            #expect(try await !store.setNodeState(node("node-9"), to: .draining))
+            // Re-registration (a node restarting) keeps the state an operator chose.
+            try await store.registerNode(id: node("node-2"), address: "http://127.0.0.1:8002", role: .replica)
+            #expect(try await store.nodes().map(\.state) == [.active, .draining, .active])
+
+            let file = sampleFile("k1", name: "a.txt")
+            try await store.recordUpload(
+                file, verifiedOn: [node("node-1"), node("node-2")], verifiedAt: file.uploadedAt,
+                queue: [
+                    NewQueueItem(
+                        fileKey: file.key, targetNodeID: node("node-2"), sourceNodeID: node("node-1"), kind: .delete,
+                        reason: "test")
+                ])
+            let deleted = sampleFile("k2", name: "b.txt")
+            try await store.recordUpload(deleted, verifiedOn: [node("node-2")], verifiedAt: deleted.uploadedAt, queue: [])
+            _ = try await store.markDeleted(deleted.key, removedFrom: [node("node-2")], pendingOn: [], at: Date())
+            #expect(try await store.activeLocationCount(on: node("node-2")) == 1)
+            #expect(try await store.activeLocationCount(on: node("node-3")) == 0)
+
+            #expect(try await store.removeNode(node("node-2"), at: Date()))
+            #expect(try await !store.removeNode(node("node-2"), at: Date()))
+            #expect(try await store.nodes().map(\.id.rawValue) == ["node-1", "node-3"])
+            #expect(try await store.file(file.key)?.locations.map(\.nodeID.rawValue) == ["node-1"])
+            #expect(try await store.activeLocationCount(on: node("node-2")) == 0)
+            #expect(try await store.queueItems(QueueFilter()).map(\.status) == [.cancelled])
+            #expect(try await store.setNodeState(node("node-3"), to: .drained))
+            #expect(try await store.setNodeState(node("node-3"), to: .active))
+            #expect(try await store.nodes().map(\.state) == [.active, .active])
+        }
+    }
+
     @Test("an upload is recorded with its verified locations and queue items in one step", arguments: TestBackend.all)
     func uploadIsRecorded(_ backend: TestBackend) async throws {
         try await backend.withFreshStore { store in

@@ -84,6 +84,7 @@ final class ScriptedTargets: NodeClient {
         throw TestBodyFailure()
     }
     func deleteBlob(_ key: FileKey, on node: NodeEndpoint) async throws -> Bool { throw TestBodyFailure() }
+    func retireBlob(_ key: FileKey, on node: NodeEndpoint) async throws -> Bool { throw TestBodyFailure() }
     func inventory(of node: NodeEndpoint, after: String?, limit: Int) async throws -> InventoryPage { throw TestBodyFailure() }
 }
 

@@ -235,6 +235,10 @@ public final class FakeNodeCluster: NodeClient, @unchecked Sendable {
             problem: damaged.isEmpty && !other ? nil : "damaged blocks \(damaged)")
     }
 
+    public func retireBlob(_ key: FileKey, on node: NodeEndpoint) async throws -> Bool {
+        try await deleteBlob(key, on: node)
+    }
+
     public func deleteBlob(_ key: FileKey, on node: NodeEndpoint) async throws -> Bool {
         try await refuseIfDown(node)
         return lock.withLock { blobs[node.id.rawValue]?.removeValue(forKey: key.rawValue) != nil }

@@ -22,6 +22,16 @@ extension URI {
         return nil
     }
 
+    /// A yes/no query parameter: absent, `false` or `0` is false; `true`, `1` or empty (`?force`) is true.
+    /// - Throws: `APIError` 400 for any other value.
+    func flagParameter(_ name: String) throws -> Bool {
+        switch try formDecodedParameter(name)?.lowercased() {
+        case nil, "false", "0": return false
+        case "true", "1", "": return true
+        case let other?: throw APIError.badRequest("\(name) must be true or false, not \"\(other)\"")
+        }
+    }
+
     private static func formDecoded(_ raw: Substring) -> String? {
         raw.replacingOccurrences(of: "+", with: " ").removingPercentEncoding
     }

@@ -44,6 +44,19 @@ struct GatewayRoutes: Sendable {
         router.post("/nodes/:id/recover") { _, context in
             try await self.recover(context.parameters.require("id"), context: context)
         }
+        router.post("/nodes/:id/drain") { _, context in
+            NodeLifecycleResponse(try await services.lifecycle.drain(try NodeID(validating: context.parameters.require("id"))))
+        }
+        router.post("/nodes/:id/activate") { _, context in
+            NodeLifecycleResponse(
+                try await services.lifecycle.activate(try NodeID(validating: context.parameters.require("id"))))
+        }
+        router.delete("/nodes/:id") { request, context in
+            let id = try NodeID(validating: context.parameters.require("id"))
+            let force = try request.uri.flagParameter("force")
+            try await services.lifecycle.remove(id, force: force)
+            return NodeRemovedResponse(node_id: id.rawValue, removed: true)
+        }
         router.get("/replication-queue") { request, _ in try await self.queue(request) }
         router.get("/status/replication") { _, _ in try await self.replicationStatus() }
         router.get("/metrics") { _, _ in try await self.metrics() }
@@ -143,7 +156,7 @@ struct GatewayRoutes: Sendable {
                     latency_ms: (score?.ewmaLatencyMs ?? record.latencyMs).map(roundedMs), in_flight: score?.inFlight ?? 0,
                     ejected: score?.isEjected ?? false, free_bytes: health?.freeBytes, blob_count: health?.blobCount,
                     zone: health?.zone ?? record.id.rawValue, capacity_bytes: health?.capacityBytes,
-                    used_bytes: health?.usedBytes))
+                    used_bytes: health?.usedBytes, state: record.state.rawValue))
         }
         return result
     }
@@ -216,6 +229,12 @@ struct GatewayRoutes: Sendable {
             let host = url.host, !host.isEmpty
         else {
             throw APIError.badRequest("address must be an http(s) URL with a host")
+        }
+        guard await !services.prober.lastHealth.wasRemoved(id) else {
+            throw APIError(
+                status: .conflict, code: "node_removed",
+                message:
+                    "\(id) was removed from this cluster; to add a node here again, start it with a new --id and empty --data")
         }
         let known = await services.scoreboard.score(of: id)
         let role = body.role.flatMap { NodeRole(rawValue: $0.uppercased()) } ?? known?.role ?? .backup

@@ -155,6 +155,30 @@ struct NodeStatusDTO: Encodable {
     var zone: String
     @NullWhenAbsent var capacity_bytes: Int64?
     @NullWhenAbsent var used_bytes: Int64?
+    /// Lifecycle (SPEC §10): ACTIVE, DRAINING or DRAINED.
+    var state: String
+}
+
+/// The answer of `POST /nodes/{id}/drain` and `/activate`: the node's state now.
+struct NodeLifecycleResponse: ResponseEncodable {
+    var node_id: String
+    var state: String
+    var message: String
+
+    init(_ record: NodeRecord) {
+        node_id = record.id.rawValue
+        state = record.state.rawValue
+        switch record.state {
+        case .active: message = "\(record.id) takes new copies"
+        case .draining: message = "\(record.id) is draining: its copies are being re-made elsewhere; it becomes DRAINED when done"
+        case .drained: message = "\(record.id) is drained: DELETE /nodes/\(record.id) removes it"
+        }
+    }
+}
+
+struct NodeRemovedResponse: ResponseEncodable {
+    var node_id: String
+    var removed: Bool
 }
 
 struct NodeCheckResponse: ResponseEncodable {

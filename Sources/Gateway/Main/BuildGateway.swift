@@ -182,11 +182,21 @@ func buildGateway(
         recoveryInterval: config.recoveryInterval, returnProbeInterval: config.returnProbeInterval, triggers: triggerStream,
         announceReturn: { triggerContinuation.yield($0) }, logger: Logger(label: "dfs.recovery"))
 
+    var mover = repairer
+    mover.rateLimiter = TransferRateLimiter(bytesPerSecond: config.rebalanceRate)
+    let rebalancer = RebalanceLoop(
+        store: store, nodes: nodeClient, prober: prober, mover: mover,
+        reconciler: PlacementReconciler(
+            replicationFactor: config.replicas,
+            placer: ReplicaPlacer(replicas: config.replicas, fullThreshold: config.fullThreshold)),
+        idleInterval: config.recoveryInterval, logger: Logger(label: "dfs.rebalance"))
+
     var serviceConfigurations: [ServiceGroupConfiguration.ServiceConfiguration] = [
         .init(service: ClosingService(name: "metadata") { try await store.close() }),
         .init(service: ClosingService(name: "http-client") { try await httpClient.shutdown() }),
         .init(service: damageReports),
         .init(service: loop),
+        .init(service: rebalancer),
         .init(
             service: HistorySampler(
                 history: history, counters: metrics.activity, scoreboard: scoreboard, store: store,

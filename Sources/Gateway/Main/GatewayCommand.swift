@@ -79,6 +79,11 @@ struct GatewayCommand: AsyncParsableCommand {
     var recoveryRate: ByteSizeArgument?
     @Option(
         help: OptionEnvironment.help(
+            "Bandwidth cap of the copies made by drains and rebalancing, bytes per second, e.g. 20MiB; 0 = no cap (default 50MiB).",
+            "rebalance-rate"))
+    var rebalanceRate: ByteSizeArgument?
+    @Option(
+        help: OptionEnvironment.help(
             "Consecutive probes that must agree before a node is marked UP or DOWN (default 2).", "status-change-probes"))
     var statusChangeProbes: Int?
     @Option(
@@ -217,6 +222,10 @@ struct GatewayCommand: AsyncParsableCommand {
         ).duration
         let rate = try OptionEnvironment.resolve(recoveryRate, "recovery-rate", default: ByteSizeArgument(argument: "0")!).bytes
         config.recoveryRate = rate > 0 ? rate : nil
+        let rebalanceRate = try OptionEnvironment.resolve(
+            rebalanceRate, "rebalance-rate", default: ByteSizeArgument(argument: "50MiB")!
+        ).bytes
+        config.rebalanceRate = rebalanceRate > 0 ? rebalanceRate : nil
         config.statusChangeProbes = try OptionEnvironment.resolve(
             statusChangeProbes, "status-change-probes", default: config.statusChangeProbes)
         config.orphanGrace = try OptionEnvironment.resolve(

@@ -87,6 +87,8 @@ struct GatewayConfiguration: Sendable {
     var repairLease: Duration = .seconds(60)
     /// Bytes per second all repair streams share; nil = unlimited.
     var recoveryRate: Int64? = nil
+    /// Bytes per second of the copies drains and rebalancing make; nil = no cap.
+    var rebalanceRate: Int64? = 50 << 20
     /// First wait after a failed repair attempt; doubles with each further failure.
     var retryBackoff: Duration = .seconds(2)
     /// Consecutive agreeing probes needed to change a node's UP/DOWN status (hysteresis).

@@ -22,3 +22,10 @@ struct GatewayServices: Sendable {
     /// Asks the background loop to drain a node that just came back (from a live `/nodes/check`).
     var recoveryTrigger: @Sendable (NodeID) -> Void
 }
+
+extension GatewayServices {
+    /// Drain, activate and remove (SPEC §10).
+    var lifecycle: NodeLifecycle {
+        NodeLifecycle(store: store, scoreboard: scoreboard, ledger: prober.lastHealth, replicationFactor: configuration.replicas)
+    }
+}

@@ -42,6 +42,10 @@ struct InstrumentedNodeClient: NodeClient {
         try await measure(node, "delete") { try await base.deleteBlob(key, on: node) }
     }
 
+    func retireBlob(_ key: FileKey, on node: NodeEndpoint) async throws -> Bool {
+        try await measure(node, "delete") { try await base.retireBlob(key, on: node) }
+    }
+
     func inventory(of node: NodeEndpoint, after: String?, limit: Int) async throws -> InventoryPage {
         try await measure(node, "inventory") { try await base.inventory(of: node, after: after, limit: limit) }
     }

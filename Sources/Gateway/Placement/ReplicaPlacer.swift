@@ -1,4 +1,5 @@
 import DFSCore
+import DFSMetadata
 
 /// What the gateway knows of a node's room, from its last health answer and its last refusal.
 struct NodeRoom: Sendable, Equatable {
@@ -6,13 +7,18 @@ struct NodeRoom: Sendable, Equatable {
     var usedBytes: Int64?
     var freeBytes: Int64?
     var zone: String?
+    /// Bytes of the node's own blobs (its used bytes may count others sharing its file system).
+    var storedBytes: Int64?
     /// It answered "no space" and has not reported more free bytes since.
     var refusedSpace = false
+    /// Only an ACTIVE node takes new copies (SPEC §10).
+    var state = NodeState.active
 
     init(
         capacityBytes: Int64? = nil, usedBytes: Int64? = nil, freeBytes: Int64? = nil, zone: String? = nil,
-        refusedSpace: Bool = false
+        refusedSpace: Bool = false, state: NodeState = .active
     ) {
+        self.state = state
         self.capacityBytes = capacityBytes
         self.usedBytes = usedBytes
         self.freeBytes = freeBytes
@@ -20,14 +26,16 @@ struct NodeRoom: Sendable, Equatable {
         self.refusedSpace = refusedSpace
     }
 
-    init(_ health: NodeHealth?, refusedSpace: Bool) {
+    init(_ health: NodeHealth?, refusedSpace: Bool, state: NodeState) {
         self.init(
             capacityBytes: health?.capacityBytes, usedBytes: health?.usedBytes, freeBytes: health?.freeBytes,
-            zone: health?.zone, refusedSpace: refusedSpace)
+            zone: health?.zone, refusedSpace: refusedSpace, state: state)
+        storedBytes = health?.storedBytes
     }
 
     /// Why the node takes no new copy of `length` bytes, nil when it may.
     func refusal(length: Int64?, fullThreshold: Double) -> String? {
+        if state != .active { return "it is \(state.rawValue) and takes no new copies" }
         if refusedSpace { return "it answered that it is out of space, and has not reported more room since" }
         if let capacityBytes, let usedBytes, capacityBytes > 0, Double(usedBytes) >= fullThreshold * Double(capacityBytes) {
             let percent = Int((Double(usedBytes) / Double(capacityBytes) * 100).rounded())
@@ -95,7 +103,10 @@ struct ReplicaPlacer: Sendable {
         // Too few nodes with room for every copy: the rest of the copies are owed by full nodes, and wait for room.
         var waiting: [NodeScore] = []
         if set.count < replicas {
-            let full = ranked.filter { node in !members.contains(node.id) && !eligible.contains { $0.id == node.id } }
+            let full = ranked.filter { node in
+                !members.contains(node.id) && !eligible.contains { $0.id == node.id }
+                    && rooms[node.id]?.state ?? .active == .active
+            }
             waiting = choose(key, among: full, count: replicas - set.count, rooms: rooms)
         }
         return .placed(

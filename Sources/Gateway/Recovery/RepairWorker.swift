@@ -27,7 +27,8 @@ struct RepairWorker: Sendable {
     let maxRetries: Int
     let backoff: RetryBackoff
     let concurrency: Int
-    let rateLimiter: TransferRateLimiter
+    /// Shared by every copy this worker makes (`--recovery-rate`; the rebalancer's own worker: `--rebalance-rate`).
+    var rateLimiter: TransferRateLimiter
     let workerID: String
     /// How long a claim lasts without renewal (`--repair-lease`): a gateway that dies mid-repair holds its items
     /// this long at most, then any gateway takes them over. Live work renews it every third of that.
@@ -107,9 +108,14 @@ struct RepairWorker: Sendable {
     private func process(_ item: QueueItem, on target: NodeEndpoint) async -> Bool {
         do {
             switch item.kind {
-            case .replicate: try await replicate(item, to: target)
+            case .replicate: try await copy(item.fileKey, to: target, preferring: item.sourceNodeID)
             case .delete:
-                _ = try await nodes.deleteBlob(item.fileKey, on: target)
+                // A live file's copy was retired by placement and may be placed here again; a deleted file's may not.
+                if try await store.file(item.fileKey) != nil {
+                    _ = try await nodes.retireBlob(item.fileKey, on: target)
+                } else {
+                    _ = try await nodes.deleteBlob(item.fileKey, on: target)
+                }
                 logger.info(
                     "removed deleted file \(item.fileKey) from \(target.id)",
                     metadata: ["file_key": "\(item.fileKey)", "node_id": "\(target.id)"])
@@ -165,8 +171,11 @@ struct RepairWorker: Sendable {
         }
     }
 
-    private func replicate(_ item: QueueItem, to target: NodeEndpoint) async throws {
-        guard let entry = try await store.file(item.fileKey) else { return }  // deleted meanwhile: nothing to copy
+    /// Copies `key` to `target` from its other copies (`preferring` one when it can serve), verifies the target's
+    /// SHA-256 and block root and records the location. Returns false when the file was deleted meanwhile.
+    @discardableResult
+    func copy(_ key: FileKey, to target: NodeEndpoint, preferring: NodeID?) async throws -> Bool {
+        guard let entry = try await store.file(key) else { return false }  // deleted meanwhile: nothing to copy
         let file = entry.file
         guard !Set(entry.verifiedReplicas + entry.damagedReplicas).subtracting([target.id]).isEmpty else {
             throw RepairError.noVerifiedSource(file.key)
@@ -176,7 +185,7 @@ struct RepairWorker: Sendable {
         }
         let source: DownloadPlan
         do {
-            source = try await downloads.openRepairSource(entry, for: target.id, preferring: item.sourceNodeID, logger: logger)
+            source = try await downloads.openRepairSource(entry, for: target.id, preferring: preferring, logger: logger)
         } catch let error as NoNodeAvailable {
             throw RepairError.allSourcesFailed(file.key, error.attempts)
         }
@@ -196,7 +205,7 @@ struct RepairWorker: Sendable {
             logger.info(
                 "file deleted during its repair; removed the new copy",
                 metadata: ["file_key": "\(file.key)", "node_id": "\(target.id)"])
-            return
+            return false
         }
         // A file recorded before block digests existed gets its root now: the target computed it from bytes whose
         // SHA-256 it checked against the recorded one.
@@ -212,6 +221,7 @@ struct RepairWorker: Sendable {
                 "file_key": "\(file.key)", "node_id": "\(target.id)", "source": "\(source.servedBy)",
                 "bytes": "\(file.sizeBytes)",
             ])
+        return true
     }
 }
 

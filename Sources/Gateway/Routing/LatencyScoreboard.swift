@@ -53,6 +53,15 @@ actor LatencyScoreboard {
         }
     }
 
+    /// A removed node: no longer routed to or probed.
+    func remove(_ node: NodeID) {
+        scores[node] = nil
+        lastSampleAt[node] = nil
+        lastThroughputAt[node] = nil
+        lastSuccessAt[node] = nil
+        firstByteSamples[node] = nil
+    }
+
     func all() -> [NodeScore] { scores.values.map(withStreams).sorted { $0.id < $1.id } }
     func score(of node: NodeID) -> NodeScore? { scores[node].map(withStreams) }
 

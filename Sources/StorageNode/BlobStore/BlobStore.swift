@@ -243,8 +243,9 @@ final class BlobStore: Sendable {
         return StoredBlob(key: key, digests: prepared.digests)
     }
 
-    /// Removes a blob and its sidecars; returns false if there was none.
-    func delete(_ key: FileKey) async throws -> Bool {
+    /// Removes a blob and its sidecars; returns false if there was none. With `barringLatePuts` (a file's deletion),
+    /// puts of the key that finish afterwards are discarded.
+    func delete(_ key: FileKey, barringLatePuts: Bool = true) async throws -> Bool {
         try BlobLayout.checkStorable(key)
         let blobPath = layout.blobPath(for: key)
         let sidecars = [layout.digestPath(for: key), layout.blocksPath(for: key)]
@@ -253,7 +254,7 @@ final class BlobStore: Sendable {
             let removed = try self.namespace.withLock { tally in
                 // Under the namespace lock, as commits check it there: a put either lands before this delete
                 // (and is removed now) or finds the key deleted and discards its bytes.
-                self.deletedKeys.insert(key)
+                if barringLatePuts { self.deletedKeys.insert(key) }
                 let size = try POSIXFile.status(of: blobPath)?.sizeBytes
                 let removed = try POSIXFile.removeIfPresent(blobPath)
                 // After the blob: a crash in between leaves lone sidecars, which nothing reads.

@@ -84,7 +84,9 @@ struct BlobController: Sendable {
 
     @Sendable func delete(_ request: Request, context: BasicRequestContext) async throws -> Response {
         let key = try BlobKeyParameter.key(in: context)
-        guard try await store.delete(key) else { throw BlobStoreError.blobNotFound(key) }
+        // A copy placement moved elsewhere may be placed here again: only a file's deletion bars late puts of its key.
+        let moved = request.uri.queryParameters.get(NodeProtocol.movedQueryItem) == "true"
+        guard try await store.delete(key, barringLatePuts: !moved) else { throw BlobStoreError.blobNotFound(key) }
         context.logger.debug("blob deleted", metadata: ["file_key": "\(key)"])
         return .json(DeleteAnswer(deleted: true))
     }

@@ -21,7 +21,7 @@ struct NodeStatusController: Sendable {
         return .json(
             NodeHealth(
                 status: "UP", nodeID: nodeID.rawValue, freeBytes: space.freeBytes, blobCount: store.blobCount,
-                capacityBytes: space.capacityBytes, usedBytes: space.usedBytes, zone: zone))
+                capacityBytes: space.capacityBytes, usedBytes: space.usedBytes, zone: zone, storedBytes: store.storedBytes))
     }
 
     @Sendable func inventory(_ request: Request, context: BasicRequestContext) async throws -> Response {

@@ -151,16 +151,59 @@ function renderNodes() {
       ...(node.ejected ? [el("span", {
         class: "pill pill-wait node-ejected", text: "ejected", title: "Consecutive failed requests: asked only as a last resort until a probe succeeds",
       })] : []),
+      ...(node.state && node.state !== "ACTIVE" ? [el("span", {
+        class: "pill pill-wait node-state", text: node.state,
+        title: node.state === "DRAINING" ? "Takes no new copies; its copies are being re-made elsewhere" : "Holds nothing anyone needs: it can be removed",
+      })] : []),
       el("span", { class: "pill node-status " + (node.status === "UP" ? "pill-ok" : "pill-bad"), text: node.status })),
     el("div", { class: "address", text: node.address }),
+    capacityBar(node),
     el("dl", {},
       el("dt", { text: "Latency" }), el("dd", { class: "latency", text: node.latency_ms === null || node.latency_ms === undefined ? "–" : node.latency_ms.toFixed(1) + " ms" }),
       el("dt", { text: "In flight" }), el("dd", { class: "in-flight", text: String(node.in_flight ?? 0) }),
       el("dt", { text: "Free space" }), el("dd", { class: "free", text: formatBytes(node.free_bytes) }),
       el("dt", { text: "Blobs" }), el("dd", { class: "blobs", text: node.blob_count ?? "–" }),
+      el("dt", { text: "Zone" }), el("dd", { class: "zone", text: node.zone ?? "–" }),
       el("dt", { text: "Last heartbeat" }), el("dd", { text: node.last_heartbeat ? new Date(node.last_heartbeat).toLocaleTimeString() : "–" })),
+    lifecycleButton(node),
     el("div", { class: "node-charts", dataset: { chartsFor: node.id } }))));
   renderNodeControls();
+}
+
+/** Used bytes against capacity, the share placement weighs the node by. */
+function capacityBar(node) {
+  if (!node.capacity_bytes) return el("div", { class: "capacity", text: "capacity unknown" });
+  const used = node.used_bytes ?? 0;
+  const percent = Math.min(100, (100 * used) / node.capacity_bytes);
+  const filled = el("div", { class: "capacity-used" });
+  filled.style.width = percent.toFixed(1) + "%"; // CSSOM, not a style attribute: the page's CSP allows no inline style
+  return el("div", { class: "capacity", title: formatBytes(used) + " of " + formatBytes(node.capacity_bytes) + " used" },
+    el("div", { class: "capacity-bar" + (percent >= 95 ? " full" : "") }, filled),
+    el("span", { class: "capacity-text", text: percent.toFixed(0) + " % of " + formatBytes(node.capacity_bytes) }));
+}
+
+/** Drain an ACTIVE node, activate a draining or drained one. */
+function lifecycleButton(node) {
+  const draining = node.state === "DRAINING" || node.state === "DRAINED";
+  return el("button", {
+    type: "button", class: draining ? "activate" : "drain", dataset: { nodeId: node.id },
+    text: draining ? "Activate" : "Drain",
+    title: draining ? "Take new copies on " + node.id + " again" : "Move every copy off " + node.id + ", then it can be removed",
+    onclick: (event) => changeLifecycle(node.id, draining ? "activate" : "drain", event.currentTarget),
+  });
+}
+
+async function changeLifecycle(nodeID, action, button) {
+  button.disabled = true;
+  try {
+    const answer = await api("/nodes/" + encodeURIComponent(nodeID) + "/" + action, { method: "POST" });
+    showMessage(answer.message, "success");
+  } catch (error) {
+    showMessage(action + " " + nodeID + " failed: " + describe(error), "error");
+  } finally {
+    button.disabled = false;
+    refreshSoon();
+  }
 }
 
 /** The queue's node filter and the recover buttons follow the node list. */

@@ -1,0 +1,104 @@
+import ArgumentParser
+import DFSCore
+import Foundation
+
+/// `dfs drain NODE`: no new copies on the node; its copies are re-made elsewhere until it is DRAINED.
+struct Drain: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "drain",
+        abstract: "Drain a node: it takes no new copies, and its copies are re-made on other nodes until it is DRAINED.",
+        discussion: """
+            Downloads keep working throughout. With --wait, shows the node's progress until it is DRAINED; then \
+            `dfs remove NODE` forgets it. `dfs activate NODE` undoes a drain.
+            """
+    )
+
+    @Argument(help: "The node id, such as node-2.")
+    var node: String
+
+    @Flag(help: "Wait until the node is DRAINED, printing its state and blob count every few seconds.")
+    var wait = false
+
+    @Flag(help: "Print the gateway's JSON answer instead of a summary.")
+    var json = false
+
+    @OptionGroup var gateway: GatewayOptions
+
+    func validate() throws { _ = try NodeID(validating: node) }
+
+    func run() async throws {
+        let reply = try await GatewayClient.with(gateway) { client in
+            try await client.call(.POST, "/nodes/\(GatewayClient.encode(node))/drain")
+        }
+        if json { JSONOutput.print(reply) } else if let message = try reply.json()["message"]?.text { print(message) }
+        guard wait else { return }
+        while true {
+            let nodes = try await GatewayClient.with(gateway) { client in try await client.call(.GET, "/nodes") }.json()
+            guard let row = nodes.arrayValue.first(where: { $0["id"]?.text == node }) else {
+                throw ValidationError("\(node) is no longer listed by the gateway")
+            }
+            let state = row["state"]?.text ?? "?"
+            print("\(node): \(state), \(row["blob_count"]?.text ?? "?") blobs, \(row["used_bytes"]?.text ?? "?") bytes used")
+            if state == "DRAINED" { return }
+            if state == "ACTIVE" { throw ValidationError("\(node) was activated again; the drain stopped") }
+            try await Task.sleep(for: .seconds(3))
+        }
+    }
+}
+
+/// `dfs activate NODE`: undo a drain.
+struct Activate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "activate", abstract: "Undo a drain: the node takes new copies again.")
+
+    @Argument(help: "The node id, such as node-2.")
+    var node: String
+
+    @Flag(help: "Print the gateway's JSON answer instead of a summary.")
+    var json = false
+
+    @OptionGroup var gateway: GatewayOptions
+
+    func validate() throws { _ = try NodeID(validating: node) }
+
+    func run() async throws {
+        let reply = try await GatewayClient.with(gateway) { client in
+            try await client.call(.POST, "/nodes/\(GatewayClient.encode(node))/activate")
+        }
+        if json { return JSONOutput.print(reply) }
+        if let message = try reply.json()["message"]?.text { print(message) }
+    }
+}
+
+/// `dfs remove NODE`: forget a drained node.
+struct RemoveNode: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "remove",
+        abstract: "Forget a DRAINED node (to delete a file, use `dfs rm KEY`).",
+        discussion: """
+            Refused unless the node is DRAINED (`dfs drain NODE --wait`). With --force any node is removed, and the \
+            copies it held are re-made from the other copies.
+            """
+    )
+
+    @Argument(help: "The node id, such as node-2.")
+    var node: String
+
+    @Flag(help: "Remove the node even when it is not DRAINED.")
+    var force = false
+
+    @Flag(help: "Print the gateway's JSON answer instead of a summary.")
+    var json = false
+
+    @OptionGroup var gateway: GatewayOptions
+
+    func validate() throws { _ = try NodeID(validating: node) }
+
+    func run() async throws {
+        let reply = try await GatewayClient.with(gateway) { client in
+            try await client.call(.DELETE, "/nodes/\(GatewayClient.encode(node))" + (force ? "?force=true" : ""))
+        }
+        if json { return JSONOutput.print(reply) }
+        print("removed \(node)")
+    }
+}

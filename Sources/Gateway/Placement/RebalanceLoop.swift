@@ -1,0 +1,144 @@
+import DFSClient
+import DFSCore
+import DFSMetadata
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// Walks the store a page of files at a time (newest first, then around again) and carries out what
+/// `PlacementReconciler` wants for each: drains, trims and balancing moves, copies throttled to `--rebalance-rate`.
+/// A page costs the same at any store size; a crash between a copy and the retirement it allows leaves one copy too
+/// many, which a later walk trims. A DRAINING node that holds no live file's verified copy becomes DRAINED.
+struct RebalanceLoop: Service {
+    let store: any MetadataStore
+    let nodes: any NodeClient
+    let prober: HealthProber
+    /// Makes the copies: the repairer's copy path (read from the verified copies, verify on the target, record), with
+    /// its own rate limit.
+    let mover: RepairWorker
+    let reconciler: PlacementReconciler
+    /// Files per page.
+    var pageSize = 500
+    /// Pause after a whole walk that found nothing to do, with no node draining or out of balance.
+    let idleInterval: Duration
+    let logger: Logger
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown { await walkForever() }
+    }
+
+    private func walkForever() async {
+        var cursor: Int64? = nil
+        var movedSinceProbe = false
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            // Moves change nodes' used bytes: probe first, so this page plans with the loads they left.
+            if movedSinceProbe { _ = await prober.probeAll() }
+            var pause = Duration.milliseconds(100)
+            do {
+                let outcome = try await pass(before: cursor)
+                movedSinceProbe = outcome.stepsTaken > 0
+                cursor = outcome.nextBefore
+                if cursor == nil && outcome.stepsTaken == 0 { pause = outcome.hasWork ? .seconds(1) : idleInterval }
+            } catch {
+                logger.error("rebalancing pass failed", metadata: ["error": "\(error)"])
+                pause = .seconds(5)
+            }
+            do { try await Task.sleep(for: pause) } catch { return }
+        }
+    }
+
+    struct PassOutcome {
+        var stepsTaken: Int
+        var nextBefore: Int64?
+        /// A node is draining or out of balance: the next walk should start soon.
+        var hasWork: Bool
+    }
+
+    /// Plans and carries out one page of files (the page below `before`, the newest when nil).
+    func pass(before: Int64?) async throws -> PassOutcome {
+        let records = try await store.nodes()
+        await prober.lastHealth.setStates(records)
+        var ledger = await currentLoads(records)
+        let page = try await store.listFiles(limit: pageSize, before: before)
+        var taken = 0
+        for entry in page {
+            let steps = reconciler.steps(for: entry, ledger: &ledger)
+            taken += await carryOut(steps, for: entry.file)
+        }
+        let draining = records.filter { $0.state == .draining }
+        for node in draining where try await store.activeLocationCount(on: node.id) == 0 {
+            if try await store.setNodeState(node.id, to: .drained) {
+                await prober.lastHealth.setState(.drained, of: node.id)
+                logger.notice("node drained: it holds no copy anyone needs", metadata: ["node_id": "\(node.id)"])
+            }
+        }
+        return PassOutcome(
+            stepsTaken: taken, nextBefore: page.count == pageSize ? page.last?.sequence : nil,
+            hasWork: !draining.isEmpty || ledger.isUnbalanced)
+    }
+
+    /// Every known node's state, room, reported use and capacity weight.
+    private func currentLoads(_ records: [NodeRecord]) async -> LoadLedger {
+        let rooms = await prober.lastHealth.rooms()
+        let weights = Dictionary(
+            uniqueKeysWithValues: ReplicaPlacer.placementNodes(records.map(\.id), rooms: rooms).map { ($0.id, $0.weight) })
+        var loads: [NodeLoad] = []
+        for record in records {
+            let score = await prober.scoreboard.score(of: record.id)
+            var room = rooms[record.id] ?? NodeRoom()
+            room.state = record.state
+            loads.append(
+                NodeLoad(
+                    id: record.id, state: record.state, isUp: score?.isSelectable ?? false, room: room,
+                    usedBytes: Double(room.storedBytes ?? room.usedBytes ?? 0), weight: weights[record.id] ?? 1))
+        }
+        return LoadLedger(loads)
+    }
+
+    /// Runs `steps` in order, stopping at the first that fails; returns how many ran.
+    private func carryOut(_ steps: [PlacementReconciler.Step], for file: FileRecord) async -> Int {
+        var done = 0
+        for step in steps {
+            do {
+                switch step {
+                case .copy(let target, let source):
+                    guard let endpoint = await prober.scoreboard.score(of: target)?.endpoint,
+                        try await mover.copy(file.key, to: endpoint, preferring: source)
+                    else { return done }
+                case .retire(let node):
+                    try await retire(file.key, on: node)
+                }
+                done += 1
+            } catch {
+                logger.warning(
+                    "rebalancing step failed; the file is looked at again in the next walk",
+                    metadata: ["file_key": "\(file.key)", "step": "\(step)", "error": "\(error)"])
+                return done
+            }
+        }
+        if done > 0 {
+            logger.info("rebalanced a file", metadata: ["file_key": "\(file.key)", "steps": "\(steps)"])
+        }
+        return done
+    }
+
+    /// Stops counting the copy on `node` (downloads no longer choose it), then deletes it there; a node that cannot
+    /// delete now gets the delete through the queue.
+    private func retire(_ key: FileKey, on node: NodeID) async throws {
+        try await store.recordLocation(key, on: node, status: .deleted, verifiedAt: nil)
+        if let endpoint = await prober.scoreboard.score(of: node)?.endpoint {
+            do {
+                _ = try await nodes.retireBlob(key, on: endpoint)
+                return
+            } catch {
+                logger.info("retired copy left for the queue to delete", metadata: ["file_key": "\(key)", "node_id": "\(node)"])
+            }
+        }
+        try await store.enqueue(
+            [
+                NewQueueItem(
+                    fileKey: key, targetNodeID: node, sourceNodeID: nil, kind: .delete, reason: "copy retired by placement")
+            ],
+            at: Date())
+    }
+}
