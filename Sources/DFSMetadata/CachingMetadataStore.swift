@@ -111,6 +111,10 @@ public final class CachingMetadataStore: MetadataStore {
 
     public func activeLocationCount(on node: NodeID) async throws -> Int { try await base.activeLocationCount(on: node) }
 
+    public func heldFiles(on node: NodeID, after: FileKey?, limit: Int) async throws -> [HeldFile] {
+        try await base.heldFiles(on: node, after: after, limit: limit)
+    }
+
     public func recordProbe(of node: NodeID, status: NodeStatus, latencyMs: Double?, at time: Date) async throws {
         try await base.recordProbe(of: node, status: status, latencyMs: latencyMs, at: time)
     }

@@ -31,6 +31,10 @@ public struct InstrumentedMetadataStore: MetadataStore {
         try await measure("removeNode") { try await base.removeNode(node, at: time) }
     }
 
+    public func heldFiles(on node: NodeID, after: FileKey?, limit: Int) async throws -> [HeldFile] {
+        try await measure("heldFiles") { try await base.heldFiles(on: node, after: after, limit: limit) }
+    }
+
     public func activeLocationCount(on node: NodeID) async throws -> Int {
         try await measure("activeLocationCount") { try await base.activeLocationCount(on: node) }
     }

@@ -146,6 +146,18 @@ public struct FileEntry: Sendable, Equatable {
     }
 }
 
+/// A live file a node holds, as the re-replication planner pages through them.
+public struct HeldFile: Sendable, Equatable {
+    public var entry: FileEntry
+    /// Nodes a copy is queued for (PENDING or IN_PROGRESS REPLICATE items).
+    public var comingTo: Set<NodeID>
+
+    public init(entry: FileEntry, comingTo: Set<NodeID>) {
+        self.entry = entry
+        self.comingTo = comingTo
+    }
+}
+
 /// What a queue item asks for.
 public enum QueueItemKind: String, Sendable, Codable {
     case replicate = "REPLICATE"

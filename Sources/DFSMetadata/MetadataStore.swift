@@ -16,6 +16,9 @@ public protocol MetadataStore: Sendable {
     /// Forgets `node`: its row, its location rows (a copy still ACTIVE there no longer counts, so placement re-makes
     /// it elsewhere) and its live queue items (CANCELLED). False when no such node is known.
     func removeNode(_ node: NodeID, at time: Date) async throws -> Bool
+    /// One page of the live files `node` holds a verified copy of, keys ascending after `after`, each with its
+    /// locations and the targets of its live REPLICATE items: a fixed number of queries per page at any store size.
+    func heldFiles(on node: NodeID, after: FileKey?, limit: Int) async throws -> [HeldFile]
     /// How many live files `node` holds a verified copy of (ACTIVE locations).
     func activeLocationCount(on node: NodeID) async throws -> Int
 

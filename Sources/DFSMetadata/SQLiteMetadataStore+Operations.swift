@@ -45,6 +45,46 @@ extension SQLiteMetadataStore {
         }
     }
 
+    public func heldFiles(on node: NodeID, after: FileKey?, limit: Int) async throws -> [HeldFile] {
+        try await serialized {
+            let keys = try await self.run(
+                """
+                SELECT l.file_key FROM file_locations l JOIN files f ON f.file_key = l.file_key
+                WHERE l.node_id = ? AND l.status = 'ACTIVE' AND l.file_key > ? AND f.deleted_at IS NULL
+                ORDER BY l.file_key LIMIT ?
+                """,
+                [.text(node.rawValue), .text(after?.rawValue ?? ""), .integer(max(1, min(limit, 500)))]
+            ).map { try Self.text($0, "file_key") }
+            guard !keys.isEmpty else { return [] }
+            let placeholders = Array(repeating: "?", count: keys.count).joined(separator: ",")
+            let binds = keys.map { SQLiteData.text($0) }
+            var locations: [String: [FileLocation]] = [:]
+            for row in try await self.run(
+                """
+                SELECT file_key, node_id, status, last_verified_at FROM file_locations WHERE file_key IN (\(placeholders))
+                ORDER BY node_id
+                """, binds)
+            {
+                locations[try Self.text(row, "file_key"), default: []].append(try Self.fileLocation(row))
+            }
+            var coming: [String: Set<NodeID>] = [:]
+            for row in try await self.run(
+                """
+                SELECT file_key, target_node_id FROM replication_queue WHERE file_key IN (\(placeholders))
+                AND kind = 'REPLICATE' AND status IN ('PENDING', 'IN_PROGRESS')
+                """, binds)
+            {
+                coming[try Self.text(row, "file_key"), default: []].insert(
+                    try NodeID(validating: try Self.text(row, "target_node_id")))
+            }
+            return try await self.run("SELECT * FROM files WHERE file_key IN (\(placeholders)) ORDER BY file_key", binds).map {
+                row in
+                let key = try Self.text(row, "file_key")
+                return HeldFile(entry: try Self.fileEntry(row, locations: locations[key] ?? []), comingTo: coming[key] ?? [])
+            }
+        }
+    }
+
     public func activeLocationCount(on node: NodeID) async throws -> Int {
         try await serialized {
             let rows = try await self.run(

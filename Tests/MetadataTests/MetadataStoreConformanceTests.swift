@@ -67,6 +67,36 @@ struct MetadataStoreConformanceTests {
         }
     }
 
+    @Test(
+        "a node's held files page by key with their locations and queued copies; deleted files and other nodes' are left out",
+        arguments: TestBackend.all)
+    func heldFilesPage(_ backend: TestBackend) async throws {
+        try await backend.withFreshStore { store in
+            for (raw, holders) in [("k3", ["node-1"]), ("k1", ["node-1"]), ("k2", ["node-1", "node-2"]), ("k4", ["node-2"])] {
+                let file = sampleFile(raw)
+                try await store.recordUpload(
+                    file, verifiedOn: holders.map(node), verifiedAt: file.uploadedAt,
+                    queue: raw == "k1"
+                        ? [
+                            NewQueueItem(
+                                fileKey: file.key, targetNodeID: node("node-3"), sourceNodeID: nil, kind: .replicate, reason: "t")
+                        ]
+                        : [])
+            }
+            let gone = sampleFile("k0")
+            try await store.recordUpload(gone, verifiedOn: [node("node-1")], verifiedAt: gone.uploadedAt, queue: [])
+            _ = try await store.markDeleted(gone.key, removedFrom: [], pendingOn: [], at: Date())
+
+            let first = try await store.heldFiles(on: node("node-1"), after: nil, limit: 2)
+            #expect(first.map(\.entry.file.key.rawValue) == ["k1", "k2"])
+            #expect(first[0].comingTo == [node("node-3")] && first[1].comingTo.isEmpty)
+            #expect(first[1].entry.verifiedReplicas.map(\.rawValue) == ["node-1", "node-2"])
+            let second = try await store.heldFiles(on: node("node-1"), after: first.last?.entry.file.key, limit: 2)
+            #expect(second.map(\.entry.file.key.rawValue) == ["k3"])
+            #expect(try await store.heldFiles(on: node("node-1"), after: key("k3"), limit: 2).isEmpty)
+        }
+    }
+
     @Test("an upload is recorded with its verified locations and queue items in one step", arguments: TestBackend.all)
     func uploadIsRecorded(_ backend: TestBackend) async throws {
         try await backend.withFreshStore { store in

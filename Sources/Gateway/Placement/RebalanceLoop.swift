@@ -5,7 +5,8 @@ import Foundation
 import Logging
 import ServiceLifecycle
 
-/// Walks the store a page of files at a time (newest first, then around again) and carries out what
+/// Walks each DRAINING node's copies and the whole store a page of files at a time (newest first, then around
+/// again) and carries out what
 /// `PlacementReconciler` wants for each: drains, trims and balancing moves, copies throttled to `--rebalance-rate`.
 /// A page costs the same at any store size; a crash between a copy and the retirement it allows leaves one copy too
 /// many, which a later walk trims. A DRAINING node that holds no live file's verified copy becomes DRAINED.
@@ -28,17 +29,16 @@ struct RebalanceLoop: Service {
     }
 
     private func walkForever() async {
-        var cursor: Int64? = nil
+        var cursor = WalkCursor()
         var movedSinceProbe = false
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             // Moves change nodes' used bytes: probe first, so this page plans with the loads they left.
             if movedSinceProbe { _ = await prober.probeAll() }
             var pause = Duration.milliseconds(100)
             do {
-                let outcome = try await pass(before: cursor)
+                let outcome = try await pass(&cursor)
                 movedSinceProbe = outcome.stepsTaken > 0
-                cursor = outcome.nextBefore
-                if cursor == nil && outcome.stepsTaken == 0 { pause = outcome.hasWork ? .seconds(1) : idleInterval }
+                if cursor.before == nil && outcome.stepsTaken == 0 { pause = outcome.hasWork ? .seconds(1) : idleInterval }
             } catch {
                 logger.error("rebalancing pass failed", metadata: ["error": "\(error)"])
                 pause = .seconds(5)
@@ -47,34 +47,47 @@ struct RebalanceLoop: Service {
         }
     }
 
+    /// Where the walks are: the whole store's (by sequence, newest first) and each draining node's (by key).
+    struct WalkCursor {
+        var before: Int64? = nil
+        var draining: [NodeID: FileKey] = [:]
+    }
+
     struct PassOutcome {
         var stepsTaken: Int
-        var nextBefore: Int64?
         /// A node is draining or out of balance: the next walk should start soon.
         var hasWork: Bool
     }
 
-    /// Plans and carries out one page of files (the page below `before`, the newest when nil).
-    func pass(before: Int64?) async throws -> PassOutcome {
+    /// Plans and carries out one page of each draining node's copies (by key, so a drain does not wait for the
+    /// whole store's walk), then one page of the whole store's walk; moves both cursors on.
+    func pass(_ cursor: inout WalkCursor) async throws -> PassOutcome {
         let records = try await store.nodes()
         await prober.lastHealth.setStates(records)
         var ledger = await currentLoads(records)
-        let page = try await store.listFiles(limit: pageSize, before: before)
-        var taken = 0
-        for entry in page {
-            let steps = reconciler.steps(for: entry, ledger: &ledger)
-            taken += await carryOut(steps, for: entry.file)
-        }
         let draining = records.filter { $0.state == .draining }
+        cursor.draining = cursor.draining.filter { key, _ in draining.contains { $0.id == key } }
+        var taken = 0
+        for node in draining {
+            let held = try await store.heldFiles(on: node.id, after: cursor.draining[node.id], limit: pageSize)
+            // Around again from the start: copies that could not move yet are tried once more.
+            if let last = held.last { cursor.draining[node.id] = last.entry.file.key } else { cursor.draining[node.id] = nil }
+            for file in held {
+                taken += await carryOut(reconciler.steps(for: file.entry, ledger: &ledger), for: file.entry.file)
+            }
+        }
+        let page = try await store.listFiles(limit: pageSize, before: cursor.before)
+        for entry in page {
+            taken += await carryOut(reconciler.steps(for: entry, ledger: &ledger), for: entry.file)
+        }
+        cursor.before = page.count == pageSize ? page.last?.sequence : nil
         for node in draining where try await store.activeLocationCount(on: node.id) == 0 {
             if try await store.setNodeState(node.id, to: .drained) {
                 await prober.lastHealth.setState(.drained, of: node.id)
                 logger.notice("node drained: it holds no copy anyone needs", metadata: ["node_id": "\(node.id)"])
             }
         }
-        return PassOutcome(
-            stepsTaken: taken, nextBefore: page.count == pageSize ? page.last?.sequence : nil,
-            hasWork: !draining.isEmpty || ledger.isUnbalanced)
+        return PassOutcome(stepsTaken: taken, hasWork: !draining.isEmpty || ledger.isUnbalanced)
     }
 
     /// Every known node's state, room, reported use and capacity weight.

@@ -151,30 +151,37 @@ struct RecoveryLoop: Service {
                 replicationFactor: replicationFactor,
                 placer: ReplicaPlacer(replicas: replicationFactor, fullThreshold: repairer.fullThreshold))
             let rooms = await prober.lastHealth.rooms()
-            var queued: [FileKey: Set<NodeID>] = [:]
-            for item in try await store.queueItems(QueueFilter(status: .pending, limit: 1_000_000)) where item.kind == .replicate
-            {
-                queued[item.fileKey, default: []].insert(item.targetNodeID)
-            }
-            var keys = Set<FileKey>()
-            for node in longDown { keys.formUnion(try await store.filesExpected(on: node.id)) }
-            var items: [NewQueueItem] = []
-            for key in keys.sorted(by: { $0.rawValue < $1.rawValue }) {
-                guard let entry = try await store.file(key) else { continue }
-                for target in planner.extraTargets(
-                    locations: entry.locations, queuedTargets: queued[key] ?? [], serving: serving, key: key, rooms: rooms)
-                {
-                    items.append(
-                        NewQueueItem(
-                            fileKey: key, targetNodeID: target, sourceNodeID: nil, kind: .replicate,
-                            reason: "replica holder DOWN longer than \(rereplicateAfter)"))
+            var queuedCount = 0
+            // Page through each long-down node's copies (a fixed number of queries per page); a page's items are queued
+            // before the next is read, so a file held by two down nodes sees the copies queued for it already.
+            for node in longDown {
+                var after: FileKey? = nil
+                while true {
+                    let page = try await store.heldFiles(on: node.id, after: after, limit: 500)
+                    guard let last = page.last else { break }
+                    after = last.entry.file.key
+                    var items: [NewQueueItem] = []
+                    for held in page {
+                        let key = held.entry.file.key
+                        for target in planner.extraTargets(
+                            locations: held.entry.locations, queuedTargets: held.comingTo, serving: serving, key: key,
+                            rooms: rooms)
+                        {
+                            items.append(
+                                NewQueueItem(
+                                    fileKey: key, targetNodeID: target, sourceNodeID: nil, kind: .replicate,
+                                    reason: "replica holder DOWN longer than \(rereplicateAfter)"))
+                        }
+                    }
+                    if !items.isEmpty { try await store.enqueue(items, at: now) }
+                    queuedCount += items.count
+                    if Task.isCancelled { return }
                 }
             }
-            guard !items.isEmpty else { return }
-            try await store.enqueue(items, at: now)
+            guard queuedCount > 0 else { return }
             logger.info(
                 "queued extra copies for a long outage",
-                metadata: ["count": "\(items.count)", "down": "\(longDown.map(\.id.rawValue))"])
+                metadata: ["count": "\(queuedCount)", "down": "\(longDown.map(\.id.rawValue))"])
         } catch {
             logger.error("could not plan extra copies", metadata: ["error": "\(error)"])
         }
