@@ -58,7 +58,7 @@ public struct PlacementSimulation: Sendable {
     public func run(progress: @Sendable (String) -> Void = { _ in }) async -> Report {
         let c = configuration
         let nodes = (0..<c.nodes).map { node(index: $0, capacity: capacity(of: $0)) }
-        let map = PlacementMap(nodes)
+        let map = PlacementMap.calibrated(nodes, replicas: c.replicas)
         let started = ContinuousClock.now
         progress("filling \(c.nodes) nodes with \(c.files) files × \(c.replicas)")
         let sets = await placeAll(map)
@@ -77,12 +77,12 @@ public struct PlacementSimulation: Sendable {
         progress("adding node \(c.nodes + 1)")
         let averageCapacity = nodes.map(\.weight).reduce(0, +) / Double(nodes.count)
         let added = node(index: c.nodes, capacity: averageCapacity)
-        let grown = PlacementMap(nodes + [added])
+        let grown = PlacementMap.calibrated(nodes + [added], replicas: c.replicas)
         let movedOnAdding = await moves(from: sets, to: grown, renumber: { $0 })
         let fairShare = Double(total) * averageCapacity / (nodes.map(\.weight).reduce(0, +) + averageCapacity)
 
         progress("removing node 1")
-        let shrunk = PlacementMap(Array(nodes.dropFirst()))
+        let shrunk = PlacementMap.calibrated(Array(nodes.dropFirst()), replicas: c.replicas)
         let movedOnRemoving = await moves(from: sets, to: shrunk, renumber: { $0 + 1 })
         return Report(
             configuration: c, imbalance: imbalance, zoneViolations: violations,

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// A storage node as replica placement sees it: who, in which failure domain, and how much it should hold.
 public struct PlacementNode: Sendable, Equatable {
@@ -36,9 +37,16 @@ public struct PlacementMap: Sendable {
     private let zoneCount: Int
     /// All weights equal: `u` alone orders the draws, and no logarithm is needed.
     private let uniform: Bool
+    /// The weights the draws use: the nodes' own, or calibrated (`calibrated(_:replicas:)`).
+    private let drawWeights: [Double]
 
     public init(_ nodes: [PlacementNode]) {
+        self.init(nodes, drawWeights: nodes.map(\.weight))
+    }
+
+    private init(_ nodes: [PlacementNode], drawWeights: [Double]) {
         self.nodes = nodes
+        self.drawWeights = drawWeights
         nodeHashes = nodes.map { PlacementMap.hash($0.id.rawValue) }
         var zones: [String: Int] = [:]
         zoneIndex = nodes.map { node in
@@ -47,7 +55,70 @@ public struct PlacementMap: Sendable {
             return zones.count - 1
         }
         zoneCount = zones.count
-        uniform = Set(nodes.map(\.weight)).count <= 1
+        uniform = Set(drawWeights).count <= 1
+    }
+
+    /// A map whose copies per node follow the nodes' weights when sets are drawn `replicas` at a time.
+    ///
+    /// Drawing several nodes per file without putting one back favours light nodes: with six nodes, one twice as
+    /// large and three copies per file, plain draws give it 1.57× the copies of each other node, not 2×. So on small
+    /// clusters (at most 32 nodes, one of which is in more than 15 % of the sets) the draw weights are corrected: the
+    /// copies each node gets over a fixed sample of 16,384 keys are compared with its share, and its draw weight
+    /// scaled towards it, twelve times. The sample is the same everywhere, so every gateway computes the same
+    /// weights. Large clusters and equal weights keep the plain draw. Results are cached per configuration.
+    public static func calibrated(_ nodes: [PlacementNode], replicas: Int) -> PlacementMap {
+        PlacementMap(nodes, drawWeights: calibratedWeights(nodes, replicas: replicas))
+    }
+
+    /// The draw weights of `calibrated(_:replicas:)`, in the order of `nodes`.
+    public static func calibratedWeights(_ nodes: [PlacementNode], replicas: Int) -> [Double] {
+        let plain = nodes.map(\.weight)
+        let total = nodes.reduce(0) { $0 + $1.weight }
+        let copies = min(replicas, nodes.count)
+        // Only where one node's share of the sets is large is the bias worth its cost: the correction is fitted on a
+        // sample, and it moves a little more data than the minimum when a node joins or leaves.
+        guard Set(plain).count > 1, copies > 1, copies < nodes.count, nodes.count <= 32, total > 0,
+            let heaviest = nodes.map(\.weight).max(), heaviest * Double(copies) / total > 0.15
+        else { return plain }
+        let cacheKey = CalibrationKey(nodes: nodes, replicas: copies)
+        if let weights = calibrationCache.withLock({ $0[cacheKey] }) { return weights }
+
+        let samples = 16_384
+        // Each node's target: its weight's share of all copies, but at most one copy per file (water-filling).
+        var target = [Double](repeating: 0, count: nodes.count)
+        var capped = Set<Int>()
+        var remaining = Double(samples * copies)
+        while true {
+            let free = nodes.indices.filter { !capped.contains($0) }
+            let freeWeight = free.reduce(0) { $0 + nodes[$1].weight }
+            var newlyCapped = false
+            for index in free {
+                target[index] = remaining * nodes[index].weight / freeWeight
+                if target[index] > Double(samples) {
+                    capped.insert(index)
+                    newlyCapped = true
+                }
+            }
+            if !newlyCapped { break }
+            remaining = Double(samples * copies) - Double(samples * capped.count)
+            for index in capped { target[index] = Double(samples) }
+        }
+        var weights = nodes.map(\.weight)
+        for _ in 0..<12 {
+            let map = PlacementMap(nodes, drawWeights: weights)
+            var counts = [Double](repeating: 0, count: nodes.count)
+            for sample in 0..<samples {
+                for index in map.indices(forKeyHash: mix(UInt64(sample) &+ 0x5EED), replicas: copies) { counts[index] += 1 }
+            }
+            for index in weights.indices where counts[index] > 0 {
+                weights[index] *= pow(target[index] / counts[index], 0.8)
+            }
+        }
+        calibrationCache.withLock { cache in
+            if cache.count >= 64 { cache.removeAll() }
+            cache[cacheKey] = weights
+        }
+        return weights
     }
 
     /// The replica set of `key`, best first: at most `replicas` distinct nodes (fewer when there are fewer).
@@ -109,7 +180,7 @@ public struct PlacementMap: Sendable {
         let mixed = Self.mix(keyHash ^ nodeHashes[node])
         // 53 random bits as a double in (0, 1].
         let u = Double((mixed >> 11) + 1) * 0x1p-53
-        return uniform ? u : log(u) / nodes[node].weight
+        return uniform ? u : log(u) / drawWeights[node]
     }
 
     /// A 64-bit hash of a key or node id, the same on every machine and in every process (FNV-1a, then mixed).
@@ -129,3 +200,19 @@ public struct PlacementMap: Sendable {
         return generator.next()
     }
 }
+
+private struct CalibrationKey: Hashable {
+    var ids: [String]
+    var zones: [String]
+    var weights: [Double]
+    var replicas: Int
+
+    init(nodes: [PlacementNode], replicas: Int) {
+        ids = nodes.map(\.id.rawValue)
+        zones = nodes.map(\.zone)
+        weights = nodes.map(\.weight)
+        self.replicas = replicas
+    }
+}
+
+private let calibrationCache = Mutex<[CalibrationKey: [Double]]>([:])

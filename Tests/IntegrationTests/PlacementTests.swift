@@ -96,6 +96,30 @@ struct PlacementTests {
         }
     }
 
+    @Test("600 uploads over 6 nodes, one of twice the capacity: it gets about twice the copies of each other node")
+    func capacityWeighsPlacement() async throws {
+        var capacities: [Int: [String]] = [:]
+        for number in 1...6 { capacities[number] = ["--capacity", number == 1 ? "200GB" : "100GB"] }
+        try await withCluster(nodes: 6, perNodeArguments: capacities) { cluster in
+            let gateway = cluster.gateway
+            try await eventually("every node's capacity is known", timeout: .seconds(20)) {
+                let nodes = try await gateway.getJSON("/nodes", as: [NodeRow].self)
+                return nodes.count == 6 && nodes.allSatisfy { $0.capacity_bytes != nil }
+            }
+            try await uploadSmallFiles(600, through: gateway, workers: 8)
+            var copies: [String: Int] = [:]
+            for replicas in try await replicaSetsOfEveryFile(gateway) {
+                for node in replicas { copies[node, default: 0] += 1 }
+            }
+            let large = Double(copies[cluster.nodeID(1)] ?? 0)
+            let others = (2...6).map { Double(copies[cluster.nodeID($0)] ?? 0) }
+            let ratio = large / (others.reduce(0, +) / 5)
+            // Exactly 2 is out of reach: a node holds at most one copy of a file. Rendezvous draws over 3 of 6
+            // nodes give it ~1.9×; 600 files keep the noise well inside these bounds.
+            #expect(ratio > 1.6 && ratio < 2.3, "\(copies)")
+        }
+    }
+
     /// Uploads `count` small distinct files through `gateway` from `workers` concurrent tasks.
     private func uploadSmallFiles(_ count: Int, through gateway: HTTPTestClient, workers: Int) async throws {
         try await withThrowingTaskGroup(of: Void.self) { group in

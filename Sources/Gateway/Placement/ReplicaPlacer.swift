@@ -122,7 +122,16 @@ struct ReplicaPlacer: Sendable {
     /// The replica set of `key` among the nodes `ids`, `count` at most, placement order.
     func choose(_ key: FileKey, among ids: [NodeID], count: Int, rooms: [NodeID: NodeRoom]) -> [NodeID] {
         guard !ids.isEmpty, count > 0 else { return [] }
-        return PlacementMap(Self.placementNodes(ids, rooms: rooms)).replicaSet(for: key, replicas: count).map(\.id)
+        // Draw weights are calibrated over every node that may take new copies, not over this call's candidates, so
+        // uploads, repairs and moves draw alike and the calibration is computed once per cluster shape.
+        let takers = Set(ids).union(rooms.filter { $0.value.state == .active }.map(\.key)).sorted()
+        let everyone = Self.placementNodes(takers, rooms: rooms)
+        let weights = Dictionary(
+            uniqueKeysWithValues: zip(everyone.map(\.id), PlacementMap.calibratedWeights(everyone, replicas: replicas)))
+        let candidates = Self.placementNodes(ids, rooms: rooms).map {
+            PlacementNode(id: $0.id, zone: $0.zone, weight: weights[$0.id] ?? $0.weight)
+        }
+        return PlacementMap(candidates).replicaSet(for: key, replicas: count).map(\.id)
     }
 
     /// Weights are capacities; a node that has not said its capacity weighs the mean of those that have (1 when
