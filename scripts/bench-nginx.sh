@@ -10,6 +10,7 @@
 # Everything it starts (nginx, dfs up) listens on 127.0.0.1 only and is stopped by PID when it ends.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/lib/bench-cluster.sh  # wait_healthy
 
 duration=20s
 cases="upload:64MiB:2 upload:1MiB:8 upload:4KiB:16 download:64MiB:2 download:1MiB:8 download:4KiB:16"
@@ -83,17 +84,6 @@ for _ in range(1000):
 EOF
 }
 
-wait_healthy() { # URL PID: poll until URL answers 2xx (any status with a third argument), fail if the process ends or 30 s pass.
-    local status
-    for _ in $(seq 1 300); do
-        status=$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "$1" 2>/dev/null || true)
-        case "$status" in 2??) return 0 ;; 000|"") ;; *) [ -n "${3:-}" ] && return 0 ;; esac
-        kill -0 "$2" 2>/dev/null || { echo "process $2 ended before $1 answered" >&2; return 1; }
-        sleep 0.1
-    done
-    echo "$1 did not answer within 30 s" >&2
-    return 1
-}
 
 nginx_port=$(free_ports 1)
 user_line=""

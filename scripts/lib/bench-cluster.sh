@@ -1,5 +1,5 @@
 # Sourced by the bench scripts: stops the `dfs up` cluster a script started (its PID in $cluster_pid) and reads the
-# CPU time of its processes.
+# CPU time of its processes, and waits for a server to answer.
 
 cluster_pid=""
 
@@ -18,4 +18,16 @@ cluster_cpu_ticks() { # PROCESS-NAME: user + system clock ticks of the cluster's
         total=$((total + $(awk '{ print $14 + $15 }' "/proc/$pid/stat")))
     done
     echo "$total"
+}
+
+wait_healthy() { # URL PID: poll until URL answers 2xx (any status with a third argument), fail if the process ends or 30 s pass.
+    local status
+    for _ in $(seq 1 300); do
+        status=$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "$1" 2>/dev/null || true)
+        case "$status" in 2??) return 0 ;; 000|"") ;; *) [ -n "${3:-}" ] && return 0 ;; esac
+        kill -0 "$2" 2>/dev/null || { echo "process $2 ended before $1 answered" >&2; return 1; }
+        sleep 0.1
+    done
+    echo "$1 did not answer within 30 s" >&2
+    return 1
 }
