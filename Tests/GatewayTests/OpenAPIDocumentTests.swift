@@ -36,6 +36,11 @@ struct OpenAPIDocumentTests {
             #expect(withCapture.status == 405)
             #expect(withCapture.header("Allow") == "DELETE, GET")
 
+            // A literal path beside a parameter one (`/nodes/check`, `/nodes/{id}`) lists only its own methods.
+            let literal = try await cluster.gateway.send(.OPTIONS, "/nodes/check")
+            #expect(literal.status == 405)
+            #expect(literal.header("Allow") == "GET")
+
             let unknown = try await cluster.gateway.send(.PATCH, "/no/such/path")
             #expect(unknown.status == 404)
             #expect(try unknown.jsonObject()["error"] as? String == "not_found")

@@ -531,7 +531,17 @@ def run(bin_dir, update_screenshots):
         assert page.file_row(picked_key) is not None, "the file list went away with the error"
         driver.find_element(By.CSS_SELECTOR, '#queue-status option[value="PENDING"]').click()
         wait_for("live again", lambda: page.one("#connection").text == "live")
-        expected_errors = ["replication-queue?limit=200&status=SLEEPING"]
+        expected_errors = ["replication-queue?limit=200&status=SLEEPING", "/nodes/node-1/drain"]
+
+        # 9b. Each node card shows its zone and a capacity bar; its Drain button asks the gateway, which refuses here
+        # (three nodes for three copies), and the page says why; the node stays ACTIVE.
+        page.dismiss_messages()
+        wait_for("node-1's zone and capacity bar", lambda: page.one('.node[data-node-id="node-1"] .zone').text == "node-1"
+                 and page.css('.node[data-node-id="node-1"] .capacity-bar'))
+        page.click(lambda: page.one('.node[data-node-id="node-1"] button.drain'))
+        refusal = wait_for("the drain refusal", lambda: page.message_about("active node", kind="error"), timeout=10)
+        print(f"drain refused: {refusal}")
+        assert all(node["state"] == "ACTIVE" for node in http_json(cluster.url + "/nodes")), "a refused drain changed a node"
 
         # 10. Phone width: one column, still readable.
         # A phone's viewport (overlay scrollbars, device width), as Chromium's device emulation gives it.

@@ -34,8 +34,19 @@ struct MethodNotAllowedMiddleware<Context: RequestContext>: RouterMiddleware {
     /// The methods registered for a path, sorted so `Allow` reads the same on every request.
     func allowedMethods(for path: String) -> [String] {
         let segments = path.split(separator: "/", omittingEmptySubsequences: true)
-        let methods = routes.filter { Self.matches($0.path, segments) }.map(\.method.rawValue)
-        return Set(methods).sorted()
+        var matching = routes.filter { Self.matches($0.path, segments) }
+        // As the router does, a literal segment wins over a parameter in the same place: `/nodes/check` is the
+        // check's path, not `/nodes/{id}` with the id "check".
+        for index in segments.indices {
+            let literal = matching.filter { index < $0.path.components.count && !Self.isParameter($0.path.components[index]) }
+            if !literal.isEmpty { matching = literal }
+        }
+        return Set(matching.map(\.method.rawValue)).sorted()
+    }
+
+    private static func isParameter(_ element: RouterPath.Element) -> Bool {
+        let text = element.description
+        return text.hasPrefix(":") || text.hasPrefix("{") || text.hasPrefix("*")
     }
 
     private static func matches(_ route: RouterPath, _ segments: [Substring]) -> Bool {
