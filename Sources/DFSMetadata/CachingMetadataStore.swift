@@ -82,6 +82,10 @@ public final class CachingMetadataStore: MetadataStore {
         try await invalidating(key) { try await base.markReplicaLost(key, on: node, status: status, reason: reason, at: time) }
     }
 
+    public func retireCopy(_ key: FileKey, on node: NodeID, keepingAtLeast: Int) async throws -> Bool {
+        try await invalidating(key) { try await base.retireCopy(key, on: node, keepingAtLeast: keepingAtLeast) }
+    }
+
     public func markReplicaVerified(_ key: FileKey, on node: NodeID, at time: Date) async throws {
         try await invalidating(key) { try await base.markReplicaVerified(key, on: node, at: time) }
     }

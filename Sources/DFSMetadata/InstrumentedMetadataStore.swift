@@ -35,6 +35,10 @@ public struct InstrumentedMetadataStore: MetadataStore {
         try await measure("heldFiles") { try await base.heldFiles(on: node, after: after, limit: limit) }
     }
 
+    public func retireCopy(_ key: FileKey, on node: NodeID, keepingAtLeast: Int) async throws -> Bool {
+        try await measure("retireCopy") { try await base.retireCopy(key, on: node, keepingAtLeast: keepingAtLeast) }
+    }
+
     public func activeLocationCount(on node: NodeID) async throws -> Int {
         try await measure("activeLocationCount") { try await base.activeLocationCount(on: node) }
     }

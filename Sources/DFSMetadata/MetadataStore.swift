@@ -19,6 +19,10 @@ public protocol MetadataStore: Sendable {
     /// One page of the live files `node` holds a verified copy of, keys ascending after `after`, each with its
     /// locations and the targets of its live REPLICATE items: a fixed number of queries per page at any store size.
     func heldFiles(on node: NodeID, after: FileKey?, limit: Int) async throws -> [HeldFile]
+    /// Marks `node`'s copy of `key` DELETED, in one transaction with the check that at least `keepingAtLeast`
+    /// other verified copies remain; false (nothing changed) otherwise. Several gateways may rebalance at once:
+    /// this is what keeps two of them from retiring two copies of a file that only has one to spare.
+    func retireCopy(_ key: FileKey, on node: NodeID, keepingAtLeast: Int) async throws -> Bool
     /// How many live files `node` holds a verified copy of (ACTIVE locations).
     func activeLocationCount(on node: NodeID) async throws -> Int
 

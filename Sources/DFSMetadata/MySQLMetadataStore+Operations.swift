@@ -88,6 +88,20 @@ extension MySQLMetadataStore {
         }
     }
 
+    public func retireCopy(_ key: FileKey, on node: NodeID, keepingAtLeast: Int) async throws -> Bool {
+        try await withConnection(transaction: true) { connection in
+            // Locking the file's location rows serialises gateways retiring copies of the same file.
+            let rows = try connection.query(
+                "SELECT node_id, status FROM file_locations WHERE file_key = ? FOR UPDATE", [.text(key.rawValue)])
+            let others = try rows.filter { try Self.text($0, "node_id") != node.rawValue && Self.text($0, "status") == "ACTIVE" }
+            guard others.count >= keepingAtLeast else { return false }
+            try connection.update(
+                "UPDATE file_locations SET status = 'DELETED' WHERE file_key = ? AND node_id = ?",
+                [.text(key.rawValue), .text(node.rawValue)])
+            return true
+        }
+    }
+
     public func activeLocationCount(on node: NodeID) async throws -> Int {
         try await withConnection { connection in
             let rows = try connection.query(

@@ -85,6 +85,19 @@ extension SQLiteMetadataStore {
         }
     }
 
+    public func retireCopy(_ key: FileKey, on node: NodeID, keepingAtLeast: Int) async throws -> Bool {
+        try await serialized(transaction: true) {
+            let others = try await self.run(
+                "SELECT COUNT(*) AS n FROM file_locations WHERE file_key = ? AND node_id <> ? AND status = 'ACTIVE'",
+                [.text(key.rawValue), .text(node.rawValue)])
+            guard Int(others.first?.column("n")?.integer ?? 0) >= keepingAtLeast else { return false }
+            try await self.run(
+                "UPDATE file_locations SET status = 'DELETED' WHERE file_key = ? AND node_id = ?",
+                [.text(key.rawValue), .text(node.rawValue)])
+            return true
+        }
+    }
+
     public func activeLocationCount(on node: NodeID) async throws -> Int {
         try await serialized {
             let rows = try await self.run(

@@ -97,6 +97,18 @@ struct MetadataStoreConformanceTests {
         }
     }
 
+    @Test("a copy is retired only while enough other verified copies remain", arguments: TestBackend.all)
+    func retireKeepsTheFactor(_ backend: TestBackend) async throws {
+        try await backend.withFreshStore { store in
+            let file = sampleFile("k1")
+            try await store.recordUpload(
+                file, verifiedOn: ["node-1", "node-2", "node-3", "node-4"].map(node), verifiedAt: file.uploadedAt, queue: [])
+            #expect(try await store.retireCopy(file.key, on: node("node-4"), keepingAtLeast: 3))
+            #expect(try await !store.retireCopy(file.key, on: node("node-3"), keepingAtLeast: 3))
+            #expect(try await store.file(file.key)?.verifiedReplicas.map(\.rawValue) == ["node-1", "node-2", "node-3"])
+        }
+    }
+
     @Test("an upload is recorded with its verified locations and queue items in one step", arguments: TestBackend.all)
     func uploadIsRecorded(_ backend: TestBackend) async throws {
         try await backend.withFreshStore { store in

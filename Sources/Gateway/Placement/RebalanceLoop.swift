@@ -119,7 +119,7 @@ struct RebalanceLoop: Service {
                         try await mover.copy(file.key, to: endpoint, preferring: source)
                     else { return done }
                 case .retire(let node):
-                    try await retire(file.key, on: node)
+                    guard try await retire(file.key, on: node) else { return done }
                 }
                 done += 1
             } catch {
@@ -136,13 +136,19 @@ struct RebalanceLoop: Service {
     }
 
     /// Stops counting the copy on `node` (downloads no longer choose it), then deletes it there; a node that cannot
-    /// delete now gets the delete through the queue.
-    private func retire(_ key: FileKey, on node: NodeID) async throws {
-        try await store.recordLocation(key, on: node, status: .deleted, verifiedAt: nil)
+    /// delete now gets the delete through the queue. Refused (false) when the file would keep fewer verified copies
+    /// than the factor: another gateway retired one meanwhile.
+    private func retire(_ key: FileKey, on node: NodeID) async throws -> Bool {
+        guard try await store.retireCopy(key, on: node, keepingAtLeast: reconciler.replicationFactor) else {
+            logger.info(
+                "copy not retired: the file would keep fewer verified copies than the factor",
+                metadata: ["file_key": "\(key)", "node_id": "\(node)"])
+            return false
+        }
         if let endpoint = await prober.scoreboard.score(of: node)?.endpoint {
             do {
                 _ = try await nodes.retireBlob(key, on: endpoint)
-                return
+                return true
             } catch {
                 logger.info("retired copy left for the queue to delete", metadata: ["file_key": "\(key)", "node_id": "\(node)"])
             }
@@ -153,5 +159,6 @@ struct RebalanceLoop: Service {
                     fileKey: key, targetNodeID: node, sourceNodeID: nil, kind: .delete, reason: "copy retired by placement")
             ],
             at: Date())
+        return true
     }
 }
