@@ -80,6 +80,7 @@ public protocol MetadataStore: Sendable {
     func filesExpected(on node: NodeID) async throws -> [FileKey]
     /// For a live file, in one transaction: the location on `node` becomes `status` (MISSING or CORRUPT) and a
     /// REPLICATE item is queued for it. Returns false (and changes nothing) when the file is not live.
+    /// A copy retired by placement (its location DELETED) is not marked again: false, nothing queued.
     func markReplicaLost(
         _ key: FileKey, on node: NodeID, status: LocationStatus, reason: String, at time: Date
     ) async throws -> Bool

@@ -42,6 +42,11 @@ extension MySQLMetadataStore {
             let live = try connection.query(
                 "SELECT 1 FROM files WHERE file_key = ? AND deleted_at IS NULL FOR UPDATE", [.text(key.rawValue)])
             guard !live.isEmpty else { return false }
+            // A copy placement retired is meant to be gone: a download that still tried it does not bring it back.
+            let retired = try connection.query(
+                "SELECT 1 FROM file_locations WHERE file_key = ? AND node_id = ? AND status = 'DELETED' FOR UPDATE",
+                [.text(key.rawValue), .text(node.rawValue)])
+            guard retired.isEmpty else { return false }
             try connection.update(
                 """
                 INSERT INTO file_locations (file_key, node_id, status, last_verified_at) VALUES (?, ?, ?, ?)

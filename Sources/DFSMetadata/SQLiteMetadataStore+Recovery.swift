@@ -42,6 +42,11 @@ extension SQLiteMetadataStore {
         try await serialized(transaction: true) {
             let live = try await self.run("SELECT 1 FROM files WHERE file_key = ? AND deleted_at IS NULL", [.text(key.rawValue)])
             guard !live.isEmpty else { return false }
+            // A copy placement retired is meant to be gone: a download that still tried it does not bring it back.
+            let retired = try await self.run(
+                "SELECT 1 FROM file_locations WHERE file_key = ? AND node_id = ? AND status = 'DELETED'",
+                [.text(key.rawValue), .text(node.rawValue)])
+            guard retired.isEmpty else { return false }
             try await self.run(
                 """
                 INSERT INTO file_locations (file_key, node_id, status, last_verified_at) VALUES (?1, ?2, ?3, ?4)

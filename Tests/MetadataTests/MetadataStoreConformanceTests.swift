@@ -106,6 +106,10 @@ struct MetadataStoreConformanceTests {
             #expect(try await store.retireCopy(file.key, on: node("node-4"), keepingAtLeast: 3))
             #expect(try await !store.retireCopy(file.key, on: node("node-3"), keepingAtLeast: 3))
             #expect(try await store.file(file.key)?.verifiedReplicas.map(\.rawValue) == ["node-1", "node-2", "node-3"])
+            // A download that still tried the retired copy does not bring it back as a repair.
+            #expect(
+                try await !store.markReplicaLost(file.key, on: node("node-4"), status: .missing, reason: "404", at: Date()))
+            #expect(try await store.queueItems(QueueFilter()).isEmpty)
         }
     }
 
