@@ -16,7 +16,7 @@ struct Drain: AsyncParsableCommand {
     @Argument(help: "The node id, such as node-2.")
     var node: String
 
-    @Flag(help: "Wait until the node is DRAINED, printing its state and blob count every few seconds.")
+    @Flag(help: "Wait until the node is DRAINED, printing its state and the blobs it still holds every few seconds.")
     var wait = false
 
     @Flag(help: "Print the gateway's JSON answer instead of a summary.")
@@ -38,7 +38,10 @@ struct Drain: AsyncParsableCommand {
                 throw ValidationError("\(node) is no longer listed by the gateway")
             }
             let state = row["state"]?.text ?? "?"
-            print("\(node): \(state), \(row["blob_count"]?.text ?? "?") blobs, \(row["used_bytes"]?.text ?? "?") bytes used")
+            // A live probe: /nodes shows the blob count of the last background probe, seconds old.
+            let checked = try await GatewayClient.with(gateway) { client in try await client.call(.GET, "/nodes/check") }.json()
+            let blobs = checked["nodes"]?.arrayValue.first(where: { $0["id"]?.text == node })?["blob_count"]?.text
+            print("\(node): \(state), \(blobs ?? row["blob_count"]?.text ?? "?") blobs left")
             if state == "DRAINED" { return }
             if state == "ACTIVE" { throw ValidationError("\(node) was activated again; the drain stopped") }
             try await Task.sleep(for: .seconds(3))

@@ -43,7 +43,14 @@ struct RebalanceLoop: Service {
                 logger.error("rebalancing pass failed", metadata: ["error": "\(error)"])
                 pause = .seconds(5)
             }
-            do { try await Task.sleep(for: pause) } catch { return }
+            // Idle pauses end early when a node starts draining, so a drain starts within a second.
+            var slept = Duration.zero
+            while slept < pause {
+                let step = min(pause - slept, .seconds(1))
+                do { try await Task.sleep(for: step) } catch { return }
+                slept += step
+                if pause > .seconds(1), await prober.lastHealth.anyDraining { break }
+            }
         }
     }
 

@@ -37,6 +37,8 @@ actor NodeHealthLedger {
 
     func state(of node: NodeID) -> NodeState { states[node] ?? .active }
 
+    var anyDraining: Bool { states.values.contains(.draining) }
+
     /// Nodes removed while this gateway runs: their heartbeat registrations are refused, so a removed node whose
     /// process still runs does not join again.
     private var removed: Set<NodeID> = []
