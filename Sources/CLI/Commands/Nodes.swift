@@ -3,7 +3,7 @@ import ArgumentParser
 struct Nodes: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "nodes",
-        abstract: "Show the storage nodes: status, role, zone, space used, measured latency and last heartbeat."
+        abstract: "Show the storage nodes: status, lifecycle state, role, zone, space used, measured latency and last heartbeat."
     )
 
     @Flag(help: "Print the gateway's JSON answer instead of a table.")
@@ -15,10 +15,11 @@ struct Nodes: AsyncParsableCommand {
         let reply = try await GatewayClient.with(gateway) { client in try await client.call(.GET, "/nodes") }
         if json { return JSONOutput.print(reply) }
 
-        var table = TextTable("ID", "ADDRESS", "STATUS", "ROLE", "ZONE", "USED", "LATENCY", "LAST_HEARTBEAT")
+        var table = TextTable("ID", "ADDRESS", "STATUS", "STATE", "ROLE", "ZONE", "USED", "LATENCY", "LAST_HEARTBEAT")
         for node in try reply.json().arrayValue {
             table.append([
-                node["id"]?.text, node["address"]?.text, node["status"]?.text, node["role"]?.text, node["zone"]?.text,
+                node["id"]?.text, node["address"]?.text, node["status"]?.text, node["state"]?.text, node["role"]?.text,
+                node["zone"]?.text,
                 Self.usage(used: node["used_bytes"]?.int64Value, capacity: node["capacity_bytes"]?.int64Value),
                 node["latency_ms"]?.text.map { $0 + " ms" }, TimestampText.short(node["last_heartbeat"]?.text),
             ])
