@@ -21,7 +21,7 @@ struct PlacementReconcilerTests {
             (1...count).map { number in
                 let state = states[number] ?? .active
                 return NodeLoad(
-                    id: id(number), state: state, isUp: !down.contains(number),
+                    id: id(number), isUp: !down.contains(number),
                     room: NodeRoom(
                         capacityBytes: 1 << 40, usedBytes: 0, freeBytes: 1 << 39,
                         zone: zonePerNode ? "z\(number)" : ["a", "b", "c"][(number - 1) % 3],

@@ -7,15 +7,6 @@ import TestSupport
 /// Drain, remove, a joining node filled by rebalancing, and trimming, on real processes (SPEC §10).
 @Suite("Node lifecycle on a live cluster", .serialized)
 struct NodeLifecycleTests {
-    struct NodeRow: Decodable {
-        var id: String
-        var status: String
-        var state: String
-        var zone: String
-        var used_bytes: Int64?
-        var blob_count: Int?
-    }
-
     /// Downloads random files in a loop until stopped, checking each body's SHA-256.
     final class DownloadLoop: Sendable {
         let files: [(key: String, sha256: String)]
@@ -106,7 +97,7 @@ struct NodeLifecycleTests {
             try await cluster.waitForNode(7, status: "UP")
             let joined = cluster.nodeID(7)
             try await eventually("\(joined) holds its share", timeout: .seconds(90)) {
-                let rows = try await gateway.getJSON("/nodes", as: [NodeRow].self)
+                let rows = try await gateway.getJSON("/nodes", as: [NodeListRow].self)
                 let stored = rows.compactMap(\.blob_count).reduce(0, +)
                 guard let mine = rows.first(where: { $0.id == joined })?.blob_count, rows.count == 6 else { return false }
                 let share = Double(stored) / 6
@@ -156,8 +147,8 @@ struct NodeLifecycleTests {
         }
     }
 
-    private func nodeRow(_ id: String, _ gateway: HTTPTestClient) async throws -> NodeRow? {
-        try await gateway.getJSON("/nodes", as: [NodeRow].self).first { $0.id == id }
+    private func nodeRow(_ id: String, _ gateway: HTTPTestClient) async throws -> NodeListRow? {
+        try await gateway.getJSON("/nodes", as: [NodeListRow].self).first { $0.id == id }
     }
 
     /// Uploads `count` distinct files; returns key → SHA-256.
@@ -172,17 +163,5 @@ struct NodeLifecycleTests {
             files[receipt.file_id] = sha256Hex(bytes)
         }
         return files
-    }
-
-    private func replicaSetsOfEveryFile(_ gateway: HTTPTestClient) async throws -> [[String]] {
-        var sets: [[String]] = []
-        var after: String? = nil
-        repeat {
-            let page = try await gateway.getJSON(
-                "/files?limit=1000" + (after.map { "&after=\($0)" } ?? ""), as: FilesAnswer.self)
-            sets += page.files.map(\.replicas)
-            after = page.next_after
-        } while after != nil
-        return sets
     }
 }

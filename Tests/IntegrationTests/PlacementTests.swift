@@ -6,22 +6,6 @@ import TestSupport
 /// node answers fastest.
 @Suite("Placement on a live cluster", .serialized)
 struct PlacementTests {
-    struct NodeRow: Decodable {
-        var id: String
-        var zone: String
-        var capacity_bytes: Int64?
-        var used_bytes: Int64?
-        var blob_count: Int?
-    }
-
-    struct FilesPage: Decodable {
-        struct File: Decodable {
-            var file_key: String
-            var replicas: [String]
-        }
-        var files: [File]
-    }
-
     struct QueueItems: Decodable {
         struct Item: Decodable {
             var status: String
@@ -41,7 +25,7 @@ struct PlacementTests {
             let gateway = cluster.gateway
             // Placement knows node-3's capacity once a probe has reported it.
             try await eventually("node-3's capacity is known", timeout: .seconds(20)) {
-                let nodes = try await gateway.getJSON("/nodes", as: [NodeRow].self)
+                let nodes = try await gateway.getJSON("/nodes", as: [NodeListRow].self)
                 return nodes.first { $0.id == cluster.nodeID(3) }?.capacity_bytes == 1_000_000
             }
             var keys: [String] = []
@@ -51,12 +35,12 @@ struct PlacementTests {
                 let answer = try response.jsonObject()
                 keys.append(try #require(answer["file_id"] as? String))
             }
-            let files = try await gateway.getJSON("/files?limit=100", as: FilesPage.self).files
+            let files = try await gateway.getJSON("/files?limit=100", as: FilesAnswer.self).files
             #expect(files.count == 8)
             for file in files {
                 #expect(Set(file.replicas) == [cluster.nodeID(1), cluster.nodeID(2)], "\(file.file_key): \(file.replicas)")
             }
-            let nodes = try await gateway.getJSON("/nodes", as: [NodeRow].self)
+            let nodes = try await gateway.getJSON("/nodes", as: [NodeListRow].self)
             #expect(nodes.first { $0.id == cluster.nodeID(3) }?.used_bytes == 0)
             // The copies owed to node-3 are queued, tried more often than --max-retries allows a failing repair, and
             // still wait (PENDING), never FAILED.
@@ -78,7 +62,7 @@ struct PlacementTests {
         try await withCluster(nodes: 6, perNodeArguments: zones.mapValues { ["--zone", $0] }) { cluster in
             let gateway = cluster.gateway
             try await eventually("every node's zone is known", timeout: .seconds(20)) {
-                let nodes = try await gateway.getJSON("/nodes", as: [NodeRow].self)
+                let nodes = try await gateway.getJSON("/nodes", as: [NodeListRow].self)
                 return nodes.count == 6 && nodes.allSatisfy { $0.zone.hasPrefix("rack-") }
             }
             try await uploadSmallFiles(600, through: gateway, workers: 8)
@@ -103,7 +87,7 @@ struct PlacementTests {
         try await withCluster(nodes: 6, perNodeArguments: capacities) { cluster in
             let gateway = cluster.gateway
             try await eventually("every node's capacity is known", timeout: .seconds(20)) {
-                let nodes = try await gateway.getJSON("/nodes", as: [NodeRow].self)
+                let nodes = try await gateway.getJSON("/nodes", as: [NodeListRow].self)
                 return nodes.count == 6 && nodes.allSatisfy { $0.capacity_bytes != nil }
             }
             try await uploadSmallFiles(600, through: gateway, workers: 8)
@@ -133,18 +117,5 @@ struct PlacementTests {
             }
             try await group.waitForAll()
         }
-    }
-
-    /// The replica list of every file, following the `/files` cursor to the end.
-    private func replicaSetsOfEveryFile(_ gateway: HTTPTestClient) async throws -> [[String]] {
-        var sets: [[String]] = []
-        var after: String? = nil
-        repeat {
-            let page = try await gateway.getJSON(
-                "/files?limit=1000" + (after.map { "&after=\($0)" } ?? ""), as: FilesAnswer.self)
-            sets += page.files.map(\.replicas)
-            after = page.next_after
-        } while after != nil
-        return sets
     }
 }

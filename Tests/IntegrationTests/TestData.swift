@@ -2,6 +2,7 @@ import Crypto
 import DFSCore
 import Foundation
 import NIOCore
+import TestSupport
 
 /// Random bytes, fast even in a debug build.
 func randomBytes(_ count: Int) -> [UInt8] {
@@ -81,4 +82,27 @@ struct FilesAnswer: Decodable {
 struct NodeHealthAnswer: Decodable {
     let node_id: String
     let blob_count: Int
+}
+
+/// A row of `GET /nodes`, the fields the placement and lifecycle tests read.
+struct NodeListRow: Decodable {
+    var id: String
+    var status: String
+    var state: String
+    var zone: String
+    var capacity_bytes: Int64?
+    var used_bytes: Int64?
+    var blob_count: Int?
+}
+
+/// The replica list of every live file, following the `/files` cursor to the end.
+func replicaSetsOfEveryFile(_ gateway: HTTPTestClient) async throws -> [[String]] {
+    var sets: [[String]] = []
+    var after: String? = nil
+    repeat {
+        let page = try await gateway.getJSON("/files?limit=1000" + (after.map { "&after=\($0)" } ?? ""), as: FilesAnswer.self)
+        sets += page.files.map(\.replicas)
+        after = page.next_after
+    } while after != nil
+    return sets
 }

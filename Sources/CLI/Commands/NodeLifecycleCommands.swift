@@ -1,6 +1,29 @@
 import ArgumentParser
 import DFSCore
 import Foundation
+import NIOHTTP1
+
+/// What every node lifecycle command takes: the node, `--json`, and the gateway to ask.
+struct NodeLifecycleTarget: ParsableArguments {
+    @Argument(help: "The node id, such as node-2.")
+    var node: String
+
+    @Flag(help: "Print the gateway's JSON answer instead of a summary.")
+    var json = false
+
+    @OptionGroup var gateway: GatewayOptions
+
+    func validate() throws { _ = try NodeID(validating: node) }
+
+    /// `METHOD /nodes/{node}SUFFIX`; prints the JSON answer with `--json`, else `summary` of it.
+    func call(_ method: HTTPMethod, _ suffix: String, summary: (JSONValue) -> String?) async throws {
+        let reply = try await GatewayClient.with(gateway) { client in
+            try await client.call(method, "/nodes/\(GatewayClient.encode(node))" + suffix)
+        }
+        if json { return JSONOutput.print(reply) }
+        if let text = summary(try reply.json()) { print(text) }
+    }
+}
 
 /// `dfs drain NODE`: no new copies on the node; its copies are re-made elsewhere until it is DRAINED.
 struct Drain: AsyncParsableCommand {
@@ -13,38 +36,30 @@ struct Drain: AsyncParsableCommand {
             """
     )
 
-    @Argument(help: "The node id, such as node-2.")
-    var node: String
+    @OptionGroup var target: NodeLifecycleTarget
 
     @Flag(help: "Wait until the node is DRAINED, printing its state and the blobs it still holds every few seconds.")
     var wait = false
 
-    @Flag(help: "Print the gateway's JSON answer instead of a summary.")
-    var json = false
-
-    @OptionGroup var gateway: GatewayOptions
-
-    func validate() throws { _ = try NodeID(validating: node) }
-
     func run() async throws {
-        let reply = try await GatewayClient.with(gateway) { client in
-            try await client.call(.POST, "/nodes/\(GatewayClient.encode(node))/drain")
-        }
-        if json { JSONOutput.print(reply) } else if let message = try reply.json()["message"]?.text { print(message) }
+        try await target.call(.POST, "/drain") { $0["message"]?.text }
         guard wait else { return }
-        while true {
-            let nodes = try await GatewayClient.with(gateway) { client in try await client.call(.GET, "/nodes") }.json()
-            guard let row = nodes.arrayValue.first(where: { $0["id"]?.text == node }) else {
-                throw ValidationError("\(node) is no longer listed by the gateway")
+        let node = target.node
+        try await GatewayClient.with(target.gateway) { client in
+            while true {
+                guard let row = try await client.call(.GET, "/nodes").json().arrayValue.first(where: { $0["id"]?.text == node })
+                else {
+                    throw ValidationError("\(node) is no longer listed by the gateway")
+                }
+                let state = row["state"]?.text ?? "?"
+                // A live probe: /nodes shows the blob count of the last background probe, seconds old.
+                let checked = try await client.call(.GET, "/nodes/check").json()
+                let blobs = checked["nodes"]?.arrayValue.first(where: { $0["id"]?.text == node })?["blob_count"]?.text
+                print("\(node): \(state), \(blobs ?? row["blob_count"]?.text ?? "?") blobs left")
+                if state == "DRAINED" { return }
+                if state == "ACTIVE" { throw ValidationError("\(node) was activated again; the drain stopped") }
+                try await Task.sleep(for: .seconds(3))
             }
-            let state = row["state"]?.text ?? "?"
-            // A live probe: /nodes shows the blob count of the last background probe, seconds old.
-            let checked = try await GatewayClient.with(gateway) { client in try await client.call(.GET, "/nodes/check") }.json()
-            let blobs = checked["nodes"]?.arrayValue.first(where: { $0["id"]?.text == node })?["blob_count"]?.text
-            print("\(node): \(state), \(blobs ?? row["blob_count"]?.text ?? "?") blobs left")
-            if state == "DRAINED" { return }
-            if state == "ACTIVE" { throw ValidationError("\(node) was activated again; the drain stopped") }
-            try await Task.sleep(for: .seconds(3))
         }
     }
 }
@@ -54,22 +69,10 @@ struct Activate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "activate", abstract: "Undo a drain: the node takes new copies again.")
 
-    @Argument(help: "The node id, such as node-2.")
-    var node: String
-
-    @Flag(help: "Print the gateway's JSON answer instead of a summary.")
-    var json = false
-
-    @OptionGroup var gateway: GatewayOptions
-
-    func validate() throws { _ = try NodeID(validating: node) }
+    @OptionGroup var target: NodeLifecycleTarget
 
     func run() async throws {
-        let reply = try await GatewayClient.with(gateway) { client in
-            try await client.call(.POST, "/nodes/\(GatewayClient.encode(node))/activate")
-        }
-        if json { return JSONOutput.print(reply) }
-        if let message = try reply.json()["message"]?.text { print(message) }
+        try await target.call(.POST, "/activate") { $0["message"]?.text }
     }
 }
 
@@ -84,24 +87,12 @@ struct RemoveNode: AsyncParsableCommand {
             """
     )
 
-    @Argument(help: "The node id, such as node-2.")
-    var node: String
+    @OptionGroup var target: NodeLifecycleTarget
 
     @Flag(help: "Remove the node even when it is not DRAINED.")
     var force = false
 
-    @Flag(help: "Print the gateway's JSON answer instead of a summary.")
-    var json = false
-
-    @OptionGroup var gateway: GatewayOptions
-
-    func validate() throws { _ = try NodeID(validating: node) }
-
     func run() async throws {
-        let reply = try await GatewayClient.with(gateway) { client in
-            try await client.call(.DELETE, "/nodes/\(GatewayClient.encode(node))" + (force ? "?force=true" : ""))
-        }
-        if json { return JSONOutput.print(reply) }
-        print("removed \(node)")
+        try await target.call(.DELETE, force ? "?force=true" : "") { _ in "removed \(target.node)" }
     }
 }

@@ -14,9 +14,10 @@ struct NodeLifecycle: Sendable {
     /// `node` takes no new copies; the rebalancer re-makes its copies elsewhere, then it becomes DRAINED. Refused
     /// when too few ACTIVE nodes would remain to hold every copy.
     func drain(_ node: NodeID) async throws -> NodeRecord {
-        let record = try await existing(node)
+        let records = try await store.nodes()
+        guard let record = records.first(where: { $0.id == node }) else { throw NodeNotFound(id: node.rawValue) }
         guard record.state == .active else { return record }
-        let othersActive = try await store.nodes().filter { $0.id != node && $0.state == .active }.count
+        let othersActive = records.filter { $0.id != node && $0.state == .active }.count
         guard othersActive >= replicationFactor else {
             throw APIError(
                 status: .conflict, code: "too_few_nodes",

@@ -4,7 +4,6 @@ import DFSMetadata
 /// One node as the rebalancer weighs it.
 struct NodeLoad: Sendable, Equatable {
     var id: NodeID
-    var state: NodeState
     /// Serving now (UP and not ejected): it can be copied to and from, and its extra copies trimmed.
     var isUp: Bool
     var room: NodeRoom
@@ -12,6 +11,8 @@ struct NodeLoad: Sendable, Equatable {
     var usedBytes: Double
     /// Its capacity, the weight of its share.
     var weight: Double
+
+    var state: NodeState { room.state }
 }
 
 /// Every node's load and share while a rebalancing pass plans: moves update it, so one pass does not overshoot.
@@ -19,19 +20,22 @@ struct LoadLedger: Sendable {
     private(set) var nodes: [NodeID: NodeLoad]
     /// Fraction of its share a node may be above or below before copies move (SPEC §10: 5 %).
     let tolerance: Double
+    /// Bytes stored on all nodes, and the capacity of the ACTIVE ones: kept here so a share costs no pass over
+    /// every node (a page asks for shares many times per file, on clusters of any size).
+    private var totalUsed: Double
+    private let activeWeight: Double
 
     init(_ loads: [NodeLoad], tolerance: Double = 0.05) {
         nodes = Dictionary(uniqueKeysWithValues: loads.map { ($0.id, $0) })
         self.tolerance = tolerance
+        totalUsed = loads.reduce(0) { $0 + $1.usedBytes }
+        activeWeight = loads.filter { $0.state == .active }.reduce(0) { $0 + $1.weight }
     }
 
     /// A node's fair share of everything stored: the stored total split over ACTIVE nodes by capacity.
     func share(of node: NodeID) -> Double {
-        guard let load = nodes[node], load.state == .active else { return 0 }
-        let active = nodes.values.filter { $0.state == .active }
-        let weights = active.reduce(0) { $0 + $1.weight }
-        guard weights > 0 else { return 0 }
-        return nodes.values.reduce(0) { $0 + $1.usedBytes } * load.weight / weights
+        guard let load = nodes[node], load.state == .active, activeWeight > 0 else { return 0 }
+        return totalUsed * load.weight / activeWeight
     }
 
     /// Used bytes over share; above 1 holds more than its share.
@@ -46,8 +50,14 @@ struct LoadLedger: Sendable {
     }
 
     mutating func move(_ bytes: Int64, from source: NodeID?, to target: NodeID?) {
-        if let source { nodes[source]?.usedBytes -= Double(bytes) }
-        if let target { nodes[target]?.usedBytes += Double(bytes) }
+        if let source, nodes[source] != nil {
+            nodes[source]?.usedBytes -= Double(bytes)
+            totalUsed -= Double(bytes)
+        }
+        if let target, nodes[target] != nil {
+            nodes[target]?.usedBytes += Double(bytes)
+            totalUsed += Double(bytes)
+        }
     }
 }
 
@@ -140,23 +150,15 @@ struct PlacementReconciler: Sendable {
                 >= ((ledger.nodes[target]?.usedBytes ?? 0) + Double(size)) / targetShare
     }
 
-    /// ACTIVE serving nodes with room for `size` that hold no copy, preferring zones none of `keeping` is in (while
-    /// there are such nodes; with `zonesStrict`, only those while the ACTIVE nodes span as many zones as copies), in
-    /// placement order; `count` at most.
+    /// ACTIVE serving nodes that hold no copy, chosen as `ReplicaPlacer.additionalHolders` chooses; `count` at most.
     private func newHolders(
         _ key: FileKey, size: Int64, count: Int, besides holders: [NodeID], keeping: [NodeID], _ ledger: LoadLedger,
         zonesStrict: Bool = false
     ) -> [NodeID] {
-        let candidates = ledger.nodes.values.filter { load in
-            load.state == .active && load.isUp && !holders.contains(load.id)
-                && load.room.refusal(length: size, fullThreshold: placer.fullThreshold) == nil
-        }.map(\.id).sorted()
-        let usedZones = Set(keeping.map { zone(of: $0, ledger) })
-        let otherZones = candidates.filter { !usedZones.contains(zone(of: $0, ledger)) }
-        let activeZones = Set(ledger.nodes.values.filter { $0.state == .active }.map { zone(of: $0.id, ledger) })
-        let pool = otherZones.isEmpty && !(zonesStrict && activeZones.count >= replicationFactor) ? candidates : otherZones
-        let rooms = ledger.nodes.mapValues(\.room)
-        return placer.choose(key, among: pool, count: min(count, pool.count), rooms: rooms)
+        let candidates = ledger.nodes.values.filter { $0.state == .active && $0.isUp && !holders.contains($0.id) }.map(\.id)
+        return placer.additionalHolders(
+            key, count: count, among: candidates.sorted(), keeping: keeping, length: size,
+            rooms: ledger.nodes.mapValues(\.room), zonesStrict: zonesStrict)
     }
 
     private func zone(of node: NodeID, _ ledger: LoadLedger) -> String {

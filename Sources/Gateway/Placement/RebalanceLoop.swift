@@ -102,17 +102,15 @@ struct RebalanceLoop: Service {
         let rooms = await prober.lastHealth.rooms()
         let weights = Dictionary(
             uniqueKeysWithValues: ReplicaPlacer.placementNodes(records.map(\.id), rooms: rooms).map { ($0.id, $0.weight) })
-        var loads: [NodeLoad] = []
-        for record in records {
-            let score = await prober.scoreboard.score(of: record.id)
-            var room = rooms[record.id] ?? NodeRoom()
-            room.state = record.state
-            loads.append(
-                NodeLoad(
-                    id: record.id, state: record.state, isUp: score?.isSelectable ?? false, room: room,
-                    usedBytes: Double(room.storedBytes ?? room.usedBytes ?? 0), weight: weights[record.id] ?? 1))
-        }
-        return LoadLedger(loads)
+        let serving = Set(await prober.scoreboard.all().filter(\.isSelectable).map(\.id))
+        // `rooms` carries each node's state: the ledger took them from `records` just before.
+        return LoadLedger(
+            records.map { record in
+                let room = rooms[record.id] ?? NodeRoom()
+                return NodeLoad(
+                    id: record.id, isUp: serving.contains(record.id), room: room,
+                    usedBytes: Double(room.storedBytes ?? room.usedBytes ?? 0), weight: weights[record.id] ?? 1)
+            })
     }
 
     /// Runs `steps` in order, stopping at the first that fails; returns how many ran.

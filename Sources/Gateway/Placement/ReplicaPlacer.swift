@@ -124,14 +124,34 @@ struct ReplicaPlacer: Sendable {
         guard !ids.isEmpty, count > 0 else { return [] }
         // Draw weights are calibrated over every node that may take new copies, not over this call's candidates, so
         // uploads, repairs and moves draw alike and the calibration is computed once per cluster shape.
-        let takers = Set(ids).union(rooms.filter { $0.value.state == .active }.map(\.key)).sorted()
-        let everyone = Self.placementNodes(takers, rooms: rooms)
-        let weights = Dictionary(
-            uniqueKeysWithValues: zip(everyone.map(\.id), PlacementMap.calibratedWeights(everyone, replicas: replicas)))
-        let candidates = Self.placementNodes(ids, rooms: rooms).map {
-            PlacementNode(id: $0.id, zone: $0.zone, weight: weights[$0.id] ?? $0.weight)
-        }
+        let wanted = Set(ids)
+        let everyone = Self.placementNodes(
+            wanted.union(rooms.filter { $0.value.state == .active }.map(\.key)).sorted(), rooms: rooms)
+        let candidates = zip(everyone, PlacementMap.calibratedWeights(everyone, replicas: replicas))
+            .filter { node, _ in wanted.contains(node.id) }
+            .map { node, weight in PlacementNode(id: node.id, zone: node.zone, weight: weight) }
         return PlacementMap(candidates).replicaSet(for: key, replicas: count).map(\.id)
+    }
+
+    /// Where `count` more copies of `key` go, beside the copies on `keeping`: among `candidates` with room for
+    /// `length`, first those in zones none of `keeping` is in, then (when they are too few) the others, each in
+    /// placement order. With `zonesStrict` (a move, which is never urgent) only the first kind, while the ACTIVE
+    /// nodes span as many zones as copies.
+    func additionalHolders(
+        _ key: FileKey, count: Int, among candidates: [NodeID], keeping: [NodeID], length: Int64?,
+        rooms: [NodeID: NodeRoom], zonesStrict: Bool = false
+    ) -> [NodeID] {
+        func zone(_ node: NodeID) -> String { rooms[node]?.zone ?? node.rawValue }
+        let withRoom = candidates.filter {
+            (rooms[$0] ?? NodeRoom()).refusal(length: length, fullThreshold: fullThreshold) == nil
+        }
+        let usedZones = Set(keeping.map(zone))
+        let otherZones = withRoom.filter { !usedZones.contains(zone($0)) }
+        let apart = choose(key, among: otherZones, count: count, rooms: rooms)
+        let activeZones = Set(rooms.filter { $0.value.state == .active }.map { zone($0.key) })
+        guard apart.count < count, !(zonesStrict && activeZones.count >= replicas) else { return apart }
+        let rest = withRoom.filter { !apart.contains($0) }
+        return apart + choose(key, among: rest, count: count - apart.count, rooms: rooms)
     }
 
     /// Weights are capacities; a node that has not said its capacity weighs the mean of those that have (1 when

@@ -111,13 +111,16 @@ struct RepairWorker: Sendable {
             case .replicate: try await copy(item.fileKey, to: target, preferring: item.sourceNodeID)
             case .delete:
                 // A live file's copy was retired by placement and may be placed here again; a deleted file's may not.
-                if try await store.file(item.fileKey) != nil {
+                let isLive = try await store.file(item.fileKey) != nil
+                if isLive {
                     _ = try await nodes.retireBlob(item.fileKey, on: target)
                 } else {
                     _ = try await nodes.deleteBlob(item.fileKey, on: target)
                 }
                 logger.info(
-                    "removed deleted file \(item.fileKey) from \(target.id)",
+                    isLive
+                        ? "removed retired copy of \(item.fileKey) from \(target.id)"
+                        : "removed deleted file \(item.fileKey) from \(target.id)",
                     metadata: ["file_key": "\(item.fileKey)", "node_id": "\(target.id)"])
             }
             guard try await store.completeQueueItem(item.id, owner: workerID, at: Date()) else {

@@ -27,12 +27,8 @@ struct RereplicationPlanner: Sendable {
         let hasRow = Set(locations.filter { $0.status == .active }.map(\.nodeID))
         let candidates = serving.filter { !hasRow.contains($0) && !queuedTargets.contains($0) }
         guard let placer, let key else { return Array(candidates.prefix(missing)) }
-        let withRoom = candidates.filter {
-            (rooms[$0] ?? NodeRoom()).refusal(length: nil, fullThreshold: placer.fullThreshold) == nil
-        }
-        let usedZones = Set(verifiedOnServing.union(coming).map { rooms[$0]?.zone ?? $0.rawValue })
-        let otherZones = withRoom.filter { !usedZones.contains(rooms[$0]?.zone ?? $0.rawValue) }
-        let pool = otherZones.count >= missing ? otherZones : withRoom
-        return placer.choose(key, among: pool, count: missing, rooms: rooms)
+        return placer.additionalHolders(
+            key, count: missing, among: candidates, keeping: Array(verifiedOnServing.union(coming)), length: nil,
+            rooms: rooms)
     }
 }
