@@ -233,6 +233,53 @@ struct DownloadRoutingTests {
         }
     }
 
+    @Test("a resume asks from the start of the block and checks the part already sent against it")
+    func resumeChecksTheJoinedBlock() async throws {
+        try await withFixture(stallTimeout: .milliseconds(500)) { fixture in
+            let key = try await storeFile(fixture)
+            // node-2 re-sends the start of the block with one byte changed: it disagrees with what node-1 sent, so
+            // node-3 decides, agrees, and finishes the body.
+            fixture.nodes.set("node-1", .stallsAfter(bytes: 20_000))
+            fixture.nodes.set("node-2", .altersInTransit(flippedAt: 5_000, stallsAfter: nil))
+            let (_, received) = try await download(key, fixture)
+            #expect(received == bytes)
+            #expect(fixture.nodes.reads(on: "node-2") == 1)
+            #expect(fixture.nodes.reads(on: "node-3") == 1)
+        }
+    }
+
+    @Test("bytes sent wrong before a resume are caught by the replacement's block: the response is aborted, not completed")
+    func wrongBytesBeforeAResumeAbort() async throws {
+        try await withFixture(stallTimeout: .milliseconds(500)) { fixture in
+            let key = try await storeFile(fixture)
+            fixture.nodes.set("node-1", .altersInTransit(flippedAt: 10_000, stallsAfter: 20_000))
+            let plan = try await fixture.downloads.open(
+                try await fixture.downloads.metadata(of: key), rangeHeader: nil, logger: logger)
+            var received: [UInt8] = []
+            await #expect(throws: (any Error).self) {
+                for try await chunk in plan.body { received += chunk.readableBytesView }
+            }
+            // Everything up to the stall went out; nothing after it, so the client never holds a whole, wrong body.
+            #expect(received.count == 20_000)
+            #expect(fixture.nodes.reads(on: "node-2") == 1)
+            #expect(fixture.nodes.reads(on: "node-3") == 1)
+        }
+    }
+
+    @Test("a range that starts inside a block resumes from the range's start, not the block's")
+    func rangeResumeStartsAtTheRange() async throws {
+        try await withFixture(stallTimeout: .milliseconds(500)) { fixture in
+            let key = try await storeFile(fixture)
+            fixture.nodes.set("node-1", .stallsAfter(bytes: 15_000))
+            let plan = try await fixture.downloads.open(
+                try await fixture.downloads.metadata(of: key), rangeHeader: "bytes=3000-45999", logger: logger)
+            var received: [UInt8] = []
+            for try await chunk in plan.body { received += chunk.readableBytesView }
+            #expect(received == Array(bytes[3000...45_999]))
+            #expect(fixture.nodes.reads(on: "node-2") == 1)
+        }
+    }
+
     @Test("a source that turns far slower than its recent throughput is replaced mid-stream; the body is complete")
     func slowSourceIsReplaced() async throws {
         // Small windows so a 50 kB file can show it; the stall timeout is long, so only slowness can trigger.

@@ -29,6 +29,9 @@ public final class FakeNodeCluster: NodeClient, @unchecked Sendable {
         /// Reads end cleanly after this many bytes, as no correct node ends them: inside a block, or (when
         /// `framedByLength`) short of the Content-Length the answer declared.
         case endsCleanlyAfter(bytes: Int, framedByLength: Bool)
+        /// Reads send the copy's checked bytes with the one at blob offset `flippedAt` changed on the way (a fault
+        /// past the node's check), then stall after `stallsAfter` bytes when given.
+        case altersInTransit(flippedAt: Int64, stallsAfter: Int?)
     }
 
     /// A blob as a node holds it: its bytes now, and the digests it recorded when it was written.
@@ -180,7 +183,12 @@ public final class FakeNodeCluster: NodeClient, @unchecked Sendable {
                 break
             }
         }
-        let slice = bytes.isEmpty ? [] : Array(bytes[Int(sendable.first)...Int(sendable.last)])
+        var slice = bytes.isEmpty ? [] : Array(bytes[Int(sendable.first)...Int(sendable.last)])
+        if case .altersInTransit(let flippedAt, _) = behaviour(node.id), flippedAt >= sendable.first,
+            flippedAt <= sendable.last
+        {
+            slice[Int(flippedAt - sendable.first)] ^= 0xFF
+        }
         let chunks = stride(from: 0, to: slice.count, by: 1000).map { ByteBuffer(bytes: slice[$0..<min($0 + 1000, slice.count)]) }
         switch behaviour(node.id) {
         case .slowFirstByte(let delay):
@@ -193,6 +201,10 @@ public final class FakeNodeCluster: NodeClient, @unchecked Sendable {
             return BlobReadStream(
                 totalSize: Int64(bytes.count), range: range, recordedDigest: stored.recorded.whole, blockRoot: blocks.root,
                 body: AnyByteStream(StallingChunks(chunks: chunks, limit: limit, delayAfterLimit: delay)))
+        case .altersInTransit(_, let stallsAfter?):
+            return BlobReadStream(
+                totalSize: Int64(bytes.count), range: range, recordedDigest: stored.recorded.whole, blockRoot: blocks.root,
+                body: AnyByteStream(StallingChunks(chunks: chunks, limit: stallsAfter)))
         case .endsCleanlyAfter(let limit, let framedByLength):
             return BlobReadStream(
                 totalSize: Int64(bytes.count), range: range, recordedDigest: stored.recorded.whole, blockRoot: blocks.root,

@@ -16,6 +16,8 @@ struct DownloadEvents: Sendable {
         case stalled
         /// Far below the node's recent throughput for a sustained window.
         case slow
+        /// After a resume, its verified block differed from the bytes of that block already sent.
+        case disagreed
     }
 
     /// A hedge request was sent to `node` (one per hedged download; counts towards the budget).

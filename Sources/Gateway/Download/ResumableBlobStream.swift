@@ -12,6 +12,12 @@ import Synchronization
 /// aborted, never completed short). Every source is asked for the copy the file's metadata describes (its SHA-256
 /// and block root), and sends only blocks it verified against them.
 ///
+/// A resume inside a block would join two sources' bytes into a block that no node checked whole. So the bytes of
+/// the current block already sent are kept (at most one block), the next source is asked from the block's start,
+/// and the part already sent must equal what it sends for that part before any byte after it is passed on: the
+/// joined block is then exactly a block the new source verified. A source that disagrees is passed over; when none
+/// agrees, the bytes already sent were wrong and the response is aborted, never completed.
+///
 /// Not thread-safe: one task, the response writer, iterates it.
 final class ResumableBlobStream {
     private let file: FileRecord
@@ -39,6 +45,12 @@ final class ResumableBlobStream {
     /// Every node that delivered part of this response, in order; readable from other tasks.
     let sources: ServedSources
     private(set) var delivered: Int64 = 0
+    /// The bytes of the current block passed on so far (from `sentInBlockStart`), kept to check a resume against.
+    private var sentInBlock: [ByteBuffer] = []
+    private var sentInBlockStart: Int64
+    /// After a resume: the blob offset of the current source's next byte while it re-sends bytes already passed on
+    /// (`< first + delivered`), each compared with `sentInBlock` instead of passed on.
+    private var sourceOffset: Int64
     /// Sources taken over mid-stream, in order, with why.
     private(set) var midStreamFailovers: [(node: NodeID, reason: String)] = []
 
@@ -54,6 +66,8 @@ final class ResumableBlobStream {
         self.file = file
         self.first = first
         self.last = last
+        self.sentInBlockStart = first
+        self.sourceOffset = first
         self.current = WatchedSource(opened.iterator, stallTimeout: stallTimeout)
         self.pendingChunk = opened.first
         self.currentNode = routing.servedBy
@@ -77,7 +91,8 @@ final class ResumableBlobStream {
         while true {
             if let chunk = pendingChunk {
                 pendingChunk = nil
-                if let passed = pass(chunk) { return passed }
+                guard let passed = try await pass(chunk) else { return finished() }
+                if passed.readableBytes > 0 { return passed }
                 continue
             }
             let waitStarted = ContinuousClock.now
@@ -86,7 +101,9 @@ final class ResumableBlobStream {
             let outcome = await current.next(watched: delivered < expectedLength)
             switch outcome {
             case .chunk(let chunk):
-                guard let passed = pass(chunk) else { return finished() }
+                guard let passed = try await pass(chunk) else { return finished() }
+                // Bytes re-sent after a resume are not judged: a disagreement may have replaced the source meanwhile.
+                guard passed.readableBytes > 0 else { continue }
                 await judgePace(bytes: passed.readableBytes, waited: ContinuousClock.now - waitStarted)
                 return passed
             case .end:
@@ -110,7 +127,7 @@ final class ResumableBlobStream {
     /// Throws (aborting the response) when the current source ended cleanly where no node ends a verified answer:
     /// inside a block, or short of a `Content-Length` it declared.
     private func refuseUnexplainedEnd() throws {
-        let reached = first + delivered
+        let reached = sourceOffset
         let atBlockBoundary = reached % Int64(BlobBlocks.standardBlockSize) == 0
         guard !currentMayEndBeforeDamage || !atBlockBoundary else { return }
         let reason =
@@ -127,15 +144,84 @@ final class ResumableBlobStream {
         throw NodeRequestError.invalidResponse(currentNode, reason: reason)
     }
 
-    /// Trims a chunk to the range (a misbehaving node cannot make the body too long) and counts it; nil when the
-    /// range is already complete.
-    private func pass(_ chunk: ByteBuffer) -> ByteBuffer? {
+    /// Checks the part of a chunk that re-sends bytes already passed on, trims the rest to the range (a misbehaving
+    /// node cannot make the body too long) and counts it. Returns what to pass on (empty while a resumed source is
+    /// still re-sending), nil when the range is already complete.
+    private func pass(_ chunk: ByteBuffer) async throws -> ByteBuffer? {
+        var chunk = chunk
+        let resent = Int(min(Int64(chunk.readableBytes), first + delivered - sourceOffset))
+        if resent > 0 {
+            let repeated = chunk.readSlice(length: resent)!
+            if let difference = firstDifference(of: repeated, at: sourceOffset) {
+                try await disagreement(at: difference)
+                return ByteBuffer()
+            }
+        }
+        sourceOffset += Int64(resent)
         let remaining = expectedLength - delivered
         guard remaining > 0 else { return nil }
-        var chunk = chunk
         if Int64(chunk.readableBytes) > remaining { chunk = chunk.getSlice(at: chunk.readerIndex, length: Int(remaining))! }
+        guard chunk.readableBytes > 0 else { return chunk }
+        keepInBlock(chunk)
         delivered += Int64(chunk.readableBytes)
+        sourceOffset += Int64(chunk.readableBytes)
         return chunk
+    }
+
+    /// Keeps a chunk about to be passed on while it belongs to the current block, dropping the blocks before it.
+    private func keepInBlock(_ chunk: ByteBuffer) {
+        sentInBlock.append(chunk)
+        let end = first + delivered + Int64(chunk.readableBytes)
+        let blockSize = Int64(BlobBlocks.standardBlockSize)
+        let blockStart = max(first, end / blockSize * blockSize)
+        guard blockStart > sentInBlockStart else { return }
+        // The block (or blocks) finished: keep only the bytes from the start of the block `end` lies in.
+        var start = sentInBlockStart
+        var kept: [ByteBuffer] = []
+        for buffer in sentInBlock {
+            let bufferEnd = start + Int64(buffer.readableBytes)
+            if bufferEnd > blockStart {
+                let skip = Int(max(0, blockStart - start))
+                kept.append(buffer.getSlice(at: buffer.readerIndex + skip, length: buffer.readableBytes - skip)!)
+            }
+            start = bufferEnd
+        }
+        sentInBlock = kept
+        sentInBlockStart = blockStart
+    }
+
+    /// Where `bytes`, which a source sent for blob offset `offset` on, first differ from the bytes passed on there.
+    private func firstDifference(of bytes: ByteBuffer, at offset: Int64) -> Int64? {
+        var position = sentInBlockStart
+        var checked = 0
+        for sent in sentInBlock {
+            let sentEnd = position + Int64(sent.readableBytes)
+            defer { position = sentEnd }
+            let from = max(position, offset + Int64(checked))
+            guard from < sentEnd, checked < bytes.readableBytes else { continue }
+            let length = Int(min(sentEnd - from, Int64(bytes.readableBytes - checked)))
+            let mine = sent.readableBytesView.dropFirst(Int(from - position)).prefix(length)
+            let theirs = bytes.readableBytesView.dropFirst(checked).prefix(length)
+            if !mine.elementsEqual(theirs),
+                let index = zip(mine, theirs).enumerated().first(where: { $0.element.0 != $0.element.1 })?.offset
+            {
+                return from + Int64(index)
+            }
+            checked += length
+        }
+        return nil
+    }
+
+    /// The current source re-sent a byte that differs from the one passed on: one of the two sources is wrong, so
+    /// the next replica decides; when none agrees with what was sent, the response is aborted.
+    private func disagreement(at offset: Int64) async throws {
+        logger.error(
+            "a resumed source's block differs from the bytes already sent; asking the next replica",
+            metadata: [
+                "file_key": "\(key)", "node_id": "\(currentNode)", "byte": "\(offset)",
+                "sources": "\(sources.nodes.map(\.rawValue).joined(separator: ","))",
+            ])
+        try await resume(after: "its block differs at byte \(offset) from the bytes already sent", cause: .disagreed)
     }
 
     private func judgePace(bytes: Int, waited: Duration) async {
@@ -216,7 +302,8 @@ final class ResumableBlobStream {
     /// Opens the next fallback at the byte reached (first byte within the opener's timeout) and makes it current.
     /// - Parameter kept: a damaged source to keep as the last fallback for the bytes after its damage.
     private func switchToFallback(reason: String, keeping kept: NodeScore? = nil) async throws -> Bool {
-        let resumeAt = first + delivered
+        // From the start of the block being sent: the part already sent is checked against this source's verified block.
+        let resumeAt = sentInBlockStart
         // A copy refused here for a damaged block may hold the blocks after it: it stays a fallback for later bytes.
         // Every switch delivers at least the rest of one intact block, so this never goes round in circles.
         var damagedHere: [NodeScore] = []
@@ -244,6 +331,7 @@ final class ResumableBlobStream {
                 lease.release()
                 lease = StreamLease(on: candidate.id, in: scoreboard.streaming)
                 pendingChunk = opened.first
+                sourceOffset = resumeAt
                 midStreamFailovers.append((candidate.id, reason))
                 sources.append(candidate.id)
                 currentNode = candidate.id
