@@ -36,6 +36,8 @@ public struct Migration: Sendable, Equatable {
         Migration(
             version: 4, name: "004_sqlite_node_state.sql",
             sql: String(decoding: PackageResources._04_sqlite_node_state_sql, as: UTF8.self)),
+        Migration(
+            version: 5, name: "005_sqlite_s3.sql", sql: String(decoding: PackageResources._05_sqlite_s3_sql, as: UTF8.self)),
     ]
 
     /// MySQL's migrations, in order, numbered like SQLite's. A new file in schema/mysql must be listed here (a test checks).
@@ -52,6 +54,8 @@ public struct Migration: Sendable, Equatable {
         Migration(
             version: 4, name: "004_mysql_node_state.sql",
             sql: String(decoding: PackageResources._04_mysql_node_state_sql, as: UTF8.self)),
+        Migration(
+            version: 5, name: "005_mysql_s3.sql", sql: String(decoding: PackageResources._05_mysql_s3_sql, as: UTF8.self)),
     ]
 }
 

@@ -1,0 +1,206 @@
+import DFSCore
+import Foundation
+
+/// The S3-compatible API's names (SPEC §11): buckets, the objects in them and multipart uploads in progress. An
+/// object's bytes are ordinary files of the `MetadataStore` (one per object, or one per part), so replication, the
+/// audit, repair and rebalancing never need to know about S3; this catalog only maps names to those files.
+///
+/// Operations that drop an object's files (an overwrite, a delete, an abort) return the file keys no longer
+/// referenced: the caller deletes those files through the ordinary delete path, after the catalog committed.
+public protocol S3Catalog: Sendable {
+    /// false when the bucket already exists.
+    func createBucket(_ name: String, owner: String, at time: Date) async throws -> Bool
+    func bucket(_ name: String) async throws -> S3BucketRecord?
+    func buckets() async throws -> [S3BucketRecord]
+    func deleteBucket(_ name: String) async throws -> S3BucketDeletion
+
+    /// Records an object (replacing one of the same name) whose segments' files are already recorded and verified;
+    /// returns the files of the object it replaced.
+    func putObject(_ object: S3ObjectRecord, segments: [S3ObjectSegment]) async throws -> [FileKey]
+    func object(bucket: String, key: String) async throws -> S3StoredObject?
+    /// nil when there was no such object; else the files it held.
+    func deleteObject(bucket: String, key: String) async throws -> [FileKey]?
+    /// Objects of a bucket in key order (UTF-8 bytes), keys starting with `prefix` and after `after`, at most `limit`.
+    func listObjects(bucket: String, prefix: String, after: String?, limit: Int) async throws -> [S3ObjectRecord]
+
+    func createMultipartUpload(_ upload: S3MultipartUpload) async throws
+    func multipartUpload(_ uploadID: String) async throws -> S3MultipartUpload?
+    /// Records a part (replacing an earlier upload of the same number); returns the replaced part's file, if any.
+    /// nil when the upload no longer exists (completed or aborted meanwhile): the caller deletes the part's file.
+    func putPart(_ part: S3PartRecord) async throws -> FileKey??
+    /// Parts of an upload by number, after `after`, at most `limit`.
+    func parts(of uploadID: String, after: Int, limit: Int) async throws -> [S3PartRecord]
+    /// Uploads in progress in a bucket, ordered by key then upload id, after the (key, upload id) marker.
+    func multipartUploads(
+        bucket: String, prefix: String, afterKey: String?, afterUploadID: String?, limit: Int
+    ) async throws -> [S3MultipartUpload]
+    /// Ends an upload as `object`, made of `segments` (the chosen parts' files): the upload and its parts go, the
+    /// object is recorded. Returns the files no longer referenced (parts not chosen, the replaced object's), or nil
+    /// when the upload no longer exists.
+    func completeMultipartUpload(
+        _ uploadID: String, as object: S3ObjectRecord, segments: [S3ObjectSegment]
+    ) async throws -> [FileKey]?
+    /// Drops an upload and its parts; returns the parts' files, or nil when there was no such upload.
+    func abortMultipartUpload(_ uploadID: String) async throws -> [FileKey]?
+    /// Uploads started before `time` (expired), at most `limit`.
+    func multipartUploads(initiatedBefore time: Date, limit: Int) async throws -> [S3MultipartUpload]
+}
+
+public struct S3BucketRecord: Sendable, Equatable {
+    public var name: String
+    public var createdAt: Date
+    public var owner: String
+
+    public init(name: String, createdAt: Date, owner: String) {
+        self.name = name
+        self.createdAt = createdAt
+        self.owner = owner
+    }
+}
+
+public enum S3BucketDeletion: Sendable, Equatable {
+    case deleted
+    case notFound
+    /// It still holds objects or uploads in progress.
+    case notEmpty
+}
+
+/// One S3 object's name and what a HEAD answers about it.
+public struct S3ObjectRecord: Sendable, Equatable {
+    public var bucket: String
+    public var key: String
+    public var sizeBytes: Int64
+    /// With quotes, as S3 sends it.
+    public var etag: String
+    public var contentType: String
+    /// Stored headers, lower-case names: `x-amz-meta-*`, `cache-control`, `content-disposition`, …
+    public var metadata: [String: String]
+    /// Checksums verified at upload, algorithm name ("CRC32", …) -> base64.
+    public var checksums: [String: String]
+    public var sha256: SHA256Digest
+    public var lastModified: Date
+    /// 0 for a single-part object.
+    public var parts: Int
+
+    public init(
+        bucket: String, key: String, sizeBytes: Int64, etag: String, contentType: String, metadata: [String: String],
+        checksums: [String: String], sha256: SHA256Digest, lastModified: Date, parts: Int = 0
+    ) {
+        self.bucket = bucket
+        self.key = key
+        self.sizeBytes = sizeBytes
+        self.etag = etag
+        self.contentType = contentType
+        self.metadata = metadata
+        self.checksums = checksums
+        self.sha256 = sha256
+        self.lastModified = lastModified
+        self.parts = parts
+    }
+}
+
+/// One stored file of an object, at its place in the object's bytes.
+public struct S3ObjectSegment: Sendable, Equatable {
+    public var fileKey: FileKey
+    public var offset: Int64
+    public var sizeBytes: Int64
+
+    public init(fileKey: FileKey, offset: Int64, sizeBytes: Int64) {
+        self.fileKey = fileKey
+        self.offset = offset
+        self.sizeBytes = sizeBytes
+    }
+}
+
+public struct S3StoredObject: Sendable, Equatable {
+    public var object: S3ObjectRecord
+    /// In order, covering the object's bytes.
+    public var segments: [S3ObjectSegment]
+
+    public init(object: S3ObjectRecord, segments: [S3ObjectSegment]) {
+        self.object = object
+        self.segments = segments
+    }
+}
+
+public struct S3MultipartUpload: Sendable, Equatable {
+    public var uploadID: String
+    public var bucket: String
+    public var key: String
+    public var initiatedAt: Date
+    public var contentType: String
+    public var metadata: [String: String]
+    public var checksumAlgorithm: String?
+
+    public init(
+        uploadID: String, bucket: String, key: String, initiatedAt: Date, contentType: String, metadata: [String: String],
+        checksumAlgorithm: String? = nil
+    ) {
+        self.uploadID = uploadID
+        self.bucket = bucket
+        self.key = key
+        self.initiatedAt = initiatedAt
+        self.contentType = contentType
+        self.metadata = metadata
+        self.checksumAlgorithm = checksumAlgorithm
+    }
+}
+
+public struct S3PartRecord: Sendable, Equatable {
+    public var uploadID: String
+    public var partNumber: Int
+    public var fileKey: FileKey
+    public var sizeBytes: Int64
+    public var etag: String
+    public var checksums: [String: String]
+    public var sha256: SHA256Digest
+    public var uploadedAt: Date
+
+    public init(
+        uploadID: String, partNumber: Int, fileKey: FileKey, sizeBytes: Int64, etag: String, checksums: [String: String],
+        sha256: SHA256Digest, uploadedAt: Date
+    ) {
+        self.uploadID = uploadID
+        self.partNumber = partNumber
+        self.fileKey = fileKey
+        self.sizeBytes = sizeBytes
+        self.etag = etag
+        self.checksums = checksums
+        self.sha256 = sha256
+        self.uploadedAt = uploadedAt
+    }
+}
+
+/// JSON text of a string map, keys sorted (stable rows, comparable in tests).
+enum S3CatalogJSON {
+    static func encode(_ map: [String: String]) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return String(decoding: (try? encoder.encode(map)) ?? Data("{}".utf8), as: UTF8.self)
+    }
+
+    static func decode(_ text: String) -> [String: String] {
+        (try? JSONDecoder().decode([String: String].self, from: Data(text.utf8))) ?? [:]
+    }
+}
+
+/// Key ranges in S3's order (UTF-8 bytes, which is Unicode scalar order).
+public enum S3KeyOrder {
+    /// The least string above every string that starts with `prefix`: its last scalar raised by one, so a listing
+    /// reads `key >= prefix AND key < bound` straight off the index. nil when there is none (an empty prefix, or one
+    /// made only of U+10FFFF), where the caller filters by prefix instead.
+    public static func upperBound(ofPrefix prefix: String) -> String? {
+        var scalars = Array(prefix.unicodeScalars)
+        while let last = scalars.popLast() {
+            var next = last.value + 1
+            if next == 0xD800 { next = 0xE000 }
+            if let raised = Unicode.Scalar(next) {
+                scalars.append(raised)
+                var bound = ""
+                bound.unicodeScalars.append(contentsOf: scalars)
+                return bound
+            }
+        }
+        return nil
+    }
+}

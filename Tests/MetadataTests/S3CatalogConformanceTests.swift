@@ -1,0 +1,155 @@
+import DFSCore
+import DFSMetadata
+import Foundation
+import Testing
+
+/// The S3 catalog's assertions, on every backend that holds it (the cache in front of SQLite does not take part:
+/// the catalog is read and written on the database itself).
+@Suite("S3Catalog conformance")
+struct S3CatalogConformanceTests {
+    static let backends: [TestBackend] = [.sqlite, .mysql]
+    let time = Date(timeIntervalSince1970: 1_800_000_000.25)
+
+    func withCatalog(_ backend: TestBackend, _ body: (any S3Catalog & MetadataStore) async throws -> Void) async throws {
+        try await backend.withFreshStore { store in
+            let catalog = try #require(store as? any S3Catalog & MetadataStore)
+            try await body(catalog)
+        }
+    }
+
+    func object(_ bucket: String, _ key: String, size: Int64 = 10, parts: Int = 0) -> S3ObjectRecord {
+        S3ObjectRecord(
+            bucket: bucket, key: key, sizeBytes: size, etag: "\"0123\"", contentType: "text/plain",
+            metadata: ["x-amz-meta-colour": "blue"], checksums: ["CRC32": "AAAAAA=="], sha256: sampleDigest,
+            lastModified: time, parts: parts)
+    }
+
+    func segment(_ raw: String, offset: Int64 = 0, size: Int64 = 10) -> S3ObjectSegment {
+        S3ObjectSegment(fileKey: key(raw), offset: offset, sizeBytes: size)
+    }
+
+    @Test("buckets are created once, listed by name, and deleted only when empty", arguments: backends)
+    func buckets(_ backend: TestBackend) async throws {
+        try await withCatalog(backend) { catalog in
+            #expect(try await catalog.createBucket("photos", owner: "alice", at: time))
+            #expect(try await !catalog.createBucket("photos", owner: "bob", at: time))
+            #expect(try await catalog.createBucket("logs", owner: "bob", at: time))
+            #expect(try await catalog.buckets().map(\.name) == ["logs", "photos"])
+            #expect(try await catalog.bucket("photos") == S3BucketRecord(name: "photos", createdAt: time, owner: "alice"))
+            #expect(try await catalog.bucket("nope") == nil)
+
+            _ = try await catalog.putObject(object("photos", "a.jpg"), segments: [segment("f1")])
+            #expect(try await catalog.deleteBucket("photos") == .notEmpty)
+            #expect(try await catalog.deleteObject(bucket: "photos", key: "a.jpg") == [key("f1")])
+            try await catalog.createMultipartUpload(
+                S3MultipartUpload(uploadID: "u1", bucket: "photos", key: "b", initiatedAt: time, contentType: "x", metadata: [:]))
+            #expect(try await catalog.deleteBucket("photos") == .notEmpty)
+            #expect(try await catalog.abortMultipartUpload("u1") == [])
+            #expect(try await catalog.deleteBucket("photos") == .deleted)
+            #expect(try await catalog.deleteBucket("photos") == .notFound)
+        }
+    }
+
+    @Test("an object keeps its record and segments; an overwrite or delete hands back the files it held", arguments: backends)
+    func objects(_ backend: TestBackend) async throws {
+        try await withCatalog(backend) { catalog in
+            _ = try await catalog.createBucket("b", owner: "alice", at: time)
+            let first = object("b", "dir/ünïcødé file+%.txt", size: 20, parts: 2)
+            #expect(try await catalog.putObject(first, segments: [segment("f1"), segment("f2", offset: 10)]) == [])
+            let stored = try #require(try await catalog.object(bucket: "b", key: first.key))
+            #expect(stored.object == first)
+            #expect(stored.segments == [segment("f1"), segment("f2", offset: 10)])
+
+            let second = object("b", first.key, size: 10)
+            #expect(try await catalog.putObject(second, segments: [segment("f3")]) == [key("f1"), key("f2")])
+            #expect(try await catalog.object(bucket: "b", key: first.key)?.segments == [segment("f3")])
+            #expect(try await catalog.deleteObject(bucket: "b", key: first.key) == [key("f3")])
+            #expect(try await catalog.deleteObject(bucket: "b", key: first.key) == nil)
+            #expect(try await catalog.object(bucket: "b", key: first.key) == nil)
+        }
+    }
+
+    @Test("listing pages through keys in UTF-8 byte order, within a prefix, after a marker", arguments: backends)
+    func listing(_ backend: TestBackend) async throws {
+        try await withCatalog(backend) { catalog in
+            _ = try await catalog.createBucket("b", owner: "alice", at: time)
+            _ = try await catalog.createBucket("other", owner: "alice", at: time)
+            let keys = ["a", "a/1", "a/2", "a/sub/3", "a0", "Z", "z", "é", "日本", "a/\u{10FFFF}"]
+            for (index, name) in keys.enumerated() {
+                _ = try await catalog.putObject(object("b", name), segments: [segment("k\(index)")])
+            }
+            _ = try await catalog.putObject(object("other", "a/1"), segments: [segment("elsewhere")])
+            let everything = try await catalog.listObjects(bucket: "b", prefix: "", after: nil, limit: 100).map(\.key)
+            #expect(everything == keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) })
+            #expect(everything.first == "Z")
+            #expect(everything.last == "日本")
+
+            #expect(
+                try await catalog.listObjects(bucket: "b", prefix: "a/", after: nil, limit: 100).map(\.key)
+                    == ["a/1", "a/2", "a/sub/3", "a/\u{10FFFF}"])
+            #expect(try await catalog.listObjects(bucket: "b", prefix: "a/", after: nil, limit: 2).map(\.key) == ["a/1", "a/2"])
+            #expect(
+                try await catalog.listObjects(bucket: "b", prefix: "a/", after: "a/2", limit: 2).map(\.key)
+                    == ["a/sub/3", "a/\u{10FFFF}"])
+            // A marker before the prefix starts at the prefix; one after everything gives nothing.
+            #expect(try await catalog.listObjects(bucket: "b", prefix: "a/", after: "0", limit: 1).map(\.key) == ["a/1"])
+            #expect(try await catalog.listObjects(bucket: "b", prefix: "a/", after: "a0", limit: 5).isEmpty)
+            #expect(try await catalog.listObjects(bucket: "b", prefix: "é", after: nil, limit: 5).map(\.key) == ["é"])
+            #expect(try await catalog.listObjects(bucket: "b", prefix: "nothing", after: nil, limit: 5).isEmpty)
+        }
+    }
+
+    @Test(
+        "multipart: parts replace by number, uploads list by key and id, completion keeps the chosen parts", arguments: backends)
+    func multipart(_ backend: TestBackend) async throws {
+        try await withCatalog(backend) { catalog in
+            _ = try await catalog.createBucket("b", owner: "alice", at: time)
+            for (id, name) in [("u2", "big"), ("u1", "big"), ("u3", "small")] {
+                try await catalog.createMultipartUpload(
+                    S3MultipartUpload(
+                        uploadID: id, bucket: "b", key: name, initiatedAt: time.addingTimeInterval(id == "u3" ? 100 : 0),
+                        contentType: "application/zip", metadata: ["x-amz-meta-a": "1"], checksumAlgorithm: "CRC32"))
+            }
+            #expect(try await catalog.multipartUpload("u1")?.checksumAlgorithm == "CRC32")
+            #expect(
+                try await catalog.multipartUploads(bucket: "b", prefix: "", afterKey: nil, afterUploadID: nil, limit: 10).map(
+                    \.uploadID) == ["u1", "u2", "u3"])
+            #expect(
+                try await catalog.multipartUploads(bucket: "b", prefix: "", afterKey: "big", afterUploadID: "u1", limit: 10).map(
+                    \.uploadID) == ["u2", "u3"])
+            #expect(
+                try await catalog.multipartUploads(bucket: "b", prefix: "", afterKey: "big", afterUploadID: nil, limit: 10).map(
+                    \.uploadID) == ["u3"])
+            #expect(
+                try await catalog.multipartUploads(bucket: "b", prefix: "sm", afterKey: nil, afterUploadID: nil, limit: 10).map(
+                    \.uploadID) == ["u3"])
+            #expect(try await catalog.multipartUploads(initiatedBefore: time.addingTimeInterval(50), limit: 10).count == 2)
+
+            func part(_ number: Int, _ file: String) -> S3PartRecord {
+                S3PartRecord(
+                    uploadID: "u1", partNumber: number, fileKey: key(file), sizeBytes: 5 << 20, etag: "\"e\(number)\"",
+                    checksums: [:], sha256: sampleDigest, uploadedAt: time)
+            }
+            #expect(try await catalog.putPart(part(1, "p1")) == .some(nil))
+            #expect(try await catalog.putPart(part(2, "p2")) == .some(nil))
+            #expect(try await catalog.putPart(part(3, "p3")) == .some(nil))
+            #expect(try await catalog.putPart(part(2, "p2b")) == .some(key("p2")))
+            var late = part(1, "late")
+            late.uploadID = "gone"
+            #expect(try await catalog.putPart(late) == nil)
+            #expect(try await catalog.parts(of: "u1", after: 0, limit: 10).map(\.fileKey) == [key("p1"), key("p2b"), key("p3")])
+            #expect(try await catalog.parts(of: "u1", after: 1, limit: 1).map(\.partNumber) == [2])
+
+            _ = try await catalog.putObject(object("b", "big"), segments: [segment("old")])
+            let whole = object("b", "big", size: 10 << 20, parts: 2)
+            let released = try await catalog.completeMultipartUpload(
+                "u1", as: whole, segments: [segment("p1"), segment("p2b", offset: 5 << 20)])
+            #expect(released.map(Set.init) == Set([key("p3"), key("old")]))
+            #expect(try await catalog.completeMultipartUpload("u1", as: whole, segments: []) == nil)
+            #expect(try await catalog.multipartUpload("u1") == nil)
+            #expect(try await catalog.object(bucket: "b", key: "big")?.segments.map(\.fileKey) == [key("p1"), key("p2b")])
+            #expect(try await catalog.abortMultipartUpload("u2") == [])
+            #expect(try await catalog.abortMultipartUpload("u2") == nil)
+        }
+    }
+}
