@@ -37,6 +37,16 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // S3 request authentication (SigV4, aws-chunked bodies) and checksums: pure, no sockets or clocks.
+        .target(
+            name: "S3Protocol",
+            dependencies: [
+                "DFSCore",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The node API client the gateway (and a primary node, to replicate) calls nodes through.
         .target(
             name: "DFSClient",
@@ -108,7 +118,7 @@ let package = Package(
         .executableTarget(
             name: "Gateway",
             dependencies: [
-                "DFSCore", "DFSClient", "DFSMetadata", "DFSServer",
+                "DFSCore", "DFSClient", "DFSMetadata", "DFSServer", "S3Protocol",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -169,6 +179,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "DFSCoreTests", dependencies: ["DFSCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "S3ProtocolTests", dependencies: ["S3Protocol"], swiftSettings: swiftSettings),
         .testTarget(name: "DFSLauncherTests", dependencies: ["DFSLauncher"], swiftSettings: swiftSettings),
         .testTarget(name: "CLITests", dependencies: ["CLI", "DFSLauncher"], swiftSettings: swiftSettings),
         .testTarget(
@@ -198,7 +209,7 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "TestSupport", "DFSCore", "DFSClient", "DFSLauncher", "DFSMetadata",
+                "TestSupport", "DFSCore", "DFSClient", "DFSLauncher", "DFSMetadata", "S3Protocol",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],

@@ -43,7 +43,7 @@ start_cluster() { # [GATEWAY ARGS...]: a fresh `dfs up` in $work/run-N, its URL 
     read -r gateway_port node_port < <("$venv_bin/python" Tests/python/free_ports.py 3)
     gateway="http://127.0.0.1:$gateway_port"
     # Its own session and process group (setsid), so the group kill above reaches the nodes too.
-    setsid "$bin_dir/dfs" up --port "$gateway_port" --node-port "$node_port" --data "$run_dir/data" --log-dir "$work/logs" \
+    setsid "$bin_dir/dfs" up --s3-port 0 --port "$gateway_port" --node-port "$node_port" --data "$run_dir/data" --log-dir "$work/logs" \
         "$@" > "$run_dir.log" 2>&1 &
     cluster_pid=$!
     for _ in $(seq 1 600); do

@@ -43,7 +43,7 @@ run() { # BIN WORKLOAD SIZE CONCURRENCY OUTFILE: one loadtest on a fresh cluster
     local bin="$1" gateway_port node_port
     read -r gateway_port node_port < <(python3 Tests/python/free_ports.py 3)
     rm -rf "$work/dfs-data"
-    "$bin/dfs" up --port "$gateway_port" --node-port "$node_port" --data "$work/dfs-data" --log-dir "$work/logs" > "$work/up.log" 2>&1 &
+    "$bin/dfs" up --s3-port 0 --port "$gateway_port" --node-port "$node_port" --data "$work/dfs-data" --log-dir "$work/logs" > "$work/up.log" 2>&1 &
     cluster_pid=$!
     for _ in $(seq 1 300); do
         curl -sf -o /dev/null --max-time 1 "http://127.0.0.1:$gateway_port/health" && break

@@ -108,7 +108,7 @@ start_cluster() { # LOG-DIR [dfs up flags…]: a fresh 3-node cluster, ready onc
     mkdir -p "$logs" "$work/data"
     local data
     data=$(mktemp -d "$work/data/run.XXXXXX")
-    "$bin/dfs" up --nodes 3 --port "$gateway_port" --node-port "$node_port" --data "$data" --log-dir "$logs" "$@" \
+    "$bin/dfs" up --s3-port 0 --nodes 3 --port "$gateway_port" --node-port "$node_port" --data "$data" --log-dir "$logs" "$@" \
         > "$logs/up.log" 2>&1 &
     cluster_pid=$!
     for _ in $(seq 1 300); do

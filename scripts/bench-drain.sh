@@ -42,7 +42,7 @@ trap 'stop_cluster 20; rm -rf "$out/dfs-data"' EXIT
 
 count=$(( $(numfmt --from=iec "${total%iB}") / $(numfmt --from=iec "${size%iB}") ))
 read -r gateway_port node_port < <(python3 Tests/python/free_ports.py 6)
-"$bin/dfs" up --nodes 6 --port "$gateway_port" --node-port "$node_port" --data "$out/dfs-data" \
+"$bin/dfs" up --s3-port 0 --nodes 6 --port "$gateway_port" --node-port "$node_port" --data "$out/dfs-data" \
     --log-dir "$out/logs" --gateway-arg=--rebalance-rate --gateway-arg="$rate" > "$out/dfs-up.log" 2>&1 &
 cluster_pid=$!
 gateway="http://127.0.0.1:$gateway_port"

@@ -598,7 +598,7 @@ launch() { # DATA LOG-DIR: starts `dfs up` in a session of its own (a signal mea
     local data="$1" logs="$2" gateway_port node_port gateway_log started=$SECONDS
     read -r gateway_port node_port < <(python3 Tests/python/free_ports.py 3)
     mkdir -p "$logs"
-    setsid "$bin/dfs" up --port "$gateway_port" --node-port "$node_port" --data "$data" --log-dir "$logs" \
+    setsid "$bin/dfs" up --s3-port 0 --port "$gateway_port" --node-port "$node_port" --data "$data" --log-dir "$logs" \
         > "$logs/up.log" 2>&1 < /dev/null &
     cluster_pid=$!
     gateway_url="http://127.0.0.1:$gateway_port"

@@ -13,9 +13,10 @@ case "${1:-}" in
     --run) ;;
     ""|--all)
         # python3-venv + chromium + chromium-driver: the dashboard browser test and the API fuzzing
-        # (scripts/python-env.sh); iproute2: the network-namespace test; jq: the bench scripts. The private MariaDB
+        # (scripts/python-env.sh); iproute2: the network-namespace test; jq: the bench scripts; rclone + s3cmd: S3
+        # clients that the S3 client-compatibility test drives (Tests/python/s3_clients_test.py). The private MariaDB
         # of the tests installs itself (scripts/mariadb-test-server.sh).
-        packages+=(python3-venv chromium chromium-driver iproute2 jq)
+        packages+=(python3-venv chromium chromium-driver iproute2 jq rclone s3cmd)
         ;;
     *)
         echo "usage: $0 [--run | --all]" >&2

@@ -52,6 +52,9 @@ if [ "$#" -eq 0 ]; then
     # The public API against its OpenAPI document on a live cluster: the Postman collection, then schemathesis.
     echo "== API conformance (scripts/api-fuzz.sh)" >&2
     scripts/api-fuzz.sh
+    # The S3 listener with the clients people use: aws-cli, boto3, rclone and s3cmd against `dfs up`.
+    echo "== S3 API with aws-cli, boto3, rclone and s3cmd (scripts/s3-clients.sh)" >&2
+    scripts/s3-clients.sh
 fi
 if [ "$#" -eq 0 ]; then
     # The dashboard in a real browser (headless Chromium) against `dfs up`, after the Swift tests.

@@ -285,6 +285,7 @@ public actor LocalCluster {
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         }
         _ = try ensureClusterSecret()
+        if configuration.s3Port != nil { _ = try S3CredentialsFile.loadOrCreate(at: configuration.s3CredentialsFile) }
         try configuration.certificates?.ensure(members: configuration.members, host: configuration.host)
     }
 

@@ -32,6 +32,8 @@ public struct LocalClusterConfiguration: Sendable {
     public var shutdownGracePeriod: Duration
     /// Where the secret gateway and nodes share lives; generated there at the first start when missing.
     public var clusterSecret: ClusterSecretLocation = .inDataDirectory
+    /// The gateway's S3 listener (`--s3-port`, keys in `s3CredentialsFile`); nil leaves it off.
+    public var s3Port: Int? = nil
     /// When set, every member serves HTTPS with its own certificate from here and verifies its peers against
     /// the folder's CA; made at the first start when missing.
     public var certificates: ClusterCertificates? = nil
@@ -74,6 +76,9 @@ public struct LocalClusterConfiguration: Sendable {
     }
 
     public var gatewayURL: String { "\(scheme)://\(urlHost):\(gatewayPort)" }
+    public var s3URL: String? { s3Port.map { "\(scheme)://\(urlHost):\($0)" } }
+    /// `<dataDirectory>/s3-credentials`, made at the first start with one read-write key.
+    public var s3CredentialsFile: String { (dataDirectory as NSString).appendingPathComponent("s3-credentials") }
 
     /// `https` when the cluster runs with certificates.
     public var scheme: String { certificates == nil ? "http" : "https" }
@@ -143,6 +148,7 @@ public struct LocalClusterConfiguration: Sendable {
             var arguments = ["--host", host, "--port", String(gatewayPort), "--metadata", effectiveMetadataURL]
             for node in nodes { arguments += ["--node", "\(node.id)=\(nodeURLOverrides[node.number] ?? node.url)"] }
             if let clusterSecretFile { arguments += ["--cluster-secret-file", clusterSecretFile] }
+            if let s3Port { arguments += ["--s3-port", String(s3Port), "--s3-credentials-file", s3CredentialsFile] }
             return arguments + tlsArguments(for: member) + gatewayArguments
         case .node(let number):
             let node = nodes[number - 1]

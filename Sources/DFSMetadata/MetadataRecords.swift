@@ -52,11 +52,14 @@ public struct FileRecord: Sendable, Equatable {
     /// The root over the file's block digests (`BlobBlocks.root`) as the gateway computed it from the client's
     /// stream; nil for files recorded before block digests existed, until a node computed them for a verified copy.
     public var blockRoot: SHA256Digest?
+    /// The S3 object this file holds the bytes of (all of them, or one part), nil for a `/upload` file.
+    public var s3Object: S3ObjectName?
 
     public init(
         key: FileKey, originalFilename: String, sizeBytes: Int64, checksum: SHA256Digest, uploadedAt: Date,
-        blockRoot: SHA256Digest? = nil
+        blockRoot: SHA256Digest? = nil, s3Object: S3ObjectName? = nil
     ) {
+        self.s3Object = s3Object
         self.key = key
         self.originalFilename = originalFilename
         self.sizeBytes = sizeBytes
@@ -67,6 +70,17 @@ public struct FileRecord: Sendable, Equatable {
 
     /// What a node's copy must be to count: the caller's side of every read and verification.
     public var expectation: BlobExpectation { BlobExpectation(digest: checksum, blockRoot: blockRoot) }
+}
+
+/// A bucket and key of the S3 API.
+public struct S3ObjectName: Sendable, Equatable, Hashable {
+    public var bucket: String
+    public var key: String
+
+    public init(bucket: String, key: String) {
+        self.bucket = bucket
+        self.key = key
+    }
 }
 
 /// State of one replica of a file on one node.

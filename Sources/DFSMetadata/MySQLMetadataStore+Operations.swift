@@ -185,10 +185,14 @@ extension MySQLMetadataStore {
         let existing = try connection.query("SELECT 1 FROM files WHERE file_key = ? FOR UPDATE", [.text(file.key.rawValue)])
         if !existing.isEmpty { throw MetadataError.fileAlreadyExists(file.key) }
         try connection.update(
-            "INSERT INTO files (file_key, original_filename, size_bytes, checksum_sha256, uploaded_at, block_root) VALUES (?, ?, ?, ?, ?, ?)",
+            """
+            INSERT INTO files (file_key, original_filename, size_bytes, checksum_sha256, uploaded_at, block_root, s3_bucket,
+                s3_object_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            """,
             [
                 .text(file.key.rawValue), .text(file.originalFilename), .int(file.sizeBytes), .text(file.checksum.hex),
                 Self.time(file.uploadedAt), file.blockRoot.map { .text($0.hex) } ?? .null,
+                file.s3Object.map { .text($0.bucket) } ?? .null, file.s3Object.map { .text($0.key) } ?? .null,
             ])
         for node in upload.nodes {
             try connection.update(

@@ -54,7 +54,8 @@ extension MySQLMetadataStore {
         let file = FileRecord(
             key: try FileKey(validating: try text(row, "file_key")), originalFilename: try text(row, "original_filename"),
             sizeBytes: size, checksum: digest, uploadedAt: try date(row, "uploaded_at"),
-            blockRoot: try SQLiteMetadataStore.blockRoot(row["block_root"]))
+            blockRoot: try SQLiteMetadataStore.blockRoot(row["block_root"]),
+            s3Object: row["s3_bucket"].flatMap { bucket in row["s3_object_key"].map { S3ObjectName(bucket: bucket, key: $0) } })
         return FileEntry(file: file, locations: locations, sequence: sequence)
     }
 

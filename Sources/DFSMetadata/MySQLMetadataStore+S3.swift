@@ -69,17 +69,19 @@ extension MySQLMetadataStore: S3Catalog {
         try await withConnection(transaction: true) { connection in try Self.dropObject(connection, bucket: bucket, key: key) }
     }
 
-    public func listObjects(bucket: String, prefix: String, after: String?, limit: Int) async throws -> [S3ObjectRecord] {
+    public func listObjects(
+        bucket: String, prefix: String, after marker: String?, inclusive: Bool, limit: Int
+    ) async throws -> [S3ObjectRecord] {
         try await withConnection { connection in
             // A range on the primary key: seek to the prefix (or past `after`), stop where the prefix's keys end.
-            let strictly = after.map { $0 >= prefix } ?? false
+            let fromMarker = marker.map { !$0.utf8.lexicographicallyPrecedes(prefix.utf8) } ?? false
             let upper = S3KeyOrder.upperBound(ofPrefix: prefix)
-            var binds: [MySQLValue] = [.text(bucket), .text(strictly ? after! : prefix)]
+            var binds: [MySQLValue] = [.text(bucket), .text(fromMarker ? marker! : prefix)]
             if let upper { binds.append(.text(upper)) }
             binds.append(.int(Int64(max(1, limit))))
             let rows = try connection.query(
                 """
-                SELECT * FROM s3_objects WHERE bucket = ? AND object_key \(strictly ? ">" : ">=") ?
+                SELECT * FROM s3_objects WHERE bucket = ? AND object_key \(fromMarker && !inclusive ? ">" : ">=") ?
                     \(upper == nil ? "" : "AND object_key < ?") ORDER BY object_key LIMIT ?
                 """, binds)
             return try rows.map(Self.objectRecord).filter { $0.key.utf8.starts(with: prefix.utf8) }
@@ -228,9 +230,6 @@ extension MySQLMetadataStore: S3Catalog {
                     .text(object.bucket), .text(object.key), .int(Int64(index)), .text(segment.fileKey.rawValue),
                     .int(segment.offset), .int(segment.sizeBytes),
                 ])
-            try connection.update(
-                "UPDATE files SET s3_bucket = ?, s3_object_key = ? WHERE file_key = ?",
-                [.text(object.bucket), .text(object.key), .text(segment.fileKey.rawValue)])
         }
     }
 

@@ -20,8 +20,11 @@ public protocol S3Catalog: Sendable {
     func object(bucket: String, key: String) async throws -> S3StoredObject?
     /// nil when there was no such object; else the files it held.
     func deleteObject(bucket: String, key: String) async throws -> [FileKey]?
-    /// Objects of a bucket in key order (UTF-8 bytes), keys starting with `prefix` and after `after`, at most `limit`.
-    func listObjects(bucket: String, prefix: String, after: String?, limit: Int) async throws -> [S3ObjectRecord]
+    /// Objects of a bucket in key order (UTF-8 bytes) whose keys start with `prefix`, from `marker` on (the marker
+    /// itself only when `inclusive`), at most `limit`.
+    func listObjects(
+        bucket: String, prefix: String, after marker: String?, inclusive: Bool, limit: Int
+    ) async throws -> [S3ObjectRecord]
 
     func createMultipartUpload(_ upload: S3MultipartUpload) async throws
     func multipartUpload(_ uploadID: String) async throws -> S3MultipartUpload?

@@ -53,7 +53,10 @@ extension SQLiteMetadataStore {
         let file = FileRecord(
             key: try FileKey(validating: try text(row, "file_key")), originalFilename: try text(row, "original_filename"),
             sizeBytes: Int64(size), checksum: digest, uploadedAt: try date(row, "uploaded_at"),
-            blockRoot: try blockRoot(row.column("block_root")?.string))
+            blockRoot: try blockRoot(row.column("block_root")?.string),
+            s3Object: row.column("s3_bucket")?.string.flatMap { bucket in
+                row.column("s3_object_key")?.string.map { S3ObjectName(bucket: bucket, key: $0) }
+            })
         return FileEntry(file: file, locations: locations, sequence: Int64(sequence))
     }
 

@@ -65,17 +65,19 @@ extension SQLiteMetadataStore: S3Catalog {
         try await serialized(transaction: true) { try await self.dropObject(bucket: bucket, key: key) }
     }
 
-    public func listObjects(bucket: String, prefix: String, after: String?, limit: Int) async throws -> [S3ObjectRecord] {
+    public func listObjects(
+        bucket: String, prefix: String, after marker: String?, inclusive: Bool, limit: Int
+    ) async throws -> [S3ObjectRecord] {
         try await serialized {
             // A range on the primary key: seek to the prefix (or past `after`), stop where the prefix's keys end.
-            let strictly = after.map { $0 >= prefix } ?? false
+            let fromMarker = marker.map { !$0.utf8.lexicographicallyPrecedes(prefix.utf8) } ?? false
             let upper = S3KeyOrder.upperBound(ofPrefix: prefix)
-            var binds: [SQLiteData] = [.text(bucket), .text(strictly ? after! : prefix)]
+            var binds: [SQLiteData] = [.text(bucket), .text(fromMarker ? marker! : prefix)]
             if let upper { binds.append(.text(upper)) }
             binds.append(.integer(max(1, limit)))
             let rows = try await self.run(
                 """
-                SELECT * FROM s3_objects WHERE bucket = ? AND object_key \(strictly ? ">" : ">=") ?
+                SELECT * FROM s3_objects WHERE bucket = ? AND object_key \(fromMarker && !inclusive ? ">" : ">=") ?
                     \(upper == nil ? "" : "AND object_key < ?") ORDER BY object_key LIMIT ?
                 """, binds)
             return try rows.map(Self.objectRecord).filter { $0.key.utf8.starts(with: prefix.utf8) }
@@ -223,9 +225,6 @@ extension SQLiteMetadataStore: S3Catalog {
                     .text(object.bucket), .text(object.key), .integer(index), .text(segment.fileKey.rawValue),
                     .integer(Int(segment.offset)), .integer(Int(segment.sizeBytes)),
                 ])
-            try await self.run(
-                "UPDATE files SET s3_bucket = ?, s3_object_key = ? WHERE file_key = ?",
-                [.text(object.bucket), .text(object.key), .text(segment.fileKey.rawValue)])
         }
     }
 

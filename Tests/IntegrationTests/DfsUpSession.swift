@@ -14,8 +14,11 @@ struct DfsUpSession {
     let nodePorts: ClosedRange<Int>
     /// Started with `--tls`: the gateway answers https, signed by `certificateAuthorityFile`.
     var usesTLS = false
+    /// The gateway's S3 listener (`--s3-port`), keys in `DATA/s3-credentials`.
+    var s3Port = 0
 
     var gatewayURL: String { "\(usesTLS ? "https" : "http")://127.0.0.1:\(gatewayPort)" }
+    var s3URL: String { "\(usesTLS ? "https" : "http")://127.0.0.1:\(s3Port)" }
     var dataDirectory: String { workDirectory + "/data" }
     var certificateAuthorityFile: String { workDirectory + "/data/tls/ca.pem" }
     var standardOutput: String { (try? String(contentsOfFile: workDirectory + "/up.stdout", encoding: .utf8)) ?? "" }
@@ -45,10 +48,13 @@ func withDfsUp(extraArguments: [String] = [], _ body: (DfsUpSession) async throw
     )
     let workDirectory = try makeTemporaryDirectory(prefix: "dfs-up")
     let nodePorts = try #require(LoopbackPort.freeRange(count: 3), "no 3 consecutive free ports")
-    let gatewayPort = try #require(LoopbackPort.free(count: 4).first { !nodePorts.contains($0) })
+    let ports = LoopbackPort.free(count: 6).filter { !nodePorts.contains($0) }
+    let gatewayPort = try #require(ports.first)
+    let s3Port = try #require(ports.dropFirst().first)
     let arguments =
         [
             "up", "--port", String(gatewayPort), "--node-port", String(nodePorts.lowerBound), "--nodes", "3",
+            "--s3-port", String(s3Port),
             "--data", workDirectory + "/data", "--log-dir", workDirectory + "/logs", "--recovery-interval", "1s",
         ] + extraArguments
     let process = try ChildProcess.launch(
@@ -59,6 +65,7 @@ func withDfsUp(extraArguments: [String] = [], _ body: (DfsUpSession) async throw
         output: .files(standardOutput: workDirectory + "/up.stdout", standardError: workDirectory + "/up.stderr")
     )
     var session = DfsUpSession(process: process, workDirectory: workDirectory, gatewayPort: gatewayPort, nodePorts: nodePorts)
+    session.s3Port = s3Port
     session.usesTLS = extraArguments.contains("--tls")
     var children: [Int32] = []
     do {

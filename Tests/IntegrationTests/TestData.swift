@@ -73,6 +73,8 @@ struct FilesAnswer: Decodable {
         let checksum_sha256: String
         let uploaded_at: String
         let replicas: [String]
+        let bucket: String?
+        let object_key: String?
     }
     let files: [File]
     let count: Int

@@ -79,23 +79,36 @@ struct S3CatalogConformanceTests {
                 _ = try await catalog.putObject(object("b", name), segments: [segment("k\(index)")])
             }
             _ = try await catalog.putObject(object("other", "a/1"), segments: [segment("elsewhere")])
-            let everything = try await catalog.listObjects(bucket: "b", prefix: "", after: nil, limit: 100).map(\.key)
+            let everything = try await catalog.listObjects(bucket: "b", prefix: "", after: nil, inclusive: false, limit: 100).map(
+                \.key)
             #expect(everything == keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) })
             #expect(everything.first == "Z")
             #expect(everything.last == "日本")
 
             #expect(
-                try await catalog.listObjects(bucket: "b", prefix: "a/", after: nil, limit: 100).map(\.key)
+                try await catalog.listObjects(bucket: "b", prefix: "a/", after: nil, inclusive: false, limit: 100).map(\.key)
                     == ["a/1", "a/2", "a/sub/3", "a/\u{10FFFF}"])
-            #expect(try await catalog.listObjects(bucket: "b", prefix: "a/", after: nil, limit: 2).map(\.key) == ["a/1", "a/2"])
             #expect(
-                try await catalog.listObjects(bucket: "b", prefix: "a/", after: "a/2", limit: 2).map(\.key)
+                try await catalog.listObjects(bucket: "b", prefix: "a/", after: nil, inclusive: false, limit: 2).map(\.key) == [
+                    "a/1", "a/2",
+                ])
+            #expect(
+                try await catalog.listObjects(bucket: "b", prefix: "a/", after: "a/2", inclusive: false, limit: 2).map(\.key)
                     == ["a/sub/3", "a/\u{10FFFF}"])
             // A marker before the prefix starts at the prefix; one after everything gives nothing.
-            #expect(try await catalog.listObjects(bucket: "b", prefix: "a/", after: "0", limit: 1).map(\.key) == ["a/1"])
-            #expect(try await catalog.listObjects(bucket: "b", prefix: "a/", after: "a0", limit: 5).isEmpty)
-            #expect(try await catalog.listObjects(bucket: "b", prefix: "é", after: nil, limit: 5).map(\.key) == ["é"])
-            #expect(try await catalog.listObjects(bucket: "b", prefix: "nothing", after: nil, limit: 5).isEmpty)
+            #expect(
+                try await catalog.listObjects(bucket: "b", prefix: "a/", after: "0", inclusive: false, limit: 1).map(\.key) == [
+                    "a/1"
+                ])
+            #expect(try await catalog.listObjects(bucket: "b", prefix: "a/", after: "a0", inclusive: false, limit: 5).isEmpty)
+            #expect(
+                try await catalog.listObjects(bucket: "b", prefix: "é", after: nil, inclusive: false, limit: 5).map(\.key) == [
+                    "é"
+                ])
+            #expect(
+                try await catalog.listObjects(bucket: "b", prefix: "a/", after: "a/2", inclusive: true, limit: 1).map(\.key)
+                    == ["a/2"])
+            #expect(try await catalog.listObjects(bucket: "b", prefix: "nothing", after: nil, inclusive: false, limit: 5).isEmpty)
         }
     }
 

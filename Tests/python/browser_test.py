@@ -152,7 +152,7 @@ class Cluster:
         self.stopped_pids = set()
         arguments = [
             str(bin_dir / "dfs"), "up", "--nodes", "3", "--port", str(self.gateway_port),
-            "--node-port", str(self.first_node_port), "--data", str(work / "data"), "--log-dir", str(self.logs),
+            "--node-port", str(self.first_node_port), "--s3-port", "0", "--data", str(work / "data"), "--log-dir", str(self.logs),
             "--probe-interval", f"{PROBE_INTERVAL_S:g}s", "--health-timeout", f"{HEALTH_TIMEOUT_S:g}s",
             # One failed probe flips a node, so "DOWN within one probe interval" is what the page must keep up with.
             "--gateway-arg", "--status-change-probes", "--gateway-arg", "1",

@@ -31,6 +31,12 @@ struct Up: AsyncParsableCommand {
     @Option(help: "The first node's port; default 8001, the other nodes take the ports after it (env: DFS_NODE_PORT).")
     var nodePort: Int?
 
+    @Option(
+        help:
+            "The gateway's S3-compatible API port; default 9000, 0 turns it off. Its key is made once in DATA/s3-credentials (env: DFS_S3_PORT)."
+    )
+    var s3Port: Int?
+
     @Option(help: "The address everything listens on; default 127.0.0.1 (env: DFS_HOST).")
     var host: String?
 
@@ -74,6 +80,14 @@ struct Up: AsyncParsableCommand {
         for port in [settings.gatewayPort, nodePorts.lowerBound, nodePorts.upperBound] where !(1...65535).contains(port) {
             throw ValidationError("port \(port) is outside 1–65535; check --port and --node-port")
         }
+        if let s3Port = settings.s3Port {
+            guard (1...65535).contains(s3Port) else {
+                throw ValidationError("--s3-port \(s3Port) is outside 1–65535 (0 turns it off)")
+            }
+            if s3Port == settings.gatewayPort || nodePorts.contains(s3Port) {
+                throw ValidationError("--s3-port \(s3Port) collides with the gateway's or a node's port")
+            }
+        }
         if nodePorts.contains(settings.gatewayPort) {
             throw ValidationError(
                 "the gateway's port \(settings.gatewayPort) collides with the node ports \(nodePorts.lowerBound)–\(nodePorts.upperBound); change --port or --node-port"
@@ -94,6 +108,7 @@ struct Up: AsyncParsableCommand {
             logDirectory: settings.logDirectory,
             readinessTimeout: settings.startupTimeout
         )
+        configuration.s3Port = settings.s3Port
         if settings.usesTLS {
             configuration.certificates = ClusterCertificates(directory: configuration.defaultCertificateDirectory)
         }
@@ -104,6 +119,8 @@ struct Up: AsyncParsableCommand {
     private struct Settings {
         var nodeCount: Int
         var gatewayPort: Int
+        /// nil: the S3 listener is off.
+        var s3Port: Int?
         var firstNodePort: Int
         var host: String
         var dataDirectory: String
@@ -119,6 +136,7 @@ struct Up: AsyncParsableCommand {
         Settings(
             nodeCount: try OptionEnvironment.resolve(nodes, "nodes", default: 3),
             gatewayPort: try OptionEnvironment.resolve(port, "port", default: 8080),
+            s3Port: try OptionEnvironment.resolve(s3Port, "s3-port", default: 9000).nonZero,
             firstNodePort: try OptionEnvironment.resolve(nodePort, "node-port", default: 8001),
             host: try OptionEnvironment.resolve(host, "host", default: "127.0.0.1"),
             dataDirectory: try OptionEnvironment.resolve(data, "data", default: "./dfs-data"),
@@ -140,4 +158,8 @@ struct Up: AsyncParsableCommand {
         }
         return policy
     }
+}
+
+extension Int {
+    fileprivate var nonZero: Int? { self == 0 ? nil : self }
 }

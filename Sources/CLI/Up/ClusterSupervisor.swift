@@ -191,6 +191,14 @@ struct ClusterSupervisor {
             gatewayHint += "--cacert \(certificates.certificateAuthorityFile) "
         }
         lines.append("Dashboard: \(configuration.gatewayURL)/")
+        if let s3URL = configuration.s3URL, let key = S3CredentialsFile.load(from: configuration.s3CredentialsFile) {
+            lines.append(
+                "S3 API: \(s3URL) (region us-east-1, path-style; keys in \(configuration.s3CredentialsFile)); for aws, boto3, rclone:"
+            )
+            lines.append("export AWS_ACCESS_KEY_ID=\(key.accessKeyID)")
+            lines.append("export AWS_SECRET_ACCESS_KEY=\(key.secretAccessKey)")
+            lines.append("  then e.g. aws --endpoint-url \(s3URL) s3 ls")
+        }
         if controlAvailable {
             let dataHint =
                 CommandHint.isDefaultDataDirectory(configuration.dataDirectory) ? "" : " --data \(configuration.dataDirectory)"

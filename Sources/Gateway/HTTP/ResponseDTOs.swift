@@ -58,6 +58,9 @@ struct FileSummaryDTO: Encodable {
     var checksum_sha256: String
     var uploaded_at: String
     var replicas: [String]
+    /// The S3 object whose bytes (or one part of them) the file holds; absent for `/upload` files.
+    var bucket: String?
+    var object_key: String?
 
     init(_ entry: FileEntry) {
         file_key = entry.file.key.rawValue
@@ -66,6 +69,8 @@ struct FileSummaryDTO: Encodable {
         checksum_sha256 = entry.file.checksum.hex
         uploaded_at = MetadataTime.format(entry.file.uploadedAt)
         replicas = entry.verifiedReplicas.map(\.rawValue)
+        bucket = entry.file.s3Object?.bucket
+        object_key = entry.file.s3Object?.key
     }
 }
 

@@ -6,6 +6,7 @@ import DFSServer
 import Foundation
 import Hummingbird
 import Logging
+import S3Protocol
 import ServiceLifecycle
 
 /// A composed gateway: its services and the group that runs them.
@@ -61,10 +62,13 @@ func buildGateway(
     }
     let metrics = GatewayMetrics()
     let driver: any MetadataStore
+    let catalog: any S3Catalog
     switch config.metadata {
     case .sqlite(let path):
+        let database = try await SQLiteMetadataStore.open(path: path, logger: Logger(label: "dfs.metadata"))
+        catalog = database
         // One gateway per SQLite file, so every write passes here and cached file entries cannot go stale.
-        driver = CachingMetadataStore(try await SQLiteMetadataStore.open(path: path, logger: Logger(label: "dfs.metadata")))
+        driver = CachingMetadataStore(database)
         // One gateway per SQLite file: any IN_PROGRESS item belongs to a previous run of this process that died.
         let released = try await driver.releaseExpiredClaims(now: .distantFuture)
         if released > 0 { logger.info("returned interrupted repairs to PENDING", metadata: ["count": "\(released)"]) }
@@ -72,7 +76,9 @@ func buildGateway(
         var options = try MySQLConnectionOptions(url: url)
         if let password = config.metadataPassword { options.password = password }
         options.maximumConnections = config.metadataConnections
-        driver = try await MySQLMetadataStore.open(options, logger: Logger(label: "dfs.metadata"))
+        let database = try await MySQLMetadataStore.open(options, logger: Logger(label: "dfs.metadata"))
+        driver = database
+        catalog = database
         // Other gateways may share this database: their IN_PROGRESS items are live, so only claims whose lease
         // ran out return to PENDING (here and in the recovery loop), never all of them.
         let released = try await driver.releaseExpiredClaims(now: Date())
@@ -209,6 +215,31 @@ func buildGateway(
     serviceConfigurations += [
         .init(service: server)
     ]
+    if let s3 = config.s3 {
+        let objects = S3Objects(
+            catalog: catalog, store: store, uploads: services.uploads, downloads: services.downloads, deleter: services.deleter,
+            maxUploadSize: config.maxUploadSize)
+        let responder = S3Responder(
+            objects: objects, verifier: SigV4Verifier(region: s3.region, credentials: s3.credentials, now: { Date() }),
+            region: s3.region, domain: s3.domain)
+        serviceConfigurations.append(
+            .init(
+                service: ContinueAwareHTTPServer(
+                    responder: responder, host: config.host, port: s3.port, serverName: "dfs-gateway", limits: limits,
+                    certificate: certificate, logger: logger,
+                    onServerRunning: { port in
+                        logger.info(
+                            "S3 API listening",
+                            metadata: [
+                                "url": "\(config.transportSecurity.scheme)://\(config.host):\(port)", "region": "\(s3.region)",
+                                "keys": "\(s3.credentials.count)",
+                            ])
+                    })))
+        serviceConfigurations.append(
+            .init(
+                service: MultipartExpiryLoop(
+                    objects: objects, expiry: s3.multipartExpiry, logger: Logger(label: "dfs.s3"))))
+    }
     if let certificate {
         serviceConfigurations.append(.init(service: CertificateReloader(certificate: certificate, logger: logger)))
     }

@@ -2,6 +2,7 @@ import ArgumentParser
 import DFSCore
 import DFSServer
 import Foundation
+import S3Protocol
 import Logging
 
 @main
@@ -161,6 +162,24 @@ struct GatewayCommand: AsyncParsableCommand {
             "Allow a non-loopback --host without API keys and cluster secret: anyone who can reach it can read and delete every file."
         ))
     var insecureOpen = false
+    @Option(help: OptionEnvironment.help("Serve the S3-compatible API on this port (off unless set).", "s3-port"))
+    var s3Port: Int?
+    @Option(
+        help: OptionEnvironment.help(
+            "S3 keys, one 'ACCESS_KEY_ID SECRET_ACCESS_KEY NAME read-write|read-only' per line, # comments (needed with --s3-port).",
+            "s3-credentials-file"))
+    var s3CredentialsFile: String?
+    @Option(help: OptionEnvironment.help("Region S3 clients must sign for (default us-east-1).", "s3-region"))
+    var s3Region: String?
+    @Option(
+        help: OptionEnvironment.help(
+            "Also accept virtual-host style S3 requests, bucket.DOMAIN (path style always works).", "s3-domain"))
+    var s3Domain: String?
+    @Option(
+        help: OptionEnvironment.help(
+            "Abort S3 multipart uploads not completed within this long, deleting their parts (default 7d).",
+            "multipart-expiry"))
+    var multipartExpiry: DurationArgument?
     @OptionGroup(title: "Slow and idle clients") var connectionLimits: ConnectionLimitOptions
     @OptionGroup(title: "TLS") var tls: TLSOptions
 
@@ -286,6 +305,7 @@ struct GatewayCommand: AsyncParsableCommand {
             }
         }
         config.insecureOpen = InsecureOpenOption.resolve(insecureOpen)
+        config.s3 = try s3Configuration()
         do {
             config.transportSecurity = try tls.resolve()
         } catch let error as ValidationError {
@@ -294,6 +314,37 @@ struct GatewayCommand: AsyncParsableCommand {
         try config.validate()
         config.connectionLimits = try connectionLimits.resolve()
         return config
+    }
+
+    /// nil unless `--s3-port` (or DFS_S3_PORT) is given; then a credentials file is required.
+    func s3Configuration() throws -> S3Configuration? {
+        guard
+            let port = try s3Port
+                ?? OptionEnvironment.value(for: "s3-port").map({ text in
+                    guard let port = Int(text) else { throw ConfigurationError("DFS_S3_PORT '\(text)' is not a port") }
+                    return port
+                })
+        else { return nil }
+        guard let file = s3CredentialsFile ?? OptionEnvironment.value(for: "s3-credentials-file") else {
+            throw ConfigurationError("--s3-port needs --s3-credentials-file (dfs up writes dfs-data/s3-credentials)")
+        }
+        guard let contents = try? String(contentsOfFile: file, encoding: .utf8) else {
+            throw ConfigurationError("--s3-credentials-file \(file) cannot be read")
+        }
+        let credentials: [S3Credential]
+        do {
+            credentials = try S3CredentialsFile.parse(contents)
+        } catch {
+            throw ConfigurationError("--s3-credentials-file \(file): \(error)")
+        }
+        guard !credentials.isEmpty else { throw ConfigurationError("--s3-credentials-file \(file) holds no key") }
+        var s3 = S3Configuration(port: port, credentials: credentials)
+        s3.region = s3Region ?? OptionEnvironment.value(for: "s3-region") ?? s3.region
+        s3.domain = s3Domain ?? OptionEnvironment.value(for: "s3-domain")
+        s3.multipartExpiry = try OptionEnvironment.resolve(
+            multipartExpiry, "multipart-expiry", default: DurationArgument(s3.multipartExpiry)
+        ).duration
+        return s3
     }
 
     func run() async throws {

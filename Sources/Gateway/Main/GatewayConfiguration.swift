@@ -2,6 +2,7 @@ import DFSCore
 import DFSMetadata
 import DFSServer
 import Foundation
+import S3Protocol
 
 /// Where the metadata lives (`--metadata`).
 enum MetadataLocation: Sendable, Equatable, CustomStringConvertible {
@@ -115,9 +116,15 @@ struct GatewayConfiguration: Sendable {
     var insecureOpen: Bool = false
     /// HTTPS on the listener, and the CA that nodes must be signed by.
     var transportSecurity = TransportSecurity()
+    /// The S3-compatible listener (SPEC §11); nil leaves it off.
+    var s3: S3Configuration? = nil
 
     func validate() throws {
         guard (1...65535).contains(port) || port == 0 else { throw ConfigurationError("--port must be 1-65535") }
+        if let s3 {
+            guard (1...65535).contains(s3.port) || s3.port == 0 else { throw ConfigurationError("--s3-port must be 1-65535") }
+            guard s3.port != port || port == 0 else { throw ConfigurationError("--s3-port must differ from --port") }
+        }
         guard replicas >= 1 else { throw ConfigurationError("--replicas must be at least 1") }
         guard writeQuorum >= 1, writeQuorum <= replicas else {
             throw ConfigurationError("--write-quorum must be between 1 and --replicas (\(replicas))")
@@ -183,4 +190,15 @@ extension GatewayConfiguration {
         }
         return Double(trimmed)
     }
+}
+
+/// The S3 listener's settings (`--s3-*`).
+struct S3Configuration: Sendable {
+    var port: Int
+    var credentials: [S3Credential]
+    var region: String = "us-east-1"
+    /// Virtual-host style addressing under this domain (`bucket.<domain>`); path style always works.
+    var domain: String? = nil
+    /// Multipart uploads not completed within this long are aborted and their parts deleted.
+    var multipartExpiry: Duration = .seconds(7 * 24 * 3600)
 }

@@ -11,6 +11,8 @@ struct UploadDescriptor: Sendable {
     var expectedDigest: SHA256Digest?
     /// Known for raw bodies with Content-Length; unknown for multipart (the file part's size is not announced).
     var length: Int64?
+    /// The S3 object the file holds bytes of; nil for `/upload`.
+    var s3Object: S3ObjectName? = nil
 }
 
 /// A finished upload: the durability receipt.
@@ -286,7 +288,7 @@ struct UploadCoordinator: Sendable {
         let now = Date()
         let file = FileRecord(
             key: key, originalFilename: descriptor.filename, sizeBytes: size, checksum: digest, uploadedAt: now,
-            blockRoot: blockRoot)
+            blockRoot: blockRoot, s3Object: descriptor.s3Object)
         do {
             try await store.recordUpload(file, verifiedOn: verified, verifiedAt: now, queue: queue)
         } catch {

@@ -1,0 +1,191 @@
+import DFSCore
+import DFSMetadata
+import Foundation
+import NIOCore
+import S3Protocol
+import Synchronization
+
+/// What an upload's body must prove once it has been read to the end: `Content-MD5`, the `x-amz-checksum-*` the
+/// client sent as a header or announced as a trailer, and the signed SHA-256 of the payload (which the upload
+/// path checks itself).
+struct S3BodyExpectations: Sendable {
+    var contentMD5: [UInt8]?
+    /// Algorithm -> base64 value from a header; nil for a checksum that comes as a trailer.
+    var checksums: [S3ChecksumAlgorithm: String?] = [:]
+    var payloadSHA256: SHA256Digest?
+    var mode: S3PayloadMode
+    var decodedLength: Int64?
+    var announcedTrailers: [String] = []
+
+    /// A copy's bytes: the source's checksums must hold again, which proves the copy read what was stored.
+    init(copyOf object: S3ObjectRecord) {
+        mode = .unsigned
+        decodedLength = object.sizeBytes
+        for (name, value) in object.checksums {
+            if let algorithm = S3ChecksumAlgorithm(rawValue: name) { checksums[algorithm] = .some(value) }
+        }
+    }
+
+    /// Reads the headers of a PUT or UploadPart.
+    init(_ request: S3Request, mode: S3PayloadMode) throws {
+        self.mode = mode
+        if let md5 = request.header("content-md5") {
+            guard let bytes = Data(base64Encoded: md5), bytes.count == 16 else {
+                throw S3Error("InvalidDigest", "The Content-MD5 you specified was invalid.", status: .badRequest)
+            }
+            contentMD5 = Array(bytes)
+        }
+        for algorithm in S3ChecksumAlgorithm.allCases {
+            if let value = request.header(algorithm.headerName) { checksums[algorithm] = .some(value) }
+        }
+        if let trailer = request.header("x-amz-trailer") {
+            announcedTrailers = trailer.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+            for name in announcedTrailers {
+                guard let algorithm = S3ChecksumAlgorithm(headerName: name) else {
+                    throw S3Error.invalidArgument("the trailer \(name) is not a checksum SwiftDFS knows")
+                }
+                checksums[algorithm] = .some(nil)
+            }
+        }
+        if checksums.count > 1 {
+            throw S3Error.invalidRequest("Expecting a single x-amz-checksum- header. Multiple checksum types are not allowed.")
+        }
+        if case .sha256(let hex) = mode { payloadSHA256 = SHA256Digest(hex: hex) }
+        if mode.isChunked {
+            guard let text = request.header("x-amz-decoded-content-length"), let length = Int64(text), length >= 0 else {
+                throw S3Error(
+                    "MissingContentLength", "An aws-chunked body needs x-amz-decoded-content-length.",
+                    status: .lengthRequired)
+            }
+            decodedLength = length
+        } else if let text = request.header("content-length") {
+            decodedLength = Int64(text)
+        }
+    }
+}
+
+/// What the body turned out to be, filled in as it is read: its MD5 (the ETag), the checksums verified, or why
+/// it was refused.
+final class S3BodyReceipt: Sendable {
+    struct Contents: Sendable {
+        var md5: [UInt8] = []
+        var checksums: [String: String] = [:]
+        var length: Int64 = 0
+        var refusal: S3Error?
+    }
+
+    private let contents = Mutex(Contents())
+
+    var value: Contents { contents.withLock { $0 } }
+    fileprivate func update(_ body: (inout Contents) -> Void) { contents.withLock { body(&$0) } }
+}
+
+/// An upload's bytes as the object will hold them: `aws-chunked` framing decoded (and its signatures checked),
+/// MD5 and the requested checksums computed on the way, and every expectation checked when the body ends; a
+/// mismatch throws there, before the upload path records anything.
+struct S3IncomingBody<Base: AsyncSequence & Sendable>: AsyncSequence, Sendable where Base.Element == ByteBuffer {
+    typealias Element = ByteBuffer
+    let base: Base
+    let expectations: S3BodyExpectations
+    /// The request's, for chunk signatures; nil for bytes that come from a stored object (a copy).
+    let authentication: S3Authentication?
+    let receipt: S3BodyReceipt
+
+    func makeAsyncIterator() -> Iterator {
+        Iterator(
+            base: base.makeAsyncIterator(), expectations: expectations, receipt: receipt,
+            decoder: expectations.mode.isChunked
+                ? AwsChunkedDecoder(
+                    mode: expectations.mode, authentication: authentication, declaredDecodedLength: expectations.decodedLength,
+                    announcedTrailers: expectations.announcedTrailers) : nil,
+            checksummers: expectations.checksums.keys.map(S3Checksummer.init))
+    }
+
+    struct Iterator: AsyncIteratorProtocol {
+        var base: Base.AsyncIterator
+        let expectations: S3BodyExpectations
+        let receipt: S3BodyReceipt
+        var decoder: AwsChunkedDecoder?
+        var checksummers: [S3Checksummer]
+        var md5 = S3MD5()
+        var length: Int64 = 0
+        var pending: [ByteBuffer] = []
+        var ended = false
+        /// Once refused, the body stays refused: a reader that asks again gets the same answer, not what the
+        /// decoder makes of the rest.
+        var failure: S3Error?
+
+        mutating func next() async throws -> ByteBuffer? {
+            if let failure { throw failure }
+            while pending.isEmpty {
+                if ended { return nil }
+                guard let chunk = try await base.next() else {
+                    ended = true
+                    try finish()
+                    return nil
+                }
+                if decoder == nil {
+                    pending = [chunk]
+                } else {
+                    do {
+                        pending = try decoder!.feed(chunk)
+                    } catch let error as S3AuthError {
+                        throw refuse(S3Error(error))
+                    }
+                }
+                pending.removeAll { $0.readableBytes == 0 }
+            }
+            let chunk = pending.removeFirst()
+            md5.update(chunk)
+            for index in checksummers.indices { checksummers[index].update(chunk) }
+            length += Int64(chunk.readableBytes)
+            return chunk
+        }
+
+        private mutating func finish() throws {
+            var trailers: [String: String] = [:]
+            if decoder != nil {
+                do {
+                    trailers = try decoder!.finish()
+                } catch let error as S3AuthError {
+                    throw refuse(S3Error(error))
+                }
+            }
+            let digest = md5.finalize()
+            if let expected = expectations.contentMD5, expected != digest {
+                throw refuse(S3Error.badDigest("The Content-MD5 you specified did not match what we received."))
+            }
+            var verified: [String: String] = [:]
+            for checksummer in checksummers {
+                let algorithm = checksummer.algorithm
+                let computed = checksummer.finalize()
+                guard let expected = expectations.checksums[algorithm]! ?? trailers[algorithm.headerName] else {
+                    throw refuse(S3Error.invalidRequest("the announced trailer \(algorithm.headerName) did not arrive"))
+                }
+                guard expected == computed else {
+                    throw refuse(
+                        S3Error.badDigest(
+                            "The \(algorithm.rawValue) you specified did not match the calculated checksum."))
+                }
+                verified[algorithm.rawValue] = computed
+            }
+            if let declared = expectations.decodedLength, declared != length {
+                throw refuse(
+                    S3Error(
+                        "IncompleteBody", "You did not provide the number of bytes specified by the Content-Length HTTP header.",
+                        status: .badRequest))
+            }
+            receipt.update {
+                $0.md5 = digest
+                $0.checksums = verified
+                $0.length = length
+            }
+        }
+
+        private mutating func refuse(_ error: S3Error) -> S3Error {
+            failure = error
+            receipt.update { $0.refusal = $0.refusal ?? error }
+            return error
+        }
+    }
+}

@@ -1,0 +1,344 @@
+import DFSClient
+import DFSCore
+import DFSMetadata
+import Foundation
+import Logging
+import NIOCore
+import S3Protocol
+
+/// The S3 API's domain: buckets and objects over the same replicated, verified data path as `/upload` and
+/// `/download`. An object's bytes are stored as ordinary files (one, or one per multipart part), so replication,
+/// the audit, repair and rebalancing treat them like any file; the catalog maps names to those files.
+struct S3Objects: Sendable {
+    let catalog: any S3Catalog
+    let store: any MetadataStore
+    let uploads: UploadCoordinator
+    let downloads: DownloadCoordinator
+    let deleter: FileDeleter
+    let maxUploadSize: Int64
+    /// Every part but the last must hold at least this much (S3's 5 MiB).
+    var minimumPartSize: Int64 = 5 << 20
+
+    // MARK: - buckets
+
+    static func isValidBucketName(_ name: String) -> Bool {
+        let bytes = Array(name.utf8)
+        guard (3...63).contains(bytes.count), !name.contains(".."), !name.hasPrefix("xn--") else { return false }
+        func isLowerAlphanumeric(_ byte: UInt8) -> Bool {
+            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+        }
+        guard isLowerAlphanumeric(bytes.first!), isLowerAlphanumeric(bytes.last!) else { return false }
+        return bytes.allSatisfy { isLowerAlphanumeric($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "-") }
+    }
+
+    func createBucket(_ name: String, owner: String) async throws {
+        guard Self.isValidBucketName(name) else { throw S3Error.invalidBucketName(name) }
+        guard try await catalog.createBucket(name, owner: owner, at: Date()) else { throw S3Error.bucketAlreadyOwnedByYou(name) }
+    }
+
+    @discardableResult
+    func requireBucket(_ name: String) async throws -> S3BucketRecord {
+        guard let bucket = try await catalog.bucket(name) else { throw S3Error.noSuchBucket(name) }
+        return bucket
+    }
+
+    func deleteBucket(_ name: String) async throws {
+        switch try await catalog.deleteBucket(name) {
+        case .deleted: return
+        case .notFound: throw S3Error.noSuchBucket(name)
+        case .notEmpty: throw S3Error.bucketNotEmpty(name)
+        }
+    }
+
+    // MARK: - objects
+
+    /// Stores a body as one file through the upload path; it counts only once every expectation held.
+    func storeFile<Base>(
+        _ body: S3IncomingBody<Base>, of object: S3ObjectName, logger: Logger
+    ) async throws -> (FileRecord, S3BodyReceipt.Contents) {
+        let reader = UploadBodyReader(
+            body: AnyByteStream(body), format: .raw, maxSize: maxUploadSize, filename: Self.filename(for: object.key))
+        let outcome: UploadOutcome
+        do {
+            outcome = try await uploads.store(
+                reader,
+                as: UploadDescriptor(
+                    filename: Self.filename(for: object.key), expectedDigest: body.expectations.payloadSHA256,
+                    length: body.expectations.decodedLength, s3Object: object),
+                logger: logger)
+        } catch {
+            if let refusal = body.receipt.value.refusal { throw refusal }
+            if case UploadError.digestMismatch = error {
+                throw S3Error(
+                    "XAmzContentSHA256Mismatch", "The provided 'x-amz-content-sha256' header does not match what was computed.",
+                    status: .badRequest)
+            }
+            if case UploadError.payloadTooLarge(let limit) = error { throw S3Error.entityTooLarge(limit: limit) }
+            throw error
+        }
+        let receipt = body.receipt.value
+        if let refusal = receipt.refusal {
+            await release([outcome.file.key], logger: logger)
+            throw refusal
+        }
+        return (outcome.file, receipt)
+    }
+
+    func putObject<Base>(
+        bucket: String, key: String, body: S3IncomingBody<Base>, contentType: String, metadata: [String: String],
+        logger: Logger
+    ) async throws -> S3ObjectRecord {
+        try await requireBucket(bucket)
+        let (file, receipt) = try await storeFile(body, of: S3ObjectName(bucket: bucket, key: key), logger: logger)
+        let object = S3ObjectRecord(
+            bucket: bucket, key: key, sizeBytes: file.sizeBytes, etag: "\"\(S3MD5.hex(receipt.md5))\"",
+            contentType: contentType, metadata: metadata, checksums: receipt.checksums, sha256: file.checksum,
+            lastModified: file.uploadedAt)
+        let replaced: [FileKey]
+        do {
+            replaced = try await catalog.putObject(
+                object, segments: [S3ObjectSegment(fileKey: file.key, offset: 0, sizeBytes: file.sizeBytes)])
+        } catch {
+            await release([file.key], logger: logger)
+            throw error
+        }
+        await release(replaced, logger: logger)
+        return object
+    }
+
+    func object(bucket: String, key: String) async throws -> S3StoredObject {
+        guard let stored = try await catalog.object(bucket: bucket, key: key) else {
+            try await requireBucket(bucket)
+            throw S3Error.noSuchKey(bucket, key)
+        }
+        return stored
+    }
+
+    /// The object's bytes in `range` (all of them when nil), segment after segment, each from the best replica with
+    /// the download path's verification and failover. The first segment is opened before this returns, so a
+    /// failure to read at all is an error answer, not a cut response.
+    func read(_ stored: S3StoredObject, range: ByteRange?, logger: Logger) async throws -> AnyByteStream {
+        let size = stored.object.sizeBytes
+        guard size > 0 else { return AnyByteStream(chunks: []) }
+        let wanted = range ?? ByteRange(first: 0, last: size - 1)
+        var pieces: [(segment: S3ObjectSegment, range: ByteRange)] = []
+        for segment in stored.segments where segment.sizeBytes > 0 {
+            let first = max(wanted.first, segment.offset)
+            let last = min(wanted.last, segment.offset + segment.sizeBytes - 1)
+            guard first <= last else { continue }
+            pieces.append((segment, ByteRange(first: first - segment.offset, last: last - segment.offset)))
+        }
+        guard let head = pieces.first else { return AnyByteStream(chunks: []) }
+        let downloads = self.downloads
+        let open: @Sendable (S3ObjectSegment, ByteRange) async throws -> AnyByteStream = { segment, range in
+            let entry = try await downloads.metadata(of: segment.fileKey)
+            let whole = range.first == 0 && range.last == segment.sizeBytes - 1
+            return try await downloads.open(entry, rangeHeader: whole ? nil : range.headerValue, logger: logger).body
+        }
+        let first = try await open(head.segment, head.range)
+        if pieces.count == 1 { return first }
+        return AnyByteStream(SegmentedBytes(first: first, rest: Array(pieces.dropFirst()), open: open))
+    }
+
+    func deleteObject(bucket: String, key: String, logger: Logger) async throws {
+        guard let files = try await catalog.deleteObject(bucket: bucket, key: key) else {
+            // Deleting what is not there succeeds in S3, but not in a bucket that does not exist.
+            try await requireBucket(bucket)
+            return
+        }
+        await release(files, logger: logger)
+    }
+
+    /// Deletes files no object refers to any more, through the ordinary delete path. A failure only leaves an
+    /// unreferenced file behind (listed in `/files`), never a broken object, so it is logged, not thrown.
+    func release(_ files: [FileKey], logger: Logger) async {
+        for file in files {
+            do {
+                _ = try await deleter.delete(file, logger: logger)
+            } catch {
+                logger.warning(
+                    "could not delete a file no S3 object uses any more", metadata: ["file_key": "\(file)", "error": "\(error)"])
+            }
+        }
+    }
+
+    /// The name `/files` and downloads show for an object's file: the key's last path component.
+    static func filename(for key: String) -> String {
+        let last = key.split(separator: "/").last.map(String.init) ?? ""
+        return last.isEmpty ? "object" : last
+    }
+
+    // MARK: - multipart uploads
+
+    func createMultipartUpload(
+        bucket: String, key: String, contentType: String, metadata: [String: String], checksumAlgorithm: String?
+    ) async throws -> String {
+        try await requireBucket(bucket)
+        let uploadID = Self.newUploadID()
+        try await catalog.createMultipartUpload(
+            S3MultipartUpload(
+                uploadID: uploadID, bucket: bucket, key: key, initiatedAt: Date(), contentType: contentType,
+                metadata: metadata, checksumAlgorithm: checksumAlgorithm))
+        return uploadID
+    }
+
+    func upload(_ uploadID: String, bucket: String, key: String) async throws -> S3MultipartUpload {
+        guard let upload = try await catalog.multipartUpload(uploadID), upload.bucket == bucket, upload.key == key else {
+            throw S3Error.noSuchUpload(uploadID)
+        }
+        return upload
+    }
+
+    func uploadPart<Base>(
+        _ uploadID: String, bucket: String, key: String, number: Int, body: S3IncomingBody<Base>, logger: Logger
+    ) async throws -> S3PartRecord {
+        guard (1...10_000).contains(number) else {
+            throw S3Error.invalidArgument("Part number must be an integer between 1 and 10000, inclusive.")
+        }
+        _ = try await upload(uploadID, bucket: bucket, key: key)
+        let (file, receipt) = try await storeFile(body, of: S3ObjectName(bucket: bucket, key: key), logger: logger)
+        let part = S3PartRecord(
+            uploadID: uploadID, partNumber: number, fileKey: file.key, sizeBytes: file.sizeBytes,
+            etag: "\"\(S3MD5.hex(receipt.md5))\"", checksums: receipt.checksums, sha256: file.checksum,
+            uploadedAt: file.uploadedAt)
+        guard let replaced = try await catalog.putPart(part) else {
+            // Completed or aborted while this part streamed: nothing will ever use its file.
+            await release([file.key], logger: logger)
+            throw S3Error.noSuchUpload(uploadID)
+        }
+        if let replaced { await release([replaced], logger: logger) }
+        return part
+    }
+
+    struct CompletedPart: Equatable {
+        var number: Int
+        var etag: String
+    }
+
+    /// Ends the upload as an object made of the listed parts, in their order; costs metadata only (the parts'
+    /// files become the object's segments as they are).
+    func completeMultipartUpload(
+        _ uploadID: String, bucket: String, key: String, parts requested: [CompletedPart], logger: Logger
+    ) async throws -> S3ObjectRecord {
+        let upload = try await upload(uploadID, bucket: bucket, key: key)
+        guard !requested.isEmpty else {
+            throw S3Error.malformedXML("the request must list at least one part")
+        }
+        for (earlier, later) in zip(requested, requested.dropFirst()) where later.number <= earlier.number {
+            throw S3Error.invalidPartOrder
+        }
+        var stored: [Int: S3PartRecord] = [:]
+        var after = 0
+        while true {
+            let page = try await catalog.parts(of: uploadID, after: after, limit: 1000)
+            for part in page { stored[part.partNumber] = part }
+            guard let last = page.last, page.count == 1000 else { break }
+            after = last.partNumber
+        }
+        var segments: [S3ObjectSegment] = []
+        var partMD5s: [[UInt8]] = []
+        var partDigests: [SHA256Digest] = []
+        var offset: Int64 = 0
+        for (index, wanted) in requested.enumerated() {
+            guard let part = stored[wanted.number], Self.sameETag(part.etag, wanted.etag) else {
+                throw S3Error.invalidPart(
+                    "One or more of the specified parts could not be found or its ETag did not match (part \(wanted.number)).")
+            }
+            if index < requested.count - 1 && part.sizeBytes < minimumPartSize {
+                throw S3Error.entityTooSmall(part: part.partNumber)
+            }
+            segments.append(S3ObjectSegment(fileKey: part.fileKey, offset: offset, sizeBytes: part.sizeBytes))
+            partMD5s.append(Self.md5Bytes(ofETag: part.etag))
+            partDigests.append(part.sha256)
+            offset += part.sizeBytes
+        }
+        let object = S3ObjectRecord(
+            bucket: bucket, key: key, sizeBytes: offset, etag: S3MD5.multipartETag(partMD5s: partMD5s),
+            contentType: upload.contentType, metadata: upload.metadata, checksums: [:],
+            sha256: Self.compositeDigest(partDigests), lastModified: Date(), parts: requested.count)
+        guard let released = try await catalog.completeMultipartUpload(uploadID, as: object, segments: segments) else {
+            throw S3Error.noSuchUpload(uploadID)
+        }
+        await release(released, logger: logger)
+        return object
+    }
+
+    func abortMultipartUpload(_ uploadID: String, bucket: String, key: String, logger: Logger) async throws {
+        _ = try await upload(uploadID, bucket: bucket, key: key)
+        guard let files = try await catalog.abortMultipartUpload(uploadID) else { throw S3Error.noSuchUpload(uploadID) }
+        await release(files, logger: logger)
+    }
+
+    /// Aborts uploads started more than `age` ago; returns how many.
+    func expireMultipartUploads(olderThan age: Duration, logger: Logger) async throws -> Int {
+        let cutoff = Date().addingTimeInterval(-Double(age.components.seconds))
+        var expired = 0
+        while true {
+            let stale = try await catalog.multipartUploads(initiatedBefore: cutoff, limit: 100)
+            for upload in stale {
+                if let files = try await catalog.abortMultipartUpload(upload.uploadID) {
+                    await release(files, logger: logger)
+                    expired += 1
+                }
+            }
+            if stale.count < 100 { return expired }
+        }
+    }
+
+    static func newUploadID() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<4).map { _ in String(generator.next() as UInt64, radix: 16).leftPadded(to: 16) }.joined()
+    }
+
+    static func sameETag(_ a: String, _ b: String) -> Bool {
+        func bare(_ text: String) -> Substring {
+            var text = Substring(text.trimmingCharacters(in: .whitespaces))
+            if text.hasPrefix("\""), text.hasSuffix("\""), text.count >= 2 { text = text.dropFirst().dropLast() }
+            return text
+        }
+        return bare(a).lowercased() == bare(b).lowercased()
+    }
+
+    static func md5Bytes(ofETag etag: String) -> [UInt8] {
+        let hex = Array(etag.filter(\.isHexDigit).utf8.prefix(32))
+        return stride(from: 0, to: hex.count - 1, by: 2).compactMap {
+            UInt8(String(decoding: hex[$0...$0 + 1], as: UTF8.self), radix: 16)
+        }
+    }
+
+    /// A multipart object's digest for `/files`: the SHA-256 over its parts' SHA-256s, in order (each part's own
+    /// SHA-256 is verified on every copy like any file's; hashing the whole object again would read it all).
+    static func compositeDigest(_ parts: [SHA256Digest]) -> SHA256Digest {
+        var joined = ByteBuffer()
+        for part in parts { joined.writeBytes(part.bytes) }
+        return SHA256Digest.of(joined)
+    }
+}
+
+extension String {
+    fileprivate func leftPadded(to width: Int) -> String { String(repeating: "0", count: max(0, width - count)) + self }
+}
+
+/// Segments of an object read one after another; each is opened only when the one before it ended.
+struct SegmentedBytes: AsyncSequence, Sendable {
+    typealias Element = ByteBuffer
+    let first: AnyByteStream
+    let rest: [(segment: S3ObjectSegment, range: ByteRange)]
+    let open: @Sendable (S3ObjectSegment, ByteRange) async throws -> AnyByteStream
+
+    func makeAsyncIterator() -> Iterator { Iterator(current: first.makeAsyncIterator(), rest: rest[...], open: open) }
+
+    struct Iterator: AsyncIteratorProtocol {
+        var current: AnyByteStream.AsyncIterator
+        var rest: ArraySlice<(segment: S3ObjectSegment, range: ByteRange)>
+        let open: @Sendable (S3ObjectSegment, ByteRange) async throws -> AnyByteStream
+
+        mutating func next() async throws -> ByteBuffer? {
+            while true {
+                if let chunk = try await current.next() { return chunk }
+                guard let (segment, range) = rest.popFirst() else { return nil }
+                current = try await open(segment, range).makeAsyncIterator()
+            }
+        }
+    }
+}

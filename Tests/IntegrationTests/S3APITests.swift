@@ -1,0 +1,265 @@
+import DFSCore
+import DFSLauncher
+import Foundation
+import NIOCore
+import NIOHTTP1
+import S3Protocol
+import TestSupport
+import Testing
+
+/// The S3 listener of `dfs up` driven by a SigV4 client of our own (the real CLIs and SDKs run in
+/// Tests/python/s3_clients_test.py): what is stored is what comes back, through the replicated data path.
+@Suite("S3 API through dfs up")
+struct S3APITests {
+    @Test(
+        "dfs up prints the S3 keys; buckets, objects, ranges, listings, aws-chunked bodies, checksums, multipart and refusals"
+    )
+    func s3RoundTrips() async throws {
+        try await withDfsUp { up in
+            let banner = up.standardOutput
+            let credentials = try S3CredentialsFile.parse(
+                String(contentsOfFile: up.dataDirectory + "/s3-credentials", encoding: .utf8))
+            let key = try #require(credentials.first)
+            #expect(banner.contains("export AWS_ACCESS_KEY_ID=\(key.accessKeyID)"))
+            #expect(banner.contains("export AWS_SECRET_ACCESS_KEY=\(key.secretAccessKey)"))
+            let mode = try FileManager.default.attributesOfItem(atPath: up.dataDirectory + "/s3-credentials")[.posixPermissions]
+            #expect((mode as? Int) == 0o600)
+
+            let s3 = S3TestClient(baseURL: up.s3URL, credential: key)
+            #expect(try await s3.send(.PUT, "/photos").status == 200)
+            #expect(try await s3.send(.PUT, "/photos").body.contains(bytesOf: "BucketAlreadyOwnedByYou"))
+            #expect(try await s3.send(.PUT, "/Bad_Name").status == 400)
+
+            // A signed SHA-256 payload, then a key with spaces, unicode, + and %.
+            let payload = randomBytes(300_000)
+            let name = "/photos/dir/ünï côdé+100%.bin"
+            let put = try await s3.send(
+                .PUT, name, body: payload, headers: [("x-amz-meta-colour", "blue"), ("content-type", "image/x-test")])
+            #expect(put.status == 200, "\(put.text)")
+            #expect(put.header("etag") == "\"\(Insecure_MD5.hex(payload))\"")
+            let got = try await s3.send(.GET, name)
+            #expect(got.status == 200 && got.body == payload)
+            #expect(got.header("x-amz-meta-colour") == "blue" && got.header("content-type") == "image/x-test")
+            let range = try await s3.send(.GET, name, headers: [("range", "bytes=1000-1999")])
+            #expect(range.status == 206 && range.body == Array(payload[1000...1999]))
+            #expect(try await s3.send(.HEAD, name).header("content-length") == "300000")
+            let etag = try #require(put.header("etag"))
+            #expect(try await s3.send(.GET, name, headers: [("if-none-match", etag)]).status == 304)
+            #expect(try await s3.send(.GET, name, headers: [("if-match", "\"0000\"")]).status == 412)
+
+            // A wrong signed SHA-256 is refused and stores nothing.
+            let wrongDigest = try await s3.send(
+                .PUT, "/photos/wrong", body: [1, 2, 3], payloadHash: String(repeating: "0", count: 64))
+            #expect(wrongDigest.status == 400 && wrongDigest.body.contains(bytesOf: "XAmzContentSHA256Mismatch"))
+            #expect(try await s3.send(.HEAD, "/photos/wrong").status == 404)
+
+            // An aws-chunked body, signed chunk by chunk, with a CRC32 trailer: the framing is never stored.
+            let chunks = [Array(payload[0..<65_536]), Array(payload[65_536..<100_000])]
+            var crc = S3Checksummer(.crc32)
+            for chunk in chunks { chunk.withUnsafeBytes { crc.update($0) } }
+            let streamed = try await s3.sendChunked(
+                "/photos/chunked.bin", chunks: chunks, trailers: [("x-amz-checksum-crc32", crc.finalize())])
+            #expect(streamed.status == 200, "\(streamed.text)")
+            let chunkedBack = try await s3.send(.GET, "/photos/chunked.bin", headers: [("x-amz-checksum-mode", "ENABLED")])
+            #expect(chunkedBack.body == Array(payload[0..<100_000]))
+            #expect(chunkedBack.header("x-amz-checksum-crc32") == crc.finalize())
+            let forged = try await s3.sendChunked(
+                "/photos/forged.bin", chunks: chunks, trailers: [("x-amz-checksum-crc32", "AAAAAA==")])
+            #expect(forged.status == 400 && forged.body.contains(bytesOf: "BadDigest"), "\(forged.text)")
+            #expect(try await s3.send(.HEAD, "/photos/forged.bin").status == 404)
+
+            // Listings: prefix, delimiter, paging.
+            for index in 0..<5 { _ = try await s3.send(.PUT, "/photos/list/a\(index)", body: [UInt8(index)]) }
+            _ = try await s3.send(.PUT, "/photos/list/sub/x", body: [9])
+            let page = try await s3.send(.GET, "/photos", query: "list-type=2&prefix=list%2F&delimiter=%2F&max-keys=3")
+            #expect(page.text.contains("<Key>list/a0</Key>") && page.text.contains("<Key>list/a2</Key>"))
+            #expect(!page.text.contains("<Key>list/a3</Key>") && page.text.contains("<IsTruncated>true</IsTruncated>"))
+            let token = try #require(page.text.between("<NextContinuationToken>", "</NextContinuationToken>"))
+            let next = try await s3.send(
+                .GET, "/photos",
+                query:
+                    "continuation-token=\(token.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)&delimiter=%2F&list-type=2&prefix=list%2F"
+            )
+            #expect(next.text.contains("<Key>list/a3</Key>") && next.text.contains("<Prefix>list/sub/</Prefix>"))
+            #expect(!next.text.contains("<Key>list/sub/x</Key>"))
+
+            // Multipart: two parts, the first at the 5 MiB minimum; the object reads back across the seam.
+            let created = try await s3.send(.POST, "/photos/big.bin", query: "uploads")
+            let uploadID = try #require(created.text.between("<UploadId>", "</UploadId>"))
+            let first = randomBytes(5 << 20)
+            let second = randomBytes(1000)
+            var etags: [String] = []
+            for (number, part) in [(1, first), (2, second)] {
+                let answer = try await s3.send(
+                    .PUT, "/photos/big.bin", query: "partNumber=\(number)&uploadId=\(uploadID)", body: part)
+                etags.append(try #require(answer.header("etag")))
+            }
+            let completion =
+                "<CompleteMultipartUpload>"
+                + etags.enumerated().map { "<Part><PartNumber>\($0.offset + 1)</PartNumber><ETag>\($0.element)</ETag></Part>" }
+                .joined() + "</CompleteMultipartUpload>"
+            let completed = try await s3.send(
+                .POST, "/photos/big.bin", query: "uploadId=\(uploadID)", body: Array(completion.utf8))
+            #expect(completed.text.contains("-2&quot;</ETag>") || completed.text.contains("-2\"</ETag>"), "\(completed.text)")
+            #expect(try await s3.send(.GET, "/photos/big.bin").body == first + second)
+            let seam = try await s3.send(.GET, "/photos/big.bin", headers: [("range", "bytes=\((5 << 20) - 5)-\((5 << 20) + 4)")])
+            #expect(seam.body == Array((first + second)[((5 << 20) - 5)...((5 << 20) + 4)]))
+
+            // Every object's bytes are files of the cluster: listed with their bucket and key, three copies each.
+            let files = try await HTTPTestClient(baseURL: up.gatewayURL).get("/files?limit=100").expectingSuccess().text
+            #expect(files.contains("\"object_key\":\"dir/ünï côdé+100%.bin\"") && files.contains("\"bucket\":\"photos\""))
+
+            // Refusals: a wrong secret, an expired presigned URL; a fresh presigned URL works without headers.
+            var wrong = key
+            wrong.secretAccessKey = "not-the-secret-at-all-0000000000000000"
+            let refused = try await S3TestClient(baseURL: up.s3URL, credential: wrong).send(.GET, "/photos")
+            #expect(refused.status == 403 && refused.body.contains(bytesOf: "SignatureDoesNotMatch"))
+            let fresh = s3.presignedPath("/photos/chunked.bin", expires: .seconds(60), date: Date())
+            #expect(try await HTTPTestClient(baseURL: up.s3URL).get(fresh).body == Array(payload[0..<100_000]))
+            let stale = s3.presignedPath("/photos/chunked.bin", expires: .seconds(1), date: Date().addingTimeInterval(-10))
+            let expired = try await HTTPTestClient(baseURL: up.s3URL).get(stale)
+            #expect(expired.status == 403 && expired.body.contains(bytesOf: "AccessDenied"))
+
+            // Deletes: the bucket refuses while it holds objects.
+            #expect(try await s3.send(.DELETE, "/photos").status == 409)
+            #expect(try await s3.send(.DELETE, name).status == 204)
+            #expect(try await s3.send(.GET, name).status == 404)
+        }
+    }
+}
+
+/// Signs requests with SigV4 the way SDKs do and sends them to the S3 listener.
+struct S3TestClient {
+    let baseURL: String
+    let credential: S3Credential
+
+    var host: String { String(baseURL.split(separator: "/").last ?? "") }
+    var signer: SigV4Signer { SigV4Signer(credential: credential, region: "us-east-1") }
+
+    /// `path` unencoded (`/bucket/key with spaces`); `query` already encoded.
+    func send(
+        _ method: HTTPMethod, _ path: String, query: String? = nil, body: [UInt8] = [], headers: [(String, String)] = [],
+        payloadHash: String? = nil
+    ) async throws -> TestResponse {
+        let rawPath = Self.encode(path)
+        let hash = payloadHash ?? SHA256Digest.of(ByteBuffer(bytes: body)).hex
+        let signed = signer.sign(
+            method: method.rawValue, rawPath: rawPath, rawQuery: query,
+            headers: [("host", host)] + headers.map { (name: $0.0, value: $0.1) }, payloadHash: hash, date: Date())
+        return try await HTTPTestClient(baseURL: baseURL).send(
+            method, rawPath + (query.map { "?" + $0 } ?? ""), body: method == .GET || method == .HEAD ? nil : body,
+            headers: headers + signed)
+    }
+
+    /// A signed `aws-chunked` PUT with a signed trailer section.
+    func sendChunked(_ path: String, chunks: [[UInt8]], trailers: [(name: String, value: String)]) async throws -> TestResponse {
+        let rawPath = Self.encode(path)
+        let date = Date()
+        let headers: [(String, String)] = [
+            ("content-encoding", "aws-chunked"), ("x-amz-decoded-content-length", String(chunks.map(\.count).reduce(0, +))),
+            ("x-amz-trailer", trailers.map(\.name).joined(separator: ",")),
+        ]
+        let signed = signer.sign(
+            method: "PUT", rawPath: rawPath, rawQuery: nil, headers: [("host", host)] + headers.map { (name: $0.0, value: $0.1) },
+            payloadHash: "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER", date: date)
+        let authorization = try #require(signed.first { $0.0 == "authorization" }?.1)
+        let seed = try #require(authorization.split(separator: "=").last.map(String.init))
+        let body = signer.signedChunkedBody(chunks: chunks, seedSignature: seed, date: date, trailers: trailers)
+        return try await HTTPTestClient(baseURL: baseURL).send(.PUT, rawPath, body: body, headers: headers + signed)
+    }
+
+    func presignedPath(_ path: String, expires: Duration, date: Date) -> String {
+        let rawPath = Self.encode(path)
+        return rawPath + "?"
+            + signer.presign(method: "GET", rawPath: rawPath, rawQuery: nil, host: host, expires: expires, date: date)
+    }
+
+    static func encode(_ path: String) -> String {
+        var encoded = ""
+        for byte in path.utf8 {
+            if (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A) || (byte >= 0x30 && byte <= 0x39)
+                || [UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"), UInt8(ascii: "/")].contains(byte)
+            {
+                encoded.unicodeScalars.append(Unicode.Scalar(byte))
+            } else {
+                encoded += String(format: "%%%02X", byte)
+            }
+        }
+        return encoded
+    }
+}
+
+enum Insecure_MD5 {
+    static func hex(_ bytes: [UInt8]) -> String {
+        var md5 = S3MD5()
+        md5.update(ByteBuffer(bytes: bytes))
+        return S3MD5.hex(md5.finalize())
+    }
+}
+
+extension Array where Element == UInt8 {
+    func contains(bytesOf text: String) -> Bool { String(decoding: self, as: UTF8.self).contains(text) }
+}
+
+extension String {
+    func between(_ start: String, _ end: String) -> String? {
+        guard let lower = range(of: start), let upper = range(of: end, range: lower.upperBound..<endIndex) else { return nil }
+        return String(self[lower.upperBound..<upper.lowerBound])
+    }
+}
+
+/// An S3 object is stored as files, so it lives through the failures a file lives through (on both metadata
+/// backends: the harness runs these clusters on MySQL too).
+@Suite("S3 objects under failures", .serialized)
+struct S3FailureTests {
+    @Test(
+        "an S3 object survives like a file: stored with a node down, repaired when it returns, a corrupt copy found by the audit")
+    func objectSurvivesFailures() async throws {
+        let keys = try makeTemporaryDirectory(prefix: "dfs-s3-keys") + "/s3-credentials"
+        let credential = S3Credential(
+            accessKeyID: "DFSTESTKEY00000001", secretAccessKey: "test-secret-0000000000000000000000000001", name: "tester",
+            readOnly: false)
+        try "\(credential.accessKeyID) \(credential.secretAccessKey) tester read-write\n".write(
+            toFile: keys, atomically: true, encoding: .utf8)
+        let s3Port = try #require(LoopbackPort.free(count: 1).first)
+        try await withCluster(
+            nodes: 3,
+            gatewayArguments: [
+                "--s3-port", String(s3Port), "--s3-credentials-file", keys, "--audit-interval", "0", "--recovery-interval", "1s",
+            ]
+        ) { cluster in
+            try await cluster.waitForAllNodesUp()
+            let s3 = S3TestClient(baseURL: "http://127.0.0.1:\(s3Port)", credential: credential)
+            #expect(try await s3.send(.PUT, "/survivor").status == 200)
+
+            await cluster.killNode(2)
+            let bytes = randomBytes(700_000)
+            let put = try await s3.send(.PUT, "/survivor/kept through it all.bin", body: bytes)
+            #expect(put.status == 200, "\(put.text)")
+            func file() async throws -> FilesAnswer.File {
+                let files = try await cluster.gateway.getJSON("/files", as: FilesAnswer.self).files
+                return try #require(files.first { $0.object_key == "kept through it all.bin" })
+            }
+            #expect(try await file().bucket == "survivor")
+            #expect(try await file().replicas.count == 2)
+            #expect(try await s3.send(.GET, "/survivor/kept through it all.bin").body == bytes)
+
+            try await cluster.startNode(2)
+            try await eventually("the copy owed to node-2 was made when it returned", timeout: .seconds(60)) {
+                try await file().replicas == ["node-1", "node-2", "node-3"]
+            }
+
+            let fileKey = try await file().file_key
+            try flipByte(atPath: cluster.blobPath(node: 1, key: fileKey), offset: 12_345)
+            let report = try await cluster.gateway.post("/audit").expectingSuccess().jsonObject()
+            #expect(report["corrupt"] as? Int == 1)
+            // Reads go around the damaged copy meanwhile, and it is repaired from a verified one.
+            #expect(try await s3.send(.GET, "/survivor/kept through it all.bin").body == bytes)
+            try await eventually("node-1's corrupt copy was repaired", timeout: .seconds(60)) {
+                try await file().replicas == ["node-1", "node-2", "node-3"]
+            }
+            #expect(
+                sha256Hex(try await cluster.nodeClient(1).get("/blobs/\(fileKey)").expectingSuccess().body) == sha256Hex(bytes))
+        }
+    }
+}
