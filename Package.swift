@@ -159,7 +159,7 @@ let package = Package(
         .executableTarget(
             name: "LoadTest",
             dependencies: [
-                "DFSCore", "DFSClient", "DFSLauncher", "DFSOptions",
+                "DFSCore", "DFSClient", "DFSLauncher", "DFSOptions", "S3Protocol",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),

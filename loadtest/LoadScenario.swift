@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import DFSClient
 import DFSLauncher
 import Foundation
+import S3Protocol
 
 /// One measured run: optionally a freshly spawned cluster (with proxies and faults), seeding, the workload, and
 /// the cluster stopped again. `--compare-routing` runs several of these, one per routing policy.
@@ -20,6 +21,8 @@ struct LoadScenario: Sendable {
     var faults: FaultSchedule?
     var showsProgress: Bool
     var apiKey: String? = nil
+    /// Signs requests to an S3 target.
+    var s3Signer: SigV4Signer? = nil
     /// Whom an https:// target must be signed by (`--cacert`).
     var trustRoots: TrustRoots = .system
     /// Share of a mixed run's operations that delete a file (`--delete-share`).
@@ -67,10 +70,11 @@ struct LoadScenario: Sendable {
         let runner = WorkloadRunner(
             gatewayURL: targetURL, target: target, kind: workload, fileSize: fileSize, concurrency: concurrency,
             length: length, client: client, recorder: recorder, block: RandomBlock.make(count: Payload.chunkSize), apiKey: apiKey,
-            deleteShare: deleteShare)
+            deleteShare: deleteShare, s3Signer: s3Signer)
         var record: RunRecord? = nil
         var failure: (any Error)? = nil
         do {
+            try await runner.prepareBucket()
             let seeded = workload == .upload ? [] : try await runner.seed(count: seedFiles)
             // Proxy counters start with the measured run, not with the seeding uploads.
             let before = proxies.mapValues { $0.responses }

@@ -4,6 +4,7 @@ import DFSClient
 import DFSLauncher
 import DFSOptions
 import Foundation
+import S3Protocol
 
 @main
 struct LoadTestCommand: AsyncParsableCommand {
@@ -17,9 +18,9 @@ struct LoadTestCommand: AsyncParsableCommand {
             faults with --fault, e.g. kill:node-2@10s,start:node-2@25s.
             """)
 
-    @Option(help: "Server to test: a gateway URL, or with --target-kind webdav the base URL files are PUT under (ignored with --spawn-cluster).")
+    @Option(help: "Server to test: a gateway URL, with --target-kind webdav the base URL files are PUT under, with s3 the S3 URL and bucket (http://127.0.0.1:9000/BUCKET) (ignored with --spawn-cluster).")
     var gateway = "http://127.0.0.1:8080"
-    @Option(help: "gateway (SwiftDFS: POST /upload, GET /download/KEY) or webdav (plain PUT/GET of URL/NAME, e.g. nginx as a one-copy baseline).")
+    @Option(help: "gateway (SwiftDFS: POST /upload, GET /download/KEY), webdav (plain PUT/GET of URL/NAME, e.g. nginx as a one-copy baseline) or s3 (the S3 API: signed PUT/GET of URL/NAME with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY).")
     var targetKind: String = "gateway"
     @Option(help: "upload, download or mixed.") var workload: String = "mixed"
     @Option(help: "API key sent as Authorization: Bearer to a gateway with keys on (read-write for uploads); DFS_API_KEY sets it too.")
@@ -60,7 +61,14 @@ struct LoadTestCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard WorkloadKind(rawValue: workload) != nil else { throw ValidationError("--workload must be upload, download or mixed") }
-        guard let kind = TargetKind(rawValue: targetKind) else { throw ValidationError("--target-kind must be gateway or webdav") }
+        guard let kind = TargetKind(rawValue: targetKind) else {
+            throw ValidationError("--target-kind must be gateway, webdav or s3")
+        }
+        if kind == .s3, ProcessInfo.processInfo.environment["AWS_ACCESS_KEY_ID"] == nil
+            || ProcessInfo.processInfo.environment["AWS_SECRET_ACCESS_KEY"] == nil
+        {
+            throw ValidationError("--target-kind s3 signs with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY: export both")
+        }
         guard concurrency >= 1 else { throw ValidationError("--concurrency must be at least 1") }
         guard size.bytes >= 1 else { throw ValidationError("--size must be at least 1 byte") }
         guard (0...100).contains(deleteShare) else { throw ValidationError("--delete-share is a percentage, 0 to 100") }
@@ -75,7 +83,9 @@ struct LoadTestCommand: AsyncParsableCommand {
         for (option, isGiven) in needsCluster where isGiven && !spawnCluster {
             throw ValidationError("\(option) needs --spawn-cluster: it acts on the tool's own cluster")
         }
-        if spawnCluster && kind == .webdav { throw ValidationError("--target-kind webdav drives an existing server; it cannot be spawned") }
+        if spawnCluster && kind != .gateway {
+            throw ValidationError("--target-kind \(kind.rawValue) drives an existing server; it cannot be spawned")
+        }
         if let routing, !RoutingComparison.policies.contains(routing) {
             throw ValidationError("--routing must be one of \(RoutingComparison.policies.joined(separator: ", "))")
         }
@@ -101,6 +111,14 @@ struct LoadTestCommand: AsyncParsableCommand {
             showsProgress: !json, apiKey: apiKey ?? ProcessInfo.processInfo.environment["DFS_API_KEY"],
             trustRoots: TrustRoots(caFile: cacert ?? OptionEnvironment.value(for: "cacert")))
         scenario.deleteShare = deleteShare / 100
+        let environment = ProcessInfo.processInfo.environment
+        if scenario.target == .s3, let accessKey = environment["AWS_ACCESS_KEY_ID"],
+            let secret = environment["AWS_SECRET_ACCESS_KEY"]
+        {
+            scenario.s3Signer = SigV4Signer(
+                credential: S3Credential(accessKeyID: accessKey, secretAccessKey: secret, name: "loadtest", readOnly: false),
+                region: environment["AWS_REGION"] ?? environment["AWS_DEFAULT_REGION"] ?? "us-east-1")
+        }
         scenario.verifiesAfter = verifyAfter || churn != nil
         scenario.settleLimit = settleLimit.duration
         if compareRouting {

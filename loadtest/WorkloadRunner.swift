@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import DFSCore
 import Foundation
 import NIOCore
+import S3Protocol
 import Synchronization
 
 /// What the tool does per operation.
@@ -16,6 +17,9 @@ enum TargetKind: String, CaseIterable, Sendable {
     case gateway
     /// `PUT <url>/<name>`, `GET <url>/<name>`.
     case webdav
+    /// The gateway's S3 API: the URL names the bucket (`http://127.0.0.1:9000/BUCKET`); `PUT`/`GET` of objects signed
+    /// with SigV4 (`UNSIGNED-PAYLOAD`, as rclone sends) with `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`.
+    case s3
 }
 
 /// When the run ends: after a number of operations or after a time.
@@ -46,7 +50,38 @@ struct WorkloadRunner: Sendable {
     var apiKey: String? = nil
     /// Share of a mixed run's operations that delete a stored file (0...1); the rest are half uploads, half downloads.
     var deleteShare: Double = 0
+    /// Signs S3 requests (`--target-kind s3`).
+    var s3Signer: SigV4Signer? = nil
     let tally = OperationTally()
+
+    /// Creates the bucket the URL names (S3 target; one that exists already is fine).
+    func prepareBucket() async throws {
+        guard target == .s3 else { return }
+        var request = HTTPClientRequest(url: gatewayURL)
+        request.method = .PUT
+        try sign(&request, method: "PUT", url: gatewayURL)
+        let response = try await client.execute(request, timeout: .seconds(30))
+        let body = try await response.body.collect(upTo: 1 << 20)
+        guard response.status == .ok || String(buffer: body).contains("BucketAlreadyOwnedByYou") else {
+            throw LoadTestHTTPError(status: Int(response.status.code), body: String(buffer: body))
+        }
+    }
+
+    /// Adds SigV4 headers for `url` (S3 target only).
+    func sign(_ request: inout HTTPClientRequest, method: String, url: String) throws {
+        guard target == .s3, let s3Signer else { return }
+        guard let components = URLComponents(string: url), let host = components.host else {
+            throw LoadTestHTTPError(status: 0, body: "not a URL: \(url)")
+        }
+        let authority = components.port.map { "\(host):\($0)" } ?? host
+        let path = components.percentEncodedPath.isEmpty ? "/" : components.percentEncodedPath
+        for (name, value) in s3Signer.sign(
+            method: method, rawPath: path, rawQuery: nil, headers: [("host", authority)], payloadHash: "UNSIGNED-PAYLOAD",
+            date: Date())
+        {
+            request.headers.add(name: name, value: value)
+        }
+    }
 
     /// Uploads `count` files for the download workload to read; returns them.
     func seed(count: Int) async throws -> [StoredFile] {
@@ -159,12 +194,13 @@ struct WorkloadRunner: Sendable {
         case .gateway:
             request = HTTPClientRequest(url: gatewayURL + "/upload?filename=" + name)
             request.method = .POST
-        case .webdav:
+        case .webdav, .s3:
             request = HTTPClientRequest(url: gatewayURL + "/" + name)
             request.method = .PUT
         }
         request.headers.add(name: "content-type", value: "application/octet-stream")
         authorize(&request)
+        try sign(&request, method: "PUT", url: gatewayURL + "/" + name)
         request.body = .stream(payload, length: .known(Int64(fileSize)))
         let response = try await client.execute(request, timeout: .minutes(10))
         let body = try await response.body.collect(upTo: 1 << 20)
@@ -191,6 +227,7 @@ struct WorkloadRunner: Sendable {
         let path = target == .gateway ? "/download/" + file.key : "/" + file.key
         var request = HTTPClientRequest(url: gatewayURL + path)
         authorize(&request)
+        try sign(&request, method: "GET", url: gatewayURL + path)
         let response = try await client.execute(request, timeout: .minutes(10))
         guard response.status == .ok else {
             let body = try await response.body.collect(upTo: 1 << 20)

@@ -123,7 +123,7 @@ echo "nginx $(nginx -v 2>&1 | sed 's/.*\///') on 127.0.0.1:$nginx_port (pid $ngi
 start_cluster() {
     read -r gateway_port node_port _ _ <<<"$(free_ports 4)"
     rm -rf "$work/dfs-data"
-    "$bin/dfs" up --port "$gateway_port" --node-port "$node_port" --data "$work/dfs-data" --log-dir "$work/dfs-logs" \
+    "$bin/dfs" up --s3-port 0 --port "$gateway_port" --node-port "$node_port" --data "$work/dfs-data" --log-dir "$work/dfs-logs" \
         > "$work/dfs-up.log" 2>&1 &
     cluster_pid=$!
     wait_healthy "http://127.0.0.1:$gateway_port/health" "$cluster_pid"

@@ -73,7 +73,7 @@ start_cluster() {
     local kind="$1" gateway_port node_port flags=()
     read -r gateway_port node_port < <(python3 Tests/python/free_ports.py 3)
     [ "$kind" = tls ] && flags=(--tls)
-    "$bin/dfs" up "${flags[@]}" --port "$gateway_port" --node-port "$node_port" --data "$work/$kind-data" \
+    "$bin/dfs" up --s3-port 0 "${flags[@]}" --port "$gateway_port" --node-port "$node_port" --data "$work/$kind-data" \
         --log-dir "$work/$kind-logs" > "$work/$kind-up.log" 2>&1 &
     if [ "$kind" = tls ]; then
         tls_pid=$!
