@@ -183,7 +183,9 @@ enum S3CatalogJSON {
     }
 
     static func decode(_ text: String) -> [String: String] {
-        (try? JSONDecoder().decode([String: String].self, from: Data(text.utf8))) ?? [:]
+        // Most objects carry no metadata: a listing page decodes thousands of these.
+        if text == "{}" { return [:] }
+        return (try? JSONDecoder().decode([String: String].self, from: Data(text.utf8))) ?? [:]
     }
 }
 

@@ -1,6 +1,7 @@
 import DFSCore
 import Foundation
 import SQLiteNIO
+import Synchronization
 
 extension SQLiteMetadataStore: S3Catalog {
     // MARK: - buckets
@@ -42,10 +43,34 @@ extension SQLiteMetadataStore: S3Catalog {
     // MARK: - objects
 
     public func putObject(_ object: S3ObjectRecord, segments: [S3ObjectSegment]) async throws -> [FileKey] {
-        try await serialized(transaction: true) {
-            let replaced = try await self.dropObject(bucket: object.bucket, key: object.key)
-            try await self.insertObject(object, segments: segments)
-            return replaced ?? []
+        let recording = ObjectRecording(object: object, segments: segments)
+        try await objectCommits.submit(recording, committingWith: { [self] batch in await self.commitObjects(batch) })
+        return recording.replaced.withLock { $0 }
+    }
+
+    /// Records a batch of objects in one transaction (one WAL fsync), each in its own savepoint.
+    private func commitObjects(_ batch: [ObjectRecording]) async -> [Result<Void, any Error>] {
+        do {
+            return try await serialized(transaction: true) {
+                var outcomes: [Result<Void, any Error>] = []
+                for recording in batch {
+                    try await self.run("SAVEPOINT object")
+                    do {
+                        let replaced = try await self.dropObject(bucket: recording.object.bucket, key: recording.object.key)
+                        try await self.insertObject(recording.object, segments: recording.segments)
+                        try await self.run("RELEASE object")
+                        recording.replaced.withLock { $0 = replaced ?? [] }
+                        outcomes.append(.success(()))
+                    } catch {
+                        try await self.run("ROLLBACK TO object")
+                        try await self.run("RELEASE object")
+                        outcomes.append(.failure(error))
+                    }
+                }
+                return outcomes
+            }
+        } catch {
+            return Array(repeating: .failure(error), count: batch.count)
         }
     }
 
@@ -283,5 +308,17 @@ extension SQLiteMetadataStore: S3Catalog {
             fileKey: try FileKey(validating: try text(row, "file_key")), sizeBytes: Int64(size), etag: try text(row, "etag"),
             checksums: S3CatalogJSON.decode(try text(row, "checksums_json")), sha256: sha256,
             uploadedAt: try date(row, "uploaded_at"))
+    }
+}
+
+/// One `putObject` waiting for its group commit, and what it replaced once committed.
+final class ObjectRecording: Sendable {
+    let object: S3ObjectRecord
+    let segments: [S3ObjectSegment]
+    let replaced = Mutex<[FileKey]>([])
+
+    init(object: S3ObjectRecord, segments: [S3ObjectSegment]) {
+        self.object = object
+        self.segments = segments
     }
 }

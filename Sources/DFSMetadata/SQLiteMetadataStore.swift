@@ -17,6 +17,8 @@ public final class SQLiteMetadataStore: MetadataStore {
     let logger: Logger
     /// Uploads recorded while a commit is on disk wait for the next one (see `GroupCommit`).
     let uploadCommits = GroupCommit<UploadRecord>()
+    /// S3 objects recorded while a commit is on disk wait for the next one, like uploads.
+    let objectCommits = GroupCommit<ObjectRecording>()
 
     private init(connection: SQLiteConnection, snapshotConnection: SQLiteConnection, logger: Logger) {
         self.connection = connection

@@ -21,7 +21,8 @@ struct S3ListingTests {
             return keys.filter { key in
                 guard key.utf8.starts(with: prefix.utf8) else { return false }
                 guard let after else { return true }
-                return inclusive ? !key.utf8.lexicographicallyPrecedes(after.utf8) : after.utf8.lexicographicallyPrecedes(key.utf8)
+                return inclusive
+                    ? !key.utf8.lexicographicallyPrecedes(after.utf8) : after.utf8.lexicographicallyPrecedes(key.utf8)
             }.prefix(limit).map { key in
                 S3ObjectRecord(
                     bucket: "b", key: key, sizeBytes: 1, etag: "\"e\"", contentType: "x", metadata: [:], checksums: [:],

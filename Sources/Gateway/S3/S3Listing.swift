@@ -34,9 +34,15 @@ struct S3Listing: Sendable {
             position = past
             inclusive = true
         }
-        let batch = min(maxKeys + 1, 1000)
+        // One more than the page holds, so a full page knows whether it is the last without another read. After a
+        // common prefix the next read is small: with many groups in a row, each read past one would otherwise load a
+        // whole page of rows to use one; it grows again while reads return plain keys.
+        let fullBatch = maxKeys + 1
+        var batch = fullBatch
         while true {
             let objects = try await fetch(position, inclusive, batch)
+            var grouped = false
+            defer { batch = grouped ? min(2, fullBatch) : min(batch * 4, fullBatch) }
             for object in objects {
                 if let group = commonPrefix(of: object.key) {
                     if group == page.commonPrefixes.last { continue }
@@ -46,6 +52,7 @@ struct S3Listing: Sendable {
                     }
                     page.commonPrefixes.append(group)
                     page.last = group
+                    grouped = true
                     // Everything else in the group sorts before its upper bound: seek past it at once.
                     if let past = S3KeyOrder.upperBound(ofPrefix: group) {
                         position = past
