@@ -239,6 +239,12 @@ struct GatewayRoutes: Sendable {
         let known = await services.scoreboard.score(of: id)
         let role = body.role.flatMap { NodeRole(rawValue: $0.uppercased()) } ?? known?.role ?? .backup
         try await services.store.registerNode(id: id, address: body.address, role: role)
+        // A removal that ran while this row was written marked the node first: undo the registration, keep it out.
+        if await services.prober.lastHealth.wasRemoved(id) {
+            _ = try await services.store.removeNode(id, at: Date())
+            throw APIError(
+                status: .conflict, code: "node_removed", message: "\(id) was removed from this cluster while it registered")
+        }
         // A node new to this gateway serves only once a probe of ours reached it: its registration proves that it can
         // reach us, not that we can reach it or trust its certificate.
         await services.scoreboard.register(

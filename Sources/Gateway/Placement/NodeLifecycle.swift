@@ -45,9 +45,11 @@ struct NodeLifecycle: Sendable {
                     "\(node) is \(record.state.rawValue): drain it first (POST /nodes/\(node)/drain) and wait for DRAINED, "
                     + "or remove it with ?force=true (its copies are then re-made from the others)")
         }
+        // Marked removed before its row goes: a heartbeat registering meanwhile then sees the mark after writing the
+        // row and takes it out again (GatewayRoutes.registerNode), instead of bringing the node back.
+        await ledger.forget(node)
         guard try await store.removeNode(node, at: Date()) else { throw NodeNotFound(id: node.rawValue) }
         await scoreboard.remove(node)
-        await ledger.forget(node)
     }
 
     private func existing(_ node: NodeID) async throws -> NodeRecord {
