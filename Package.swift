@@ -187,7 +187,7 @@ let package = Package(
         .testTarget(
             name: "GatewayTests",
             dependencies: [
-                "Gateway", "DFSCore", "DFSMetadata", "DFSServer", "TestSupport",
+                "Gateway", "DFSCore", "DFSMetadata", "DFSServer", "TestSupport", "S3Protocol",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings

@@ -135,32 +135,39 @@ extension SQLiteMetadataStore {
             committingWith: { [self] uploads in await self.commitUploads(uploads) })
     }
 
-    /// Records a batch of uploads in one transaction (one WAL fsync); each in its own savepoint when there are
-    /// several, so a key that already exists fails that upload alone.
+    /// Records a batch of uploads in one transaction (one WAL fsync); a key that already exists fails that upload alone.
     private func commitUploads(_ uploads: [UploadRecord]) async -> [Result<Void, any Error>] {
+        await commitEach(uploads) { try await self.insert($0) }
+    }
+
+    /// Runs `write` for each job in one transaction (one WAL fsync), each in its own savepoint when there are several,
+    /// so one job's failure undoes that job alone; a failed transaction fails them all. What group commits share.
+    func commitEach<Job: Sendable>(
+        _ jobs: [Job], _ write: @escaping @Sendable (Job) async throws -> Void
+    ) async -> [Result<Void, any Error>] {
         do {
             return try await serialized(transaction: true) {
-                guard uploads.count > 1 else {
-                    try await self.insert(uploads[0])
+                guard jobs.count > 1 else {
+                    try await write(jobs[0])
                     return [.success(())]
                 }
                 var outcomes: [Result<Void, any Error>] = []
-                for upload in uploads {
-                    try await self.run("SAVEPOINT upload")
+                for job in jobs {
+                    try await self.run("SAVEPOINT job")
                     do {
-                        try await self.insert(upload)
-                        try await self.run("RELEASE upload")
+                        try await write(job)
+                        try await self.run("RELEASE job")
                         outcomes.append(.success(()))
                     } catch {
-                        try await self.run("ROLLBACK TO upload")
-                        try await self.run("RELEASE upload")
+                        try await self.run("ROLLBACK TO job")
+                        try await self.run("RELEASE job")
                         outcomes.append(.failure(error))
                     }
                 }
                 return outcomes
             }
         } catch {
-            return Array(repeating: .failure(error), count: uploads.count)
+            return Array(repeating: .failure(error), count: jobs.count)
         }
     }
 

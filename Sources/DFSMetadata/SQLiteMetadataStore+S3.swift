@@ -48,29 +48,12 @@ extension SQLiteMetadataStore: S3Catalog {
         return recording.replaced.withLock { $0 }
     }
 
-    /// Records a batch of objects in one transaction (one WAL fsync), each in its own savepoint.
+    /// Records a batch of objects in one transaction (one WAL fsync).
     private func commitObjects(_ batch: [ObjectRecording]) async -> [Result<Void, any Error>] {
-        do {
-            return try await serialized(transaction: true) {
-                var outcomes: [Result<Void, any Error>] = []
-                for recording in batch {
-                    try await self.run("SAVEPOINT object")
-                    do {
-                        let replaced = try await self.dropObject(bucket: recording.object.bucket, key: recording.object.key)
-                        try await self.insertObject(recording.object, segments: recording.segments)
-                        try await self.run("RELEASE object")
-                        recording.replaced.withLock { $0 = replaced ?? [] }
-                        outcomes.append(.success(()))
-                    } catch {
-                        try await self.run("ROLLBACK TO object")
-                        try await self.run("RELEASE object")
-                        outcomes.append(.failure(error))
-                    }
-                }
-                return outcomes
-            }
-        } catch {
-            return Array(repeating: .failure(error), count: batch.count)
+        await commitEach(batch) { recording in
+            let replaced = try await self.dropObject(bucket: recording.object.bucket, key: recording.object.key)
+            try await self.insertObject(recording.object, segments: recording.segments)
+            recording.replaced.withLock { $0 = replaced ?? [] }
         }
     }
 

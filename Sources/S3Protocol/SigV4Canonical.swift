@@ -185,3 +185,11 @@ private func hexValue(_ character: UInt8) -> UInt8? {
     default: nil
     }
 }
+
+/// S3's URI encoding (every byte but `A-Z a-z 0-9 - . _ ~` as `%XX`, upper-case hex), as signatures and
+/// `encoding-type=url` listings use it; `/` kept when `keepingSlash`.
+public enum S3URIEncoding {
+    public static func encode(_ text: String, keepingSlash: Bool) -> String {
+        SigV4Canonical.uriEncode(text.utf8, keepingSlash: keepingSlash)
+    }
+}

@@ -1,6 +1,7 @@
 import DFSCore
 import DFSMetadata
 import Foundation
+import S3Protocol
 import Testing
 
 @testable import Gateway
@@ -109,7 +110,7 @@ struct S3ListingTests {
         #expect(S3PercentDecoding.decode("a%20b+c%2B%25") == "a b+c+%")
         #expect(S3PercentDecoding.decode("bad%2") == nil)
         #expect(S3PercentDecoding.decode("%FF") == nil)
-        #expect(S3PercentDecoding.encode("dir/ü b+%.txt") == "dir/%C3%BC%20b%2B%25.txt")
+        #expect(S3URIEncoding.encode("dir/ü b+%.txt", keepingSlash: true) == "dir/%C3%BC%20b%2B%25.txt")
         #expect(S3Request.bucket(fromHost: "photos.s3.local:9000", domain: "s3.local") == "photos")
         #expect(S3Request.bucket(fromHost: "s3.local:9000", domain: "s3.local") == nil)
         #expect(S3Objects.isValidBucketName("my-bucket.2026") && !S3Objects.isValidBucketName("My_Bucket"))

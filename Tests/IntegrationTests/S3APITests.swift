@@ -174,19 +174,7 @@ struct S3TestClient {
             + signer.presign(method: "GET", rawPath: rawPath, rawQuery: nil, host: host, expires: expires, date: date)
     }
 
-    static func encode(_ path: String) -> String {
-        var encoded = ""
-        for byte in path.utf8 {
-            if (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A) || (byte >= 0x30 && byte <= 0x39)
-                || [UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"), UInt8(ascii: "/")].contains(byte)
-            {
-                encoded.unicodeScalars.append(Unicode.Scalar(byte))
-            } else {
-                encoded += String(format: "%%%02X", byte)
-            }
-        }
-        return encoded
-    }
+    static func encode(_ path: String) -> String { S3URIEncoding.encode(path, keepingSlash: true) }
 }
 
 enum Insecure_MD5 {

@@ -217,7 +217,7 @@ func buildGateway(
     ]
     if let s3 = config.s3 {
         let objects = S3Objects(
-            catalog: catalog, store: store, uploads: services.uploads, downloads: services.downloads, deleter: services.deleter,
+            catalog: catalog, uploads: services.uploads, downloads: services.downloads, deleter: services.deleter,
             maxUploadSize: config.maxUploadSize)
         let responder = S3Responder(
             objects: objects, verifier: SigV4Verifier(region: s3.region, credentials: s3.credentials, now: { Date() }),

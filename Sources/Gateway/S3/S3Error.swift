@@ -80,7 +80,6 @@ struct S3Error: Error, Sendable, Equatable, CustomStringConvertible {
     static func serviceUnavailable(_ message: String) -> S3Error {
         S3Error("ServiceUnavailable", message, status: .serviceUnavailable)
     }
-    static func internalError(_ message: String) -> S3Error { S3Error("InternalError", message, status: .internalServerError) }
     static func methodNotAllowed(_ method: String) -> S3Error {
         S3Error("MethodNotAllowed", "The method \(method) is not allowed against this resource.", status: .methodNotAllowed)
     }

@@ -11,7 +11,6 @@ import S3Protocol
 /// the audit, repair and rebalancing treat them like any file; the catalog maps names to those files.
 struct S3Objects: Sendable {
     let catalog: any S3Catalog
-    let store: any MetadataStore
     let uploads: UploadCoordinator
     let downloads: DownloadCoordinator
     let deleter: FileDeleter

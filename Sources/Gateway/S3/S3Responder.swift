@@ -191,7 +191,7 @@ struct S3Responder: HTTPResponder {
         let page = try await listing.page { after, inclusive, limit in
             try await catalog.listObjects(bucket: bucket, prefix: prefix, after: after, inclusive: inclusive, limit: limit)
         }
-        func encoded(_ text: String) -> String { urlEncoded ? S3PercentDecoding.encode(text) : text }
+        func encoded(_ text: String) -> String { urlEncoded ? S3URIEncoding.encode(text, keepingSlash: true) : text }
         var xml = S3XMLWriter(root: "ListBucketResult")
         xml.element("Name", bucket)
         xml.element("Prefix", encoded(prefix))
