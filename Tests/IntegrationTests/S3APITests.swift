@@ -207,8 +207,14 @@ struct S3FailureTests {
         let credential = S3Credential(
             accessKeyID: "DFSTESTKEY00000001", secretAccessKey: "test-secret-0000000000000000000000000001", name: "tester",
             readOnly: false)
-        try "\(credential.accessKeyID) \(credential.secretAccessKey) tester read-write\n".write(
-            toFile: keys, atomically: true, encoding: .utf8)
+        let reader = S3Credential(
+            accessKeyID: "DFSTESTREADER00001", secretAccessKey: "reader-secret-00000000000000000000000001", name: "reader",
+            readOnly: true)
+        try """
+        \(credential.accessKeyID) \(credential.secretAccessKey) tester read-write
+        \(reader.accessKeyID) \(reader.secretAccessKey) reader read-only
+
+        """.write(toFile: keys, atomically: true, encoding: .utf8)
         let s3Port = try #require(LoopbackPort.free(count: 1).first)
         try await withCluster(
             nodes: 3,
@@ -231,6 +237,12 @@ struct S3FailureTests {
             #expect(try await file().bucket == "survivor")
             #expect(try await file().replicas.count == 2)
             #expect(try await s3.send(.GET, "/survivor/kept through it all.bin").body == bytes)
+            // A read-only key reads, and is refused every write.
+            let readOnly = S3TestClient(baseURL: "http://127.0.0.1:\(s3Port)", credential: reader)
+            #expect(try await readOnly.send(.GET, "/survivor/kept through it all.bin").body == bytes)
+            let refusedWrite = try await readOnly.send(.PUT, "/survivor/not allowed.bin", body: [1, 2, 3])
+            #expect(refusedWrite.status == 403 && refusedWrite.body.contains(bytesOf: "AccessDenied"))
+            #expect(try await readOnly.send(.DELETE, "/survivor/kept through it all.bin").status == 403)
 
             try await cluster.startNode(2)
             try await eventually("the copy owed to node-2 was made when it returned", timeout: .seconds(60)) {
