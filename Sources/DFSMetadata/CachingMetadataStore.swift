@@ -86,6 +86,10 @@ public final class CachingMetadataStore: MetadataStore {
         try await invalidating(key) { try await base.retireCopy(key, on: node, keepingAtLeast: keepingAtLeast) }
     }
 
+    public func moveCopy(_ key: FileKey, to target: NodeID, from source: NodeID, verifiedAt: Date) async throws -> Bool {
+        try await invalidating(key) { try await base.moveCopy(key, to: target, from: source, verifiedAt: verifiedAt) }
+    }
+
     public func markReplicaVerified(_ key: FileKey, on node: NodeID, at time: Date) async throws {
         try await invalidating(key) { try await base.markReplicaVerified(key, on: node, at: time) }
     }

@@ -39,6 +39,10 @@ public struct InstrumentedMetadataStore: MetadataStore {
         try await measure("retireCopy") { try await base.retireCopy(key, on: node, keepingAtLeast: keepingAtLeast) }
     }
 
+    public func moveCopy(_ key: FileKey, to target: NodeID, from source: NodeID, verifiedAt: Date) async throws -> Bool {
+        try await measure("moveCopy") { try await base.moveCopy(key, to: target, from: source, verifiedAt: verifiedAt) }
+    }
+
     public func activeLocationCount(on node: NodeID) async throws -> Int {
         try await measure("activeLocationCount") { try await base.activeLocationCount(on: node) }
     }

@@ -23,6 +23,10 @@ public protocol MetadataStore: Sendable {
     /// other verified copies remain; false (nothing changed) otherwise. Several gateways may rebalance at once:
     /// this is what keeps two of them from retiring two copies of a file that only has one to spare.
     func retireCopy(_ key: FileKey, on node: NodeID, keepingAtLeast: Int) async throws -> Bool
+    /// Records a verified copy of `key` on `target` and marks the copy on `source` DELETED, in one transaction: while
+    /// a copy moves, readers never see the file on one node more than it has. False when `source` held no ACTIVE copy
+    /// any more (retired meanwhile): the target's copy is recorded all the same, and a later walk trims any surplus.
+    func moveCopy(_ key: FileKey, to target: NodeID, from source: NodeID, verifiedAt: Date) async throws -> Bool
     /// How many live files `node` holds a verified copy of (ACTIVE locations).
     func activeLocationCount(on node: NodeID) async throws -> Int
 

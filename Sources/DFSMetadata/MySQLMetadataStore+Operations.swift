@@ -102,6 +102,21 @@ extension MySQLMetadataStore {
         }
     }
 
+    public func moveCopy(_ key: FileKey, to target: NodeID, from source: NodeID, verifiedAt: Date) async throws -> Bool {
+        try await withConnection(transaction: true) { connection in
+            try connection.update(
+                """
+                INSERT INTO file_locations (file_key, node_id, status, last_verified_at) VALUES (?, ?, 'ACTIVE', ?)
+                ON DUPLICATE KEY UPDATE status = 'ACTIVE', last_verified_at = VALUES(last_verified_at)
+                """,
+                [.text(key.rawValue), .text(target.rawValue), Self.time(verifiedAt)])
+            let retired = try connection.update(
+                "UPDATE file_locations SET status = 'DELETED' WHERE file_key = ? AND node_id = ? AND status = 'ACTIVE'",
+                [.text(key.rawValue), .text(source.rawValue)])
+            return retired > 0
+        }
+    }
+
     public func activeLocationCount(on node: NodeID) async throws -> Int {
         try await withConnection { connection in
             let rows = try connection.query(

@@ -98,6 +98,24 @@ extension SQLiteMetadataStore {
         }
     }
 
+    public func moveCopy(_ key: FileKey, to target: NodeID, from source: NodeID, verifiedAt: Date) async throws -> Bool {
+        try await serialized(transaction: true) {
+            try await self.run(
+                """
+                INSERT INTO file_locations (file_key, node_id, status, last_verified_at) VALUES (?1, ?2, 'ACTIVE', ?3)
+                ON CONFLICT(file_key, node_id) DO UPDATE SET status = 'ACTIVE', last_verified_at = ?3
+                """,
+                [.text(key.rawValue), .text(target.rawValue), .text(MetadataTime.format(verifiedAt))])
+            let retired = try await self.run(
+                """
+                UPDATE file_locations SET status = 'DELETED' WHERE file_key = ? AND node_id = ? AND status = 'ACTIVE'
+                RETURNING node_id
+                """,
+                [.text(key.rawValue), .text(source.rawValue)])
+            return !retired.isEmpty
+        }
+    }
+
     public func activeLocationCount(on node: NodeID) async throws -> Int {
         try await serialized {
             let rows = try await self.run(

@@ -97,6 +97,27 @@ struct MetadataStoreConformanceTests {
         }
     }
 
+    @Test(
+        "a moved copy is counted and the old one retired together; a source retired meanwhile is reported",
+        arguments: TestBackend.all)
+    func moveCopySwapsLocations(_ backend: TestBackend) async throws {
+        try await backend.withFreshStore { store in
+            let file = sampleFile("k1")
+            try await store.recordUpload(
+                file, verifiedOn: ["node-1", "node-2", "node-3"].map(node), verifiedAt: file.uploadedAt, queue: [])
+            #expect(try await store.moveCopy(file.key, to: node("node-4"), from: node("node-1"), verifiedAt: Date()))
+            #expect(try await store.file(file.key)?.verifiedReplicas.map(\.rawValue) == ["node-2", "node-3", "node-4"])
+            // The old copy is gone already: the new one is still recorded, and the caller is told.
+            #expect(try await !store.moveCopy(file.key, to: node("node-5"), from: node("node-1"), verifiedAt: Date()))
+            #expect(
+                try await store.file(file.key)?.verifiedReplicas.map(\.rawValue) == ["node-2", "node-3", "node-4", "node-5"])
+            // Moving back onto a node whose copy was retired makes that location ACTIVE again.
+            #expect(try await store.moveCopy(file.key, to: node("node-1"), from: node("node-5"), verifiedAt: Date()))
+            #expect(
+                try await store.file(file.key)?.verifiedReplicas.map(\.rawValue) == ["node-1", "node-2", "node-3", "node-4"])
+        }
+    }
+
     @Test("a copy is retired only while enough other verified copies remain", arguments: TestBackend.all)
     func retireKeepsTheFactor(_ backend: TestBackend) async throws {
         try await backend.withFreshStore { store in

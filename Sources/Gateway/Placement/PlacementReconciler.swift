@@ -65,13 +65,17 @@ struct LoadLedger: Sendable {
 /// states and loads: copies on DRAINING or DRAINED nodes are re-made on ACTIVE ones and then retired; copies above
 /// the replication factor are trimmed once every holder serves; while a node is outside its capacity share by more
 /// than 5 %, a copy moves from the fullest holder to the emptiest node that may take it. A copy is always made
-/// (and verified) before the one it replaces is retired, so no step lowers a file below its verified copies.
+/// (and verified) before the one it replaces is retired, so no step lowers a file below its verified copies; a
+/// balancing move records the new copy and retires the old in one transaction.
 struct PlacementReconciler: Sendable {
     enum Step: Sendable, Equatable {
         /// Make and verify a copy on `to`, reading `from` first when it serves.
         case copy(to: NodeID, from: NodeID?)
         /// Stop counting this copy and delete it from its node.
         case retire(NodeID)
+        /// Make and verify a copy on `to` from `from`, then count it instead of `from`'s in one step (so the file is
+        /// never listed on one node too many) and delete `from`'s.
+        case move(from: NodeID, to: NodeID)
     }
 
     let replicationFactor: Int
@@ -131,7 +135,7 @@ struct PlacementReconciler: Sendable {
                 isWorthMoving(size, from: source, to: target, ledger)
             else { continue }
             ledger.move(size, from: source, to: target)
-            return [.copy(to: target, from: source), .retire(source)]
+            return [.move(from: source, to: target)]
         }
         return []
     }

@@ -125,6 +125,11 @@ struct RebalanceLoop: Service {
                     else { return done }
                 case .retire(let node):
                     guard try await retire(file.key, on: node) else { return done }
+                case .move(let source, let target):
+                    guard let endpoint = await prober.scoreboard.score(of: target)?.endpoint,
+                        try await mover.copy(file.key, to: endpoint, preferring: source, replacing: source)
+                    else { return done }
+                    try await deleteRetired(file.key, on: source)
                 }
                 done += 1
             } catch {
@@ -150,10 +155,16 @@ struct RebalanceLoop: Service {
                 metadata: ["file_key": "\(key)", "node_id": "\(node)"])
             return false
         }
+        try await deleteRetired(key, on: node)
+        return true
+    }
+
+    /// Deletes a copy no longer counted from its node, or queues the delete when the node cannot take it now.
+    private func deleteRetired(_ key: FileKey, on node: NodeID) async throws {
         if let endpoint = await prober.scoreboard.score(of: node)?.endpoint {
             do {
                 _ = try await nodes.retireBlob(key, on: endpoint)
-                return true
+                return
             } catch {
                 logger.info("retired copy left for the queue to delete", metadata: ["file_key": "\(key)", "node_id": "\(node)"])
             }
@@ -164,6 +175,5 @@ struct RebalanceLoop: Service {
                     fileKey: key, targetNodeID: node, sourceNodeID: nil, kind: .delete, reason: "copy retired by placement")
             ],
             at: Date())
-        return true
     }
 }

@@ -175,9 +175,10 @@ struct RepairWorker: Sendable {
     }
 
     /// Copies `key` to `target` from its other copies (`preferring` one when it can serve), verifies the target's
-    /// SHA-256 and block root and records the location. Returns false when the file was deleted meanwhile.
+    /// SHA-256 and block root and records the location — in place of the copy on `replacing` when given
+    /// (`MetadataStore.moveCopy`). Returns false when the file was deleted meanwhile.
     @discardableResult
-    func copy(_ key: FileKey, to target: NodeEndpoint, preferring: NodeID?) async throws -> Bool {
+    func copy(_ key: FileKey, to target: NodeEndpoint, preferring: NodeID?, replacing: NodeID? = nil) async throws -> Bool {
         guard let entry = try await store.file(key) else { return false }  // deleted meanwhile: nothing to copy
         let file = entry.file
         guard !Set(entry.verifiedReplicas + entry.damagedReplicas).subtracting([target.id]).isEmpty else {
@@ -216,7 +217,15 @@ struct RepairWorker: Sendable {
             logger.info(
                 "recorded the block digests of an older file", metadata: ["file_key": "\(file.key)", "node_id": "\(target.id)"])
         }
-        try await store.recordLocation(file.key, on: target.id, status: .active, verifiedAt: Date())
+        if let replacing {
+            if try await !store.moveCopy(file.key, to: target.id, from: replacing, verifiedAt: Date()) {
+                logger.info(
+                    "copy moved, but its old location was retired meanwhile",
+                    metadata: ["file_key": "\(file.key)", "node_id": "\(replacing)"])
+            }
+        } else {
+            try await store.recordLocation(file.key, on: target.id, status: .active, verifiedAt: Date())
+        }
         metrics?.repairedByteCount.increment(by: file.sizeBytes)
         logger.info(
             "auto-recovered \(file.key) to \(target.id)",
