@@ -23,10 +23,11 @@ struct AmzTimestamp: Equatable {
         self.date = date
     }
 
-    /// Parses an HTTP `Date` header in the RFC 7231 preferred form, `Fri, 24 May 2013 00:00:00 GMT`.
+    /// Parses an HTTP `Date` header in the RFC 7231 preferred form, `Fri, 24 May 2013 00:00:00 GMT`, or with the
+    /// zone written `+0000` (as s3cmd and AWS's Signature Version 2 examples write it).
     init?(httpDate text: String) {
         let fields = text.split(separator: " ")
-        guard fields.count == 6, fields[0].hasSuffix(","), fields[5] == "GMT",
+        guard fields.count == 6, fields[0].hasSuffix(","), fields[5] == "GMT" || fields[5] == "+0000",
             let day = decimal(fields[1].utf8), let month = monthNames.firstIndex(of: String(fields[2])),
             let year = decimal(fields[3].utf8)
         else { return nil }

@@ -50,7 +50,8 @@ public struct AwsChunkedDecoder: Sendable {
 
     /// - Parameters:
     ///   - mode: from `x-amz-content-sha256`; `.unsigned` and `.sha256` decode as unsigned chunks without trailers.
-    ///   - authentication: required for `.streamingSigned` (its key, scope and seed signature sign the chunks).
+    ///   - authentication: required for `.streamingSigned`, and SigV4 (its key, scope and seed signature sign the
+    ///     chunks).
     ///   - declaredDecodedLength: `x-amz-decoded-content-length`, checked against the decoded bytes.
     ///   - announcedTrailers: the lower-case names `x-amz-trailer` lists; other trailers are refused.
     public init(
@@ -59,11 +60,11 @@ public struct AwsChunkedDecoder: Sendable {
     ) {
         switch mode {
         case .streamingSigned(let trailer):
-            guard let authentication else {
-                preconditionFailure("a signed aws-chunked body needs the request's S3Authentication")
+            guard let seed = authentication?.chunkSigning else {
+                preconditionFailure("a signed aws-chunked body needs the SigV4 S3Authentication of its request")
             }
-            self.signature = AwsChunkedSignature(authentication)
-            self.previousSignature = authentication.seedSignature
+            self.signature = AwsChunkedSignature(seed)
+            self.previousSignature = seed.seedSignature
             self.hasTrailer = trailer
         case .streamingUnsigned(let trailer):
             self.signature = nil

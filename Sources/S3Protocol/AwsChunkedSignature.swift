@@ -12,8 +12,8 @@ struct AwsChunkedSignature: Sendable {
         self.scope = scope
     }
 
-    init(_ authentication: S3Authentication) {
-        self.init(key: authentication.signingKey, amzDate: authentication.amzDate, scope: authentication.scope)
+    init(_ seed: ChunkSigningSeed) {
+        self.init(key: seed.signingKey, amzDate: seed.amzDate, scope: seed.scope)
     }
 
     /// `AWS4-HMAC-SHA256-PAYLOAD`: the previous signature, an empty-header hash, and the chunk's SHA-256.

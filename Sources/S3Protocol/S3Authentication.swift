@@ -41,33 +41,45 @@ public enum S3PayloadMode: Sendable, Equatable {
     }
 }
 
-/// A request whose signature checked out: who sent it and what a chunked body's signatures must chain from.
+/// A request whose signature checked out: who sent it and, for SigV4, what a chunked body's signatures chain from.
 public struct S3Authentication: Sendable, CustomStringConvertible {
     public var credential: S3Credential
     public var payload: S3PayloadMode
-    /// The derived SigV4 key for this credential, date and region; it signs chunks and trailers.
-    public var signingKey: SymmetricKey
-    /// The request time as signed, `yyyyMMdd'T'HHmmss'Z'`.
-    public var amzDate: String
-    /// `yyyyMMdd/region/s3/aws4_request`.
-    public var scope: String
-    /// The request's own signature, which the first chunk signature chains from.
-    public var seedSignature: String
+    /// What signs an `aws-chunked` body's chunks and trailer; nil for Signature Version 2, which signs no body.
+    public var chunkSigning: ChunkSigningSeed?
 
+    /// A SigV4 request.
     public init(
         credential: S3Credential, payload: S3PayloadMode, signingKey: SymmetricKey, amzDate: String, scope: String,
         seedSignature: String
     ) {
         self.credential = credential
         self.payload = payload
-        self.signingKey = signingKey
-        self.amzDate = amzDate
-        self.scope = scope
-        self.seedSignature = seedSignature
+        self.chunkSigning = ChunkSigningSeed(
+            signingKey: signingKey, amzDate: amzDate, scope: scope, seedSignature: seedSignature)
+    }
+
+    /// A Signature Version 2 request: its body is covered by `Content-MD5` or a hex `x-amz-content-sha256` at most.
+    public init(signatureVersion2 credential: S3Credential, payload: S3PayloadMode) {
+        self.credential = credential
+        self.payload = payload
+        self.chunkSigning = nil
     }
 
     /// Names the key and the payload mode, never the secret or the signing key.
     public var description: String {
-        "S3Authentication(\(credential), \(payload), \(scope))"
+        "S3Authentication(\(credential), \(payload), \(chunkSigning?.scope ?? "Signature Version 2"))"
     }
+}
+
+/// A SigV4 request's derived key, time, scope and own signature: the first chunk signature chains from it.
+public struct ChunkSigningSeed: Sendable {
+    /// The derived SigV4 key for this credential, date and region; it signs chunks and trailers.
+    public var signingKey: SymmetricKey
+    /// The request time as signed, `yyyyMMdd'T'HHmmss'Z'`.
+    public var amzDate: String
+    /// `yyyyMMdd/region/s3/aws4_request`.
+    public var scope: String
+    /// The request's own signature.
+    public var seedSignature: String
 }

@@ -134,11 +134,11 @@ struct AwsChunkedDecoderTests {
     func everySplit() throws {
         let data = Array("hello, aws-chunked world".utf8)
         let chunks = [Array(data[..<7]), Array(data[7..<8]), Array(data[8...])]
-        let request = SigV4Request.signed(
+        let request = S3SignedRequest.signed(
             method: "PUT", rawPath: "/bucket/key", payloadHash: "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER")
         let authentication = try AWSExample.verifier().authenticate(request)
         let signedBody = AWSExample.signer.signedChunkedBody(
-            chunks: chunks, seedSignature: authentication.seedSignature, date: AWSExample.date,
+            chunks: chunks, seedSignature: try #require(authentication.chunkSigning).seedSignature, date: AWSExample.date,
             trailers: [("x-amz-checksum-crc64nvme", "AAAAAAAAAAA=")])
         let unsignedBody = SigV4Signer.unsignedChunkedBody(chunks: chunks, trailers: [("x-amz-checksum-sha1", "x")])
         let cases: [([UInt8], () -> AwsChunkedDecoder)] = [

@@ -16,8 +16,8 @@ enum AWSExample {
 
     static func verifier(
         now: Date = date, region: String = region, credentials: [S3Credential] = [credential]
-    ) -> SigV4Verifier {
-        SigV4Verifier(region: region, credentials: credentials, now: { now })
+    ) -> S3RequestVerifier {
+        S3RequestVerifier(region: region, credentials: credentials, now: { now })
     }
 
     static let signer = SigV4Signer(credential: credential, region: region)
@@ -39,16 +39,16 @@ func authError(
     }
 }
 
-extension SigV4Request {
+extension S3SignedRequest {
     /// A request signed by `signer` with its headers added.
     static func signed(
         by signer: SigV4Signer = AWSExample.signer, method: String = "GET", rawPath: String, rawQuery: String? = nil,
         headers: [(name: String, value: String)] = [("Host", "examplebucket.s3.amazonaws.com")],
         payloadHash: String = AWSExample.emptySHA256, date: Date = AWSExample.date
-    ) -> SigV4Request {
+    ) -> S3SignedRequest {
         let added = signer.sign(
             method: method, rawPath: rawPath, rawQuery: rawQuery, headers: headers, payloadHash: payloadHash, date: date)
-        return SigV4Request(
+        return S3SignedRequest(
             method: method, rawPath: rawPath, rawQuery: rawQuery, headers: headers + added.map { (name: $0.0, value: $0.1) })
     }
 }

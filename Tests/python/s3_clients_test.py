@@ -329,9 +329,11 @@ class Boto3:
     def __init__(self, args):
         self.args = args
 
-    def client(self, *, checksum_calculation=None, secret_key=None, access_key=None, https_wire_format=False):
+    def client(self, *, checksum_calculation=None, secret_key=None, access_key=None, https_wire_format=False,
+               default_signer=False):
+        """default_signer: no signature_version, as boto3 is used out of the box (it presigns with SigV2 then)."""
         options = dict(
-            signature_version="s3v4",
+            signature_version=None if default_signer else "s3v4",
             s3={"addressing_style": "path"},
             connect_timeout=10,
             read_timeout=120,
@@ -852,6 +854,39 @@ def boto3_auth_checks(report, args, factory, s3, bucket, work):
         answer = target.read_bytes()
         expect_equal(status, 403, f"status (answer {answer_text(answer)})")
         expect(b"<Code>SignatureDoesNotMatch</Code>" in answer, f"answer {answer_text(answer)}")
+    # Out of the box (no signature_version), boto3 presigns S3 URLs with Signature Version 2 in us-east-1.
+    plain = factory.client(default_signer=True)
+    with report.check("boto3 default signer: presigned GET URL (Signature Version 2) fetched with curl returns the bytes"):
+        url = plain.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=60)
+        expect("AWSAccessKeyId=" in url and "X-Amz-" not in url, f"not a Signature Version 2 URL: {url}")
+        target = work / "presigned-v2.bin"
+        status = curl(url, target)
+        expect_equal(status, 200, f"status (answer {answer_text(target.read_bytes())})")
+        expect(target.read_bytes() == data, "the bytes differ")
+    with report.check("boto3 default signer: presigned PUT URL (Signature Version 2) with Content-Type uploads with curl"):
+        url = plain.generate_presigned_url(
+            "put_object", Params={"Bucket": bucket, "Key": key + ".v2", "ContentType": "text/plain"}, ExpiresIn=60)
+        source = write_file(work / "presigned-put-v2.bin", data[:7000])
+        result = subprocess.run(["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "30",
+                                 "-X", "PUT", "--data-binary", f"@{source}", "-H", "Content-Type: text/plain", url],
+                                capture_output=True, timeout=35)
+        expect_equal(result.stdout.decode().strip(), "200", "status")
+        stored = s3.get_object(Bucket=bucket, Key=key + ".v2")
+        expect_equal(stored["Body"].read(), data[:7000], "stored bytes")
+        expect_equal(stored["ContentType"], "text/plain", "stored Content-Type")
+    with report.check("boto3 default signer: an expired or tampered Signature Version 2 URL is refused 403",
+                      lenient_reason=LENIENT_AUTH):
+        url = plain.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=1)
+        time.sleep(2.5)
+        target = work / "expired-v2.xml"
+        status = curl(url, target)
+        expect_equal(status, 403, f"expired: status (answer {answer_text(target.read_bytes())})")
+        expect(b"<Code>AccessDenied</Code>" in target.read_bytes(), f"answer {answer_text(target.read_bytes())}")
+        url = plain.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=60)
+        tampered = url.replace(urlsplit(url).path, urlsplit(url).path + "x")
+        status = curl(tampered, target)
+        expect_equal(status, 403, f"tampered: status (answer {answer_text(target.read_bytes())})")
+        expect(b"<Code>SignatureDoesNotMatch</Code>" in target.read_bytes(), f"answer {answer_text(target.read_bytes())}")
     with report.check("boto3: a request signed with a wrong secret is refused 403 SignatureDoesNotMatch",
                       lenient_reason=LENIENT_AUTH):
         wrong = factory.client(secret_key=args.secret_key + "-wrong")
@@ -1068,18 +1103,20 @@ def rclone_checks(report, args, work, admin):
 
 def s3cmd_checks(report, args, work, admin):
     endpoint = urlsplit(args.endpoint)
-    config = work / "s3cmd.cfg"
-    config.write_text(
-        "[default]\n"
-        f"access_key = {args.access_key}\nsecret_key = {args.secret_key}\n"
-        f"host_base = {endpoint.netloc}\nhost_bucket = {endpoint.netloc}\n"
-        f"use_https = {endpoint.scheme == 'https'}\nsignature_v2 = False\nbucket_location = {args.region}\n"
-        "check_ssl_certificate = False\nprogress_meter = False\n")
+    configs = {}
+    for version in (4, 2):
+        configs[version] = work / f"s3cmd-v{version}.cfg"
+        configs[version].write_text(
+            "[default]\n"
+            f"access_key = {args.access_key}\nsecret_key = {args.secret_key}\n"
+            f"host_base = {endpoint.netloc}\nhost_bucket = {endpoint.netloc}\n"
+            f"use_https = {endpoint.scheme == 'https'}\nsignature_v2 = {version == 2}\n"
+            f"bucket_location = {args.region}\ncheck_ssl_certificate = False\nprogress_meter = False\n")
     env = clean_environment()
     bucket = f"t-s3cmd-{secrets.token_hex(4)}"
 
-    def s3cmd(*arguments, timeout=120):
-        return run(["s3cmd", "-c", config, *arguments], env=env, timeout=timeout)
+    def s3cmd(*arguments, timeout=120, signature_version=4):
+        return run(["s3cmd", "-c", configs[signature_version], *arguments], env=env, timeout=timeout)
 
     small = write_file(work / "s3cmd/small ü+%.bin", os.urandom(300 * 1024))
     large = write_file(work / "s3cmd/large.bin", os.urandom(12 * MIB))
@@ -1105,6 +1142,15 @@ def s3cmd_checks(report, args, work, admin):
         with report.check("s3cmd: s3cmd del"):
             for source in (small, large):
                 s3cmd("del", f"s3://{bucket}/files/{source.name}")
+            expect_equal(all_keys(admin, bucket), [], "keys left")
+        with report.check("s3cmd with signature_v2 = True: put, ls, get and del (Signature Version 2 headers)"):
+            s3cmd("put", small, f"s3://{bucket}/v2/{small.name}", signature_version=2)
+            listing = text_of(s3cmd("ls", f"s3://{bucket}/v2/", signature_version=2))
+            expect(f"s3://{bucket}/v2/{small.name}" in listing, f"{small.name} not in {listing!r}")
+            target = work / "s3cmd-down" / ("v2-" + small.name)
+            s3cmd("get", "--force", f"s3://{bucket}/v2/{small.name}", target, signature_version=2)
+            expect_equal(sha256_file(target), sha256_file(small), "SHA-256 of the download")
+            s3cmd("del", f"s3://{bucket}/v2/{small.name}", signature_version=2)
             expect_equal(all_keys(admin, bucket), [], "keys left")
         with report.check("s3cmd: s3cmd rb"):
             s3cmd("rb", f"s3://{bucket}")

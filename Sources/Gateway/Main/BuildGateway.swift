@@ -220,7 +220,7 @@ func buildGateway(
             catalog: catalog, uploads: services.uploads, downloads: services.downloads, deleter: services.deleter,
             maxUploadSize: config.maxUploadSize)
         let responder = S3Responder(
-            objects: objects, verifier: SigV4Verifier(region: s3.region, credentials: s3.credentials, now: { Date() }),
+            objects: objects, verifier: S3RequestVerifier(region: s3.region, credentials: s3.credentials, now: { Date() }),
             region: s3.region, domain: s3.domain)
         serviceConfigurations.append(
             .init(

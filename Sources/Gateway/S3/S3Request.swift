@@ -17,6 +17,8 @@ struct S3Request: Sendable {
     var headers: HTTPFields
     /// The `Host` header (HTTP/1.1 moves it into the request's authority).
     var host: String?
+    /// Whether the host named the bucket (virtual-host style).
+    var isVirtualHosted = false
 
     init(_ request: Request, domain: String?) throws {
         method = request.method
@@ -46,6 +48,7 @@ struct S3Request: Sendable {
         var rest = Substring(path.drop { $0 == "/" })
         if let domain, let host, let hostBucket = Self.bucket(fromHost: host, domain: domain) {
             bucket = hostBucket
+            isVirtualHosted = true
         } else if !rest.isEmpty {
             let end = rest.firstIndex(of: "/") ?? rest.endIndex
             bucket = String(rest[..<end])
@@ -70,11 +73,14 @@ struct S3Request: Sendable {
 
     func has(_ subresource: String) -> Bool { query[subresource] != nil }
 
-    /// The request as SigV4 reads it: the raw target and every header, `Host` included.
-    var signed: SigV4Request {
+    /// The request as its signature covers it: the raw target, every header (`Host` included), and the bucket when
+    /// the host named it.
+    var signed: S3SignedRequest {
         var fields = headers.map { (name: $0.name.canonicalName, value: $0.value) }
         if let host { fields.append((name: "host", value: host)) }
-        return SigV4Request(method: method.rawValue, rawPath: rawPath, rawQuery: rawQuery, headers: fields)
+        return S3SignedRequest(
+            method: method.rawValue, rawPath: rawPath, rawQuery: rawQuery, headers: fields,
+            virtualHostedBucket: isVirtualHosted ? bucket : nil)
     }
 
     /// Whether the request changes anything (refused for read-only keys).

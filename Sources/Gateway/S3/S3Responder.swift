@@ -15,7 +15,7 @@ struct S3Responder: HTTPResponder {
     typealias Context = GatewayContext
 
     let objects: S3Objects
-    let verifier: SigV4Verifier
+    let verifier: S3RequestVerifier
     let region: String
     /// Virtual-host style: `bucket.<domain>`.
     let domain: String?

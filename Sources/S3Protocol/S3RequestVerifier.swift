@@ -1,13 +1,14 @@
 import Crypto
 import Foundation
 
-/// Checks the AWS Signature Version 4 of an S3 request (an `Authorization` header or a presigned URL) against
-/// a fixed set of keys, at the time `now` says.
-public struct SigV4Verifier: Sendable {
+/// Checks the signature of an S3 request against a fixed set of keys, at the time `now` says: AWS Signature Version 4
+/// (an `Authorization` header or a presigned URL), and Version 2 (`AWS key:signature`, or `AWSAccessKeyId`,
+/// `Expires` and `Signature` in the URL: what boto3 presigns with in us-east-1 unless told `s3v4`).
+public struct S3RequestVerifier: Sendable {
     public let region: String
     public let clockSkewLimit: Duration
-    private let credentialsByKeyID: [String: S3Credential]
-    private let now: @Sendable () -> Date
+    let credentialsByKeyID: [String: S3Credential]
+    let now: @Sendable () -> Date
     private let signingKeys = SigningKeyCache()
 
     /// The longest `X-Amz-Expires` S3 accepts: seven days.
@@ -29,12 +30,12 @@ public struct SigV4Verifier: Sendable {
     /// Who signed `request`, and how its body is covered.
     /// - Throws: `S3AuthError` with the code S3 would answer (`AccessDenied` for an unsigned request,
     ///   `SignatureDoesNotMatch`, `InvalidAccessKeyId`, `RequestTimeTooSkewed`, …).
-    public func authenticate(_ request: SigV4Request) throws -> S3Authentication {
+    public func authenticate(_ request: S3SignedRequest) throws -> S3Authentication {
         if let authorization = request.firstValue(of: "authorization") {
             if authorization == SigV4Canonical.algorithm || authorization.hasPrefix(SigV4Canonical.algorithm + " ") {
                 return try authenticateHeader(authorization, request: request)
             }
-            if authorization.hasPrefix("AWS ") { throw Self.onlySigV4() }
+            if authorization.hasPrefix("AWS ") { return try authenticateSignatureVersion2(authorization, request: request) }
             throw S3AuthError.invalidArgument("Unsupported Authorization Type")
         }
         let query = SigV4Canonical.queryParameters(rawQuery: request.rawQuery)
@@ -42,19 +43,13 @@ public struct SigV4Verifier: Sendable {
         if !queryNames.isDisjoint(with: ["X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Signature"]) {
             return try authenticatePresigned(request, query: query)
         }
-        if queryNames.contains("AWSAccessKeyId") { throw Self.onlySigV4() }
+        if queryNames.contains("AWSAccessKeyId") { return try authenticatePresignedVersion2(request, query: query) }
         throw S3AuthError.anonymous()
-    }
-
-    private static func onlySigV4() -> S3AuthError {
-        .invalidRequest(
-            "The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256 "
-                + "(only AWS Signature Version 4 is supported).")
     }
 
     // MARK: - Authorization header
 
-    private func authenticateHeader(_ authorization: String, request: SigV4Request) throws -> S3Authentication {
+    private func authenticateHeader(_ authorization: String, request: S3SignedRequest) throws -> S3Authentication {
         let malformed = S3AuthError.authorizationHeaderMalformed
         var fields: [Substring: Substring] = [:]
         for component in authorization.dropFirst(SigV4Canonical.algorithm.count).split(separator: ",") {
@@ -96,7 +91,7 @@ public struct SigV4Verifier: Sendable {
                 "the credential date '\(scope.dateStamp)' is not the date of the request time '\(timestamp.basic)'")
         }
         let credential = try credential(for: scope)
-        guard abs(now().timeIntervalSince(timestamp.date)) <= seconds(clockSkewLimit) else {
+        guard abs(now().timeIntervalSince(timestamp.date)) <= timeInterval(clockSkewLimit) else {
             throw S3AuthError.requestTimeTooSkewed()
         }
         return try verifySignature(
@@ -106,7 +101,7 @@ public struct SigV4Verifier: Sendable {
     }
 
     /// The request time from `x-amz-date`, or from `Date` when a client sends only that.
-    private static func requestTime(_ request: SigV4Request) throws -> AmzTimestamp {
+    private static func requestTime(_ request: S3SignedRequest) throws -> AmzTimestamp {
         let invalid = S3AuthError.accessDenied("AWS authentication requires a valid Date or x-amz-date header")
         if let amzDate = request.firstValue(of: "x-amz-date") {
             guard let timestamp = AmzTimestamp(basic: String(amzDate.trimmingWhitespace())) else { throw invalid }
@@ -122,7 +117,7 @@ public struct SigV4Verifier: Sendable {
     // MARK: - Presigned URL
 
     private func authenticatePresigned(
-        _ request: SigV4Request, query: [(name: String, value: String)]
+        _ request: S3SignedRequest, query: [(name: String, value: String)]
     ) throws -> S3Authentication {
         let queryError = S3AuthError.authorizationQueryParametersError
         func parameter(_ name: String) -> String? { query.first { $0.name == name }?.value }
@@ -157,7 +152,7 @@ public struct SigV4Verifier: Sendable {
         }
         let credential = try credential(for: scope)
         let current = now()
-        if timestamp.date.timeIntervalSince(current) > seconds(clockSkewLimit) {
+        if timestamp.date.timeIntervalSince(current) > timeInterval(clockSkewLimit) {
             throw S3AuthError.accessDenied("Request is not valid yet")
         }
         if current.timeIntervalSince(timestamp.date) > TimeInterval(expires) {
@@ -191,7 +186,7 @@ public struct SigV4Verifier: Sendable {
     }
 
     private func verifySignature(
-        _ request: SigV4Request, canonicalQuery: String, signedHeaders: [String], payloadHash: String,
+        _ request: S3SignedRequest, canonicalQuery: String, signedHeaders: [String], payloadHash: String,
         payload: S3PayloadMode, timestamp: AmzTimestamp, credential: S3Credential, providedSignature: Substring,
         fail: (String) -> S3AuthError
     ) throws -> S3Authentication {
@@ -249,7 +244,7 @@ private struct CredentialScope {
     }
 }
 
-private func seconds(_ duration: Duration) -> TimeInterval {
+func timeInterval(_ duration: Duration) -> TimeInterval {
     let parts = duration.components
     return TimeInterval(parts.seconds) + TimeInterval(parts.attoseconds) / 1e18
 }
