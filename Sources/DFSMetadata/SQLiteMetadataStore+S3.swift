@@ -59,13 +59,24 @@ extension SQLiteMetadataStore: S3Catalog {
 
     public func object(bucket: String, key: String) async throws -> S3StoredObject? {
         try await serialized {
-            let binds: [SQLiteData] = [.text(bucket), .text(key)]
-            guard let row = try await self.run("SELECT * FROM s3_objects WHERE bucket = ? AND object_key = ?", binds).first
-            else { return nil }
-            let segments = try await self.run(
-                "SELECT * FROM s3_object_segments WHERE bucket = ? AND object_key = ? ORDER BY segment", binds
-            ).map(Self.objectSegment)
-            return S3StoredObject(object: try Self.objectRecord(row), segments: segments)
+            // One statement, not two: each costs a hop to SQLite's thread, and a GET pays this on every request.
+            let rows = try await self.run(
+                """
+                SELECT o.*, s.file_key AS segment_file_key, s.offset_bytes AS segment_offset_bytes,
+                    s.size_bytes AS segment_size_bytes
+                FROM s3_objects o LEFT JOIN s3_object_segments s ON s.bucket = o.bucket AND s.object_key = o.object_key
+                WHERE o.bucket = ? AND o.object_key = ? ORDER BY s.segment
+                """, [.text(bucket), .text(key)])
+            guard let first = rows.first else { return nil }
+            let segments = try rows.filter { $0.column("segment_file_key")?.string != nil }.map { row in
+                guard let offset = row.column("segment_offset_bytes")?.integer,
+                    let size = row.column("segment_size_bytes")?.integer
+                else { throw MetadataError.corruptRow("s3_object_segments offset/size") }
+                return S3ObjectSegment(
+                    fileKey: try FileKey(validating: try Self.text(row, "segment_file_key")), offset: Int64(offset),
+                    sizeBytes: Int64(size))
+            }
+            return S3StoredObject(object: try Self.objectRecord(first), segments: segments)
         }
     }
 
@@ -264,14 +275,6 @@ extension SQLiteMetadataStore: S3Catalog {
             metadata: S3CatalogJSON.decode(try text(row, "metadata_json")),
             checksums: S3CatalogJSON.decode(try text(row, "checksums_json")), sha256: sha256,
             lastModified: try date(row, "last_modified"), parts: row.column("parts")?.integer ?? 0)
-    }
-
-    static func objectSegment(_ row: SQLiteRow) throws -> S3ObjectSegment {
-        guard let offset = row.column("offset_bytes")?.integer, let size = row.column("size_bytes")?.integer else {
-            throw MetadataError.corruptRow("s3_object_segments offset/size")
-        }
-        return S3ObjectSegment(
-            fileKey: try FileKey(validating: try text(row, "file_key")), offset: Int64(offset), sizeBytes: Int64(size))
     }
 
     static func multipartUpload(_ row: SQLiteRow) throws -> S3MultipartUpload {

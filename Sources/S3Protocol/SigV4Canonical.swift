@@ -85,37 +85,56 @@ enum SigV4Canonical {
         return pairs.map { "\($0.name)=\($0.value)" }.joined(separator: "&")
     }
 
-    /// Trims a header value and collapses each run of spaces inside it to one.
+    /// Trims a header value and collapses each run of spaces and tabs inside it to one space. Works on UTF-8 bytes
+    /// and returns the value itself when there is nothing to do (the usual case): every signed request pays this.
     static func normalizedHeaderValue(_ value: String) -> String {
-        var out = ""
-        out.reserveCapacity(value.utf8.count)
+        func isBlank(_ byte: UInt8) -> Bool { byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
+        func isTrimmed(_ byte: UInt8) -> Bool { isBlank(byte) || byte == UInt8(ascii: "\r") }
+        let bytes = value.utf8
+        guard let first = bytes.firstIndex(where: { !isTrimmed($0) }), let last = bytes.lastIndex(where: { !isTrimmed($0) })
+        else { return "" }
+        let inner = bytes[first...last]
+        var previous: UInt8 = 0
+        let needsCollapsing = inner.contains { byte in
+            defer { previous = byte }
+            return byte == UInt8(ascii: "\t") || (byte == UInt8(ascii: " ") && previous == UInt8(ascii: " "))
+        }
+        if !needsCollapsing {
+            return first == bytes.startIndex && last == bytes.index(before: bytes.endIndex) ? value : String(Substring(inner))
+        }
+        var out: [UInt8] = []
+        out.reserveCapacity(inner.count)
         var pendingSpace = false
-        for character in value.trimmingWhitespace() {
-            if character == " " || character == "\t" {
+        for byte in inner {
+            if isBlank(byte) {
                 pendingSpace = true
                 continue
             }
             if pendingSpace {
-                out.append(" ")
+                out.append(UInt8(ascii: " "))
                 pendingSpace = false
             }
-            out.append(character)
+            out.append(byte)
         }
-        return out
+        return String(decoding: out, as: UTF8.self)
     }
 
-    /// `name:value\n` for each signed header in the order given, repeated headers joined by `,`.
+    /// `name:value\n` for each signed header in the order given, repeated headers joined by `,`; headers not signed
+    /// are not looked at.
     /// - Returns: the header block, or the first signed header the request lacks.
     static func canonicalHeaders(
         signedHeaders: [String], headers: [(name: String, value: String)]
     ) -> Result<String, MissingSignedHeader> {
         var valuesByName: [String: [String]] = [:]
+        valuesByName.reserveCapacity(signedHeaders.count)
+        for name in signedHeaders { valuesByName[name] = [] }
         for header in headers {
-            valuesByName[header.name.lowercased(), default: []].append(normalizedHeaderValue(header.value))
+            let name = header.name.lowercased()
+            valuesByName[name]?.append(normalizedHeaderValue(header.value))
         }
         var out = ""
         for name in signedHeaders {
-            guard let values = valuesByName[name] else { return .failure(MissingSignedHeader(name: name)) }
+            guard let values = valuesByName[name], !values.isEmpty else { return .failure(MissingSignedHeader(name: name)) }
             out += name + ":" + values.joined(separator: ",") + "\n"
         }
         return .success(out)

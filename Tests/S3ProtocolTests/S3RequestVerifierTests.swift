@@ -174,6 +174,17 @@ struct S3RequestVerifierTests {
         #expect(error?.message.contains("anonymous access is not allowed") == true)
     }
 
+    @Test("header values are trimmed and runs of spaces and tabs collapsed; others are kept as they are")
+    func headerValueNormalisation() {
+        #expect(SigV4Canonical.normalizedHeaderValue("plain value") == "plain value")
+        #expect(SigV4Canonical.normalizedHeaderValue("  a   b\t\tc  \r") == "a b c")
+        #expect(SigV4Canonical.normalizedHeaderValue("\tx\r") == "x")
+        #expect(SigV4Canonical.normalizedHeaderValue("ünï  côdé ") == "ünï côdé")
+        #expect(SigV4Canonical.normalizedHeaderValue(" \t\r ") == "")
+        #expect(SigV4Canonical.normalizedHeaderValue("a\rb") == "a\rb")
+        #expect(SigV4Canonical.normalizedHeaderValue("a \tb") == "a b")
+    }
+
     @Test("x-amz-content-sha256: missing is InvalidRequest, an unknown value InvalidArgument")
     func contentSHA256Header() {
         var missing = S3SignedRequest.signed(rawPath: "/bucket/key")

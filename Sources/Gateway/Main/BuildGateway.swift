@@ -66,8 +66,8 @@ func buildGateway(
     switch config.metadata {
     case .sqlite(let path):
         let database = try await SQLiteMetadataStore.open(path: path, logger: Logger(label: "dfs.metadata"))
-        catalog = database
-        // One gateway per SQLite file, so every write passes here and cached file entries cannot go stale.
+        // One gateway per SQLite file, so every write passes here and cached file entries and objects cannot go stale.
+        catalog = CachingS3Catalog(database)
         driver = CachingMetadataStore(database)
         // One gateway per SQLite file: any IN_PROGRESS item belongs to a previous run of this process that died.
         let released = try await driver.releaseExpiredClaims(now: .distantFuture)

@@ -98,7 +98,8 @@ struct S3IncomingBody<Base: AsyncSequence & Sendable>: AsyncSequence, Sendable w
                 ? AwsChunkedDecoder(
                     mode: expectations.mode, authentication: authentication, declaredDecodedLength: expectations.decodedLength,
                     announcedTrailers: expectations.announcedTrailers) : nil,
-            digests: ParallelDigests(checksummers: expectations.checksums.keys.map(S3Checksummer.init)))
+            digests: BodyDigests(
+                checksummers: expectations.checksums.keys.map(S3Checksummer.init), length: expectations.decodedLength))
     }
 
     struct Iterator: AsyncIteratorProtocol {
@@ -106,7 +107,7 @@ struct S3IncomingBody<Base: AsyncSequence & Sendable>: AsyncSequence, Sendable w
         let expectations: S3BodyExpectations
         let receipt: S3BodyReceipt
         var decoder: AwsChunkedDecoder?
-        let digests: ParallelDigests
+        var digests: BodyDigests
         var length: Int64 = 0
         var pending: [ByteBuffer] = []
         var ended = false
@@ -188,9 +189,40 @@ struct S3IncomingBody<Base: AsyncSequence & Sendable>: AsyncSequence, Sendable w
     }
 }
 
-/// MD5 and the requested checksums of an upload's bytes, computed on a task of their own beside the upload path's
-/// SHA-256: MD5 has no hardware help and would otherwise double the time each chunk spends in the request's task
-/// (a third of the gateway's CPU on 64 MiB objects). At most `bufferLimit` bytes wait for it; the body pauses beyond.
+/// MD5 and the requested checksums of an upload's bytes: in the request's own task for a body known to be small, on
+/// a task of their own for a larger one or one of unknown length. A task and a hand-off per chunk cost more than
+/// hashing a few MiB where they arrive; beyond that, MD5 (no hardware help, a third of the gateway's CPU on 64 MiB
+/// objects) would double the time each chunk spends in the request's task.
+struct BodyDigests: Sendable {
+    /// The largest body hashed where it arrives.
+    static let inlineLimit: Int64 = 4 << 20
+
+    private var md5 = S3MD5()
+    private var checksummers: [S3Checksummer]
+    /// Set for a large body or one of unknown length: the hashing happens there.
+    private let parallel: ParallelDigests?
+
+    init(checksummers: [S3Checksummer], length: Int64?) {
+        let isSmall = length.map { $0 <= Self.inlineLimit } ?? false
+        self.checksummers = isSmall ? checksummers : []
+        parallel = isSmall ? nil : ParallelDigests(checksummers: checksummers)
+    }
+
+    mutating func feed(_ chunk: ByteBuffer) async {
+        if let parallel { return await parallel.feed(chunk) }
+        md5.update(chunk)
+        for index in checksummers.indices { checksummers[index].update(chunk) }
+    }
+
+    /// The MD5 and the checksummers once every byte fed has been hashed.
+    func finish() async -> ([UInt8], [S3Checksummer]) {
+        if let parallel { return await parallel.finish() }
+        return (md5.finalize(), checksummers)
+    }
+}
+
+/// MD5 and the checksums computed on a task of their own beside the upload path's SHA-256. At most `bufferLimit`
+/// bytes wait for it; the body pauses beyond.
 final class ParallelDigests: Sendable {
     private let input: AsyncStream<ByteBuffer>.Continuation
     private let result: Task<([UInt8], [S3Checksummer]), Never>

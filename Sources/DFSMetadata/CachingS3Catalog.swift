@@ -1,0 +1,134 @@
+import DFSCore
+import Foundation
+import Synchronization
+
+/// An `S3Catalog` that keeps recently read objects (record and segments) in memory, so a GET costs no database
+/// round trip (a hop to the driver's thread, its serial lock and a statement prepared again) when the object was
+/// read before: the S3 counterpart of `CachingMetadataStore`, with the same condition.
+///
+/// Correct only while every write goes through this instance: use it when this process is the database's sole
+/// writer (one gateway per SQLite file), never for a MySQL database several gateways share. Each write that can
+/// change an object (`putObject`, `deleteObject`, `completeMultipartUpload`) drops that name once it ends, whether
+/// it succeeded or not, and bumps a generation: a read that began before a write ended never stores its result.
+public final class CachingS3Catalog: S3Catalog {
+    private let base: any S3Catalog
+    private let capacity: Int
+    private let state = Mutex(CacheState())
+
+    private struct ObjectName: Hashable {
+        var bucket: String
+        var key: String
+    }
+
+    private struct CacheState {
+        var objects: [ObjectName: S3StoredObject] = [:]
+        var generation: UInt64 = 0
+    }
+
+    /// - Parameter capacity: objects kept at most; when full the cache starts over (they are cheap to reread).
+    public init(_ base: any S3Catalog, capacity: Int = 10_000) {
+        self.base = base
+        self.capacity = max(1, capacity)
+    }
+
+    public func object(bucket: String, key: String) async throws -> S3StoredObject? {
+        let name = ObjectName(bucket: bucket, key: key)
+        let (cached, generation) = state.withLock { ($0.objects[name], $0.generation) }
+        if let cached { return cached }
+        let stored = try await base.object(bucket: bucket, key: key)
+        // Absent objects are not cached: a put of that name may be committing right now.
+        if let stored {
+            state.withLock { state in
+                guard state.generation == generation else { return }
+                if state.objects.count >= capacity { state.objects.removeAll(keepingCapacity: true) }
+                state.objects[name] = stored
+            }
+        }
+        return stored
+    }
+
+    private func invalidating<T>(bucket: String, key: String, _ write: () async throws -> T) async throws -> T {
+        defer {
+            state.withLock { state in
+                state.objects[ObjectName(bucket: bucket, key: key)] = nil
+                state.generation &+= 1
+            }
+        }
+        return try await write()
+    }
+
+    // MARK: - writes that change an object
+
+    public func putObject(_ object: S3ObjectRecord, segments: [S3ObjectSegment]) async throws -> [FileKey] {
+        try await invalidating(bucket: object.bucket, key: object.key) {
+            try await base.putObject(object, segments: segments)
+        }
+    }
+
+    public func deleteObject(bucket: String, key: String) async throws -> [FileKey]? {
+        try await invalidating(bucket: bucket, key: key) { try await base.deleteObject(bucket: bucket, key: key) }
+    }
+
+    public func completeMultipartUpload(
+        _ uploadID: String, as object: S3ObjectRecord, segments: [S3ObjectSegment]
+    ) async throws -> [FileKey]? {
+        try await invalidating(bucket: object.bucket, key: object.key) {
+            try await base.completeMultipartUpload(uploadID, as: object, segments: segments)
+        }
+    }
+
+    // MARK: - everything else passes through
+
+    public func createBucket(_ name: String, owner: String, at time: Date) async throws -> Bool {
+        try await base.createBucket(name, owner: owner, at: time)
+    }
+
+    public func bucket(_ name: String) async throws -> S3BucketRecord? {
+        try await base.bucket(name)
+    }
+
+    public func buckets() async throws -> [S3BucketRecord] {
+        try await base.buckets()
+    }
+
+    public func deleteBucket(_ name: String) async throws -> S3BucketDeletion {
+        try await base.deleteBucket(name)
+    }
+
+    public func listObjects(
+        bucket: String, prefix: String, after marker: String?, inclusive: Bool, limit: Int
+    ) async throws -> [S3ObjectRecord] {
+        try await base.listObjects(bucket: bucket, prefix: prefix, after: marker, inclusive: inclusive, limit: limit)
+    }
+
+    public func createMultipartUpload(_ upload: S3MultipartUpload) async throws {
+        try await base.createMultipartUpload(upload)
+    }
+
+    public func multipartUpload(_ uploadID: String) async throws -> S3MultipartUpload? {
+        try await base.multipartUpload(uploadID)
+    }
+
+    public func putPart(_ part: S3PartRecord) async throws -> FileKey?? {
+        try await base.putPart(part)
+    }
+
+    public func parts(of uploadID: String, after: Int, limit: Int) async throws -> [S3PartRecord] {
+        try await base.parts(of: uploadID, after: after, limit: limit)
+    }
+
+    public func multipartUploads(
+        bucket: String, prefix: String, afterKey: String?, afterUploadID: String?, limit: Int
+    ) async throws -> [S3MultipartUpload] {
+        try await base.multipartUploads(
+            bucket: bucket, prefix: prefix, afterKey: afterKey, afterUploadID: afterUploadID, limit: limit)
+    }
+
+    public func abortMultipartUpload(_ uploadID: String) async throws -> [FileKey]? {
+        try await base.abortMultipartUpload(uploadID)
+    }
+
+    public func multipartUploads(initiatedBefore time: Date, limit: Int) async throws -> [S3MultipartUpload] {
+        try await base.multipartUploads(initiatedBefore: time, limit: limit)
+    }
+}
