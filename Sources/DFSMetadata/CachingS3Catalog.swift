@@ -2,14 +2,15 @@ import DFSCore
 import Foundation
 import Synchronization
 
-/// An `S3Catalog` that keeps recently read objects (record and segments) in memory, so a GET costs no database
-/// round trip (a hop to the driver's thread, its serial lock and a statement prepared again) when the object was
-/// read before: the S3 counterpart of `CachingMetadataStore`, with the same condition.
+/// An `S3Catalog` that keeps recently read objects (record and segments) and buckets in memory, so a GET or the
+/// bucket check of a PUT costs no database round trip (a hop to the driver's thread, its serial lock and a statement
+/// prepared again) when it was read before: the S3 counterpart of `CachingMetadataStore`, with the same condition.
 ///
 /// Correct only while every write goes through this instance: use it when this process is the database's sole
 /// writer (one gateway per SQLite file), never for a MySQL database several gateways share. Each write that can
-/// change an object (`putObject`, `deleteObject`, `completeMultipartUpload`) drops that name once it ends, whether
-/// it succeeded or not, and bumps a generation: a read that began before a write ended never stores its result.
+/// change an object (`putObject`, `deleteObject`, `completeMultipartUpload`) or a bucket (`createBucket`,
+/// `deleteBucket`) drops that name once it ends, whether it succeeded or not, and bumps a generation: a read that
+/// began before a write ended never stores its result.
 public final class CachingS3Catalog: S3Catalog {
     private let base: any S3Catalog
     private let capacity: Int
@@ -22,6 +23,7 @@ public final class CachingS3Catalog: S3Catalog {
 
     private struct CacheState {
         var objects: [ObjectName: S3StoredObject] = [:]
+        var buckets: [String: S3BucketRecord] = [:]
         var generation: UInt64 = 0
     }
 
@@ -47,10 +49,29 @@ public final class CachingS3Catalog: S3Catalog {
         return stored
     }
 
-    private func invalidating<T>(bucket: String, key: String, _ write: () async throws -> T) async throws -> T {
+    public func bucket(_ name: String) async throws -> S3BucketRecord? {
+        let (cached, generation) = state.withLock { ($0.buckets[name], $0.generation) }
+        if let cached { return cached }
+        let record = try await base.bucket(name)
+        if let record {
+            state.withLock { state in
+                guard state.generation == generation else { return }
+                if state.buckets.count >= capacity { state.buckets.removeAll(keepingCapacity: true) }
+                state.buckets[name] = record
+            }
+        }
+        return record
+    }
+
+    /// Runs `write`, then drops the object `key` of `bucket` (or, with no key, the bucket itself).
+    private func invalidating<T>(bucket: String, key: String?, _ write: () async throws -> T) async throws -> T {
         defer {
             state.withLock { state in
-                state.objects[ObjectName(bucket: bucket, key: key)] = nil
+                if let key {
+                    state.objects[ObjectName(bucket: bucket, key: key)] = nil
+                } else {
+                    state.buckets[bucket] = nil
+                }
                 state.generation &+= 1
             }
         }
@@ -80,19 +101,15 @@ public final class CachingS3Catalog: S3Catalog {
     // MARK: - everything else passes through
 
     public func createBucket(_ name: String, owner: String, at time: Date) async throws -> Bool {
-        try await base.createBucket(name, owner: owner, at: time)
+        try await invalidating(bucket: name, key: nil) { try await base.createBucket(name, owner: owner, at: time) }
     }
 
-    public func bucket(_ name: String) async throws -> S3BucketRecord? {
-        try await base.bucket(name)
+    public func deleteBucket(_ name: String) async throws -> S3BucketDeletion {
+        try await invalidating(bucket: name, key: nil) { try await base.deleteBucket(name) }
     }
 
     public func buckets() async throws -> [S3BucketRecord] {
         try await base.buckets()
-    }
-
-    public func deleteBucket(_ name: String) async throws -> S3BucketDeletion {
-        try await base.deleteBucket(name)
     }
 
     public func listObjects(

@@ -48,6 +48,10 @@ struct S3CatalogConformanceTests {
             #expect(try await catalog.abortMultipartUpload("u1") == [])
             #expect(try await catalog.deleteBucket("photos") == .deleted)
             #expect(try await catalog.deleteBucket("photos") == .notFound)
+            // Read before the delete (and so cached in front of SQLite): gone now, and made again with its new owner.
+            #expect(try await catalog.bucket("photos") == nil)
+            #expect(try await catalog.createBucket("photos", owner: "carol", at: time))
+            #expect(try await catalog.bucket("photos")?.owner == "carol")
         }
     }
 
