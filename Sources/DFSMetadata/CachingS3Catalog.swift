@@ -86,6 +86,12 @@ public final class CachingS3Catalog: S3Catalog {
         }
     }
 
+    public func putObject(_ object: S3ObjectRecord, recordingUpload upload: UploadRecord) async throws -> [FileKey] {
+        try await invalidating(bucket: object.bucket, key: object.key) {
+            try await base.putObject(object, recordingUpload: upload)
+        }
+    }
+
     public func deleteObject(bucket: String, key: String) async throws -> [FileKey]? {
         try await invalidating(bucket: bucket, key: key) { try await base.deleteObject(bucket: bucket, key: key) }
     }

@@ -297,9 +297,16 @@ public struct ReplicationSummary: Sendable, Equatable {
 
 /// One upload to record, as both stores queue it for a group commit: the file, the nodes holding verified copies,
 /// and the copies still to make.
-struct UploadRecord: Sendable {
-    var file: FileRecord
-    var nodes: [NodeID]
-    var verifiedAt: Date
-    var queue: [NewQueueItem]
+public struct UploadRecord: Sendable {
+    public var file: FileRecord
+    public var nodes: [NodeID]
+    public var verifiedAt: Date
+    public var queue: [NewQueueItem]
+
+    public init(file: FileRecord, nodes: [NodeID], verifiedAt: Date, queue: [NewQueueItem]) {
+        self.file = file
+        self.nodes = nodes
+        self.verifiedAt = verifiedAt
+        self.queue = queue
+    }
 }

@@ -193,7 +193,7 @@ extension MySQLMetadataStore {
         return outcomes
     }
 
-    private static func insert(_ upload: UploadRecord, on connection: MySQLConnection) throws {
+    static func insert(_ upload: UploadRecord, on connection: MySQLConnection) throws {
         let file = upload.file
         let verified = Self.time(upload.verifiedAt)
         // Locking read: a concurrent upload of the same key on another gateway waits here, then sees it.

@@ -53,6 +53,20 @@ extension MySQLMetadataStore: S3Catalog {
         }
     }
 
+    public func putObject(_ object: S3ObjectRecord, recordingUpload upload: UploadRecord) async throws -> [FileKey] {
+        try await withConnection(transaction: true) { connection in
+            do {
+                try Self.insert(upload, on: connection)
+            } catch let error as MySQLError where error.isDuplicateKey {
+                throw MetadataError.fileAlreadyExists(upload.file.key)
+            }
+            let replaced = try Self.dropObject(connection, bucket: object.bucket, key: object.key)
+            let segment = S3ObjectSegment(fileKey: upload.file.key, offset: 0, sizeBytes: upload.file.sizeBytes)
+            try Self.insertObject(connection, object, segments: [segment])
+            return replaced ?? []
+        }
+    }
+
     public func object(bucket: String, key: String) async throws -> S3StoredObject? {
         try await withConnection { connection in
             let binds: [MySQLValue] = [.text(bucket), .text(key)]

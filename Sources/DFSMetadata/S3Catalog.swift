@@ -17,6 +17,10 @@ public protocol S3Catalog: Sendable {
     /// Records an object (replacing one of the same name) whose segments' files are already recorded and verified;
     /// returns the files of the object it replaced.
     func putObject(_ object: S3ObjectRecord, segments: [S3ObjectSegment]) async throws -> [FileKey]
+    /// `putObject` of an object held by one new file, recorded with that file (`MetadataStore.recordUpload`) in one
+    /// transaction: both count or neither does (`fileAlreadyExists` when the key is taken), and a PUT waits for one
+    /// commit, not two.
+    func putObject(_ object: S3ObjectRecord, recordingUpload upload: UploadRecord) async throws -> [FileKey]
     func object(bucket: String, key: String) async throws -> S3StoredObject?
     /// nil when there was no such object; else the files it held.
     func deleteObject(bucket: String, key: String) async throws -> [FileKey]?

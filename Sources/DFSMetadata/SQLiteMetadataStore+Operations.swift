@@ -189,7 +189,7 @@ extension SQLiteMetadataStore {
         }
     }
 
-    private func insert(_ upload: UploadRecord) async throws {
+    func insert(_ upload: UploadRecord) async throws {
         let file = upload.file
         let verified = MetadataTime.format(upload.verifiedAt)
         let existing = try await self.run("SELECT 1 FROM files WHERE file_key = ?", [.text(file.key.rawValue)])

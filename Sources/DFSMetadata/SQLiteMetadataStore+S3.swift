@@ -43,14 +43,22 @@ extension SQLiteMetadataStore: S3Catalog {
     // MARK: - objects
 
     public func putObject(_ object: S3ObjectRecord, segments: [S3ObjectSegment]) async throws -> [FileKey] {
-        let recording = ObjectRecording(object: object, segments: segments)
+        let recording = ObjectRecording(object: object, segments: segments, upload: nil)
         try await objectCommits.submit(recording, committingWith: { [self] batch in await self.commitObjects(batch) })
         return recording.replaced.withLock { $0 }
     }
 
-    /// Records a batch of objects in one transaction (one WAL fsync).
+    public func putObject(_ object: S3ObjectRecord, recordingUpload upload: UploadRecord) async throws -> [FileKey] {
+        let segment = S3ObjectSegment(fileKey: upload.file.key, offset: 0, sizeBytes: upload.file.sizeBytes)
+        let recording = ObjectRecording(object: object, segments: [segment], upload: upload)
+        try await objectCommits.submit(recording, committingWith: { [self] batch in await self.commitObjects(batch) })
+        return recording.replaced.withLock { $0 }
+    }
+
+    /// Records a batch of objects (with their files, when they come with one) in one transaction (one WAL fsync).
     private func commitObjects(_ batch: [ObjectRecording]) async -> [Result<Void, any Error>] {
         await commitEach(batch) { recording in
+            if let upload = recording.upload { try await self.insert(upload) }
             let replaced = try await self.dropObject(bucket: recording.object.bucket, key: recording.object.key)
             try await self.insertObject(recording.object, segments: recording.segments)
             recording.replaced.withLock { $0 = replaced ?? [] }
@@ -301,10 +309,13 @@ extension SQLiteMetadataStore: S3Catalog {
 final class ObjectRecording: Sendable {
     let object: S3ObjectRecord
     let segments: [S3ObjectSegment]
+    /// The object's one file, recorded in the same savepoint.
+    let upload: UploadRecord?
     let replaced = Mutex<[FileKey]>([])
 
-    init(object: S3ObjectRecord, segments: [S3ObjectSegment]) {
+    init(object: S3ObjectRecord, segments: [S3ObjectSegment], upload: UploadRecord?) {
         self.object = object
         self.segments = segments
+        self.upload = upload
     }
 }

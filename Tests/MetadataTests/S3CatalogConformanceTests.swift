@@ -118,6 +118,37 @@ struct S3CatalogConformanceTests {
     }
 
     @Test(
+        "an object recorded with its file: both count, or neither when the file's key is taken", arguments: backends)
+    func objectWithItsFile(_ backend: TestBackend) async throws {
+        let database = backend == .cachedSQLite ? TestBackend.sqlite : backend
+        try await database.withFreshStore { store in
+            let base = try #require(store as? any S3Catalog)
+            let catalog = backend == .cachedSQLite ? CachingS3Catalog(base) : base
+            _ = try await catalog.createBucket("b", owner: "alice", at: time)
+            let file = sampleFile("f1")
+            let queued = NewQueueItem(
+                fileKey: file.key, targetNodeID: node("node-3"), sourceNodeID: node("node-1"), kind: .replicate,
+                reason: "down")
+            let upload = UploadRecord(file: file, nodes: [node("node-1"), node("node-2")], verifiedAt: time, queue: [queued])
+            #expect(try await catalog.putObject(object("b", "k", size: file.sizeBytes), recordingUpload: upload) == [])
+            #expect(try await store.file(file.key)?.verifiedReplicas == [node("node-1"), node("node-2")])
+            #expect(try await store.queueItems(QueueFilter()).map(\.targetNodeID) == [node("node-3")])
+            let stored = try await catalog.object(bucket: "b", key: "k")
+            #expect(stored?.segments == [S3ObjectSegment(fileKey: file.key, offset: 0, sizeBytes: file.sizeBytes)])
+
+            // The same file key again: refused, and the object it would have replaced stays as it was.
+            await #expect(throws: MetadataError.self) {
+                try await catalog.putObject(object("b", "k", size: 99), recordingUpload: upload)
+            }
+            #expect(try await catalog.object(bucket: "b", key: "k")?.object.sizeBytes == file.sizeBytes)
+            // A new file replaces the object and hands back the old one's file.
+            let second = UploadRecord(file: sampleFile("f2"), nodes: [node("node-1")], verifiedAt: time, queue: [])
+            #expect(try await catalog.putObject(object("b", "k"), recordingUpload: second) == [file.key])
+            #expect(try await catalog.object(bucket: "b", key: "k")?.segments.map(\.fileKey) == [key("f2")])
+        }
+    }
+
+    @Test(
         "multipart: parts replace by number, uploads list by key and id, completion keeps the chosen parts", arguments: backends)
     func multipart(_ backend: TestBackend) async throws {
         try await withCatalog(backend) { catalog in

@@ -5,6 +5,7 @@ import Foundation
 import Logging
 import NIOCore
 import S3Protocol
+import Synchronization
 
 /// The S3 API's domain: buckets and objects over the same replicated, verified data path as `/upload` and
 /// `/download`. An object's bytes are stored as ordinary files (one, or one per multipart part), so replication,
@@ -52,8 +53,10 @@ struct S3Objects: Sendable {
     // MARK: - objects
 
     /// Stores a body as one file through the upload path; it counts only once every expectation held.
+    /// - Parameter recording: records the file in place of `MetadataStore.recordUpload` (see `UploadDescriptor`).
     func storeFile<Base>(
-        _ body: S3IncomingBody<Base>, of object: S3ObjectName, logger: Logger
+        _ body: S3IncomingBody<Base>, of object: S3ObjectName, logger: Logger,
+        recording: (@Sendable (UploadRecord) async throws -> Void)? = nil
     ) async throws -> (FileRecord, S3BodyReceipt.Contents) {
         let reader = UploadBodyReader(
             body: AnyByteStream(body), format: .raw, maxSize: maxUploadSize, filename: Self.filename(for: object.key))
@@ -63,7 +66,7 @@ struct S3Objects: Sendable {
                 reader,
                 as: UploadDescriptor(
                     filename: Self.filename(for: object.key), expectedDigest: body.expectations.payloadSHA256,
-                    length: body.expectations.decodedLength, s3Object: object),
+                    length: body.expectations.decodedLength, s3Object: object, recording: recording),
                 logger: logger)
         } catch {
             if let refusal = body.receipt.value.refusal { throw refusal }
@@ -88,18 +91,22 @@ struct S3Objects: Sendable {
         logger: Logger
     ) async throws -> S3ObjectRecord {
         try await requireBucket(bucket)
-        let (file, receipt) = try await storeFile(body, of: S3ObjectName(bucket: bucket, key: key), logger: logger)
-        let object = S3ObjectRecord(
-            bucket: bucket, key: key, sizeBytes: file.sizeBytes, etag: "\"\(S3MD5.hex(receipt.md5))\"",
-            contentType: contentType, metadata: metadata, checksums: receipt.checksums, sha256: file.checksum,
-            lastModified: file.uploadedAt)
-        let replaced: [FileKey]
-        do {
-            replaced = try await catalog.putObject(
-                object, segments: [S3ObjectSegment(fileKey: file.key, offset: 0, sizeBytes: file.sizeBytes)])
-        } catch {
-            await release([file.key], logger: logger)
-            throw error
+        // The object is recorded with its file, in the upload path's one transaction (one commit per PUT, and never
+        // a file without its object); the body has ended by then, so its MD5 and checksums are known.
+        let committed = CommittedObject()
+        _ = try await storeFile(body, of: S3ObjectName(bucket: bucket, key: key), logger: logger) { [catalog] upload in
+            let receipt = body.receipt.value
+            if let refusal = receipt.refusal { throw refusal }
+            let file = upload.file
+            let object = S3ObjectRecord(
+                bucket: bucket, key: key, sizeBytes: file.sizeBytes, etag: "\"\(S3MD5.hex(receipt.md5))\"",
+                contentType: contentType, metadata: metadata, checksums: receipt.checksums, sha256: file.checksum,
+                lastModified: file.uploadedAt)
+            let replaced = try await catalog.putObject(object, recordingUpload: upload)
+            committed.value.withLock { $0 = (object, replaced) }
+        }
+        guard let (object, replaced) = committed.value.withLock({ $0 }) else {
+            preconditionFailure("an upload answered without recording its S3 object")
         }
         await release(replaced, logger: logger)
         return object
@@ -312,6 +319,11 @@ struct S3Objects: Sendable {
         for part in parts { joined.writeBytes(part.bytes) }
         return SHA256Digest.of(joined)
     }
+}
+
+/// What an S3 PUT's recording step committed: the object and the files of the one it replaced.
+private final class CommittedObject: Sendable {
+    let value = Mutex<(S3ObjectRecord, [FileKey])?>(nil)
 }
 
 extension String {

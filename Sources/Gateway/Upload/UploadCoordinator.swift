@@ -13,6 +13,9 @@ struct UploadDescriptor: Sendable {
     var length: Int64?
     /// The S3 object the file holds bytes of; nil for `/upload`.
     var s3Object: S3ObjectName? = nil
+    /// Records the acknowledged upload in place of `MetadataStore.recordUpload`: an S3 PUT records its object in
+    /// the same transaction. Whatever it throws fails the upload, and its copies are removed.
+    var recording: (@Sendable (UploadRecord) async throws -> Void)? = nil
 }
 
 /// A finished upload: the durability receipt.
@@ -290,7 +293,11 @@ struct UploadCoordinator: Sendable {
             key: key, originalFilename: descriptor.filename, sizeBytes: size, checksum: digest, uploadedAt: now,
             blockRoot: blockRoot, s3Object: descriptor.s3Object)
         do {
-            try await store.recordUpload(file, verifiedOn: verified, verifiedAt: now, queue: queue)
+            if let recording = descriptor.recording {
+                try await recording(UploadRecord(file: file, nodes: verified, verifiedAt: now, queue: queue))
+            } else {
+                try await store.recordUpload(file, verifiedOn: verified, verifiedAt: now, queue: queue)
+            }
         } catch {
             // Not recorded means not acknowledged: remove the copies so no orphan stays behind.
             await removeEverywhere(key, nodes: [primary.id] + plannedTargets, logger: logger)
