@@ -34,33 +34,31 @@ public final class CachingS3Catalog: S3Catalog {
     }
 
     public func object(bucket: String, key: String) async throws -> S3StoredObject? {
-        let name = ObjectName(bucket: bucket, key: key)
-        let (cached, generation) = state.withLock { ($0.objects[name], $0.generation) }
-        if let cached { return cached }
-        let stored = try await base.object(bucket: bucket, key: key)
-        // Absent objects are not cached: a put of that name may be committing right now.
-        if let stored {
-            state.withLock { state in
-                guard state.generation == generation else { return }
-                if state.objects.count >= capacity { state.objects.removeAll(keepingCapacity: true) }
-                state.objects[name] = stored
-            }
+        try await cached(ObjectName(bucket: bucket, key: key), in: \.objects) {
+            try await base.object(bucket: bucket, key: key)
         }
-        return stored
     }
 
     public func bucket(_ name: String) async throws -> S3BucketRecord? {
-        let (cached, generation) = state.withLock { ($0.buckets[name], $0.generation) }
-        if let cached { return cached }
-        let record = try await base.bucket(name)
-        if let record {
+        try await cached(name, in: \.buckets) { try await base.bucket(name) }
+    }
+
+    /// The entry for `name` from the cache, else from `read` (kept unless a write ended meanwhile). Absent names
+    /// are not cached: a write of that name may be committing right now.
+    private func cached<Name: Hashable & Sendable, Value: Sendable>(
+        _ name: Name, in entries: WritableKeyPath<CacheState, [Name: Value]>, read: () async throws -> Value?
+    ) async throws -> Value? {
+        let (hit, generation) = state.withLock { ($0[keyPath: entries][name], $0.generation) }
+        if let hit { return hit }
+        let value = try await read()
+        if let value {
             state.withLock { state in
                 guard state.generation == generation else { return }
-                if state.buckets.count >= capacity { state.buckets.removeAll(keepingCapacity: true) }
-                state.buckets[name] = record
+                if state[keyPath: entries].count >= capacity { state[keyPath: entries].removeAll(keepingCapacity: true) }
+                state[keyPath: entries][name] = value
             }
         }
-        return record
+        return value
     }
 
     /// Runs `write`, then drops the object `key` of `bucket` (or, with no key, the bucket itself).

@@ -836,24 +836,24 @@ def boto3_auth_checks(report, args, factory, s3, bucket, work):
                                 capture_output=True, timeout=35)
         expect_equal(result.stdout.decode().strip(), "200", "status")
         expect_equal(s3.get_object(Bucket=bucket, Key=key + ".put")["Body"].read(), data[:5000], "stored bytes")
+    def expect_refused(url, code, label):
+        """curl of url must answer 403 with S3's error code."""
+        target = work / f"refused-{label}.xml"
+        status = curl(url, target)
+        answer = target.read_bytes()
+        expect_equal(status, 403, f"{label}: status (answer {answer_text(answer)})")
+        expect(f"<Code>{code}</Code>".encode() in answer, f"{label}: answer {answer_text(answer)}")
+
     with report.check("boto3: presigned URL with ExpiresIn=1 fetched after 2 s is refused 403 AccessDenied",
                       lenient_reason=LENIENT_EXPIRY):
         url = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=1)
         time.sleep(2.5)
-        target = work / "expired.xml"
-        status = curl(url, target)
-        answer = target.read_bytes()
-        expect_equal(status, 403, f"status (answer {answer_text(answer)})")
-        expect(b"<Code>AccessDenied</Code>" in answer, f"answer {answer_text(answer)}")
+        expect_refused(url, "AccessDenied", "expired")
     with report.check("boto3: presigned URL with a tampered signature is refused 403", lenient_reason=LENIENT_AUTH):
         url = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=60)
         signature = url.rsplit("X-Amz-Signature=", 1)[1][:64]
         tampered = url.replace(signature, ("0" if signature[0] != "0" else "1") + signature[1:])
-        target = work / "tampered.xml"
-        status = curl(tampered, target)
-        answer = target.read_bytes()
-        expect_equal(status, 403, f"status (answer {answer_text(answer)})")
-        expect(b"<Code>SignatureDoesNotMatch</Code>" in answer, f"answer {answer_text(answer)}")
+        expect_refused(tampered, "SignatureDoesNotMatch", "tampered")
     # Out of the box (no signature_version), boto3 presigns S3 URLs with Signature Version 2 in us-east-1.
     plain = factory.client(default_signer=True)
     with report.check("boto3 default signer: presigned GET URL (Signature Version 2) fetched with curl returns the bytes"):
@@ -878,15 +878,9 @@ def boto3_auth_checks(report, args, factory, s3, bucket, work):
                       lenient_reason=LENIENT_AUTH):
         url = plain.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=1)
         time.sleep(2.5)
-        target = work / "expired-v2.xml"
-        status = curl(url, target)
-        expect_equal(status, 403, f"expired: status (answer {answer_text(target.read_bytes())})")
-        expect(b"<Code>AccessDenied</Code>" in target.read_bytes(), f"answer {answer_text(target.read_bytes())}")
+        expect_refused(url, "AccessDenied", "expired-v2")
         url = plain.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=60)
-        tampered = url.replace(urlsplit(url).path, urlsplit(url).path + "x")
-        status = curl(tampered, target)
-        expect_equal(status, 403, f"tampered: status (answer {answer_text(target.read_bytes())})")
-        expect(b"<Code>SignatureDoesNotMatch</Code>" in target.read_bytes(), f"answer {answer_text(target.read_bytes())}")
+        expect_refused(url.replace(urlsplit(url).path, urlsplit(url).path + "x"), "SignatureDoesNotMatch", "tampered-v2")
     with report.check("boto3: a request signed with a wrong secret is refused 403 SignatureDoesNotMatch",
                       lenient_reason=LENIENT_AUTH):
         wrong = factory.client(secret_key=args.secret_key + "-wrong")
