@@ -47,9 +47,7 @@ extension MySQLMetadataStore: S3Catalog {
 
     public func putObject(_ object: S3ObjectRecord, segments: [S3ObjectSegment]) async throws -> [FileKey] {
         try await withConnection(transaction: true) { connection in
-            let replaced = try Self.dropObject(connection, bucket: object.bucket, key: object.key)
-            try Self.insertObject(connection, object, segments: segments)
-            return replaced ?? []
+            try Self.replaceObject(connection, object, segments: segments)
         }
     }
 
@@ -60,10 +58,7 @@ extension MySQLMetadataStore: S3Catalog {
             } catch let error as MySQLError where error.isDuplicateKey {
                 throw MetadataError.fileAlreadyExists(upload.file.key)
             }
-            let replaced = try Self.dropObject(connection, bucket: object.bucket, key: object.key)
-            let segment = S3ObjectSegment(fileKey: upload.file.key, offset: 0, sizeBytes: upload.file.sizeBytes)
-            try Self.insertObject(connection, object, segments: [segment])
-            return replaced ?? []
+            return try Self.replaceObject(connection, object, segments: [S3ObjectSegment(wholeFile: upload.file)])
         }
     }
 
@@ -184,8 +179,7 @@ extension MySQLMetadataStore: S3Catalog {
     ) async throws -> [FileKey]? {
         try await withConnection(transaction: true) { connection in
             guard let partFiles = try Self.dropUpload(connection, uploadID) else { return nil }
-            let replaced = try Self.dropObject(connection, bucket: object.bucket, key: object.key) ?? []
-            try Self.insertObject(connection, object, segments: segments)
+            let replaced = try Self.replaceObject(connection, object, segments: segments)
             let kept = Set(segments.map(\.fileKey))
             return partFiles.filter { !kept.contains($0) } + replaced
         }
@@ -207,6 +201,15 @@ extension MySQLMetadataStore: S3Catalog {
     // MARK: - within a transaction
 
     /// Removes an object and its segments; returns their files, or nil when there was no such object.
+    /// Records `object` in place of any of its name; returns the files the replaced one held.
+    private static func replaceObject(
+        _ connection: MySQLConnection, _ object: S3ObjectRecord, segments: [S3ObjectSegment]
+    ) throws -> [FileKey] {
+        let replaced = try dropObject(connection, bucket: object.bucket, key: object.key) ?? []
+        try insertObject(connection, object, segments: segments)
+        return replaced
+    }
+
     private static func dropObject(_ connection: MySQLConnection, bucket: String, key: String) throws -> [FileKey]? {
         let binds: [MySQLValue] = [.text(bucket), .text(key)]
         guard try !connection.query("SELECT 1 FROM s3_objects WHERE bucket = ? AND object_key = ? FOR UPDATE", binds).isEmpty

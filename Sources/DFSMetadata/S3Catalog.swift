@@ -117,6 +117,11 @@ public struct S3ObjectSegment: Sendable, Equatable {
         self.offset = offset
         self.sizeBytes = sizeBytes
     }
+
+    /// The only segment of a single-part object: all of `file`.
+    public init(wholeFile file: FileRecord) {
+        self.init(fileKey: file.key, offset: 0, sizeBytes: file.sizeBytes)
+    }
 }
 
 public struct S3StoredObject: Sendable, Equatable {

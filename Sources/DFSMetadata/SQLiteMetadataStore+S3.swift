@@ -43,14 +43,15 @@ extension SQLiteMetadataStore: S3Catalog {
     // MARK: - objects
 
     public func putObject(_ object: S3ObjectRecord, segments: [S3ObjectSegment]) async throws -> [FileKey] {
-        let recording = ObjectRecording(object: object, segments: segments, upload: nil)
-        try await objectCommits.submit(recording, committingWith: { [self] batch in await self.commitObjects(batch) })
-        return recording.replaced.withLock { $0 }
+        try await commit(ObjectRecording(object: object, segments: segments, upload: nil))
     }
 
     public func putObject(_ object: S3ObjectRecord, recordingUpload upload: UploadRecord) async throws -> [FileKey] {
-        let segment = S3ObjectSegment(fileKey: upload.file.key, offset: 0, sizeBytes: upload.file.sizeBytes)
-        let recording = ObjectRecording(object: object, segments: [segment], upload: upload)
+        try await commit(ObjectRecording(object: object, segments: [S3ObjectSegment(wholeFile: upload.file)], upload: upload))
+    }
+
+    /// Waits for `recording`'s group commit; returns the files of the object it replaced.
+    private func commit(_ recording: ObjectRecording) async throws -> [FileKey] {
         try await objectCommits.submit(recording, committingWith: { [self] batch in await self.commitObjects(batch) })
         return recording.replaced.withLock { $0 }
     }
@@ -59,9 +60,8 @@ extension SQLiteMetadataStore: S3Catalog {
     private func commitObjects(_ batch: [ObjectRecording]) async -> [Result<Void, any Error>] {
         await commitEach(batch) { recording in
             if let upload = recording.upload { try await self.insert(upload) }
-            let replaced = try await self.dropObject(bucket: recording.object.bucket, key: recording.object.key)
-            try await self.insertObject(recording.object, segments: recording.segments)
-            recording.replaced.withLock { $0 = replaced ?? [] }
+            let replaced = try await self.replaceObject(recording.object, segments: recording.segments)
+            recording.replaced.withLock { $0 = replaced }
         }
     }
 
@@ -194,8 +194,7 @@ extension SQLiteMetadataStore: S3Catalog {
     ) async throws -> [FileKey]? {
         try await serialized(transaction: true) {
             guard let partFiles = try await self.dropUpload(uploadID) else { return nil }
-            let replaced = try await self.dropObject(bucket: object.bucket, key: object.key) ?? []
-            try await self.insertObject(object, segments: segments)
+            let replaced = try await self.replaceObject(object, segments: segments)
             let kept = Set(segments.map(\.fileKey))
             return partFiles.filter { !kept.contains($0) } + replaced
         }
@@ -217,6 +216,13 @@ extension SQLiteMetadataStore: S3Catalog {
     // MARK: - within a transaction
 
     /// Removes an object and its segments; returns their files, or nil when there was no such object.
+    /// Records `object` in place of any of its name; returns the files the replaced one held.
+    private func replaceObject(_ object: S3ObjectRecord, segments: [S3ObjectSegment]) async throws -> [FileKey] {
+        let replaced = try await dropObject(bucket: object.bucket, key: object.key) ?? []
+        try await insertObject(object, segments: segments)
+        return replaced
+    }
+
     private func dropObject(bucket: String, key: String) async throws -> [FileKey]? {
         let binds: [SQLiteData] = [.text(bucket), .text(key)]
         guard try await !self.run("SELECT 1 FROM s3_objects WHERE bucket = ? AND object_key = ?", binds).isEmpty else {

@@ -21,7 +21,7 @@ extension S3RequestVerifier {
         guard let colon = fields.lastIndex(of: ":"), colon != fields.startIndex else {
             throw S3AuthError.invalidArgument("AWS authorization header is invalid.  Expected AwsAccessKeyId:signature")
         }
-        let credential = try credentialVersion2(String(fields[..<colon]))
+        let credential = try credential(accessKeyID: String(fields[..<colon]))
         // With `x-amz-date` (signed among the x-amz-* headers) the date line of the string to sign is empty.
         let amzDate = request.firstValue(of: "x-amz-date")
         guard let dateText = amzDate ?? request.firstValue(of: "date"),
@@ -54,17 +54,12 @@ extension S3RequestVerifier {
         guard let expires = Int64(expiresText) else {
             throw S3AuthError.accessDenied("Expires must be a whole number of seconds since 1970-01-01 UTC")
         }
-        let credential = try credentialVersion2(keyID)
+        let credential = try credential(accessKeyID: keyID)
         guard now().timeIntervalSince1970 <= TimeInterval(expires) else { throw S3AuthError.requestExpired() }
         let payload = try Self.payloadVersion2(request)
         let stringToSign = Self.stringToSignVersion2(request, dateLine: expiresText, query: query)
         try Self.checkSignatureVersion2(signature, of: stringToSign, secret: credential.secretAccessKey)
         return S3Authentication(signatureVersion2: credential, payload: payload)
-    }
-
-    private func credentialVersion2(_ accessKeyID: String) throws -> S3Credential {
-        guard let credential = credentialsByKeyID[accessKeyID] else { throw S3AuthError.invalidAccessKeyId() }
-        return credential
     }
 
     /// What covers the body: nothing beyond `Content-MD5` (checked by the caller), or a hex `x-amz-content-sha256`.

@@ -7,7 +7,7 @@ import Foundation
 public struct S3RequestVerifier: Sendable {
     public let region: String
     public let clockSkewLimit: Duration
-    let credentialsByKeyID: [String: S3Credential]
+    private let credentialsByKeyID: [String: S3Credential]
     let now: @Sendable () -> Date
     private let signingKeys = SigningKeyCache()
 
@@ -168,9 +168,12 @@ public struct S3RequestVerifier: Sendable {
     // MARK: - Shared steps
 
     private func credential(for scope: CredentialScope) throws -> S3Credential {
-        guard let credential = credentialsByKeyID[String(scope.accessKeyID)] else {
-            throw S3AuthError.invalidAccessKeyId()
-        }
+        try credential(accessKeyID: String(scope.accessKeyID))
+    }
+
+    /// The key `accessKeyID` names, for either signature version.
+    func credential(accessKeyID: String) throws -> S3Credential {
+        guard let credential = credentialsByKeyID[accessKeyID] else { throw S3AuthError.invalidAccessKeyId() }
         return credential
     }
 

@@ -120,15 +120,11 @@ struct RebalanceLoop: Service {
             do {
                 switch step {
                 case .copy(let target, let source):
-                    guard let endpoint = await prober.scoreboard.score(of: target)?.endpoint,
-                        try await mover.copy(file.key, to: endpoint, preferring: source)
-                    else { return done }
+                    guard try await copy(file.key, to: target, from: source, replacing: nil) else { return done }
                 case .retire(let node):
                     guard try await retire(file.key, on: node) else { return done }
                 case .move(let source, let target):
-                    guard let endpoint = await prober.scoreboard.score(of: target)?.endpoint,
-                        try await mover.copy(file.key, to: endpoint, preferring: source, replacing: source)
-                    else { return done }
+                    guard try await copy(file.key, to: target, from: source, replacing: source) else { return done }
                     try await deleteRetired(file.key, on: source)
                 }
                 done += 1
@@ -143,6 +139,13 @@ struct RebalanceLoop: Service {
             logger.info("rebalanced a file", metadata: ["file_key": "\(file.key)", "steps": "\(steps)"])
         }
         return done
+    }
+
+    /// Makes a verified copy on `target` (in place of `replacing`'s, when given); false when the target is unknown
+    /// or the file was deleted meanwhile.
+    private func copy(_ key: FileKey, to target: NodeID, from source: NodeID?, replacing: NodeID?) async throws -> Bool {
+        guard let endpoint = await prober.scoreboard.score(of: target)?.endpoint else { return false }
+        return try await mover.copy(key, to: endpoint, preferring: source, replacing: replacing)
     }
 
     /// Stops counting the copy on `node` (downloads no longer choose it), then deletes it there; a node that cannot

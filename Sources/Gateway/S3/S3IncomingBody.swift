@@ -197,28 +197,41 @@ struct BodyDigests: Sendable {
     /// The largest body hashed where it arrives.
     static let inlineLimit: Int64 = 4 << 20
 
-    private var md5 = S3MD5()
-    private var checksummers: [S3Checksummer]
-    /// Set for a large body or one of unknown length: the hashing happens there.
+    /// The hashes of a small body, or nil when `parallel` computes them.
+    private var inline: BodyHashes?
     private let parallel: ParallelDigests?
 
     init(checksummers: [S3Checksummer], length: Int64?) {
         let isSmall = length.map { $0 <= Self.inlineLimit } ?? false
-        self.checksummers = isSmall ? checksummers : []
+        inline = isSmall ? BodyHashes(checksummers: checksummers) : nil
         parallel = isSmall ? nil : ParallelDigests(checksummers: checksummers)
     }
 
     mutating func feed(_ chunk: ByteBuffer) async {
         if let parallel { return await parallel.feed(chunk) }
-        md5.update(chunk)
-        for index in checksummers.indices { checksummers[index].update(chunk) }
+        inline?.update(chunk)
     }
 
     /// The MD5 and the checksummers once every byte fed has been hashed.
     func finish() async -> ([UInt8], [S3Checksummer]) {
         if let parallel { return await parallel.finish() }
-        return (md5.finalize(), checksummers)
+        return inline!.finish()
     }
+}
+
+/// MD5 and the requested checksums of a body, updated chunk by chunk.
+struct BodyHashes: Sendable {
+    private var md5 = S3MD5()
+    private var checksummers: [S3Checksummer]
+
+    init(checksummers: [S3Checksummer]) { self.checksummers = checksummers }
+
+    mutating func update(_ chunk: ByteBuffer) {
+        md5.update(chunk)
+        for index in checksummers.indices { checksummers[index].update(chunk) }
+    }
+
+    func finish() -> ([UInt8], [S3Checksummer]) { (md5.finalize(), checksummers) }
 }
 
 /// MD5 and the checksums computed on a task of their own beside the upload path's SHA-256. At most `bufferLimit`
@@ -236,14 +249,12 @@ final class ParallelDigests: Sendable {
         self.bufferLimit = bufferLimit
         let waiting = self.waiting
         result = Task {
-            var md5 = S3MD5()
-            var checksummers = checksummers
+            var hashes = BodyHashes(checksummers: checksummers)
             for await chunk in stream {
-                md5.update(chunk)
-                for index in checksummers.indices { checksummers[index].update(chunk) }
+                hashes.update(chunk)
                 waiting.value.subtract(chunk.readableBytes, ordering: .relaxed)
             }
-            return (md5.finalize(), checksummers)
+            return hashes.finish()
         }
     }
 
