@@ -114,4 +114,29 @@ struct WatchedSourceTests {
         for _ in 0..<100 where !source.wasAbandoned { try await Task.sleep(for: .milliseconds(10)) }
         #expect(source.wasAbandoned)
     }
+
+    /// A source whose reads never suspend (a fake node's body from memory) lets the pump read ahead as fast as the
+    /// consumer takes chunks: a pump woken for the wrong slot once overwrote a chunk not yet taken (one 1,000-byte
+    /// chunk of 50 lost, seen once in CI). The race is narrow, so this drains many sources from competing tasks;
+    /// the debug build's assertion in `deliver` also stops any overwrite where it happens.
+    @Test("sources read ahead from memory hand over every chunk, in order, under competing readers")
+    func readAheadLosesNoChunk() async {
+        let lost = await withTaskGroup(of: Int.self) { group in
+            for reader in 0..<4 {
+                group.addTask {
+                    var lost = 0
+                    for _ in 0..<300 {
+                        let chunks = (0..<50).map { ByteBuffer(integer: UInt16($0 + reader)) }
+                        let watched = WatchedSource(AnyByteStream(chunks: chunks).makeAsyncIterator(), stallTimeout: .seconds(30))
+                        var seen: [ByteBuffer] = []
+                        while case .chunk(let buffer) = await watched.next() { seen.append(buffer) }
+                        if seen != chunks { lost += 1 }
+                    }
+                    return lost
+                }
+            }
+            return await group.reduce(0, +)
+        }
+        #expect(lost == 0)
+    }
 }

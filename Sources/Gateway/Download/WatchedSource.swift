@@ -106,19 +106,16 @@ final class WatchedSource: Sendable {
         if let ready = takeReady() { return ready }
         return await withTaskCancellationHandler {
             await withCheckedContinuation { (consumer: CheckedContinuation<Outcome, Never>) in
-                let immediate = state.withLock { hand -> Outcome? in
-                    if let ready = hand.ready {
-                        hand.ready = nil
-                        return ready
-                    }
-                    if hand.closed { return .failed(CancellationError()) }
+                let immediate = state.withLock { hand -> HandOver.Taken? in
+                    if let taken = hand.takeReady() { return taken }
+                    if hand.closed { return (.failed(CancellationError()), hand.takeProducer()) }
                     hand.consumer = consumer
                     hand.waitingSince = watched ? ContinuousClock.now : nil
                     return nil
                 }
                 if let immediate {
-                    resumeProducer()
-                    consumer.resume(returning: immediate)
+                    immediate.producer?.resume()
+                    consumer.resume(returning: immediate.outcome)
                 }
             }
         } onCancel: {
@@ -140,35 +137,34 @@ final class WatchedSource: Sendable {
     }
 
     private func takeReady() -> Outcome? {
-        let ready = state.withLock { hand -> Outcome? in
-            defer { hand.ready = nil }
-            return hand.ready
-        }
-        if ready != nil { resumeProducer() }
-        return ready
+        guard let taken = state.withLock({ $0.takeReady() }) else { return nil }
+        taken.producer?.resume()
+        return taken.outcome
     }
 
-    private func resumeProducer() {
-        state.withLock { $0.takeProducer() }?.resume()
-    }
-
-    /// Waits until the consumer took the chunk read ahead; false once the source is closed.
+    /// Waits until the consumer took the chunk read ahead; false once the source is closed. Woken with the slot
+    /// still full (which `HandOver.takeReady` is there to prevent), it waits again rather than read over a chunk.
     private static func slotIsFree(_ state: SharedHandOver) async -> Bool {
-        await withCheckedContinuation { (producer: CheckedContinuation<Void, Never>) in
-            let free = state.withLock { hand -> Bool in
-                if hand.closed || hand.ready == nil { return true }
-                hand.producer = producer
-                return false
+        while true {
+            await withCheckedContinuation { (producer: CheckedContinuation<Void, Never>) in
+                let free = state.withLock { hand -> Bool in
+                    if hand.closed || hand.ready == nil { return true }
+                    hand.producer = producer
+                    return false
+                }
+                if free { producer.resume() }
             }
-            if free { producer.resume() }
+            let (closed, full) = state.withLock { ($0.closed, $0.ready != nil) }
+            if closed || Task.isCancelled { return false }
+            if !full { return true }
         }
-        return state.withLock { !$0.closed } && !Task.isCancelled
     }
 
     private static func deliver(_ outcome: Outcome, to state: SharedHandOver) {
         let consumer = state.withLock { hand -> CheckedContinuation<Outcome, Never>? in
             guard !hand.closed else { return nil }
             if let consumer = hand.takeConsumer() { return consumer }
+            assert(hand.ready == nil, "the pump read ahead into a slot still holding a chunk")
             hand.ready = outcome
             return nil
         }
@@ -195,6 +191,17 @@ private struct HandOver {
             waitingSince = nil
         }
         return consumer
+    }
+
+    typealias Taken = (outcome: WatchedSource.Outcome, producer: CheckedContinuation<Void, Never>?)
+
+    /// Takes the chunk read ahead together with the pump waiting for that very slot, in one step. Waking the pump
+    /// in a second step could wake one that meanwhile read the next chunk and waits for the slot again: it would
+    /// read ahead once more and overwrite that chunk (one chunk lost from the middle of a download).
+    mutating func takeReady() -> Taken? {
+        guard let outcome = ready else { return nil }
+        ready = nil
+        return (outcome, takeProducer())
     }
 
     mutating func takeProducer() -> CheckedContinuation<Void, Never>? {
