@@ -38,6 +38,9 @@ public struct Migration: Sendable, Equatable {
             sql: String(decoding: PackageResources._04_sqlite_node_state_sql, as: UTF8.self)),
         Migration(
             version: 5, name: "005_sqlite_s3.sql", sql: String(decoding: PackageResources._05_sqlite_s3_sql, as: UTF8.self)),
+        Migration(
+            version: 6, name: "006_sqlite_multipart_checksum_type.sql",
+            sql: String(decoding: PackageResources._06_sqlite_multipart_checksum_type_sql, as: UTF8.self)),
     ]
 
     /// MySQL's migrations, in order, numbered like SQLite's. A new file in schema/mysql must be listed here (a test checks).
@@ -56,6 +59,9 @@ public struct Migration: Sendable, Equatable {
             sql: String(decoding: PackageResources._04_mysql_node_state_sql, as: UTF8.self)),
         Migration(
             version: 5, name: "005_mysql_s3.sql", sql: String(decoding: PackageResources._05_mysql_s3_sql, as: UTF8.self)),
+        Migration(
+            version: 6, name: "006_mysql_multipart_checksum_type.sql",
+            sql: String(decoding: PackageResources._06_mysql_multipart_checksum_type_sql, as: UTF8.self)),
     ]
 }
 

@@ -104,12 +104,13 @@ extension MySQLMetadataStore: S3Catalog {
             try connection.update(
                 """
                 INSERT INTO s3_multipart_uploads (upload_id, bucket, object_key, initiated_at, content_type, metadata_json,
-                    checksum_algorithm) VALUES (?, ?, ?, ?, ?, ?, ?)
+                    checksum_algorithm, checksum_type) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                 """,
                 [
                     .text(upload.uploadID), .text(upload.bucket), .text(upload.key),
                     Self.time(upload.initiatedAt), .text(upload.contentType),
                     .text(S3CatalogJSON.encode(upload.metadata)), upload.checksumAlgorithm.map(MySQLValue.text) ?? .null,
+                    upload.checksumType.map(MySQLValue.text) ?? .null,
                 ])
         }
     }
@@ -297,7 +298,7 @@ extension MySQLMetadataStore: S3Catalog {
             uploadID: try text(row, "upload_id"), bucket: try text(row, "bucket"), key: try text(row, "object_key"),
             initiatedAt: try date(row, "initiated_at"), contentType: try text(row, "content_type"),
             metadata: S3CatalogJSON.decode(try text(row, "metadata_json")),
-            checksumAlgorithm: row["checksum_algorithm"])
+            checksumAlgorithm: row["checksum_algorithm"], checksumType: row["checksum_type"])
     }
 
     static func partRecord(_ row: MySQLRow) throws -> S3PartRecord {

@@ -143,10 +143,12 @@ public struct S3MultipartUpload: Sendable, Equatable {
     public var contentType: String
     public var metadata: [String: String]
     public var checksumAlgorithm: String?
+    /// `COMPOSITE` or `FULL_OBJECT` (`x-amz-checksum-type`), with an algorithm only.
+    public var checksumType: String?
 
     public init(
         uploadID: String, bucket: String, key: String, initiatedAt: Date, contentType: String, metadata: [String: String],
-        checksumAlgorithm: String? = nil
+        checksumAlgorithm: String? = nil, checksumType: String? = nil
     ) {
         self.uploadID = uploadID
         self.bucket = bucket
@@ -155,6 +157,7 @@ public struct S3MultipartUpload: Sendable, Equatable {
         self.contentType = contentType
         self.metadata = metadata
         self.checksumAlgorithm = checksumAlgorithm
+        self.checksumType = checksumType
     }
 }
 

@@ -118,12 +118,13 @@ extension SQLiteMetadataStore: S3Catalog {
             try await self.run(
                 """
                 INSERT INTO s3_multipart_uploads (upload_id, bucket, object_key, initiated_at, content_type, metadata_json,
-                    checksum_algorithm) VALUES (?, ?, ?, ?, ?, ?, ?)
+                    checksum_algorithm, checksum_type) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                 """,
                 [
                     .text(upload.uploadID), .text(upload.bucket), .text(upload.key),
                     .text(MetadataTime.format(upload.initiatedAt)), .text(upload.contentType),
                     .text(S3CatalogJSON.encode(upload.metadata)), upload.checksumAlgorithm.map(SQLiteData.text) ?? .null,
+                    upload.checksumType.map(SQLiteData.text) ?? .null,
                 ])
         }
     }
@@ -296,7 +297,7 @@ extension SQLiteMetadataStore: S3Catalog {
             uploadID: try text(row, "upload_id"), bucket: try text(row, "bucket"), key: try text(row, "object_key"),
             initiatedAt: try date(row, "initiated_at"), contentType: try text(row, "content_type"),
             metadata: S3CatalogJSON.decode(try text(row, "metadata_json")),
-            checksumAlgorithm: row.column("checksum_algorithm")?.string)
+            checksumAlgorithm: row.column("checksum_algorithm")?.string, checksumType: row.column("checksum_type")?.string)
     }
 
     static func partRecord(_ row: SQLiteRow) throws -> S3PartRecord {

@@ -157,9 +157,12 @@ struct S3CatalogConformanceTests {
                 try await catalog.createMultipartUpload(
                     S3MultipartUpload(
                         uploadID: id, bucket: "b", key: name, initiatedAt: time.addingTimeInterval(id == "u3" ? 100 : 0),
-                        contentType: "application/zip", metadata: ["x-amz-meta-a": "1"], checksumAlgorithm: "CRC32"))
+                        contentType: "application/zip", metadata: ["x-amz-meta-a": "1"], checksumAlgorithm: "CRC32",
+                        checksumType: id == "u1" ? "FULL_OBJECT" : nil))
             }
             #expect(try await catalog.multipartUpload("u1")?.checksumAlgorithm == "CRC32")
+            #expect(try await catalog.multipartUpload("u1")?.checksumType == "FULL_OBJECT")
+            #expect(try await catalog.multipartUpload("u2")?.checksumType == nil)
             #expect(
                 try await catalog.multipartUploads(bucket: "b", prefix: "", afterKey: nil, afterUploadID: nil, limit: 10).map(
                     \.uploadID) == ["u1", "u2", "u3"])

@@ -288,6 +288,12 @@ def local_checksum(algorithm, data):
     raise ValueError(algorithm)
 
 
+def composite_checksum(algorithm, parts):
+    """A multipart object's COMPOSITE checksum: the checksum of the parts' raw checksums, then -N."""
+    raw = b"".join(base64.b64decode(local_checksum(algorithm, part)) for part in parts)
+    return f"{local_checksum(algorithm, raw)}-{len(parts)}"
+
+
 def md5_etag(data):
     return f'"{hashlib.md5(data).hexdigest()}"'
 
@@ -417,6 +423,7 @@ def boto3_checks(report, args, work):
         boto3_listing_checks(report, s3, bucket)
         boto3_copy_and_delete_checks(report, s3, bucket)
         boto3_multipart_checks(report, args, s3, bucket, work)
+        boto3_multipart_checksum_checks(report, s3, bucket, work)
         boto3_auth_checks(report, args, factory, s3, bucket, work)
         boto3_bucket_delete_checks(report, s3, bucket)
     finally:
@@ -803,6 +810,77 @@ def boto3_multipart_checks(report, args, s3, bucket, work):
         expect_equal(sha256_file(target), sha256_file(source), "SHA-256")
         expect(s3.head_object(Bucket=bucket, Key="multipart/transfer.bin")["ETag"].endswith('-4"'),
                "the ETag does not name 4 parts")
+
+
+def boto3_multipart_checksum_checks(report, s3, bucket, work):
+    """Multipart objects' checksums: COMPOSITE (s3transfer's default CRC32) and FULL_OBJECT (a whole-object CRC the
+    client gives, or CRC64NVME), each checked against values computed here from the bytes."""
+    data = os.urandom(12 * MIB + 333)
+    parts = [data[start:start + 5 * MIB] for start in range(0, len(data), 5 * MIB)]
+    source = write_file(work / "boto3-checksums.bin", data)
+    config = TransferConfig(multipart_threshold=5 * MIB, multipart_chunksize=5 * MIB, max_concurrency=3)
+    composite_key = "multipart/composite.bin"
+    with report.check("boto3: upload_file's default multipart CRC32 is COMPOSITE, crc32(part CRC32s)-N, on head and get"):
+        s3.upload_file(str(source), bucket, composite_key, Config=config)
+        expected = composite_checksum("CRC32", parts)
+        head = s3.head_object(Bucket=bucket, Key=composite_key, ChecksumMode="ENABLED")
+        expect_equal(head.get("ChecksumCRC32"), expected, "ChecksumCRC32 of head_object")
+        expect_equal(head.get("ChecksumType"), "COMPOSITE", "ChecksumType of head_object")
+        got = s3.get_object(Bucket=bucket, Key=composite_key, ChecksumMode="ENABLED")
+        expect_equal(got["Body"].read(), data, "body")
+        expect_equal(got.get("ChecksumCRC32"), expected, "ChecksumCRC32 of get_object")
+    with report.check("boto3: a whole-object CRC32 given to upload_file is checked at completion and kept (FULL_OBJECT)"):
+        whole = local_checksum("CRC32", data)
+        s3.upload_file(str(source), bucket, "multipart/full.bin", Config=config, ExtraArgs={"ChecksumCRC32": whole})
+        head = s3.head_object(Bucket=bucket, Key="multipart/full.bin", ChecksumMode="ENABLED")
+        expect_equal(head.get("ChecksumCRC32"), whole, "ChecksumCRC32 of head_object")
+        expect_equal(head.get("ChecksumType"), "FULL_OBJECT", "ChecksumType of head_object")
+        got = s3.get_object(Bucket=bucket, Key="multipart/full.bin", ChecksumMode="ENABLED")
+        expect_equal(got["Body"].read(), data, "body")  # botocore checks the whole CRC32 as it reads
+    with report.check("boto3: a wrong whole-object CRC32 fails the completion with BadDigest and stores nothing"):
+        wrong = local_checksum("CRC32", b"not these bytes")
+        try:
+            s3.upload_file(str(source), bucket, "multipart/wrong-full.bin", Config=config,
+                           ExtraArgs={"ChecksumCRC32": wrong})
+            raise CheckFailed("the upload with a wrong whole-object CRC32 succeeded")
+        except boto3.exceptions.S3UploadFailedError as error:
+            expect("BadDigest" in str(error), f"error {shorten(str(error))}")
+        status, _, _ = error_of(lambda: s3.head_object(Bucket=bucket, Key="multipart/wrong-full.bin"))
+        expect_equal(status, 404, "head_object of the refused object")
+    with report.check("boto3: CRC64NVME multipart is FULL_OBJECT by default; parts listed with their CRC64NVME"):
+        key = "multipart/crc64nvme.bin"
+        created = s3.create_multipart_upload(Bucket=bucket, Key=key, ChecksumAlgorithm="CRC64NVME")
+        expect_equal((created.get("ChecksumAlgorithm"), created.get("ChecksumType")), ("CRC64NVME", "FULL_OBJECT"),
+                     "algorithm and type answered by create_multipart_upload")
+        upload_id = created["UploadId"]
+        done = []
+        for number, part in enumerate(parts, start=1):
+            answer = s3.upload_part(Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=part,
+                                    ChecksumAlgorithm="CRC64NVME")
+            expect_equal(answer.get("ChecksumCRC64NVME"), local_checksum("CRC64NVME", part), f"part {number}")
+            done.append({"PartNumber": number, "ETag": answer["ETag"], "ChecksumCRC64NVME": answer["ChecksumCRC64NVME"]})
+        listed = s3.list_parts(Bucket=bucket, Key=key, UploadId=upload_id)
+        expect_equal([item.get("ChecksumCRC64NVME") for item in listed["Parts"]],
+                     [local_checksum("CRC64NVME", part) for part in parts], "part checksums listed")
+        expect_equal(listed.get("ChecksumType"), "FULL_OBJECT", "ChecksumType of list_parts")
+        answer = s3.complete_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id,
+                                              MultipartUpload={"Parts": done})
+        expect_equal(answer.get("ChecksumCRC64NVME"), local_checksum("CRC64NVME", data), "CRC64NVME of the whole object")
+        got = s3.get_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED")
+        expect_equal(got["Body"].read(), data, "body")
+    with report.check("boto3: a part sent with another algorithm than the upload's is refused"):
+        upload_id = s3.create_multipart_upload(Bucket=bucket, Key="multipart/mixed.bin", ChecksumAlgorithm="SHA256")[
+            "UploadId"]
+        status, code, _ = error_of(lambda: s3.upload_part(Bucket=bucket, Key="multipart/mixed.bin", UploadId=upload_id,
+                                                          PartNumber=1, Body=b"x" * 1024, ChecksumAlgorithm="CRC32"))
+        expect_equal((status, code), (400, "InvalidRequest"), "status and code")
+        s3.abort_multipart_upload(Bucket=bucket, Key="multipart/mixed.bin", UploadId=upload_id)
+    with report.check("boto3: a copy of a COMPOSITE object carries the CRC32 of its whole bytes"):
+        s3.copy_object(Bucket=bucket, Key="multipart/composite-copy.bin",
+                       CopySource={"Bucket": bucket, "Key": composite_key})
+        head = s3.head_object(Bucket=bucket, Key="multipart/composite-copy.bin", ChecksumMode="ENABLED")
+        expect_equal(head.get("ChecksumCRC32"), local_checksum("CRC32", data), "ChecksumCRC32 of the copy")
+    source.unlink()
 
 
 def answer_text(answer):

@@ -12,22 +12,36 @@ struct S3BodyExpectations: Sendable {
     var contentMD5: [UInt8]?
     /// Algorithm -> base64 value from a header; nil for a checksum that comes as a trailer.
     var checksums: [S3ChecksumAlgorithm: String?] = [:]
+    /// Also computed and recorded, with nothing to check it against: the algorithm a multipart upload announced,
+    /// for a part sent without it, or a copy's of a composite checksum (which no byte of the copy can prove).
+    var computed: Set<S3ChecksumAlgorithm> = []
     var payloadSHA256: SHA256Digest?
     var mode: S3PayloadMode
     var decodedLength: Int64?
     var announcedTrailers: [String] = []
+
+    /// Forgets the checksums sent as headers (trailers stay: they can only describe the body).
+    mutating func dropHeaderChecksums() {
+        checksums = checksums.filter { $0.value == nil }
+    }
 
     /// A copy's bytes: the source's checksums must hold again, which proves the copy read what was stored.
     init(copyOf object: S3ObjectRecord) {
         mode = .unsigned
         decodedLength = object.sizeBytes
         for (name, value) in object.checksums {
-            if let algorithm = S3ChecksumAlgorithm(rawValue: name) { checksums[algorithm] = .some(value) }
+            guard let algorithm = S3ChecksumAlgorithm(rawValue: name) else { continue }
+            if S3ChecksumType(ofValue: value) == .composite {
+                computed.insert(algorithm)
+            } else {
+                checksums[algorithm] = .some(value)
+            }
         }
     }
 
-    /// Reads the headers of a PUT or UploadPart.
-    init(_ request: S3Request, mode: S3PayloadMode) throws {
+    /// Reads the headers of a PUT or UploadPart; `required` is the algorithm of the multipart upload a part belongs
+    /// to: a part with another algorithm is refused, one with none gets it computed.
+    init(_ request: S3Request, mode: S3PayloadMode, required: S3ChecksumAlgorithm? = nil) throws {
         self.mode = mode
         if let md5 = request.header("content-md5") {
             guard let bytes = Data(base64Encoded: md5), bytes.count == 16 else {
@@ -49,6 +63,14 @@ struct S3BodyExpectations: Sendable {
         }
         if checksums.count > 1 {
             throw S3Error.invalidRequest("Expecting a single x-amz-checksum- header. Multiple checksum types are not allowed.")
+        }
+        if let required {
+            if let sent = checksums.keys.first, sent != required {
+                throw S3Error.invalidRequest(
+                    "Checksum Type mismatch occurred, expected checksum Type: \(required.rawValue.lowercased()), actual checksum Type: \(sent.rawValue.lowercased())"
+                )
+            }
+            if checksums.isEmpty { computed.insert(required) }
         }
         if case .sha256(let hex) = mode { payloadSHA256 = SHA256Digest(hex: hex) }
         if mode.isChunked {
@@ -86,7 +108,7 @@ final class S3BodyReceipt: Sendable {
 struct S3IncomingBody<Base: AsyncSequence & Sendable>: AsyncSequence, Sendable where Base.Element == ByteBuffer {
     typealias Element = ByteBuffer
     let base: Base
-    let expectations: S3BodyExpectations
+    var expectations: S3BodyExpectations
     /// The request's, for chunk signatures; nil for bytes that come from a stored object (a copy).
     let authentication: S3Authentication?
     let receipt: S3BodyReceipt
@@ -99,7 +121,8 @@ struct S3IncomingBody<Base: AsyncSequence & Sendable>: AsyncSequence, Sendable w
                     mode: expectations.mode, authentication: authentication, declaredDecodedLength: expectations.decodedLength,
                     announcedTrailers: expectations.announcedTrailers) : nil,
             digests: BodyDigests(
-                checksummers: expectations.checksums.keys.map(S3Checksummer.init), length: expectations.decodedLength))
+                checksummers: Set(expectations.checksums.keys).union(expectations.computed).map(S3Checksummer.init),
+                length: expectations.decodedLength))
     }
 
     struct Iterator: AsyncIteratorProtocol {
@@ -158,7 +181,11 @@ struct S3IncomingBody<Base: AsyncSequence & Sendable>: AsyncSequence, Sendable w
             for checksummer in checksummers {
                 let algorithm = checksummer.algorithm
                 let computed = checksummer.finalize()
-                guard let expected = expectations.checksums[algorithm]! ?? trailers[algorithm.headerName] else {
+                guard let announced = expectations.checksums[algorithm] else {
+                    verified[algorithm.rawValue] = computed
+                    continue
+                }
+                guard let expected = announced ?? trailers[algorithm.headerName] else {
                     throw refuse(S3Error.invalidRequest("the announced trailer \(algorithm.headerName) did not arrive"))
                 }
                 guard expected == computed else {

@@ -176,15 +176,55 @@ struct S3Objects: Sendable {
 
     // MARK: - multipart uploads
 
+    /// The checksum a multipart upload announces (`x-amz-checksum-algorithm`, `x-amz-checksum-type`): every part
+    /// gets that algorithm's checksum, and the object at completion the composite or full-object one made from them.
+    struct AnnouncedChecksum: Equatable {
+        var algorithm: S3ChecksumAlgorithm
+        var type: S3ChecksumType
+
+        /// nil when no algorithm is announced; refuses what S3 refuses (a type without an algorithm, a full-object
+        /// SHA, a composite CRC64NVME).
+        init?(algorithm: String?, type: String?) throws {
+            guard let algorithm else {
+                if type != nil { throw S3Error.invalidRequest("x-amz-checksum-type needs x-amz-checksum-algorithm") }
+                return nil
+            }
+            guard let known = S3ChecksumAlgorithm(rawValue: algorithm.uppercased()) else {
+                throw S3Error.invalidRequest("Checksum algorithm \(algorithm) is not supported")
+            }
+            let chosen: S3ChecksumType
+            if let type {
+                guard let named = S3ChecksumType(rawValue: type.uppercased()) else {
+                    throw S3Error.invalidRequest("Value for x-amz-checksum-type header is invalid.")
+                }
+                chosen = named
+            } else {
+                chosen = S3ChecksumType.defaultType(for: known)
+            }
+            guard chosen.supports(known) else {
+                throw S3Error.invalidRequest(
+                    "The \(known.rawValue) checksum algorithm does not support the \(chosen.rawValue) checksum type.")
+            }
+            self.algorithm = known
+            self.type = chosen
+        }
+
+        init?(_ upload: S3MultipartUpload) {
+            guard let algorithm = upload.checksumAlgorithm.flatMap(S3ChecksumAlgorithm.init(rawValue:)) else { return nil }
+            self.algorithm = algorithm
+            type = upload.checksumType.flatMap(S3ChecksumType.init(rawValue:)) ?? .defaultType(for: algorithm)
+        }
+    }
+
     func createMultipartUpload(
-        bucket: String, key: String, contentType: String, metadata: [String: String], checksumAlgorithm: String?
+        bucket: String, key: String, contentType: String, metadata: [String: String], checksum: AnnouncedChecksum?
     ) async throws -> String {
         try await requireBucket(bucket)
         let uploadID = Self.newUploadID()
         try await catalog.createMultipartUpload(
             S3MultipartUpload(
                 uploadID: uploadID, bucket: bucket, key: key, initiatedAt: Date(), contentType: contentType,
-                metadata: metadata, checksumAlgorithm: checksumAlgorithm))
+                metadata: metadata, checksumAlgorithm: checksum?.algorithm.rawValue, checksumType: checksum?.type.rawValue))
         return uploadID
     }
 
@@ -195,14 +235,16 @@ struct S3Objects: Sendable {
         return upload
     }
 
+    /// Stores one part of `upload` (found with `upload(_:bucket:key:)`, whose announced checksum the body's
+    /// expectations were made with).
     func uploadPart<Base>(
-        _ uploadID: String, bucket: String, key: String, number: Int, body: S3IncomingBody<Base>, logger: Logger
+        of upload: S3MultipartUpload, number: Int, body: S3IncomingBody<Base>, logger: Logger
     ) async throws -> S3PartRecord {
         guard (1...10_000).contains(number) else {
             throw S3Error.invalidArgument("Part number must be an integer between 1 and 10000, inclusive.")
         }
-        _ = try await upload(uploadID, bucket: bucket, key: key)
-        let (file, receipt) = try await storeFile(body, of: S3ObjectName(bucket: bucket, key: key), logger: logger)
+        let uploadID = upload.uploadID
+        let (file, receipt) = try await storeFile(body, of: S3ObjectName(bucket: upload.bucket, key: upload.key), logger: logger)
         let part = S3PartRecord(
             uploadID: uploadID, partNumber: number, fileKey: file.key, sizeBytes: file.sizeBytes,
             etag: "\"\(S3MD5.hex(receipt.md5))\"", checksums: receipt.checksums, sha256: file.checksum,
@@ -219,14 +261,28 @@ struct S3Objects: Sendable {
     struct CompletedPart: Equatable {
         var number: Int
         var etag: String
+        /// The part's checksum the client lists (`<ChecksumCRC32>` …), algorithm name -> base64.
+        var checksums: [String: String] = [:]
+    }
+
+    /// What a completion request asserts about the whole object besides its parts.
+    struct CompletionClaims: Equatable {
+        /// `x-amz-checksum-*` of the whole object (full-object, or composite with its `-N`).
+        var checksums: [String: String] = [:]
+        /// `x-amz-checksum-type`.
+        var checksumType: String?
+        /// `x-amz-mp-object-size`.
+        var objectSize: Int64?
     }
 
     /// Ends the upload as an object made of the listed parts, in their order; costs metadata only (the parts'
     /// files become the object's segments as they are).
     func completeMultipartUpload(
-        _ uploadID: String, bucket: String, key: String, parts requested: [CompletedPart], logger: Logger
+        _ uploadID: String, bucket: String, key: String, parts requested: [CompletedPart],
+        claims: CompletionClaims = CompletionClaims(), logger: Logger
     ) async throws -> S3ObjectRecord {
         let upload = try await upload(uploadID, bucket: bucket, key: key)
+        let announced = AnnouncedChecksum(upload)
         guard !requested.isEmpty else {
             throw S3Error.malformedXML("the request must list at least one part")
         }
@@ -253,20 +309,67 @@ struct S3Objects: Sendable {
             if index < requested.count - 1 && part.sizeBytes < minimumPartSize {
                 throw S3Error.entityTooSmall(part: part.partNumber)
             }
+            for (algorithm, value) in wanted.checksums where part.checksums[algorithm] != value {
+                throw S3Error.invalidPart(
+                    "One or more of the specified parts could not be found or its checksum did not match (part \(wanted.number), \(algorithm))."
+                )
+            }
             segments.append(S3ObjectSegment(fileKey: part.fileKey, offset: offset, sizeBytes: part.sizeBytes))
             partMD5s.append(Self.md5Bytes(ofETag: part.etag))
             partDigests.append(part.sha256)
             offset += part.sizeBytes
         }
+        if let claimed = claims.objectSize, claimed != offset {
+            throw S3Error.invalidRequest(
+                "The provided 'x-amz-mp-object-size' header value \(claimed) does not match what was computed: \(offset)")
+        }
+        let checksums = try Self.objectChecksums(
+            announced, parts: requested.compactMap { stored[$0.number] }, claims: claims)
         let object = S3ObjectRecord(
             bucket: bucket, key: key, sizeBytes: offset, etag: S3MD5.multipartETag(partMD5s: partMD5s),
-            contentType: upload.contentType, metadata: upload.metadata, checksums: [:],
+            contentType: upload.contentType, metadata: upload.metadata, checksums: checksums,
             sha256: Self.compositeDigest(partDigests), lastModified: Date(), parts: requested.count)
         guard let released = try await catalog.completeMultipartUpload(uploadID, as: object, segments: segments) else {
             throw S3Error.noSuchUpload(uploadID)
         }
         await release(released, logger: logger)
         return object
+    }
+
+    /// The object's checksum made from its parts' (nothing when the upload announced none, or a part predates the
+    /// announcement), checked against the one the completion request claims for the whole object.
+    static func objectChecksums(
+        _ announced: AnnouncedChecksum?, parts: [S3PartRecord], claims: CompletionClaims
+    ) throws -> [String: String] {
+        if let claimedType = claims.checksumType, claimedType.uppercased() != announced?.type.rawValue {
+            throw S3Error.invalidRequest(
+                "The upload was created using the \(announced?.type.rawValue ?? "no") checksum mode. The complete request must use the same checksum mode."
+            )
+        }
+        guard let announced else {
+            if let claimed = claims.checksums.first {
+                throw S3Error.invalidRequest(
+                    "The upload was created without a checksum algorithm: a \(claimed.key) of the whole object cannot be checked."
+                )
+            }
+            return [:]
+        }
+        let name = announced.algorithm.rawValue
+        let partChecksums = parts.compactMap { part in part.checksums[name].map { ($0, part.sizeBytes) } }
+        guard partChecksums.count == parts.count,
+            let value = S3MultipartChecksum.value(announced.algorithm, type: announced.type, parts: partChecksums)
+        else { return [:] }
+        for (algorithm, claimed) in claims.checksums {
+            guard algorithm == name else {
+                throw S3Error.invalidRequest(
+                    "The upload was created using a \(name.lowercased()) checksum; the complete request sent \(algorithm.lowercased())."
+                )
+            }
+            guard claimed == value else {
+                throw S3Error.badDigest("The \(name) you specified for the whole object did not match the calculated checksum.")
+            }
+        }
+        return [name: value]
     }
 
     func abortMultipartUpload(_ uploadID: String, bucket: String, key: String, logger: Logger) async throws {

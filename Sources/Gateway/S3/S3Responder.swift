@@ -306,19 +306,22 @@ struct S3Responder: HTTPResponder {
                 if request.has("partNumber") { throw S3Error.notImplemented("UploadPartCopy") }
                 return try await copyObject(bucket, key, request, logger: logger)
             }
-            let incoming = try Self.incomingBody(body, request, authentication: authentication)
             if let uploadID = request.query["uploadId"] {
                 guard let number = request.query["partNumber"].flatMap({ Int($0) }) else {
                     throw S3Error.invalidArgument("Part number must be an integer between 1 and 10000, inclusive.")
                 }
-                let part = try await objects.uploadPart(
-                    uploadID, bucket: bucket, key: key, number: number, body: incoming, logger: logger)
+                let upload = try await objects.upload(uploadID, bucket: bucket, key: key)
+                let incoming = try Self.incomingBody(
+                    body, request, authentication: authentication,
+                    requiredChecksum: S3Objects.AnnouncedChecksum(upload)?.algorithm)
+                let part = try await objects.uploadPart(of: upload, number: number, body: incoming, logger: logger)
                 var headers: HTTPFields = [.eTag: part.etag]
                 Self.addChecksums(part.checksums, to: &headers)
                 return Response(status: .ok, headers: headers)
             }
             let stored = try await objects.putObject(
-                bucket: bucket, key: key, body: incoming, contentType: Self.contentType(request),
+                bucket: bucket, key: key, body: try Self.incomingBody(body, request, authentication: authentication),
+                contentType: Self.contentType(request),
                 metadata: Self.storedMetadata(request), logger: logger)
             var headers: HTTPFields = [.eTag: stored.etag]
             Self.addChecksums(stored.checksums, to: &headers)
@@ -337,30 +340,48 @@ struct S3Responder: HTTPResponder {
             return Response(status: .noContent)
         case .post:
             if request.has("uploads") {
+                let checksum = try S3Objects.AnnouncedChecksum(
+                    algorithm: request.header("x-amz-checksum-algorithm"), type: request.header("x-amz-checksum-type"))
                 let uploadID = try await objects.createMultipartUpload(
                     bucket: bucket, key: key, contentType: Self.contentType(request), metadata: Self.storedMetadata(request),
-                    checksumAlgorithm: request.header("x-amz-checksum-algorithm"))
+                    checksum: checksum)
                 var xml = S3XMLWriter(root: "InitiateMultipartUploadResult")
                 xml.element("Bucket", bucket)
                 xml.element("Key", key)
                 xml.element("UploadId", uploadID)
-                return Self.xmlResponse(xml)
+                var response = Self.xmlResponse(xml)
+                if let checksum {
+                    response.headers[HTTPField.Name("x-amz-checksum-algorithm")!] = checksum.algorithm.rawValue
+                    response.headers[HTTPField.Name("x-amz-checksum-type")!] = checksum.type.rawValue
+                }
+                return response
             }
             if let uploadID = request.query["uploadId"] {
-                let document = try Self.parseXML(try await Self.smallBody(body, request, authentication: authentication))
+                // Its x-amz-checksum-* headers are the whole object's (FULL_OBJECT), not the XML document's.
+                let document = try Self.parseXML(
+                    try await Self.smallBody(body, request, authentication: authentication, headerChecksumsAreTheBody: false))
                 var parts: [S3Objects.CompletedPart] = []
                 for part in document.children("Part") {
                     guard let number = part.child("PartNumber").flatMap({ Int($0.text) }), let etag = part.child("ETag")?.text
                     else { throw S3Error.malformedXML("every Part needs a PartNumber and an ETag") }
-                    parts.append(.init(number: number, etag: etag))
+                    var checksums: [String: String] = [:]
+                    for algorithm in S3ChecksumAlgorithm.allCases {
+                        if let value = part.child("Checksum" + algorithm.rawValue)?.text { checksums[algorithm.rawValue] = value }
+                    }
+                    parts.append(.init(number: number, etag: etag, checksums: checksums))
                 }
                 let object = try await objects.completeMultipartUpload(
-                    uploadID, bucket: bucket, key: key, parts: parts, logger: logger)
+                    uploadID, bucket: bucket, key: key, parts: parts, claims: try Self.completionClaims(request),
+                    logger: logger)
                 var xml = S3XMLWriter(root: "CompleteMultipartUploadResult")
                 xml.element("Location", "/\(bucket)/\(key)")
                 xml.element("Bucket", bucket)
                 xml.element("Key", key)
                 xml.element("ETag", object.etag)
+                for (algorithm, value) in object.checksums.sorted(by: { $0.key < $1.key }) {
+                    xml.element("Checksum" + algorithm, value)
+                    xml.element("ChecksumType", S3ChecksumType(ofValue: value).rawValue)
+                }
                 return Self.xmlResponse(xml)
             }
             throw S3Error.methodNotAllowed("POST")
@@ -398,7 +419,7 @@ struct S3Responder: HTTPResponder {
     }
 
     private func listParts(_ uploadID: String, bucket: String, key: String, _ request: S3Request) async throws -> Response {
-        _ = try await objects.upload(uploadID, bucket: bucket, key: key)
+        let upload = try await objects.upload(uploadID, bucket: bucket, key: key)
         let maxParts = min(Int(request.query["max-parts"] ?? "") ?? 1000, 1000)
         let marker = Int(request.query["part-number-marker"] ?? "") ?? 0
         let parts = try await objects.catalog.parts(of: uploadID, after: marker, limit: maxParts + 1)
@@ -412,12 +433,19 @@ struct S3Responder: HTTPResponder {
         xml.element("MaxParts", maxParts)
         xml.element("IsTruncated", parts.count > maxParts)
         xml.element("StorageClass", "STANDARD")
+        if let checksum = S3Objects.AnnouncedChecksum(upload) {
+            xml.element("ChecksumAlgorithm", checksum.algorithm.rawValue)
+            xml.element("ChecksumType", checksum.type.rawValue)
+        }
         for part in shown {
             xml.group("Part") {
                 $0.element("PartNumber", part.partNumber)
                 $0.element("LastModified", MetadataTime.format(part.uploadedAt))
                 $0.element("ETag", part.etag)
                 $0.element("Size", part.sizeBytes)
+                for (algorithm, value) in part.checksums.sorted(by: { $0.key < $1.key }) {
+                    $0.element("Checksum" + algorithm, value)
+                }
             }
         }
         return Self.xmlResponse(xml)
@@ -516,8 +544,25 @@ struct S3Responder: HTTPResponder {
         for (algorithm, value) in checksums {
             if let algorithm = S3ChecksumAlgorithm(rawValue: algorithm), let field = HTTPField.Name(algorithm.headerName) {
                 headers[field] = value
+                headers[HTTPField.Name("x-amz-checksum-type")!] = S3ChecksumType(ofValue: value).rawValue
             }
         }
+    }
+
+    /// What a CompleteMultipartUpload's headers claim about the whole object.
+    static func completionClaims(_ request: S3Request) throws -> S3Objects.CompletionClaims {
+        var claims = S3Objects.CompletionClaims()
+        for algorithm in S3ChecksumAlgorithm.allCases {
+            if let value = request.header(algorithm.headerName) { claims.checksums[algorithm.rawValue] = value }
+        }
+        claims.checksumType = request.header("x-amz-checksum-type")
+        if let size = request.header("x-amz-mp-object-size") {
+            guard let bytes = Int64(size), bytes >= 0 else {
+                throw S3Error.invalidArgument("x-amz-mp-object-size must be a number of bytes")
+            }
+            claims.objectSize = bytes
+        }
+        return claims
     }
 
     static func contentType(_ request: S3Request) -> String {
@@ -545,18 +590,21 @@ struct S3Responder: HTTPResponder {
     }
 
     static func incomingBody(
-        _ body: RequestBody, _ request: S3Request, authentication: S3Authentication
+        _ body: RequestBody, _ request: S3Request, authentication: S3Authentication,
+        requiredChecksum: S3ChecksumAlgorithm? = nil
     ) throws -> S3IncomingBody<RequestBody> {
         S3IncomingBody(
-            base: body, expectations: try S3BodyExpectations(request, mode: authentication.payload),
+            base: body,
+            expectations: try S3BodyExpectations(request, mode: authentication.payload, required: requiredChecksum),
             authentication: authentication, receipt: S3BodyReceipt())
     }
 
     /// A request body S3 defines as a small XML document, read whole (at most 1 MiB) and checked like any body.
     static func smallBody(
-        _ body: RequestBody, _ request: S3Request, authentication: S3Authentication
+        _ body: RequestBody, _ request: S3Request, authentication: S3Authentication, headerChecksumsAreTheBody: Bool = true
     ) async throws -> [UInt8] {
-        let incoming = try incomingBody(body, request, authentication: authentication)
+        var incoming = try incomingBody(body, request, authentication: authentication)
+        if !headerChecksumsAreTheBody { incoming.expectations.dropHeaderChecksums() }
         var bytes: [UInt8] = []
         var hasher = StreamingSHA256()
         for try await chunk in incoming {
