@@ -8,7 +8,7 @@ import Synchronization
 ///
 /// Correct only while every write goes through this instance: use it when this process is the database's sole
 /// writer (one gateway per SQLite file), never for a MySQL database several gateways share. Each write that can
-/// change an object (`putObject`, `deleteObject`, `completeMultipartUpload`) or a bucket (`createBucket`,
+/// change an object (`putObject`, `deleteObject`, `completeMultipartUpload`, `recordObjectDigest`) or a bucket (`createBucket`,
 /// `deleteBucket`) drops that name once it ends, whether it succeeded or not, and bumps a generation: a read that
 /// began before a write ended never stores its result.
 public final class CachingS3Catalog: S3Catalog {
@@ -102,7 +102,21 @@ public final class CachingS3Catalog: S3Catalog {
         }
     }
 
+    public func recordObjectDigest(_ digest: SHA256Digest, bucket: String, key: String, etag: String) async throws -> Bool {
+        try await invalidating(bucket: bucket, key: key) {
+            try await base.recordObjectDigest(digest, bucket: bucket, key: key, etag: etag)
+        }
+    }
+
     // MARK: - everything else passes through
+
+    public func objectsAwaitingDigest(limit: Int) async throws -> [S3ObjectName] {
+        try await base.objectsAwaitingDigest(limit: limit)
+    }
+
+    public func objectRoles(of files: [FileKey]) async throws -> [FileKey: S3FileRole] {
+        try await base.objectRoles(of: files)
+    }
 
     public func createBucket(_ name: String, owner: String, at time: Date) async throws -> Bool {
         try await invalidating(bucket: name, key: nil) { try await base.createBucket(name, owner: owner, at: time) }

@@ -41,6 +41,9 @@ public struct Migration: Sendable, Equatable {
         Migration(
             version: 6, name: "006_sqlite_multipart_checksum_type.sql",
             sql: String(decoding: PackageResources._06_sqlite_multipart_checksum_type_sql, as: UTF8.self)),
+        Migration(
+            version: 7, name: "007_sqlite_whole_object_digests.sql",
+            sql: String(decoding: PackageResources._07_sqlite_whole_object_digests_sql, as: UTF8.self)),
     ]
 
     /// MySQL's migrations, in order, numbered like SQLite's. A new file in schema/mysql must be listed here (a test checks).
@@ -62,6 +65,9 @@ public struct Migration: Sendable, Equatable {
         Migration(
             version: 6, name: "006_mysql_multipart_checksum_type.sql",
             sql: String(decoding: PackageResources._06_mysql_multipart_checksum_type_sql, as: UTF8.self)),
+        Migration(
+            version: 7, name: "007_mysql_whole_object_digests.sql",
+            sql: String(decoding: PackageResources._07_mysql_whole_object_digests_sql, as: UTF8.self)),
     ]
 }
 

@@ -202,6 +202,51 @@ extension MySQLMetadataStore: S3Catalog {
     // MARK: - within a transaction
 
     /// Removes an object and its segments; returns their files, or nil when there was no such object.
+    // MARK: - whole-object digests
+
+    public func objectsAwaitingDigest(limit: Int) async throws -> [S3ObjectName] {
+        try await withConnection { connection in
+            try connection.query(
+                "SELECT bucket, object_key FROM s3_pending_object_digests ORDER BY queued_at LIMIT ?",
+                [.int(Int64(max(1, limit)))]
+            ).map { S3ObjectName(bucket: try Self.text($0, "bucket"), key: try Self.text($0, "object_key")) }
+        }
+    }
+
+    public func recordObjectDigest(_ digest: SHA256Digest, bucket: String, key: String, etag: String) async throws -> Bool {
+        try await withConnection(transaction: true) { connection in
+            let binds: [MySQLValue] = [.text(bucket), .text(key)]
+            guard
+                try connection.update(
+                    "UPDATE s3_objects SET sha256 = ? WHERE bucket = ? AND object_key = ? AND etag = ? AND sha256 = ''",
+                    [.text(digest.hex)] + binds + [.text(etag)]) == 1
+            else { return false }
+            try connection.update("DELETE FROM s3_pending_object_digests WHERE bucket = ? AND object_key = ?", binds)
+            return true
+        }
+    }
+
+    public func objectRoles(of files: [FileKey]) async throws -> [FileKey: S3FileRole] {
+        guard !files.isEmpty else { return [:] }
+        return try await withConnection { connection in
+            let rows = try connection.query(
+                """
+                SELECT o.*, s.file_key AS segment_file_key, s.segment AS segment_index
+                FROM s3_object_segments s JOIN s3_objects o ON o.bucket = s.bucket AND o.object_key = s.object_key
+                WHERE s.file_key IN (\(Array(repeating: "?", count: files.count).joined(separator: ", ")))
+                """, files.map { .text($0.rawValue) })
+            var roles: [FileKey: S3FileRole] = [:]
+            for row in rows {
+                guard let index = Self.integer(row, "segment_index") else {
+                    throw MetadataError.corruptRow("s3_object_segments segment")
+                }
+                roles[try FileKey(validating: try Self.text(row, "segment_file_key"))] = S3FileRole(
+                    object: try Self.objectRecord(row), segmentNumber: index + 1)
+            }
+            return roles
+        }
+    }
+
     /// Records `object` in place of any of its name; returns the files the replaced one held.
     private static func replaceObject(
         _ connection: MySQLConnection, _ object: S3ObjectRecord, segments: [S3ObjectSegment]
@@ -222,6 +267,7 @@ extension MySQLMetadataStore: S3Catalog {
         ).map { try FileKey(validating: try Self.text($0, "file_key")) }
         try connection.update("DELETE FROM s3_object_segments WHERE bucket = ? AND object_key = ?", binds)
         try connection.update("DELETE FROM s3_objects WHERE bucket = ? AND object_key = ?", binds)
+        try connection.update("DELETE FROM s3_pending_object_digests WHERE bucket = ? AND object_key = ?", binds)
         return files
     }
 
@@ -235,9 +281,14 @@ extension MySQLMetadataStore: S3Catalog {
             [
                 .text(object.bucket), .text(object.key), .int(object.sizeBytes), .text(object.etag),
                 .text(object.contentType), .text(S3CatalogJSON.encode(object.metadata)),
-                .text(S3CatalogJSON.encode(object.checksums)), .text(object.sha256.hex),
+                .text(S3CatalogJSON.encode(object.checksums)), .text(object.sha256?.hex ?? ""),
                 Self.time(object.lastModified), .int(Int64(object.parts)),
             ])
+        if object.sha256 == nil {
+            try connection.update(
+                "INSERT INTO s3_pending_object_digests (bucket, object_key, queued_at) VALUES (?, ?, ?)",
+                [.text(object.bucket), .text(object.key), Self.time(object.lastModified)])
+        }
         for (index, segment) in segments.enumerated() {
             try connection.update(
                 """
@@ -274,7 +325,9 @@ extension MySQLMetadataStore: S3Catalog {
     }
 
     static func objectRecord(_ row: MySQLRow) throws -> S3ObjectRecord {
-        guard let sha256 = SHA256Digest(hex: try text(row, "sha256")), let size = Self.integer(row, "size_bytes") else {
+        let digest = try text(row, "sha256")
+        let sha256 = SHA256Digest(hex: digest)
+        guard sha256 != nil || digest.isEmpty, let size = Self.integer(row, "size_bytes") else {
             throw MetadataError.corruptRow("s3_objects sha256/size_bytes")
         }
         return S3ObjectRecord(

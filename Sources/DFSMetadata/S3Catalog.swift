@@ -51,6 +51,27 @@ public protocol S3Catalog: Sendable {
     func abortMultipartUpload(_ uploadID: String) async throws -> [FileKey]?
     /// Uploads started before `time` (expired), at most `limit`.
     func multipartUploads(initiatedBefore time: Date, limit: Int) async throws -> [S3MultipartUpload]
+
+    /// Objects whose SHA-256 over all their bytes is still to be computed (multipart objects, after completion),
+    /// oldest first, at most `limit`.
+    func objectsAwaitingDigest(limit: Int) async throws -> [S3ObjectName]
+    /// Records the SHA-256 of all an object's bytes, if the object is still the one with `etag` and waits for it;
+    /// false otherwise (replaced or deleted meanwhile: the digest is of bytes no object holds any more).
+    func recordObjectDigest(_ digest: SHA256Digest, bucket: String, key: String, etag: String) async throws -> Bool
+    /// For each of `files` that holds an S3 object's bytes, that object and which of its segments the file is.
+    func objectRoles(of files: [FileKey]) async throws -> [FileKey: S3FileRole]
+}
+
+/// What a file is to the S3 object whose bytes it holds.
+public struct S3FileRole: Sendable, Equatable {
+    public var object: S3ObjectRecord
+    /// 1-based, in the object's order (its part number's rank among the parts completed; 1 for a single-part object).
+    public var segmentNumber: Int
+
+    public init(object: S3ObjectRecord, segmentNumber: Int) {
+        self.object = object
+        self.segmentNumber = segmentNumber
+    }
 }
 
 public struct S3BucketRecord: Sendable, Equatable {
@@ -84,14 +105,16 @@ public struct S3ObjectRecord: Sendable, Equatable {
     public var metadata: [String: String]
     /// Checksums verified at upload, algorithm name ("CRC32", …) -> base64.
     public var checksums: [String: String]
-    public var sha256: SHA256Digest
+    /// Of all the object's bytes; nil for a multipart object until it has been read once after completion (see
+    /// `S3Catalog.objectsAwaitingDigest`). Recording an object without it queues it for that read.
+    public var sha256: SHA256Digest?
     public var lastModified: Date
     /// 0 for a single-part object.
     public var parts: Int
 
     public init(
         bucket: String, key: String, sizeBytes: Int64, etag: String, contentType: String, metadata: [String: String],
-        checksums: [String: String], sha256: SHA256Digest, lastModified: Date, parts: Int = 0
+        checksums: [String: String], sha256: SHA256Digest?, lastModified: Date, parts: Int = 0
     ) {
         self.bucket = bucket
         self.key = key

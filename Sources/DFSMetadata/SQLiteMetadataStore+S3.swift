@@ -234,6 +234,7 @@ extension SQLiteMetadataStore: S3Catalog {
         ).map { try FileKey(validating: try Self.text($0, "file_key")) }
         try await self.run("DELETE FROM s3_object_segments WHERE bucket = ? AND object_key = ?", binds)
         try await self.run("DELETE FROM s3_objects WHERE bucket = ? AND object_key = ?", binds)
+        try await self.run("DELETE FROM s3_pending_object_digests WHERE bucket = ? AND object_key = ?", binds)
         return files
     }
 
@@ -246,9 +247,14 @@ extension SQLiteMetadataStore: S3Catalog {
             [
                 .text(object.bucket), .text(object.key), .integer(Int(object.sizeBytes)), .text(object.etag),
                 .text(object.contentType), .text(S3CatalogJSON.encode(object.metadata)),
-                .text(S3CatalogJSON.encode(object.checksums)), .text(object.sha256.hex),
+                .text(S3CatalogJSON.encode(object.checksums)), .text(object.sha256?.hex ?? ""),
                 .text(MetadataTime.format(object.lastModified)), .integer(object.parts),
             ])
+        if object.sha256 == nil {
+            try await self.run(
+                "INSERT INTO s3_pending_object_digests (bucket, object_key, queued_at) VALUES (?, ?, ?)",
+                [.text(object.bucket), .text(object.key), .text(MetadataTime.format(object.lastModified))])
+        }
         for (index, segment) in segments.enumerated() {
             try await self.run(
                 """
@@ -274,6 +280,56 @@ extension SQLiteMetadataStore: S3Catalog {
         return files
     }
 
+    // MARK: - whole-object digests
+
+    public func objectsAwaitingDigest(limit: Int) async throws -> [S3ObjectName] {
+        try await serialized {
+            try await self.run(
+                "SELECT bucket, object_key FROM s3_pending_object_digests ORDER BY queued_at LIMIT ?", [.integer(max(1, limit))]
+            ).map { S3ObjectName(bucket: try Self.text($0, "bucket"), key: try Self.text($0, "object_key")) }
+        }
+    }
+
+    public func recordObjectDigest(_ digest: SHA256Digest, bucket: String, key: String, etag: String) async throws -> Bool {
+        try await serialized(transaction: true) {
+            let binds: [SQLiteData] = [.text(bucket), .text(key)]
+            guard
+                try await !self.run(
+                    "SELECT 1 FROM s3_objects WHERE bucket = ? AND object_key = ? AND etag = ? AND sha256 = ''",
+                    binds + [.text(etag)]
+                ).isEmpty
+            else { return false }
+            try await self.run(
+                "UPDATE s3_objects SET sha256 = ? WHERE bucket = ? AND object_key = ?", [.text(digest.hex)] + binds)
+            try await self.run("DELETE FROM s3_pending_object_digests WHERE bucket = ? AND object_key = ?", binds)
+            return true
+        }
+    }
+
+    public func objectRoles(of files: [FileKey]) async throws -> [FileKey: S3FileRole] {
+        guard !files.isEmpty else { return [:] }
+        return try await serialized {
+            var roles: [FileKey: S3FileRole] = [:]
+            // SQLite binds at most 999 values per statement by default; a /files page holds at most 1000.
+            for slice in stride(from: 0, to: files.count, by: 500).map({ files[$0..<min($0 + 500, files.count)] }) {
+                let rows = try await self.run(
+                    """
+                    SELECT o.*, s.file_key AS segment_file_key, s.segment AS segment_index
+                    FROM s3_object_segments s JOIN s3_objects o ON o.bucket = s.bucket AND o.object_key = s.object_key
+                    WHERE s.file_key IN (\(Array(repeating: "?", count: slice.count).joined(separator: ", ")))
+                    """, slice.map { .text($0.rawValue) })
+                for row in rows {
+                    guard let index = row.column("segment_index")?.integer else {
+                        throw MetadataError.corruptRow("s3_object_segments segment")
+                    }
+                    roles[try FileKey(validating: try Self.text(row, "segment_file_key"))] = S3FileRole(
+                        object: try Self.objectRecord(row), segmentNumber: index + 1)
+                }
+            }
+            return roles
+        }
+    }
+
     // MARK: - rows
 
     static func bucketRecord(_ row: SQLiteRow) throws -> S3BucketRecord {
@@ -281,7 +337,9 @@ extension SQLiteMetadataStore: S3Catalog {
     }
 
     static func objectRecord(_ row: SQLiteRow) throws -> S3ObjectRecord {
-        guard let sha256 = SHA256Digest(hex: try text(row, "sha256")), let size = row.column("size_bytes")?.integer else {
+        let digest = try text(row, "sha256")
+        let sha256 = SHA256Digest(hex: digest)
+        guard sha256 != nil || digest.isEmpty, let size = row.column("size_bytes")?.integer else {
             throw MetadataError.corruptRow("s3_objects sha256/size_bytes")
         }
         return S3ObjectRecord(

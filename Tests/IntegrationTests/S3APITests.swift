@@ -106,8 +106,30 @@ struct S3APITests {
             #expect(seam.body == Array((first + second)[((5 << 20) - 5)...((5 << 20) + 4)]))
 
             // Every object's bytes are files of the cluster: listed with their bucket and key, three copies each.
-            let files = try await HTTPTestClient(baseURL: up.gatewayURL).get("/files?limit=100").expectingSuccess().text
+            let gateway = HTTPTestClient(baseURL: up.gatewayURL)
+            let files = try await gateway.get("/files?limit=100").expectingSuccess().text
             #expect(files.contains("\"object_key\":\"dir/ünï côdé+100%.bin\"") && files.contains("\"bucket\":\"photos\""))
+            let single = try await gateway.getJSON("/files?limit=100", as: FilesAnswer.self).files.first {
+                $0.object_key == "dir/ünï côdé+100%.bin"
+            }
+            #expect(single?.object_sha256 == sha256Hex(payload) && single?.object_size_bytes == 300_000)
+            #expect(single?.part_number == nil)
+            // A multipart object's SHA-256 over all its bytes follows its completion (read once, in the background);
+            // each part's file names its place in the object.
+            try await eventually("the multipart object's whole SHA-256 is in /files", timeout: .seconds(30)) {
+                let parts = try await gateway.getJSON("/files?limit=100", as: FilesAnswer.self).files.filter {
+                    $0.object_key == "big.bin"
+                }
+                return parts.count == 2 && parts.allSatisfy { $0.object_sha256 == sha256Hex(first + second) }
+            }
+            let parts = try await gateway.getJSON("/files?limit=100", as: FilesAnswer.self).files.filter {
+                $0.object_key == "big.bin"
+            }
+            #expect(Set(parts.map(\.part_number)) == [1, 2] && parts.allSatisfy { $0.object_parts == 2 })
+            #expect(parts.allSatisfy { $0.object_size_bytes == Int64((5 << 20) + 1000) })
+            #expect(parts.first { $0.part_number == 2 }?.checksum_sha256 == sha256Hex(second))
+            let detail = try await gateway.get("/files/\(try #require(parts.first).file_key)").expectingSuccess().text
+            #expect(detail.contains("\"object_sha256\":\"\(sha256Hex(first + second))\""))
 
             // Refusals: a wrong secret, an expired presigned URL; a fresh presigned URL works without headers.
             var wrong = key

@@ -75,6 +75,10 @@ struct FilesAnswer: Decodable {
         let replicas: [String]
         let bucket: String?
         let object_key: String?
+        let object_size_bytes: Int64?
+        let object_sha256: String?
+        let part_number: Int?
+        let object_parts: Int?
     }
     let files: [File]
     let count: Int

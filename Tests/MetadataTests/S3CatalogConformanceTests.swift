@@ -1,6 +1,7 @@
 import DFSCore
 import DFSMetadata
 import Foundation
+import NIOCore
 import Testing
 
 /// The S3 catalog's assertions, on every backend: `cachedSQLite` is SQLite behind the gateway's `CachingS3Catalog`,
@@ -203,6 +204,46 @@ struct S3CatalogConformanceTests {
             #expect(try await catalog.object(bucket: "b", key: "big")?.segments.map(\.fileKey) == [key("p1"), key("p2b")])
             #expect(try await catalog.abortMultipartUpload("u2") == [])
             #expect(try await catalog.abortMultipartUpload("u2") == nil)
+        }
+    }
+
+    @Test(
+        "a multipart object waits for its whole SHA-256 until recorded for its etag; files know their object and place",
+        arguments: backends)
+    func wholeObjectDigests(_ backend: TestBackend) async throws {
+        try await withCatalog(backend) { catalog in
+            _ = try await catalog.createBucket("b", owner: "alice", at: time)
+            _ = try await catalog.putObject(object("b", "single"), segments: [segment("s1")])
+            var pending = object("b", "multi", size: 10 << 20, parts: 2)
+            pending.sha256 = nil
+            pending.etag = "\"first-2\""
+            _ = try await catalog.putObject(pending, segments: [segment("m1"), segment("m2", offset: 5 << 20)])
+            #expect(try await catalog.objectsAwaitingDigest(limit: 10) == [S3ObjectName(bucket: "b", key: "multi")])
+            #expect(try await catalog.object(bucket: "b", key: "multi")?.object.sha256 == nil)
+
+            let roles = try await catalog.objectRoles(of: [key("s1"), key("m2"), key("nobody")])
+            #expect(roles.count == 2)
+            #expect(roles[key("s1")]?.segmentNumber == 1 && roles[key("s1")]?.object.sha256 == sampleDigest)
+            #expect(roles[key("m2")]?.segmentNumber == 2 && roles[key("m2")]?.object.parts == 2)
+            #expect(roles[key("m2")]?.object.sha256 == nil)
+
+            // A digest of an earlier object of the name (another etag) is refused, and the object keeps waiting.
+            let digest = SHA256Digest.of(ByteBuffer(string: "all the bytes"))
+            #expect(try await !catalog.recordObjectDigest(digest, bucket: "b", key: "multi", etag: "\"older-2\""))
+            #expect(try await catalog.objectsAwaitingDigest(limit: 10).count == 1)
+            #expect(try await catalog.recordObjectDigest(digest, bucket: "b", key: "multi", etag: "\"first-2\""))
+            #expect(try await catalog.objectsAwaitingDigest(limit: 10).isEmpty)
+            // Read through the cache before and after: the recorded digest shows.
+            #expect(try await catalog.object(bucket: "b", key: "multi")?.object.sha256 == digest)
+            #expect(try await catalog.objectRoles(of: [key("m1")])[key("m1")]?.object.sha256 == digest)
+            #expect(try await !catalog.recordObjectDigest(digest, bucket: "b", key: "multi", etag: "\"first-2\""))
+
+            // Replaced or deleted while waiting: the queue forgets it.
+            _ = try await catalog.putObject(pending, segments: [segment("n1")])
+            #expect(try await catalog.objectsAwaitingDigest(limit: 10).count == 1)
+            _ = try await catalog.deleteObject(bucket: "b", key: "multi")
+            #expect(try await catalog.objectsAwaitingDigest(limit: 10).isEmpty)
+            #expect(try await catalog.objectRoles(of: []).isEmpty)
         }
     }
 }

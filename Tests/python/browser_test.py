@@ -5,8 +5,8 @@ Starts `dfs up` (the built debug binaries) on loopback ports picked free at run 
 reloading the page: it loads with no console errors; a dropped file shows upload progress, then appears in the
 list with 3 verified replicas; a stopped node (SIGSTOP) turns DOWN on the page within one probe interval of the
 gateway noticing, and a file uploaded meanwhile shows PENDING items for it in the queue view; after SIGCONT,
-"recover" leaves none; the picker uploads too; download gives the same bytes; delete (confirmed) removes the
-file. It also measures what an open dashboard costs the gateway (requests/s, CPU). Last, under a load of
+"recover" leaves none; the picker uploads too; download gives the same bytes; an object put through the S3 API is
+listed under its s3:// name; delete (confirmed) removes the file. It also measures what an open dashboard costs the gateway (requests/s, CPU). Last, under a load of
 downloads and uploads, a freshly opened page shows the last minutes in its charts at once, and a node killed with
 SIGKILL is shaded DOWN in its charts and its request rate falls to zero, without a reload, with no console errors and
 no more than the page's usual 4 requests per 2 s.
@@ -147,12 +147,16 @@ class Cluster:
 
     def __init__(self, bin_dir, work, extra_arguments=()):
         self.gateway_port, self.first_node_port = free_ports(3)
+        self.s3_port = next(port for port in iter(lambda: random.randint(10_000, ephemeral_range_start() - 1), None)
+                            if port_is_free(port) and port not in (self.gateway_port, *range(self.first_node_port,
+                                                                                              self.first_node_port + 3)))
+        self.data = work / "data"
         self.url = f"http://127.0.0.1:{self.gateway_port}"
         self.logs = work / "logs"
         self.stopped_pids = set()
         arguments = [
             str(bin_dir / "dfs"), "up", "--nodes", "3", "--port", str(self.gateway_port),
-            "--node-port", str(self.first_node_port), "--s3-port", "0", "--data", str(work / "data"), "--log-dir", str(self.logs),
+            "--node-port", str(self.first_node_port), "--s3-port", str(self.s3_port), "--data", str(work / "data"), "--log-dir", str(self.logs),
             "--probe-interval", f"{PROBE_INTERVAL_S:g}s", "--health-timeout", f"{HEALTH_TIMEOUT_S:g}s",
             # One failed probe flips a node, so "DOWN within one probe interval" is what the page must keep up with.
             "--gateway-arg", "--status-change-probes", "--gateway-arg", "1",
@@ -342,6 +346,20 @@ def drop_generated_files(driver, sizes):
 
 # ---------- the scenario ----------
 
+def put_s3_object(cluster, bucket, key, data):
+    """Creates the bucket and puts one object with boto3, signed with the key `dfs up` wrote."""
+    import boto3
+    from botocore.config import Config
+
+    lines = (cluster.data / "s3-credentials").read_text().splitlines()
+    access_key, secret_key = next(line for line in lines if line.strip() and not line.startswith("#")).split()[:2]
+    s3 = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{cluster.s3_port}", aws_access_key_id=access_key,
+                      aws_secret_access_key=secret_key, region_name="us-east-1",
+                      config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}))
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key=key, Body=data)
+
+
 def report_failure(driver, cluster):
     """What the page and the gateway showed when a step failed: a screenshot, the page's text, its console and
     `GET /nodes`, so a failure in CI can be read without rerunning it."""
@@ -452,6 +470,12 @@ def run(bin_dir, update_screenshots):
         saved = downloads / dropped_name
         wait_for("the downloaded file", lambda: saved.exists() and saved.stat().st_size == 24 * 1024 * 1024, timeout=30)
         assert hashlib.sha256(saved.read_bytes()).hexdigest() == dropped_sha, "downloaded bytes differ"
+
+        # 3b. An object put through the S3 API is listed under its S3 name.
+        put_s3_object(cluster, "dashboard-bucket", "reports/2026/ünï q3.csv", os.urandom(10_000))
+        wait_for("the S3 object listed with its s3:// name", lambda: any(
+            label.text == "s3://dashboard-bucket/reports/2026/ünï q3.csv" for label in page.css("#files small.s3-object")),
+            timeout=20)
 
         # 4. A stopped node turns DOWN on the page within one probe interval of the gateway noticing.
         node3 = cluster.pid_of_node(3)

@@ -23,8 +23,8 @@ struct GatewayRoutes: Sendable {
         router.head("/download/:key") { request, context in try await self.download(request, context: context, headOnly: true) }
         router.get("/files") { request, _ in try await self.listFiles(request) }
         router.get("/files/:key") { _, context in
-            FileDetailResponse(
-                try await services.downloads.metadata(of: try FileKey(validating: context.parameters.require("key"))))
+            let entry = try await services.downloads.metadata(of: try FileKey(validating: context.parameters.require("key")))
+            return FileDetailResponse(entry, role: try await objectRoles(of: [entry])[entry.file.key])
         }
         router.get("/files/:key/download-link") { _, context in
             let key = try FileKey(validating: context.parameters.require("key"))
@@ -138,8 +138,17 @@ struct GatewayRoutes: Sendable {
         }
         let page = try await services.store.listFiles(
             limit: limit, before: before, matching: search, scanSpan: FilePage.unindexedScanSpan)
+        let roles = try await objectRoles(of: page.entries)
         return FileListResponse(
-            files: page.entries.map(FileSummaryDTO.init), count: page.entries.count, next_after: page.nextBefore.map(String.init))
+            files: page.entries.map { FileSummaryDTO($0, role: roles[$0.file.key]) }, count: page.entries.count,
+            next_after: page.nextBefore.map(String.init))
+    }
+
+    /// What the entries holding S3 objects' bytes are to their objects: one catalog query per page, none for a page
+    /// of `/upload` files.
+    func objectRoles(of entries: [FileEntry]) async throws -> [FileKey: S3FileRole] {
+        let keys = entries.filter { $0.file.s3Object != nil }.map(\.file.key)
+        return keys.isEmpty ? [:] : try await services.catalog.objectRoles(of: keys)
     }
 
     func nodes() async throws -> [NodeStatusDTO] {

@@ -61,8 +61,15 @@ struct FileSummaryDTO: Encodable {
     /// The S3 object whose bytes (or one part of them) the file holds; absent for `/upload` files.
     var bucket: String?
     var object_key: String?
+    /// The whole object's size and SHA-256 (the file's own for a single-part object; a multipart object's SHA-256
+    /// is absent until it has been read once after completion, seconds later).
+    var object_size_bytes: Int64?
+    var object_sha256: String?
+    /// For one part of a multipart object: its place among the object's `object_parts`.
+    var part_number: Int?
+    var object_parts: Int?
 
-    init(_ entry: FileEntry) {
+    init(_ entry: FileEntry, role: S3FileRole? = nil) {
         file_key = entry.file.key.rawValue
         original_filename = entry.file.originalFilename
         size_bytes = entry.file.sizeBytes
@@ -71,6 +78,14 @@ struct FileSummaryDTO: Encodable {
         replicas = entry.verifiedReplicas.map(\.rawValue)
         bucket = entry.file.s3Object?.bucket
         object_key = entry.file.s3Object?.key
+        if let role {
+            object_size_bytes = role.object.sizeBytes
+            object_sha256 = role.object.sha256?.hex
+            if role.object.parts > 0 {
+                part_number = role.segmentNumber
+                object_parts = role.object.parts
+            }
+        }
     }
 }
 
@@ -107,9 +122,22 @@ struct FileDetailResponse: ResponseEncodable {
     var replicas: [String]
     @NullWhenAbsent var block_root: String?
     var locations: [Location]
+    /// As in `FileSummaryDTO`: the S3 object the file holds bytes of, absent for `/upload` files.
+    var bucket: String?
+    var object_key: String?
+    var object_size_bytes: Int64?
+    var object_sha256: String?
+    var part_number: Int?
+    var object_parts: Int?
 
-    init(_ entry: FileEntry) {
-        let summary = FileSummaryDTO(entry)
+    init(_ entry: FileEntry, role: S3FileRole? = nil) {
+        let summary = FileSummaryDTO(entry, role: role)
+        bucket = summary.bucket
+        object_key = summary.object_key
+        object_size_bytes = summary.object_size_bytes
+        object_sha256 = summary.object_sha256
+        part_number = summary.part_number
+        object_parts = summary.object_parts
         file_key = summary.file_key
         original_filename = summary.original_filename
         size_bytes = summary.size_bytes

@@ -149,7 +149,7 @@ func buildGateway(
     let history = SharedMetricsHistory(window: config.historyWindow)
     let (triggerStream, triggerContinuation) = AsyncStream.makeStream(of: NodeID.self, bufferingPolicy: .bufferingNewest(64))
     let services = GatewayServices(
-        configuration: config, store: store, scoreboard: scoreboard,
+        configuration: config, store: store, catalog: catalog, scoreboard: scoreboard,
         uploads: UploadCoordinator(
             store: store, nodes: nodeClient, scoreboard: scoreboard, replicationFactor: config.replicas,
             writeQuorum: config.writeQuorum,
@@ -239,6 +239,8 @@ func buildGateway(
             .init(
                 service: MultipartExpiryLoop(
                     objects: objects, expiry: s3.multipartExpiry, logger: Logger(label: "dfs.s3"))))
+        serviceConfigurations.append(
+            .init(service: WholeObjectDigestLoop(objects: objects, logger: Logger(label: "dfs.s3"))))
     }
     if let certificate {
         serviceConfigurations.append(.init(service: CertificateReloader(certificate: certificate, logger: logger)))

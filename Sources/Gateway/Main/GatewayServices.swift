@@ -7,6 +7,8 @@ import Foundation
 struct GatewayServices: Sendable {
     var configuration: GatewayConfiguration
     var store: any MetadataStore
+    /// The S3 API's names, for what `/files` says about a file holding an object's bytes.
+    var catalog: any S3Catalog
     var scoreboard: LatencyScoreboard
     var uploads: UploadCoordinator
     var downloads: DownloadCoordinator

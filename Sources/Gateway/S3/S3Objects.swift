@@ -276,7 +276,8 @@ struct S3Objects: Sendable {
     }
 
     /// Ends the upload as an object made of the listed parts, in their order; costs metadata only (the parts'
-    /// files become the object's segments as they are).
+    /// files become the object's segments as they are). Its SHA-256 over all its bytes follows once
+    /// `digestWholeObject` has read it (`WholeObjectDigestLoop`).
     func completeMultipartUpload(
         _ uploadID: String, bucket: String, key: String, parts requested: [CompletedPart],
         claims: CompletionClaims = CompletionClaims(), logger: Logger
@@ -299,7 +300,6 @@ struct S3Objects: Sendable {
         }
         var segments: [S3ObjectSegment] = []
         var partMD5s: [[UInt8]] = []
-        var partDigests: [SHA256Digest] = []
         var offset: Int64 = 0
         for (index, wanted) in requested.enumerated() {
             guard let part = stored[wanted.number], Self.sameETag(part.etag, wanted.etag) else {
@@ -316,7 +316,6 @@ struct S3Objects: Sendable {
             }
             segments.append(S3ObjectSegment(fileKey: part.fileKey, offset: offset, sizeBytes: part.sizeBytes))
             partMD5s.append(Self.md5Bytes(ofETag: part.etag))
-            partDigests.append(part.sha256)
             offset += part.sizeBytes
         }
         if let claimed = claims.objectSize, claimed != offset {
@@ -328,7 +327,7 @@ struct S3Objects: Sendable {
         let object = S3ObjectRecord(
             bucket: bucket, key: key, sizeBytes: offset, etag: S3MD5.multipartETag(partMD5s: partMD5s),
             contentType: upload.contentType, metadata: upload.metadata, checksums: checksums,
-            sha256: Self.compositeDigest(partDigests), lastModified: Date(), parts: requested.count)
+            sha256: nil, lastModified: Date(), parts: requested.count)
         guard let released = try await catalog.completeMultipartUpload(uploadID, as: object, segments: segments) else {
             throw S3Error.noSuchUpload(uploadID)
         }
@@ -415,12 +414,29 @@ struct S3Objects: Sendable {
         }
     }
 
-    /// A multipart object's digest for `/files`: the SHA-256 over its parts' SHA-256s, in order (each part's own
-    /// SHA-256 is verified on every copy like any file's; hashing the whole object again would read it all).
-    static func compositeDigest(_ parts: [SHA256Digest]) -> SHA256Digest {
-        var joined = ByteBuffer()
-        for part in parts { joined.writeBytes(part.bytes) }
-        return SHA256Digest.of(joined)
+    /// Reads an object still without its whole SHA-256 (a multipart object) once, through the verified download
+    /// path, and records the digest of what it read; nil when there was nothing to do (the object is gone, already
+    /// has its digest, or was replaced while it was read).
+    func digestWholeObject(_ name: S3ObjectName, logger: Logger) async throws -> SHA256Digest? {
+        guard let stored = try await catalog.object(bucket: name.bucket, key: name.key), stored.object.sha256 == nil else {
+            return nil
+        }
+        var hasher = StreamingSHA256()
+        var length: Int64 = 0
+        for try await chunk in try await read(stored, range: nil, logger: logger) {
+            hasher.update(chunk)
+            length += Int64(chunk.readableBytes)
+        }
+        guard length == stored.object.sizeBytes else {
+            throw S3Error(
+                "InternalError", "read \(length) of the object's \(stored.object.sizeBytes) bytes",
+                status: .internalServerError)
+        }
+        let digest = hasher.finalize()
+        guard
+            try await catalog.recordObjectDigest(digest, bucket: name.bucket, key: name.key, etag: stored.object.etag)
+        else { return nil }
+        return digest
     }
 }
 

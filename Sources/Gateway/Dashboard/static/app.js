@@ -301,7 +301,7 @@ function fileRow(file) {
     chips.push(el("span", { class: "chip missing", title: "copies below the replication factor are queued for repair", text: (factor - verified) + " missing" }));
   }
   return el("tr", { dataset: { fileKey: file.file_key, verified: String(verified) } },
-    el("td", { class: "name" }, file.original_filename, el("small", { text: file.file_key })),
+    el("td", { class: "name" }, file.original_filename, el("small", { text: file.file_key }), s3Label(file)),
     el("td", { class: "num", text: formatBytes(file.size_bytes) }),
     el("td", { class: "col-time", text: formatTime(file.uploaded_at) }),
     el("td", {},
@@ -313,6 +313,13 @@ function fileRow(file) {
       el("button", { type: "button", class: "details", onclick: () => toggleDetails(file.file_key),
         text: state.openDetails.has(file.file_key) ? "Hide" : "Details" }),
       el("button", { type: "button", class: "danger delete", onclick: () => deleteFile(file), text: "Delete" })));
+}
+
+// Which S3 object a file holds the bytes of (all of them, or one part), as clients name it.
+function s3Label(file) {
+  if (!file.bucket) return null;
+  const part = file.part_number ? ` · part ${file.part_number} of ${file.object_parts}` : "";
+  return el("small", { class: "s3-object", title: "S3 object", text: `s3://${file.bucket}/${file.object_key}${part}` });
 }
 
 function detailRow(fileKey) {
