@@ -53,6 +53,9 @@ struct WorkloadRunner: Sendable {
     /// Signs S3 requests (`--target-kind s3`).
     var s3Signer: SigV4Signer? = nil
     let tally = OperationTally()
+    /// Names PUT targets (S3, WebDAV) apart from every other run's, so that runs against one server create objects
+    /// as `POST /upload` creates files, instead of overwriting (and so deleting) what an earlier run stored.
+    let runName = String(UInt64.random(in: 0...UInt64.max), radix: 36)
 
     /// Creates the bucket the URL names (S3 target; one that exists already is fine).
     func prepareBucket() async throws {
@@ -188,7 +191,7 @@ struct WorkloadRunner: Sendable {
         // The digest is taken while the body is sent, so each byte is generated once.
         let digestSink = DigestSink()
         let payload = HashingPayload(payload: Payload(block: block, seed: seed, size: fileSize), sink: digestSink)
-        let name = "load-\(seed).bin"
+        let name = "load-\(runName)-\(seed).bin"
         var request: HTTPClientRequest
         switch target {
         case .gateway:
