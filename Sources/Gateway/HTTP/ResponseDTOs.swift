@@ -108,48 +108,35 @@ struct DownloadLinkResponse: ResponseEncodable {
     }
 }
 
+/// `GET /files/{key}`: the file's `FileSummaryDTO` fields (one JSON object, not nested) and where its copies are.
 struct FileDetailResponse: ResponseEncodable {
     struct Location: Encodable {
         var node_id: String
         var status: String
         @NullWhenAbsent var last_verified_at: String?
     }
-    var file_key: String
-    var original_filename: String
-    var size_bytes: Int64
-    var checksum_sha256: String
-    var uploaded_at: String
-    var replicas: [String]
-    @NullWhenAbsent var block_root: String?
-    var locations: [Location]
-    /// As in `FileSummaryDTO`: the S3 object the file holds bytes of, absent for `/upload` files.
-    var bucket: String?
-    var object_key: String?
-    var object_size_bytes: Int64?
-    var object_sha256: String?
-    var part_number: Int?
-    var object_parts: Int?
+    struct Placement: Encodable {
+        @NullWhenAbsent var block_root: String?
+        var locations: [Location]
+    }
+    var summary: FileSummaryDTO
+    var placement: Placement
 
     init(_ entry: FileEntry, role: S3FileRole? = nil) {
-        let summary = FileSummaryDTO(entry, role: role)
-        bucket = summary.bucket
-        object_key = summary.object_key
-        object_size_bytes = summary.object_size_bytes
-        object_sha256 = summary.object_sha256
-        part_number = summary.part_number
-        object_parts = summary.object_parts
-        file_key = summary.file_key
-        original_filename = summary.original_filename
-        size_bytes = summary.size_bytes
-        checksum_sha256 = summary.checksum_sha256
-        uploaded_at = summary.uploaded_at
-        replicas = summary.replicas
-        block_root = entry.file.blockRoot?.hex
-        locations = entry.locations.map {
-            Location(
-                node_id: $0.nodeID.rawValue, status: $0.status.rawValue,
-                last_verified_at: $0.lastVerifiedAt.map(MetadataTime.format))
-        }
+        summary = FileSummaryDTO(entry, role: role)
+        placement = Placement(
+            block_root: entry.file.blockRoot?.hex,
+            locations: entry.locations.map {
+                Location(
+                    node_id: $0.nodeID.rawValue, status: $0.status.rawValue,
+                    last_verified_at: $0.lastVerifiedAt.map(MetadataTime.format))
+            })
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        // Both write into the one keyed container of the response object.
+        try summary.encode(to: encoder)
+        try placement.encode(to: encoder)
     }
 }
 
