@@ -104,6 +104,17 @@ struct S3APITests {
             #expect(try await s3.send(.GET, "/photos/big.bin").body == first + second)
             let seam = try await s3.send(.GET, "/photos/big.bin", headers: [("range", "bytes=\((5 << 20) - 5)-\((5 << 20) + 4)")])
             #expect(seam.body == Array((first + second)[((5 << 20) - 5)...((5 << 20) + 4)]))
+            // One part by number: its bytes as a partial answer; beyond the last part, 416.
+            let secondPart = try await s3.send(.GET, "/photos/big.bin", query: "partNumber=2")
+            #expect(secondPart.status == 206 && secondPart.body == second)
+            #expect(secondPart.header("content-range") == "bytes \(5 << 20)-\((5 << 20) + 999)/\((5 << 20) + 1000)")
+            #expect(secondPart.header("x-amz-mp-parts-count") == "2")
+            #expect(try await s3.send(.HEAD, "/photos/big.bin", query: "partNumber=1").header("content-length") == "\(5 << 20)")
+            let beyond = try await s3.send(.GET, "/photos/big.bin", query: "partNumber=3")
+            #expect(beyond.status == 416 && beyond.body.contains(bytesOf: "InvalidPartNumber"))
+            let wholeAsPart = try await s3.send(.GET, name, query: "partNumber=1")
+            #expect(wholeAsPart.status == 200 && wholeAsPart.body == payload)
+            #expect(try await s3.send(.GET, name, query: "partNumber=2").status == 416)
 
             // Every object's bytes are files of the cluster: listed with their bucket and key, three copies each.
             let gateway = HTTPTestClient(baseURL: up.gatewayURL)

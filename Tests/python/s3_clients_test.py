@@ -789,6 +789,13 @@ def boto3_multipart_checks(report, args, s3, bucket, work):
         target.unlink()
         ranged = s3.get_object(Bucket=bucket, Key=key, Range=f"bytes={part_size - 5}-{part_size + 4}")
         expect_equal(ranged["Body"].read(), data[part_size - 5:part_size + 5], "range across the first part boundary")
+    with report.check("boto3: get_object and head_object by PartNumber give that part, with the parts count"):
+        head = s3.head_object(Bucket=bucket, Key=key, PartNumber=len(parts))
+        expect_equal((head["ContentLength"], head.get("PartsCount")), (len(parts[-1]), len(parts)), "last part's head")
+        got = s3.get_object(Bucket=bucket, Key=key, PartNumber=2)
+        expect_equal(got["Body"].read(), parts[1], "part 2's bytes")
+        status, code, _ = error_of(lambda: s3.head_object(Bucket=bucket, Key=key, PartNumber=len(parts) + 1))
+        expect_equal(status, 416, "status of a part beyond the last")
     with report.check("boto3: abort_multipart_upload leaves no upload listed"):
         aborted_key = "multipart/aborted.bin"
         aborted = s3.create_multipart_upload(Bucket=bucket, Key=aborted_key)["UploadId"]

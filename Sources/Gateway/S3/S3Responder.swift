@@ -391,14 +391,24 @@ struct S3Responder: HTTPResponder {
     }
 
     private func getObject(_ bucket: String, _ key: String, _ request: S3Request, logger: Logger) async throws -> Response {
-        if request.has("partNumber") { throw S3Error.notImplemented("GetObject by partNumber") }
         let stored = try await objects.object(bucket: bucket, key: key)
         let object = stored.object
-        var headers = Self.objectHeaders(object, checksumMode: request.header("x-amz-checksum-mode") == "ENABLED")
+        let part = try request.query["partNumber"].map { try Self.partSelection(of: stored, number: $0) }
+        var headers = Self.objectHeaders(
+            object, checksumMode: request.header("x-amz-checksum-mode") == "ENABLED" && part == nil)
         if let answer = try Self.conditionalAnswer(object, request) { return answer }
         var status = HTTPResponse.Status.ok
         var range: ByteRange?
-        if let header = request.header("range") {
+        if let part {
+            guard request.header("range") == nil else {
+                throw S3Error.invalidRequest("Cannot specify both Range header and partNumber query parameter")
+            }
+            if case .bytes(let bytes) = part {
+                range = bytes
+                status = .partialContent
+                headers[.contentRange] = bytes.contentRange(totalSize: object.sizeBytes)
+            }
+        } else if let header = request.header("range") {
             switch ByteRange.parse(header, size: object.sizeBytes) {
             case .whole: break
             case .partial(let partial):
@@ -416,6 +426,30 @@ struct S3Responder: HTTPResponder {
         if request.method == .head { return Response(status: status, headers: headers) }
         let bytes = try await objects.read(stored, range: range, logger: logger)
         return Response(status: status, headers: headers, body: ResponseBody(asyncSequence: bytes))
+    }
+
+    /// What `?partNumber=` selects: all of an object uploaded in one piece (its only part), or one part's bytes.
+    enum PartSelection: Equatable {
+        case wholeObject
+        case bytes(ByteRange)
+    }
+
+    /// Part `text` (1-based, in the order the object was completed from) of an object.
+    static func partSelection(of stored: S3StoredObject, number text: String) throws -> PartSelection {
+        guard let number = Int(text), (1...10_000).contains(number) else {
+            throw S3Error.invalidArgument("Part number must be an integer between 1 and 10000, inclusive.")
+        }
+        let notSatisfiable = S3Error(
+            "InvalidPartNumber", "The requested partnumber is not satisfiable", status: .rangeNotSatisfiable)
+        guard stored.object.parts > 0 else {
+            guard number == 1 else { throw notSatisfiable }
+            return .wholeObject
+        }
+        guard stored.segments.indices.contains(number - 1), stored.segments[number - 1].sizeBytes > 0 else {
+            throw notSatisfiable
+        }
+        let segment = stored.segments[number - 1]
+        return .bytes(ByteRange(first: segment.offset, last: segment.offset + segment.sizeBytes - 1))
     }
 
     private func listParts(_ uploadID: String, bucket: String, key: String, _ request: S3Request) async throws -> Response {
