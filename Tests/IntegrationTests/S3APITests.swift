@@ -112,6 +112,37 @@ struct S3APITests {
             #expect(try await s3.send(.HEAD, "/photos/big.bin", query: "partNumber=1").header("content-length") == "\(5 << 20)")
             let beyond = try await s3.send(.GET, "/photos/big.bin", query: "partNumber=3")
             #expect(beyond.status == 416 && beyond.body.contains(bytesOf: "InvalidPartNumber"))
+            // UploadPartCopy: parts made of a range of one object and all of another, checked against the source's ETag.
+            let copyUpload = try #require(
+                try await s3.send(.POST, "/photos/copied.bin", query: "uploads").text.between("<UploadId>", "</UploadId>"))
+            var copiedETags: [String] = []
+            for (number, source, range) in [(1, "/photos/big.bin", "bytes=0-\((5 << 20) - 1)"), (2, name, nil)] {
+                var headers = [("x-amz-copy-source", S3TestClient.encode(source))]
+                if let range { headers.append(("x-amz-copy-source-range", range)) }
+                let copied = try await s3.send(
+                    .PUT, "/photos/copied.bin", query: "partNumber=\(number)&uploadId=\(copyUpload)", headers: headers)
+                #expect(copied.status == 200, "\(copied.text)")
+                copiedETags.append(
+                    try #require(copied.text.between("<ETag>", "</ETag>")).replacingOccurrences(of: "&quot;", with: "\""))
+            }
+            let changedSource = try await s3.send(
+                .PUT, "/photos/copied.bin", query: "partNumber=3&uploadId=\(copyUpload)",
+                headers: [("x-amz-copy-source", S3TestClient.encode(name)), ("x-amz-copy-source-if-match", "\"0000\"")])
+            #expect(changedSource.status == 412)
+            let outside = try await s3.send(
+                .PUT, "/photos/copied.bin", query: "partNumber=3&uploadId=\(copyUpload)",
+                headers: [("x-amz-copy-source", S3TestClient.encode(name)), ("x-amz-copy-source-range", "bytes=0-300000")])
+            #expect(outside.status == 400)
+            let copyCompletion =
+                "<CompleteMultipartUpload>"
+                + copiedETags.enumerated().map {
+                    "<Part><PartNumber>\($0.offset + 1)</PartNumber><ETag>\($0.element)</ETag></Part>"
+                }.joined() + "</CompleteMultipartUpload>"
+            let copyCompleted = try await s3.send(
+                .POST, "/photos/copied.bin", query: "uploadId=\(copyUpload)", body: Array(copyCompletion.utf8))
+            #expect(copyCompleted.status == 200, "\(copyCompleted.text)")
+            #expect(try await s3.send(.GET, "/photos/copied.bin").body == first + payload)
+
             let wholeAsPart = try await s3.send(.GET, name, query: "partNumber=1")
             #expect(wholeAsPart.status == 200 && wholeAsPart.body == payload)
             #expect(try await s3.send(.GET, name, query: "partNumber=2").status == 416)

@@ -1063,6 +1063,15 @@ def awscli_copy_checks(report, aws, env, work, bucket):
             target = work / "awscli-down" / source.name
             aws("s3", "cp", f"s3://{bucket}/cp/{source.name}", target)
             expect_equal(sha256_file(target), sha256_file(source), "SHA-256 of the download")
+    with report.check("awscli: aws s3 cp from S3 to S3 of the 20 MiB object (UploadPartCopy) and of the 1 MiB one"):
+        for source in (large, small):
+            aws("s3", "cp", f"s3://{bucket}/cp/{source.name}", f"s3://{bucket}/copies/{source.name}")
+            target = work / "awscli-down" / ("copy of " + source.name)
+            aws("s3", "cp", f"s3://{bucket}/copies/{source.name}", target)
+            expect_equal(sha256_file(target), sha256_file(source), f"SHA-256 of the copy of {source.name}")
+        # aws-cli copies above its 8 MiB threshold part by part (UploadPartCopy): the copy is a 3-part object.
+        head = json.loads(text_of(aws("s3api", "head-object", "--bucket", bucket, "--key", f"copies/{large.name}")))
+        expect(head["ETag"].endswith('-3"'), f"the 20 MiB copy's ETag {head['ETag']} does not name 3 parts")
     with report.check("awscli: aws s3 ls of a prefix lists the files with their sizes"):
         listing = text_of(aws("s3", "ls", f"s3://{bucket}/cp/"))
         for source in (small, large):

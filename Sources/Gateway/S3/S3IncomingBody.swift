@@ -25,6 +25,14 @@ struct S3BodyExpectations: Sendable {
         checksums = checksums.filter { $0.value == nil }
     }
 
+    /// A copied range of a stored object (UploadPartCopy): its bytes were verified as they were read, so only their
+    /// length is checked here; the upload's announced checksum is computed for the part.
+    init(copiedLength: Int64, computing algorithm: S3ChecksumAlgorithm?) {
+        mode = .unsigned
+        decodedLength = copiedLength
+        if let algorithm { computed.insert(algorithm) }
+    }
+
     /// A copy's bytes: the source's checksums must hold again, which proves the copy read what was stored.
     init(copyOf object: S3ObjectRecord) {
         mode = .unsigned

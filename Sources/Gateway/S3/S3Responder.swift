@@ -303,7 +303,9 @@ struct S3Responder: HTTPResponder {
         switch request.method {
         case .put:
             if request.header("x-amz-copy-source") != nil {
-                if request.has("partNumber") { throw S3Error.notImplemented("UploadPartCopy") }
+                if let uploadID = request.query["uploadId"] {
+                    return try await uploadPartCopy(uploadID, bucket, key, request, logger: logger)
+                }
                 return try await copyObject(bucket, key, request, logger: logger)
             }
             if let uploadID = request.query["uploadId"] {
@@ -485,7 +487,9 @@ struct S3Responder: HTTPResponder {
         return Self.xmlResponse(xml)
     }
 
-    private func copyObject(_ bucket: String, _ key: String, _ request: S3Request, logger: Logger) async throws -> Response {
+    /// The object `x-amz-copy-source` names (`bucket/key`, percent-encoded, an optional leading `/`), checked
+    /// against `x-amz-copy-source-if-match` / `-if-none-match`.
+    private func copySource(_ request: S3Request) async throws -> (bucket: String, key: String, stored: S3StoredObject) {
         var sourceText = request.header("x-amz-copy-source")!
         if let query = sourceText.firstIndex(of: "?") {
             if sourceText[query...].contains("versionId=") { throw S3Error.notImplemented("Copying an object version") }
@@ -501,6 +505,63 @@ struct S3Responder: HTTPResponder {
         let sourceBucket = String(path[..<slash])
         let sourceKey = String(path[path.index(after: slash)...])
         let source = try await objects.object(bucket: sourceBucket, key: sourceKey)
+        if let wanted = request.header("x-amz-copy-source-if-match"),
+            !wanted.split(separator: ",").contains(where: { S3Objects.sameETag(String($0), source.object.etag) })
+        {
+            throw S3Error.preconditionFailed
+        }
+        if let unwanted = request.header("x-amz-copy-source-if-none-match"),
+            unwanted.split(separator: ",").contains(where: { S3Objects.sameETag(String($0), source.object.etag) })
+        {
+            throw S3Error.preconditionFailed
+        }
+        for name in ["x-amz-copy-source-if-modified-since", "x-amz-copy-source-if-unmodified-since"]
+        where request.header(name) != nil {
+            throw S3Error.notImplemented("The \(name) condition")
+        }
+        return (sourceBucket, sourceKey, source)
+    }
+
+    /// UploadPartCopy: a part made of (a range of) a stored object's bytes, read through the verified download path
+    /// and stored again as the part's own file.
+    private func uploadPartCopy(
+        _ uploadID: String, _ bucket: String, _ key: String, _ request: S3Request, logger: Logger
+    ) async throws -> Response {
+        guard let number = request.query["partNumber"].flatMap({ Int($0) }) else {
+            throw S3Error.invalidArgument("Part number must be an integer between 1 and 10000, inclusive.")
+        }
+        let upload = try await objects.upload(uploadID, bucket: bucket, key: key)
+        let source = try await copySource(request).stored
+        let size = source.object.sizeBytes
+        var range: ByteRange?
+        if let text = request.header("x-amz-copy-source-range") {
+            let bounds = text.hasPrefix("bytes=") ? text.dropFirst(6).split(separator: "-", omittingEmptySubsequences: false) : []
+            guard bounds.count == 2, let first = Int64(bounds[0]), let last = Int64(bounds[1]), first <= last, last < size
+            else {
+                throw S3Error.invalidArgument("Range specified is not valid for source object of size: \(size)")
+            }
+            range = ByteRange(first: first, last: last)
+        }
+        let bytes = try await objects.read(source, range: range, logger: logger)
+        let part = try await objects.uploadPart(
+            of: upload, number: number,
+            body: S3IncomingBody(
+                base: bytes,
+                expectations: .init(
+                    copiedLength: range?.length ?? size, computing: S3Objects.AnnouncedChecksum(upload)?.algorithm),
+                authentication: nil, receipt: S3BodyReceipt()),
+            logger: logger)
+        var xml = S3XMLWriter(root: "CopyPartResult")
+        xml.element("LastModified", MetadataTime.format(part.uploadedAt))
+        xml.element("ETag", part.etag)
+        for (algorithm, value) in part.checksums.sorted(by: { $0.key < $1.key }) {
+            xml.element("Checksum" + algorithm, value)
+        }
+        return Self.xmlResponse(xml)
+    }
+
+    private func copyObject(_ bucket: String, _ key: String, _ request: S3Request, logger: Logger) async throws -> Response {
+        let (sourceBucket, sourceKey, source) = try await copySource(request)
         try await objects.requireBucket(bucket)
         let directive = request.header("x-amz-metadata-directive") ?? "COPY"
         guard directive == "COPY" || directive == "REPLACE" else {
