@@ -36,8 +36,9 @@ trap 'exit 130' INT TERM
 read -r gateway_port node_port < <("$venv_bin/python" Tests/python/free_ports.py 3)
 read -r s3_port _ < <("$venv_bin/python" Tests/python/free_ports.py 1)
 # Its own session and process group (setsid), so the group kill above reaches the nodes too.
+# --s3-domain: virtual-host style too (bucket.s3.dfs.test); the test resolves that name to 127.0.0.1 itself.
 setsid "$bin_dir/dfs" up --port "$gateway_port" --node-port "$node_port" --s3-port "$s3_port" --data "$work/data" \
-    --log-dir "$work/logs" > "$work/up.log" 2>&1 &
+    --log-dir "$work/logs" --gateway-arg --s3-domain --gateway-arg s3.dfs.test > "$work/up.log" 2>&1 &
 cluster_pid=$!
 for _ in $(seq 1 600); do
     grep -q "SwiftDFS is up" "$work/up.log" 2>/dev/null && break
@@ -51,4 +52,4 @@ secret_key=$(sed -n 's/^export AWS_SECRET_ACCESS_KEY=//p' "$work/up.log")
 [ -n "$access_key" ] && [ -n "$secret_key" ] || { cat "$work/up.log" >&2; echo "the banner shows no S3 key" >&2; exit 1; }
 echo "== s3-clients: dfs up with S3 at http://127.0.0.1:$s3_port (data in $work)" >&2
 "$venv_bin/python" Tests/python/s3_clients_test.py --endpoint "http://127.0.0.1:$s3_port" \
-    --access-key "$access_key" --secret-key "$secret_key" --work "$work/clients" "$@"
+    --access-key "$access_key" --secret-key "$secret_key" --work "$work/clients" --virtual-host-domain s3.dfs.test "$@"

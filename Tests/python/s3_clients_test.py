@@ -45,6 +45,7 @@ import random
 import secrets
 import shlex
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -425,9 +426,57 @@ def boto3_checks(report, args, work):
         boto3_multipart_checks(report, args, s3, bucket, work)
         boto3_multipart_checksum_checks(report, s3, bucket, work)
         boto3_auth_checks(report, args, factory, s3, bucket, work)
+        if args.virtual_host_domain:
+            boto3_virtual_host_checks(report, args, s3, bucket)
         boto3_bucket_delete_checks(report, s3, bucket)
     finally:
         empty_and_delete_bucket(s3, bucket)
+
+
+@contextlib.contextmanager
+def resolving(domain, address):
+    """Names under domain resolve to address in this process (no DNS or /etc/hosts entry needed)."""
+    original = socket.getaddrinfo
+
+    def getaddrinfo(host, *rest, **options):
+        if isinstance(host, str) and (host == domain or host.endswith("." + domain)):
+            host = address
+        return original(host, *rest, **options)
+
+    socket.getaddrinfo = getaddrinfo
+    try:
+        yield
+    finally:
+        socket.getaddrinfo = original
+
+
+def boto3_virtual_host_checks(report, args, s3, bucket):
+    """boto3 with addressing_style=virtual against the server's --s3-domain: BUCKET.DOMAIN:PORT/KEY, signed so."""
+    port = urlsplit(args.endpoint).port
+    address = urlsplit(args.endpoint).hostname
+    session = boto3.session.Session(aws_access_key_id=args.access_key, aws_secret_access_key=args.secret_key,
+                                    region_name=args.region)
+    virtual = session.client("s3", endpoint_url=f"http://{args.virtual_host_domain}:{port}",
+                             config=Config(signature_version="s3v4", s3={"addressing_style": "virtual"},
+                                           retries={"max_attempts": 1, "mode": "standard"}))
+    sent = []
+    virtual.meta.events.register("before-send.s3", lambda request, **_: sent.append(request.url))
+    key = "virtual host/ünï+%.txt"
+    data = os.urandom(100_000)
+    with report.check("boto3: virtual-host style (bucket.DOMAIN) put, get, list and delete"), \
+            resolving(args.virtual_host_domain, address):
+        virtual.put_object(Bucket=bucket, Key=key, Body=data)
+        expect(sent and urlsplit(sent[-1]).hostname == f"{bucket}.{args.virtual_host_domain}",
+               f"boto3 did not address the bucket as a host name: {sent[-1:]}")
+        expect_equal(virtual.get_object(Bucket=bucket, Key=key)["Body"].read(), data, "body read back")
+        expect_equal(s3.get_object(Bucket=bucket, Key=key)["Body"].read(), data, "body read back path-style")
+        keys = [item["Key"] for item in virtual.list_objects_v2(Bucket=bucket, Prefix="virtual host/").get("Contents", [])]
+        expect_equal(keys, [key], "listing")
+        url = virtual.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=60)
+        expect(urlsplit(url).hostname == f"{bucket}.{args.virtual_host_domain}", f"presigned URL {url}")
+        virtual.delete_object(Bucket=bucket, Key=key)
+        status, _, _ = error_of(lambda: s3.head_object(Bucket=bucket, Key=key))
+        expect_equal(status, 404, "head after the virtual-host delete")
 
 
 def boto3_bucket_checks(report, args, s3, bucket):
@@ -1257,6 +1306,9 @@ def parse_args():
     parser.add_argument("--access-key", required=True)
     parser.add_argument("--secret-key", required=True)
     parser.add_argument("--region", default="us-east-1")
+    parser.add_argument("--virtual-host-domain",
+                        help="the server's --s3-domain: also checks virtual-host style (BUCKET.DOMAIN), names resolved here"
+                             " to the endpoint's address")
     parser.add_argument("--clients", default=",".join(ALL_CLIENTS), help="comma-separated subset of " +
                         ",".join(ALL_CLIENTS))
     parser.add_argument("--tree-files", type=int, default=1000, help="files of the aws s3 sync tree (rclone: 100)")
