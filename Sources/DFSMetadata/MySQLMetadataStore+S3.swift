@@ -199,9 +199,6 @@ extension MySQLMetadataStore: S3Catalog {
         }
     }
 
-    // MARK: - within a transaction
-
-    /// Removes an object and its segments; returns their files, or nil when there was no such object.
     // MARK: - whole-object digests
 
     public func objectsAwaitingDigest(limit: Int) async throws -> [S3ObjectName] {
@@ -247,6 +244,8 @@ extension MySQLMetadataStore: S3Catalog {
         }
     }
 
+    // MARK: - within a transaction
+
     /// Records `object` in place of any of its name; returns the files the replaced one held.
     private static func replaceObject(
         _ connection: MySQLConnection, _ object: S3ObjectRecord, segments: [S3ObjectSegment]
@@ -256,6 +255,7 @@ extension MySQLMetadataStore: S3Catalog {
         return replaced
     }
 
+    /// Removes an object and its segments; returns their files, or nil when there was no such object.
     private static func dropObject(_ connection: MySQLConnection, bucket: String, key: String) throws -> [FileKey]? {
         let binds: [MySQLValue] = [.text(bucket), .text(key)]
         guard try !connection.query("SELECT 1 FROM s3_objects WHERE bucket = ? AND object_key = ? FOR UPDATE", binds).isEmpty
@@ -281,7 +281,7 @@ extension MySQLMetadataStore: S3Catalog {
             [
                 .text(object.bucket), .text(object.key), .int(object.sizeBytes), .text(object.etag),
                 .text(object.contentType), .text(S3CatalogJSON.encode(object.metadata)),
-                .text(S3CatalogJSON.encode(object.checksums)), .text(object.sha256?.hex ?? ""),
+                .text(S3CatalogJSON.encode(object.checksums)), .text(S3ObjectDigestColumn.text(object.sha256)),
                 Self.time(object.lastModified), .int(Int64(object.parts)),
             ])
         if object.sha256 == nil {
@@ -325,11 +325,8 @@ extension MySQLMetadataStore: S3Catalog {
     }
 
     static func objectRecord(_ row: MySQLRow) throws -> S3ObjectRecord {
-        let digest = try text(row, "sha256")
-        let sha256 = SHA256Digest(hex: digest)
-        guard sha256 != nil || digest.isEmpty, let size = Self.integer(row, "size_bytes") else {
-            throw MetadataError.corruptRow("s3_objects sha256/size_bytes")
-        }
+        let sha256 = try S3ObjectDigestColumn.digest(try text(row, "sha256"))
+        guard let size = Self.integer(row, "size_bytes") else { throw MetadataError.corruptRow("s3_objects size_bytes") }
         return S3ObjectRecord(
             bucket: try text(row, "bucket"), key: try text(row, "object_key"), sizeBytes: Int64(size),
             etag: try text(row, "etag"), contentType: try text(row, "content_type"),

@@ -209,6 +209,18 @@ public struct S3PartRecord: Sendable, Equatable {
     }
 }
 
+/// `s3_objects.sha256` as both backends store it: hex, or '' while the object waits for its whole-object digest
+/// (`s3_pending_object_digests`).
+enum S3ObjectDigestColumn {
+    static func text(_ digest: SHA256Digest?) -> String { digest?.hex ?? "" }
+
+    static func digest(_ text: String) throws -> SHA256Digest? {
+        if text.isEmpty { return nil }
+        guard let digest = SHA256Digest(hex: text) else { throw MetadataError.corruptRow("s3_objects sha256") }
+        return digest
+    }
+}
+
 /// JSON text of a string map, keys sorted (stable rows, comparable in tests).
 enum S3CatalogJSON {
     static func encode(_ map: [String: String]) -> String {

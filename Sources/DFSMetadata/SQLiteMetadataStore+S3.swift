@@ -214,9 +214,58 @@ extension SQLiteMetadataStore: S3Catalog {
         }
     }
 
+    // MARK: - whole-object digests
+
+    public func objectsAwaitingDigest(limit: Int) async throws -> [S3ObjectName] {
+        try await serialized {
+            try await self.run(
+                "SELECT bucket, object_key FROM s3_pending_object_digests ORDER BY queued_at LIMIT ?", [.integer(max(1, limit))]
+            ).map { S3ObjectName(bucket: try Self.text($0, "bucket"), key: try Self.text($0, "object_key")) }
+        }
+    }
+
+    public func recordObjectDigest(_ digest: SHA256Digest, bucket: String, key: String, etag: String) async throws -> Bool {
+        try await serialized(transaction: true) {
+            let binds: [SQLiteData] = [.text(bucket), .text(key)]
+            guard
+                try await !self.run(
+                    """
+                    UPDATE s3_objects SET sha256 = ? WHERE bucket = ? AND object_key = ? AND etag = ? AND sha256 = ''
+                    RETURNING 1 AS updated
+                    """, [.text(digest.hex)] + binds + [.text(etag)]
+                ).isEmpty
+            else { return false }
+            try await self.run("DELETE FROM s3_pending_object_digests WHERE bucket = ? AND object_key = ?", binds)
+            return true
+        }
+    }
+
+    public func objectRoles(of files: [FileKey]) async throws -> [FileKey: S3FileRole] {
+        guard !files.isEmpty else { return [:] }
+        return try await serialized {
+            var roles: [FileKey: S3FileRole] = [:]
+            // SQLite binds at most 999 values per statement by default; a /files page holds at most 1000.
+            for slice in stride(from: 0, to: files.count, by: 500).map({ files[$0..<min($0 + 500, files.count)] }) {
+                let rows = try await self.run(
+                    """
+                    SELECT o.*, s.file_key AS segment_file_key, s.segment AS segment_index
+                    FROM s3_object_segments s JOIN s3_objects o ON o.bucket = s.bucket AND o.object_key = s.object_key
+                    WHERE s.file_key IN (\(Array(repeating: "?", count: slice.count).joined(separator: ", ")))
+                    """, slice.map { .text($0.rawValue) })
+                for row in rows {
+                    guard let index = row.column("segment_index")?.integer else {
+                        throw MetadataError.corruptRow("s3_object_segments segment")
+                    }
+                    roles[try FileKey(validating: try Self.text(row, "segment_file_key"))] = S3FileRole(
+                        object: try Self.objectRecord(row), segmentNumber: index + 1)
+                }
+            }
+            return roles
+        }
+    }
+
     // MARK: - within a transaction
 
-    /// Removes an object and its segments; returns their files, or nil when there was no such object.
     /// Records `object` in place of any of its name; returns the files the replaced one held.
     private func replaceObject(_ object: S3ObjectRecord, segments: [S3ObjectSegment]) async throws -> [FileKey] {
         let replaced = try await dropObject(bucket: object.bucket, key: object.key) ?? []
@@ -224,6 +273,7 @@ extension SQLiteMetadataStore: S3Catalog {
         return replaced
     }
 
+    /// Removes an object and its segments; returns their files, or nil when there was no such object.
     private func dropObject(bucket: String, key: String) async throws -> [FileKey]? {
         let binds: [SQLiteData] = [.text(bucket), .text(key)]
         guard try await !self.run("SELECT 1 FROM s3_objects WHERE bucket = ? AND object_key = ?", binds).isEmpty else {
@@ -247,7 +297,7 @@ extension SQLiteMetadataStore: S3Catalog {
             [
                 .text(object.bucket), .text(object.key), .integer(Int(object.sizeBytes)), .text(object.etag),
                 .text(object.contentType), .text(S3CatalogJSON.encode(object.metadata)),
-                .text(S3CatalogJSON.encode(object.checksums)), .text(object.sha256?.hex ?? ""),
+                .text(S3CatalogJSON.encode(object.checksums)), .text(S3ObjectDigestColumn.text(object.sha256)),
                 .text(MetadataTime.format(object.lastModified)), .integer(object.parts),
             ])
         if object.sha256 == nil {
@@ -280,56 +330,6 @@ extension SQLiteMetadataStore: S3Catalog {
         return files
     }
 
-    // MARK: - whole-object digests
-
-    public func objectsAwaitingDigest(limit: Int) async throws -> [S3ObjectName] {
-        try await serialized {
-            try await self.run(
-                "SELECT bucket, object_key FROM s3_pending_object_digests ORDER BY queued_at LIMIT ?", [.integer(max(1, limit))]
-            ).map { S3ObjectName(bucket: try Self.text($0, "bucket"), key: try Self.text($0, "object_key")) }
-        }
-    }
-
-    public func recordObjectDigest(_ digest: SHA256Digest, bucket: String, key: String, etag: String) async throws -> Bool {
-        try await serialized(transaction: true) {
-            let binds: [SQLiteData] = [.text(bucket), .text(key)]
-            guard
-                try await !self.run(
-                    "SELECT 1 FROM s3_objects WHERE bucket = ? AND object_key = ? AND etag = ? AND sha256 = ''",
-                    binds + [.text(etag)]
-                ).isEmpty
-            else { return false }
-            try await self.run(
-                "UPDATE s3_objects SET sha256 = ? WHERE bucket = ? AND object_key = ?", [.text(digest.hex)] + binds)
-            try await self.run("DELETE FROM s3_pending_object_digests WHERE bucket = ? AND object_key = ?", binds)
-            return true
-        }
-    }
-
-    public func objectRoles(of files: [FileKey]) async throws -> [FileKey: S3FileRole] {
-        guard !files.isEmpty else { return [:] }
-        return try await serialized {
-            var roles: [FileKey: S3FileRole] = [:]
-            // SQLite binds at most 999 values per statement by default; a /files page holds at most 1000.
-            for slice in stride(from: 0, to: files.count, by: 500).map({ files[$0..<min($0 + 500, files.count)] }) {
-                let rows = try await self.run(
-                    """
-                    SELECT o.*, s.file_key AS segment_file_key, s.segment AS segment_index
-                    FROM s3_object_segments s JOIN s3_objects o ON o.bucket = s.bucket AND o.object_key = s.object_key
-                    WHERE s.file_key IN (\(Array(repeating: "?", count: slice.count).joined(separator: ", ")))
-                    """, slice.map { .text($0.rawValue) })
-                for row in rows {
-                    guard let index = row.column("segment_index")?.integer else {
-                        throw MetadataError.corruptRow("s3_object_segments segment")
-                    }
-                    roles[try FileKey(validating: try Self.text(row, "segment_file_key"))] = S3FileRole(
-                        object: try Self.objectRecord(row), segmentNumber: index + 1)
-                }
-            }
-            return roles
-        }
-    }
-
     // MARK: - rows
 
     static func bucketRecord(_ row: SQLiteRow) throws -> S3BucketRecord {
@@ -337,11 +337,8 @@ extension SQLiteMetadataStore: S3Catalog {
     }
 
     static func objectRecord(_ row: SQLiteRow) throws -> S3ObjectRecord {
-        let digest = try text(row, "sha256")
-        let sha256 = SHA256Digest(hex: digest)
-        guard sha256 != nil || digest.isEmpty, let size = row.column("size_bytes")?.integer else {
-            throw MetadataError.corruptRow("s3_objects sha256/size_bytes")
-        }
+        let sha256 = try S3ObjectDigestColumn.digest(try text(row, "sha256"))
+        guard let size = row.column("size_bytes")?.integer else { throw MetadataError.corruptRow("s3_objects size_bytes") }
         return S3ObjectRecord(
             bucket: try text(row, "bucket"), key: try text(row, "object_key"), sizeBytes: Int64(size),
             etag: try text(row, "etag"), contentType: try text(row, "content_type"),

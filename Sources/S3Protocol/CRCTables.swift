@@ -1,12 +1,19 @@
+/// The reflected polynomials of S3's CRCs: for the tables below and for combining CRCs (`CRCCombination`).
+enum CRCPolynomial {
+    static let crc32: UInt32 = 0xEDB8_8320
+    static let crc32c: UInt32 = 0x82F6_3B78
+    static let crc64nvme: UInt64 = 0x9A6C_9329_AC4B_C9B5
+}
+
 /// Slice-by-8 tables for a reflected 32-bit CRC (initial value and final xor all ones, as zlib).
 ///
 /// Eight bytes per step through eight 256-entry tables: several times the speed of the byte-at-a-time loop,
 /// which matters because every S3 upload body runs through one of these.
 struct CRC32Table: Sendable {
     /// IEEE 802.3 / zlib, the `CRC32` of S3.
-    static let ieee = CRC32Table(reflectedPolynomial: 0xEDB8_8320)
+    static let ieee = CRC32Table(reflectedPolynomial: CRCPolynomial.crc32)
     /// Castagnoli, the `CRC32C` of S3.
-    static let castagnoli = CRC32Table(reflectedPolynomial: 0x82F6_3B78)
+    static let castagnoli = CRC32Table(reflectedPolynomial: CRCPolynomial.crc32c)
 
     /// Eight tables of 256 entries, table `k` at `k * 256`.
     private let entries: [UInt32]
@@ -58,7 +65,7 @@ struct CRC32Table: Sendable {
 /// Slice-by-8 tables for a reflected 64-bit CRC (initial value and final xor all ones).
 struct CRC64Table: Sendable {
     /// CRC-64/NVME, the `CRC64NVME` of S3.
-    static let nvme = CRC64Table(reflectedPolynomial: 0x9A6C_9329_AC4B_C9B5)
+    static let nvme = CRC64Table(reflectedPolynomial: CRCPolynomial.crc64nvme)
 
     private let entries: [UInt64]
 

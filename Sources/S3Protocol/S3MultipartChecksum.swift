@@ -68,9 +68,9 @@ struct CRCCombination {
 
     init?(_ algorithm: S3ChecksumAlgorithm) {
         switch algorithm {
-        case .crc32: self.init(width: 32, reflectedPolynomial: 0xEDB8_8320)
-        case .crc32c: self.init(width: 32, reflectedPolynomial: 0x82F6_3B78)
-        case .crc64nvme: self.init(width: 64, reflectedPolynomial: 0x9A6C_9329_AC4B_C9B5)
+        case .crc32: self.init(width: 32, reflectedPolynomial: UInt64(CRCPolynomial.crc32))
+        case .crc32c: self.init(width: 32, reflectedPolynomial: UInt64(CRCPolynomial.crc32c))
+        case .crc64nvme: self.init(width: 64, reflectedPolynomial: CRCPolynomial.crc64nvme)
         case .sha1, .sha256: return nil
         }
     }

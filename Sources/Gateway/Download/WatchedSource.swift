@@ -142,22 +142,18 @@ final class WatchedSource: Sendable {
         return taken.outcome
     }
 
-    /// Waits until the consumer took the chunk read ahead; false once the source is closed. Woken with the slot
-    /// still full (which `HandOver.takeReady` is there to prevent), it waits again rather than read over a chunk.
+    /// Waits until the consumer took the chunk read ahead; false once the source is closed. Only the step that
+    /// empties the slot (`HandOver.takeReady`) or closes the source wakes the pump, so the slot is free when it runs.
     private static func slotIsFree(_ state: SharedHandOver) async -> Bool {
-        while true {
-            await withCheckedContinuation { (producer: CheckedContinuation<Void, Never>) in
-                let free = state.withLock { hand -> Bool in
-                    if hand.closed || hand.ready == nil { return true }
-                    hand.producer = producer
-                    return false
-                }
-                if free { producer.resume() }
+        await withCheckedContinuation { (producer: CheckedContinuation<Void, Never>) in
+            let free = state.withLock { hand -> Bool in
+                if hand.closed || hand.ready == nil { return true }
+                hand.producer = producer
+                return false
             }
-            let (closed, full) = state.withLock { ($0.closed, $0.ready != nil) }
-            if closed || Task.isCancelled { return false }
-            if !full { return true }
+            if free { producer.resume() }
         }
+        return state.withLock { !$0.closed } && !Task.isCancelled
     }
 
     private static func deliver(_ outcome: Outcome, to state: SharedHandOver) {

@@ -51,6 +51,7 @@ struct S3Error: Error, Sendable, Equatable, CustomStringConvertible {
         S3Error("NotImplemented", "\(what) is not implemented by SwiftDFS.", status: .notImplemented)
     }
     static func invalidArgument(_ message: String) -> S3Error { S3Error("InvalidArgument", message, status: .badRequest) }
+    static let invalidPartNumberArgument = invalidArgument("Part number must be an integer between 1 and 10000, inclusive.")
     static func invalidRequest(_ message: String) -> S3Error { S3Error("InvalidRequest", message, status: .badRequest) }
     static func malformedXML(_ message: String) -> S3Error {
         S3Error("MalformedXML", "The XML you provided was not well-formed or did not validate: \(message)", status: .badRequest)

@@ -18,6 +18,8 @@ struct S3Objects: Sendable {
     let maxUploadSize: Int64
     /// Every part but the last must hold at least this much (S3's 5 MiB).
     var minimumPartSize: Int64 = 5 << 20
+    /// The part numbers S3 allows.
+    static let partNumbers = 1...10_000
 
     // MARK: - buckets
 
@@ -240,9 +242,7 @@ struct S3Objects: Sendable {
     func uploadPart<Base>(
         of upload: S3MultipartUpload, number: Int, body: S3IncomingBody<Base>, logger: Logger
     ) async throws -> S3PartRecord {
-        guard (1...10_000).contains(number) else {
-            throw S3Error.invalidArgument("Part number must be an integer between 1 and 10000, inclusive.")
-        }
+        guard Self.partNumbers.contains(number) else { throw S3Error.invalidPartNumberArgument }
         let uploadID = upload.uploadID
         let (file, receipt) = try await storeFile(body, of: S3ObjectName(bucket: upload.bucket, key: upload.key), logger: logger)
         let part = S3PartRecord(
@@ -298,6 +298,7 @@ struct S3Objects: Sendable {
             guard let last = page.last, page.count == 1000 else { break }
             after = last.partNumber
         }
+        var chosen: [S3PartRecord] = []
         var segments: [S3ObjectSegment] = []
         var partMD5s: [[UInt8]] = []
         var offset: Int64 = 0
@@ -314,6 +315,7 @@ struct S3Objects: Sendable {
                     "One or more of the specified parts could not be found or its checksum did not match (part \(wanted.number), \(algorithm))."
                 )
             }
+            chosen.append(part)
             segments.append(S3ObjectSegment(fileKey: part.fileKey, offset: offset, sizeBytes: part.sizeBytes))
             partMD5s.append(Self.md5Bytes(ofETag: part.etag))
             offset += part.sizeBytes
@@ -322,8 +324,7 @@ struct S3Objects: Sendable {
             throw S3Error.invalidRequest(
                 "The provided 'x-amz-mp-object-size' header value \(claimed) does not match what was computed: \(offset)")
         }
-        let checksums = try Self.objectChecksums(
-            announced, parts: requested.compactMap { stored[$0.number] }, claims: claims)
+        let checksums = try Self.objectChecksums(announced, parts: chosen, claims: claims)
         let object = S3ObjectRecord(
             bucket: bucket, key: key, sizeBytes: offset, etag: S3MD5.multipartETag(partMD5s: partMD5s),
             contentType: upload.contentType, metadata: upload.metadata, checksums: checksums,

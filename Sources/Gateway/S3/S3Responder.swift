@@ -309,9 +309,7 @@ struct S3Responder: HTTPResponder {
                 return try await copyObject(bucket, key, request, logger: logger)
             }
             if let uploadID = request.query["uploadId"] {
-                guard let number = request.query["partNumber"].flatMap({ Int($0) }) else {
-                    throw S3Error.invalidArgument("Part number must be an integer between 1 and 10000, inclusive.")
-                }
+                let number = try Self.partNumber(request.query["partNumber"])
                 let upload = try await objects.upload(uploadID, bucket: bucket, key: key)
                 let incoming = try Self.incomingBody(
                     body, request, authentication: authentication,
@@ -380,10 +378,7 @@ struct S3Responder: HTTPResponder {
                 xml.element("Bucket", bucket)
                 xml.element("Key", key)
                 xml.element("ETag", object.etag)
-                for (algorithm, value) in object.checksums.sorted(by: { $0.key < $1.key }) {
-                    xml.element("Checksum" + algorithm, value)
-                    xml.element("ChecksumType", S3ChecksumType(ofValue: value).rawValue)
-                }
+                xml.checksumElements(object.checksums, withType: true)
                 return Self.xmlResponse(xml)
             }
             throw S3Error.methodNotAllowed("POST")
@@ -430,6 +425,14 @@ struct S3Responder: HTTPResponder {
         return Response(status: status, headers: headers, body: ResponseBody(asyncSequence: bytes))
     }
 
+    /// `?partNumber=`: 1 to 10,000.
+    static func partNumber(_ text: String?) throws -> Int {
+        guard let number = text.flatMap({ Int($0) }), S3Objects.partNumbers.contains(number) else {
+            throw S3Error.invalidPartNumberArgument
+        }
+        return number
+    }
+
     /// What `?partNumber=` selects: all of an object uploaded in one piece (its only part), or one part's bytes.
     enum PartSelection: Equatable {
         case wholeObject
@@ -438,9 +441,7 @@ struct S3Responder: HTTPResponder {
 
     /// Part `text` (1-based, in the order the object was completed from) of an object.
     static func partSelection(of stored: S3StoredObject, number text: String) throws -> PartSelection {
-        guard let number = Int(text), (1...10_000).contains(number) else {
-            throw S3Error.invalidArgument("Part number must be an integer between 1 and 10000, inclusive.")
-        }
+        let number = try partNumber(text)
         let notSatisfiable = S3Error(
             "InvalidPartNumber", "The requested partnumber is not satisfiable", status: .rangeNotSatisfiable)
         guard stored.object.parts > 0 else {
@@ -479,9 +480,7 @@ struct S3Responder: HTTPResponder {
                 $0.element("LastModified", MetadataTime.format(part.uploadedAt))
                 $0.element("ETag", part.etag)
                 $0.element("Size", part.sizeBytes)
-                for (algorithm, value) in part.checksums.sorted(by: { $0.key < $1.key }) {
-                    $0.element("Checksum" + algorithm, value)
-                }
+                $0.checksumElements(part.checksums)
             }
         }
         return Self.xmlResponse(xml)
@@ -489,7 +488,7 @@ struct S3Responder: HTTPResponder {
 
     /// The object `x-amz-copy-source` names (`bucket/key`, percent-encoded, an optional leading `/`), checked
     /// against `x-amz-copy-source-if-match` / `-if-none-match`.
-    private func copySource(_ request: S3Request) async throws -> (bucket: String, key: String, stored: S3StoredObject) {
+    private func copySource(_ request: S3Request) async throws -> S3StoredObject {
         var sourceText = request.header("x-amz-copy-source")!
         if let query = sourceText.firstIndex(of: "?") {
             if sourceText[query...].contains("versionId=") { throw S3Error.notImplemented("Copying an object version") }
@@ -505,21 +504,17 @@ struct S3Responder: HTTPResponder {
         let sourceBucket = String(path[..<slash])
         let sourceKey = String(path[path.index(after: slash)...])
         let source = try await objects.object(bucket: sourceBucket, key: sourceKey)
-        if let wanted = request.header("x-amz-copy-source-if-match"),
-            !wanted.split(separator: ",").contains(where: { S3Objects.sameETag(String($0), source.object.etag) })
-        {
+        if let wanted = request.header("x-amz-copy-source-if-match"), !Self.etagList(wanted, matches: source.object) {
             throw S3Error.preconditionFailed
         }
-        if let unwanted = request.header("x-amz-copy-source-if-none-match"),
-            unwanted.split(separator: ",").contains(where: { S3Objects.sameETag(String($0), source.object.etag) })
-        {
+        if let unwanted = request.header("x-amz-copy-source-if-none-match"), Self.etagList(unwanted, matches: source.object) {
             throw S3Error.preconditionFailed
         }
         for name in ["x-amz-copy-source-if-modified-since", "x-amz-copy-source-if-unmodified-since"]
         where request.header(name) != nil {
             throw S3Error.notImplemented("The \(name) condition")
         }
-        return (sourceBucket, sourceKey, source)
+        return source
     }
 
     /// UploadPartCopy: a part made of (a range of) a stored object's bytes, read through the verified download path
@@ -527,11 +522,9 @@ struct S3Responder: HTTPResponder {
     private func uploadPartCopy(
         _ uploadID: String, _ bucket: String, _ key: String, _ request: S3Request, logger: Logger
     ) async throws -> Response {
-        guard let number = request.query["partNumber"].flatMap({ Int($0) }) else {
-            throw S3Error.invalidArgument("Part number must be an integer between 1 and 10000, inclusive.")
-        }
+        let number = try Self.partNumber(request.query["partNumber"])
         let upload = try await objects.upload(uploadID, bucket: bucket, key: key)
-        let source = try await copySource(request).stored
+        let source = try await copySource(request)
         let size = source.object.sizeBytes
         var range: ByteRange?
         if let text = request.header("x-amz-copy-source-range") {
@@ -554,20 +547,18 @@ struct S3Responder: HTTPResponder {
         var xml = S3XMLWriter(root: "CopyPartResult")
         xml.element("LastModified", MetadataTime.format(part.uploadedAt))
         xml.element("ETag", part.etag)
-        for (algorithm, value) in part.checksums.sorted(by: { $0.key < $1.key }) {
-            xml.element("Checksum" + algorithm, value)
-        }
+        xml.checksumElements(part.checksums)
         return Self.xmlResponse(xml)
     }
 
     private func copyObject(_ bucket: String, _ key: String, _ request: S3Request, logger: Logger) async throws -> Response {
-        let (sourceBucket, sourceKey, source) = try await copySource(request)
+        let source = try await copySource(request)
         try await objects.requireBucket(bucket)
         let directive = request.header("x-amz-metadata-directive") ?? "COPY"
         guard directive == "COPY" || directive == "REPLACE" else {
             throw S3Error.invalidArgument("Unknown metadata directive \(directive)")
         }
-        if directive == "COPY", sourceBucket == bucket, sourceKey == key {
+        if directive == "COPY", source.object.bucket == bucket, source.object.key == key {
             throw S3Error.invalidRequest(
                 "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata."
             )
@@ -595,12 +586,7 @@ struct S3Responder: HTTPResponder {
     /// The answer to `If-Match`, `If-None-Match`, `If-Modified-Since` and `If-Unmodified-Since` when one of them
     /// decides it (304 or 412); nil when the object is to be served.
     static func conditionalAnswer(_ object: S3ObjectRecord, _ request: S3Request) throws -> Response? {
-        func matches(_ list: String) -> Bool {
-            list.split(separator: ",").contains { candidate in
-                let trimmed = candidate.trimmingCharacters(in: .whitespaces)
-                return trimmed == "*" || S3Objects.sameETag(trimmed, object.etag)
-            }
-        }
+        func matches(_ list: String) -> Bool { etagList(list, matches: object) }
         let modified = object.lastModified.timeIntervalSince1970.rounded(.down)
         if let ifMatch = request.header("if-match") {
             if !matches(ifMatch) { throw S3Error.preconditionFailed }
@@ -620,6 +606,14 @@ struct S3Responder: HTTPResponder {
             return notModified
         }
         return nil
+    }
+
+    /// Whether an `If-Match`-style list (`"etag", "etag"` or `*`) names the object.
+    static func etagList(_ list: String, matches object: S3ObjectRecord) -> Bool {
+        list.split(separator: ",").contains { candidate in
+            let trimmed = candidate.trimmingCharacters(in: .whitespaces)
+            return trimmed == "*" || S3Objects.sameETag(trimmed, object.etag)
+        }
     }
 
     static func objectHeaders(_ object: S3ObjectRecord, checksumMode: Bool) -> HTTPFields {

@@ -1,4 +1,5 @@
 import Foundation
+import S3Protocol
 
 /// Builds one S3 XML answer as text: elements in the order written, every text escaped.
 struct S3XMLWriter {
@@ -22,6 +23,15 @@ struct S3XMLWriter {
     mutating func element(_ name: String, _ value: Bool) { element(name, value ? "true" : "false") }
 
     /// `<name>…</name>` around what `body` writes.
+    /// `<ChecksumCRC32>…</ChecksumCRC32>` and the like for stored checksums (algorithm name -> base64), in a stable
+    /// order; with `withType`, each followed by its `<ChecksumType>`.
+    mutating func checksumElements(_ checksums: [String: String], withType: Bool = false) {
+        for (algorithm, value) in checksums.sorted(by: { $0.key < $1.key }) {
+            element("Checksum" + algorithm, value)
+            if withType { element("ChecksumType", S3ChecksumType(ofValue: value).rawValue) }
+        }
+    }
+
     mutating func group(_ name: String, _ body: (inout S3XMLWriter) -> Void) {
         text += "<\(name)>"
         body(&self)
