@@ -337,11 +337,15 @@ class Boto3:
         self.args = args
 
     def client(self, *, checksum_calculation=None, secret_key=None, access_key=None, https_wire_format=False,
-               default_signer=False):
-        """default_signer: no signature_version, as boto3 is used out of the box (it presigns with SigV2 then)."""
+               default_signer=False, virtual_host_domain=None):
+        """default_signer: no signature_version, as boto3 is used out of the box (it presigns with SigV2 then).
+        virtual_host_domain: virtual-host style against the server's --s3-domain (BUCKET.DOMAIN:PORT)."""
+        endpoint = self.args.endpoint
+        if virtual_host_domain:
+            endpoint = f"{urlsplit(endpoint).scheme}://{virtual_host_domain}:{urlsplit(endpoint).port}"
         options = dict(
             signature_version=None if default_signer else "s3v4",
-            s3={"addressing_style": "path"},
+            s3={"addressing_style": "virtual" if virtual_host_domain else "path"},
             connect_timeout=10,
             read_timeout=120,
             retries={"max_attempts": 1, "mode": "standard"},
@@ -353,7 +357,7 @@ class Boto3:
             aws_secret_access_key=secret_key or self.args.secret_key,
             region_name=self.args.region,
         )
-        client = session.client("s3", endpoint_url=self.args.endpoint, config=Config(**options))
+        client = session.client("s3", endpoint_url=endpoint, config=Config(**options))
         client.request_log = RequestLog(client)
         if https_wire_format and urlsplit(self.args.endpoint).scheme == "http":
             for operation in ("PutObject", "UploadPart"):
@@ -427,7 +431,7 @@ def boto3_checks(report, args, work):
         boto3_multipart_checksum_checks(report, s3, bucket, work)
         boto3_auth_checks(report, args, factory, s3, bucket, work)
         if args.virtual_host_domain:
-            boto3_virtual_host_checks(report, args, s3, bucket)
+            boto3_virtual_host_checks(report, args, factory, s3, bucket)
         boto3_bucket_delete_checks(report, s3, bucket)
     finally:
         empty_and_delete_bucket(s3, bucket)
@@ -450,15 +454,10 @@ def resolving(domain, address):
         socket.getaddrinfo = original
 
 
-def boto3_virtual_host_checks(report, args, s3, bucket):
+def boto3_virtual_host_checks(report, args, factory, s3, bucket):
     """boto3 with addressing_style=virtual against the server's --s3-domain: BUCKET.DOMAIN:PORT/KEY, signed so."""
-    port = urlsplit(args.endpoint).port
     address = urlsplit(args.endpoint).hostname
-    session = boto3.session.Session(aws_access_key_id=args.access_key, aws_secret_access_key=args.secret_key,
-                                    region_name=args.region)
-    virtual = session.client("s3", endpoint_url=f"http://{args.virtual_host_domain}:{port}",
-                             config=Config(signature_version="s3v4", s3={"addressing_style": "virtual"},
-                                           retries={"max_attempts": 1, "mode": "standard"}))
+    virtual = factory.client(virtual_host_domain=args.virtual_host_domain)
     sent = []
     virtual.meta.events.register("before-send.s3", lambda request, **_: sent.append(request.url))
     key = "virtual host/ünï+%.txt"
