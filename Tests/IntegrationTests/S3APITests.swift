@@ -184,6 +184,36 @@ struct S3APITests {
             let expired = try await HTTPTestClient(baseURL: up.s3URL).get(stale)
             #expect(expired.status == 403 && expired.body.contains(bytesOf: "AccessDenied"))
 
+            // Multipart refusals: a part number out of range, a part under 5 MiB that is not the last.
+            let refusedUpload = try #require(
+                try await s3.send(.POST, "/photos/small-parts.bin", query: "uploads").text.between("<UploadId>", "</UploadId>"))
+            let outOfRange = try await s3.send(
+                .PUT, "/photos/small-parts.bin", query: "partNumber=10001&uploadId=\(refusedUpload)", body: [1])
+            #expect(outOfRange.status == 400 && outOfRange.body.contains(bytesOf: "InvalidArgument"))
+            var smallETags: [String] = []
+            for number in 1...2 {
+                let answer = try await s3.send(
+                    .PUT, "/photos/small-parts.bin", query: "partNumber=\(number)&uploadId=\(refusedUpload)",
+                    body: randomBytes(1000))
+                smallETags.append(try #require(answer.header("etag")))
+            }
+            let tooSmall = try await s3.send(
+                .POST, "/photos/small-parts.bin", query: "uploadId=\(refusedUpload)",
+                body: Array(
+                    ("<CompleteMultipartUpload>"
+                        + smallETags.enumerated().map {
+                            "<Part><PartNumber>\($0.offset + 1)</PartNumber><ETag>\($0.element)</ETag></Part>"
+                        }.joined() + "</CompleteMultipartUpload>").utf8))
+            #expect(tooSmall.status == 400 && tooSmall.body.contains(bytesOf: "EntityTooSmall"), "\(tooSmall.text)")
+            #expect(try await s3.send(.HEAD, "/photos/small-parts.bin").status == 404)
+
+            // The secret key signed every request above and appears in no log.
+            let logs = try FileManager.default.contentsOfDirectory(atPath: up.workDirectory + "/logs").map {
+                (try? String(contentsOfFile: up.workDirectory + "/logs/" + $0, encoding: .utf8)) ?? ""
+            }
+            #expect(!logs.isEmpty && logs.allSatisfy { !$0.contains(key.secretAccessKey) })
+            #expect(!up.standardError.contains(key.secretAccessKey))
+
             // Deletes: the bucket refuses while it holds objects.
             #expect(try await s3.send(.DELETE, "/photos").status == 409)
             #expect(try await s3.send(.DELETE, name).status == 204)
@@ -264,6 +294,40 @@ extension String {
 /// backends: the harness runs these clusters on MySQL too).
 @Suite("S3 objects under failures", .serialized)
 struct S3FailureTests {
+    @Test("a multipart upload left unfinished past --multipart-expiry is aborted and its parts' files deleted")
+    func unfinishedUploadsExpire() async throws {
+        let keys = try makeTemporaryDirectory(prefix: "dfs-s3-keys") + "/s3-credentials"
+        let credential = S3Credential(
+            accessKeyID: "DFSTESTKEY00000002", secretAccessKey: "test-secret-0000000000000000000000000002", name: "tester",
+            readOnly: false)
+        try "\(credential.accessKeyID) \(credential.secretAccessKey) tester read-write\n".write(
+            toFile: keys, atomically: true, encoding: .utf8)
+        let s3Port = try #require(LoopbackPort.free(count: 1).first)
+        try await withCluster(
+            nodes: 3,
+            gatewayArguments: ["--s3-port", String(s3Port), "--s3-credentials-file", keys, "--multipart-expiry", "3s"]
+        ) { cluster in
+            try await cluster.waitForAllNodesUp()
+            let s3 = S3TestClient(baseURL: "http://127.0.0.1:\(s3Port)", credential: credential)
+            #expect(try await s3.send(.PUT, "/left").status == 200)
+            let uploadID = try #require(
+                try await s3.send(.POST, "/left/behind.bin", query: "uploads").text.between("<UploadId>", "</UploadId>"))
+            #expect(
+                try await s3.send(.PUT, "/left/behind.bin", query: "partNumber=1&uploadId=\(uploadID)", body: randomBytes(2000))
+                    .status == 200)
+            func partFiles() async throws -> Int {
+                try await cluster.gateway.getJSON("/files", as: FilesAnswer.self).files.filter { $0.bucket == "left" }.count
+            }
+            #expect(try await partFiles() == 1)
+            try await eventually("the upload expired and its part's file was deleted", timeout: .seconds(30)) {
+                let listed = try await s3.send(.GET, "/left", query: "uploads").text
+                let remaining = try await partFiles()
+                return !listed.contains(uploadID) && remaining == 0
+            }
+            #expect(try await s3.send(.GET, "/left/behind.bin", query: "uploadId=\(uploadID)").status == 404)
+        }
+    }
+
     @Test(
         "an S3 object survives like a file: stored with a node down, repaired when it returns, a corrupt copy found by the audit")
     func objectSurvivesFailures() async throws {
