@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # S3 PUT/GET against the gateway's own POST /upload and GET /download on the same `dfs up` cluster (3 nodes,
 # 3 verified replicas): the identical dfs-loadtest workload through both APIs, alternated case by case on one
-# cluster per case (native first in odd rounds, S3 first in even ones), and the S3/native ratio of files/s per case. Target: within 10 %
+# cluster per case (native first in odd rounds, S3 first in even ones), and the S3/native ratio of files/s per case,
+# with the CPU milliseconds per file of the gateway and of the nodes (steadier than files/s on a shared machine). Target: within 10 %
 # (ratio >= 0.90) for 4 KiB, 1 MiB and 64 MiB objects. S3 requests are SigV4-signed with UNSIGNED-PAYLOAD (what
 # rclone sends; the gateway computes and checks SHA-256 and MD5 of every byte either way).
 #
@@ -21,7 +22,7 @@ while [ $# -gt 0 ]; do
         --rounds) rounds="$2"; shift 2 ;;
         --cases) cases="$2"; shift 2 ;;
         --out) out="$2"; shift 2 ;;
-        -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
         *) echo "unknown argument: $1" >&2; exit 64 ;;
     esac
 done
@@ -38,7 +39,8 @@ mkdir -p "$out"
 trap 'stop_cluster; rm -rf "$work/data"' EXIT
 
 echo "machine: $(nproc) cores; load before: $(cut -d' ' -f1-3 /proc/loadavg); binaries $bin"
-printf '%-9s %-7s %-4s %-6s %12s %12s %8s\n' workload size conc round native/s s3/s ratio
+printf '%-9s %-7s %-4s %-6s %12s %12s %8s %22s %22s\n' workload size conc round native/s s3/s ratio \
+    "native CPU ms gw+nodes" "s3 CPU ms gw+nodes"
 for round in $(seq 1 "$rounds"); do
     for case in $cases; do
         IFS=: read -r workload size concurrency <<<"$case"
@@ -61,6 +63,8 @@ for round in $(seq 1 "$rounds"); do
         "$bin/dfs-loadtest" --target-kind s3 --gateway "http://127.0.0.1:$s3_port/bench" "${warm[@]}" > /dev/null
         apis="native s3"; [ $((round % 2)) -eq 1 ] || apis="s3 native"
         for api in $apis; do
+            gateway_before=$(cluster_cpu_ticks dfs-gateway)
+            nodes_before=$(cluster_cpu_ticks dfs-node)
             if [ "$api" = native ]; then
                 "$bin/dfs-loadtest" --target-kind gateway --gateway "http://127.0.0.1:$gateway_port" "${common[@]}" \
                     > "$out/$name-native.json"
@@ -68,13 +72,20 @@ for round in $(seq 1 "$rounds"); do
                 "$bin/dfs-loadtest" --target-kind s3 --gateway "http://127.0.0.1:$s3_port/bench" "${common[@]}" \
                     > "$out/$name-s3.json"
             fi
+            # CPU milliseconds per file of the gateway and of all nodes: steadier than files/s on a shared machine.
+            jq --argjson gateway "$(( $(cluster_cpu_ticks dfs-gateway) - gateway_before ))" \
+                --argjson nodes "$(( $(cluster_cpu_ticks dfs-node) - nodes_before ))" --argjson hz "$(getconf CLK_TCK)" \
+                '. + {cpu_ms_per_file: {gateway: ($gateway * 1000 / $hz / .operations), nodes: ($nodes * 1000 / $hz / .operations)}}' \
+                "$out/$name-$api.json" > "$out/$name-$api.json.tmp" && mv "$out/$name-$api.json.tmp" "$out/$name-$api.json"
         done
         stop_cluster
         native=$(jq '.operations / .seconds' "$out/$name-native.json")
         s3=$(jq '.operations / .seconds' "$out/$name-s3.json")
         bad=$(jq -s 'map(.errors + .mismatches) | add' "$out/$name-native.json" "$out/$name-s3.json")
-        printf '%-9s %-7s %-4s %-6s %12.1f %12.1f %8.2f%s\n' "$workload" "$size" "$concurrency" "$round" "$native" "$s3" \
-            "$(jq -n "$s3 / $native")" "$([ "$bad" = 0 ] || echo "  ($bad errors/mismatches)")"
+        cpu='"\(.cpu_ms_per_file.gateway * 100 | round / 100)+\(.cpu_ms_per_file.nodes * 100 | round / 100)"'
+        printf '%-9s %-7s %-4s %-6s %12.1f %12.1f %8.2f %22s %22s%s\n' "$workload" "$size" "$concurrency" "$round" "$native" "$s3" \
+            "$(jq -n "$s3 / $native")" "$(jq -r "$cpu" "$out/$name-native.json")" "$(jq -r "$cpu" "$out/$name-s3.json")" \
+            "$([ "$bad" = 0 ] || echo "  ($bad errors/mismatches)")"
     done
 done
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg); JSON per run in $out"

@@ -129,6 +129,21 @@ struct S3APITests {
                 .PUT, "/photos/copied.bin", query: "partNumber=3&uploadId=\(copyUpload)",
                 headers: [("x-amz-copy-source", S3TestClient.encode(name)), ("x-amz-copy-source-if-match", "\"0000\"")])
             #expect(changedSource.status == 412)
+            // Date conditions on the source: a failed one is a 412 (a copy has no 304); a true if-match wins over a
+            // false if-unmodified-since, as in S3.
+            let past = "Wed, 01 Jan 2020 00:00:00 GMT"
+            let future = "Fri, 01 Jan 2100 00:00:00 GMT"
+            for (conditions, expected) in [
+                ([("x-amz-copy-source-if-modified-since", future)], 412),
+                ([("x-amz-copy-source-if-unmodified-since", past)], 412),
+                ([("x-amz-copy-source-if-modified-since", past), ("x-amz-copy-source-if-unmodified-since", future)], 200),
+                ([("x-amz-copy-source-if-match", copiedETags[1]), ("x-amz-copy-source-if-unmodified-since", past)], 200),
+            ] {
+                let conditional = try await s3.send(
+                    .PUT, "/photos/copied.bin", query: "partNumber=3&uploadId=\(copyUpload)",
+                    headers: [("x-amz-copy-source", S3TestClient.encode(name))] + conditions)
+                #expect(conditional.status == expected, "\(conditions): \(conditional.text)")
+            }
             let outside = try await s3.send(
                 .PUT, "/photos/copied.bin", query: "partNumber=3&uploadId=\(copyUpload)",
                 headers: [("x-amz-copy-source", S3TestClient.encode(name)), ("x-amz-copy-source-range", "bytes=0-300000")])
@@ -329,7 +344,8 @@ struct S3FailureTests {
     }
 
     @Test(
-        "an S3 object survives like a file: stored with a node down, repaired when it returns, a corrupt copy found by the audit")
+        "S3 objects, single-part and multipart, survive like files: stored with a node down, repaired when it returns, a corrupt copy found by the audit"
+    )
     func objectSurvivesFailures() async throws {
         let keys = try makeTemporaryDirectory(prefix: "dfs-s3-keys") + "/s3-credentials"
         let credential = S3Credential(
@@ -365,6 +381,34 @@ struct S3FailureTests {
             #expect(try await file().bucket == "survivor")
             #expect(try await file().replicas.count == 2)
             #expect(try await s3.send(.GET, "/survivor/kept through it all.bin").body == bytes)
+            // A multipart object made while node-2 is down: each part is a file with the two copies that could be made.
+            let partBytes = [randomBytes(5 << 20), randomBytes(300_000)]
+            let wholeBytes = partBytes[0] + partBytes[1]
+            let multipartID = try #require(
+                try await s3.send(.POST, "/survivor/in parts.bin", query: "uploads").text.between("<UploadId>", "</UploadId>"))
+            var partETags: [String] = []
+            for (index, part) in partBytes.enumerated() {
+                let answer = try await s3.send(
+                    .PUT, "/survivor/in parts.bin", query: "partNumber=\(index + 1)&uploadId=\(multipartID)", body: part)
+                #expect(answer.status == 200, "\(answer.text)")
+                partETags.append(try #require(answer.header("etag")))
+            }
+            let completion =
+                "<CompleteMultipartUpload>"
+                + partETags.enumerated().map {
+                    "<Part><PartNumber>\($0.offset + 1)</PartNumber><ETag>\($0.element)</ETag></Part>"
+                }
+                .joined() + "</CompleteMultipartUpload>"
+            let completed = try await s3.send(
+                .POST, "/survivor/in parts.bin", query: "uploadId=\(multipartID)", body: Array(completion.utf8))
+            #expect(completed.status == 200, "\(completed.text)")
+            func segments() async throws -> [FilesAnswer.File] {
+                try await cluster.gateway.getJSON("/files", as: FilesAnswer.self).files
+                    .filter { $0.object_key == "in parts.bin" }.sorted { ($0.part_number ?? 0) < ($1.part_number ?? 0) }
+            }
+            #expect(try await segments().map(\.part_number) == [1, 2])
+            #expect(try await segments().map(\.replicas.count) == [2, 2])
+            #expect(try await s3.send(.GET, "/survivor/in parts.bin").body == wholeBytes)
             // A read-only key reads, and is refused every write.
             let readOnly = S3TestClient(baseURL: "http://127.0.0.1:\(s3Port)", credential: reader)
             #expect(try await readOnly.send(.GET, "/survivor/kept through it all.bin").body == bytes)
@@ -373,21 +417,37 @@ struct S3FailureTests {
             #expect(try await readOnly.send(.DELETE, "/survivor/kept through it all.bin").status == 403)
 
             try await cluster.startNode(2)
-            try await eventually("the copy owed to node-2 was made when it returned", timeout: .seconds(60)) {
-                try await file().replicas == ["node-1", "node-2", "node-3"]
+            try await eventually("the copies owed to node-2 were made when it returned", timeout: .seconds(60)) {
+                let copies = try await [file()] + segments()
+                return copies.allSatisfy { $0.replicas == ["node-1", "node-2", "node-3"] }
+            }
+            try await eventually("the multipart object's SHA-256 over all its bytes was recorded", timeout: .seconds(30)) {
+                try await segments().allSatisfy { $0.object_sha256 == sha256Hex(wholeBytes) }
             }
 
             let fileKey = try await file().file_key
             try flipByte(atPath: cluster.blobPath(node: 1, key: fileKey), offset: 12_345)
+            let secondSegmentKey = try await segments()[1].file_key
+            try flipByte(atPath: cluster.blobPath(node: 3, key: secondSegmentKey), offset: 250_000)
             let report = try await cluster.gateway.post("/audit").expectingSuccess().jsonObject()
-            #expect(report["corrupt"] as? Int == 1)
-            // Reads go around the damaged copy meanwhile, and it is repaired from a verified one.
+            #expect(report["corrupt"] as? Int == 2)
+            // Reads go around the damaged copies meanwhile (whole, and a range across the seam of the multipart
+            // object), and they are repaired from verified ones.
             #expect(try await s3.send(.GET, "/survivor/kept through it all.bin").body == bytes)
-            try await eventually("node-1's corrupt copy was repaired", timeout: .seconds(60)) {
-                try await file().replicas == ["node-1", "node-2", "node-3"]
+            let seam = 5 << 20
+            let acrossSeam = try await s3.send(
+                .GET, "/survivor/in parts.bin", headers: [("range", "bytes=\(seam - 1000)-\(seam + 260_000)")])
+            #expect(acrossSeam.status == 206 && acrossSeam.body == Array(wholeBytes[(seam - 1000)...(seam + 260_000)]))
+            #expect(try await s3.send(.GET, "/survivor/in parts.bin").body == wholeBytes)
+            try await eventually("the corrupt copies on node-1 and node-3 were repaired", timeout: .seconds(60)) {
+                let copies = try await [file()] + segments()
+                return copies.allSatisfy { $0.replicas == ["node-1", "node-2", "node-3"] }
             }
             #expect(
                 sha256Hex(try await cluster.nodeClient(1).get("/blobs/\(fileKey)").expectingSuccess().body) == sha256Hex(bytes))
+            #expect(
+                sha256Hex(try await cluster.nodeClient(3).get("/blobs/\(secondSegmentKey)").expectingSuccess().body)
+                    == sha256Hex(partBytes[1]))
         }
     }
 }

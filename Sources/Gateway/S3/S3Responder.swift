@@ -487,7 +487,7 @@ struct S3Responder: HTTPResponder {
     }
 
     /// The object `x-amz-copy-source` names (`bucket/key`, percent-encoded, an optional leading `/`), checked
-    /// against `x-amz-copy-source-if-match` / `-if-none-match`.
+    /// against the `x-amz-copy-source-if-…` conditions (match lists and dates).
     private func copySource(_ request: S3Request) async throws -> S3StoredObject {
         var sourceText = request.header("x-amz-copy-source")!
         if let query = sourceText.firstIndex(of: "?") {
@@ -504,15 +504,9 @@ struct S3Responder: HTTPResponder {
         let sourceBucket = String(path[..<slash])
         let sourceKey = String(path[path.index(after: slash)...])
         let source = try await objects.object(bucket: sourceBucket, key: sourceKey)
-        if let wanted = request.header("x-amz-copy-source-if-match"), !Self.etagList(wanted, matches: source.object) {
+        // A copy has nothing to answer 304 with: every failed condition is a 412.
+        if Self.evaluateConditions(source.object, request, headerPrefix: "x-amz-copy-source-") != .proceed {
             throw S3Error.preconditionFailed
-        }
-        if let unwanted = request.header("x-amz-copy-source-if-none-match"), Self.etagList(unwanted, matches: source.object) {
-            throw S3Error.preconditionFailed
-        }
-        for name in ["x-amz-copy-source-if-modified-since", "x-amz-copy-source-if-unmodified-since"]
-        where request.header(name) != nil {
-            throw S3Error.notImplemented("The \(name) condition")
         }
         return source
     }
@@ -586,26 +580,35 @@ struct S3Responder: HTTPResponder {
     /// The answer to `If-Match`, `If-None-Match`, `If-Modified-Since` and `If-Unmodified-Since` when one of them
     /// decides it (304 or 412); nil when the object is to be served.
     static func conditionalAnswer(_ object: S3ObjectRecord, _ request: S3Request) throws -> Response? {
-        func matches(_ list: String) -> Bool { etagList(list, matches: object) }
+        switch evaluateConditions(object, request, headerPrefix: "") {
+        case .proceed: return nil
+        case .preconditionFailed: throw S3Error.preconditionFailed
+        case .notModified:
+            // A 304 carries the validators only (no checksums, no body), as S3's does.
+            return Response(
+                status: .notModified, headers: [.eTag: object.etag, .lastModified: S3HTTPDate.format(object.lastModified)])
+        }
+    }
+
+    enum ConditionOutcome { case proceed, notModified, preconditionFailed }
+
+    /// S3's rules for the four conditions, with their names after `headerPrefix` (`x-amz-copy-source-` for a copy's
+    /// source): a match list decides instead of its date (`if-match` over `if-unmodified-since`, `if-none-match` over
+    /// `if-modified-since`), dates compare in whole seconds, and a date that does not parse is ignored.
+    static func evaluateConditions(_ object: S3ObjectRecord, _ request: S3Request, headerPrefix: String) -> ConditionOutcome {
+        func header(_ name: String) -> String? { request.header(headerPrefix + name) }
         let modified = object.lastModified.timeIntervalSince1970.rounded(.down)
-        if let ifMatch = request.header("if-match") {
-            if !matches(ifMatch) { throw S3Error.preconditionFailed }
-        } else if let since = request.header("if-unmodified-since").flatMap(S3HTTPDate.parse),
-            modified > since.timeIntervalSince1970
-        {
-            throw S3Error.preconditionFailed
+        if let ifMatch = header("if-match") {
+            if !etagList(ifMatch, matches: object) { return .preconditionFailed }
+        } else if let since = header("if-unmodified-since").flatMap(S3HTTPDate.parse), modified > since.timeIntervalSince1970 {
+            return .preconditionFailed
         }
-        // A 304 carries the validators only (no checksums, no body), as S3's does.
-        let notModified = Response(
-            status: .notModified, headers: [.eTag: object.etag, .lastModified: S3HTTPDate.format(object.lastModified)])
-        if let ifNoneMatch = request.header("if-none-match") {
-            if matches(ifNoneMatch) { return notModified }
-        } else if let since = request.header("if-modified-since").flatMap(S3HTTPDate.parse),
-            modified <= since.timeIntervalSince1970
-        {
-            return notModified
+        if let ifNoneMatch = header("if-none-match") {
+            if etagList(ifNoneMatch, matches: object) { return .notModified }
+        } else if let since = header("if-modified-since").flatMap(S3HTTPDate.parse), modified <= since.timeIntervalSince1970 {
+            return .notModified
         }
-        return nil
+        return .proceed
     }
 
     /// Whether an `If-Match`-style list (`"etag", "etag"` or `*`) names the object.
