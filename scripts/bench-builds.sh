@@ -6,13 +6,14 @@
 # disturbs far less than the rate.
 #
 #   scripts/bench-builds.sh --a DIR --b DIR [--rounds 3] [--duration 10s] [--cases "download:1MiB:8 download:64MiB:2"]
+#       [--settle]  (root: sync and drop the page cache before each run; uploads measured second otherwise pay for the first's writes)
 #
 # DIR holds release binaries (dfs, dfs-gateway, dfs-node, dfs-loadtest), e.g. a worktree's .build/release. Every
 # run uses the loadtest of its own build. Everything listens on 127.0.0.1 and is stopped by PID when it ends.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-a=""; b=""; rounds=3; duration=10s
+a=""; b=""; rounds=3; duration=10s; settle=""
 cases="download:4KiB:16 download:1MiB:8 download:64MiB:2"
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -21,7 +22,8 @@ while [ $# -gt 0 ]; do
         --rounds) rounds="$2"; shift 2 ;;
         --duration) duration="$2"; shift 2 ;;
         --cases) cases="$2"; shift 2 ;;
-        -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+        --settle) settle=1; shift ;;
+        -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
         *) echo "unknown argument: $1" >&2; exit 64 ;;
     esac
 done
@@ -51,6 +53,8 @@ run() { # BIN WORKLOAD SIZE CONCURRENCY OUTFILE: one loadtest on a fresh cluster
         sleep 0.1
     done
     local gateway_before nodes_before
+    # --settle: every run starts with the page cache written back and dropped, so one run's writes do not slow the next.
+    if [ -n "$settle" ]; then sync; echo 3 > /proc/sys/vm/drop_caches; fi
     gateway_before=$(cluster_cpu_ticks dfs-gateway)
     nodes_before=$(cluster_cpu_ticks dfs-node)
     "$bin/dfs-loadtest" --gateway "http://127.0.0.1:$gateway_port" --workload "$2" --size "$3" --concurrency "$4" \

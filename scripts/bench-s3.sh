@@ -7,13 +7,14 @@
 # rclone sends; the gateway computes and checks SHA-256 and MD5 of every byte either way).
 #
 #   scripts/bench-s3.sh [--bin .build/release] [--duration 10s] [--rounds 2] [--cases "upload:4KiB:16 …"] [--out DIR]
+#       [--settle]  (root: sync and drop the page cache before each run; uploads measured second otherwise pay for the first's writes)
 #
 # Everything listens on 127.0.0.1 (free ports) and is stopped by PID at the end. Holds /tmp/bench.lock.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/bench-cluster.sh  # stop_cluster, wait_healthy
 
-bin=.build/release; duration=10s; rounds=2; out=""
+bin=.build/release; duration=10s; rounds=2; out=""; settle=""
 cases="upload:4KiB:16 download:4KiB:16 upload:1MiB:8 download:1MiB:8 upload:64MiB:2 download:64MiB:2"
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -22,7 +23,8 @@ while [ $# -gt 0 ]; do
         --rounds) rounds="$2"; shift 2 ;;
         --cases) cases="$2"; shift 2 ;;
         --out) out="$2"; shift 2 ;;
-        -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+        --settle) settle=1; shift ;;
+        -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
         *) echo "unknown argument: $1" >&2; exit 64 ;;
     esac
 done
@@ -63,6 +65,7 @@ for round in $(seq 1 "$rounds"); do
         "$bin/dfs-loadtest" --target-kind s3 --gateway "http://127.0.0.1:$s3_port/bench" "${warm[@]}" > /dev/null
         apis="native s3"; [ $((round % 2)) -eq 1 ] || apis="s3 native"
         for api in $apis; do
+            if [ -n "$settle" ]; then sync; echo 3 > /proc/sys/vm/drop_caches; fi
             gateway_before=$(cluster_cpu_ticks dfs-gateway)
             nodes_before=$(cluster_cpu_ticks dfs-node)
             if [ "$api" = native ]; then

@@ -130,13 +130,14 @@ struct BlobStoreTests {
         }
     }
 
-    @Test("a body that fails midway leaves no visible blob and no temp file")
-    func failedBodyLeavesNothing() async throws {
+    /// 7 chunks: before the first write batch; 40: after one batch went to the I/O threads, while it may be written.
+    @Test("a body that fails midway leaves no visible blob and no temp file", arguments: [7, 40])
+    func failedBodyLeavesNothing(failAfter: Int) async throws {
         try await withTemporaryDirectory { root in
             let store = try await openStore(at: root)
             let key = try FileKey(validating: "partial")
             let error = await #expect(throws: BlobStoreError.self) {
-                try await store.put(key, body: chunkedBody(testBytes(500_000), chunkSize: 10_000, failAfter: 7))
+                try await store.put(key, body: chunkedBody(testBytes(500_000), chunkSize: 10_000, failAfter: failAfter))
             }
             guard case .incompleteBody = error else {
                 Issue.record("expected incompleteBody, got \(String(describing: error))")
@@ -145,6 +146,23 @@ struct BlobStoreTests {
             await #expect(throws: BlobStoreError.blobNotFound(key)) { try await store.metadata(of: key) }
             #expect(filesBelow(root).isEmpty)
             #expect(store.blobCount == 0)
+        }
+    }
+
+    @Test("a body of many write batches, in chunks that straddle them, is stored whole with its block digests")
+    func manyBatchesStoredInOrder() async throws {
+        try await withTemporaryDirectory { root in
+            let store = try await openStore(at: root)
+            let key = try FileKey(validating: "batched")
+            let bytes = testBytes(3 * BlobBlocks.standardBlockSize + 12_345, seed: 9)
+            let stored = try await store.put(key, body: chunkedBody(bytes, chunkSize: 9_999), expectedDigest: sha256(bytes))
+            let blockSize = BlobBlocks.standardBlockSize
+            let blockDigests = stride(from: 0, to: bytes.count, by: blockSize).map {
+                sha256(Array(bytes[$0..<min($0 + blockSize, bytes.count)]))
+            }
+            #expect(stored.digests.whole == sha256(bytes))
+            #expect(stored.digests.blocks.digests == blockDigests)
+            #expect(try await readAll(store, key) == bytes)
         }
     }
 

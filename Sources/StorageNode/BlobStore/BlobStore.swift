@@ -290,21 +290,58 @@ final class BlobStore: Sendable {
         }
     }
 
-    /// Writes the rest of the body as it arrives; body failures become `incompleteBody`, disk failures pass through.
+    /// Bytes of a large body gathered before one trip to the I/O threads hashes and writes them. A trip per network
+    /// chunk (16-64 KiB) cost the nodes about a fifth of their CPU on 64 MiB uploads in wake-ups and context
+    /// switches (`perf`, futex and `finish_task_switch`); a batch is written while the next one is received, so at
+    /// most two batches of a body are in memory.
+    static let writeBatchBytes = 256 << 10
+
+    /// Writes the rest of the body as it arrives, a batch at a time; body failures become `incompleteBody`, disk
+    /// failures pass through. Returns only once no write of the draft is under way, whatever happened.
     private func receive<Chunks: AsyncIteratorProtocol>(_ chunks: inout Chunks, into draft: BlobDraft) async throws
     where Chunks.Element == ByteBuffer {
+        let threads = self.threads
+        var writing: Task<Void, any Error>?
+        func write(_ batch: [ByteBuffer]) async throws {
+            // One write at a time: the draft appends in arrival order and is touched by one job at a time.
+            try await writing?.value
+            writing = Task { try await threads.runIfActive { for chunk in batch { try draft.append(chunk) } } }
+        }
+        var batch: [ByteBuffer] = []
+        var batchBytes = 0
         do {
-            while let chunk = try await chunks.next() {
-                do {
-                    try await threads.runIfActive { try draft.append(chunk) }
-                } catch {
-                    throw StoreSideFailure(underlying: error)
+            do {
+                while let chunk = try await chunks.next() {
+                    batch.append(chunk)
+                    batchBytes += chunk.readableBytes
+                    if batchBytes >= Self.writeBatchBytes {
+                        try await wrappingStoreFailure { try await write(batch) }
+                        batch = []
+                        batchBytes = 0
+                    }
                 }
+            } catch let failure as StoreSideFailure {
+                throw failure
+            } catch {
+                throw BlobStoreError.incompleteBody(reason: "\(error)")
             }
-        } catch let failure as StoreSideFailure {
-            throw failure.underlying
+            try await wrappingStoreFailure {
+                if !batch.isEmpty { try await write(batch) }
+                try await writing?.value
+            }
         } catch {
-            throw BlobStoreError.incompleteBody(reason: "\(error)")
+            // The caller discards the draft: no write of it may still be running then.
+            _ = try? await writing?.value
+            if let failure = error as? StoreSideFailure { throw failure.underlying }
+            throw error
+        }
+    }
+
+    private func wrappingStoreFailure(_ body: () async throws -> Void) async throws {
+        do {
+            try await body()
+        } catch {
+            throw StoreSideFailure(underlying: error)
         }
     }
 
