@@ -4,7 +4,10 @@
 # The identical dfs-loadtest workload runs against both, case by case in the same run, and the script prints
 # SwiftDFS/nginx ratios of files/s next to their targets.
 #
-#   scripts/bench-nginx.sh [--duration 20s] [--cases "upload:64MiB:2 download:4KiB:16"] [--out DIR]
+#   scripts/bench-nginx.sh [--duration 20s] [--cases "upload:64MiB:2 download:4KiB:16"] [--rounds 1] [--settle] [--out DIR]
+#
+# With --rounds N every case runs N times, nginx first in odd rounds and SwiftDFS first in even ones, and the
+# geometric mean of the ratios is printed; --settle (root) syncs and drops the page cache before every run.
 #
 # Needs release binaries (scripts/swift.sh build -c release). Installs Debian's nginx if it is missing.
 # Everything it starts (nginx, dfs up) listens on 127.0.0.1 only and is stopped by PID when it ends.
@@ -13,6 +16,8 @@ cd "$(dirname "$0")/.."
 source scripts/lib/bench-cluster.sh  # wait_healthy
 
 duration=20s
+rounds=1
+settle=""
 cases="upload:64MiB:2 upload:1MiB:8 upload:4KiB:16 download:64MiB:2 download:1MiB:8 download:4KiB:16"
 out=""
 bin=.build/release
@@ -21,8 +26,10 @@ while [ $# -gt 0 ]; do
         --duration) duration="$2"; shift 2 ;;
         --cases) cases="$2"; shift 2 ;;
         --out) out="$2"; shift 2 ;;
+        --rounds) rounds="$2"; shift 2 ;;
+        --settle) settle=1; shift ;;
         --bin) bin="$2"; shift 2 ;;
-        -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
         *) echo "unknown argument: $1" >&2; exit 64 ;;
     esac
 done
@@ -137,35 +144,59 @@ run_case() { # KIND URL WORKLOAD SIZE CONCURRENCY OUTFILE
 
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(. /etc/os-release; echo "$PRETTY_NAME"); load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 rows=()
-for case in $cases; do
-    IFS=: read -r workload size concurrency <<<"$case"
-    name="$workload-$size-c$concurrency"
-    rm -rf "${work:?}/www" && mkdir "$work/www"   # a glob would overflow the argument list after 4 KiB uploads
-    echo "== $workload $size, concurrency $concurrency, $duration each" >&2
-    run_case webdav "http://127.0.0.1:$nginx_port" "$workload" "$size" "$concurrency" "$out/$name-nginx.json"
-    rm -rf "${work:?}/www" && mkdir "$work/www"   # a glob would overflow the argument list after 4 KiB uploads
-    start_cluster
-    run_case gateway "$gateway_url" "$workload" "$size" "$concurrency" "$out/$name-swiftdfs.json"
-    stop_pid "$cluster_pid" INT
-    cluster_pid=""
-    rows+=("$workload:$size:$concurrency")
+for round in $(seq 1 "$rounds"); do
+    for case in $cases; do
+        IFS=: read -r workload size concurrency <<<"$case"
+        name="$workload-$size-c$concurrency-r$round"
+        # Which server goes first alternates by round: a run can be slowed by the one before it.
+        order="nginx swiftdfs"; [ $((round % 2)) -eq 1 ] || order="swiftdfs nginx"
+        echo "== $workload $size, concurrency $concurrency, $duration each, round $round ($order)" >&2
+        for system in $order; do
+            rm -rf "${work:?}/www" && mkdir "$work/www"   # a glob would overflow the argument list after 4 KiB uploads
+            if [ -n "$settle" ]; then sync; echo 3 > /proc/sys/vm/drop_caches; fi
+            if [ "$system" = nginx ]; then
+                run_case webdav "http://127.0.0.1:$nginx_port" "$workload" "$size" "$concurrency" "$out/$name-nginx.json"
+            else
+                start_cluster
+                run_case gateway "$gateway_url" "$workload" "$size" "$concurrency" "$out/$name-swiftdfs.json"
+                stop_pid "$cluster_pid" INT
+                cluster_pid=""
+            fi
+        done
+        rows+=("$workload:$size:$concurrency:$round")
+    done
 done
 
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
-printf '\n| workload | size | concurrency | nginx files/s | SwiftDFS files/s | SwiftDFS/nginx | target | met | SwiftDFS p50 / p99 ms | errors, mismatches |\n'
-printf '|---|---|---|---|---|---|---|---|---|---|\n'
+printf '\n| workload | size | concurrency | round | nginx files/s | SwiftDFS files/s | SwiftDFS/nginx | target | met | SwiftDFS p50 / p99 ms | errors, mismatches |\n'
+printf '|---|---|---|---|---|---|---|---|---|---|---|\n'
 for row in "${rows[@]}"; do
-    IFS=: read -r workload size concurrency <<<"$row"
-    name="$workload-$size-c$concurrency"
+    IFS=: read -r workload size concurrency round <<<"$row"
+    name="$workload-$size-c$concurrency-r$round"
     target=$(target_for "$workload:$size")
     jq -r -n --slurpfile n "$out/$name-nginx.json" --slurpfile d "$out/$name-swiftdfs.json" \
-        --arg w "$workload" --arg s "$size" --arg c "$concurrency" --arg t "$target" '
+        --arg w "$workload" --arg s "$size" --arg c "$concurrency" --arg r "$round" --arg t "$target" '
         ($n[0].ops_per_second) as $nf | ($d[0].ops_per_second) as $df |
         (if $nf > 0 then $df / $nf else 0 end) as $ratio |
-        "| \($w) | \($s) | \($c) | \($nf) | \($df) | \($ratio * 100 | round / 100) | "
+        "| \($w) | \($s) | \($c) | \($r) | \($nf * 100 | round / 100) | \($df * 100 | round / 100) | \($ratio * 100 | round / 100) | "
         + (if $t == "" then "- | - " else "≥ \($t) | " + (if $ratio >= ($t | tonumber) then "yes" else "**no**" end) + " " end)
         + "| \($d[0].latency_ms.p50 // "-") / \($d[0].latency_ms.p99 // "-") "
         + "| \($n[0].errors + $d[0].errors), \($n[0].mismatches + $d[0].mismatches) |"'
 done
+if [ "$rounds" -gt 1 ]; then
+    echo
+    echo "Geometric mean of the ratios over $rounds rounds:"
+    for case in $cases; do
+        IFS=: read -r workload size concurrency <<<"$case"
+        jq -r -s --arg c "$case" --arg t "$(target_for "$workload:$size")" '
+            [range(0; length; 2) as $i | (.[$i + 1].ops_per_second / .[$i].ops_per_second)] as $ratios |
+            ($ratios | map(log) | add / length | exp) as $mean |
+            "  \($c): \($mean * 100 | round / 100) (rounds: \($ratios | map(. * 100 | round / 100) | join(", ")))"
+            + (if $t == "" then "" else "  target ≥ \($t): " + (if $mean >= ($t | tonumber) then "met" else "not met" end) end)' \
+            $(for round in $(seq 1 "$rounds"); do
+                echo "$out/$workload-$size-c$concurrency-r$round-nginx.json" "$out/$workload-$size-c$concurrency-r$round-swiftdfs.json"
+            done)
+    done
+fi
 echo
 echo "JSON reports: $out"
