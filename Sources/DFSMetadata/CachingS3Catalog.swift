@@ -114,6 +114,18 @@ public final class CachingS3Catalog: S3Catalog {
         try await base.objectsAwaitingDigest(limit: limit)
     }
 
+    public func claimObjectsAwaitingDigest(
+        owner: String, now: Date, leaseUntil: Date, limit: Int
+    ) async throws
+        -> [S3ObjectName]
+    {
+        try await base.claimObjectsAwaitingDigest(owner: owner, now: now, leaseUntil: leaseUntil, limit: limit)
+    }
+
+    public func holdObjectDigestClaim(bucket: String, key: String, owner: String, until time: Date) async throws {
+        try await base.holdObjectDigestClaim(bucket: bucket, key: key, owner: owner, until: time)
+    }
+
     public func objectRoles(of files: [FileKey]) async throws -> [FileKey: S3FileRole] {
         try await base.objectRoles(of: files)
     }

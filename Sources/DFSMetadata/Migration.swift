@@ -44,6 +44,9 @@ public struct Migration: Sendable, Equatable {
         Migration(
             version: 7, name: "007_sqlite_whole_object_digests.sql",
             sql: String(decoding: PackageResources._07_sqlite_whole_object_digests_sql, as: UTF8.self)),
+        Migration(
+            version: 8, name: "008_sqlite_object_digest_claims.sql",
+            sql: String(decoding: PackageResources._08_sqlite_object_digest_claims_sql, as: UTF8.self)),
     ]
 
     /// MySQL's migrations, in order, numbered like SQLite's. A new file in schema/mysql must be listed here (a test checks).
@@ -68,6 +71,9 @@ public struct Migration: Sendable, Equatable {
         Migration(
             version: 7, name: "007_mysql_whole_object_digests.sql",
             sql: String(decoding: PackageResources._07_mysql_whole_object_digests_sql, as: UTF8.self)),
+        Migration(
+            version: 8, name: "008_mysql_object_digest_claims.sql",
+            sql: String(decoding: PackageResources._08_mysql_object_digest_claims_sql, as: UTF8.self)),
     ]
 }
 

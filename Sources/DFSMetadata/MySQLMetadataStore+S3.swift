@@ -210,6 +210,38 @@ extension MySQLMetadataStore: S3Catalog {
         }
     }
 
+    public func claimObjectsAwaitingDigest(
+        owner: String, now: Date, leaseUntil: Date, limit: Int
+    ) async throws
+        -> [S3ObjectName]
+    {
+        try await withConnection(transaction: true) { connection in
+            // SKIP LOCKED: rows another gateway is claiming right now are passed over, not waited for.
+            let names = try connection.query(
+                """
+                SELECT bucket, object_key FROM s3_pending_object_digests
+                WHERE claimed_until IS NULL OR claimed_until <= ? ORDER BY queued_at LIMIT ?
+                FOR UPDATE SKIP LOCKED
+                """,
+                [Self.time(now), .int(Int64(max(1, limit)))]
+            ).map { S3ObjectName(bucket: try Self.text($0, "bucket"), key: try Self.text($0, "object_key")) }
+            for name in names {
+                _ = try connection.update(
+                    "UPDATE s3_pending_object_digests SET claimed_by = ?, claimed_until = ? WHERE bucket = ? AND object_key = ?",
+                    [.text(owner), Self.time(leaseUntil), .text(name.bucket), .text(name.key)])
+            }
+            return names
+        }
+    }
+
+    public func holdObjectDigestClaim(bucket: String, key: String, owner: String, until time: Date) async throws {
+        try await withConnection { connection in
+            _ = try connection.update(
+                "UPDATE s3_pending_object_digests SET claimed_until = ? WHERE bucket = ? AND object_key = ? AND claimed_by = ?",
+                [Self.time(time), .text(bucket), .text(key), .text(owner)])
+        }
+    }
+
     public func recordObjectDigest(_ digest: SHA256Digest, bucket: String, key: String, etag: String) async throws -> Bool {
         try await withConnection(transaction: true) { connection in
             let binds: [MySQLValue] = [.text(bucket), .text(key)]

@@ -55,6 +55,13 @@ public protocol S3Catalog: Sendable {
     /// Objects whose SHA-256 over all their bytes is still to be computed (multipart objects, after completion),
     /// oldest first, at most `limit`.
     func objectsAwaitingDigest(limit: Int) async throws -> [S3ObjectName]
+    /// Claims for `owner` until `leaseUntil` at most `limit` of the objects awaiting their SHA-256 that no claim holds
+    /// at `now` (never claimed, or the claim ran out), oldest first: with several gateways on one database, each
+    /// object is read by one of them at a time.
+    func claimObjectsAwaitingDigest(owner: String, now: Date, leaseUntil: Date, limit: Int) async throws -> [S3ObjectName]
+    /// Keeps an object `owner` claimed from every gateway until `time` (its read failed: try again then, or now to
+    /// give it back); nothing changes if the claim is another's or the object no longer waits.
+    func holdObjectDigestClaim(bucket: String, key: String, owner: String, until time: Date) async throws
     /// Records the SHA-256 of all an object's bytes, if the object is still the one with `etag` and waits for it;
     /// false otherwise (replaced or deleted meanwhile: the digest is of bytes no object holds any more).
     func recordObjectDigest(_ digest: SHA256Digest, bucket: String, key: String, etag: String) async throws -> Bool

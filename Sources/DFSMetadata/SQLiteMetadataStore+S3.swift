@@ -224,6 +224,38 @@ extension SQLiteMetadataStore: S3Catalog {
         }
     }
 
+    public func claimObjectsAwaitingDigest(
+        owner: String, now: Date, leaseUntil: Date, limit: Int
+    ) async throws
+        -> [S3ObjectName]
+    {
+        try await serialized {
+            // '' (never claimed) sorts before every time.
+            try await self.run(
+                """
+                UPDATE s3_pending_object_digests SET claimed_by = ?, claimed_until = ?
+                WHERE (bucket, object_key) IN (
+                    SELECT bucket, object_key FROM s3_pending_object_digests WHERE claimed_until <= ? ORDER BY queued_at LIMIT ?)
+                RETURNING bucket, object_key, queued_at
+                """,
+                [.text(owner), .text(MetadataTime.format(leaseUntil)), .text(MetadataTime.format(now)), .integer(max(1, limit))]
+            ).map { row in
+                (
+                    S3ObjectName(bucket: try Self.text(row, "bucket"), key: try Self.text(row, "object_key")),
+                    try Self.text(row, "queued_at")
+                )
+            }.sorted { $0.1 < $1.1 }.map(\.0)
+        }
+    }
+
+    public func holdObjectDigestClaim(bucket: String, key: String, owner: String, until time: Date) async throws {
+        try await serialized {
+            try await self.run(
+                "UPDATE s3_pending_object_digests SET claimed_until = ? WHERE bucket = ? AND object_key = ? AND claimed_by = ?",
+                [.text(MetadataTime.format(time)), .text(bucket), .text(key), .text(owner)])
+        }
+    }
+
     public func recordObjectDigest(_ digest: SHA256Digest, bucket: String, key: String, etag: String) async throws -> Bool {
         try await serialized(transaction: true) {
             let binds: [SQLiteData] = [.text(bucket), .text(key)]

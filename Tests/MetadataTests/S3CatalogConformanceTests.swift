@@ -246,4 +246,58 @@ struct S3CatalogConformanceTests {
             #expect(try await catalog.objectRoles(of: []).isEmpty)
         }
     }
+
+    @Test(
+        "gateways claim objects awaiting their digest one at a time: a claim holds until it runs out or is given back",
+        arguments: backends)
+    func objectDigestClaims(_ backend: TestBackend) async throws {
+        try await withCatalog(backend) { catalog in
+            _ = try await catalog.createBucket("b", owner: "alice", at: time)
+            for (index, name) in ["first", "second"].enumerated() {
+                var pending = object("b", name, size: 10 << 20, parts: 2)
+                pending.sha256 = nil
+                pending.lastModified = time.addingTimeInterval(Double(index))
+                _ = try await catalog.putObject(pending, segments: [segment("\(name)-1"), segment("\(name)-2", offset: 5 << 20)])
+            }
+            let first = S3ObjectName(bucket: "b", key: "first")
+            let second = S3ObjectName(bucket: "b", key: "second")
+            let now = time.addingTimeInterval(100)
+            let lease = now.addingTimeInterval(300)
+            #expect(try await catalog.claimObjectsAwaitingDigest(owner: "gw-a", now: now, leaseUntil: lease, limit: 1) == [first])
+            #expect(
+                try await catalog.claimObjectsAwaitingDigest(owner: "gw-b", now: now, leaseUntil: lease, limit: 10) == [second])
+            #expect(try await catalog.claimObjectsAwaitingDigest(owner: "gw-c", now: now, leaseUntil: lease, limit: 10).isEmpty)
+            // Claimed objects still wait; a claim is not the digest.
+            #expect(try await catalog.objectsAwaitingDigest(limit: 10).count == 2)
+
+            // gw-a's read failed: it holds its claim until the retry time; another's hold changes nothing.
+            try await catalog.holdObjectDigestClaim(bucket: "b", key: "first", owner: "gw-a", until: now.addingTimeInterval(30))
+            try await catalog.holdObjectDigestClaim(bucket: "b", key: "second", owner: "gw-a", until: now)
+            let later = now.addingTimeInterval(31)
+            #expect(
+                try await catalog.claimObjectsAwaitingDigest(owner: "gw-c", now: later, leaseUntil: lease, limit: 10) == [first])
+            // gw-b gives its claim back (stopping): free at once.
+            try await catalog.holdObjectDigestClaim(bucket: "b", key: "second", owner: "gw-b", until: now)
+            #expect(
+                try await catalog.claimObjectsAwaitingDigest(owner: "gw-a", now: later, leaseUntil: lease, limit: 10) == [second])
+            // A claim that ran out (its gateway died) is anyone's.
+            let afterLease = lease.addingTimeInterval(1)
+            #expect(
+                try await catalog.claimObjectsAwaitingDigest(
+                    owner: "gw-d", now: afterLease, leaseUntil: afterLease + 300, limit: 10)
+                    == [first, second])
+            // A replaced object waits afresh, unclaimed.
+            let digest = SHA256Digest.of(ByteBuffer(string: "bytes"))
+            var replacement = object("b", "first", size: 10 << 20, parts: 2)
+            replacement.sha256 = nil
+            replacement.etag = "\"new-2\""
+            _ = try await catalog.putObject(replacement, segments: [segment("new-1"), segment("new-2", offset: 5 << 20)])
+            #expect(
+                try await catalog.claimObjectsAwaitingDigest(owner: "gw-e", now: afterLease, leaseUntil: lease, limit: 10) == [
+                    first
+                ])
+            #expect(try await catalog.recordObjectDigest(digest, bucket: "b", key: "first", etag: "\"new-2\""))
+            #expect(try await catalog.objectsAwaitingDigest(limit: 10) == [second])
+        }
+    }
 }

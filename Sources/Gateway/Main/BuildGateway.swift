@@ -128,12 +128,13 @@ func buildGateway(
             failedOver: { _, _ in metrics.recordDownloadFailover() },
             sourceBroke: { damageReports.report(.streamBroke($0, $1)) },
             copyDamaged: { damageReports.report(.damaged($0, $1, $2, reason: $3)) }))
+    // Unique across gateways sharing one MySQL (pids repeat across hosts): leases and claims are checked by owner.
+    let gatewayInstance = "gateway-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString.prefix(8).lowercased())"
     let repairer = RepairWorker(
         store: store, nodes: nodeClient, downloads: downloads, scoreboard: scoreboard, maxRetries: config.maxRetries,
         backoff: RetryBackoff(base: config.retryBackoff), concurrency: config.recoveryConcurrency,
         rateLimiter: TransferRateLimiter(bytesPerSecond: config.recoveryRate),
-        // Unique across gateways sharing one MySQL (pids repeat across hosts): leases are checked by owner.
-        workerID: "gateway-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString.prefix(8).lowercased())",
+        workerID: gatewayInstance,
         lease: config.repairLease, logger: Logger(label: "dfs.recovery"), metrics: metrics, rooms: prober.lastHealth,
         fullThreshold: config.fullThreshold)
     let reconciler = NodeReconciler(
@@ -240,7 +241,7 @@ func buildGateway(
                 service: MultipartExpiryLoop(
                     objects: objects, expiry: s3.multipartExpiry, logger: Logger(label: "dfs.s3"))))
         serviceConfigurations.append(
-            .init(service: WholeObjectDigestLoop(objects: objects, logger: Logger(label: "dfs.s3"))))
+            .init(service: WholeObjectDigestLoop(objects: objects, owner: gatewayInstance, logger: Logger(label: "dfs.s3"))))
     }
     if let certificate {
         serviceConfigurations.append(.init(service: CertificateReloader(certificate: certificate, logger: logger)))
