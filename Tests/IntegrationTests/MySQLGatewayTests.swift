@@ -45,12 +45,7 @@ struct MySQLGatewayTests {
 
     @Test("two gateways with S3 on one MariaDB: a multipart object is read for its SHA-256 by one of them, once")
     func multipartDigestReadOnce() async throws {
-        let keys = try makeTemporaryDirectory(prefix: "dfs-s3-keys") + "/s3-credentials"
-        let credential = S3Credential(
-            accessKeyID: "DFSTESTKEY00000003", secretAccessKey: "test-secret-0000000000000000000000000003", name: "tester",
-            readOnly: false)
-        try "\(credential.accessKeyID) \(credential.secretAccessKey) tester read-write\n".write(
-            toFile: keys, atomically: true, encoding: .utf8)
+        let (keys, credential) = try writeS3TestCredential(3)
         let s3Ports = LoopbackPort.free(count: 2)
         try await PrivateMariaDB.with { database in
             try await withCluster(
@@ -65,19 +60,7 @@ struct MySQLGatewayTests {
                     let s3 = S3TestClient(baseURL: "http://127.0.0.1:\(s3Ports[0])", credential: credential)
                     #expect(try await s3.send(.PUT, "/shared").status == 200)
                     let parts = [randomBytes(5 << 20), randomBytes(1000)]
-                    let uploadID = try #require(
-                        try await s3.send(.POST, "/shared/two.bin", query: "uploads").text.between("<UploadId>", "</UploadId>"))
-                    var completion = "<CompleteMultipartUpload>"
-                    for (index, part) in parts.enumerated() {
-                        let answer = try await s3.send(
-                            .PUT, "/shared/two.bin", query: "partNumber=\(index + 1)&uploadId=\(uploadID)", body: part)
-                        completion +=
-                            "<Part><PartNumber>\(index + 1)</PartNumber><ETag>\(try #require(answer.header("etag")))</ETag></Part>"
-                    }
-                    completion += "</CompleteMultipartUpload>"
-                    #expect(
-                        try await s3.send(.POST, "/shared/two.bin", query: "uploadId=\(uploadID)", body: Array(completion.utf8))
-                            .status == 200)
+                    #expect(try await s3.putMultipartObject("/shared/two.bin", parts: parts).status == 200)
                     try await eventually("the object's SHA-256 was recorded", timeout: .seconds(30)) {
                         try await second.getJSON("/files", as: FilesAnswer.self).files
                             .contains { $0.object_sha256 == sha256Hex(parts[0] + parts[1]) }

@@ -284,6 +284,31 @@ struct S3TestClient {
     }
 
     static func encode(_ path: String) -> String { S3URIEncoding.encode(path, keepingSlash: true) }
+
+    /// A multipart upload of `parts` in order, completed; the completion's answer. Every step must succeed.
+    func putMultipartObject(_ path: String, parts: [[UInt8]]) async throws -> TestResponse {
+        let uploadID = try #require(try await send(.POST, path, query: "uploads").text.between("<UploadId>", "</UploadId>"))
+        var completion = "<CompleteMultipartUpload>"
+        for (index, part) in parts.enumerated() {
+            let answer = try await send(.PUT, path, query: "partNumber=\(index + 1)&uploadId=\(uploadID)", body: part)
+            #expect(answer.status == 200, "\(answer.text)")
+            completion += "<Part><PartNumber>\(index + 1)</PartNumber><ETag>\(try #require(answer.header("etag")))</ETag></Part>"
+        }
+        completion += "</CompleteMultipartUpload>"
+        return try await send(.POST, path, query: "uploadId=\(uploadID)", body: Array(completion.utf8))
+    }
+}
+
+/// A credentials file holding one read-write key, in a directory of its own: the file's path and the key.
+func writeS3TestCredential(_ number: Int) throws -> (file: String, credential: S3Credential) {
+    let file = try makeTemporaryDirectory(prefix: "dfs-s3-keys") + "/s3-credentials"
+    let digits = String(format: "%02d", number)
+    let credential = S3Credential(
+        accessKeyID: "DFSTESTKEY000000\(digits)", secretAccessKey: "test-secret-00000000000000000000000000\(digits)",
+        name: "tester", readOnly: false)
+    try "\(credential.accessKeyID) \(credential.secretAccessKey) tester read-write\n".write(
+        toFile: file, atomically: true, encoding: .utf8)
+    return (file, credential)
 }
 
 enum Insecure_MD5 {
@@ -311,12 +336,7 @@ extension String {
 struct S3FailureTests {
     @Test("a multipart upload left unfinished past --multipart-expiry is aborted and its parts' files deleted")
     func unfinishedUploadsExpire() async throws {
-        let keys = try makeTemporaryDirectory(prefix: "dfs-s3-keys") + "/s3-credentials"
-        let credential = S3Credential(
-            accessKeyID: "DFSTESTKEY00000002", secretAccessKey: "test-secret-0000000000000000000000000002", name: "tester",
-            readOnly: false)
-        try "\(credential.accessKeyID) \(credential.secretAccessKey) tester read-write\n".write(
-            toFile: keys, atomically: true, encoding: .utf8)
+        let (keys, credential) = try writeS3TestCredential(2)
         let s3Port = try #require(LoopbackPort.free(count: 1).first)
         try await withCluster(
             nodes: 3,
@@ -384,23 +404,7 @@ struct S3FailureTests {
             // A multipart object made while node-2 is down: each part is a file with the two copies that could be made.
             let partBytes = [randomBytes(5 << 20), randomBytes(300_000)]
             let wholeBytes = partBytes[0] + partBytes[1]
-            let multipartID = try #require(
-                try await s3.send(.POST, "/survivor/in parts.bin", query: "uploads").text.between("<UploadId>", "</UploadId>"))
-            var partETags: [String] = []
-            for (index, part) in partBytes.enumerated() {
-                let answer = try await s3.send(
-                    .PUT, "/survivor/in parts.bin", query: "partNumber=\(index + 1)&uploadId=\(multipartID)", body: part)
-                #expect(answer.status == 200, "\(answer.text)")
-                partETags.append(try #require(answer.header("etag")))
-            }
-            let completion =
-                "<CompleteMultipartUpload>"
-                + partETags.enumerated().map {
-                    "<Part><PartNumber>\($0.offset + 1)</PartNumber><ETag>\($0.element)</ETag></Part>"
-                }
-                .joined() + "</CompleteMultipartUpload>"
-            let completed = try await s3.send(
-                .POST, "/survivor/in parts.bin", query: "uploadId=\(multipartID)", body: Array(completion.utf8))
+            let completed = try await s3.putMultipartObject("/survivor/in parts.bin", parts: partBytes)
             #expect(completed.status == 200, "\(completed.text)")
             func segments() async throws -> [FilesAnswer.File] {
                 try await cluster.gateway.getJSON("/files", as: FilesAnswer.self).files

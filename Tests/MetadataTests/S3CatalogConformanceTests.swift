@@ -26,6 +26,15 @@ struct S3CatalogConformanceTests {
             lastModified: time, parts: parts)
     }
 
+    /// A completed two-part object still waiting for its whole SHA-256.
+    func multipartObject(_ bucket: String, _ key: String, etag: String, at modified: Date? = nil) -> S3ObjectRecord {
+        var pending = object(bucket, key, size: 10 << 20, parts: 2)
+        pending.sha256 = nil
+        pending.etag = etag
+        pending.lastModified = modified ?? time
+        return pending
+    }
+
     func segment(_ raw: String, offset: Int64 = 0, size: Int64 = 10) -> S3ObjectSegment {
         S3ObjectSegment(fileKey: key(raw), offset: offset, sizeBytes: size)
     }
@@ -214,9 +223,7 @@ struct S3CatalogConformanceTests {
         try await withCatalog(backend) { catalog in
             _ = try await catalog.createBucket("b", owner: "alice", at: time)
             _ = try await catalog.putObject(object("b", "single"), segments: [segment("s1")])
-            var pending = object("b", "multi", size: 10 << 20, parts: 2)
-            pending.sha256 = nil
-            pending.etag = "\"first-2\""
+            let pending = multipartObject("b", "multi", etag: "\"first-2\"")
             _ = try await catalog.putObject(pending, segments: [segment("m1"), segment("m2", offset: 5 << 20)])
             #expect(try await catalog.objectsAwaitingDigest(limit: 10) == [S3ObjectName(bucket: "b", key: "multi")])
             #expect(try await catalog.object(bucket: "b", key: "multi")?.object.sha256 == nil)
@@ -254,9 +261,7 @@ struct S3CatalogConformanceTests {
         try await withCatalog(backend) { catalog in
             _ = try await catalog.createBucket("b", owner: "alice", at: time)
             for (index, name) in ["first", "second"].enumerated() {
-                var pending = object("b", name, size: 10 << 20, parts: 2)
-                pending.sha256 = nil
-                pending.lastModified = time.addingTimeInterval(Double(index))
+                let pending = multipartObject("b", name, etag: "\"\(name)-2\"", at: time.addingTimeInterval(Double(index)))
                 _ = try await catalog.putObject(pending, segments: [segment("\(name)-1"), segment("\(name)-2", offset: 5 << 20)])
             }
             let first = S3ObjectName(bucket: "b", key: "first")
@@ -288,10 +293,8 @@ struct S3CatalogConformanceTests {
                     == [first, second])
             // A replaced object waits afresh, unclaimed.
             let digest = SHA256Digest.of(ByteBuffer(string: "bytes"))
-            var replacement = object("b", "first", size: 10 << 20, parts: 2)
-            replacement.sha256 = nil
-            replacement.etag = "\"new-2\""
-            _ = try await catalog.putObject(replacement, segments: [segment("new-1"), segment("new-2", offset: 5 << 20)])
+            _ = try await catalog.putObject(
+                multipartObject("b", "first", etag: "\"new-2\""), segments: [segment("new-1"), segment("new-2", offset: 5 << 20)])
             #expect(
                 try await catalog.claimObjectsAwaitingDigest(owner: "gw-e", now: afterLease, leaseUntil: lease, limit: 10) == [
                     first
