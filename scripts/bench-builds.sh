@@ -52,18 +52,11 @@ run() { # BIN WORKLOAD SIZE CONCURRENCY OUTFILE: one loadtest on a fresh cluster
         kill -0 "$cluster_pid" 2>/dev/null || { echo "dfs up of $bin ended early:" >&2; tail -20 "$work/up.log" >&2; exit 1; }
         sleep 0.1
     done
-    local gateway_before nodes_before
-    # --settle: every run starts with the page cache written back and dropped, so one run's writes do not slow the next.
-    if [ -n "$settle" ]; then sync; echo 3 > /proc/sys/vm/drop_caches; fi
-    gateway_before=$(cluster_cpu_ticks dfs-gateway)
-    nodes_before=$(cluster_cpu_ticks dfs-node)
+    settle_page_cache
+    cpu_mark
     "$bin/dfs-loadtest" --gateway "http://127.0.0.1:$gateway_port" --workload "$2" --size "$3" --concurrency "$4" \
         --duration "$duration" --seed-files 16 --json > "$5"
-    # CPU milliseconds per file (seeding included, a few files), gateway and all nodes.
-    jq --argjson gateway "$(( $(cluster_cpu_ticks dfs-gateway) - gateway_before ))" --argjson nodes "$(( $(cluster_cpu_ticks dfs-node) - nodes_before ))" \
-        --argjson hz "$(getconf CLK_TCK)" \
-        '. + {cpu_ms_per_file: {gateway: ($gateway * 1000 / $hz / .operations), nodes: ($nodes * 1000 / $hz / .operations)}}' \
-        "$5" > "$5.tmp" && mv "$5.tmp" "$5"
+    add_cpu_per_file "$5"  # seeding included (a few files)
     stop_cluster
 }
 

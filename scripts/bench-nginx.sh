@@ -13,7 +13,7 @@
 # Everything it starts (nginx, dfs up) listens on 127.0.0.1 only and is stopped by PID when it ends.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-source scripts/lib/bench-cluster.sh  # wait_healthy
+source scripts/lib/bench-cluster.sh  # wait_healthy, settle_page_cache
 
 duration=20s
 rounds=1
@@ -153,7 +153,7 @@ for round in $(seq 1 "$rounds"); do
         echo "== $workload $size, concurrency $concurrency, $duration each, round $round ($order)" >&2
         for system in $order; do
             rm -rf "${work:?}/www" && mkdir "$work/www"   # a glob would overflow the argument list after 4 KiB uploads
-            if [ -n "$settle" ]; then sync; echo 3 > /proc/sys/vm/drop_caches; fi
+            settle_page_cache
             if [ "$system" = nginx ]; then
                 run_case webdav "http://127.0.0.1:$nginx_port" "$workload" "$size" "$concurrency" "$out/$name-nginx.json"
             else

@@ -65,9 +65,8 @@ for round in $(seq 1 "$rounds"); do
         "$bin/dfs-loadtest" --target-kind s3 --gateway "http://127.0.0.1:$s3_port/bench" "${warm[@]}" > /dev/null
         apis="native s3"; [ $((round % 2)) -eq 1 ] || apis="s3 native"
         for api in $apis; do
-            if [ -n "$settle" ]; then sync; echo 3 > /proc/sys/vm/drop_caches; fi
-            gateway_before=$(cluster_cpu_ticks dfs-gateway)
-            nodes_before=$(cluster_cpu_ticks dfs-node)
+            settle_page_cache
+            cpu_mark
             if [ "$api" = native ]; then
                 "$bin/dfs-loadtest" --target-kind gateway --gateway "http://127.0.0.1:$gateway_port" "${common[@]}" \
                     > "$out/$name-native.json"
@@ -75,11 +74,7 @@ for round in $(seq 1 "$rounds"); do
                 "$bin/dfs-loadtest" --target-kind s3 --gateway "http://127.0.0.1:$s3_port/bench" "${common[@]}" \
                     > "$out/$name-s3.json"
             fi
-            # CPU milliseconds per file of the gateway and of all nodes: steadier than files/s on a shared machine.
-            jq --argjson gateway "$(( $(cluster_cpu_ticks dfs-gateway) - gateway_before ))" \
-                --argjson nodes "$(( $(cluster_cpu_ticks dfs-node) - nodes_before ))" --argjson hz "$(getconf CLK_TCK)" \
-                '. + {cpu_ms_per_file: {gateway: ($gateway * 1000 / $hz / .operations), nodes: ($nodes * 1000 / $hz / .operations)}}' \
-                "$out/$name-$api.json" > "$out/$name-$api.json.tmp" && mv "$out/$name-$api.json.tmp" "$out/$name-$api.json"
+            add_cpu_per_file "$out/$name-$api.json"  # steadier than files/s on a shared machine
         done
         stop_cluster
         native=$(jq '.operations / .seconds' "$out/$name-native.json")

@@ -1,5 +1,5 @@
 # Sourced by the bench scripts: stops the `dfs up` cluster a script started (its PID in $cluster_pid) and reads the
-# CPU time of its processes, and waits for a server to answer.
+# CPU time of its processes, settles the page cache between runs, and waits for a server to answer.
 
 cluster_pid=""
 
@@ -18,6 +18,22 @@ cluster_cpu_ticks() { # PROCESS-NAME: user + system clock ticks of the cluster's
         total=$((total + $(awk '{ print $14 + $15 }' "/proc/$pid/stat")))
     done
     echo "$total"
+}
+
+settle_page_cache() { # with --settle ($settle set): write back and drop the page cache, so one run's writes do not slow the next
+    if [ -n "${settle:-}" ]; then sync; echo 3 > /proc/sys/vm/drop_caches; fi
+}
+
+cpu_mark() { # remember the cluster's CPU ticks so far, for add_cpu_per_file
+    cpu_gateway_before=$(cluster_cpu_ticks dfs-gateway)
+    cpu_nodes_before=$(cluster_cpu_ticks dfs-node)
+}
+
+add_cpu_per_file() { # REPORT.json: adds cpu_ms_per_file {gateway, nodes} since cpu_mark, per operation of the report
+    jq --argjson gateway "$(( $(cluster_cpu_ticks dfs-gateway) - cpu_gateway_before ))" \
+        --argjson nodes "$(( $(cluster_cpu_ticks dfs-node) - cpu_nodes_before ))" --argjson hz "$(getconf CLK_TCK)" \
+        '. + {cpu_ms_per_file: {gateway: ($gateway * 1000 / $hz / .operations), nodes: ($nodes * 1000 / $hz / .operations)}}' \
+        "$1" > "$1.tmp" && mv "$1.tmp" "$1"
 }
 
 wait_healthy() { # URL PID: poll until URL answers 2xx (any status with a third argument), fail if the process ends or 30 s pass.

@@ -302,46 +302,35 @@ final class BlobStore: Sendable {
     where Chunks.Element == ByteBuffer {
         let threads = self.threads
         var writing: Task<Void, any Error>?
-        func write(_ batch: [ByteBuffer]) async throws {
-            // One write at a time: the draft appends in arrival order and is touched by one job at a time.
-            try await writing?.value
-            writing = Task { try await threads.runIfActive { for chunk in batch { try draft.append(chunk) } } }
-        }
         var batch: [ByteBuffer] = []
         var batchBytes = 0
+        func writeBatch() async throws {
+            // One write at a time: the draft appends in arrival order and is touched by one job at a time.
+            try await writing?.value
+            let chunks = batch
+            writing = Task { try await threads.runIfActive { for chunk in chunks { try draft.append(chunk) } } }
+            batch = []
+            batchBytes = 0
+        }
         do {
-            do {
-                while let chunk = try await chunks.next() {
-                    batch.append(chunk)
-                    batchBytes += chunk.readableBytes
-                    if batchBytes >= Self.writeBatchBytes {
-                        try await wrappingStoreFailure { try await write(batch) }
-                        batch = []
-                        batchBytes = 0
-                    }
+            while true {
+                let next: ByteBuffer?
+                do {
+                    next = try await chunks.next()
+                } catch {
+                    throw BlobStoreError.incompleteBody(reason: "\(error)")
                 }
-            } catch let failure as StoreSideFailure {
-                throw failure
-            } catch {
-                throw BlobStoreError.incompleteBody(reason: "\(error)")
+                guard let chunk = next else { break }
+                batch.append(chunk)
+                batchBytes += chunk.readableBytes
+                if batchBytes >= Self.writeBatchBytes { try await writeBatch() }
             }
-            try await wrappingStoreFailure {
-                if !batch.isEmpty { try await write(batch) }
-                try await writing?.value
-            }
+            if !batch.isEmpty { try await writeBatch() }
+            try await writing?.value
         } catch {
             // The caller discards the draft: no write of it may still be running then.
             _ = try? await writing?.value
-            if let failure = error as? StoreSideFailure { throw failure.underlying }
             throw error
-        }
-    }
-
-    private func wrappingStoreFailure(_ body: () async throws -> Void) async throws {
-        do {
-            try await body()
-        } catch {
-            throw StoreSideFailure(underlying: error)
         }
     }
 
@@ -380,9 +369,4 @@ final class BlobStore: Sendable {
             try POSIXFile.removeIfPresent(blocksPath)
         }
     }
-}
-
-/// Marks a failure of the store's own write while a body is being received, to tell it from the body's.
-private struct StoreSideFailure: Error {
-    let underlying: any Error
 }
