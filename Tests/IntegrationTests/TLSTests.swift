@@ -188,8 +188,9 @@ struct TLSTests {
             let summary = upload.standardOutput.split(separator: "\n").last.map(String.init) ?? ""
             let fields = summary.split(separator: " ")
             #expect(fields.first == "200", "\(summary)")
-            // Without the interim answer curl waits a full second before sending the body.
-            #expect((fields.last.flatMap { Double($0) } ?? 99) < 1.0, "upload took \(summary)")
+            // Without the interim answer curl waits a full second before sending the body, and says so: its own
+            // line, not the upload's time (which a loaded CI machine stretched past 1 s once with the answer sent).
+            #expect(!upload.standardOutput.contains("Done waiting for 100-continue"), "upload took \(summary)")
         }
     }
 
